@@ -1,0 +1,91 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "aloft",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "aloft", targets: ["aloft"]),
+        .library(name: "AloftCore", targets: ["AloftCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/vapor/fluent-kit.git", from: "1.57.0"),
+        .package(url: "https://github.com/vapor/fluent-sqlite-driver.git", from: "4.9.0"),
+        .package(url: "https://github.com/vapor/fluent-postgres-driver.git", from: "2.14.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    ],
+    targets: [
+        // Domain: manifests, versions, signing, path rules. No HTTP, no database.
+        .target(
+            name: "AloftCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        // Persistence behind a protocol; FluentKit with SQLite (default) or PostgreSQL.
+        .target(
+            name: "AloftStore",
+            dependencies: [
+                "AloftCore",
+                .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
+                .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The Hummingbird application: device API, management API, blob serving.
+        .target(
+            name: "AloftServer",
+            dependencies: [
+                "AloftCore",
+                "AloftStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
+        ),
+        // What the CLI does, as a library: release building and publishing, device images, the simulator.
+        .target(
+            name: "AloftTools",
+            dependencies: [
+                "AloftCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "aloft",
+            dependencies: [
+                "AloftCore",
+                "AloftServer",
+                "AloftStore",
+                "AloftTools",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "AloftCoreTests", dependencies: ["AloftCore"]),
+        .testTarget(
+            name: "AloftServerTests",
+            dependencies: [
+                "AloftServer",
+                "AloftStore",
+                "AloftCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(name: "DeviceAgentTests", dependencies: ["AloftTools"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["AloftCore"], exclude: ["Fixtures"]),
+    ]
+)

@@ -1,0 +1,25 @@
+/// Rules for the names a person chooses: device ids and channel names.
+public enum Identifiers {
+    /// `[A-Za-z0-9][A-Za-z0-9._-]{0,63}`
+    public static func validateDeviceID(_ id: String) throws(AloftError) {
+        let bytes = Array(id.utf8)
+        guard (1...64).contains(bytes.count), isAlnum(bytes[0]),
+              bytes.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
+        else {
+            throw AloftError("invalid device id '\(id.prefix(80))': use 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit")
+        }
+    }
+
+    /// `[a-z0-9][a-z0-9-]{0,31}`
+    public static func validateChannel(_ channel: String) throws(AloftError) {
+        let bytes = Array(channel.utf8)
+        let lowerAlnum = { (c: UInt8) in (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) }
+        guard (1...32).contains(bytes.count), lowerAlnum(bytes[0]), bytes.allSatisfy({ lowerAlnum($0) || $0 == UInt8(ascii: "-") }) else {
+            throw AloftError("invalid channel '\(channel.prefix(80))': use 1-32 of a-z 0-9 - starting with a letter or digit")
+        }
+    }
+
+    static func isAlnum(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+    }
+}

@@ -1,0 +1,86 @@
+/// Where a release file may land on a device (docs/protocol.md, "Paths").
+///
+/// The same rules run on the device; both sides refuse rather than repair a bad path.
+public enum ReleasePath {
+    public static let maxBytes = 128
+    public static let maxSegmentBytes = 64
+    public static let maxSegments = 8
+
+    /// Paths the agent owns: a release must not replace the agent or its state.
+    public static let reserved: [String] = ["boot.py", ".aloft", "lib/aloft"]
+
+    public static func validate(_ path: String) throws(AloftError) {
+        let shown = String(path.prefix(80))
+        func fail(_ why: String) -> AloftError { AloftError("invalid path '\(shown)': \(why)") }
+        let bytes = Array(path.utf8)
+        guard !bytes.isEmpty else { throw fail("empty") }
+        guard bytes.count <= maxBytes else { throw fail("longer than \(maxBytes) bytes") }
+        guard bytes.first != UInt8(ascii: "/") else { throw fail("absolute paths are not allowed") }
+        guard !bytes.contains(UInt8(ascii: "\\")) else { throw fail("backslashes are not allowed") }
+        guard bytes.allSatisfy(isAllowed) else { throw fail("only A-Z a-z 0-9 . _ - + = @ ~ , and / are allowed") }
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard segments.count <= maxSegments else { throw fail("more than \(maxSegments) levels") }
+        for segment in segments {
+            if segment.isEmpty { throw fail("empty path segment") }
+            if segment == "." || segment == ".." { throw fail("'.' and '..' are not allowed") }
+            if segment.utf8.count > maxSegmentBytes { throw fail("a segment is longer than \(maxSegmentBytes) bytes") }
+        }
+        if let owner = reservedOwner(path) { throw fail("reserved for the Aloft agent ('\(owner)')") }
+    }
+
+    public static func isValid(_ path: String) -> Bool {
+        (try? validate(path)) != nil
+    }
+
+    /// The reserved entry a path falls under, if any.
+    public static func reservedOwner(_ path: String) -> String? {
+        reserved.first { path == $0 || path.hasPrefix($0 + "/") }
+    }
+
+    static func isAllowed(_ c: UInt8) -> Bool {
+        Identifiers.isAlnum(c) || Array("._-+=@~,/".utf8).contains(c)
+    }
+}
+
+/// A board glob from a manifest: `*` is any run of characters, `?` one character, case-sensitive.
+public struct BoardPattern: Sendable, Equatable {
+    public let pattern: String
+
+    public init(_ pattern: String) throws(AloftError) {
+        guard (1...64).contains(pattern.utf8.count),
+              pattern.utf8.allSatisfy({ Identifiers.isAlnum($0) || Array("*?._-+/".utf8).contains($0) })
+        else {
+            throw AloftError("invalid board pattern '\(pattern.prefix(80))': use 1-64 of A-Z a-z 0-9 . _ - + / and the wildcards * ?")
+        }
+        self.pattern = pattern
+    }
+
+    public func matches(_ board: String) -> Bool {
+        Self.glob(Array(pattern.utf8)[...], Array(board.utf8)[...])
+    }
+
+    /// Iterative glob with single-star backtracking: linear in practice, no recursion blow-up.
+    private static func glob(_ p: ArraySlice<UInt8>, _ s: ArraySlice<UInt8>) -> Bool {
+        let p = Array(p), s = Array(s)
+        var pi = 0, si = 0
+        var star = -1, mark = 0
+        while si < s.count {
+            if pi < p.count, p[pi] == UInt8(ascii: "?") || p[pi] == s[si] {
+                pi += 1
+                si += 1
+            } else if pi < p.count, p[pi] == UInt8(ascii: "*") {
+                star = pi
+                mark = si
+                pi += 1
+            } else if star >= 0 {
+                pi = star + 1
+                mark += 1
+                si = mark
+            } else {
+                return false
+            }
+        }
+        while pi < p.count, p[pi] == UInt8(ascii: "*") { pi += 1 }
+        return pi == p.count
+    }
+}

@@ -1,0 +1,184 @@
+import AloftCore
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// The management API as Swift calls (docs/protocol.md, "Management API").
+///
+/// Every failure becomes an ``AloftError`` with one line a person can act on: the server's own
+/// message for 4xx/5xx answers, "cannot reach" for connection failures.
+public struct AdminClient: Sendable {
+    public let server: String
+    let adminToken: String
+    let http: HTTPClient
+
+    public init(server: String, adminToken: String, http: HTTPClient = .shared) throws(AloftError) {
+        var base = server
+        while base.hasSuffix("/") { base.removeLast() }
+        guard let url = URL(string: base), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw AloftError("invalid server URL '\(server)': expected http://HOST:PORT or https://HOST:PORT")
+        }
+        guard !adminToken.isEmpty else { throw AloftError("no admin token: pass --admin-token or set ALOFT_ADMIN_TOKEN") }
+        self.server = base
+        self.adminToken = adminToken
+        self.http = http
+    }
+
+    // MARK: Blobs and releases
+
+    public func missingBlobs(_ digests: [String]) async throws(AloftError) -> [String] {
+        struct Answer: Decodable { var missing: [String] }
+        return try await call("POST", "/api/v1/admin/blobs/missing", json: ["sha256": digests], as: Answer.self).missing
+    }
+
+    public func uploadBlob(sha256: String, bytes: [UInt8]) async throws(AloftError) {
+        _ = try await send("PUT", "/api/v1/admin/blobs/\(sha256)", body: bytes, contentType: "application/octet-stream")
+    }
+
+    public struct Published: Decodable, Sendable {
+        public var version: String
+        public var sequence: Int
+        public var channel: String
+    }
+
+    public func publish(_ release: SignedRelease) async throws(AloftError) -> Published {
+        try await call("POST", "/api/v1/admin/releases", json: release, as: Published.self)
+    }
+
+    public struct ReleaseSummary: Codable, Sendable {
+        public var version: String
+        public var sequence: Int
+        public var channel: String
+        public var created: String
+        public var files: Int
+        public var size: Int
+        public var publishedAt: String?
+    }
+
+    public func releases(channel: String? = nil) async throws(AloftError) -> [ReleaseSummary] {
+        struct Answer: Decodable { var releases: [ReleaseSummary] }
+        let query = channel.map { "?channel=\($0)" } ?? ""
+        return try await call("GET", "/api/v1/admin/releases" + query, as: Answer.self).releases
+    }
+
+    /// The highest sequence published on a channel, or 0.
+    public func latestSequence(channel: String) async throws(AloftError) -> Int {
+        struct Latest: Decodable { var sequence: Int }
+        struct Answer: Decodable { var latest: Latest? }
+        return try await call("GET", "/api/v1/admin/channels/\(channel)", as: Answer.self).latest?.sequence ?? 0
+    }
+
+    // MARK: Devices
+
+    public struct Registered: Decodable, Sendable {
+        public var id: String
+        public var channel: String
+        public var token: String
+    }
+
+    public func registerDevice(id: String, channel: String) async throws(AloftError) -> Registered {
+        try await call("POST", "/api/v1/admin/devices", json: ["id": id, "channel": channel], as: Registered.self)
+    }
+
+    public struct DeviceEvent: Codable, Sendable {
+        public var type: String
+        public var version: String?
+        public var sequence: Int?
+        public var reason: String?
+        public var at: String
+    }
+
+    public struct Device: Codable, Sendable {
+        public var id: String
+        public var channel: String
+        public var board: String?
+        public var micropython: String?
+        public var version: String?
+        public var sequence: Int?
+        public var lastSeen: String?
+        public var lastEvent: DeviceEvent?
+    }
+
+    public func devices() async throws(AloftError) -> [Device] {
+        struct Answer: Decodable { var devices: [Device] }
+        return try await call("GET", "/api/v1/admin/devices", as: Answer.self).devices
+    }
+
+    public func device(_ id: String) async throws(AloftError) -> Device {
+        try await call("GET", "/api/v1/admin/devices/\(id)", as: Device.self)
+    }
+
+    public func events(device id: String) async throws(AloftError) -> [DeviceEvent] {
+        struct Answer: Decodable { var events: [DeviceEvent] }
+        return try await call("GET", "/api/v1/admin/devices/\(id)/events", as: Answer.self).events
+    }
+
+    public struct Download: Codable, Sendable {
+        public var sha256: String
+        public var encoding: String
+        public var bytes: Int
+        public var status: Int
+        public var at: String
+    }
+
+    public func downloads(device id: String) async throws(AloftError) -> [Download] {
+        struct Answer: Decodable { var downloads: [Download] }
+        return try await call("GET", "/api/v1/admin/devices/\(id)/downloads", as: Answer.self).downloads
+    }
+
+    // MARK: Transport
+
+    func call<Body: Encodable, Answer: Decodable>(_ method: String, _ path: String, json: Body, as: Answer.Type) async throws(AloftError) -> Answer {
+        let body: Data
+        do { body = try JSONEncoder().encode(json) } catch { throw AloftError("cannot encode request: \(error)") }
+        return try decode(Answer.self, from: try await send(method, path, body: Array(body), contentType: "application/json"), path: path)
+    }
+
+    func call<Answer: Decodable>(_ method: String, _ path: String, as: Answer.Type) async throws(AloftError) -> Answer {
+        try decode(Answer.self, from: try await send(method, path, body: nil, contentType: nil), path: path)
+    }
+
+    private func decode<Answer: Decodable>(_ type: Answer.Type, from bytes: [UInt8], path: String) throws(AloftError) -> Answer {
+        do {
+            return try JSONDecoder().decode(Answer.self, from: Data(bytes))
+        } catch {
+            throw AloftError("unexpected answer from \(server)\(path): not the JSON this client expects")
+        }
+    }
+
+    private func send(_ method: String, _ path: String, body: [UInt8]?, contentType: String?) async throws(AloftError) -> [UInt8] {
+        var request = HTTPClientRequest(url: server + path)
+        request.method = HTTPMethod(rawValue: method)
+        request.headers.add(name: "Authorization", value: "Bearer \(adminToken)")
+        if let body, let contentType {
+            request.headers.add(name: "Content-Type", value: contentType)
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let status: HTTPResponseStatus
+        let bytes: [UInt8]
+        do {
+            let response = try await http.execute(request, timeout: .seconds(60))
+            status = response.status
+            bytes = Array(buffer: try await response.body.collect(upTo: 64 * 1024 * 1024))
+        } catch {
+            throw AloftError("cannot reach the server at \(server): \(Self.describe(error))")
+        }
+        guard (200..<300).contains(status.code) else {
+            struct ErrorBody: Decodable { var error: String; var message: String }
+            if let error = try? JSONDecoder().decode(ErrorBody.self, from: Data(bytes)) {
+                throw AloftError("server refused: \(error.message) (HTTP \(status.code))")
+            }
+            throw AloftError("server answered HTTP \(status.code) to \(method) \(path)")
+        }
+        return bytes
+    }
+
+    static func describe(_ error: any Error) -> String {
+        let text = String(describing: error)
+        if text.contains("connectTimeout") || text.contains("Timeout") { return "timed out" }
+        if text.contains("connectionRefused") || text.contains("Connection refused") || text.contains("ECONNREFUSED") { return "connection refused" }
+        return text.split(separator: "\n").first.map(String.init) ?? text
+    }
+}

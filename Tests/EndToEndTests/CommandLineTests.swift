@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+
+/// Every bad input gives one clear line and a non-zero exit, never a crash or a stack trace.
+@Suite(.serialized) struct CommandLineTests {
+    func expectClearFailure(_ result: CommandResult, mentions text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(result.code != 0, "expected failure: \(result.output)", sourceLocation: sourceLocation)
+        #expect(result.stderr.lowercased().contains(text.lowercased()), "stderr should mention '\(text)': \(result.output)", sourceLocation: sourceLocation)
+        #expect(!result.output.contains("Fatal error") && !result.output.contains("Stack dump") && result.code != 132 && result.code != 134,
+                "crashed: \(result.output)", sourceLocation: sourceLocation)
+    }
+
+    @Test func keysAreNeverOverwrittenAndArePrivate() throws {
+        let scratch = try Scratch()
+        let first = try runCommand(Paths.aloft, ["keys", "generate", "--out", scratch.path("k")])
+        #expect(first.code == 0, "\(first.output)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: scratch.path("k/release.key"))
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let before = try Data(contentsOf: URL(fileURLWithPath: scratch.path("k/release.key")))
+        expectClearFailure(try runCommand(Paths.aloft, ["keys", "generate", "--out", scratch.path("k")]), mentions: "already exists")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: scratch.path("k/release.key"))) == before)
+        #expect(String(decoding: before, as: UTF8.self).hasPrefix("-----BEGIN PRIVATE KEY-----"))
+    }
+
+    @Test func badInputWithAServer() throws {
+        let scratch = try Scratch()
+        let server = try ServerProcess(data: scratch.url.appendingPathComponent("server"))
+        defer { server.stop() }
+        #expect(try server.aloft(["keys", "generate", "--out", scratch.path("k")]).code == 0)
+        let app = try scratch.release("app", ["main.py": Array("print(1)\n".utf8)])
+
+        expectClearFailure(try server.aloft(["release", "publish", scratch.path("missing"), "--version", "1.0.0", "--key", scratch.path("k/release.key")]),
+                           mentions: "release folder not found")
+        expectClearFailure(try server.aloft(["release", "publish", app, "--version", "1.0", "--key", scratch.path("k/release.key")]), mentions: "invalid version")
+        expectClearFailure(try server.aloft(["release", "publish", app, "--version", "1.0.0", "--key", scratch.path("k/release.pub")]), mentions: "private key")
+        expectClearFailure(try server.aloft(["release", "publish", app, "--version", "1.0.0", "--key", scratch.path("nokey")]), mentions: "cannot read key")
+        let traversal = try scratch.release("bad", ["boot.py": Array("x".utf8)])
+        expectClearFailure(try server.aloft(["release", "publish", traversal, "--version", "1.0.0", "--key", scratch.path("k/release.key")]), mentions: "reserved")
+
+        let wrongToken = try runCommand(Paths.aloft, ["devices", "list", "--server", server.url, "--admin-token", "nope"])
+        expectClearFailure(wrongToken, mentions: "401")
+        expectClearFailure(try runCommand(Paths.aloft, ["devices", "list", "--server", "http://127.0.0.1:1", "--admin-token", "x"]), mentions: "cannot reach")
+        expectClearFailure(try runCommand(Paths.aloft, ["devices", "list", "--admin-token", "x"]), mentions: "no server")
+        expectClearFailure(try runCommand(Paths.aloft, ["devices", "list", "--server", "ftp://x", "--admin-token", "x"]), mentions: "invalid server url")
+
+        #expect(try server.aloft(["release", "publish", app, "--version", "1.0.0", "--key", scratch.path("k/release.key")]).code == 0)
+        expectClearFailure(try server.aloft(["release", "publish", app, "--version", "1.0.1", "--sequence", "1", "--key", scratch.path("k/release.key")]),
+                           mentions: "sequence")
+
+        let provision = ["device", "provision", "--id", "d1", "--pubkey", scratch.path("k/release.pub"), "--out", scratch.path("d1")]
+        #expect(try server.aloft(provision).code == 0)
+        expectClearFailure(try server.aloft(provision), mentions: "already exists")
+        expectClearFailure(try server.aloft(["device", "provision", "--id", "bad id", "--pubkey", scratch.path("k/release.pub"), "--out", scratch.path("d2")]),
+                           mentions: "invalid device id")
+        expectClearFailure(try server.aloft(["device", "provision", "--id", "d1", "--pubkey", scratch.path("k/release.pub"), "--out", scratch.path("d3")]),
+                           mentions: "409")
+        expectClearFailure(try server.aloft(["device", "provision", "--id", "d4", "--pubkey", scratch.path("k/release.key"), "--out", scratch.path("d4")]),
+                           mentions: "public key")
+        expectClearFailure(try server.aloft(["sim", "run", scratch.path("nowhere")]), mentions: "no device")
+        expectClearFailure(try server.aloft(["sim", "cat", scratch.path("d1"), "/nope.py"]), mentions: "nope.py")
+        expectClearFailure(try server.aloft(["sim", "run", scratch.path("d1"), "--heap", "lots"]), mentions: "invalid heap")
+    }
+
+    @Test func simListsAndPrintsFlash() throws {
+        let scratch = try Scratch()
+        let server = try ServerProcess(data: scratch.url.appendingPathComponent("server"))
+        defer { server.stop() }
+        #expect(try server.aloft(["keys", "generate", "--out", scratch.path("k")]).code == 0)
+        #expect(try server.aloft(["device", "provision", "--id", "d1", "--pubkey", scratch.path("k/release.pub"), "--out", scratch.path("d1"), "--flash-size", "512K"]).code == 0)
+        #expect(try FileManager.default.attributesOfItem(atPath: scratch.path("d1/flash.img"))[.size] as? Int == 512 * 1024)
+        let ls = try server.aloft(["sim", "ls", scratch.path("d1")])
+        #expect(ls.code == 0 && ls.stdout.contains("boot.py") && ls.stdout.contains("lib/aloft/__init__.py") && ls.stdout.contains(".aloft/config.json"), "\(ls.output)")
+        let config = try server.aloft(["sim", "cat", scratch.path("d1"), "/.aloft/config.json"])
+        let json = try JSONSerialization.jsonObject(with: Data(config.stdout.utf8)) as? [String: Any]
+        #expect(json?["id"] as? String == "d1" && json?["server"] as? String == server.url)
+        #expect((json?["token"] as? String)?.isEmpty == false)
+    }
+}

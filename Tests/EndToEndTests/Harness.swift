@@ -1,0 +1,201 @@
+import AloftCore
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Paths to the things end-to-end tests drive: the built `aloft` binary, MicroPython, the repo.
+enum Paths {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var aloft: String {
+        if let bin = ProcessInfo.processInfo.environment["ALOFT_BIN"] { return bin }
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("aloft").path
+        if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
+        return repo.appendingPathComponent(".build/debug/aloft").path
+    }
+
+    static var micropython: String {
+        ProcessInfo.processInfo.environment["ALOFT_MICROPYTHON"] ?? repo.appendingPathComponent(".venv/bin/micropython").path
+    }
+}
+
+struct CommandResult {
+    var code: Int32
+    var stdout: String
+    var stderr: String
+    var output: String { stdout + stderr }
+}
+
+/// Runs a command to completion with output captured in files (no pipe deadlocks), killing it after `timeout`.
+@discardableResult
+func runCommand(_ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 120) throws -> CommandResult {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-cmd-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let out = dir.appendingPathComponent("out"), err = dir.appendingPathComponent("err")
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env["ALOFT_SERVER"] = nil
+    env["ALOFT_ADMIN_TOKEN"] = nil
+    for (k, v) in environment { env[k] = v }
+    process.environment = env
+    process.standardOutput = try FileHandle(forWritingTo: out)
+    process.standardError = try FileHandle(forWritingTo: err)
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning && Date() < deadline { usleep(20_000) }
+    if process.isRunning {
+        kill(-process.processIdentifier, SIGKILL)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        Issue.record("\(executable) \(arguments.joined(separator: " ")) timed out after \(timeout) s")
+    }
+    process.waitUntilExit()
+    return CommandResult(
+        code: process.terminationStatus,
+        stdout: String(decoding: try Data(contentsOf: out), as: UTF8.self),
+        stderr: String(decoding: try Data(contentsOf: err), as: UTF8.self))
+}
+
+/// A real `aloft serve` on a free loopback port with its own data folder; stopped and removed by `stop()`.
+final class ServerProcess: @unchecked Sendable {
+    let data: URL
+    let adminToken = "test-admin-\(UUID().uuidString)"
+    private(set) var url = ""
+    private let process = Process()
+    private let log: URL
+
+    init(data: URL, extraArguments: [String] = []) throws {
+        self.data = data
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        log = data.appendingPathComponent("server.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: Paths.aloft)
+        process.arguments = ["serve", "--data", data.path, "--host", "127.0.0.1", "--port", "0", "--admin-token", adminToken] + extraArguments
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if let range = text.range(of: #"http://127\.0\.0\.1:[0-9]+"#, options: .regularExpression) {
+                url = String(text[range])
+                return
+            }
+            guard process.isRunning else { break }
+            usleep(50_000)
+        }
+        stop()
+        throw AloftError("server did not start: \(logText)")
+    }
+
+    var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            let deadline = Date().addingTimeInterval(10)
+            while process.isRunning && Date() < deadline { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+    }
+
+    /// Runs `aloft` with this server's URL and admin token in the environment.
+    @discardableResult
+    func aloft(_ arguments: [String], timeout: Double = 120) throws -> CommandResult {
+        try runCommand(Paths.aloft, arguments, environment: ["ALOFT_SERVER": url, "ALOFT_ADMIN_TOKEN": adminToken, "ALOFT_MICROPYTHON": Paths.micropython], timeout: timeout)
+    }
+
+    func json(_ arguments: [String]) throws -> Any {
+        let result = try aloft(arguments)
+        guard result.code == 0 else { throw AloftError("aloft \(arguments.joined(separator: " ")) failed: \(result.output)") }
+        return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
+    }
+
+    /// GET on the management API, decoded as a JSON object.
+    func get(_ path: String) throws -> [String: Any] {
+        let result = try runCommand("/usr/bin/env", ["python3", "-c", """
+            import sys, urllib.request
+            r = urllib.request.urlopen(urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + sys.argv[2]}))
+            sys.stdout.write(r.read().decode())
+            """, url + path, adminToken])
+        guard result.code == 0 else { throw AloftError("GET \(path) failed: \(result.output)") }
+        return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+    }
+}
+
+/// A temporary folder removed when the test is done.
+final class Scratch: @unchecked Sendable {
+    let url: URL
+
+    init(_ name: String = "aloft-e2e") throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func path(_ component: String) -> String { url.appendingPathComponent(component).path }
+
+    /// Writes a release folder: path → contents.
+    func release(_ name: String, _ files: [String: [UInt8]]) throws -> String {
+        let root = url.appendingPathComponent(name)
+        for (path, bytes) in files {
+            let file = root.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(bytes).write(to: file)
+        }
+        return root.path
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// Deterministic pseudo-random bytes (SplitMix64), so every run tests the same data.
+func seededBytes(count: Int, seed: UInt64) -> [UInt8] {
+    var state = seed
+    var out: [UInt8] = []
+    out.reserveCapacity(count)
+    while out.count < count {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        withUnsafeBytes(of: z) { out.append(contentsOf: $0.prefix(count - out.count)) }
+    }
+    return out
+}
+
+/// Files on a device's flash: path → sha256, read with the flash tool.
+func flashContents(_ device: String) throws -> [String: String] {
+    let result = try runCommand(Paths.micropython, [Paths.repo.appendingPathComponent("device/sim/flashtool.py").path, "hash", device + "/flash.img"])
+    guard result.code == 0 else { throw AloftError("flashtool hash failed: \(result.output)") }
+    var files: [String: String] = [:]
+    for line in result.stdout.split(separator: "\n") {
+        let parts = line.split(separator: " ", maxSplits: 2)
+        guard parts.count == 3 else { continue }
+        var path = String(parts[2])
+        if path.hasPrefix("/") { path.removeFirst() }
+        files[path] = String(parts[0])
+    }
+    return files
+}
+
+/// The release's own files on the device (the agent's files and state left out).
+func appFiles(_ device: String) throws -> [String: String] {
+    try flashContents(device).filter { ReleasePath.reservedOwner($0.key) == nil }
+}
+
+func digests(_ files: [String: [UInt8]]) -> [String: String] {
+    files.mapValues { Digest.sha256Hex($0) }
+}

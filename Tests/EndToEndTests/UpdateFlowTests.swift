@@ -1,0 +1,192 @@
+import AloftCore
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Real server on a free port, real CLI, real MicroPython devices on LittleFS flash images.
+@Suite(.serialized) struct UpdateFlowTests {
+    static let mainV1: [UInt8] = Array("import app\nprint('app says', app.VERSION)\n".utf8)
+    static let mainV2: [UInt8] = Array("import app\nprint('app says', app.VERSION, 'and more')\n".utf8)
+
+    static var v1: [String: [UInt8]] {
+        [
+            "main.py": mainV1,
+            "app.py": Array("VERSION = 'one'\n".utf8),
+            "lib/helpers.py": Array("def helper():\n    return 1\n".utf8),
+            "lib/old.py": Array("OLD = True\n".utf8),
+            // 200 KB: half pseudo-random, half repetitive text, so zlib has something to do and something it cannot.
+            "assets/blob.bin": seededBytes(count: 100_000, seed: 7) + Array(String(repeating: "temperature=21.5;", count: 6_000).utf8.prefix(100_000)),
+        ]
+    }
+
+    static var v2: [String: [UInt8]] {
+        var files = v1
+        files["main.py"] = mainV2                                   // changed
+        files["lib/old.py"] = nil                                   // removed
+        files["lib/new.py"] = Array("NEW = 2\n".utf8)               // added
+        return files
+    }
+
+    /// Keys, a server and one provisioned device; everything removed afterwards.
+    struct Fleet {
+        let scratch: Scratch
+        let server: ServerProcess
+        let device: String
+
+        init(deviceID: String = "dev-1") throws {
+            scratch = try Scratch()
+            server = try ServerProcess(data: scratch.url.appendingPathComponent("server"))
+            let keys = try server.aloft(["keys", "generate", "--out", scratch.path("keys")])
+            try #require(keys.code == 0, "\(keys.output)")
+            device = scratch.path(deviceID)
+            let provision = try server.aloft(["device", "provision", "--id", deviceID, "--pubkey", scratch.path("keys/release.pub"), "--out", device])
+            try #require(provision.code == 0, "\(provision.output)")
+        }
+
+        func publish(_ files: [String: [UInt8]], version: String, key: String? = nil, name: String? = nil) throws {
+            let folder = try scratch.release(name ?? "release-\(version)", files)
+            let result = try server.aloft(["release", "publish", folder, "--version", version, "--key", key ?? scratch.path("keys/release.key")])
+            try #require(result.code == 0, "\(result.output)")
+        }
+
+        func boot(heap: String? = nil, server override: String? = nil) throws -> CommandResult {
+            var args = ["sim", "run", device, "--until-idle", "--timeout", "180"]
+            if let heap { args += ["--heap", heap] }
+            if let override { args += ["--server", override] }
+            return try server.aloft(args, timeout: 200)
+        }
+
+        func deviceRecord() throws -> [String: Any] {
+            try server.get("/api/v1/admin/devices/\(URL(fileURLWithPath: device).lastPathComponent)")
+        }
+
+        func events() throws -> [[String: Any]] {
+            try server.get("/api/v1/admin/devices/\(URL(fileURLWithPath: device).lastPathComponent)/events")["events"] as! [[String: Any]]
+        }
+
+        func downloadedDigests() throws -> [String] {
+            let downloads = try server.get("/api/v1/admin/devices/\(URL(fileURLWithPath: device).lastPathComponent)/downloads")["downloads"] as! [[String: Any]]
+            return downloads.filter { ($0["status"] as? Int).map { (200..<300).contains($0) } ?? false }.map { $0["sha256"] as! String }
+        }
+
+        /// Installs v1 and checks it landed exactly.
+        func installV1() throws {
+            try publish(UpdateFlowTests.v1, version: "1.0.0")
+            let boot = try boot(heap: "64K")
+            try #require(boot.code == 0, "first boot failed: \(boot.output)")
+            #expect(try appFiles(device) == digests(UpdateFlowTests.v1))
+            #expect(boot.output.contains("app says one"), "v1 main.py did not run: \(boot.output)")
+        }
+
+        func stop() { server.stop() }
+    }
+
+    @Test func updatesOnlyWhatChangedAndReportsIt() throws {
+        let fleet = try Fleet()
+        defer { fleet.stop() }
+        try fleet.installV1()
+        #expect(try fleet.deviceRecord()["version"] as? String == "1.0.0")
+        let afterV1 = try fleet.downloadedDigests().count
+        #expect(afterV1 == Set(digests(Self.v1).values).count)
+
+        try fleet.publish(Self.v2, version: "2.0.0")
+        let boot = try fleet.boot(heap: "64K")
+        try #require(boot.code == 0, "update boot failed: \(boot.output)")
+        #expect(try appFiles(fleet.device) == digests(Self.v2))
+        #expect(boot.output.contains("app says one and more"), "v2 main.py did not run: \(boot.output)")
+
+        // Exactly the changed and added files travelled for v2.
+        let fetched = Array(try fleet.downloadedDigests().dropFirst(afterV1))
+        #expect(Set(fetched) == [Digest.sha256Hex(Self.mainV2), Digest.sha256Hex(Self.v2["lib/new.py"]!)])
+        #expect(fetched.count == 2)
+
+        let record = try fleet.deviceRecord()
+        #expect(record["version"] as? String == "2.0.0")
+        #expect(record["sequence"] as? Int == 2)
+        let listed = try fleet.server.json(["devices", "list", "--json"]) as! [[String: Any]]
+        #expect(listed.first?["version"] as? String == "2.0.0")
+        #expect(try fleet.events().contains { $0["type"] as? String == "installed" && $0["version"] as? String == "2.0.0" })
+    }
+
+    @Test func tamperedBlobIsRefused() throws {
+        let fleet = try Fleet()
+        defer { fleet.stop() }
+        try fleet.installV1()
+        // Incompressible, so the server keeps only the raw form and the device fetches exactly the file we corrupt.
+        var v2 = Self.v2
+        let payload = seededBytes(count: 4096, seed: 99)
+        v2["lib/new.py"] = payload
+        try fleet.publish(v2, version: "2.0.0")
+        let sha = Digest.sha256Hex(payload)
+        let blobs = try FileManager.default.subpathsOfDirectory(atPath: fleet.server.data.path).filter { $0.contains(sha) }
+        try #require(!blobs.isEmpty, "blob \(sha) not found under the server's data folder")
+        for blob in blobs {
+            let url = fleet.server.data.appendingPathComponent(blob)
+            var bytes = [UInt8](try Data(contentsOf: url))
+            bytes[bytes.count / 2] ^= 0x01
+            try Data(bytes).write(to: url)
+        }
+        try expectRefused(fleet, reasonContains: "sha256")
+    }
+
+    @Test func releaseSignedByAnotherKeyIsRefused() throws {
+        let fleet = try Fleet()
+        defer { fleet.stop() }
+        try fleet.installV1()
+        let other = try fleet.server.aloft(["keys", "generate", "--out", fleet.scratch.path("other-keys")])
+        try #require(other.code == 0)
+        try fleet.publish(Self.v2, version: "2.0.0", key: fleet.scratch.path("other-keys/release.key"))
+        try expectRefused(fleet, reasonContains: "signature")
+        #expect(try fleet.downloadedDigests().count == Set(digests(Self.v1).values).count, "nothing may be downloaded for an unsigned release")
+    }
+
+    @Test func truncatedDownloadIsRefused() throws {
+        let fleet = try Fleet()
+        defer { fleet.stop() }
+        try fleet.installV1()
+        var v2 = Self.v2
+        v2["lib/new.py"] = seededBytes(count: 20_000, seed: 5)
+        try fleet.publish(v2, version: "2.0.0")
+
+        let port = String(fleet.server.url.split(separator: ":").last!)
+        let proxy = Process()
+        proxy.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        proxy.arguments = ["python3", Paths.repo.appendingPathComponent("Tests/EndToEndTests/Fixtures/cutting_proxy.py").path, port, "1000"]
+        let stdin = Pipe(), stdout = Pipe()
+        proxy.standardInput = stdin
+        proxy.standardOutput = stdout
+        try proxy.run()
+        defer {
+            try? stdin.fileHandleForWriting.close()
+            proxy.waitUntilExit()
+        }
+        let line = String(decoding: stdout.fileHandleForReading.availableData, as: UTF8.self)
+        let proxyPort = try #require(line.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+        let boot = try fleet.boot(server: "http://127.0.0.1:\(proxyPort)")
+        #expect(boot.code == 2, "device should stop short of idle: \(boot.output)")
+        #expect(try appFiles(fleet.device) == digests(Self.v1))
+        let failed = try fleet.events().first { $0["type"] as? String == "failed" }
+        #expect(failed != nil, "no failure event")
+
+        // Straight to the server again, the same release installs cleanly.
+        let retry = try fleet.boot()
+        #expect(retry.code == 0, "\(retry.output)")
+        #expect(try appFiles(fleet.device) == digests(v2))
+    }
+
+    /// The device stays on v1, says why, and the server hears of the failure.
+    func expectRefused(_ fleet: Fleet, reasonContains text: String) throws {
+        let boot = try fleet.boot()
+        #expect(boot.code == 2, "device should stop short of idle: \(boot.output)")
+        #expect(try appFiles(fleet.device) == digests(Self.v1))
+        #expect(boot.output.contains("app says one"), "v1 must still run: \(boot.output)")
+        let record = try fleet.deviceRecord()
+        #expect(record["version"] as? String == "1.0.0")
+        let failed = try fleet.events().first { $0["type"] as? String == "failed" }
+        let reason = (failed?["reason"] as? String) ?? ""
+        #expect(failed != nil && reason.lowercased().contains(text), "expected a failed event mentioning '\(text)', got \(String(describing: failed))")
+    }
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The whole system on one machine: server on embedded SQLite, signed releases, three simulated devices.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ALOFT="$(swift build --show-bin-path)/aloft"
+DATA=demo-data
+rm -rf "$DATA" && mkdir -p "$DATA"
+export ALOFT_ADMIN_TOKEN="demo-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "start the server (embedded SQLite in $DATA/server)"
+"$ALOFT" serve --data "$DATA/server" --host 127.0.0.1 --port 0 --admin-token "$ALOFT_ADMIN_TOKEN" >"$DATA/server.log" 2>&1 &
+SERVER_PID=$!
+trap 'kill $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null || true' EXIT
+for _ in $(seq 200); do
+  URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$DATA/server.log" | head -1 || true)
+  [ -n "$URL" ] && break
+  kill -0 $SERVER_PID 2>/dev/null || { cat "$DATA/server.log"; exit 1; }
+  sleep 0.1
+done
+[ -n "${URL:-}" ] || { echo "server did not start"; cat "$DATA/server.log"; exit 1; }
+export ALOFT_SERVER="$URL"
+echo "server at $URL"
+
+step "generate the release signing key (stays here, never on the server)"
+"$ALOFT" keys generate --out "$DATA/keys"
+
+step "publish greenhouse 1.0.0"
+"$ALOFT" release publish examples/greenhouse/v1 --version 1.0.0 --key "$DATA/keys/release.key"
+
+step "provision three simulated devices (2 MiB LittleFS flash images)"
+for n in 1 2 3; do
+  "$ALOFT" device provision --id "greenhouse-$n" --pubkey "$DATA/keys/release.pub" --out "$DATA/greenhouse-$n"
+done
+
+boot_all() {
+  for n in 1 2 3; do
+    echo "-- greenhouse-$n"
+    "$ALOFT" sim run "$DATA/greenhouse-$n" --until-idle --timeout 120 2>&1 | sed 's/^/   /'
+  done
+}
+
+step "boot the devices: each checks in, verifies, installs 1.0.0, resets and runs it"
+boot_all
+"$ALOFT" devices list
+
+step "publish greenhouse 2.0.0 (main.py changed, lib/alerts.py added, lib/units.py removed)"
+"$ALOFT" release publish examples/greenhouse/v2 --version 2.0.0 --key "$DATA/keys/release.key"
+
+step "boot again: only the changed and added files travel"
+boot_all
+
+step "what the server knows"
+"$ALOFT" devices list
+echo
+echo "files on greenhouse-1:"
+"$ALOFT" sim ls "$DATA/greenhouse-1"
+echo
+echo "done. server log: $DATA/server.log"
