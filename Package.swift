@@ -73,6 +73,8 @@ let package = Package(
                 "AloftStore",
                 "AloftTools",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "AloftCoreTests", dependencies: ["AloftCore"]),

@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+
+/// The device agent's own tests: every `device/tests/test_*.py`, run by the MicroPython unix port.
+///
+/// Each script prints one line per check and a closing `N passed, N failed` line and exits non-zero on a failure;
+/// see `device/tests/harness.py`. `test_agent.py` also starts `device/tests/fake_server.py` with `python3`
+/// (needs the `cryptography` package; `ALOFT_PYTHON` picks another interpreter).
+@Suite struct DeviceAgentTests {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let testsDir = repo.appendingPathComponent("device/tests")
+    static let scripts: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: testsDir.path)) ?? [])
+        .filter { $0.hasPrefix("test_") && $0.hasSuffix(".py") }
+        .sorted()
+
+    /// `ALOFT_MICROPYTHON`, else the repository's `.venv/bin/micropython`.
+    static var micropython: String {
+        ProcessInfo.processInfo.environment["ALOFT_MICROPYTHON"] ?? repo.appendingPathComponent(".venv/bin/micropython").path
+    }
+
+    @Test func scriptsAreFound() {
+        #expect(Self.scripts.count >= 8, "expected the device test scripts in \(Self.testsDir.path), found \(Self.scripts)")
+    }
+
+    @Test(arguments: scripts)
+    func script(_ name: String) throws {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-device-\(UUID().uuidString).log")
+        // A file rather than a pipe: a child the script leaves running cannot keep the read end open.
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: log) }
+        let output = try FileHandle(forWritingTo: log)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.micropython)
+        process.arguments = [Self.testsDir.appendingPathComponent(name).path]
+        process.currentDirectoryURL = Self.repo
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(120)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        let timedOut = process.isRunning
+        if timedOut {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try output.close()
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(!timedOut, "\(name) did not finish within 120 s:\n\(text)")
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0,
+                "\(name) exited with \(process.terminationStatus):\n\(text)")
+    }
+}

@@ -1,0 +1,23 @@
+# What the agent needs from the board. Ports or the simulator replace these by assigning the
+# module attributes (aloft.board.reset = ...); machine is imported only when used.
+
+
+def reset():
+    import machine
+
+    machine.reset()
+
+
+def board_name():
+    # "ESP32_GENERIC", "RPI_PICO_W", ...: the board a firmware was built for (MicroPython >= 1.22).
+    import os
+    import sys
+
+    return getattr(sys.implementation, "_build", None) or os.uname().machine
+
+
+def free_bytes():
+    import os
+
+    st = os.statvfs("/")
+    return st[1] * st[4]  # f_frsize * f_bavail

@@ -1,0 +1,152 @@
+# Format-1 release manifests (docs/protocol.md): every field rule, checked after the signature
+# (signature.py) and before anything from the manifest reaches the filesystem.
+from micropython import const
+
+_MAX_SEQUENCE = 2**53 - 1
+_MAX_SIZE = const(16 * 1024 * 1024)
+_PATH_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-+=@~,/"
+_HEX = "0123456789abcdef"
+
+
+def parse(text):
+    """The manifest as a dict after checking every rule of format 1; else ValueError(reason)."""
+    import json
+
+    try:
+        m = json.loads(text)
+    except ValueError:
+        raise ValueError("manifest is not JSON")
+    if not isinstance(m, dict) or m.get("format") != 1 or type(m.get("format")) is not int:
+        raise ValueError("unsupported manifest format")
+    v = m.get("version")
+    if not isinstance(v, str) or not 0 < len(v) <= 64 or not _only(v, _PATH_CHARS[:63] + "-+"):
+        raise ValueError("bad version")
+    _int(m.get("sequence"), 1, _MAX_SEQUENCE, "sequence")
+    c = m.get("channel")
+    if not isinstance(c, str) or not 0 < len(c) <= 32 or c[0] == "-" or not _only(c, _PATH_CHARS[26:62] + "-"):
+        raise ValueError("bad channel")
+    t = m.get("created")
+    if (
+        not isinstance(t, str)
+        or len(t) != 20
+        or t[4] + t[7] + t[10] + t[13] + t[16] + t[19] != "--T::Z"
+        or not _only(t[:4] + t[5:7] + t[8:10] + t[11:13] + t[14:16] + t[17:19], _HEX[:10])
+    ):
+        raise ValueError("bad created time")
+    compat = m.get("compat")
+    boards = compat.get("boards") if isinstance(compat, dict) else None
+    if not isinstance(boards, list) or not 0 < len(boards) <= 16 or not all(isinstance(b, str) for b in boards):
+        raise ValueError("bad compat.boards")
+    if version(compat.get("micropython"), True) is None:
+        raise ValueError("bad compat.micropython")
+    files = m.get("files")
+    if not isinstance(files, list) or not 0 < len(files) <= 256:
+        raise ValueError("bad files list")
+    prev = ""
+    for f in files:
+        p = f.get("path") if isinstance(f, dict) else None
+        why = path_error(p)
+        if why:
+            raise ValueError("bad path %r: %s" % (p, why))
+        if p <= prev:
+            raise ValueError("files not sorted by path or not unique at " + p)
+        prev = p
+        h = f.get("sha256")
+        if not isinstance(h, str) or len(h) != 64 or not _only(h, _HEX):
+            raise ValueError("bad sha256 for " + p)
+        _int(f.get("size"), 0, _MAX_SIZE, "size of " + p)
+    # A path cannot be a file and a folder at once ("lib" and "lib/x.py").
+    paths = set(f["path"] for f in files)
+    for p in paths:
+        i = p.find("/")
+        while i > 0:
+            if p[:i] in paths:
+                raise ValueError("path %s is both a file and a folder" % p[:i])
+            i = p.find("/", i + 1)
+    return m
+
+
+def path_error(p):
+    """Why p is not a valid release path (docs/protocol.md, Paths), or None when it is."""
+    if not isinstance(p, str) or not p:
+        return "empty"
+    if "\\" in p:
+        return "backslash"
+    if not _only(p, _PATH_CHARS):
+        return "character outside A-Z a-z 0-9 . _ - + = @ ~ ,"
+    if len(p) > 128:
+        return "longer than 128 bytes"
+    segs = p.split("/")
+    if len(segs) > 8:
+        return "more than 8 segments"
+    for s in segs:
+        if not s:
+            return "absolute, trailing slash or empty segment"
+        if s == "." or s == "..":
+            return "'.' or '..' segment"
+        if len(s) > 64:
+            return "segment longer than 64 bytes"
+    if p == "boot.py" or segs[0] == ".aloft" or (segs[0] == "lib" and len(segs) > 1 and segs[1] == "aloft"):
+        return "reserved for the agent"
+    return None
+
+
+def glob_match(pattern, name):
+    """fnmatch with only '*' (any run) and '?' (one character), case-sensitive."""
+    p = i = 0
+    star = -1
+    mark = 0
+    while i < len(name):
+        if p < len(pattern) and (pattern[p] == "?" or pattern[p] == name[i]):
+            p += 1
+            i += 1
+        elif p < len(pattern) and pattern[p] == "*":
+            star = p
+            mark = i
+            p += 1
+        elif star >= 0:
+            p = star + 1
+            mark += 1
+            i = mark
+        else:
+            return False
+    while p < len(pattern) and pattern[p] == "*":
+        p += 1
+    return p == len(pattern)
+
+
+def version(s, strict=False):
+    """(major, minor, patch) of "X.Y" or "X.Y.Z"; unless strict, a "-pre" or "+build" suffix is
+    dropped. None when s is not such a version."""
+    if not isinstance(s, str):
+        return None
+    if not strict:
+        s = s.split("+")[0].split("-")[0]
+    parts = s.split(".")
+    if not 2 <= len(parts) <= 3 or not all(x and _only(x, _HEX[:10]) for x in parts):
+        return None
+    v = [int(x) for x in parts]
+    return (v[0], v[1], v[2] if len(v) == 3 else 0)
+
+
+def incompatibility(m, board, micropython):
+    """Why a parsed manifest does not fit this device, or None when it does."""
+    compat = m["compat"]
+    if not any(glob_match(g, board) for g in compat["boards"]):
+        return "board %s not in %s" % (board, ",".join(compat["boards"]))
+    need = version(compat["micropython"])
+    if (version(micropython) or (0, 0, 0)) < need:
+        return "needs MicroPython %s, device has %s" % (compat["micropython"], micropython)
+    return None
+
+
+def _only(s, allowed):
+    for ch in s:
+        if ch not in allowed:
+            return False
+    return True
+
+
+def _int(v, lo, hi, what):
+    if type(v) is not int or not lo <= v <= hi:
+        raise ValueError("bad " + what)

@@ -1,0 +1,40 @@
+# A flash chip in a file, for os.VfsLfs2: 4096-byte blocks, extended block protocol (offsets).
+# Each write reaches the file before writeblocks returns, so killing the process behaves like a
+# power cut: what LittleFS committed survives, the rest was never acknowledged.
+from micropython import const
+
+BLOCK_SIZE = const(4096)
+
+
+class FileBlockDev:
+    def __init__(self, path):
+        self.f = open(path, "r+b")
+        self.f.seek(0, 2)
+        self.blocks = self.f.tell() // BLOCK_SIZE
+
+    def readblocks(self, block, buf, offset=0):
+        self.f.seek(block * BLOCK_SIZE + offset)
+        if self.f.readinto(buf) != len(buf):
+            raise OSError(5)  # EIO: read past the end of the image
+
+    def writeblocks(self, block, buf, offset=None):
+        self.f.seek(block * BLOCK_SIZE + (offset or 0))
+        self.f.write(buf)
+        self.f.flush()
+
+    def ioctl(self, op, arg):
+        if op == 4:  # block count
+            return self.blocks
+        if op == 5:  # block size
+            return BLOCK_SIZE
+        if op == 6:  # erase: flash reads 0xff after it
+            self.f.seek(arg * BLOCK_SIZE)
+            self.f.write(b"\xff" * BLOCK_SIZE)
+            self.f.flush()
+            return 0
+        if op == 3:  # sync
+            self.f.flush()
+        return 0  # init, deinit
+
+    def close(self):
+        self.f.close()

@@ -1,0 +1,103 @@
+# Boot a simulated device from a flash image, as a board would:
+#
+#   micropython run.py IMAGE
+#
+# mounts IMAGE at /, runs /boot.py then /main.py in one __main__ namespace, with the agent's board
+# hooks replaced: reset() ends the process with code 75 (the caller starts it again).
+# Exit codes: 75 reset requested, 0 finished and the last check said "none", 2 finished with
+# another (or no) check result, 1 main.py raised. ALOFT_SIM_SERVER overrides the server URL.
+import os
+import sys
+from blockdev import FileBlockDev
+
+RESET = 75
+
+
+class _Reset(BaseException):
+    # Not an Exception, so boot.py's "except Exception" lets a reset through, as on a board.
+    pass
+
+
+def _reset():
+    print("sim: reset")
+    raise _Reset()
+
+
+def _board():
+    try:
+        import json
+
+        with open("/.aloft/config.json") as f:
+            return json.load(f).get("board") or "sim"
+    except (OSError, ValueError):
+        return "sim"
+
+
+def _hook_agent(server):
+    try:
+        import aloft.board
+        import aloft.config
+    except ImportError as e:
+        print("sim: no agent in the image (%s)" % e)
+        return
+    name = _board()
+    aloft.board.reset = _reset
+    aloft.board.board_name = lambda: name
+    if server:
+        aloft.config.overrides["server"] = server
+
+
+def _run(path, g):
+    # Like pyexec_file on a board: a missing file is skipped, an exception is printed.
+    try:
+        os.stat(path)
+    except OSError:
+        return True
+    try:
+        execfile(path, g)
+        return True
+    except Exception as e:
+        sys.print_exception(e)
+        return False
+    except SystemExit:  # sys.exit() in the application: it finished
+        return True
+
+
+def boot():
+    g = {"__name__": "__main__"}
+    try:
+        _hook_agent(os.getenv("ALOFT_SIM_SERVER"))
+        _run("/boot.py", g)  # a failing boot.py does not stop main.py on a board either
+        if not _run("/main.py", g):
+            return 1
+    except _Reset:
+        return RESET
+    aloft = sys.modules.get("aloft")
+    result = aloft.last_result() if aloft else None
+    if result == "none":
+        return 0
+    print("sim: last check result: %s" % result)
+    return 2
+
+
+def main():
+    if len(sys.argv) != 2:
+        print("usage: run.py IMAGE", file=sys.stderr)
+        return 1
+    try:
+        bd = FileBlockDev(sys.argv[1])
+        vfs = os.VfsLfs2(bd)
+    except OSError as e:
+        print("sim: cannot open image %s: %s" % (sys.argv[1], e), file=sys.stderr)
+        return 1
+    os.mount(vfs, "/")
+    os.chdir("/")
+    sys.path[:] = ["", ".frozen", "/lib"]
+    try:
+        return boot()
+    finally:
+        os.umount("/")
+        bd.close()
+
+
+sys.exit(main())

@@ -1,0 +1,302 @@
+#!/usr/bin/env python3
+"""A stand-in Aloft server for the device agent tests (CPython, needs `cryptography`).
+
+Speaks the device half of docs/protocol.md (check-in, events, raw and zlib blobs) for a few
+fixed, signed releases, and injects faults on request. Test-only endpoints:
+
+  POST /_ctl  {"release": "r1"|"r2"|"r3"|null, "variant": null|"badsig"|..., "fault": null|{"blob": path, "kind": ...}}
+  GET  /_log  {"checkins": [...], "events": [...], "downloads": [...]}
+  GET  /_releases  {"r1": {path: sha256}, ...}
+  POST /_quit
+
+    python3 fake_server.py --state STATE.json [--lifetime SECONDS]
+
+writes {"url", "token", "pubkey"} to STATE.json once it listens, and exits after --lifetime
+seconds in any case so a failed test never leaves it behind.
+
+    python3 fake_server.py --vectors OUT.json
+
+writes signing fixtures for test_manifest.py instead (key, envelopes, tampered envelopes).
+"""
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import random
+import sys
+import threading
+import time
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+TOKEN = "test-token"
+KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"aloft test key").digest())
+OTHER_KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"aloft other key").digest())
+
+
+def raw_public(key):
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def keyid(key):
+    return hashlib.sha256(raw_public(key)).hexdigest()[:16]
+
+
+def canonical(value):
+    # ASCII-only fixtures, so Python's key order equals UTF-8 byte order.
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def manifest(version, sequence, files, boards=("*",), micropython="1.21"):
+    entries = [
+        {"path": p, "sha256": hashlib.sha256(b).hexdigest(), "size": len(b)} for p, b in sorted(files.items())
+    ]
+    return {
+        "channel": "stable",
+        "compat": {"boards": list(boards), "micropython": micropython},
+        "created": "2026-11-29T02:33:34Z",
+        "files": entries,
+        "format": 1,
+        "sequence": sequence,
+        "version": version,
+    }
+
+
+def envelope(m, key=KEY, kid=None):
+    text = canonical(m)
+    sig = key.sign(text.encode())
+    return {"manifest": text, "signatures": [{"keyid": kid or keyid(key), "sig": base64.b64encode(sig).decode()}]}
+
+
+def _text(n):
+    lines = []
+    i = 0
+    while sum(map(len, lines)) < n:
+        lines.append("line %06d: the quick brown fox jumps over the lazy dog\n" % i)
+        i += 1
+    return "".join(lines).encode()[:n]
+
+
+def _noise(n):
+    return random.Random(7).randbytes(n)
+
+
+V1 = {"main.py": b'print("app 1.0.0")\n', "lib/util.py": b"X = 1\n", "lib/keep.py": b"KEEP = True\n"}
+V2 = {
+    "main.py": b'import aloft\nprint("app 2.0.0", aloft.last_result())\n',
+    "lib/keep.py": V1["lib/keep.py"],
+    "data/big.txt": _text(200 * 1024),  # compresses well: fetched through /zlib
+    "data/noise.bin": _noise(40 * 1024),  # does not: fetched raw
+    "data/dup.py": b'import aloft\nprint("app 2.0.0", aloft.last_result())\n',  # same blob as main.py
+}
+V3 = {"main.py": b'print("app 3.0.0")\n', "lib/keep.py": V1["lib/keep.py"]}  # drops the data/ folder
+RELEASES = {"r1": ("1.0.0", 1, V1), "r2": ("2.0.0", 2, V2), "r3": ("3.0.0", 3, V3)}
+
+
+def release_envelope(name, variant):
+    version, sequence, files = RELEASES[name]
+    if variant == "board":
+        return envelope(manifest(version, sequence, files, boards=("esp32*", "rp2-?")))
+    if variant == "micropython":
+        return envelope(manifest(version, sequence, files, micropython="9.1"))
+    if variant == "reserved":
+        return envelope(manifest(version, sequence, dict(files, **{"lib/aloft/update.py": b"evil\n"})))
+    if variant == "traversal":
+        m = manifest(version, sequence, files)
+        m["files"].insert(0, {"path": "../boot.py", "sha256": "0" * 64, "size": 1})
+        return envelope(m)
+    if variant == "wrongkey":
+        return envelope(manifest(version, sequence, files), key=OTHER_KEY)
+    if variant == "forgedkeyid":
+        return envelope(manifest(version, sequence, files), key=OTHER_KEY, kid=keyid(KEY))
+    env = envelope(manifest(version, sequence, files))
+    if variant == "badsig":
+        sig = bytearray(base64.b64decode(env["signatures"][0]["sig"]))
+        sig[10] ^= 1
+        env["signatures"][0]["sig"] = base64.b64encode(bytes(sig)).decode()
+    elif variant == "tampered":  # bytes changed after signing
+        env["manifest"] = env["manifest"].replace('"version":"', '"version":"9')
+    return env
+
+
+def blobs():
+    out = {}
+    for _, _, files in RELEASES.values():
+        for data in files.values():
+            c = zlib.compressobj(9, zlib.DEFLATED, 10)
+            out[hashlib.sha256(data).hexdigest()] = (data, c.compress(data) + c.flush())
+    return out
+
+
+class State:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.release = None
+        self.variant = None
+        self.fault = None
+        self.checkins = []
+        self.events = []
+        self.downloads = []
+        self.blobs = blobs()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    state = None
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("fake_server: " + fmt % args + "\n")
+
+    def _json(self, status, value):
+        body = json.dumps(value).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return json.loads(self.rfile.read(n) or b"null")
+
+    def _authorized(self):
+        if self.headers.get("Authorization") == "Bearer " + TOKEN:
+            return True
+        self._json(401, {"error": "unauthorized", "message": "bad token"})
+        return False
+
+    def do_POST(self):
+        s = self.state
+        if self.path == "/_quit":
+            self._json(200, {})
+            threading.Thread(target=lambda: (time.sleep(0.1), os._exit(0))).start()
+            return
+        if self.path == "/_ctl":
+            body = self._body()
+            with s.lock:
+                s.release, s.variant, s.fault = body.get("release"), body.get("variant"), body.get("fault")
+            self._json(200, {})
+            return
+        if not self._authorized():
+            return
+        if self.path == "/api/v1/device/checkin":
+            body = self._body()
+            with s.lock:
+                s.checkins.append(body)
+                name, variant = s.release, s.variant
+            if name is None or (RELEASES[name][1] <= body["sequence"] and variant != "replay"):
+                self._json(200, {"action": "none", "poll": 300})
+                return
+            env = release_envelope(name, variant)
+            zmap = {}
+            for data in RELEASES[name][2].values():
+                sha = hashlib.sha256(data).hexdigest()
+                raw, packed = s.blobs[sha]
+                if len(packed) < len(raw):
+                    zmap[sha] = len(packed)
+            self._json(200, {"action": "update", "poll": 300, "release": env, "zlib": zmap})
+        elif self.path == "/api/v1/device/events":
+            body = self._body()
+            with s.lock:
+                s.events.append(body)
+            self.send_response(204)
+            self.send_header("Connection", "close")
+            self.end_headers()
+        else:
+            self._json(404, {"error": "not_found", "message": self.path})
+
+    def do_GET(self):
+        s = self.state
+        if self.path == "/_log":
+            with s.lock:
+                self._json(200, {"checkins": s.checkins, "events": s.events, "downloads": s.downloads})
+            return
+        if self.path == "/_releases":
+            files = lambda r: {p: hashlib.sha256(b).hexdigest() for p, b in r[2].items()}
+            self._json(200, {name: files(r) for name, r in RELEASES.items()})
+            return
+        if not self._authorized():
+            return
+        parts = self.path.split("/")  # ["", "api", "v1", "blobs", sha, ("zlib")]
+        if len(parts) not in (5, 6) or parts[1:4] != ["api", "v1", "blobs"] or parts[4] not in s.blobs:
+            self._json(404, {"error": "not_found", "message": self.path})
+            return
+        packed = len(parts) == 6
+        body = s.blobs[parts[4]][1 if packed else 0]
+        with s.lock:
+            fault = s.fault
+            s.downloads.append({"sha256": parts[4], "encoding": "zlib" if packed else "raw"})
+        kind = None
+        if fault and hashlib.sha256(RELEASES["r2"][2].get(fault["blob"], b"")).hexdigest() == parts[4]:
+            kind = fault["kind"]
+        if kind == "500":
+            self._json(500, {"error": "internal", "message": "injected"})
+            return
+        if kind == "corrupt":
+            body = bytearray(body)
+            body[len(body) // 2] ^= 0x20
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body) + (1 if kind == "long" else 0)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if kind == "truncate":
+            self.wfile.write(body[: len(body) // 2])
+        elif kind == "stall":
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            time.sleep(4)
+        else:
+            self.wfile.write(body)
+        self.close_connection = True
+
+
+def write_vectors(path):
+    m = manifest("1.0.0", 1, V1)
+    good = envelope(m)
+    tampered = dict(good, manifest=good["manifest"].replace("1.0.0", "1.0.1"))
+    out = {
+        "key": raw_public(KEY).hex(),
+        "other_key": raw_public(OTHER_KEY).hex(),
+        "good": good,
+        "tampered": tampered,
+        "wrongkey": envelope(m, key=OTHER_KEY),
+        "forgedkeyid": envelope(m, key=OTHER_KEY, kid=keyid(KEY)),
+        "two_signatures": {
+            "manifest": good["manifest"],
+            "signatures": envelope(m, key=OTHER_KEY)["signatures"] + good["signatures"],
+        },
+    }
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--state")
+    ap.add_argument("--lifetime", type=float, default=120)
+    ap.add_argument("--vectors")
+    a = ap.parse_args()
+    if a.vectors:
+        write_vectors(a.vectors)
+        return
+    Handler.state = State()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=lambda: (time.sleep(a.lifetime), os._exit(3)), daemon=True).start()
+    tmp = a.state + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump({"url": "http://127.0.0.1:%d" % httpd.server_address[1], "token": TOKEN, "pubkey": raw_public(KEY).hex()}, f)
+    os.rename(tmp, a.state)
+    httpd.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+# The simulated flash: blockdev.FileBlockDev under VfsLfs2, and flashtool's mkfs/ls/cat/hash.
+from harness import DEVICE, micropython, raises, read, run, sh, tempdir, test, write
+import hashlib
+import os
+from binascii import hexlify
+import flashtool
+from blockdev import FileBlockDev
+from aloft import fs
+
+TMP = tempdir("flashtool")
+SRC = TMP + "/src"
+IMG = TMP + "/flash.img"
+TOOL = "%s %s/sim/flashtool.py" % (micropython(), DEVICE)
+FILES = {
+    "/boot.py": b"print('boot')\n",
+    "/lib/aloft/__init__.py": b"# agent\n",
+    "/.aloft/config.json": b'{"id": "dev-1"}',
+    "/data/blob.bin": bytes(range(256)) * 41 + b"tail",  # several blocks, not a multiple of 4096
+    "/data/empty": b"",
+    "/a/b/c/d/deep.txt": b"deep\n",
+}
+
+
+def expected():
+    return sorted((p, len(b)) for p, b in FILES.items())
+
+
+for p, b in FILES.items():
+    write(SRC + p, b)
+
+
+@test
+def mkfs_copies_the_tree():
+    flashtool.mkfs(IMG, 256 * 1024, SRC)
+    assert os.stat(IMG)[6] == 256 * 1024
+    bd, vfs = flashtool.open_image(IMG)
+    try:
+        assert flashtool.files(vfs) == expected()
+        for p, b in FILES.items():
+            assert flashtool.digest(vfs, p) == hexlify(hashlib.sha256(b).digest()).decode(), p
+    finally:
+        bd.close()
+
+
+@test
+def mkfs_refuses_to_overwrite_without_force():
+    raises(flashtool.Error, flashtool.mkfs, IMG, 256 * 1024, SRC)
+    raises(flashtool.Error, flashtool.mkfs, TMP + "/x.img", 1000, SRC)
+    raises(flashtool.Error, flashtool.mkfs, TMP + "/x.img", 256 * 1024, TMP + "/nope")
+    flashtool.mkfs(IMG, 128 * 1024, SRC, True)
+    assert os.stat(IMG)[6] == 128 * 1024
+
+
+@test
+def writes_survive_an_unclean_stop():
+    # Like a power cut: the block device is dropped without unmounting or closing anything.
+    bd = FileBlockDev(IMG)
+    vfs = os.VfsLfs2(bd)
+    with vfs.open("/new.txt", "wb") as f:
+        f.write(b"committed")
+    bd.f.close()
+    bd, vfs = flashtool.open_image(IMG)
+    try:
+        with vfs.open("/new.txt", "rb") as f:
+            assert f.read() == b"committed"
+    finally:
+        bd.close()
+    FILES["/new.txt"] = b"committed"
+
+
+@test
+def cli_ls_hash_and_cat():
+    assert sh("%s ls %s > %s/ls.txt" % (TOOL, IMG, TMP)) == 0
+    assert read(TMP + "/ls.txt").decode() == "".join("%d %s\n" % (s, p) for p, s in expected())
+    assert sh("%s hash %s > %s/hash.txt" % (TOOL, IMG, TMP)) == 0
+    want = "".join(
+        "%s %d %s\n" % (hexlify(hashlib.sha256(FILES[p]).digest()).decode(), s, p) for p, s in expected()
+    )
+    assert read(TMP + "/hash.txt").decode() == want
+    for p in ("/data/blob.bin", "data/empty"):
+        assert sh("%s cat %s %s > %s/out" % (TOOL, IMG, p, TMP)) == 0
+        assert read(TMP + "/out") == FILES["/" + p.lstrip("/")], p
+
+
+@test
+def cli_errors_exit_1():
+    for args in (
+        "ls %s/missing.img" % TMP,
+        "cat %s /nope.py" % IMG,
+        "cat %s /data" % IMG,
+        "hash %s/src/boot.py" % TMP,  # not an image
+        "mkfs %s 262144 %s" % (IMG, SRC),  # exists
+        "mkfs %s/y.img lots %s" % (TMP, SRC),
+        "mkfs %s/y.img 262144 %s --forse" % (TMP, SRC),
+        "frobnicate",
+    ):
+        assert sh("%s %s > %s/out 2> %s/err" % (TOOL, args, TMP, TMP)) == 1, args
+        assert read(TMP + "/err").startswith(b"flashtool: "), args
+
+
+try:
+    run()
+finally:
+    fs.rmtree(TMP)

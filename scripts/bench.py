@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""make bench: the figures Aloft promises, measured on this machine.
+
+- bytes on the wire for a v1 -> v2 update (one file changed, one added, one removed, a 200 KB file kept);
+- the smallest MicroPython heap that completes the whole update (binary search over -X heapsize);
+- Ed25519 verification time on the MicroPython unix port;
+- server check-in latency (sequential, loopback, bounded count).
+Every server and device here is on 127.0.0.1 and stops by itself.
+"""
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ALOFT = os.environ.get("ALOFT_BIN") or os.path.join(ROOT, ".build/release/aloft")
+MICROPYTHON = os.environ.get("ALOFT_MICROPYTHON") or os.path.join(ROOT, ".venv/bin/micropython")
+TOKEN = "bench-admin-token"
+
+
+def aloft(*args, check=True, timeout=300):
+    env = dict(os.environ, ALOFT_SERVER=SERVER, ALOFT_ADMIN_TOKEN=TOKEN, ALOFT_MICROPYTHON=MICROPYTHON)
+    r = subprocess.run([ALOFT, *args], env=env, capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        sys.exit("aloft %s failed:\n%s%s" % (" ".join(args), r.stdout, r.stderr))
+    return r
+
+
+def get(path):
+    req = urllib.request.Request(SERVER + path, headers={"Authorization": "Bearer " + TOKEN})
+    return json.load(urllib.request.urlopen(req))
+
+
+def write_release(folder, files):
+    for path, data in files.items():
+        full = os.path.join(folder, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as f:
+            f.write(data)
+
+
+def releases():
+    rnd = random.Random(7)
+    big = bytes(rnd.getrandbits(8) for _ in range(100_000)) + (b"temperature=21.5;" * 6000)[:100_000]
+    v1 = {
+        "main.py": b"import app\nprint('app', app.VERSION)\n",
+        "app.py": b"VERSION = 'one'\n" + b"# padding\n" * 300,
+        "lib/helpers.py": b"def helper():\n    return 1\n" * 50,
+        "lib/old.py": b"OLD = True\n",
+        "assets/blob.bin": big,
+    }
+    v2 = dict(v1)
+    v2["main.py"] = b"import app\nprint('app', app.VERSION, 'v2')\n"
+    v2["lib/new.py"] = b"NEW = 2\n" * 400
+    del v2["lib/old.py"]
+    return v1, v2
+
+
+def main():
+    global SERVER
+    for binary in (ALOFT, MICROPYTHON):
+        if not os.access(binary, os.X_OK):
+            sys.exit("missing %s (run `make bench`)" % binary)
+    work = tempfile.mkdtemp(prefix="aloft-bench-")
+    server = subprocess.Popen([ALOFT, "serve", "--data", os.path.join(work, "server"), "--port", "0", "--admin-token", TOKEN,
+                               "--log-level", "warning"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        SERVER = re.search(r"http://\S+", server.stdout.readline()).group(0)
+        aloft("keys", "generate", "--out", os.path.join(work, "keys"))
+        v1, v2 = releases()
+        write_release(os.path.join(work, "v1"), v1)
+        write_release(os.path.join(work, "v2"), v2)
+        print("release v1: %d files, %d bytes; v2 changes main.py, adds lib/new.py, removes lib/old.py" % (len(v1), sum(map(len, v1.values()))))
+
+        # Each trial device follows its own channel so v1 -> v2 can be repeated at any heap size.
+        def trial(n, heap):
+            aloft("release", "publish", os.path.join(work, "v1"), "--version", "1.0.0", "--key",
+                  os.path.join(work, "keys/release.key"), "--channel", "bench-%d" % n)
+            # provisioning follows the default channel; register on the trial channel instead
+            return update_cycle_on_channel(work, n, heap)
+
+        def update_cycle_on_channel(work, n, heap):
+            dev = os.path.join(work, "dev-%d" % n)
+            aloft("device", "provision", "--id", "bench-%d" % n, "--channel", "bench-%d" % n, "--pubkey",
+                  os.path.join(work, "keys/release.pub"), "--out", dev)
+            t0 = time.monotonic()
+            r = aloft("sim", "run", dev, "--until-idle", "--timeout", "300", "--heap", heap, check=False)
+            t_v1 = time.monotonic() - t0
+            if r.returncode != 0 or get("/api/v1/admin/devices/bench-%d" % n).get("sequence") != 1:
+                return None
+            before = len(get("/api/v1/admin/devices/bench-%d/downloads" % n)["downloads"])
+            aloft("release", "publish", os.path.join(work, "v2"), "--version", "2.0.0", "--key",
+                  os.path.join(work, "keys/release.key"), "--channel", "bench-%d" % n)
+            t0 = time.monotonic()
+            r = aloft("sim", "run", dev, "--until-idle", "--timeout", "300", "--heap", heap, check=False)
+            t_v2 = time.monotonic() - t0
+            if r.returncode != 0 or get("/api/v1/admin/devices/bench-%d" % n).get("sequence") != 2:
+                return None
+            downloads = get("/api/v1/admin/devices/bench-%d/downloads" % n)["downloads"]
+            fresh = downloads[: len(downloads) - before]
+            first = downloads[len(downloads) - before:]
+            return {"v1_bytes": sum(d["bytes"] for d in first), "v1_requests": len(first), "v1_seconds": t_v1,
+                    "v2_bytes": sum(d["bytes"] for d in fresh), "v2_requests": len(fresh), "v2_seconds": t_v2}
+
+        result = trial(0, "256K")
+        if result is None:
+            sys.exit("the update did not complete even with a 256K heap")
+        print("v1 install: %(v1_requests)d blob requests, %(v1_bytes)d bytes on the wire, %(v1_seconds).2f s (boot to idle, incl. reset)" % result)
+        print("v1 -> v2:   %(v2_requests)d blob requests, %(v2_bytes)d bytes on the wire, %(v2_seconds).2f s" % result)
+
+        lo, hi, n = 8, 256, 1  # KiB; hi is known to work
+        while hi - lo > 2:
+            mid = (lo + hi) // 2
+            ok = trial(n, "%dK" % mid) is not None
+            print("  heap %3dK: %s" % (mid, "ok" if ok else "fails"))
+            n += 1
+            if ok:
+                hi = mid
+            else:
+                lo = mid
+        print("smallest heap completing v1 install and v1 -> v2: %dK (-X heapsize)" % hi)
+
+        # Check-in latency: a device with nothing to do, sequential requests on loopback.
+        cfg = json.loads(aloft("sim", "cat", os.path.join(work, "dev-0"), "/.aloft/config.json").stdout)
+        body = json.dumps({"id": cfg["id"], "version": "2.0.0", "sequence": 2, "board": "sim", "micropython": "1.29.0",
+                           "mpy": None, "free": 100000}).encode()
+        req = lambda: urllib.request.urlopen(urllib.request.Request(SERVER + "/api/v1/device/checkin", data=body, headers={
+            "Authorization": "Bearer " + cfg["token"], "Content-Type": "application/json"})).read()
+        for _ in range(20):
+            req()
+        count = 500
+        t0 = time.monotonic()
+        for _ in range(count):
+            req()
+        elapsed = time.monotonic() - t0
+        print("check-in (nothing to do), sequential on loopback: %.2f ms each, %d/s" % (elapsed / count * 1000, count / elapsed))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)
+
+    bench = os.path.join(ROOT, "device/tests/bench_ed25519.py")
+    if os.path.exists(bench):
+        print(subprocess.run([MICROPYTHON, bench], capture_output=True, text=True, cwd=os.path.dirname(bench)).stdout.strip())
+
+
+if __name__ == "__main__":
+    main()
