@@ -67,6 +67,7 @@ import Glibc
             try server.get("/api/v1/admin/devices/\(URL(fileURLWithPath: device).lastPathComponent)/events")["events"] as! [[String: Any]]
         }
 
+        /// Digests of the device's successful blob requests, newest first.
         func downloadedDigests() throws -> [String] {
             let downloads = try server.get("/api/v1/admin/devices/\(URL(fileURLWithPath: device).lastPathComponent)/downloads")["downloads"] as! [[String: Any]]
             return downloads.filter { ($0["status"] as? Int).map { (200..<300).contains($0) } ?? false }.map { $0["sha256"] as! String }
@@ -99,7 +100,8 @@ import Glibc
         #expect(boot.output.contains("app says one and more"), "v2 main.py did not run: \(boot.output)")
 
         // Exactly the changed and added files travelled for v2.
-        let fetched = Array(try fleet.downloadedDigests().dropFirst(afterV1))
+        let all = try fleet.downloadedDigests()  // newest first
+        let fetched = Array(all.prefix(all.count - afterV1))
         #expect(Set(fetched) == [Digest.sha256Hex(Self.mainV2), Digest.sha256Hex(Self.v2["lib/new.py"]!)])
         #expect(fetched.count == 2)
 

@@ -1,0 +1,148 @@
+import AloftCore
+import AloftStore
+import Foundation
+import Hummingbird
+
+/// The management API: blobs, releases, channels and devices (docs/protocol.md, "Management API").
+struct AdminAPI<Store: FleetStore>: Sendable {
+    /// A signed envelope: the largest manifest plus escaping and signatures.
+    static var maxEnvelopeBody: Int { 4 * ReleaseManifest.maxEncodedBytes }
+    static var maxMissingQuery: Int { 4096 }
+
+    let store: Store
+    let blobs: BlobStore
+
+    /// Adds every management route to a group that authenticates the admin.
+    func addRoutes(to group: RouterGroup<AloftRequestContext>) {
+        group.post("blobs/missing", use: missingBlobs)
+        group.put("blobs/:sha256", use: putBlob)
+        group.post("releases", use: publish)
+        group.get("releases", use: listReleases)
+        group.get("channels/:channel", use: channel)
+        group.post("devices", use: createDevice)
+        group.get("devices", use: listDevices)
+        group.get("devices/:id", use: device)
+        group.get("devices/:id/events", use: events)
+        group.get("devices/:id/downloads", use: downloads)
+    }
+
+    // MARK: Blobs
+
+    @Sendable func missingBlobs(request: Request, context: AloftRequestContext) async throws -> Response {
+        let body = try await request.decodeJSON(as: MissingBlobsRequest.self)
+        guard body.sha256.count <= Self.maxMissingQuery else { throw APIError.badRequest("ask about at most \(Self.maxMissingQuery) blobs at once") }
+        var seen = Set<String>()
+        var missing: [String] = []
+        for sha in body.sha256 {
+            try Self.requireSHA256(sha)
+            if seen.insert(sha).inserted, !blobs.contains(sha) { missing.append(sha) }
+        }
+        return try context.json(MissingBlobsResponse(missing: missing))
+    }
+
+    @Sendable func putBlob(request: Request, context: AloftRequestContext) async throws -> Response {
+        let sha = try context.parameters.require("sha256")
+        try Self.requireSHA256(sha)
+        let bytes = try await request.collectBody(limit: BlobStore.maxBlobSize)
+        let stored = try blobs.put(bytes, sha256: sha)
+        if stored.created {
+            context.logger.info(
+                "stored blob", metadata: ["sha256": "\(sha)", "size": "\(stored.size)", "zlib": "\(stored.zlibSize.map(String.init) ?? "-")"])
+        }
+        return try context.json(
+            StoredBlobResponse(sha256: sha, size: stored.size, zlibSize: stored.zlibSize), status: stored.created ? .created : .ok)
+    }
+
+    // MARK: Releases
+
+    @Sendable func publish(request: Request, context: AloftRequestContext) async throws -> Response {
+        let envelope = try await request.decodeJSON(as: SignedRelease.self, limit: Self.maxEnvelopeBody)
+        let manifest = try envelope.parsedManifest()
+        var missing: [String] = []
+        for file in manifest.files where !missing.contains(file.sha256) {
+            guard let size = blobs.size(of: file.sha256) else {
+                missing.append(file.sha256)
+                continue
+            }
+            guard size == file.size else {
+                throw APIError.badRequest("file '\(file.path)' says \(file.size) bytes but blob \(file.sha256) has \(size)")
+            }
+        }
+        guard missing.isEmpty else {
+            throw APIError(.conflict, "upload the \(missing.count) missing blob(s) before publishing", missing: missing)
+        }
+        // Stored normalized; the manifest string inside, the only part signed, is kept byte for byte.
+        let text = try String(decoding: context.responseEncoder.encode(envelope), as: UTF8.self)
+        let release = try await store.publish(NewRelease(manifest: manifest, envelope: text, publishedAt: Date()))
+        context.logger.info(
+            "published release", metadata: ["channel": "\(release.channel)", "sequence": "\(release.sequence)", "version": "\(release.version)"])
+        return try context.json(
+            PublishedReleaseResponse(version: release.version, sequence: release.sequence, channel: release.channel), status: .created)
+    }
+
+    @Sendable func listReleases(request: Request, context: AloftRequestContext) async throws -> Response {
+        let channel = request.uri.queryParameters["channel"].map(String.init)
+        if let channel { try Identifiers.validateChannel(channel) }
+        let releases = try await store.releases(channel: channel)
+        return try context.json(ReleaseListResponse(releases: releases.map(ReleaseSummary.init)))
+    }
+
+    @Sendable func channel(request: Request, context: AloftRequestContext) async throws -> Response {
+        let channel = try context.parameters.require("channel")
+        try Identifiers.validateChannel(channel)
+        let latest = try await store.latestRelease(channel: channel)
+        return try context.json(ChannelResponse(channel: channel, latest: latest.map { .init(version: $0.version, sequence: $0.sequence) }))
+    }
+
+    // MARK: Devices
+
+    @Sendable func createDevice(request: Request, context: AloftRequestContext) async throws -> Response {
+        let body = try await request.decodeJSON(as: CreateDeviceRequest.self)
+        try Identifiers.validateDeviceID(body.id)
+        try Identifiers.validateChannel(body.channel)
+        let token = DeviceToken.generate()
+        let device = try await store.createDevice(NewDevice(id: body.id, channel: body.channel, tokenHash: DeviceToken.hash(token)))
+        context.logger.info("registered device", metadata: ["id": "\(device.id)", "channel": "\(device.channel)"])
+        return try context.json(CreatedDeviceResponse(id: device.id, channel: device.channel, token: token), status: .created)
+    }
+
+    @Sendable func listDevices(request: Request, context: AloftRequestContext) async throws -> Response {
+        try await context.json(DeviceListResponse(devices: store.devices().map(DeviceView.init)))
+    }
+
+    @Sendable func device(request: Request, context: AloftRequestContext) async throws -> Response {
+        try await context.json(DeviceView(existingDevice(context)))
+    }
+
+    @Sendable func events(request: Request, context: AloftRequestContext) async throws -> Response {
+        let device = try await existingDevice(context)
+        let events = try await store.events(deviceID: device.id, limit: Self.limit(request))
+        return try context.json(EventListResponse(events: events.map(EventView.init)))
+    }
+
+    @Sendable func downloads(request: Request, context: AloftRequestContext) async throws -> Response {
+        let device = try await existingDevice(context)
+        let downloads = try await store.downloads(deviceID: device.id, limit: Self.limit(request))
+        return try context.json(DownloadListResponse(downloads: downloads.map(DownloadView.init)))
+    }
+
+    // MARK: Rules
+
+    private func existingDevice(_ context: AloftRequestContext) async throws -> DeviceRecord {
+        let id = try context.parameters.require("id")
+        try Identifiers.validateDeviceID(id)
+        guard let device = try await store.device(id: id) else { throw APIError.notFound("no device '\(id)'") }
+        return device
+    }
+
+    /// Optional `?limit=N` (newest N) on event and download listings.
+    private static func limit(_ request: Request) throws -> Int? {
+        guard let text = request.uri.queryParameters["limit"] else { return nil }
+        guard let limit = Int(text), limit > 0 else { throw APIError.badRequest("limit must be a positive integer") }
+        return limit
+    }
+
+    static func requireSHA256(_ sha: String) throws {
+        guard Digest.isSHA256Hex(sha) else { throw APIError.badRequest("'\(sha.prefix(80))' is not a SHA-256 (64 lowercase hex characters)") }
+    }
+}

@@ -1,0 +1,127 @@
+import AloftCore
+import AloftStore
+import Foundation
+import Hummingbird
+
+/// What devices call: check-in, events, and blob downloads (docs/protocol.md, "Device API" and "Blobs").
+struct DeviceAPI<Store: FleetStore>: Sendable {
+    /// Event types the server accepts; each is also a metrics label, so the set stays closed.
+    static var eventTypes: Set<String> { ["downloading", "installed", "failed"] }
+    static var maxReasonCharacters: Int { 512 }
+
+    let store: Store
+    let catalog: ReleaseCatalog<Store>
+    let blobs: BlobResponder<Store>
+    let metrics: ServerMetrics
+    let pollInterval: Int
+
+    /// Adds `checkin` and `events` to a group that authenticates devices.
+    func addDeviceRoutes(to group: RouterGroup<AloftRequestContext>) {
+        group.post("checkin", use: checkIn)
+        group.post("events", use: event)
+    }
+
+    /// Adds `{sha256}` and `{sha256}/zlib` to a group that authenticates devices or the admin.
+    func addBlobRoutes(to group: RouterGroup<AloftRequestContext>) {
+        group.get(":sha256") { request, context in
+            try await blobs.respond(sha256: context.parameters.require("sha256"), encoding: .raw, request: request, context: context)
+        }
+        group.get(":sha256/zlib") { request, context in
+            try await blobs.respond(sha256: context.parameters.require("sha256"), encoding: .zlib, request: request, context: context)
+        }
+    }
+
+    @Sendable func checkIn(request: Request, context: AloftRequestContext) async throws -> Response {
+        let device = try Self.device(in: context)
+        let body = try await request.decodeJSON(as: CheckInRequest.self)
+        try Self.requireSame(device, body.id)
+        try Self.validate(body)
+        try await store.recordCheckIn(
+            DeviceCheckIn(
+                deviceID: device.id, version: body.version, sequence: body.sequence, board: body.board, micropython: body.micropython,
+                mpy: body.mpy, free: body.free, at: Date()
+            )
+        )
+        metrics.checkIns.increment()
+
+        // Usually empty: then the answer costs one indexed query and no manifest.
+        let newer = try await store.releaseSequences(channel: device.channel, above: body.sequence)
+        var candidates: [Int: ReleaseCatalog<Store>.Entry] = [:]
+        for sequence in newer {
+            if let entry = try await catalog.entry(channel: device.channel, sequence: sequence) { candidates[sequence] = entry }
+        }
+        let facts = DeviceFacts(sequence: body.sequence, board: body.board, micropython: body.micropython)
+        guard let target = ReleaseSelection.target(for: facts, among: candidates.values.map(\.manifest)),
+            let entry = candidates[target.sequence]
+        else {
+            return try context.json(CheckInResponse(action: "none", poll: pollInterval))
+        }
+        metrics.updatesOffered.increment()
+        return try context.json(CheckInResponse(action: "update", poll: pollInterval, release: entry.envelope, zlib: entry.zlib))
+    }
+
+    @Sendable func event(request: Request, context: AloftRequestContext) async throws -> Response {
+        let device = try Self.device(in: context)
+        let body = try await request.decodeJSON(as: EventRequest.self)
+        try Self.requireSame(device, body.id)
+        try Self.validate(body)
+        try await store.recordEvent(
+            DeviceEvent(deviceID: device.id, type: body.type, version: body.version, sequence: body.sequence, reason: body.reason, at: Date())
+        )
+        metrics.deviceEvent(type: body.type)
+        return Response(status: .noContent)
+    }
+
+    // MARK: Rules
+
+    static func device(in context: AloftRequestContext) throws -> DeviceRecord {
+        guard let device = context.device else { throw APIError(.unauthorized, "this endpoint needs a device token") }
+        return device
+    }
+
+    static func requireSame(_ device: DeviceRecord, _ id: String) throws {
+        guard id == device.id else { throw APIError.forbidden("this token belongs to device '\(device.id)', not '\(id.prefix(80))'") }
+    }
+
+    static func validate(_ body: CheckInRequest) throws {
+        try requireSequence(body.sequence, field: "sequence", allowZero: true)
+        if let version = body.version { try requireVersion(version) }
+        try requireText(body.board, field: "board", maxBytes: 128)
+        try requireText(body.micropython, field: "micropython", maxBytes: 64)
+        if let mpy = body.mpy, mpy < 0 { throw APIError.badRequest("mpy must not be negative") }
+        if let free = body.free, free < 0 { throw APIError.badRequest("free must not be negative") }
+    }
+
+    static func validate(_ body: EventRequest) throws {
+        guard eventTypes.contains(body.type) else {
+            throw APIError.badRequest("unknown event type '\(body.type.prefix(40))'; known: \(eventTypes.sorted().joined(separator: ", "))")
+        }
+        if let version = body.version { try requireVersion(version) }
+        if let sequence = body.sequence { try requireSequence(sequence, field: "sequence", allowZero: false) }
+        if let reason = body.reason, reason.count > maxReasonCharacters || reason.utf8.count > 4 * maxReasonCharacters {
+            throw APIError.badRequest("reason must be at most \(maxReasonCharacters) characters")
+        }
+        if body.type == DeviceEvent.installed, body.version == nil || body.sequence == nil {
+            throw APIError.badRequest("an installed event needs the version and sequence of the release installed")
+        }
+    }
+
+    private static func requireSequence(_ sequence: Int, field: String, allowZero: Bool) throws {
+        guard (allowZero ? 0 : 1)...ReleaseManifest.maxSequence ~= sequence else {
+            throw APIError.badRequest("\(field) must be between \(allowZero ? 0 : 1) and \(ReleaseManifest.maxSequence)")
+        }
+    }
+
+    private static func requireVersion(_ version: String) throws {
+        guard version.utf8.count <= 128, SemanticVersion(version) != nil else {
+            throw APIError.badRequest("version '\(version.prefix(40))' is not a semantic version like 1.2.0")
+        }
+    }
+
+    private static func requireText(_ text: String?, field: String, maxBytes: Int) throws {
+        guard let text else { return }
+        guard text.utf8.count <= maxBytes, !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw APIError.badRequest("\(field) must be at most \(maxBytes) bytes of printable text")
+        }
+    }
+}

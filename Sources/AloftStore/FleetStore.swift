@@ -1,0 +1,238 @@
+import AloftCore
+import Foundation
+
+/// Everything the server keeps that is not a blob: devices, releases, device events and blob downloads.
+///
+/// Implementations must be safe to share between concurrent requests. Values cross this boundary as
+/// plain `Sendable` structs, never as database models.
+public protocol FleetStore: Sendable {
+    // MARK: Devices
+
+    /// Registers a device. Throws ``StoreError/deviceExists(_:)`` when the id is taken.
+    func createDevice(_ device: NewDevice) async throws -> DeviceRecord
+    func device(id: String) async throws -> DeviceRecord?
+    /// The device whose token hashes to `tokenHash` (64 lowercase hex).
+    func device(tokenHash: String) async throws -> DeviceRecord?
+    /// All devices, sorted by id.
+    func devices() async throws -> [DeviceRecord]
+    /// Stores what a device said at check-in and when; does nothing for an unknown device.
+    func recordCheckIn(_ checkIn: DeviceCheckIn) async throws
+    /// Appends an event and makes it the device's last one; an `installed` event also sets the installed release.
+    func recordEvent(_ event: DeviceEvent) async throws
+    /// The device's events, newest first.
+    func events(deviceID: String, limit: Int?) async throws -> [DeviceEvent]
+    func recordDownload(_ download: BlobDownload) async throws
+    /// The device's blob requests, newest first.
+    func downloads(deviceID: String, limit: Int?) async throws -> [BlobDownload]
+
+    // MARK: Releases
+
+    /// Stores a release when its sequence is above the channel's latest, atomically with that check.
+    /// Throws ``StoreError/sequenceNotIncreasing(channel:sequence:latest:)`` otherwise.
+    func publish(_ release: NewRelease) async throws -> ReleaseRecord
+    /// Releases of one channel, or of all channels when `channel` is nil, newest first.
+    func releases(channel: String?) async throws -> [ReleaseRecord]
+    /// The channel's release with the highest sequence.
+    func latestRelease(channel: String) async throws -> ReleaseRecord?
+    /// The sequences of the channel's releases above `sequence`, highest first; cheap, for check-in.
+    func releaseSequences(channel: String, above sequence: Int) async throws -> [Int]
+    func release(channel: String, sequence: Int) async throws -> ReleaseRecord?
+
+    /// Closes connections. The store must not be used afterwards.
+    func shutdown() async
+}
+
+/// What the store refuses, in terms the API maps to status codes.
+public enum StoreError: Error, Equatable, CustomStringConvertible {
+    case deviceExists(String)
+    case deviceNotFound(String)
+    case sequenceNotIncreasing(channel: String, sequence: Int, latest: Int)
+
+    public var description: String {
+        switch self {
+        case .deviceExists(let id): "a device with id '\(id)' already exists"
+        case .deviceNotFound(let id): "no device '\(id)'"
+        case .sequenceNotIncreasing(let channel, let sequence, let latest):
+            "sequence \(sequence) is not above the latest sequence \(latest) of channel '\(channel)'"
+        }
+    }
+}
+
+/// A device to register; the token itself never reaches the store, only its SHA-256.
+public struct NewDevice: Sendable, Equatable {
+    public var id: String
+    public var channel: String
+    public var tokenHash: String
+
+    public init(id: String, channel: String, tokenHash: String) {
+        self.id = id
+        self.channel = channel
+        self.tokenHash = tokenHash
+    }
+}
+
+/// A registered device and what it last reported.
+public struct DeviceRecord: Sendable, Equatable {
+    public var id: String
+    public var channel: String
+    public var tokenHash: String
+    public var board: String?
+    public var micropython: String?
+    public var mpy: Int?
+    public var free: Int?
+    /// Installed release; nil and 0 before the first install.
+    public var version: String?
+    public var sequence: Int
+    public var lastSeen: Date?
+    public var lastEvent: DeviceEvent?
+    public var createdAt: Date
+
+    public init(
+        id: String, channel: String, tokenHash: String, board: String? = nil, micropython: String? = nil, mpy: Int? = nil,
+        free: Int? = nil, version: String? = nil, sequence: Int = 0, lastSeen: Date? = nil, lastEvent: DeviceEvent? = nil,
+        createdAt: Date
+    ) {
+        self.id = id
+        self.channel = channel
+        self.tokenHash = tokenHash
+        self.board = board
+        self.micropython = micropython
+        self.mpy = mpy
+        self.free = free
+        self.version = version
+        self.sequence = sequence
+        self.lastSeen = lastSeen
+        self.lastEvent = lastEvent
+        self.createdAt = createdAt
+    }
+}
+
+/// What a device reports at check-in.
+public struct DeviceCheckIn: Sendable, Equatable {
+    public var deviceID: String
+    public var version: String?
+    public var sequence: Int
+    public var board: String?
+    public var micropython: String?
+    public var mpy: Int?
+    public var free: Int?
+    public var at: Date
+
+    public init(
+        deviceID: String, version: String?, sequence: Int, board: String?, micropython: String?, mpy: Int?, free: Int?, at: Date
+    ) {
+        self.deviceID = deviceID
+        self.version = version
+        self.sequence = sequence
+        self.board = board
+        self.micropython = micropython
+        self.mpy = mpy
+        self.free = free
+        self.at = at
+    }
+}
+
+/// Something a device reports about a release: `downloading`, `installed`, `failed`, ….
+public struct DeviceEvent: Sendable, Equatable {
+    public static let installed = "installed"
+
+    public var deviceID: String
+    public var type: String
+    public var version: String?
+    public var sequence: Int?
+    public var reason: String?
+    public var at: Date
+
+    public init(deviceID: String, type: String, version: String?, sequence: Int?, reason: String?, at: Date) {
+        self.deviceID = deviceID
+        self.type = type
+        self.version = version
+        self.sequence = sequence
+        self.reason = reason
+        self.at = at
+    }
+}
+
+/// One blob request and how it was answered.
+public struct BlobDownload: Sendable, Equatable {
+    /// Nil when the request used the admin token.
+    public var deviceID: String?
+    public var sha256: String
+    /// `raw` or `zlib`.
+    public var encoding: String
+    /// Body bytes actually sent.
+    public var bytes: Int
+    /// HTTP status code of the answer.
+    public var status: Int
+    public var at: Date
+
+    public init(deviceID: String?, sha256: String, encoding: String, bytes: Int, status: Int, at: Date) {
+        self.deviceID = deviceID
+        self.sha256 = sha256
+        self.encoding = encoding
+        self.bytes = bytes
+        self.status = status
+        self.at = at
+    }
+}
+
+/// A release to publish: the envelope exactly as devices will receive it, plus facts taken from its manifest.
+public struct NewRelease: Sendable, Equatable {
+    public var channel: String
+    public var sequence: Int
+    public var version: String
+    public var created: String
+    /// The signed envelope as JSON text (`{"manifest":…,"signatures":[…]}`).
+    public var envelope: String
+    public var fileCount: Int
+    public var totalSize: Int
+    public var publishedAt: Date
+
+    public init(
+        channel: String, sequence: Int, version: String, created: String, envelope: String, fileCount: Int, totalSize: Int,
+        publishedAt: Date
+    ) {
+        self.channel = channel
+        self.sequence = sequence
+        self.version = version
+        self.created = created
+        self.envelope = envelope
+        self.fileCount = fileCount
+        self.totalSize = totalSize
+        self.publishedAt = publishedAt
+    }
+
+    /// Takes channel, sequence, version, created, file count and size from a parsed manifest.
+    public init(manifest: ReleaseManifest, envelope: String, publishedAt: Date) {
+        self.init(
+            channel: manifest.channel, sequence: manifest.sequence, version: manifest.version.description, created: manifest.created,
+            envelope: envelope, fileCount: manifest.files.count, totalSize: manifest.totalSize, publishedAt: publishedAt
+        )
+    }
+}
+
+/// A published release.
+public struct ReleaseRecord: Sendable, Equatable {
+    public var channel: String
+    public var sequence: Int
+    public var version: String
+    public var created: String
+    public var envelope: String
+    public var fileCount: Int
+    public var totalSize: Int
+    public var publishedAt: Date
+
+    public init(
+        channel: String, sequence: Int, version: String, created: String, envelope: String, fileCount: Int, totalSize: Int,
+        publishedAt: Date
+    ) {
+        self.channel = channel
+        self.sequence = sequence
+        self.version = version
+        self.created = created
+        self.envelope = envelope
+        self.fileCount = fileCount
+        self.totalSize = totalSize
+        self.publishedAt = publishedAt
+    }
+}

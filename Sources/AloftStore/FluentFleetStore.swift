@@ -1,0 +1,227 @@
+import FluentKit
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+
+/// ``FleetStore`` on FluentKit: one code path for SQLite (default) and PostgreSQL.
+///
+/// ``open(_:logger:)`` connects and runs migrations; ``shutdown()`` closes the connections.
+/// With SQLite the store uses a single connection (one event loop), so writes never contend for the file lock.
+public final class FluentFleetStore: FleetStore {
+    private let databases: Databases
+    private let eventLoopGroup: any EventLoopGroup
+    private let backend: FleetDatabase
+    private let logger: Logger
+    /// The file behind `.sqliteMemory`, removed at shutdown.
+    private let scratchFile: String?
+
+    private init(databases: Databases, eventLoopGroup: any EventLoopGroup, backend: FleetDatabase, logger: Logger, scratchFile: String?) {
+        self.databases = databases
+        self.eventLoopGroup = eventLoopGroup
+        self.backend = backend
+        self.logger = logger
+        self.scratchFile = scratchFile
+    }
+
+    /// Connects to `database` and brings its schema up to date.
+    public static func open(_ database: FleetDatabase, logger: Logger) async throws -> FluentFleetStore {
+        // One event loop for SQLite means one pooled connection; PostgreSQL gets the shared group.
+        let group: any EventLoopGroup
+        let factory: DatabaseConfigurationFactory
+        let id: DatabaseID
+        var scratchFile: String? = nil
+        switch database {
+        case .sqlite(let path):
+            group = MultiThreadedEventLoopGroup.singleton.any()
+            factory = .sqlite(.file(path), sqlLogLevel: .trace)
+            id = .sqlite
+        case .sqliteMemory:
+            // SQLiteKit's `.memory` is a temporary file it never deletes; use one we can.
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-scratch-\(UUID().uuidString).sqlite").path
+            scratchFile = path
+            group = MultiThreadedEventLoopGroup.singleton.any()
+            factory = .sqlite(.file(path), sqlLogLevel: .trace)
+            id = .sqlite
+        case .postgres(let url):
+            group = MultiThreadedEventLoopGroup.singleton
+            do {
+                factory = try .postgres(url: url, maxConnectionsPerEventLoop: 4, sqlLogLevel: .trace)
+            } catch {
+                throw FleetStoreConfigurationError("cannot use database \(database): \(error)")
+            }
+            id = .psql
+        }
+        let databases = Databases(threadPool: .singleton, on: group)
+        databases.use(factory, as: id, isDefault: true)
+        let store = FluentFleetStore(databases: databases, eventLoopGroup: group, backend: database, logger: logger, scratchFile: scratchFile)
+        do {
+            try await store.migrate()
+        } catch {
+            await store.shutdown()
+            throw error
+        }
+        return store
+    }
+
+    public func shutdown() async {
+        await databases.shutdownAsync()
+        if let scratchFile {
+            for suffix in ["", "-journal", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratchFile + suffix) }
+        }
+    }
+
+    private func migrate() async throws {
+        if case .sqlite = backend, let sql = try db() as? any SQLDatabase {
+            // Readers (e.g. `sqlite3` on a live server) no longer block the writer, and commits need fewer syncs.
+            try await sql.raw("PRAGMA journal_mode=WAL").run()
+        }
+        let migrations = Migrations()
+        migrations.add(CreateFleetSchema())
+        let migrator = Migrator(databases: databases, migrations: migrations, logger: logger, on: eventLoopGroup.any(), migrationLogLevel: .debug)
+        try await migrator.setupIfNeeded().get()
+        try await migrator.prepareBatch().get()
+    }
+
+    private func db() throws -> any Database {
+        guard let db = databases.database(logger: logger, on: eventLoopGroup.any()) else {
+            throw FleetStoreConfigurationError("the store has been shut down")
+        }
+        return db
+    }
+
+    // MARK: Devices
+
+    public func createDevice(_ device: NewDevice) async throws -> DeviceRecord {
+        let db = try db()
+        if try await DeviceModel.find(device.id, on: db) != nil { throw StoreError.deviceExists(device.id) }
+        let model = DeviceModel(device, createdAt: Date())
+        do {
+            try await model.create(on: db)
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            // Another request registered the same id (or, astronomically unlikely, the same token) in between.
+            throw StoreError.deviceExists(device.id)
+        }
+        return model.record
+    }
+
+    public func device(id: String) async throws -> DeviceRecord? {
+        try await DeviceModel.find(id, on: db())?.record
+    }
+
+    public func device(tokenHash: String) async throws -> DeviceRecord? {
+        try await DeviceModel.query(on: db()).filter(\.$tokenHash == tokenHash).first()?.record
+    }
+
+    public func devices() async throws -> [DeviceRecord] {
+        try await DeviceModel.query(on: db()).sort(\.$id).all().map(\.record)
+    }
+
+    public func recordCheckIn(_ checkIn: DeviceCheckIn) async throws {
+        // One UPDATE: check-in is the hot path.
+        try await DeviceModel.query(on: db())
+            .filter(\.$id == checkIn.deviceID)
+            .set(\.$version, to: checkIn.version)
+            .set(\.$sequence, to: checkIn.sequence)
+            .set(\.$board, to: checkIn.board)
+            .set(\.$micropython, to: checkIn.micropython)
+            .set(\.$mpy, to: checkIn.mpy)
+            .set(\.$free, to: checkIn.free)
+            .set(\.$lastSeen, to: checkIn.at)
+            .update()
+    }
+
+    public func recordEvent(_ event: DeviceEvent) async throws {
+        try await db().transaction { db in
+            guard let device = try await DeviceModel.find(event.deviceID, on: db) else { throw StoreError.deviceNotFound(event.deviceID) }
+            try await EventModel(event).create(on: db)
+            device.lastEventType = event.type
+            device.lastEventVersion = event.version
+            device.lastEventSequence = event.sequence
+            device.lastEventReason = event.reason
+            device.lastEventAt = event.at
+            if event.type == DeviceEvent.installed, let sequence = event.sequence {
+                device.version = event.version
+                device.sequence = sequence
+            }
+            try await device.save(on: db)
+        }
+    }
+
+    public func events(deviceID: String, limit: Int?) async throws -> [DeviceEvent] {
+        let query = try EventModel.query(on: db()).filter(\.$deviceID == deviceID).sort(\.$id, .descending)
+        if let limit { query.limit(limit) }
+        return try await query.all().map(\.record)
+    }
+
+    public func recordDownload(_ download: BlobDownload) async throws {
+        try await DownloadModel(download).create(on: db())
+    }
+
+    public func downloads(deviceID: String, limit: Int?) async throws -> [BlobDownload] {
+        let query = try DownloadModel.query(on: db()).filter(\.$deviceID == deviceID).sort(\.$id, .descending)
+        if let limit { query.limit(limit) }
+        return try await query.all().map(\.record)
+    }
+
+    // MARK: Releases
+
+    public func publish(_ release: NewRelease) async throws -> ReleaseRecord {
+        let isPostgres = if case .postgres = backend { true } else { false }
+        do {
+            return try await db().transaction { db in
+                if isPostgres, let sql = db as? any SQLDatabase {
+                    // READ COMMITTED would let two publishers both pass the check below; serialize per channel.
+                    try await sql.raw("SELECT pg_advisory_xact_lock(hashtext(\(bind: "aloft.releases." + release.channel)))").run()
+                }
+                let latest = try await ReleaseModel.query(on: db)
+                    .filter(\.$channel == release.channel)
+                    .sort(\.$sequence, .descending)
+                    .first()
+                if let latest, latest.sequence >= release.sequence {
+                    throw StoreError.sequenceNotIncreasing(channel: release.channel, sequence: release.sequence, latest: latest.sequence)
+                }
+                let model = ReleaseModel(release)
+                try await model.create(on: db)
+                return model.record
+            }
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            let latest = try await latestRelease(channel: release.channel)?.sequence ?? release.sequence
+            throw StoreError.sequenceNotIncreasing(channel: release.channel, sequence: release.sequence, latest: latest)
+        }
+    }
+
+    public func releases(channel: String?) async throws -> [ReleaseRecord] {
+        let query = try ReleaseModel.query(on: db())
+        if let channel {
+            query.filter(\.$channel == channel).sort(\.$sequence, .descending)
+        } else {
+            query.sort(\.$publishedAt, .descending).sort(\.$id, .descending)
+        }
+        return try await query.all().map(\.record)
+    }
+
+    public func latestRelease(channel: String) async throws -> ReleaseRecord? {
+        try await ReleaseModel.query(on: db()).filter(\.$channel == channel).sort(\.$sequence, .descending).first()?.record
+    }
+
+    public func releaseSequences(channel: String, above sequence: Int) async throws -> [Int] {
+        try await ReleaseModel.query(on: db())
+            .filter(\.$channel == channel)
+            .filter(\.$sequence > sequence)
+            .sort(\.$sequence, .descending)
+            .all(\.$sequence)
+    }
+
+    public func release(channel: String, sequence: Int) async throws -> ReleaseRecord? {
+        try await ReleaseModel.query(on: db()).filter(\.$channel == channel).filter(\.$sequence == sequence).first()?.record
+    }
+}
+
+/// The store could not be opened or is no longer open.
+public struct FleetStoreConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

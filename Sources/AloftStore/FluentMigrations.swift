@@ -1,0 +1,78 @@
+import FluentKit
+import SQLKit
+
+// Migrations are append-only: a schema change is a new migration, never an edit of one that has shipped.
+
+/// The first schema: devices, releases, events, downloads.
+struct CreateFleetSchema: AsyncMigration {
+    var name: String { "aloft.v1.CreateFleetSchema" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema(DeviceModel.schema)
+            .field("id", .string, .identifier(auto: false))
+            .field("channel", .string, .required)
+            .field("token_hash", .string, .required)
+            .field("board", .string)
+            .field("micropython", .string)
+            .field("mpy", .int64)
+            .field("free", .int64)
+            .field("version", .string)
+            .field("sequence", .int64, .required)
+            .field("last_seen", .datetime)
+            .field("created_at", .datetime, .required)
+            .field("last_event_type", .string)
+            .field("last_event_version", .string)
+            .field("last_event_sequence", .int64)
+            .field("last_event_reason", .string)
+            .field("last_event_at", .datetime)
+            .unique(on: "token_hash")
+            .create()
+
+        try await database.schema(ReleaseModel.schema)
+            .field("id", .int64, .identifier(auto: true))
+            .field("channel", .string, .required)
+            .field("sequence", .int64, .required)
+            .field("version", .string, .required)
+            .field("created", .string, .required)
+            .field("envelope", .string, .required)
+            .field("file_count", .int64, .required)
+            .field("total_size", .int64, .required)
+            .field("published_at", .datetime, .required)
+            // Backs up the check in FluentFleetStore.publish against a second writer.
+            .unique(on: "channel", "sequence")
+            .create()
+
+        try await database.schema(EventModel.schema)
+            .field("id", .int64, .identifier(auto: true))
+            .field("device_id", .string, .required)
+            .field("type", .string, .required)
+            .field("version", .string)
+            .field("sequence", .int64)
+            .field("reason", .string)
+            .field("at", .datetime, .required)
+            .create()
+
+        try await database.schema(DownloadModel.schema)
+            .field("id", .int64, .identifier(auto: true))
+            .field("device_id", .string)
+            .field("sha256", .string, .required)
+            .field("encoding", .string, .required)
+            .field("bytes", .int64, .required)
+            .field("status", .int64, .required)
+            .field("at", .datetime, .required)
+            .create()
+
+        // Fluent's schema builder has no plain indexes; both SQLite and PostgreSQL accept this SQL.
+        if let sql = database as? any SQLDatabase {
+            try await sql.raw("CREATE INDEX IF NOT EXISTS events_device_id ON events (device_id, id)").run()
+            try await sql.raw("CREATE INDEX IF NOT EXISTS downloads_device_id ON downloads (device_id, id)").run()
+        }
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(DownloadModel.schema).delete()
+        try await database.schema(EventModel.schema).delete()
+        try await database.schema(ReleaseModel.schema).delete()
+        try await database.schema(DeviceModel.schema).delete()
+    }
+}

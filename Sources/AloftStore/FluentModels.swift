@@ -1,0 +1,137 @@
+import FluentKit
+import Foundation
+
+// Database rows. Internal: the rest of the program sees the value types in FleetStore.swift.
+
+final class DeviceModel: Model, @unchecked Sendable {
+    static let schema = "devices"
+
+    @ID(custom: "id", generatedBy: .user) var id: String?
+    @Field(key: "channel") var channel: String
+    @Field(key: "token_hash") var tokenHash: String
+    @OptionalField(key: "board") var board: String?
+    @OptionalField(key: "micropython") var micropython: String?
+    @OptionalField(key: "mpy") var mpy: Int?
+    @OptionalField(key: "free") var free: Int?
+    @OptionalField(key: "version") var version: String?
+    @Field(key: "sequence") var sequence: Int
+    @OptionalField(key: "last_seen") var lastSeen: Date?
+    @Field(key: "created_at") var createdAt: Date
+    // The last event, kept on the row so that listing devices is one query.
+    @OptionalField(key: "last_event_type") var lastEventType: String?
+    @OptionalField(key: "last_event_version") var lastEventVersion: String?
+    @OptionalField(key: "last_event_sequence") var lastEventSequence: Int?
+    @OptionalField(key: "last_event_reason") var lastEventReason: String?
+    @OptionalField(key: "last_event_at") var lastEventAt: Date?
+
+    init() {}
+
+    init(_ device: NewDevice, createdAt: Date) {
+        self.id = device.id
+        self.channel = device.channel
+        self.tokenHash = device.tokenHash
+        self.sequence = 0
+        self.createdAt = createdAt
+    }
+
+    var record: DeviceRecord {
+        let id = self.id ?? ""
+        var lastEvent: DeviceEvent? = nil
+        if let type = lastEventType, let at = lastEventAt {
+            lastEvent = DeviceEvent(deviceID: id, type: type, version: lastEventVersion, sequence: lastEventSequence, reason: lastEventReason, at: at)
+        }
+        return DeviceRecord(
+            id: id, channel: channel, tokenHash: tokenHash, board: board, micropython: micropython, mpy: mpy, free: free,
+            version: version, sequence: sequence, lastSeen: lastSeen, lastEvent: lastEvent, createdAt: createdAt
+        )
+    }
+}
+
+final class ReleaseModel: Model, @unchecked Sendable {
+    static let schema = "releases"
+
+    @ID(custom: "id", generatedBy: .database) var id: Int?
+    @Field(key: "channel") var channel: String
+    @Field(key: "sequence") var sequence: Int
+    @Field(key: "version") var version: String
+    @Field(key: "created") var created: String
+    @Field(key: "envelope") var envelope: String
+    @Field(key: "file_count") var fileCount: Int
+    @Field(key: "total_size") var totalSize: Int
+    @Field(key: "published_at") var publishedAt: Date
+
+    init() {}
+
+    init(_ release: NewRelease) {
+        self.channel = release.channel
+        self.sequence = release.sequence
+        self.version = release.version
+        self.created = release.created
+        self.envelope = release.envelope
+        self.fileCount = release.fileCount
+        self.totalSize = release.totalSize
+        self.publishedAt = release.publishedAt
+    }
+
+    var record: ReleaseRecord {
+        ReleaseRecord(
+            channel: channel, sequence: sequence, version: version, created: created, envelope: envelope, fileCount: fileCount,
+            totalSize: totalSize, publishedAt: publishedAt
+        )
+    }
+}
+
+final class EventModel: Model, @unchecked Sendable {
+    static let schema = "events"
+
+    // Autoincrement, so that "newest first" is exact even within one clock tick.
+    @ID(custom: "id", generatedBy: .database) var id: Int?
+    @Field(key: "device_id") var deviceID: String
+    @Field(key: "type") var type: String
+    @OptionalField(key: "version") var version: String?
+    @OptionalField(key: "sequence") var sequence: Int?
+    @OptionalField(key: "reason") var reason: String?
+    @Field(key: "at") var at: Date
+
+    init() {}
+
+    init(_ event: DeviceEvent) {
+        self.deviceID = event.deviceID
+        self.type = event.type
+        self.version = event.version
+        self.sequence = event.sequence
+        self.reason = event.reason
+        self.at = event.at
+    }
+
+    var record: DeviceEvent {
+        DeviceEvent(deviceID: deviceID, type: type, version: version, sequence: sequence, reason: reason, at: at)
+    }
+}
+
+final class DownloadModel: Model, @unchecked Sendable {
+    static let schema = "downloads"
+
+    @ID(custom: "id", generatedBy: .database) var id: Int?
+    @OptionalField(key: "device_id") var deviceID: String?
+    @Field(key: "sha256") var sha256: String
+    @Field(key: "encoding") var encoding: String
+    @Field(key: "bytes") var bytes: Int
+    @Field(key: "status") var status: Int
+    @Field(key: "at") var at: Date
+
+    init() {}
+
+    init(_ download: BlobDownload) {
+        self.deviceID = download.deviceID
+        self.sha256 = download.sha256
+        self.encoding = download.encoding
+        self.bytes = download.bytes
+        self.status = download.status
+        self.at = download.at
+    }
+
+    var record: BlobDownload {
+        BlobDownload(deviceID: deviceID, sha256: sha256, encoding: encoding, bytes: bytes, status: status, at: at)
+    }
+}

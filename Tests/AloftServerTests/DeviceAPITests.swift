@@ -1,0 +1,195 @@
+import AloftCore
+import AloftServer
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite struct DeviceAPITests {
+    @Test func checkInAnswersNoneWithoutAManifest() async throws {
+        try await TestFleet.run(pollInterval: 120) { fleet in
+            let token = try await fleet.registerDevice("dev-1")
+            let response = try await fleet.checkIn("dev-1", token: token)
+            #expect(response.status == .ok)
+            #expect(response.text == #"{"action":"none","poll":120}"#)
+        }
+    }
+
+    @Test func checkInOffersTheNewestReleaseUnchanged() async throws {
+        try await TestFleet.run { fleet in
+            let token = try await fleet.registerDevice("dev-1")
+            try await fleet.publish(TestRelease(version: "1.0.0", sequence: 1))
+            let newest = TestRelease(version: "1.1.0", sequence: 2)
+            try await fleet.publish(newest)
+
+            let response = try await fleet.checkIn("dev-1", token: token, sequence: 1, version: "1.0.0")
+            #expect(response.status == .ok)
+            let object = response.object
+            #expect(object["action"] as? String == "update")
+            #expect(object["poll"] as? Int == 300)
+            let release = try #require(object["release"] as? [String: Any])
+            #expect(release["manifest"] as? String == newest.envelope.manifest)
+            let signatures = try #require(release["signatures"] as? [[String: Any]])
+            #expect(signatures.first?["keyid"] as? String == TestFleet.signingKey.publicKey.keyID)
+            // The device can verify what it got with the key it trusts.
+            let envelope = try JSONDecoder().decode(CheckInEnvelope.self, from: Data(response.body.readableBytesView)).release
+            #expect(try envelope.verified(trusting: [TestFleet.signingKey.publicKey]).sequence == 2)
+
+            // Only the compressible file has a zlib form.
+            let zlib = try #require(object["zlib"] as? [String: Int])
+            let mainPy = newest.files.first { $0.path == "main.py" }!
+            #expect(Set(zlib.keys) == [mainPy.sha256])
+            #expect(zlib[mainPy.sha256]! < mainPy.bytes.count)
+
+            let upToDate = try await fleet.checkIn("dev-1", token: token, sequence: 2, version: "1.1.0")
+            #expect(upToDate.object["action"] as? String == "none")
+            // A device ahead of the server (e.g. reflashed elsewhere) is left alone.
+            #expect(try await fleet.checkIn("dev-1", token: token, sequence: 9).object["action"] as? String == "none")
+        }
+    }
+
+    @Test func checkInFiltersByBoardAndMicroPython() async throws {
+        try await TestFleet.run { fleet in
+            let token = try await fleet.registerDevice("dev-1")
+            try await fleet.publish(TestRelease(version: "1.0.0", sequence: 1, compat: Compatibility(boards: ["esp32*"])))
+            try await fleet.publish(TestRelease(version: "2.0.0", sequence: 2, compat: Compatibility(boards: ["esp32*"], micropython: "1.23")))
+
+            func offered(board: String, micropython: String) async throws -> Int? {
+                let response = try await fleet.checkIn("dev-1", token: token, board: board, micropython: micropython)
+                guard response.object["action"] as? String == "update" else { return nil }
+                let release = try #require(response.object["release"] as? [String: Any])
+                return try ReleaseManifest.parse(canonical: #require(release["manifest"] as? String)).sequence
+            }
+            #expect(try await offered(board: "rp2", micropython: "1.24.0") == nil)
+            #expect(try await offered(board: "esp32s3", micropython: "1.24.0") == 2)
+            #expect(try await offered(board: "esp32", micropython: "1.23.0-preview") == 2)
+            #expect(try await offered(board: "esp32", micropython: "1.22.2") == 1)
+        }
+    }
+
+    @Test func checkInRecordsWhatTheDeviceSaid() async throws {
+        try await TestFleet.run { fleet in
+            let token = try await fleet.registerDevice("dev-1")
+            _ = try await fleet.checkIn("dev-1", token: token, sequence: 4, version: "1.4.0", board: "rp2", micropython: "1.22.0")
+            let device = try await fleet.send(.get, "/api/v1/admin/devices/dev-1").object
+            #expect(device["board"] as? String == "rp2")
+            #expect(device["micropython"] as? String == "1.22.0")
+            #expect(device["version"] as? String == "1.4.0")
+            #expect(device["sequence"] as? Int == 4)
+            let lastSeen = try #require(device["lastSeen"] as? String)
+            #expect(lastSeen.count == 20 && lastSeen.hasSuffix("Z"))
+        }
+    }
+
+    @Test func checkInRefusesBadInputAndOtherDevices() async throws {
+        try await TestFleet.run { fleet in
+            let token = try await fleet.registerDevice("dev-1")
+            _ = try await fleet.registerDevice("dev-2")
+            let other = try await fleet.checkIn("dev-2", token: token)
+            #expect(other.status == .forbidden)
+            #expect(other.errorCode == "forbidden")
+
+            let bodies = [
+                #"{"id":"dev-1","sequence":"3"}"#,
+                #"{"id":"dev-1","sequence":-1}"#,
+                #"{"id":"dev-1","sequence":1.5}"#,
+                #"{"id":"dev-1"}"#,
+                #"{"id":"dev-1","sequence":0,"version":"not-semver"}"#,
+                #"{"id":"dev-1","sequence":0,"board":"\#(String(repeating: "b", count: 129))"}"#,
+                #"{"id":"dev-1","sequence":0,"free":-5}"#,
+                #"{"id":"dev-1","#,
+                "[]",
+            ]
+            for body in bodies {
+                let response = try await fleet.send(.post, "/api/v1/device/checkin", token: token, json: body)
+                #expect(response.status == .badRequest, "\(body)")
+                #expect(response.errorCode == "bad_request")
+            }
+            let minimal = try await fleet.send(.post, "/api/v1/device/checkin", token: token, json: #"{"id":"dev-1","sequence":0}"#)
+            #expect(minimal.status == .ok)
+
+            #expect(try await fleet.checkIn("dev-1", token: "aloft_dev_wrong").status == .unauthorized)
+            #expect(try await fleet.checkIn("dev-1", token: TestFleet.adminToken).status == .unauthorized)
+            let anonymous = try await fleet.send(.post, "/api/v1/device/checkin", token: nil, json: #"{"id":"dev-1","sequence":0}"#)
+            #expect(anonymous.status == .unauthorized)
+            #expect(anonymous.headers[.wwwAuthenticate] == "Bearer")
+        }
+    }
+
+    @Test func eventsAreRecordedAndShownOnTheDevice() async throws {
+        try await TestFleet.run { fleet in
+            let token = try await fleet.registerDevice("dev-1")
+            let downloading = try await fleet.send(
+                .post, "/api/v1/device/events", token: token, json: #"{"id":"dev-1","type":"downloading","version":"1.1.0","sequence":4}"#
+            )
+            #expect(downloading.status == .noContent)
+            #expect(downloading.body.readableBytes == 0)
+            var device = try await fleet.send(.get, "/api/v1/admin/devices/dev-1").object
+            var lastEvent = try #require(device["lastEvent"] as? [String: Any])
+            #expect(lastEvent["type"] as? String == "downloading")
+            #expect(lastEvent["reason"] is NSNull)
+            #expect(device["sequence"] as? Int == 0)
+
+            let failed = try await fleet.send(
+                .post, "/api/v1/device/events", token: token,
+                json: #"{"id":"dev-1","type":"failed","version":"1.1.0","sequence":4,"reason":"sha256 mismatch for main.py"}"#
+            )
+            #expect(failed.status == .noContent)
+            let installed = try await fleet.send(
+                .post, "/api/v1/device/events", token: token, json: #"{"id":"dev-1","type":"installed","version":"1.1.0","sequence":4}"#
+            )
+            #expect(installed.status == .noContent)
+
+            device = try await fleet.send(.get, "/api/v1/admin/devices/dev-1").object
+            lastEvent = try #require(device["lastEvent"] as? [String: Any])
+            #expect(lastEvent["type"] as? String == "installed")
+            #expect(lastEvent["sequence"] as? Int == 4)
+            #expect(device["version"] as? String == "1.1.0")
+            #expect(device["sequence"] as? Int == 4)
+            let listed = try await fleet.send(.get, "/api/v1/admin/devices").object["devices"] as? [[String: Any]]
+            #expect((listed?.first?["lastEvent"] as? [String: Any])?["type"] as? String == "installed")
+
+            let events = try #require(try await fleet.send(.get, "/api/v1/admin/devices/dev-1/events").object["events"] as? [[String: Any]])
+            #expect(events.map { $0["type"] as? String } == ["installed", "failed", "downloading"])
+            #expect(events[1]["reason"] as? String == "sha256 mismatch for main.py")
+            #expect((events[0]["at"] as? String)?.hasSuffix("Z") == true)
+            let limited = try await fleet.send(.get, "/api/v1/admin/devices/dev-1/events?limit=1").object["events"] as? [Any]
+            #expect(limited?.count == 1)
+        }
+    }
+
+    @Test func eventsRefuseBadInputAndOtherDevices() async throws {
+        try await TestFleet.run { fleet in
+            let token = try await fleet.registerDevice("dev-1")
+            _ = try await fleet.registerDevice("dev-2")
+            let other = try await fleet.send(.post, "/api/v1/device/events", token: token, json: #"{"id":"dev-2","type":"failed"}"#)
+            #expect(other.status == .forbidden)
+
+            let longReason = String(repeating: "r", count: 513)
+            let bodies = [
+                #"{"id":"dev-1","type":"exploded"}"#,
+                #"{"id":"dev-1","type":"installed"}"#,
+                #"{"id":"dev-1","type":"failed","reason":"\#(longReason)"}"#,
+                #"{"id":"dev-1","type":"failed","sequence":"4"}"#,
+                #"{"id":"dev-1","type":"failed","sequence":0}"#,
+                #"{"id":"dev-1"}"#,
+                "{",
+            ]
+            for body in bodies {
+                let response = try await fleet.send(.post, "/api/v1/device/events", token: token, json: body)
+                #expect(response.status == .badRequest, "\(body)")
+            }
+            let fine = try await fleet.send(
+                .post, "/api/v1/device/events", token: token, json: #"{"id":"dev-1","type":"failed","reason":"no network"}"#)
+            #expect(fine.status == .noContent)
+            let events = try await fleet.send(.get, "/api/v1/admin/devices/dev-1/events").object["events"] as? [[String: Any]]
+            #expect(events?.count == 1)
+            #expect(events?.first?["version"] is NSNull)
+        }
+    }
+}
+
+/// Just the envelope of a check-in answer.
+private struct CheckInEnvelope: Decodable {
+    var release: SignedRelease
+}

@@ -1,0 +1,68 @@
+import AloftStore
+import Foundation
+import Logging
+import Testing
+
+/// The same store code on PostgreSQL. Runs only when `ALOFT_TEST_POSTGRES_URL` names a database
+/// (e.g. `postgres://aloft@127.0.0.1:55432/aloft_test`); names are unique per run, so the database may be reused.
+@Suite(.enabled(if: PostgresTestDatabase.url != nil, "set ALOFT_TEST_POSTGRES_URL to run against PostgreSQL"))
+struct PostgresStoreTests {
+
+    @Test func storesAndReadsBackEverything() async throws {
+        let database = FleetDatabase.postgres(url: try #require(PostgresTestDatabase.url))
+        let run = UUID().uuidString.prefix(8).lowercased()
+        let channel = "pg-\(run)"
+        let deviceID = "pg-dev-\(run)"
+        let tokenHash = DeviceTokenHash.random()
+
+        let store = try await FluentFleetStore.open(database, logger: Logger(label: "aloft.test.pg"))
+        _ = try await store.createDevice(NewDevice(id: deviceID, channel: channel, tokenHash: tokenHash))
+        await #expect(throws: StoreError.deviceExists(deviceID)) {
+            try await store.createDevice(NewDevice(id: deviceID, channel: channel, tokenHash: DeviceTokenHash.random()))
+        }
+        // Concurrent publishers: whatever is accepted is strictly increasing, and nothing is accepted twice.
+        let accepted = await withTaskGroup(of: Int?.self) { group in
+            for sequence in 1...10 {
+                group.addTask { try? await store.publish(FluentFleetStoreTests.release(sequence, channel: channel)).sequence }
+            }
+            var accepted: [Int] = []
+            for await sequence in group { if let sequence { accepted.append(sequence) } }
+            return accepted
+        }
+        let stored = try await store.releases(channel: channel).map(\.sequence)
+        #expect(stored == accepted.sorted(by: >))
+        let latest = try #require(stored.first)
+        await #expect(throws: StoreError.sequenceNotIncreasing(channel: channel, sequence: latest, latest: latest)) {
+            try await store.publish(FluentFleetStoreTests.release(latest, channel: channel))
+        }
+        try await store.recordCheckIn(
+            DeviceCheckIn(
+                deviceID: deviceID, version: nil, sequence: 0, board: "esp32", micropython: "1.22.0", mpy: 6, free: 9_000_000_000, at: Date())
+        )
+        try await store.recordEvent(
+            DeviceEvent(deviceID: deviceID, type: "installed", version: "1.0.\(latest)", sequence: latest, reason: "ok", at: Date()))
+        try await store.recordDownload(
+            BlobDownload(deviceID: deviceID, sha256: String(repeating: "c", count: 64), encoding: "raw", bytes: 5, status: 206, at: Date()))
+        await store.shutdown()
+
+        let reopened = try await FluentFleetStore.open(database, logger: Logger(label: "aloft.test.pg"))
+        let device = try #require(try await reopened.device(tokenHash: tokenHash))
+        #expect(device.free == 9_000_000_000)
+        #expect(device.sequence == latest)
+        #expect(device.lastEvent?.reason == "ok")
+        #expect(try await reopened.releaseSequences(channel: channel, above: 0) == stored)
+        #expect(try await reopened.events(deviceID: deviceID, limit: 5).count == 1)
+        #expect(try await reopened.downloads(deviceID: deviceID, limit: nil).first?.status == 206)
+        await reopened.shutdown()
+    }
+}
+
+enum PostgresTestDatabase {
+    static var url: String? { ProcessInfo.processInfo.environment["ALOFT_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 } }
+}
+
+enum DeviceTokenHash {
+    static func random() -> String {
+        String((0..<64).map { _ in "0123456789abcdef".randomElement()! })
+    }
+}

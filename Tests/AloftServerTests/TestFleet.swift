@@ -1,0 +1,158 @@
+import AloftCore
+import AloftServer
+import AloftStore
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+
+/// A fresh server (in-memory SQLite, temporary data directory) and helpers to drive it like a client would.
+struct TestFleet: Sendable {
+    static let adminToken = "test-admin-token-0123456789"
+    static let signingKey = ReleasePrivateKey.generate()
+
+    let client: any TestClientProtocol
+    let dataDirectory: String
+
+    /// Builds the real application and runs `body` against its router; removes the data directory afterwards.
+    static func run(pollInterval: Int = 300, _ body: @Sendable (TestFleet) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-server-test-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var logger = Logger(label: "aloft.test")
+        logger.logLevel = .warning
+        let app = try await buildApplication(
+            AloftServerConfiguration(
+                dataDirectory: directory, adminToken: adminToken, database: .sqliteMemory, pollInterval: pollInterval, logger: logger)
+        )
+        try await app.test(.router) { client in
+            try await body(TestFleet(client: client, dataDirectory: directory))
+        }
+    }
+
+    // MARK: Requests
+
+    /// Sends a request; `token` nil sends no Authorization header.
+    @discardableResult
+    func send(
+        _ method: HTTPRequest.Method, _ uri: String, token: String? = TestFleet.adminToken, body: ByteBuffer? = nil, headers: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var headers = headers
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        return try await client.executeRequest(uri: uri, method: method, headers: headers, body: body)
+    }
+
+    @discardableResult
+    func send(_ method: HTTPRequest.Method, _ uri: String, token: String? = TestFleet.adminToken, json: String) async throws -> TestResponse {
+        try await send(method, uri, token: token, body: ByteBuffer(string: json), headers: [.contentType: "application/json"])
+    }
+
+    @discardableResult
+    func send(
+        _ method: HTTPRequest.Method, _ uri: String, token: String? = TestFleet.adminToken, encoding value: some Encodable
+    ) async throws -> TestResponse {
+        let data = try JSONEncoder().encode(value)
+        return try await send(method, uri, token: token, json: String(decoding: data, as: UTF8.self))
+    }
+
+    // MARK: Fleet setup
+
+    /// Registers a device and returns its token.
+    func registerDevice(_ id: String, channel: String = "stable") async throws -> String {
+        let response = try await send(.post, "/api/v1/admin/devices", json: #"{"id":"\#(id)","channel":"\#(channel)"}"#)
+        try #require(response.status == .created, "registering \(id): \(response.status) \(response.text)")
+        return try #require(response.object["token"] as? String)
+    }
+
+    /// Uploads a blob and returns its SHA-256.
+    @discardableResult
+    func putBlob(_ bytes: [UInt8]) async throws -> String {
+        let sha = Digest.sha256Hex(bytes)
+        let response = try await send(.put, "/api/v1/admin/blobs/\(sha)", body: ByteBuffer(bytes: bytes))
+        try #require(response.status == .created || response.status == .ok, "uploading blob: \(response.status) \(response.text)")
+        return sha
+    }
+
+    /// Uploads the files (unless `upload` is false) and publishes a signed release of them.
+    @discardableResult
+    func publish(_ release: TestRelease, upload: Bool = true) async throws -> TestResponse {
+        if upload {
+            for file in release.files { try await putBlob(file.bytes) }
+        }
+        return try await send(.post, "/api/v1/admin/releases", encoding: release.envelope)
+    }
+
+    func checkIn(
+        _ id: String, token: String, sequence: Int = 0, version: String? = nil, board: String = "esp32", micropython: String = "1.22.0"
+    ) async throws -> TestResponse {
+        let versionJSON = version.map { "\"\($0)\"" } ?? "null"
+        return try await send(
+            .post, "/api/v1/device/checkin", token: token,
+            json:
+                #"{"id":"\#(id)","version":\#(versionJSON),"sequence":\#(sequence),"board":"\#(board)","micropython":"\#(micropython)","mpy":2822,"free":1500000}"#
+        )
+    }
+}
+
+/// A release built from file contents, signed with the test key.
+struct TestRelease: Sendable {
+    struct File: Sendable {
+        var path: String
+        var bytes: [UInt8]
+        var sha256: String { Digest.sha256Hex(bytes) }
+    }
+
+    var files: [File]
+    var manifest: ReleaseManifest
+
+    init(
+        version: String = "1.0.0", sequence: Int = 1, channel: String = "stable", compat: Compatibility = Compatibility(),
+        files: [File] = TestRelease.defaultFiles
+    ) {
+        self.files = files
+        self.manifest = ReleaseManifest(
+            version: SemanticVersion(version)!, sequence: sequence, channel: channel, created: "2026-11-29T02:33:34Z", compat: compat,
+            files: files.map { FileEntry(path: $0.path, sha256: $0.sha256, size: $0.bytes.count) }
+        )
+    }
+
+    /// Signed with the test key; invalid manifests (which a signer may refuse) get a well-formed dummy signature,
+    /// since the server never verifies signatures.
+    var envelope: SignedRelease {
+        (try? TestFleet.signingKey.sign(manifest))
+            ?? SignedRelease(
+                manifest: manifest.canonicalJSON(),
+                signatures: [ReleaseSignature(keyid: "0123456789abcdef", sig: Data(count: 64).base64EncodedString())]
+            )
+    }
+
+    /// A compressible main.py and a small incompressible data file.
+    static var defaultFiles: [File] {
+        [
+            File(path: "main.py", bytes: Array(String(repeating: "print('hello from aloft')\n", count: 40).utf8)),
+            File(path: "lib/blob.bin", bytes: randomBytes(300, seed: 7)),
+        ]
+    }
+}
+
+/// Deterministic bytes that do not compress.
+func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
+    var state = seed &+ 0x9E37_79B9_7F4A_7C15
+    return (0..<count).map { _ in
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return UInt8(truncatingIfNeeded: state >> 33)
+    }
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+
+    /// The body as a JSON object (empty when it is not one).
+    var object: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
+    }
+
+    var bytes: [UInt8] { Array(body.readableBytesView) }
+
+    var errorCode: String? { object["error"] as? String }
+}
