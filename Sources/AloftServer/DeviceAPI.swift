@@ -6,7 +6,7 @@ import Hummingbird
 /// What devices call: check-in, events, and blob downloads (docs/protocol.md, "Device API" and "Blobs").
 struct DeviceAPI<Store: FleetStore>: Sendable {
     /// Event types the server accepts; each is also a metrics label, so the set stays closed.
-    static var eventTypes: Set<String> { ["downloading", "installed", "failed"] }
+    static var eventTypes: Set<String> { ["downloading", "installed", "failed", "confirmed", "rolled_back", "deferred"] }
     static var maxReasonCharacters: Int { 512 }
 
     let store: Store
@@ -52,6 +52,7 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
         }
         let facts = DeviceFacts(sequence: body.sequence, board: body.board, micropython: body.micropython)
         guard let target = ReleaseSelection.target(for: facts, among: candidates.values.map(\.manifest)),
+            target.sequence > body.rejected ?? 0,
             let entry = candidates[target.sequence]
         else {
             return try context.json(CheckInResponse(action: "none", poll: pollInterval))
@@ -85,6 +86,7 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
 
     static func validate(_ body: CheckInRequest) throws {
         try requireSequence(body.sequence, field: "sequence", allowZero: true)
+        if let rejected = body.rejected { try requireSequence(rejected, field: "rejected", allowZero: true) }
         if let version = body.version { try requireVersion(version) }
         try requireText(body.board, field: "board", maxBytes: 128)
         try requireText(body.micropython, field: "micropython", maxBytes: 64)

@@ -16,6 +16,8 @@ struct CheckInRequest: Decodable {
     var micropython: String?
     var mpy: Int?
     var free: Int?
+    /// The highest sequence the device rolled back from; nothing at or below it is offered again.
+    var rejected: Int?
 }
 
 struct CheckInResponse: Encodable {

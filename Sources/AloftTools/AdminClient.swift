@@ -14,7 +14,16 @@ public struct AdminClient: Sendable {
     let adminToken: String
     let http: HTTPClient
 
-    public init(server: String, adminToken: String, http: HTTPClient = .shared) throws(AloftError) {
+    /// One client for the life of the process. It fails fast on a refused connection instead of retrying
+    /// until the request deadline (the default), so "server down" is reported at once.
+    public static let defaultHTTP: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(120))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    public init(server: String, adminToken: String, http: HTTPClient = AdminClient.defaultHTTP) throws(AloftError) {
         var base = server
         while base.hasSuffix("/") { base.removeLast() }
         guard let url = URL(string: base), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {

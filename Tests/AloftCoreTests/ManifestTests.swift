@@ -98,7 +98,7 @@ func sampleManifest(sequence: Int = 1, files: [FileEntry]? = nil) -> ReleaseMani
     }
 
     @Test func timestampFormatting() {
-        #expect(ReleaseManifest.timestamp(Date(timeIntervalSince1970: 1_796_000_000)) == "2026-11-30T01:33:20Z")
+        #expect(ReleaseManifest.timestamp(Date(timeIntervalSince1970: 1_796_000_000)) == "2026-11-30T00:53:20Z")
     }
 }
 

@@ -45,6 +45,12 @@ import Testing
             #expect(upToDate.object["action"] as? String == "none")
             // A device ahead of the server (e.g. reflashed elsewhere) is left alone.
             #expect(try await fleet.checkIn("dev-1", token: token, sequence: 9).object["action"] as? String == "none")
+            // A device that rolled back from sequence 2 is not offered it again, only something newer.
+            #expect(try await fleet.checkIn("dev-1", token: token, sequence: 1, rejected: 2).object["action"] as? String == "none")
+            try await fleet.publish(TestRelease(version: "1.2.0", sequence: 3))
+            let newer = try await fleet.checkIn("dev-1", token: token, sequence: 1, rejected: 2)
+            #expect(newer.object["action"] as? String == "update")
+            #expect(try await fleet.checkIn("dev-1", token: token, sequence: 1, rejected: -1).status == .badRequest)
         }
     }
 
