@@ -23,7 +23,7 @@ build: setup
 
 test: setup
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
-	swift test --skip-build $(SWIFT_BUILD_FLAGS)
+	scripts/with-postgres.sh swift test --skip-build $(SWIFT_BUILD_FLAGS)
 
 demo: build
 	scripts/demo.sh
