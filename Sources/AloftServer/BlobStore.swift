@@ -85,10 +85,10 @@ public struct BlobStore: Sendable {
         let compressed = try Self.zlibCompress(bytes)
         var zlibSize: Int? = nil
         if compressed.readableBytes < bytes.readableBytes {
-            try Self.writeAtomically(compressed, to: path(of: sha256, encoding: .zlib), folder: folder)
+            try AtomicFile.write(compressed.readableBytesView, to: path(of: sha256, encoding: .zlib))
             zlibSize = compressed.readableBytes
         }
-        try Self.writeAtomically(bytes, to: path(of: sha256, encoding: .raw), folder: folder)
+        try AtomicFile.write(bytes.readableBytesView, to: path(of: sha256, encoding: .raw))
         return Stored(sha256: sha256, size: bytes.readableBytes, zlibSize: zlibSize, created: true)
     }
 
@@ -104,41 +104,5 @@ public struct BlobStore: Sendable {
         var info = stat()
         guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
         return Int(info.st_size)
-    }
-
-    /// Temp file in the target folder, written and synced, then renamed over the final name.
-    static func writeAtomically(_ bytes: ByteBuffer, to path: String, folder: String) throws {
-        let temporary = "\(folder)/.tmp-\(UUID().uuidString)"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw posixError("create", temporary) }
-        var closed = false
-        defer {
-            if !closed { close(fd) }
-        }
-        do {
-            try bytes.withUnsafeReadableBytes { buffer in
-                var offset = 0
-                while offset < buffer.count {
-                    let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        throw posixError("write", temporary)
-                    }
-                    offset += written
-                }
-            }
-            guard fsync(fd) == 0 else { throw posixError("sync", temporary) }
-            closed = true
-            guard close(fd) == 0 else { throw posixError("close", temporary) }
-            guard rename(temporary, path) == 0 else { throw posixError("rename", temporary) }
-        } catch {
-            unlink(temporary)
-            throw error
-        }
-    }
-
-    private static func posixError(_ operation: String, _ path: String) -> any Error {
-        let code = errno
-        return AloftError("cannot \(operation) \(path): \(String(cString: strerror(code)))")
     }
 }

@@ -160,20 +160,15 @@ final class Scratch: @unchecked Sendable {
     deinit { try? FileManager.default.removeItem(at: url) }
 }
 
-/// Deterministic pseudo-random bytes (SplitMix64), so every run tests the same data.
+/// Deterministic pseudo-random bytes, so every run tests the same data.
 func seededBytes(count: Int, seed: UInt64) -> [UInt8] {
-    var state = seed
+    var generator = SplitMix(seed: seed)
     var out: [UInt8] = []
-    out.reserveCapacity(count)
+    out.reserveCapacity(count + 8)
     while out.count < count {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        withUnsafeBytes(of: z) { out.append(contentsOf: $0.prefix(count - out.count)) }
+        withUnsafeBytes(of: generator.next()) { out.append(contentsOf: $0) }
     }
-    return out
+    return Array(out.prefix(count))
 }
 
 /// Files on a device's flash: path → sha256, read with the flash tool.

@@ -1,0 +1,94 @@
+import AloftCore
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Power cuts against the real stack: `aloft sim run` is started as its own process group and the whole
+/// group is SIGKILLed at seeded moments of a v1 -> v2 update. The device-side suite cuts at exact flash
+/// writes (device/tests); this one checks the same promise end to end, with real timing and a real server.
+@Suite(.serialized) struct PowerCutTests {
+    @Test func killingTheDeviceAnywhereLeavesExactlyOneRelease() throws {
+        let fleet = try UpdateFlowTests.Fleet(deviceID: "cut-1")
+        defer { fleet.stop() }
+        try fleet.installV1()
+        try fleet.publish(UpdateFlowTests.v2, version: "2.0.0")
+        let image = URL(fileURLWithPath: fleet.device).appendingPathComponent("flash.img")
+        let snapshot = URL(fileURLWithPath: fleet.scratch.path("v1-flash.img"))
+        try FileManager.default.copyItem(at: image, to: snapshot)
+
+        // How long an uninterrupted update takes, to spread the cuts over all of it.
+        let started = Date()
+        let clean = try fleet.boot()
+        try #require(clean.code == 0, "clean update failed: \(clean.output)")
+        let duration = Date().timeIntervalSince(started)
+        #expect(try appFiles(fleet.device) == digests(UpdateFlowTests.v2))
+
+        let v1 = digests(UpdateFlowTests.v1), v2 = digests(UpdateFlowTests.v2)
+        var generator = SplitMix(seed: 2026)
+        var endedOld = 0, endedNew = 0
+        let cuts = 16
+        for cut in 0..<cuts {
+            try FileManager.default.removeItem(at: image)
+            try FileManager.default.copyItem(at: snapshot, to: image)
+            // Seeded moments spread over the whole run, a little past its end too.
+            let delay = duration * 1.1 * (Double(cut) + generator.unit()) / Double(cuts)
+            try killGroup(after: delay, fleet: fleet)
+            let files = try appFiles(fleet.device)
+            if files == v1 { endedOld += 1 } else if files == v2 { endedNew += 1 } else {
+                Issue.record("cut \(cut) at \(String(format: "%.3f", delay)) s left a mix: \(files)")
+            }
+            // Left alone, the device recovers and ends on v2, running it.
+            let after = try fleet.boot()
+            #expect(after.code == 0, "cut \(cut): device did not recover: \(after.output)")
+            #expect(try appFiles(fleet.device) == v2, "cut \(cut): not on v2 after recovery")
+            #expect(after.output.contains("app says one and more"), "cut \(cut): v2 main.py did not run: \(after.output)")
+        }
+        #expect(endedOld + endedNew == cuts)
+        print("power cuts end to end: \(cuts) cuts, \(endedOld) on v1, \(endedNew) on v2, 0 mixed")
+    }
+
+    /// Starts `aloft sim run` and kills its whole process group after `delay` seconds.
+    /// (Foundation's `Process` makes the child a process group leader; the device stays in that group.)
+    func killGroup(after delay: Double, fleet: UpdateFlowTests.Fleet) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Paths.aloft)
+        process.arguments = ["sim", "run", fleet.device, "--until-idle", "--timeout", "120"]
+        var env = ProcessInfo.processInfo.environment
+        env["ALOFT_MICROPYTHON"] = Paths.micropython
+        process.environment = env
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(delay)
+        while process.isRunning && Date() < deadline { usleep(2_000) }
+        kill(-process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        // The group may outlive its leader for a moment; wait until no member is left.
+        for _ in 0..<500 where kill(-process.processIdentifier, 0) == 0 {
+            kill(-process.processIdentifier, SIGKILL)
+            usleep(2_000)
+        }
+    }
+}
+
+/// SplitMix64: a tiny seeded generator so every run cuts at the same moments.
+struct SplitMix {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}
