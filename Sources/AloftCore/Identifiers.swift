@@ -1,12 +1,17 @@
-/// Rules for the names a person chooses: device ids and channel names.
+/// Rules for the names a person chooses: device ids, channel names, names of admin tokens and enrollments.
 public enum Identifiers {
     /// `[A-Za-z0-9][A-Za-z0-9._-]{0,63}`
     public static func validateDeviceID(_ id: String) throws(AloftError) {
-        let bytes = Array(id.utf8)
+        try validateName(id, what: "device id")
+    }
+
+    /// `[A-Za-z0-9][A-Za-z0-9._-]{0,63}`, the device id rule; `what` names the thing in the message ("admin token name").
+    public static func validateName(_ name: String, what: String) throws(AloftError) {
+        let bytes = Array(name.utf8)
         guard (1...64).contains(bytes.count), isAlnum(bytes[0]),
               bytes.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
         else {
-            throw AloftError("invalid device id '\(id.prefix(80))': use 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit")
+            throw AloftError("invalid \(what) '\(name.prefix(80))': use 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit")
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 
-/// What a release is: every file with its size and SHA-256, plus version, sequence, channel and compatibility.
+/// What a release is: every file with its size and SHA-256, plus version, sequence, channel and compatibility,
+/// and optionally until when it may be installed (`expires`) and which keys sign the releases after it (`trust`).
 ///
 /// Encoded canonically (``CanonicalJSON``) and signed as those bytes; see docs/protocol.md.
 public struct ReleaseManifest: Codable, Sendable, Equatable {
@@ -18,10 +19,14 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
     public var created: String
     public var compat: Compatibility
     public var files: [FileEntry]
+    /// Optional: from this time on (same form as `created`, strictly later) no device with a clock installs the release.
+    public var expires: String?
+    /// Optional: the release keys a device trusts once it has confirmed this release.
+    public var trust: ReleaseTrust?
 
     public init(
         version: SemanticVersion, sequence: Int, channel: String, created: String,
-        compat: Compatibility = Compatibility(), files: [FileEntry]
+        compat: Compatibility = Compatibility(), files: [FileEntry], expires: String? = nil, trust: ReleaseTrust? = nil
     ) {
         self.format = Self.currentFormat
         self.version = version
@@ -30,6 +35,8 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
         self.created = created
         self.compat = compat
         self.files = files.sorted { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
+        self.expires = expires
+        self.trust = trust
     }
 
     public var totalSize: Int { files.reduce(0) { $0 + $1.size } }
@@ -40,6 +47,16 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
         guard (1...Self.maxSequence).contains(sequence) else { throw AloftError("sequence must be between 1 and \(Self.maxSequence), got \(sequence)") }
         try Identifiers.validateChannel(channel)
         guard Self.isTimestamp(created) else { throw AloftError("created must be an RFC 3339 UTC time like 2026-01-31T12:00:00Z, got '\(created.prefix(40))'") }
+        if let expires {
+            guard Self.date(fromTimestamp: expires) != nil else {
+                throw AloftError("expires must be an RFC 3339 UTC time like 2027-01-31T12:00:00Z, got '\(expires.prefix(40))'")
+            }
+            // Fixed-width timestamps compare as strings exactly as the times they name.
+            guard created.utf8.lexicographicallyPrecedes(expires.utf8) else {
+                throw AloftError("expires (\(expires)) must be after created (\(created))")
+            }
+        }
+        try trust?.validate()
         try compat.validate()
         guard !files.isEmpty else { throw AloftError("a release needs at least one file") }
         guard files.count <= Self.maxFiles else { throw AloftError("a release has at most \(Self.maxFiles) files, this one has \(files.count)") }
@@ -70,7 +87,7 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
     public var canonicalValue: CanonicalJSON {
         var compatObject: [String: CanonicalJSON] = ["boards": .array(compat.boards.map { .string($0) })]
         if let mp = compat.micropython { compatObject["micropython"] = .string(mp) }
-        return .object([
+        var object: [String: CanonicalJSON] = [
             "format": .integer(format),
             "version": .string(version.description),
             "sequence": .integer(sequence),
@@ -78,7 +95,17 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
             "created": .string(created),
             "compat": .object(compatObject),
             "files": .array(files.map { .object(["path": .string($0.path), "sha256": .string($0.sha256), "size": .integer($0.size)]) }),
-        ])
+        ]
+        // Optional fields appear only when set, so manifests without them keep their bytes (and signatures).
+        if let expires { object["expires"] = .string(expires) }
+        if let trust { object["trust"] = trust.canonicalValue }
+        return .object(object)
+    }
+
+    /// Whether a verifier whose clock reads `now` must refuse the release; nil `now` (no clock) never expires it.
+    public func isExpired(at now: Date?) -> Bool {
+        guard let now, let expires, let end = Self.date(fromTimestamp: expires) else { return false }
+        return now >= end
     }
 
     /// The exact text that gets signed.
@@ -113,6 +140,27 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
         func two(_ n: Int?) -> String { n.map { $0 < 10 ? "0\($0)" : "\($0)" } ?? "00" }
         return "\(c.year ?? 1970)-\(two(c.month))-\(two(c.day))T\(two(c.hour)):\(two(c.minute)):\(two(c.second))Z"
+    }
+
+    /// The instant a `YYYY-MM-DDTHH:MM:SSZ` timestamp names, or nil when it is not one or names no real time
+    /// (month 01-12, a day the month has, hour 00-23, minute and second 00-59).
+    public static func date(fromTimestamp s: String) -> Date? {
+        guard isTimestamp(s) else { return nil }
+        let b = Array(s.utf8)
+        func number(_ from: Int, _ count: Int) -> Int { b[from..<from + count].reduce(0) { $0 * 10 + Int($1 - 0x30) } }
+        let (year, month, day) = (number(0, 4), number(5, 2), number(8, 2))
+        let (hour, minute, second) = (number(11, 2), number(14, 2), number(17, 2))
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard (1...12).contains(month), (1...monthDays[month - 1]).contains(day), hour < 24, minute < 60, second < 60 else { return nil }
+        // Days from 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant's days_from_civil).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        return Date(timeIntervalSince1970: TimeInterval(days * 86_400 + hour * 3_600 + minute * 60 + second))
     }
 
     static func isTimestamp(_ s: String) -> Bool {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What the server knows about a device when it picks the release to offer.
 public struct DeviceFacts: Sendable, Equatable {
     public var sequence: Int
@@ -17,8 +19,9 @@ public enum ReleaseSelection {
     ///
     /// Only the newest compatible one is considered: a device skips intermediate releases, because each
     /// manifest lists the whole release and the device downloads only what differs from what it has.
-    public static func target(for device: DeviceFacts, among releases: [ReleaseManifest]) -> ReleaseManifest? {
-        let compatible = releases.filter { $0.compat.accepts(board: device.board ?? "", micropython: device.micropython) }
+    /// With `now`, releases expired at that time are not considered at all (a device with a clock would refuse them).
+    public static func target(for device: DeviceFacts, among releases: [ReleaseManifest], now: Date? = nil) -> ReleaseManifest? {
+        let compatible = releases.filter { !$0.isExpired(at: now) && $0.compat.accepts(board: device.board ?? "", micropython: device.micropython) }
         guard let newest = compatible.max(by: { $0.sequence < $1.sequence }), newest.sequence > device.sequence else { return nil }
         return newest
     }

@@ -29,14 +29,15 @@ public struct ReleasePrivateKey: Sendable {
 
     /// Signs the manifest's canonical bytes.
     public func sign(_ manifest: ReleaseManifest) throws(AloftError) -> SignedRelease {
-        let text = manifest.canonicalJSON()
-        let signature: Data
+        try SignedRelease(signing: manifest, with: [self])
+    }
+
+    func signature(for text: String) throws(AloftError) -> ReleaseSignature {
         do {
-            signature = try key.signature(for: Data(text.utf8))
+            return ReleaseSignature(keyid: publicKey.keyID, sig: try key.signature(for: Data(text.utf8)).base64EncodedString())
         } catch {
             throw AloftError("signing failed: \(error)")
         }
-        return SignedRelease(manifest: text, signatures: [ReleaseSignature(keyid: publicKey.keyID, sig: signature.base64EncodedString())])
     }
 }
 
@@ -101,8 +102,24 @@ public struct SignedRelease: Codable, Sendable, Equatable {
         self.signatures = signatures
     }
 
+    /// Signs the manifest's canonical bytes once with each key (a key given twice signs once).
+    public init(signing manifest: ReleaseManifest, with keys: [ReleasePrivateKey]) throws(AloftError) {
+        guard (1...Self.maxSignatures).contains(keys.count) else { throw AloftError("sign with 1-\(Self.maxSignatures) keys, not \(keys.count)") }
+        let text = manifest.canonicalJSON()
+        var signatures: [ReleaseSignature] = []
+        for key in keys where !signatures.contains(where: { $0.keyid == key.publicKey.keyID }) {
+            signatures.append(try key.signature(for: text))
+        }
+        self.init(manifest: text, signatures: signatures)
+    }
+
     /// The manifest, parsed strictly. Does not check signatures (the server cannot; devices do).
     public func parsedManifest() throws(AloftError) -> ReleaseManifest {
+        try checkShape()
+        return try ReleaseManifest.parse(canonical: manifest)
+    }
+
+    private func checkShape() throws(AloftError) {
         guard (1...Self.maxSignatures).contains(signatures.count) else {
             throw AloftError("a release needs 1-\(Self.maxSignatures) signatures, it has \(signatures.count)")
         }
@@ -111,21 +128,36 @@ public struct SignedRelease: Codable, Sendable, Equatable {
                   let raw = Data(base64Encoded: signature.sig), raw.count == 64
             else { throw AloftError("malformed signature: keyid must be 16 hex characters and sig 64 bytes of base64") }
         }
-        return try ReleaseManifest.parse(canonical: manifest)
     }
 
-    /// The keys among `trusted` that signed these exact bytes; what a device computes.
+    /// The distinct keys among `trusted` that signed these exact bytes: a key counts once however many of its
+    /// signatures the envelope carries, and a signature counts only for the key its `keyid` names.
     public func verifiedKeys(trusting trusted: [ReleasePublicKey]) -> [ReleasePublicKey] {
         let message = Array(manifest.utf8)
-        return trusted.filter { key in
+        return Array(Set(trusted)).filter { key in
             signatures.contains { $0.keyid == key.keyID && Data(base64Encoded: $0.sig).map { key.isValidSignature(Array($0), for: message) } == true }
         }
     }
 
-    /// Parses the manifest only when at least one trusted key signed it (threshold 1).
-    public func verified(trusting trusted: [ReleasePublicKey]) throws(AloftError) -> ReleaseManifest {
-        let manifest = try parsedManifest()
-        guard !verifiedKeys(trusting: trusted).isEmpty else { throw AloftError("no trusted key signed this release") }
+    /// What a device does with an offered release, in the order docs/protocol.md gives: envelope shape, then
+    /// signatures by at least `threshold` distinct trusted keys over the bytes as received, then the manifest's
+    /// rules, then expiry against `now`. Pass nil for `now` only for a verifier without a clock: expiry is then not checked.
+    public func verified(trusting trusted: [ReleasePublicKey], threshold: Int = 1, now: Date? = nil) throws(AloftError) -> ReleaseManifest {
+        guard threshold >= 1, threshold <= Set(trusted).count else {
+            throw AloftError("the threshold must be between 1 and the number of trusted keys (\(Set(trusted).count)), got \(threshold)")
+        }
+        try checkShape()
+        let count = verifiedKeys(trusting: trusted).count
+        guard count > 0 else { throw AloftError("no trusted key signed this release") }
+        guard count >= threshold else { throw AloftError("this release is signed by \(count) trusted key(s); \(threshold) are needed") }
+        let manifest = try ReleaseManifest.parse(canonical: manifest)
+        if manifest.isExpired(at: now) { throw AloftError("this release expired at \(manifest.expires ?? "")") }
         return manifest
+    }
+
+    /// ``verified(trusting:threshold:now:)`` under a device's current trust.
+    public func verified(under trust: ReleaseTrust, now: Date?) throws(AloftError) -> ReleaseManifest {
+        try trust.validate()
+        return try verified(trusting: trust.publicKeys, threshold: trust.threshold, now: now)
     }
 }

@@ -7,7 +7,7 @@ import Hummingbird
 struct APIError: Error, Sendable, Equatable {
     var status: HTTPResponse.Status
     /// `bad_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`, `payload_too_large`,
-    /// `range_not_satisfiable` or `internal`.
+    /// `range_not_satisfiable`, `rate_limited` or `internal`.
     var code: String
     var message: String
     /// Extra response headers, e.g. `Content-Range` on 416.
@@ -40,6 +40,7 @@ struct APIError: Error, Sendable, Equatable {
         case 409: "conflict"
         case 413: "payload_too_large"
         case 416: "range_not_satisfiable"
+        case 429: "rate_limited"
         case 400..<500: "bad_request"
         default: "internal"
         }
@@ -71,6 +72,8 @@ struct APIError: Error, Sendable, Equatable {
             case .deviceExists: return .conflict(error.description)
             case .deviceNotFound: return .notFound(error.description)
             case .sequenceNotIncreasing: return .conflict(error.description)
+            case .adminTokenExists, .enrollmentExists: return .conflict(error.description)
+            case .adminTokenNotFound, .enrollmentNotFound: return .notFound(error.description)
             }
         case let error as AloftError:
             return .badRequest(error.message)

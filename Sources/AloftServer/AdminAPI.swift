@@ -57,7 +57,10 @@ struct AdminAPI<Store: FleetStore>: Sendable {
 
     @Sendable func publish(request: Request, context: AloftRequestContext) async throws -> Response {
         let envelope = try await request.decodeJSON(as: SignedRelease.self, limit: Self.maxEnvelopeBody)
+        // The manifest is JSON inside a string, so the body's depth check did not see into it.
+        try JSONLimits.checkDepth(envelope.manifest.utf8)
         let manifest = try envelope.parsedManifest()
+        if manifest.isExpired(at: Date()) { throw APIError.badRequest("this release expired at \(manifest.expires ?? ""); publish it with a later expiry") }
         var missing: [String] = []
         for file in manifest.files where !missing.contains(file.sha256) {
             guard let size = blobs.size(of: file.sha256) else {
@@ -100,8 +103,8 @@ struct AdminAPI<Store: FleetStore>: Sendable {
         let body = try await request.decodeJSON(as: CreateDeviceRequest.self)
         try Identifiers.validateDeviceID(body.id)
         try Identifiers.validateChannel(body.channel)
-        let token = DeviceToken.generate()
-        let device = try await store.createDevice(NewDevice(id: body.id, channel: body.channel, tokenHash: DeviceToken.hash(token)))
+        let token = BearerSecret.device.generate()
+        let device = try await store.createDevice(NewDevice(id: body.id, channel: body.channel, tokenHash: BearerSecret.hash(token)))
         context.logger.info("registered device", metadata: ["id": "\(device.id)", "channel": "\(device.channel)"])
         return try context.json(CreatedDeviceResponse(id: device.id, channel: device.channel, token: token), status: .created)
     }

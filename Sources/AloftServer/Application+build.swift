@@ -2,7 +2,10 @@ import AloftCore
 import AloftStore
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// Everything `aloft serve` decides: where to listen, where data lives, the admin token and the database.
@@ -18,13 +21,20 @@ public struct AloftServerConfiguration: Sendable {
     public var database: FleetDatabase?
     /// Seconds a device waits between check-ins.
     public var pollInterval: Int
+    /// Requests a minute per device and per client address on the device API, blobs included (429 beyond).
+    public var rateLimits: RateLimits
+    /// How long a connection may stay silent: before its request head is complete, between body parts, between requests.
+    /// Sending a response is not silence, so a slow download is never cut.
+    public var idleTimeout: Duration
+    /// With it the server speaks HTTPS only; nil is plain HTTP.
+    public var tls: ServerTLS?
     public var logger: Logger
     /// Called once the server listens, with the bound port.
     public var onServerRunning: @Sendable (_ port: Int) async -> Void
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String, adminToken: String, database: FleetDatabase? = nil,
-        pollInterval: Int = 300, logger: Logger = Logger(label: "aloft.server"),
+        pollInterval: Int = 300, rateLimits: RateLimits = .standard, idleTimeout: Duration = .seconds(30), tls: ServerTLS? = nil, logger: Logger = Logger(label: "aloft.server"),
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) {
         self.host = host
@@ -33,6 +43,9 @@ public struct AloftServerConfiguration: Sendable {
         self.adminToken = adminToken
         self.database = database
         self.pollInterval = pollInterval
+        self.rateLimits = rateLimits
+        self.idleTimeout = idleTimeout
+        self.tls = tls
         self.logger = logger
         self.onServerRunning = onServerRunning
     }
@@ -40,6 +53,15 @@ public struct AloftServerConfiguration: Sendable {
     /// The database actually used.
     public var resolvedDatabase: FleetDatabase {
         database ?? .sqlite(path: "\(dataDirectory)/aloft.sqlite")
+    }
+
+    /// HTTP/1.1 settings: the idle timeout, and header limits far below NIO's 80 KiB defaults, since no client of
+    /// this server sends more than a few hundred bytes of headers. Past a limit the server answers 400 and closes.
+    public var http1: HTTP1Channel.Configuration {
+        HTTP1Channel.Configuration(
+            idleTimeout: TimeAmount(idleTimeout),
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 16 * 1024, maxHeaderFieldCount: 64)
+        )
     }
 }
 
@@ -49,23 +71,32 @@ public struct AloftServerConfiguration: Sendable {
 public func buildApplication(_ configuration: AloftServerConfiguration) async throws -> some ApplicationProtocol {
     guard !configuration.adminToken.isEmpty else { throw AloftError("the admin token must not be empty") }
     guard configuration.pollInterval > 0 else { throw AloftError("the poll interval must be at least 1 second") }
+    guard configuration.rateLimits.devicePerMinute >= 0, configuration.rateLimits.addressPerMinute >= 0 else {
+        throw AloftError("rate limits must be 0 (off) or a positive number of requests a minute")
+    }
+    guard configuration.idleTimeout > .zero else { throw AloftError("the idle timeout must be positive") }
     let logger = configuration.logger
+    // Before the store opens, so bad TLS files stop the server with nothing to clean up.
+    let server: HTTPServerBuilder = try configuration.tls.map { try .tls(.http1(configuration: configuration.http1), tlsConfiguration: $0.configuration()) }
+        ?? .http1(configuration: configuration.http1)
     try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
     let blobs = try BlobStore(directory: "\(configuration.dataDirectory)/blobs")
     let store = try await FluentFleetStore.open(configuration.resolvedDatabase, logger: logger)
     let router = buildRouter(
         store: store, blobs: blobs, metrics: ServerMetrics(), admin: AdminCredential(token: configuration.adminToken),
-        pollInterval: configuration.pollInterval
+        pollInterval: configuration.pollInterval, rateLimits: configuration.rateLimits
     )
     let host = configuration.host
     let onServerRunning = configuration.onServerRunning
+    let scheme = configuration.tls == nil ? "http" : "https"
     var app = Application(
         router: router,
+        server: server,
         configuration: .init(address: .hostname(host, port: configuration.port), serverName: "aloft"),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.port
             let shownHost = host.contains(":") ? "[\(host)]" : host
-            logger.notice("Aloft server listening on http://\(shownHost):\(port)", metadata: ["database": "\(configuration.resolvedDatabase)"])
+            logger.notice("Aloft server listening on \(scheme)://\(shownHost):\(port)", metadata: ["database": "\(configuration.resolvedDatabase)"])
             await onServerRunning(port)
         },
         logger: logger
@@ -76,7 +107,8 @@ public func buildApplication(_ configuration: AloftServerConfiguration) async th
 
 /// All routes, on top of the given store and blob directory; what tests drive.
 public func buildRouter<Store: FleetStore>(
-    store: Store, blobs: BlobStore, metrics: ServerMetrics, admin: AdminCredential, pollInterval: Int = 300
+    store: Store, blobs: BlobStore, metrics: ServerMetrics, admin: AdminCredential, pollInterval: Int = 300,
+    rateLimits: RateLimits = .standard, rateLimitClock: @escaping RateLimiter.Clock = RateLimiter.monotonicClock
 ) -> Router<AloftRequestContext> {
     let router = Router(context: AloftRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.debug))
@@ -88,12 +120,29 @@ public func buildRouter<Store: FleetStore>(
         store: store, catalog: ReleaseCatalog(store: store, blobs: blobs),
         blobs: BlobResponder(blobs: blobs, store: store, metrics: metrics), metrics: metrics, pollInterval: pollInterval
     )
-    deviceAPI.addDeviceRoutes(to: router.group("api/v1/device").add(middleware: BearerAuthenticator(audience: .device, admin: admin, store: store)))
-    deviceAPI.addBlobRoutes(
-        to: router.group("api/v1/blobs").add(middleware: BearerAuthenticator(audience: .deviceOrAdmin, admin: admin, store: store)))
+    let accessAPI = AccessAPI(store: store)
 
+    // The device API: the address limit runs before authentication, so guessing tokens costs requests too;
+    // the device limit after it, keyed by the device the token belongs to.
+    let perAddress = RateLimitMiddleware(
+        limiter: rateLimits.addressPerMinute > 0 ? RateLimiter(perMinute: rateLimits.addressPerMinute, clock: rateLimitClock) : nil,
+        scope: .address, metrics: metrics)
+    let perDevice = RateLimitMiddleware(
+        limiter: rateLimits.devicePerMinute > 0 ? RateLimiter(perMinute: rateLimits.devicePerMinute, clock: rateLimitClock) : nil,
+        scope: .device, metrics: metrics)
+    func deviceGroup(_ path: RouterPath, _ audience: BearerAuthenticator<Store>.Audience) -> RouterGroup<AloftRequestContext> {
+        router.group(path).add(middleware: perAddress).add(middleware: BearerAuthenticator(audience: audience, admin: admin, store: store))
+            .add(middleware: perDevice)
+    }
+    deviceAPI.addDeviceRoutes(to: deviceGroup("api/v1/device", .device))
+    accessAPI.addEnrollRoute(to: deviceGroup("api/v1/device/enroll", .enrollment))
+    deviceAPI.addBlobRoutes(to: deviceGroup("api/v1/blobs", .deviceOrAdmin))
+
+    // Everything about the fleet needs an admin token, the metrics included.
     let adminAuth = BearerAuthenticator(audience: .admin, admin: admin, store: store)
-    AdminAPI(store: store, blobs: blobs).addRoutes(to: router.group("api/v1/admin").add(middleware: adminAuth))
+    let adminGroup = router.group("api/v1/admin").add(middleware: adminAuth)
+    AdminAPI(store: store, blobs: blobs).addRoutes(to: adminGroup)
+    accessAPI.addAdminRoutes(to: adminGroup)
     router.group("metrics").add(middleware: adminAuth).get { _, _ in
         Response(
             status: .ok,

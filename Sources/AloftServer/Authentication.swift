@@ -3,8 +3,11 @@ import AloftStore
 import Foundation
 import Hummingbird
 
-/// The admin token, kept only as its SHA-256 and compared in constant time.
+/// The bootstrap admin token given to `aloft serve`, kept only as its SHA-256 and compared in constant time.
 public struct AdminCredential: Sendable {
+    /// How the bootstrap token appears in logs; stored tokens may not take this name.
+    public static let bootstrapName = "bootstrap"
+
     private let digest: [UInt8]
 
     public init(token: String) {
@@ -21,11 +24,18 @@ public struct AdminCredential: Sendable {
     }
 }
 
-/// Device tokens: `aloft_dev_` + 32 random bytes in base64url; the server stores only their SHA-256.
-public enum DeviceToken {
-    public static let prefix = "aloft_dev_"
+/// The bearer secrets the server hands out: a kind prefix + 32 random bytes in base64url. Only their SHA-256 is stored.
+///
+/// The prefix says which table a presented secret is looked up in, so a device token is never mistaken
+/// for an enrollment secret or an admin token, and leaked secrets are easy to spot in logs and repositories.
+public enum BearerSecret: String, Sendable, CaseIterable {
+    case device = "aloft_dev_"
+    case admin = "aloft_adm_"
+    case enrollment = "aloft_enr_"
 
-    public static func generate() -> String {
+    public var prefix: String { rawValue }
+
+    public func generate() -> String {
         var generator = SystemRandomNumberGenerator()  // getrandom(2) / arc4random: a CSPRNG
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         let base64url = Data(bytes).base64EncodedString()
@@ -35,12 +45,17 @@ public enum DeviceToken {
         return prefix + base64url
     }
 
-    public static func hash(_ token: String) -> String {
-        Digest.sha256Hex(token.utf8)
+    /// Whether `token` is of this kind; the bytes after the prefix are not checked (the hash lookup does that).
+    func matches(_ token: String) -> Bool {
+        token.hasPrefix(prefix)
+    }
+
+    public static func hash(_ secret: String) -> String {
+        Digest.sha256Hex(secret.utf8)
     }
 }
 
-/// Resolves `Authorization: Bearer …` to the admin or a device and refuses the request (401) otherwise.
+/// Resolves `Authorization: Bearer …` to an admin, a device or an enrollment and refuses the request (401) otherwise.
 struct BearerAuthenticator<Store: FleetStore>: RouterMiddleware {
     typealias Context = AloftRequestContext
 
@@ -49,6 +64,8 @@ struct BearerAuthenticator<Store: FleetStore>: RouterMiddleware {
         case admin
         case device
         case deviceOrAdmin
+        /// `POST /api/v1/device/enroll`: only an enrollment secret.
+        case enrollment
     }
 
     let audience: Audience
@@ -60,19 +77,49 @@ struct BearerAuthenticator<Store: FleetStore>: RouterMiddleware {
             throw Self.unauthorized("missing 'Authorization: Bearer <token>' header")
         }
         var context = context
-        if audience != .device, admin.accepts(token) {
-            context.isAdmin = true
-            return try await next(request, context)
+        switch audience {
+        case .admin, .deviceOrAdmin:
+            if let name = try await adminName(token) {
+                context.isAdmin = true
+                context.adminName = name
+                return try await next(request, context)
+            }
+        case .device, .enrollment:
+            break
         }
-        if audience != .admin, let device = try await store.device(tokenHash: DeviceToken.hash(token)) {
-            context.device = device
-            return try await next(request, context)
+        switch audience {
+        case .device, .deviceOrAdmin:
+            if BearerSecret.device.matches(token), let device = try await store.device(tokenHash: BearerSecret.hash(token)) {
+                context.device = device
+                return try await next(request, context)
+            }
+        case .enrollment:
+            if BearerSecret.enrollment.matches(token), let enrollment = try await store.enrollment(secretHash: BearerSecret.hash(token)) {
+                context.enrollment = enrollment
+                return try await next(request, context)
+            }
+        case .admin:
+            break
         }
-        throw Self.unauthorized(audience == .admin ? "this endpoint needs the admin token" : "unknown or revoked token")
+        let message =
+            switch audience {
+            case .admin: "this endpoint needs an admin token"
+            case .enrollment: "unknown or revoked enrollment secret"
+            case .device, .deviceOrAdmin: "unknown or revoked token"
+            }
+        throw Self.unauthorized(message)
+    }
+
+    /// The admin's name for logs: `bootstrap` for the token given to `aloft serve`, else the stored token's name.
+    private func adminName(_ token: String) async throws -> String? {
+        if admin.accepts(token) { return AdminCredential.bootstrapName }
+        guard BearerSecret.admin.matches(token) else { return nil }
+        return try await store.adminToken(tokenHash: BearerSecret.hash(token))?.name
     }
 
     static func bearerToken(_ header: String?) -> String? {
-        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
+        // Tokens are short; a long header is refused before anything hashes or looks it up.
+        guard let header, header.utf8.count <= 512, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
         let token = header.dropFirst(7).trimmingSpaces
         return token.isEmpty ? nil : String(token)
     }

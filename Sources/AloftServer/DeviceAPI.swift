@@ -51,7 +51,8 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
             if let entry = try await catalog.entry(channel: device.channel, sequence: sequence) { candidates[sequence] = entry }
         }
         let facts = DeviceFacts(sequence: body.sequence, board: body.board, micropython: body.micropython)
-        guard let target = ReleaseSelection.target(for: facts, among: candidates.values.map(\.manifest)),
+        // Expired releases are not offered: a device with a clock would refuse them (docs/protocol.md, "Expiry").
+        guard let target = ReleaseSelection.target(for: facts, among: candidates.values.map(\.manifest), now: Date()),
             target.sequence > body.rejected ?? 0,
             let entry = candidates[target.sequence]
         else {

@@ -32,6 +32,14 @@ public final class ServerMetrics: Sendable {
         ).increment()
     }
 
+    /// `scope` is `device` or `address` (``RateLimitMiddleware/Scope``).
+    func rateLimited(scope: String) {
+        registry.makeCounter(
+            descriptor: .init(namespace: "aloft", metricName: "rate_limited", unitName: "total", helpText: "Requests refused with 429, by limit"),
+            labels: [("scope", scope)]
+        ).increment()
+    }
+
     /// Prometheus text exposition format.
     public func exposition() -> String {
         registry.emitToString()

@@ -8,7 +8,7 @@ import Hummingbird
 
 // MARK: Device API
 
-struct CheckInRequest: Decodable {
+struct CheckInRequest: Codable {
     var id: String
     var version: String?
     var sequence: Int
@@ -27,7 +27,7 @@ struct CheckInResponse: Encodable {
     var zlib: [String: Int]?
 }
 
-struct EventRequest: Decodable {
+struct EventRequest: Codable {
     var id: String
     var type: String
     var version: String?
@@ -37,7 +37,7 @@ struct EventRequest: Decodable {
 
 // MARK: Management API
 
-struct MissingBlobsRequest: Decodable {
+struct MissingBlobsRequest: Codable {
     var sha256: [String]
 }
 
@@ -108,7 +108,7 @@ struct ChannelResponse: Encodable {
     enum CodingKeys: String, CodingKey { case channel, latest }
 }
 
-struct CreateDeviceRequest: Decodable {
+struct CreateDeviceRequest: Codable {
     var id: String
     var channel: String
 }
@@ -155,6 +155,8 @@ struct DeviceView: Encodable {
     var sequence: Int
     var lastSeen: String?
     var lastEvent: EventView?
+    var revoked: Bool
+    var enrollment: String?
 
     init(_ device: DeviceRecord) {
         self.id = device.id
@@ -165,6 +167,8 @@ struct DeviceView: Encodable {
         self.sequence = device.sequence
         self.lastSeen = device.lastSeen.map(rfc3339)
         self.lastEvent = device.lastEvent.map(EventView.init)
+        self.revoked = device.revokedAt != nil
+        self.enrollment = device.enrollment
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -177,9 +181,11 @@ struct DeviceView: Encodable {
         try c.encode(sequence, forKey: .sequence)
         try c.encode(lastSeen, forKey: .lastSeen)
         try c.encode(lastEvent, forKey: .lastEvent)
+        try c.encode(revoked, forKey: .revoked)
+        try c.encode(enrollment, forKey: .enrollment)
     }
 
-    enum CodingKeys: String, CodingKey { case id, channel, board, micropython, version, sequence, lastSeen, lastEvent }
+    enum CodingKeys: String, CodingKey { case id, channel, board, micropython, version, sequence, lastSeen, lastEvent, revoked, enrollment }
 }
 
 struct DeviceListResponse: Encodable {
@@ -210,6 +216,96 @@ struct DownloadListResponse: Encodable {
     var downloads: [DownloadView]
 }
 
+// MARK: Access control
+
+struct CreateAdminTokenRequest: Codable {
+    var name: String
+}
+
+struct CreatedAdminTokenResponse: Encodable {
+    var name: String
+    var token: String
+}
+
+struct AdminTokenView: Encodable {
+    var name: String
+    var created: String
+    var revoked: Bool
+    var revokedAt: String?
+
+    init(_ token: AdminTokenRecord) {
+        self.name = token.name
+        self.created = rfc3339(token.createdAt)
+        self.revoked = token.revokedAt != nil
+        self.revokedAt = token.revokedAt.map(rfc3339)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(created, forKey: .created)
+        try c.encode(revoked, forKey: .revoked)
+        try c.encode(revokedAt, forKey: .revokedAt)
+    }
+
+    enum CodingKeys: String, CodingKey { case name, created, revoked, revokedAt }
+}
+
+struct AdminTokenListResponse: Encodable {
+    var tokens: [AdminTokenView]
+}
+
+struct CreateEnrollmentRequest: Codable {
+    var name: String
+    var channel: String
+}
+
+struct CreatedEnrollmentResponse: Encodable {
+    var name: String
+    var channel: String
+    var secret: String
+}
+
+struct EnrollmentView: Encodable {
+    var name: String
+    var channel: String
+    var created: String
+    var revoked: Bool
+    var revokedAt: String?
+
+    init(_ enrollment: EnrollmentRecord) {
+        self.name = enrollment.name
+        self.channel = enrollment.channel
+        self.created = rfc3339(enrollment.createdAt)
+        self.revoked = enrollment.revokedAt != nil
+        self.revokedAt = enrollment.revokedAt.map(rfc3339)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(channel, forKey: .channel)
+        try c.encode(created, forKey: .created)
+        try c.encode(revoked, forKey: .revoked)
+        try c.encode(revokedAt, forKey: .revokedAt)
+    }
+
+    enum CodingKeys: String, CodingKey { case name, channel, created, revoked, revokedAt }
+}
+
+struct EnrollmentListResponse: Encodable {
+    var enrollments: [EnrollmentView]
+}
+
+struct EnrollRequest: Codable {
+    var id: String
+}
+
+struct DeviceTokenResponse: Encodable {
+    var id: String
+    var token: String
+}
+
 struct HealthResponse: Encodable {
     var status = "ok"
 }
@@ -219,31 +315,6 @@ struct HealthResponse: Encodable {
 /// RFC 3339 UTC with seconds precision, the protocol's only time format.
 func rfc3339(_ date: Date) -> String {
     ReleaseManifest.timestamp(date)
-}
-
-extension Request {
-    /// The body, at most `limit` bytes; refused before reading when `Content-Length` already says more.
-    func collectBody(limit: Int) async throws -> ByteBuffer {
-        if let declared = headers[.contentLength], let length = Int(declared), length > limit {
-            throw APIError.payloadTooLarge(limit: limit)
-        }
-        do {
-            return try await body.collect(upTo: limit)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            throw APIError.payloadTooLarge(limit: limit)
-        }
-    }
-
-    /// Decodes a JSON body; any decoding problem becomes a 400 that names the field.
-    func decodeJSON<T: Decodable>(as type: T.Type = T.self, limit: Int = AloftRequestContext.maxJSONBody) async throws -> T {
-        let buffer = try await collectBody(limit: limit)
-        guard buffer.readableBytes > 0 else { throw APIError.badRequest("request body must be a JSON object") }
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
-        } catch let error as DecodingError {
-            throw APIError.badRequest("request body is not valid: \(APIError.describe(error))")
-        }
-    }
 }
 
 extension AloftRequestContext {

@@ -11,8 +11,12 @@ public protocol FleetStore: Sendable {
     /// Registers a device. Throws ``StoreError/deviceExists(_:)`` when the id is taken.
     func createDevice(_ device: NewDevice) async throws -> DeviceRecord
     func device(id: String) async throws -> DeviceRecord?
-    /// The device whose token hashes to `tokenHash` (64 lowercase hex).
+    /// The device whose token hashes to `tokenHash` (64 lowercase hex), unless that device is revoked.
     func device(tokenHash: String) async throws -> DeviceRecord?
+    /// Marks the device revoked: its token stops working. Throws ``StoreError/deviceNotFound(_:)``.
+    func revokeDevice(id: String) async throws
+    /// Gives the device a new token (the old one stops working) and lifts a revocation. Throws ``StoreError/deviceNotFound(_:)``.
+    func replaceDeviceToken(id: String, tokenHash: String) async throws
     /// All devices, sorted by id.
     func devices() async throws -> [DeviceRecord]
     /// Stores what a device said at check-in and when; does nothing for an unknown device.
@@ -38,6 +42,26 @@ public protocol FleetStore: Sendable {
     func releaseSequences(channel: String, above sequence: Int) async throws -> [Int]
     func release(channel: String, sequence: Int) async throws -> ReleaseRecord?
 
+    // MARK: Admin tokens and enrollments
+
+    /// Stores a named admin token by its SHA-256. Throws ``StoreError/adminTokenExists(_:)`` when the name is taken.
+    func createAdminToken(name: String, tokenHash: String) async throws -> AdminTokenRecord
+    /// All admin tokens, revoked ones included, sorted by name.
+    func adminTokens() async throws -> [AdminTokenRecord]
+    /// The admin token whose SHA-256 is `tokenHash`, unless it is revoked.
+    func adminToken(tokenHash: String) async throws -> AdminTokenRecord?
+    /// Revokes the named token (again is fine). Throws ``StoreError/adminTokenNotFound(_:)``.
+    func revokeAdminToken(name: String) async throws
+
+    /// Stores a named enrollment secret by its SHA-256. Throws ``StoreError/enrollmentExists(_:)`` when the name is taken.
+    func createEnrollment(name: String, channel: String, secretHash: String) async throws -> EnrollmentRecord
+    /// All enrollments, revoked ones included, sorted by name.
+    func enrollments() async throws -> [EnrollmentRecord]
+    /// The enrollment whose secret hashes to `secretHash`, unless it is revoked.
+    func enrollment(secretHash: String) async throws -> EnrollmentRecord?
+    /// Revokes the named enrollment (again is fine); devices it enrolled keep their tokens. Throws ``StoreError/enrollmentNotFound(_:)``.
+    func revokeEnrollment(name: String) async throws
+
     /// Closes connections. The store must not be used afterwards.
     func shutdown() async
 }
@@ -47,11 +71,19 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case deviceExists(String)
     case deviceNotFound(String)
     case sequenceNotIncreasing(channel: String, sequence: Int, latest: Int)
+    case adminTokenExists(String)
+    case adminTokenNotFound(String)
+    case enrollmentExists(String)
+    case enrollmentNotFound(String)
 
     public var description: String {
         switch self {
         case .deviceExists(let id): "a device with id '\(id)' already exists"
         case .deviceNotFound(let id): "no device '\(id)'"
+        case .adminTokenExists(let name): "an admin token named '\(name)' already exists"
+        case .adminTokenNotFound(let name): "no admin token named '\(name)'"
+        case .enrollmentExists(let name): "an enrollment named '\(name)' already exists"
+        case .enrollmentNotFound(let name): "no enrollment named '\(name)'"
         case .sequenceNotIncreasing(let channel, let sequence, let latest):
             "sequence \(sequence) is not above the latest sequence \(latest) of channel '\(channel)'"
         }
@@ -63,11 +95,14 @@ public struct NewDevice: Sendable, Equatable {
     public var id: String
     public var channel: String
     public var tokenHash: String
+    /// The enrollment the device registered itself with; nil when an admin registered it.
+    public var enrollment: String?
 
-    public init(id: String, channel: String, tokenHash: String) {
+    public init(id: String, channel: String, tokenHash: String, enrollment: String? = nil) {
         self.id = id
         self.channel = channel
         self.tokenHash = tokenHash
+        self.enrollment = enrollment
     }
 }
 
@@ -86,11 +121,15 @@ public struct DeviceRecord: Sendable, Equatable {
     public var lastSeen: Date?
     public var lastEvent: DeviceEvent?
     public var createdAt: Date
+    /// Set while the device's token is revoked.
+    public var revokedAt: Date?
+    /// The enrollment the device registered itself with.
+    public var enrollment: String?
 
     public init(
         id: String, channel: String, tokenHash: String, board: String? = nil, micropython: String? = nil, mpy: Int? = nil,
         free: Int? = nil, version: String? = nil, sequence: Int = 0, lastSeen: Date? = nil, lastEvent: DeviceEvent? = nil,
-        createdAt: Date
+        createdAt: Date, revokedAt: Date? = nil, enrollment: String? = nil
     ) {
         self.id = id
         self.channel = channel
@@ -104,6 +143,8 @@ public struct DeviceRecord: Sendable, Equatable {
         self.lastSeen = lastSeen
         self.lastEvent = lastEvent
         self.createdAt = createdAt
+        self.revokedAt = revokedAt
+        self.enrollment = enrollment
     }
 }
 
@@ -234,5 +275,37 @@ public struct ReleaseRecord: Sendable, Equatable {
         self.fileCount = fileCount
         self.totalSize = totalSize
         self.publishedAt = publishedAt
+    }
+}
+
+/// A named admin token; the token itself is never stored, only its SHA-256.
+public struct AdminTokenRecord: Sendable, Equatable {
+    public var name: String
+    public var tokenHash: String
+    public var createdAt: Date
+    public var revokedAt: Date?
+
+    public init(name: String, tokenHash: String, createdAt: Date, revokedAt: Date? = nil) {
+        self.name = name
+        self.tokenHash = tokenHash
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
+}
+
+/// A fleet enrollment: a secret baked into a generic image with which devices register themselves on `channel`.
+public struct EnrollmentRecord: Sendable, Equatable {
+    public var name: String
+    public var channel: String
+    public var secretHash: String
+    public var createdAt: Date
+    public var revokedAt: Date?
+
+    public init(name: String, channel: String, secretHash: String, createdAt: Date, revokedAt: Date? = nil) {
+        self.name = name
+        self.channel = channel
+        self.secretHash = secretHash
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
     }
 }

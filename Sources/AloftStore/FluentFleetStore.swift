@@ -80,6 +80,7 @@ public final class FluentFleetStore: FleetStore {
         }
         let migrations = Migrations()
         migrations.add(CreateFleetSchema())
+        migrations.add(AddAccessControl())
         let migrator = Migrator(databases: databases, migrations: migrations, logger: logger, on: eventLoopGroup.any(), migrationLogLevel: .debug)
         try await migrator.setupIfNeeded().get()
         try await migrator.prepareBatch().get()
@@ -112,7 +113,23 @@ public final class FluentFleetStore: FleetStore {
     }
 
     public func device(tokenHash: String) async throws -> DeviceRecord? {
-        try await DeviceModel.query(on: db()).filter(\.$tokenHash == tokenHash).first()?.record
+        try await DeviceModel.query(on: db()).filter(\.$tokenHash == tokenHash).filter(\.$revokedAt == nil).first()?.record
+    }
+
+    public func revokeDevice(id: String) async throws {
+        let db = try db()
+        guard let device = try await DeviceModel.find(id, on: db) else { throw StoreError.deviceNotFound(id) }
+        guard device.revokedAt == nil else { return }
+        device.revokedAt = Date()
+        try await device.save(on: db)
+    }
+
+    public func replaceDeviceToken(id: String, tokenHash: String) async throws {
+        let db = try db()
+        guard let device = try await DeviceModel.find(id, on: db) else { throw StoreError.deviceNotFound(id) }
+        device.tokenHash = tokenHash
+        device.revokedAt = nil
+        try await device.save(on: db)
     }
 
     public func devices() async throws -> [DeviceRecord] {
@@ -217,6 +234,72 @@ public final class FluentFleetStore: FleetStore {
 
     public func release(channel: String, sequence: Int) async throws -> ReleaseRecord? {
         try await ReleaseModel.query(on: db()).filter(\.$channel == channel).filter(\.$sequence == sequence).first()?.record
+    }
+}
+
+extension FluentFleetStore {
+    // MARK: Admin tokens
+
+    public func createAdminToken(name: String, tokenHash: String) async throws -> AdminTokenRecord {
+        let db = try db()
+        if try await AdminTokenModel.query(on: db).filter(\.$name == name).first() != nil { throw StoreError.adminTokenExists(name) }
+        let model = AdminTokenModel(name: name, tokenHash: tokenHash, createdAt: Date())
+        do {
+            try await model.create(on: db)
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            throw StoreError.adminTokenExists(name)
+        }
+        return model.record
+    }
+
+    public func adminTokens() async throws -> [AdminTokenRecord] {
+        try await AdminTokenModel.query(on: db()).sort(\.$name).all().map(\.record)
+    }
+
+    public func adminToken(tokenHash: String) async throws -> AdminTokenRecord? {
+        try await AdminTokenModel.query(on: db()).filter(\.$tokenHash == tokenHash).filter(\.$revokedAt == nil).first()?.record
+    }
+
+    public func revokeAdminToken(name: String) async throws {
+        let db = try db()
+        guard let token = try await AdminTokenModel.query(on: db).filter(\.$name == name).first() else {
+            throw StoreError.adminTokenNotFound(name)
+        }
+        guard token.revokedAt == nil else { return }
+        token.revokedAt = Date()
+        try await token.save(on: db)
+    }
+
+    // MARK: Enrollments
+
+    public func createEnrollment(name: String, channel: String, secretHash: String) async throws -> EnrollmentRecord {
+        let db = try db()
+        if try await EnrollmentModel.query(on: db).filter(\.$name == name).first() != nil { throw StoreError.enrollmentExists(name) }
+        let model = EnrollmentModel(name: name, channel: channel, secretHash: secretHash, createdAt: Date())
+        do {
+            try await model.create(on: db)
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            throw StoreError.enrollmentExists(name)
+        }
+        return model.record
+    }
+
+    public func enrollments() async throws -> [EnrollmentRecord] {
+        try await EnrollmentModel.query(on: db()).sort(\.$name).all().map(\.record)
+    }
+
+    public func enrollment(secretHash: String) async throws -> EnrollmentRecord? {
+        try await EnrollmentModel.query(on: db()).filter(\.$secretHash == secretHash).filter(\.$revokedAt == nil).first()?.record
+    }
+
+    public func revokeEnrollment(name: String) async throws {
+        let db = try db()
+        guard let enrollment = try await EnrollmentModel.query(on: db).filter(\.$name == name).first() else {
+            throw StoreError.enrollmentNotFound(name)
+        }
+        guard enrollment.revokedAt == nil else { return }
+        enrollment.revokedAt = Date()
+        try await enrollment.save(on: db)
     }
 }
 

@@ -76,3 +76,42 @@ struct CreateFleetSchema: AsyncMigration {
         try await database.schema(DeviceModel.schema).delete()
     }
 }
+
+/// Named admin tokens, fleet enrollments, and revocable device tokens.
+struct AddAccessControl: AsyncMigration {
+    var name: String { "aloft.v2.AddAccessControl" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema(AdminTokenModel.schema)
+            .field("id", .int64, .identifier(auto: true))
+            .field("name", .string, .required)
+            .field("token_hash", .string, .required)
+            .field("created_at", .datetime, .required)
+            .field("revoked_at", .datetime)
+            .unique(on: "name")
+            .unique(on: "token_hash")
+            .create()
+
+        try await database.schema(EnrollmentModel.schema)
+            .field("id", .int64, .identifier(auto: true))
+            .field("name", .string, .required)
+            .field("channel", .string, .required)
+            .field("secret_hash", .string, .required)
+            .field("created_at", .datetime, .required)
+            .field("revoked_at", .datetime)
+            .unique(on: "name")
+            .unique(on: "secret_hash")
+            .create()
+
+        // SQLite adds one column per ALTER TABLE; Fluent issues one statement per field.
+        try await database.schema(DeviceModel.schema).field("revoked_at", .datetime).update()
+        try await database.schema(DeviceModel.schema).field("enrollment", .string).update()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(DeviceModel.schema).deleteField("enrollment").update()
+        try await database.schema(DeviceModel.schema).deleteField("revoked_at").update()
+        try await database.schema(EnrollmentModel.schema).delete()
+        try await database.schema(AdminTokenModel.schema).delete()
+    }
+}

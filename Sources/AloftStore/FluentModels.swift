@@ -23,6 +23,9 @@ final class DeviceModel: Model, @unchecked Sendable {
     @OptionalField(key: "last_event_sequence") var lastEventSequence: Int?
     @OptionalField(key: "last_event_reason") var lastEventReason: String?
     @OptionalField(key: "last_event_at") var lastEventAt: Date?
+    // Added by AddAccessControl.
+    @OptionalField(key: "revoked_at") var revokedAt: Date?
+    @OptionalField(key: "enrollment") var enrollment: String?
 
     init() {}
 
@@ -32,6 +35,7 @@ final class DeviceModel: Model, @unchecked Sendable {
         self.tokenHash = device.tokenHash
         self.sequence = 0
         self.createdAt = createdAt
+        self.enrollment = device.enrollment
     }
 
     var record: DeviceRecord {
@@ -42,7 +46,8 @@ final class DeviceModel: Model, @unchecked Sendable {
         }
         return DeviceRecord(
             id: id, channel: channel, tokenHash: tokenHash, board: board, micropython: micropython, mpy: mpy, free: free,
-            version: version, sequence: sequence, lastSeen: lastSeen, lastEvent: lastEvent, createdAt: createdAt
+            version: version, sequence: sequence, lastSeen: lastSeen, lastEvent: lastEvent, createdAt: createdAt, revokedAt: revokedAt,
+            enrollment: enrollment
         )
     }
 }
@@ -133,5 +138,51 @@ final class DownloadModel: Model, @unchecked Sendable {
 
     var record: BlobDownload {
         BlobDownload(deviceID: deviceID, sha256: sha256, encoding: encoding, bytes: bytes, status: status, at: at)
+    }
+}
+
+final class AdminTokenModel: Model, @unchecked Sendable {
+    static let schema = "admin_tokens"
+
+    @ID(custom: "id", generatedBy: .database) var id: Int?
+    @Field(key: "name") var name: String
+    @Field(key: "token_hash") var tokenHash: String
+    @Field(key: "created_at") var createdAt: Date
+    @OptionalField(key: "revoked_at") var revokedAt: Date?
+
+    init() {}
+
+    init(name: String, tokenHash: String, createdAt: Date) {
+        self.name = name
+        self.tokenHash = tokenHash
+        self.createdAt = createdAt
+    }
+
+    var record: AdminTokenRecord {
+        AdminTokenRecord(name: name, tokenHash: tokenHash, createdAt: createdAt, revokedAt: revokedAt)
+    }
+}
+
+final class EnrollmentModel: Model, @unchecked Sendable {
+    static let schema = "enrollments"
+
+    @ID(custom: "id", generatedBy: .database) var id: Int?
+    @Field(key: "name") var name: String
+    @Field(key: "channel") var channel: String
+    @Field(key: "secret_hash") var secretHash: String
+    @Field(key: "created_at") var createdAt: Date
+    @OptionalField(key: "revoked_at") var revokedAt: Date?
+
+    init() {}
+
+    init(name: String, channel: String, secretHash: String, createdAt: Date) {
+        self.name = name
+        self.channel = channel
+        self.secretHash = secretHash
+        self.createdAt = createdAt
+    }
+
+    var record: EnrollmentRecord {
+        EnrollmentRecord(name: name, channel: channel, secretHash: secretHash, createdAt: createdAt, revokedAt: revokedAt)
     }
 }

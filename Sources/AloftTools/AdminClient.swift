@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import NIOSSL
 
 /// The management API as Swift calls (docs/protocol.md, "Management API").
 ///
@@ -13,6 +14,8 @@ public struct AdminClient: Sendable {
     public let server: String
     let adminToken: String
     let http: HTTPClient
+    /// Set when the server's certificate is checked against given CA certificates instead of the system's.
+    let tlsConfiguration: TLSConfiguration?
 
     /// One client for the life of the process. It fails fast on a refused connection instead of retrying
     /// until the request deadline (the default), so "server down" is reported at once.
@@ -23,7 +26,9 @@ public struct AdminClient: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
-    public init(server: String, adminToken: String, http: HTTPClient = AdminClient.defaultHTTP) throws(AloftError) {
+    /// `caCertificates` is PEM text of the CA certificate(s) an `https://` server's certificate must chain to; nil trusts
+    /// the system's CAs.
+    public init(server: String, adminToken: String, caCertificates: String? = nil, http: HTTPClient = AdminClient.defaultHTTP) throws(AloftError) {
         var base = server
         while base.hasSuffix("/") { base.removeLast() }
         guard let url = URL(string: base), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
@@ -33,6 +38,21 @@ public struct AdminClient: Sendable {
         self.server = base
         self.adminToken = adminToken
         self.http = http
+        if let caCertificates {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .certificates(try Self.certificates(pem: caCertificates))
+            tlsConfiguration = tls
+        } else {
+            tlsConfiguration = nil
+        }
+    }
+
+    /// Every certificate in PEM text; refuses text with none, so a wrong file is reported before any connection.
+    public static func certificates(pem: String) throws(AloftError) -> [NIOSSLCertificate] {
+        let certificates: [NIOSSLCertificate]
+        do { certificates = try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8)) } catch { certificates = [] }
+        guard !certificates.isEmpty else { throw AloftError("no PEM certificate (-----BEGIN CERTIFICATE-----) in the CA file") }
+        return certificates
     }
 
     // MARK: Blobs and releases
@@ -108,6 +128,10 @@ public struct AdminClient: Sendable {
         public var sequence: Int?
         public var lastSeen: String?
         public var lastEvent: DeviceEvent?
+        /// Whether the device's token is revoked (nil from servers before access control).
+        public var revoked: Bool?
+        /// The enrollment the device registered itself with.
+        public var enrollment: String?
     }
 
     public func devices() async throws(AloftError) -> [Device] {
@@ -157,9 +181,10 @@ public struct AdminClient: Sendable {
         }
     }
 
-    private func send(_ method: String, _ path: String, body: [UInt8]?, contentType: String?) async throws(AloftError) -> [UInt8] {
+    func send(_ method: String, _ path: String, body: [UInt8]?, contentType: String?) async throws(AloftError) -> [UInt8] {
         var request = HTTPClientRequest(url: server + path)
         request.method = HTTPMethod(rawValue: method)
+        request.tlsConfiguration = tlsConfiguration
         request.headers.add(name: "Authorization", value: "Bearer \(adminToken)")
         if let body, let contentType {
             request.headers.add(name: "Content-Type", value: contentType)
@@ -186,6 +211,12 @@ public struct AdminClient: Sendable {
 
     static func describe(_ error: any Error) -> String {
         let text = String(describing: error)
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "its TLS certificate is not signed by a trusted CA (pass the CA certificate with --ca-cert or ALOFT_CA_CERT)"
+        }
+        if text.contains("failedToValidateHostname") { return "its TLS certificate is not issued for this host name or address" }
+        if text.contains("WRONG_VERSION_NUMBER") { return "it does not speak TLS (use http://)" }
+        if text.contains("remoteConnectionClosed") { return "the server closed the connection (if it serves HTTPS, use https://)" }
         if text.contains("connectTimeout") || text.contains("Timeout") { return "timed out" }
         if text.contains("connectionRefused") || text.contains("Connection refused") || text.contains("ECONNREFUSED") { return "connection refused" }
         return text.split(separator: "\n").first.map(String.init) ?? text

@@ -50,10 +50,13 @@ public struct ReleaseFolder: Sendable {
         }
     }
 
-    public func manifest(version: SemanticVersion, sequence: Int, channel: String, compat: Compatibility, created: Date = Date()) throws(AloftError) -> ReleaseManifest {
+    public func manifest(
+        version: SemanticVersion, sequence: Int, channel: String, compat: Compatibility, created: Date = Date(),
+        expires: String? = nil, trust: ReleaseTrust? = nil
+    ) throws(AloftError) -> ReleaseManifest {
         let manifest = ReleaseManifest(
             version: version, sequence: sequence, channel: channel,
-            created: ReleaseManifest.timestamp(created), compat: compat, files: files.map(\.entry))
+            created: ReleaseManifest.timestamp(created), compat: compat, files: files.map(\.entry), expires: expires, trust: trust)
         try manifest.validate()
         return manifest
     }
@@ -73,16 +76,17 @@ public struct Publisher: Sendable {
         self.client = client
     }
 
-    /// `sequence: nil` takes the channel's latest plus one.
+    /// `sequence: nil` takes the channel's latest plus one. Every key in `keys` signs the manifest.
     public func publish(
-        folder: ReleaseFolder, version: SemanticVersion, key: ReleasePrivateKey, channel: String,
-        compat: Compatibility, sequence: Int? = nil
+        folder: ReleaseFolder, version: SemanticVersion, keys: [ReleasePrivateKey], channel: String,
+        compat: Compatibility, sequence: Int? = nil, created: Date = Date(), expires: String? = nil, trust: ReleaseTrust? = nil
     ) async throws(AloftError) -> Outcome {
         try Identifiers.validateChannel(channel)
         let next: Int
         if let sequence { next = sequence } else { next = try await client.latestSequence(channel: channel) + 1 }
-        let manifest = try folder.manifest(version: version, sequence: next, channel: channel, compat: compat)
-        let signed = try key.sign(manifest)
+        let manifest = try folder.manifest(
+            version: version, sequence: next, channel: channel, compat: compat, created: created, expires: expires, trust: trust)
+        let signed = try SignedRelease(signing: manifest, with: keys)
         let missing = Set(try await client.missingBlobs(Array(Set(manifest.files.map(\.sha256))).sorted()))
         var uploadedBytes = 0
         var uploaded = Set<String>()

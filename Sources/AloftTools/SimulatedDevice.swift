@@ -23,18 +23,39 @@ public struct SimulatedDevice: Sendable {
         public var id: String
         public var token: String
         public var keys: [ReleasePublicKey]
+        /// How many of `keys` must sign a release (docs/protocol.md, "Trust and key rotation").
+        public var threshold: Int
         public var board: String
+        /// PEM text of the CA certificate(s) an `https://` server's certificate must chain to.
+        public var ca: String?
 
-        public init(server: String, id: String, token: String, keys: [ReleasePublicKey], board: String) {
+        public init(server: String, id: String, token: String, keys: [ReleasePublicKey], threshold: Int = 1, board: String, ca: String? = nil) {
             self.server = server
             self.id = id
             self.token = token
             self.keys = keys
+            self.threshold = threshold
             self.board = board
+            self.ca = ca
+        }
+
+        /// The device's starting trust follows the rules of a manifest's `trust`.
+        public func validate() throws(AloftError) {
+            let distinct = Set(keys).count
+            guard (1...ReleaseTrust.maxKeys).contains(distinct) else {
+                throw AloftError("a device trusts 1-\(ReleaseTrust.maxKeys) release keys, not \(distinct)")
+            }
+            guard (1...distinct).contains(threshold) else {
+                throw AloftError("the threshold must be between 1 and the number of distinct keys (\(distinct)), got \(threshold)")
+            }
+            try ReleaseTrust(keys: keys, threshold: threshold).validate()
         }
 
         func json() throws(AloftError) -> Data {
-            let object: [String: Any] = ["server": server, "id": id, "token": token, "keys": keys.map(\.rawHex), "board": board]
+            var object: [String: Any] = [
+                "server": server, "id": id, "token": token, "keys": ReleaseTrust(keys: keys).keys, "threshold": threshold, "board": board,
+            ]
+            if let ca { object["ca"] = ca }
             do { return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) } catch {
                 throw AloftError("cannot encode the device config")
             }
@@ -58,6 +79,7 @@ public struct SimulatedDevice: Sendable {
     /// Writes `flash.img` with the agent, its boot hook and `config`; the image appears whole or not at all.
     public func createImage(config: Config, flashSize: Int, toolchain: DeviceToolchain) throws(AloftError) {
         try Self.validateFlashSize(flashSize)
+        try config.validate()
         try checkFree()
         let fm = FileManager.default
         let staging = fm.temporaryDirectory.appendingPathComponent("aloft-provision-\(UUID().uuidString)")

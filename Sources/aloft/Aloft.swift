@@ -8,17 +8,29 @@ struct Aloft: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aloft",
         abstract: "Over-the-air updates for MicroPython fleets.",
-        subcommands: [Serve.self, Keys.self, Release.self, DeviceCommand.self, Devices.self, Sim.self]
+        subcommands: [Serve.self, Keys.self, Release.self, DeviceCommand.self, Devices.self, Sim.self, Admin.self, Enrollment.self]
     )
 }
 
-/// `--server` and `--admin-token`, with `ALOFT_SERVER` and `ALOFT_ADMIN_TOKEN` as fallbacks.
+/// `--server`, `--admin-token` and `--ca-cert`, with `ALOFT_SERVER`, `ALOFT_ADMIN_TOKEN` and `ALOFT_CA_CERT` as fallbacks.
 struct ServerOptions: ParsableArguments {
     @Option(help: "Server URL (or ALOFT_SERVER), e.g. http://127.0.0.1:8080.")
     var server: String?
 
     @Option(help: "Admin token (or ALOFT_ADMIN_TOKEN).")
     var adminToken: String?
+
+    @Option(help: "PEM file of the CA that signed an https server's certificate (or ALOFT_CA_CERT; default: the system's CAs).")
+    var caCert: String?
+
+    /// The CA certificate PEM text, when one is given.
+    func caCertificates() throws -> String? {
+        guard let path = caCert ?? ProcessInfo.processInfo.environment["ALOFT_CA_CERT"], !path.isEmpty else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else { throw AloftError("cannot read the CA certificate file \(path)") }
+        let pem = String(decoding: data, as: UTF8.self)
+        do { _ = try AdminClient.certificates(pem: pem) } catch { throw AloftError("\(error.message) \(path)") }
+        return pem
+    }
 
     func client() throws -> AdminClient {
         let env = ProcessInfo.processInfo.environment
@@ -28,7 +40,7 @@ struct ServerOptions: ParsableArguments {
         guard let token = adminToken ?? env["ALOFT_ADMIN_TOKEN"], !token.isEmpty else {
             throw ValidationError("no admin token: pass --admin-token or set ALOFT_ADMIN_TOKEN")
         }
-        return try AdminClient(server: server, adminToken: token)
+        return try AdminClient(server: server, adminToken: token, caCertificates: try caCertificates())
     }
 }
 
@@ -57,4 +69,20 @@ func parseSize(_ text: String) -> Int? {
     }
     guard digits.count <= 9, let n = Int(digits), n > 0 else { return nil }
     return n * unit
+}
+
+/// Parses durations like `90s`, `45m`, `12h`, `30d` into seconds (at most 100 years).
+func parseDuration(_ text: String) -> Int? {
+    let digits = text.dropLast()
+    guard let unit = text.last, (1...6).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(digits), n > 0
+    else { return nil }
+    let seconds: Int
+    switch unit {
+    case "s": seconds = n
+    case "m": seconds = n * 60
+    case "h": seconds = n * 3_600
+    case "d": seconds = n * 86_400
+    default: return nil
+    }
+    return seconds <= 36_500 * 86_400 ? seconds : nil
 }

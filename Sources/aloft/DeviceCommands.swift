@@ -4,7 +4,8 @@ import ArgumentParser
 import Foundation
 
 struct DeviceCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "device", abstract: "Register devices.", subcommands: [Provision.self])
+    static let configuration = CommandConfiguration(
+        commandName: "device", abstract: "Register devices and manage their tokens.", subcommands: [Provision.self, Revoke.self, Token.self])
 
     struct Provision: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -13,8 +14,11 @@ struct DeviceCommand: AsyncParsableCommand {
         @Option(help: "Device id (A-Z a-z 0-9 . _ -, up to 64).")
         var id: String
 
-        @Option(help: "Release public key(s) the device trusts (PEM from `aloft keys generate`; repeatable).")
+        @Option(help: "Release public key(s) the device trusts (PEM from `aloft keys generate`; repeatable, up to 8).")
         var pubkey: [String]
+
+        @Option(help: "How many of the --pubkey keys must sign a release.")
+        var threshold: Int = 1
 
         @Option(help: "Folder for the simulated device (flash.img goes there).")
         var out: String
@@ -42,13 +46,22 @@ struct DeviceCommand: AsyncParsableCommand {
             try SimulatedDevice.validateFlashSize(size)
             guard !pubkey.isEmpty else { throw ValidationError("pass at least one --pubkey") }
             let keys = try pubkey.map { try ReleasePublicKey(pem: try readKeyFile($0)) }
+            // The device checks an https server against the same CA as this command (none: the device cannot check it).
+            let ca = try server.caCertificates()
+            // MicroPython's ssl takes one DER certificate as its trust anchor.
+            if let ca, try AdminClient.certificates(pem: ca).count != 1 {
+                throw AloftError("a device holds one CA certificate; the --ca-cert file has several (give the one that signed the server's)")
+            }
+            var config = SimulatedDevice.Config(server: "", id: id, token: "", keys: keys, threshold: threshold, board: board, ca: ca)
+            try config.validate()
             let toolchain = try micropython.toolchain()
             let device = SimulatedDevice(folder: URL(fileURLWithPath: out))
             try device.checkFree()
             let client = try server.client()
             // Registration makes the token the image needs; everything that can be checked locally was checked first.
             let registered = try await client.registerDevice(id: id, channel: channel)
-            let config = SimulatedDevice.Config(server: deviceServer ?? client.server, id: id, token: registered.token, keys: keys, board: board)
+            config.server = deviceServer ?? client.server
+            config.token = registered.token
             try device.createImage(config: config, flashSize: size, toolchain: toolchain)
             print("registered \(id) on channel \(channel); wrote \(device.image.path) (\(size) bytes)")
         }

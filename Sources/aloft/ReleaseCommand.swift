@@ -15,8 +15,8 @@ struct Release: AsyncParsableCommand {
         @Option(help: "Semantic version, e.g. 1.2.0.")
         var version: String
 
-        @Option(help: "Private key (PKCS#8 PEM) from `aloft keys generate`.")
-        var key: String
+        @Option(name: .customLong("key"), help: "Private key (PKCS#8 PEM) from `aloft keys generate`; repeatable: each key signs (up to 8).")
+        var keys: [String] = []
 
         @Option(help: "Channel.")
         var channel: String = "stable"
@@ -30,18 +30,75 @@ struct Release: AsyncParsableCommand {
         @Option(help: "Sequence number (default: the channel's latest + 1).")
         var sequence: Int?
 
+        @Option(help: "Devices with a clock refuse the release after this long: a number with s, m, h or d, e.g. 30d.")
+        var expiresIn: String?
+
+        @Option(help: "Devices with a clock refuse the release from this UTC time on, e.g. 2027-01-01T00:00:00Z.")
+        var expires: String?
+
+        @Option(
+            name: .customLong("trust"),
+            help: "Public key (PEM) devices trust once they have confirmed this release; repeatable, up to 8. Replaces their current keys.")
+        var trust: [String] = []
+
+        @Option(help: "With --trust: how many of those keys must sign later releases.")
+        var threshold: Int?
+
         @OptionGroup var server: ServerOptions
 
         func run() async throws {
             let version = try SemanticVersion(parsing: version)
             let compat = Compatibility(boards: boards.isEmpty ? ["*"] : boards, micropython: minMicropython)
             try compat.validate()
-            let key = try ReleasePrivateKey(pem: try readKeyFile(key))
+            guard (1...SignedRelease.maxSignatures).contains(keys.count) else {
+                throw ValidationError("pass 1-\(SignedRelease.maxSignatures) --key options (private keys that sign the release)")
+            }
+            let signers = try keys.map { try ReleasePrivateKey(pem: try readKeyFile($0)) }
+            guard Set(signers.map(\.publicKey)).count == signers.count else { throw ValidationError("the same key is given twice with --key") }
+            let created = Date()
+            let expiry = try expiryTimestamp(from: created)
+            let newTrust = try trustField()
             let folder = try ReleaseFolder(root: URL(fileURLWithPath: source))
             let outcome = try await Publisher(client: try server.client()).publish(
-                folder: folder, version: version, key: key, channel: channel, compat: compat, sequence: sequence)
+                folder: folder, version: version, keys: signers, channel: channel, compat: compat, sequence: sequence,
+                created: created, expires: expiry, trust: newTrust)
             let m = outcome.manifest
             print("published \(m.version) (sequence \(m.sequence)) on \(m.channel): \(m.files.count) files, \(m.totalSize) bytes; uploaded \(outcome.uploadedBlobs) new blobs (\(outcome.uploadedBytes) bytes)")
+            let keyIDs = { (keys: [ReleasePublicKey]) in keys.map(\.keyID).joined(separator: ", ") }
+            print("signed by key id \(keyIDs(signers.map(\.publicKey)))" + (m.expires.map { "; expires \($0)" } ?? "")
+                + (m.trust.map { "; devices then trust key id \(keyIDs($0.publicKeys)) (threshold \($0.threshold))" } ?? ""))
+        }
+
+        func expiryTimestamp(from created: Date) throws -> String? {
+            switch (expiresIn, expires) {
+            case (nil, nil): return nil
+            case (let interval?, nil):
+                guard let seconds = parseDuration(interval) else {
+                    throw ValidationError("invalid --expires-in '\(interval)': use a number with s, m, h or d, e.g. 90m or 30d")
+                }
+                return ReleaseManifest.timestamp(created.addingTimeInterval(TimeInterval(seconds)))
+            case (nil, let time?):
+                guard ReleaseManifest.date(fromTimestamp: time) != nil else {
+                    throw ValidationError("invalid --expires '\(time)': use a UTC time like 2027-01-01T00:00:00Z")
+                }
+                return time
+            default: throw ValidationError("pass --expires-in or --expires, not both")
+            }
+        }
+
+        func trustField() throws -> ReleaseTrust? {
+            guard !trust.isEmpty else {
+                if threshold != nil { throw ValidationError("--threshold needs the keys it applies to: pass them with --trust") }
+                return nil
+            }
+            let keys = try trust.map { try ReleasePublicKey(pem: try readKeyFile($0)) }
+            guard Set(keys).count == keys.count else { throw ValidationError("the same key is given twice with --trust") }
+            let field = ReleaseTrust(keys: keys, threshold: threshold ?? 1)
+            do { try field.validate() } catch {
+                throw ValidationError(
+                    error.message.replacingOccurrences(of: "trust.keys", with: "--trust").replacingOccurrences(of: "trust.threshold", with: "--threshold"))
+            }
+            return field
         }
     }
 

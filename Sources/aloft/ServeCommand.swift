@@ -27,11 +27,24 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds devices wait between check-ins.")
     var poll: Int = 300
 
+    @Option(help: "Device API requests a minute each device may make, blob downloads included (429 beyond; 0: no limit).")
+    var deviceRate: Int = RateLimits.standard.devicePerMinute
+
+    @Option(help: "Device API requests a minute each client address (IPv6: each /64) may make (0: no limit).")
+    var ipRate: Int = RateLimits.standard.addressPerMinute
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
+    @Option(help: "Serve HTTPS with this PEM certificate (the server's first, then intermediates); needs --tls-key.")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key of --tls-cert (unencrypted; keep it readable only by the server).")
+    var tlsKey: String?
+
     func run() async throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+        guard deviceRate >= 0, ipRate >= 0 else { throw ValidationError("--device-rate and --ip-rate must be 0 (no limit) or more") }
         guard let token = adminToken ?? ProcessInfo.processInfo.environment["ALOFT_ADMIN_TOKEN"], !token.isEmpty else {
             throw ValidationError("no admin token: pass --admin-token or set ALOFT_ADMIN_TOKEN")
         }
@@ -41,13 +54,20 @@ struct Serve: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
+        let tls: ServerTLS?
+        switch (tlsCert, tlsKey) {
+        case (nil, nil): tls = nil
+        case (let cert?, let key?): tls = ServerTLS(certificateChainPath: cert, privateKeyPath: key)
+        default: throw ValidationError("--tls-cert and --tls-key go together")
+        }
+        let scheme = tls == nil ? "http" : "https"
         let shownHost = host.contains(":") ? "[\(host)]" : host
         let configuration = AloftServerConfiguration(
             host: host, port: port, dataDirectory: data, adminToken: token, database: database.map(FleetDatabase.init(argument:)),
-            pollInterval: poll, logger: Logger(label: "aloft.server"),
+            pollInterval: poll, rateLimits: RateLimits(devicePerMinute: deviceRate, addressPerMinute: ipRate), tls: tls, logger: Logger(label: "aloft.server"),
             onServerRunning: { port in
                 // Unbuffered, so whoever started the server (scripts, tests) sees the URL at once.
-                FileHandle.standardOutput.write(Data("aloft: serving on http://\(shownHost):\(port)\n".utf8))
+                FileHandle.standardOutput.write(Data("aloft: serving on \(scheme)://\(shownHost):\(port)\n".utf8))
             })
         let app: any ApplicationProtocol
         do {

@@ -16,14 +16,17 @@ struct TestFleet: Sendable {
     let dataDirectory: String
 
     /// Builds the real application and runs `body` against its router; removes the data directory afterwards.
-    static func run(pollInterval: Int = 300, _ body: @Sendable (TestFleet) async throws -> Void) async throws {
+    static func run(
+        pollInterval: Int = 300, rateLimits: RateLimits = .standard, _ body: @Sendable (TestFleet) async throws -> Void
+    ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-server-test-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var logger = Logger(label: "aloft.test")
         logger.logLevel = .warning
         let app = try await buildApplication(
             AloftServerConfiguration(
-                dataDirectory: directory, adminToken: adminToken, database: .sqliteMemory, pollInterval: pollInterval, logger: logger)
+                dataDirectory: directory, adminToken: adminToken, database: .sqliteMemory, pollInterval: pollInterval, rateLimits: rateLimits,
+                logger: logger)
         )
         try await app.test(.router) { client in
             try await body(TestFleet(client: client, dataDirectory: directory))

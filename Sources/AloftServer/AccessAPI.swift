@@ -1,0 +1,115 @@
+import AloftCore
+import AloftStore
+import Foundation
+import Hummingbird
+
+/// Who may do what: admin tokens, device token revocation and reissue, fleet enrollments and the enroll endpoint
+/// (docs/protocol.md, "Access control").
+///
+/// Every secret is made here, shown once in the answer that creates it, and stored only as its SHA-256.
+struct AccessAPI<Store: FleetStore>: Sendable {
+    let store: Store
+
+    /// Adds the admin-only routes to a group that authenticates the admin.
+    func addAdminRoutes(to group: RouterGroup<AloftRequestContext>) {
+        group.get("tokens", use: listAdminTokens)
+        group.post("tokens", use: createAdminToken)
+        group.delete("tokens/:name", use: revokeAdminToken)
+        group.post("devices/:id/revoke", use: revokeDevice)
+        group.post("devices/:id/token", use: reissueDeviceToken)
+        group.get("enrollments", use: listEnrollments)
+        group.post("enrollments", use: createEnrollment)
+        group.delete("enrollments/:name", use: revokeEnrollment)
+    }
+
+    /// Adds `POST` on the group's own path: a device registers itself with an enrollment secret.
+    func addEnrollRoute(to group: RouterGroup<AloftRequestContext>) {
+        group.post(use: enroll)
+    }
+
+    // MARK: Admin tokens
+
+    @Sendable func listAdminTokens(request: Request, context: AloftRequestContext) async throws -> Response {
+        try await context.json(AdminTokenListResponse(tokens: store.adminTokens().map(AdminTokenView.init)))
+    }
+
+    @Sendable func createAdminToken(request: Request, context: AloftRequestContext) async throws -> Response {
+        let body = try await request.decodeJSON(as: CreateAdminTokenRequest.self)
+        try Identifiers.validateName(body.name, what: "admin token name")
+        guard body.name != AdminCredential.bootstrapName else {
+            throw APIError.conflict("'\(AdminCredential.bootstrapName)' names the token given to `aloft serve`; choose another name")
+        }
+        let token = BearerSecret.admin.generate()
+        let record = try await store.createAdminToken(name: body.name, tokenHash: BearerSecret.hash(token))
+        context.logger.notice("created admin token", metadata: ["name": "\(record.name)", "by": "\(context.adminName ?? "-")"])
+        return try context.json(CreatedAdminTokenResponse(name: record.name, token: token), status: .created)
+    }
+
+    @Sendable func revokeAdminToken(request: Request, context: AloftRequestContext) async throws -> Response {
+        let name = try context.parameters.require("name")
+        try Identifiers.validateName(name, what: "admin token name")
+        try await store.revokeAdminToken(name: name)
+        context.logger.notice("revoked admin token", metadata: ["name": "\(name)", "by": "\(context.adminName ?? "-")"])
+        return Response(status: .noContent)
+    }
+
+    // MARK: Device tokens
+
+    @Sendable func revokeDevice(request: Request, context: AloftRequestContext) async throws -> Response {
+        let id = try Self.deviceID(context)
+        try await store.revokeDevice(id: id)
+        context.logger.notice("revoked device token", metadata: ["id": "\(id)", "by": "\(context.adminName ?? "-")"])
+        return Response(status: .noContent)
+    }
+
+    @Sendable func reissueDeviceToken(request: Request, context: AloftRequestContext) async throws -> Response {
+        let id = try Self.deviceID(context)
+        let token = BearerSecret.device.generate()
+        try await store.replaceDeviceToken(id: id, tokenHash: BearerSecret.hash(token))
+        context.logger.notice("issued a new device token", metadata: ["id": "\(id)", "by": "\(context.adminName ?? "-")"])
+        return try context.json(DeviceTokenResponse(id: id, token: token))
+    }
+
+    // MARK: Enrollments
+
+    @Sendable func listEnrollments(request: Request, context: AloftRequestContext) async throws -> Response {
+        try await context.json(EnrollmentListResponse(enrollments: store.enrollments().map(EnrollmentView.init)))
+    }
+
+    @Sendable func createEnrollment(request: Request, context: AloftRequestContext) async throws -> Response {
+        let body = try await request.decodeJSON(as: CreateEnrollmentRequest.self)
+        try Identifiers.validateName(body.name, what: "enrollment name")
+        try Identifiers.validateChannel(body.channel)
+        let secret = BearerSecret.enrollment.generate()
+        let record = try await store.createEnrollment(name: body.name, channel: body.channel, secretHash: BearerSecret.hash(secret))
+        context.logger.notice(
+            "created enrollment", metadata: ["name": "\(record.name)", "channel": "\(record.channel)", "by": "\(context.adminName ?? "-")"])
+        return try context.json(CreatedEnrollmentResponse(name: record.name, channel: record.channel, secret: secret), status: .created)
+    }
+
+    @Sendable func revokeEnrollment(request: Request, context: AloftRequestContext) async throws -> Response {
+        let name = try context.parameters.require("name")
+        try Identifiers.validateName(name, what: "enrollment name")
+        try await store.revokeEnrollment(name: name)
+        context.logger.notice("revoked enrollment", metadata: ["name": "\(name)", "by": "\(context.adminName ?? "-")"])
+        return Response(status: .noContent)
+    }
+
+    /// `POST /api/v1/device/enroll`: registers the device on the enrollment's channel and answers with its own token.
+    @Sendable func enroll(request: Request, context: AloftRequestContext) async throws -> Response {
+        guard let enrollment = context.enrollment else { throw APIError(.unauthorized, "this endpoint needs an enrollment secret") }
+        let body = try await request.decodeJSON(as: EnrollRequest.self)
+        try Identifiers.validateDeviceID(body.id)
+        let token = BearerSecret.device.generate()
+        let device = try await store.createDevice(
+            NewDevice(id: body.id, channel: enrollment.channel, tokenHash: BearerSecret.hash(token), enrollment: enrollment.name))
+        context.logger.info("enrolled device", metadata: ["id": "\(device.id)", "channel": "\(device.channel)", "enrollment": "\(enrollment.name)"])
+        return try context.json(CreatedDeviceResponse(id: device.id, channel: device.channel, token: token), status: .created)
+    }
+
+    private static func deviceID(_ context: AloftRequestContext) throws -> String {
+        let id = try context.parameters.require("id")
+        try Identifiers.validateDeviceID(id)
+        return id
+    }
+}
