@@ -117,6 +117,7 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
     /// whitespace and any other second spelling of the same content.
     public static func parse(canonical text: String) throws(AloftError) -> ReleaseManifest {
         guard text.utf8.count <= maxEncodedBytes else { throw AloftError("manifest is larger than \(maxEncodedBytes) bytes") }
+        try JSONLimits.checkDepth(text.utf8)
         let manifest: ReleaseManifest
         do {
             manifest = try JSONDecoder().decode(ReleaseManifest.self, from: Data(text.utf8))

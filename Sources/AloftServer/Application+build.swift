@@ -108,7 +108,7 @@ public func buildApplication(_ configuration: AloftServerConfiguration) async th
 /// All routes, on top of the given store and blob directory; what tests drive.
 public func buildRouter<Store: FleetStore>(
     store: Store, blobs: BlobStore, metrics: ServerMetrics, admin: AdminCredential, pollInterval: Int = 300,
-    rateLimits: RateLimits = .standard, rateLimitClock: @escaping RateLimiter.Clock = RateLimiter.monotonicClock
+    rateLimits: RateLimits = .standard
 ) -> Router<AloftRequestContext> {
     let router = Router(context: AloftRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.debug))
@@ -125,10 +125,10 @@ public func buildRouter<Store: FleetStore>(
     // The device API: the address limit runs before authentication, so guessing tokens costs requests too;
     // the device limit after it, keyed by the device the token belongs to.
     let perAddress = RateLimitMiddleware(
-        limiter: rateLimits.addressPerMinute > 0 ? RateLimiter(perMinute: rateLimits.addressPerMinute, clock: rateLimitClock) : nil,
+        limiter: rateLimits.addressPerMinute > 0 ? RateLimiter(perMinute: rateLimits.addressPerMinute) : nil,
         scope: .address, metrics: metrics)
     let perDevice = RateLimitMiddleware(
-        limiter: rateLimits.devicePerMinute > 0 ? RateLimiter(perMinute: rateLimits.devicePerMinute, clock: rateLimitClock) : nil,
+        limiter: rateLimits.devicePerMinute > 0 ? RateLimiter(perMinute: rateLimits.devicePerMinute) : nil,
         scope: .device, metrics: metrics)
     func deviceGroup(_ path: RouterPath, _ audience: BearerAuthenticator<Store>.Audience) -> RouterGroup<AloftRequestContext> {
         router.group(path).add(middleware: perAddress).add(middleware: BearerAuthenticator(audience: audience, admin: admin, store: store))
@@ -149,6 +149,11 @@ public func buildRouter<Store: FleetStore>(
             headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: metrics.exposition()))
         )
+    }
+    let dashboard = Dashboard()
+    router.group("dashboard").add(middleware: adminAuth).get { _, _ in
+        let html = dashboard.render(devices: try await store.devices(), releases: try await store.releases(channel: nil))
+        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
     }
     return router
 }

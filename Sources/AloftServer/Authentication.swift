@@ -73,8 +73,10 @@ struct BearerAuthenticator<Store: FleetStore>: RouterMiddleware {
     let store: Store
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let token = Self.bearerToken(request.headers[.authorization]) else {
-            throw Self.unauthorized("missing 'Authorization: Bearer <token>' header")
+        // Browsers cannot send a bearer header from the address bar: admin pages also take the token as a Basic password.
+        guard let token = Self.bearerToken(request.headers[.authorization]) ?? (audience == .admin ? Self.basicPassword(request.headers[.authorization]) : nil)
+        else {
+            throw Self.unauthorized("missing 'Authorization: Bearer <token>' header", basic: audience == .admin)
         }
         var context = context
         switch audience {
@@ -107,7 +109,7 @@ struct BearerAuthenticator<Store: FleetStore>: RouterMiddleware {
             case .enrollment: "unknown or revoked enrollment secret"
             case .device, .deviceOrAdmin: "unknown or revoked token"
             }
-        throw Self.unauthorized(message)
+        throw Self.unauthorized(message, basic: audience == .admin)
     }
 
     /// The admin's name for logs: `bootstrap` for the token given to `aloft serve`, else the stored token's name.
@@ -124,7 +126,17 @@ struct BearerAuthenticator<Store: FleetStore>: RouterMiddleware {
         return token.isEmpty ? nil : String(token)
     }
 
-    static func unauthorized(_ message: String) -> APIError {
-        APIError(.unauthorized, message, headers: [.wwwAuthenticate: "Bearer"])
+    /// The password of `Authorization: Basic base64(user:password)`; the user name is ignored.
+    static func basicPassword(_ header: String?) -> String? {
+        guard let header, header.utf8.count <= 512, header.count > 6, header.prefix(6).lowercased() == "basic ",
+              let decoded = Data(base64Encoded: String(header.dropFirst(6).trimmingSpaces)),
+              let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        else { return nil }
+        let password = text[text.index(after: colon)...]
+        return password.isEmpty ? nil : String(password)
+    }
+
+    static func unauthorized(_ message: String, basic: Bool = false) -> APIError {
+        APIError(.unauthorized, message, headers: [.wwwAuthenticate: basic ? #"Bearer, Basic realm="Aloft""# : "Bearer"])
     }
 }

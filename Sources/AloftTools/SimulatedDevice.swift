@@ -28,6 +28,8 @@ public struct SimulatedDevice: Sendable {
         public var board: String
         /// PEM text of the CA certificate(s) an `https://` server's certificate must chain to.
         public var ca: String?
+        /// A fleet enrollment secret, in a generic image instead of `id` and `token` (docs/protocol.md, "Enrollment").
+        public var enroll: String?
 
         public init(server: String, id: String, token: String, keys: [ReleasePublicKey], threshold: Int = 1, board: String, ca: String? = nil) {
             self.server = server
@@ -37,6 +39,12 @@ public struct SimulatedDevice: Sendable {
             self.threshold = threshold
             self.board = board
             self.ca = ca
+        }
+
+        /// A generic image's config: the same for every device of a batch, which registers itself on first boot.
+        public init(server: String, enrollmentSecret: String, keys: [ReleasePublicKey], threshold: Int = 1, board: String, ca: String? = nil) {
+            self.init(server: server, id: "", token: "", keys: keys, threshold: threshold, board: board, ca: ca)
+            self.enroll = enrollmentSecret
         }
 
         /// The device's starting trust follows the rules of a manifest's `trust`.
@@ -52,9 +60,13 @@ public struct SimulatedDevice: Sendable {
         }
 
         func json() throws(AloftError) -> Data {
-            var object: [String: Any] = [
-                "server": server, "id": id, "token": token, "keys": ReleaseTrust(keys: keys).keys, "threshold": threshold, "board": board,
-            ]
+            var object: [String: Any] = ["server": server, "keys": ReleaseTrust(keys: keys).keys, "threshold": threshold, "board": board]
+            if let enroll {
+                object["enroll"] = enroll
+            } else {
+                object["id"] = id
+                object["token"] = token
+            }
             if let ca { object["ca"] = ca }
             do { return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) } catch {
                 throw AloftError("cannot encode the device config")

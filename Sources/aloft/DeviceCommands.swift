@@ -5,7 +5,7 @@ import Foundation
 
 struct DeviceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "device", abstract: "Register devices and manage their tokens.", subcommands: [Provision.self, Revoke.self, Token.self])
+        commandName: "device", abstract: "Register devices and manage their tokens.", subcommands: [Provision.self, Image.self, Revoke.self, Token.self])
 
     struct Provision: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -64,6 +64,62 @@ struct DeviceCommand: AsyncParsableCommand {
             config.token = registered.token
             try device.createImage(config: config, flashSize: size, toolchain: toolchain)
             print("registered \(id) on channel \(channel); wrote \(device.image.path) (\(size) bytes)")
+        }
+    }
+}
+
+extension DeviceCommand {
+    struct Image: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write DEV/flash.img for mass production: one generic image with an enrollment secret instead of an id and token.",
+            discussion: "Every board flashed with it registers itself on first boot (docs/protocol.md, \"Enrollment\"). Nothing is sent to the server now.")
+
+        @Option(help: "Enrollment secret from `aloft enrollment create` (or ALOFT_ENROLLMENT_SECRET).")
+        var enrollmentSecret: String?
+
+        @Option(help: "Release public key(s) the device trusts (PEM from `aloft keys generate`; repeatable, up to 8).")
+        var pubkey: [String]
+
+        @Option(help: "How many of the --pubkey keys must sign a release.")
+        var threshold: Int = 1
+
+        @Option(help: "Folder for the image (flash.img goes there).")
+        var out: String
+
+        @Option(help: "Board name the devices report (matched against release board globs).")
+        var board: String = "sim"
+
+        @Option(help: "Flash size, a multiple of 4096 (e.g. 2M, 512K).")
+        var flashSize: String = "2M"
+
+        @OptionGroup var server: ServerOptions
+        @OptionGroup var micropython: MicroPythonOption
+
+        func run() async throws {
+            let env = ProcessInfo.processInfo.environment
+            guard let secret = enrollmentSecret ?? env["ALOFT_ENROLLMENT_SECRET"], !secret.isEmpty else {
+                throw ValidationError("no enrollment secret: pass --enrollment-secret or set ALOFT_ENROLLMENT_SECRET")
+            }
+            guard secret.hasPrefix("aloft_enr_") else { throw ValidationError("an enrollment secret starts with aloft_enr_ (see `aloft enrollment create`)") }
+            guard let url = server.server ?? env["ALOFT_SERVER"], let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme), parsed.host != nil
+            else { throw ValidationError("pass the server the devices use: --server http://HOST:PORT (or ALOFT_SERVER)") }
+            _ = try BoardPattern(board)
+            guard let size = parseSize(flashSize) else { throw ValidationError("invalid --flash-size '\(flashSize)'") }
+            try SimulatedDevice.validateFlashSize(size)
+            guard !pubkey.isEmpty else { throw ValidationError("pass at least one --pubkey") }
+            let keys = try pubkey.map { try ReleasePublicKey(pem: try readKeyFile($0)) }
+            let ca = try server.caCertificates()
+            if let ca, try AdminClient.certificates(pem: ca).count != 1 {
+                throw AloftError("a device holds one CA certificate; the --ca-cert file has several (give the one that signed the server's)")
+            }
+            var base = url
+            while base.hasSuffix("/") { base.removeLast() }
+            let config = SimulatedDevice.Config(server: base, enrollmentSecret: secret, keys: keys, threshold: threshold, board: board, ca: ca)
+            try config.validate()
+            let device = SimulatedDevice(folder: URL(fileURLWithPath: out))
+            try device.checkFree()
+            try device.createImage(config: config, flashSize: size, toolchain: try micropython.toolchain())
+            print("wrote the generic image \(device.image.path) (\(size) bytes); devices flashed with it enroll on first boot")
         }
     }
 }

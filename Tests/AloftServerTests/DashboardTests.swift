@@ -1,4 +1,6 @@
 import AloftStore
+import HTTPTypes
+import NIOCore
 import Foundation
 import Testing
 
@@ -27,5 +29,32 @@ import Testing
     @Test func emptyFleetSaysWhatToDo() {
         let html = Dashboard().render(devices: [], releases: [])
         #expect(html.contains("aloft device provision") && html.contains("aloft release publish"))
+    }
+}
+
+@Suite struct DashboardRouteTests {
+    @Test func needsTheAdminTokenAsBearerOrBasicPassword() async throws {
+        try await TestFleet.run { fleet in
+            let device = try await fleet.registerDevice("dev-1")
+            try await fleet.publish(TestRelease(sequence: 1))
+
+            let anonymous = try await fleet.send(.get, "/dashboard", token: nil)
+            #expect(anonymous.status == .unauthorized)
+            #expect(anonymous.headers[.wwwAuthenticate]?.contains("Basic") == true, "browsers need a Basic challenge to prompt")
+            #expect(try await fleet.send(.get, "/dashboard", token: device).status == .unauthorized)
+            let wrongBasic = "Basic " + Data("admin:nope".utf8).base64EncodedString()
+            #expect(try await fleet.send(.get, "/dashboard", token: nil, headers: [.authorization: wrongBasic]).status == .unauthorized)
+
+            let bearer = try await fleet.send(.get, "/dashboard")
+            #expect(bearer.status == .ok)
+            #expect(bearer.headers[.contentType]?.hasPrefix("text/html") == true)
+            #expect(bearer.text.contains("<td>dev-1</td>") && bearer.text.contains("<td>stable</td><td>1</td>"))
+
+            let basic = "Basic " + Data("anyone:\(TestFleet.adminToken)".utf8).base64EncodedString()
+            #expect(try await fleet.send(.get, "/dashboard", token: nil, headers: [.authorization: basic]).status == .ok)
+            // Basic is for people at a browser; the device API still takes bearer tokens only.
+            let deviceBasic = "Basic " + Data("x:\(device)".utf8).base64EncodedString()
+            #expect(try await fleet.send(.post, "/api/v1/device/checkin", token: nil, headers: [.authorization: deviceBasic]).status == .unauthorized)
+        }
     }
 }

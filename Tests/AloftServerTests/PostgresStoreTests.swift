@@ -15,6 +15,7 @@ struct PostgresStoreTests {
         let deviceID = "pg-dev-\(run)"
         let tokenHash = DeviceTokenHash.random()
 
+        try await PostgresTestDatabase.migrated.value
         let store = try await FluentFleetStore.open(database, logger: Logger(label: "aloft.test.pg"))
         _ = try await store.createDevice(NewDevice(id: deviceID, channel: channel, tokenHash: tokenHash))
         await #expect(throws: StoreError.deviceExists(deviceID)) {
@@ -59,6 +60,13 @@ struct PostgresStoreTests {
 
 enum PostgresTestDatabase {
     static var url: String? { ProcessInfo.processInfo.environment["ALOFT_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 } }
+
+    /// Migrates the test database once. Suites run in parallel, and two first opens of a fresh database would both
+    /// try to create the same tables; every PostgreSQL test awaits this before opening a store.
+    static let migrated = Task {
+        guard let url else { return }
+        await (try FluentFleetStore.open(.postgres(url: url), logger: Logger(label: "aloft.test.pg"))).shutdown()
+    }
 }
 
 enum DeviceTokenHash {

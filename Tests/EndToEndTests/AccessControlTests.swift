@@ -102,6 +102,29 @@ import Testing
         #expect(try server.post("/api/v1/device/checkin", token: token, json: #"{"id":"sensor-1","sequence":0}"#).status == 200)
         #expect(try server.aloft(["enrollment", "list"]).stdout.contains("batch-7"))
     }
+
+    @Test func aGenericImageCarriesTheEnrollmentSecretInsteadOfAnIdentity() throws {
+        let scratch = try Scratch()
+        let server = try ServerProcess(data: scratch.url.appendingPathComponent("server"))
+        defer { server.stop() }
+        #expect(try server.aloft(["keys", "generate", "--out", scratch.path("keys")]).code == 0)
+        let secret = try server.aloft(["enrollment", "create", "--name", "line-1"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let image = ["device", "image", "--pubkey", scratch.path("keys/release.pub"), "--out", scratch.path("generic"), "--flash-size", "512K"]
+
+        let written = try server.aloft(image + ["--enrollment-secret", secret])
+        #expect(written.code == 0, "\(written.output)")
+        let config = try server.aloft(["sim", "cat", scratch.path("generic"), "/.aloft/config.json"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(config.stdout.utf8)) as? [String: Any])
+        #expect(json["enroll"] as? String == secret && json["server"] as? String == server.url)
+        #expect(json["id"] == nil && json["token"] == nil)
+        #expect((json["keys"] as? [String])?.count == 1)
+        #expect((try server.get("/api/v1/admin/devices")["devices"] as? [Any])?.isEmpty == true, "making an image registers nothing")
+
+        let wrong = try server.aloft(image + ["--enrollment-secret", "aloft_dev_x", "--out", scratch.path("other")])
+        #expect(wrong.code != 0 && wrong.stderr.contains("aloft_enr_"), "\(wrong.output)")
+        let again = try server.aloft(image + ["--enrollment-secret", secret])
+        #expect(again.code != 0 && again.stderr.contains("already exists"), "\(again.output)")
+    }
 }
 
 extension ServerProcess {

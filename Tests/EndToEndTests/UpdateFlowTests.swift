@@ -165,7 +165,13 @@ import Glibc
             try? stdin.fileHandleForWriting.close()
             proxy.waitUntilExit()
         }
-        let line = String(decoding: stdout.fileHandleForReading.availableData, as: UTF8.self)
+        // Read up to the end of the "port N" line: a pipe may deliver it in pieces.
+        var line = ""
+        while !line.hasSuffix("\n") {
+            let chunk = stdout.fileHandleForReading.availableData
+            try #require(!chunk.isEmpty, "the proxy ended before saying its port")
+            line += String(decoding: chunk, as: UTF8.self)
+        }
         let proxyPort = try #require(line.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
         let boot = try fleet.boot(server: "http://127.0.0.1:\(proxyPort)")
         #expect(boot.code == 2, "device should stop short of idle: \(boot.output)")
