@@ -4,8 +4,9 @@ import Testing
 /// The device agent's own tests: every `device/tests/test_*.py`, run by the MicroPython unix port.
 ///
 /// Each script prints one line per check and a closing `N passed, N failed` line and exits non-zero on a failure;
-/// see `device/tests/harness.py`. `test_agent.py` also starts `device/tests/fake_server.py` with `python3`
-/// (needs the `cryptography` package; `ALOFT_PYTHON` picks another interpreter).
+/// see `device/tests/harness.py`. The end-to-end scripts also start `device/tests/fake_server.py` with `python3`
+/// (needs the `cryptography` package; `ALOFT_PYTHON` picks another interpreter). `test_powercut.py` cuts the power at
+/// a few hundred block writes on two worker processes and gets a longer deadline.
 @Suite struct DeviceAgentTests {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let testsDir = repo.appendingPathComponent("device/tests")
@@ -37,7 +38,8 @@ import Testing
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let deadline = Date().addingTimeInterval(120)
+        let limit: TimeInterval = name == "test_powercut.py" ? 900 : 300
+        let deadline = Date().addingTimeInterval(limit)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         let timedOut = process.isRunning
         if timedOut {
@@ -46,7 +48,7 @@ import Testing
         }
         try output.close()
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        #expect(!timedOut, "\(name) did not finish within 120 s:\n\(text)")
+        #expect(!timedOut, "\(name) did not finish within \(Int(limit)) s:\n\(text)")
         #expect(process.terminationReason == .exit && process.terminationStatus == 0,
                 "\(name) exited with \(process.terminationStatus):\n\(text)")
     }

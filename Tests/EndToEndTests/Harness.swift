@@ -186,9 +186,10 @@ func flashContents(_ device: String) throws -> [String: String] {
     return files
 }
 
-/// The release's own files on the device (the agent's files and state left out).
+/// The release's own files on the device: the agent's files and state left out, and so are the agent's
+/// `path#new` / `path#old` install copies ('#' never occurs in a release path).
 func appFiles(_ device: String) throws -> [String: String] {
-    try flashContents(device).filter { ReleasePath.reservedOwner($0.key) == nil }
+    try flashContents(device).filter { ReleasePath.reservedOwner($0.key) == nil && !$0.key.contains("#") }
 }
 
 func digests(_ files: [String: [UInt8]]) -> [String: String] {

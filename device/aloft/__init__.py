@@ -1,31 +1,74 @@
 # Aloft over-the-air update agent. boot() from /boot.py, poll() from the application's loop,
-# check() to check now. Everything else loads only when a check runs.
+# check() to check now, confirm() to accept a release on trial. Everything else loads only when
+# it is needed (watch.py only on a trial boot).
 import time
 
 _result = None
 _next = None  # ticks_ms when poll() checks again; None: at its first call
+_errors = 0  # checks in a row the server did not answer: they come back sooner, with backoff
+_trial = None  # on a trial boot: what watch.py knows about the release on trial
 
 
-def boot():
-    """Finish an interrupted install, then check once unless config.json says "boot_check": false.
-    Does not return when an update was installed (the board resets)."""
+def boot(g=None):
+    """From /boot.py: finish or undo whatever a reset interrupted, then check once unless
+    config.json says "boot_check": false. When a new release is on trial, also run /main.py in
+    the globals g (boot.py passes its own), decide about the release, and reset: this call does
+    not return then. Does not return either when an update was installed (the board resets)."""
     from . import config
 
-    if config.interrupted():
-        from . import install
+    on_trial = False
+    if config.pending():  # before the configuration is even read: recovery needs none
+        from . import trial
 
-        if install.recover():
-            print("aloft: finished an interrupted install")
-        install = None
-        _unload("install")
-    if config.load().get("boot_check", True):
+        on_trial = trial.start()
+        trial = None
+        _unload("trial", "install", "outbox")
+    cfg = config.load()
+    if on_trial:
+        from . import watch
+
+        watch.run(cfg, g if g is not None else {"__name__": "__main__"})
+    elif cfg.get("boot_check", True):
         check()
+
+
+def _confirm_if_healthy():
+    # confirm "auto": a check-in answered while this release is installed, and main.py has run
+    # confirm_after seconds without raising (or returned).
+    t = _trial
+    if t is None or not t["auto"] or not t["ok"] or t["up"] is None:
+        return
+    if t["done"] or time.ticks_diff(time.ticks_ms(), t["up"]) >= t["after"]:
+        confirm()
+
+
+def confirm():
+    """Accept the release on trial now, whatever "confirm" says: its previous files are dropped and
+    a confirmed event is reported. True if a release was on trial, else False. Never raises."""
+    global _trial
+    _trial = None
+    try:
+        from . import config, trial
+
+        if not trial.confirm():
+            return False
+        trial = None
+        from . import outbox
+
+        outbox.flush(config.load())
+        return True
+    except Exception as e:
+        print("aloft: confirm failed: %r" % (e,))
+        return False
+    finally:
+        _unload("trial", "install", "outbox", "api", "http")
 
 
 def check():
     """Check in now and install an offered release. Returns "none", "updated" (only if the reset
-    hook returns), "failed" or "error" (server unreachable, bad configuration)."""
-    global _result, _next
+    hook returns), "failed", "deferred" (battery low) or "error" (server unreachable, bad
+    configuration)."""
+    global _result, _next, _errors
     poll = None
     try:
         _result, poll = _check()
@@ -33,7 +76,13 @@ def check():
         print("aloft: check failed: %r" % (e,))
         _result = "error"
     finally:  # board and config stay loaded: hooks and overrides are set on them from outside
-        _unload("update", "download", "signature", "manifest", "install", "ed25519", "sha512", "http")
+        _unload("checkin", "update", "verify", "space", "download", "transfer", "signature", "manifest", "install", "outbox", "ed25519", "sha512", "api", "http")
+    if _result == "error":
+        _errors += 1
+    else:
+        _errors = 0
+        if _trial is not None:
+            _trial["ok"] = True
     if not isinstance(poll, int):  # no answer: the configured interval
         from . import config
 
@@ -41,8 +90,11 @@ def check():
             poll = int(config.load().get("poll", 300))
         except Exception:
             poll = 300
+        if _errors:  # sooner, doubling: 10 s, 20 s, 40 s ... up to the interval, less jitter
+            poll = max(_jitter(min(poll, 10 << min(_errors - 1, 12)) * 1000) // 1000, 10)
     # At least 10 s between checks; at most a day, so the ticks arithmetic cannot wrap.
     _next = time.ticks_add(time.ticks_ms(), min(max(poll, 10), 86400) * 1000)
+    _confirm_if_healthy()
     return _result
 
 
@@ -50,16 +102,58 @@ def _check():
     import gc
 
     gc.collect()  # the update path needs large free blocks to load
+    from . import checkin
+
+    result, poll, offer = checkin.check()
+    checkin = None
+    if offer is None:
+        return result, poll
+    cfg, have, device, answer, claimed = offer
+    offer = None
+    # One part of the agent at a time, each unloaded before the next: each needs RAM to load.
+    _unload("checkin", "api", "http", "outbox")
+    from . import verify
+
+    m, why = verify.offered(cfg, have, device, answer.pop("release", None))
+    verify = device = None
+    _unload("verify", "signature", "ed25519", "sha512", "manifest")
     from . import update
 
-    return update.check()
+    step = update.prepare(cfg, have, m, why, claimed)
+    update = None
+    if isinstance(step, str):  # refused or deferred, and reported
+        return step, poll
+    puts, files = step
+    step = None
+    _unload("update")
+    from . import download
+
+    why = download.fetch(cfg, files, answer.get("zlib") or {})
+    download = files = None
+    _unload("download", "transfer", "http")
+    from . import update
+
+    return update.finish(cfg, have, m, puts, why), poll
 
 
 def poll():
-    """check() when the server's poll interval has passed since the last check, else None."""
+    """check() when the server's poll interval has passed since the last check, else None. On a
+    trial boot, also confirms the release once it has proved healthy."""
+    _confirm_if_healthy()
     if _next is None or time.ticks_diff(time.ticks_ms(), _next) >= 0:
         return check()
     return None
+
+
+def _jitter(ms):
+    """ms less a random part of up to half of it, so a fleet does not retry in step."""
+    try:
+        from random import getrandbits
+
+        r = getrandbits(16)
+    except ImportError:
+        r = time.ticks_us() & 0xFFFF
+    return ms - ms * r // 131072
 
 
 def last_result():

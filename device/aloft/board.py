@@ -21,3 +21,9 @@ def free_bytes():
 
     st = os.statvfs("/")
     return st[1] * st[4]  # f_frsize * f_bavail
+
+
+def battery():
+    # Charge in percent (0-100), or None on a board without a battery gauge. With "min_battery"
+    # in config.json, an update waits while the charge is below it.
+    return None

@@ -3,10 +3,11 @@ from . import fs
 
 DIR = "/.aloft"
 CONFIG = DIR + "/config.json"  # written at provisioning, never by the agent
-INSTALLED = DIR + "/installed.json"  # {"version", "sequence", "files": {path: sha256}}
-JOURNAL = DIR + "/journal.json"  # present only while an install is being applied
-STAGE = DIR + "/stage"  # verified downloads, one file per blob
-BACKUP = DIR + "/backup"  # files an install replaced or removed, until it is committed
+INSTALLED = DIR + "/installed.json"  # {"version", "sequence", "files": {path: sha256}, "rejected"?}
+JOURNAL = DIR + "/journal.json"  # from just before an install's first rename until it is confirmed or rolled back
+TRIAL = DIR + "/trial.json"  # {"sequence", "boots", "state": "trial"|"confirmed"|"rollback", "reason"?}
+OUTBOX = DIR + "/outbox.json"  # events not delivered yet, oldest first
+STAGE = DIR + "/stage"  # downloads: <sha256> verified, <sha256>.part still arriving
 
 # Values that win over config.json; the simulator points "server" elsewhere this way.
 overrides = {}
@@ -26,9 +27,10 @@ def load():
     return cfg
 
 
-def interrupted():
-    """Whether an install was cut short: its journal or leftovers are on flash (see install.recover)."""
-    for path in (JOURNAL, BACKUP, STAGE):
+def pending():
+    """Whether an install, a trial or what one left behind is on flash (see install.recover).
+    Downloads in the stage alone are not: they wait for the next check to resume them."""
+    for path in (JOURNAL, TRIAL):
         if fs.stat(path) is not None:
             return True
     return False

@@ -1,55 +1,86 @@
-# Streaming one blob to the stage: socket -> (inflate) -> SHA-256 + file, through the caller's
-# buffer only, so nothing is allocated per chunk and RAM use does not grow with the file size.
-from . import config, http
-from .update import Failed
+# Getting a release's blobs into the stage. A download arrives in <sha256>.part (transfer.py
+# streams it there); the next attempt after a failure or a reset re-hashes those bytes and asks
+# only for the rest. Only when the whole file hashes right is it renamed to <sha256>.
+# A failure another attempt may mend (network, server error, bytes that do not hash right) is an
+# OSError; one it cannot (a 4xx, a size that contradicts the manifest, a full flash) a ValueError.
+import gc
+import os
+import time
+from . import config, fs
+
+
+def fetch(cfg, files, zlib):
+    """Every blob of the manifest entries files not yet staged (zlib: the check-in's map of packed
+    blobs). A transient failure is tried again (resuming) after a pause that doubles each time,
+    with jitter so a fleet does not come back in step. Returns None, or why it failed."""
+    from . import _jitter
+
+    tries = int(cfg.get("retries", 3)) + 1
+    pause = int(float(cfg.get("backoff", 2)) * 1000)
+    buf = memoryview(bytearray(1024))
+    for f in files:
+        if fs.stat(config.STAGE + "/" + f["sha256"]) is not None:
+            print("aloft: have %s already" % f["path"])
+            continue
+        n = 0
+        while True:
+            try:
+                blob(cfg, f, f["sha256"] in zlib, buf)
+                break
+            except OSError as e:
+                n += 1
+                if n >= tries:
+                    return str(e)
+                wait = _jitter(pause << (n - 1))
+                print("aloft: %s; try %d of %d in %d ms" % (e, n + 1, tries, wait))
+                time.sleep_ms(wait)
+            except ValueError as e:  # another attempt cannot mend it
+                return str(e)
+            except Exception as e:  # a bug or an exhausted heap: keep the traceback
+                import sys
+
+                sys.print_exception(e)
+                return "%s: %s" % (type(e).__name__, e)
+            finally:
+                gc.collect()
+    return None
+
+
+def _rehash(path, h, buf):
+    # Bytes of path, fed to h; 0 when there is no such file.
+    n = 0
+    try:
+        with open(path, "rb") as f:
+            while True:
+                k = f.readinto(buf)
+                if not k:
+                    return n
+                h.update(buf if k == len(buf) else buf[:k])
+                n += k
+    except OSError:
+        return n
 
 
 def blob(cfg, f, packed, buf):
-    """Fetch the blob of manifest entry f into config.STAGE/<sha256>, raw or zlib-packed, and
-    check its size and SHA-256; Failed(reason) when anything is wrong."""
+    """Fetch the blob of manifest entry f into config.STAGE/<sha256>, raw or zlib-packed, resuming
+    a partial download, and check its size and SHA-256. OSError(reason) when another attempt may
+    succeed, ValueError(reason) when it cannot."""
     from hashlib import sha256
     from binascii import hexlify
 
     sha, size, path = f["sha256"], f["size"], f["path"]
-    print("aloft: get %s (%d bytes%s)" % (path, size, ", zlib" if packed else ""))
-    url = "/api/v1/blobs/" + sha + ("/zlib" if packed else "")
-    r = http.request(cfg["server"], "GET", url, cfg["token"], None, cfg.get("timeout", 10))
-    try:
-        if r.status != 200:
-            raise Failed("HTTP %d for %s" % (r.status, path))
-        src = r.sock
-        if packed:
-            import deflate
-
-            src = deflate.DeflateIO(src, deflate.ZLIB, 10)  # the server compresses with a 1 KiB window
-        elif r.length != size:
-            raise Failed("server sends %d bytes for %s, manifest says %d" % (r.length, path, size))
+    part = config.STAGE + "/" + sha + ".part"
+    h = sha256()
+    have = _rehash(part, h, buf)
+    if have > size:
+        fs.remove(part)
         h = sha256()
-        done = 0
-        full = len(buf)
-        with open(config.STAGE + "/" + sha, "wb") as out:
-            while done < size:
-                n = src.readinto(buf, min(size - done, full))
-                if not n:
-                    raise Failed("connection closed after %d of %d bytes of %s" % (done, size, path))
-                chunk = buf if n == full else buf[:n]
-                h.update(chunk)
-                out.write(chunk)
-                done += n
-            # Reading on to the end makes the inflater check the zlib trailer (Adler-32).
-            if packed and src.readinto(buf, 1):
-                raise Failed("%s inflates to more than %d bytes" % (path, size))
-        if hexlify(h.digest()).decode() != sha:
-            raise Failed("sha256 mismatch for " + path)
-    except EOFError:  # from the inflater
-        raise Failed("download of %s failed: connection closed inside the zlib stream" % path)
-    except OSError as e:  # socket errors and timeouts; EINVAL from the inflater: corrupt data
-        import errno
+        have = 0
+    if have < size:
+        from . import transfer
 
-        code = e.args[0] if e.args else None
-        why = errno.errorcode[code] if code in errno.errorcode else str(e)
-        if packed and code == errno.EINVAL:
-            why = "corrupt zlib data"
-        raise Failed("download of %s failed: %s" % (path, why))
-    finally:
-        r.close()
+        h = transfer.get(cfg, f, packed and not have, buf, part, h, have)  # a zlib stream cannot resume midway
+    if hexlify(h.digest()).decode() != sha:
+        fs.remove(part)  # which byte is wrong is unknown: the next attempt starts over
+        raise OSError("sha256 mismatch for " + path)
+    os.rename(part, config.STAGE + "/" + sha)

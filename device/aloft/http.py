@@ -1,51 +1,31 @@
 # Minimal HTTP/1.1 client on a plain socket: one request per connection ("Connection: close"),
 # a timeout on every socket operation, and the body left on the socket so blobs stream
 # through the caller's buffer instead of being read into RAM.
+import time
 from micropython import const
 
-_MAX_JSON = const(65536)  # a check-in answer carries the manifest; refuse anything bigger
+_MAX_HEADERS = const(48)  # a server sending header lines without end cannot hold the device
 
 
 class Response:
-    def __init__(self, sock):
+    def __init__(self, sock, deadline):
         self.sock = sock  # the body is read from here; readinto(buf, n) fills up to n bytes
         self.status = 0
         self.length = -1  # Content-Length, -1 when absent
+        self.start = 0  # first byte of a 206 answer, from Content-Range
         self.chunked = False
+        self.deadline = deadline  # ticks_ms by which the headers (and a JSON answer) must be complete
 
     def close(self):
         self.sock.close()
 
-    def json(self):
-        import json
+    def _late(self):
+        if time.ticks_diff(time.ticks_ms(), self.deadline) > 0:
+            raise OSError("server too slow: answer not complete in time")
 
-        s = self.sock
-        if self.chunked:
-            body = bytearray()
-            while True:
-                size = int(s.readline().split(b";")[0], 16)
-                if size == 0:
-                    break
-                if len(body) + size > _MAX_JSON:
-                    raise ValueError("answer too large")
-                body.extend(_read(s, size))
-                s.readline()
-        elif self.length >= 0:
-            if self.length > _MAX_JSON:
-                raise ValueError("answer too large")
-            body = _read(s, self.length)
-        else:
-            body = s.read(_MAX_JSON + 1)
-            if len(body) > _MAX_JSON:
-                raise ValueError("answer too large")
-        return json.loads(body)
-
-
-def _read(s, n):
-    data = s.read(n)
-    if len(data) != n:
-        raise OSError("connection closed after %d of %d bytes" % (len(data), n))
-    return data
+    def _line(self):
+        self._late()
+        return self.sock.readline()
 
 
 def _split(url):
@@ -61,11 +41,14 @@ def _split(url):
     return scheme == "https", host, port, ("/" + prefix).rstrip("/")
 
 
-def request(server, method, path, token, body=None, timeout=10):
+def request(server, method, path, token, body=None, timeout=10, headers=""):
     """Send one request and read the status line and headers; the caller reads the body from the
-    returned Response and must close() it. body is bytes (sent as JSON) or None."""
+    returned Response and must close() it. body is bytes (sent as JSON) or None; headers is extra
+    header lines, each ending in CRLF. Every socket operation times out after timeout seconds; the
+    status line and headers (and a JSON answer read by api.py) must arrive within 3 x timeout."""
     import socket
 
+    deadline = time.ticks_add(time.ticks_ms(), int(timeout * 3000))
     tls, host, port, prefix = _split(server)
     ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
     s = socket.socket(ai[0], socket.SOCK_STREAM, ai[2])
@@ -78,26 +61,27 @@ def request(server, method, path, token, body=None, timeout=10):
             except ImportError:
                 raise OSError("this firmware has no ssl module; use an http:// server")
             s = ssl.wrap_socket(s, server_hostname=host)
-        head = "%s %s%s HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\nConnection: close\r\n" % (
+        head = "%s %s%s HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\nConnection: close\r\n%s" % (
             method,
             prefix,
             path,
             host,
             port,
             token,
+            headers,
         )
         if body is not None:
             head += "Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
         s.write(head + "\r\n")
         if body is not None:
             s.write(body)
-        r = Response(s)
-        line = s.readline()
+        r = Response(s, deadline)
+        line = r._line()
         if not line.startswith(b"HTTP/1."):
             raise OSError("bad status line %r" % line[:40])
         r.status = int(line.split(None, 2)[1])
-        while True:
-            line = s.readline()
+        for _ in range(_MAX_HEADERS):
+            line = r._line()
             if not line:
                 raise OSError("connection closed in headers")
             if line == b"\r\n":
@@ -106,28 +90,12 @@ def request(server, method, path, token, body=None, timeout=10):
             name = name.lower()
             if name == b"content-length":
                 r.length = int(value)
+            elif name == b"content-range":  # "bytes A-B/LEN", or "bytes */LEN" with a 416
+                a = value.strip()[6:].split(b"-")[0]
+                r.start = int(a) if a.isdigit() else -1
             elif name == b"transfer-encoding":
                 r.chunked = b"chunked" in value.lower()
+        raise OSError("too many header lines")
     except BaseException:
         s.close()
         raise
-
-
-def post_json(cfg, path, value):
-    """POST value as JSON and return the parsed answer (None for an empty one).
-    Raises OSError for a non-2xx status, with the server's error message in it."""
-    import json
-
-    r = request(cfg["server"], "POST", path, cfg["token"], json.dumps(value).encode(), cfg.get("timeout", 10))
-    try:
-        if r.status // 100 != 2:
-            try:
-                why = r.json()["message"]
-            except Exception:
-                why = "no details"
-            raise OSError("HTTP %d from %s: %s" % (r.status, path, why))
-        if r.status == 204 or r.length == 0:
-            return None
-        return r.json()
-    finally:
-        r.close()

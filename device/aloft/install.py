@@ -1,15 +1,36 @@
-# Installing a staged release through a journal. The journal lists every rename before the first
-# one happens and holds the new installed record, so after a reset at any point the install can be
-# finished (roll forward) or undone (roll back) from the journal and the flash alone.
+# An install as a transaction. The journal lists every rename before the first one happens and
+# holds both the new and the previous installed record, so after a reset at any point the install
+# can be finished (roll forward) or undone (roll back) from the journal and the flash alone, until
+# the new release is confirmed or rolled back (trial.py).
 #
 # ops, applied in order (dels first, so a new folder may take the place of a dropped file):
-#   ["del", path, backup]        path -> backup
-#   ["put", path, src, backup]   path -> backup (backup is None when path did not exist), src -> path
-# Each op checks what is already done, so running apply or undo again after a reset is safe.
-# Writing installed.json is the commit point. The journal is removed once the files and
-# installed.json agree again (after the commit, or after an undo), then backups and stage.
+#   ["del", path, old]             path -> old
+#   ["put", path, src, new, old]   src -> new; path -> old (old is None when path did not exist); new -> path
+# src is the verified download in the stage; new and old are path#new and path#old, beside path
+# ("#" never occurs in a release path). Each op checks what is already done, so running apply (or
+# trial.restore, its inverse) again after a reset is safe. Writing installed.json is the commit
+# point; the old files stay until the release is confirmed.
+#
+# Why beside: LittleFS commits a rename within one folder at once, but one between folders in two
+# steps, and after a power cut between them it may not find the other files of the folder the file
+# came from until its next write repairs that (boot.py makes one first thing). So the only renames
+# between folders start in the stage, which holds nothing a boot needs.
 import os
 from . import config, fs
+
+
+def trial_state(j):
+    """The trial record of journal j's release, None when there is none for it."""
+    try:
+        t = fs.read_json(config.TRIAL)
+    except (OSError, ValueError):
+        return None
+    return t if isinstance(t, dict) and t.get("sequence") == j["sequence"] else None
+
+
+def committed(j):
+    """Whether installed.json names journal j's release: it is on trial (or being confirmed or rolled back)."""
+    return config.installed()["sequence"] == j["sequence"]
 
 
 def _parent(path):
@@ -17,8 +38,8 @@ def _parent(path):
 
 
 def plan(m, puts, installed, buf):
-    """The journal for manifest m whose entries puts are staged as config.STAGE/<sha256>.
-    Raises ValueError when a file cannot be placed (a folder is in the way)."""
+    """The journal for manifest m whose entries puts are staged as config.STAGE/<sha256>, over the
+    installed record installed. Raises ValueError when a file cannot be placed (a folder is in the way)."""
     new = {}
     for f in m["files"]:
         new[f["path"]] = f["sha256"]
@@ -26,8 +47,9 @@ def plan(m, puts, installed, buf):
     dropped = set()
     for path in sorted(installed["files"]):
         if path not in new and fs.stat("/" + path) is not None:
-            ops.append(["del", "/" + path, "%s/%d" % (config.BACKUP, len(ops))])
+            ops.append(["del", "/" + path, "/" + path + "#old"])
             dropped.add(path)
+            fs.remove("/" + path + "#old")  # not ours yet: apply would take it for the old file
     used = {}
     for f in puts:
         path = "/" + f["path"]
@@ -44,9 +66,13 @@ def plan(m, puts, installed, buf):
         if n:  # the same bytes at several paths: each rename needs its own copy
             _copy(src, "%s.%d" % (src, n), buf)
             src = "%s.%d" % (src, n)
-        backup = "%s/%d" % (config.BACKUP, len(ops)) if fs.stat(path) is not None else None
-        ops.append(["put", path, src, backup])
-    return {"version": m["version"], "sequence": m["sequence"], "files": new, "ops": ops}
+        for side in ("#new", "#old"):  # not ours yet: apply would take them for its own
+            fs.remove(path + side)
+        ops.append(["put", path, src, path + "#new", path + "#old" if fs.stat(path) is not None else None])
+    prev = {"version": installed["version"], "sequence": installed["sequence"], "files": installed["files"]}
+    if installed.get("rejected"):
+        prev["rejected"] = installed["rejected"]
+    return {"version": m["version"], "sequence": m["sequence"], "files": new, "ops": ops, "previous": prev}
 
 
 def _copy(src, dst, buf):
@@ -59,89 +85,41 @@ def _copy(src, dst, buf):
                 b.write(buf if n == len(buf) else buf[:n])
 
 
-def _placed(op):
-    # Whether the new file of a put is at its path: its staged copy is gone, something is at the
-    # path, and the file it replaced (if any) is in its backup. Anything else is not ours.
-    if fs.stat(op[2]) is not None or fs.stat(op[1]) is None:
+def placed(op):
+    """Whether the new file of a put is at its path: neither its staged copy nor path#new is left,
+    something is at the path, and the file it replaced (if any) is in path#old. Anything else is not ours."""
+    if fs.stat(op[2]) is not None or fs.stat(op[3]) is not None or fs.stat(op[1]) is None:
         return False
-    return op[3] is None or fs.stat(op[3]) is not None
+    return op[4] is None or fs.stat(op[4]) is not None
+
+
+def record(r, rejected):
+    rec = {"version": r["version"], "sequence": r["sequence"], "files": r["files"]}
+    if rejected:
+        rec["rejected"] = rejected
+    return rec
 
 
 def apply(j):
-    """Roll forward: perform every op (each one may already be done), commit, clean up."""
-    fs.makedirs(config.BACKUP)
+    """Roll forward: perform every op (each one may already be done), then commit: the trial
+    record, then installed.json naming the new release. The old files stay until it is confirmed."""
     for op in j["ops"]:
         path = op[1]
         if op[0] == "del":
             if fs.stat(path) is not None and fs.stat(op[2]) is None:
                 os.rename(path, op[2])
-            fs.prune(path)
             continue
-        src, backup = op[2], op[3]
-        if fs.stat(src) is None:
-            if _placed(op):
-                continue  # done before the reset
-            raise OSError("staged file for %s is missing" % path)
-        if backup and fs.stat(path) is not None and fs.stat(backup) is None:
-            os.rename(path, backup)
-        fs.makedirs(_parent(path))
-        os.rename(src, path)
-    fs.write_json(config.INSTALLED, {"version": j["version"], "sequence": j["sequence"], "files": j["files"]})
-    try:
-        cleanup()
-    except OSError as e:  # installed all the same; recover() removes the rest at the next boot
-        print("aloft: cleanup after install failed: %s" % e)
-
-
-def undo(j):
-    """Roll back: the exact inverse of apply, step by step (new files go back to the stage), so
-    a reset during an undo leaves a state that either direction can still finish. Cleans up.
-    Once installed.json names the journal's release it is committed and nothing is undone."""
-    if config.installed()["sequence"] == j["sequence"]:
-        cleanup()
-        return
-    for op in reversed(j["ops"]):
-        path = op[1]
-        if op[0] == "put":
-            if _placed(op):
-                os.rename(path, op[2])
-            backup = op[3]
-        else:
-            backup = op[2]
-        if backup and fs.stat(backup) is not None:
+        src, new, old = op[2], op[3], op[4]
+        if fs.stat(new) is None:
+            if fs.stat(src) is None:
+                if placed(op):
+                    continue  # done before the reset
+                raise OSError("staged file for %s is missing" % path)
             fs.makedirs(_parent(path))
-            os.rename(backup, path)
-        fs.prune(path)  # folders a put created, even if the reset came before its rename
-    cleanup()
-
-
-def cleanup():
-    # The journal goes first: once it is gone the files and installed.json agree, and leftover
-    # backups or staged files are only garbage. (Removing the stage first would make a later
-    # roll forward take restored old files for installed new ones.)
-    fs.remove(config.JOURNAL)
-    fs.rmtree(config.BACKUP)
-    fs.rmtree(config.STAGE)
-    fs.remove(config.JOURNAL + ".tmp")  # half-written by a reset in fs.write_json
-    fs.remove(config.INSTALLED + ".tmp")
-
-
-def recover():
-    """Finish an install a reset interrupted, and remove what an interrupted one left behind.
-    Returns the journal found, None if there was none. An install is rolled forward (every staged
-    file was verified before the journal was written) unless that fails; then it is undone."""
-    try:
-        j = fs.read_json(config.JOURNAL)
-    except OSError:
-        j = None
-    except ValueError:
-        print("aloft: unreadable install journal removed")
-        j = None
-    if j and config.installed()["sequence"] != j["sequence"]:
-        try:
-            apply(j)
-        except Exception as e:
-            print("aloft: cannot finish install of %s (%s), rolling back" % (j["version"], e))
-            undo(j)
-    cleanup()
-    return j
+            os.rename(src, new)  # out of the stage: the one kind of rename between folders
+        if old and fs.stat(path) is not None and fs.stat(old) is None:
+            os.rename(path, old)
+        os.rename(new, path)
+    if trial_state(j) is None:
+        fs.write_json(config.TRIAL, {"sequence": j["sequence"], "boots": 0, "state": "trial"})
+    fs.write_json(config.INSTALLED, record(j, j["previous"].get("rejected", 0)))

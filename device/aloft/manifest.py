@@ -37,7 +37,7 @@ def parse(text):
     boards = compat.get("boards") if isinstance(compat, dict) else None
     if not isinstance(boards, list) or not 0 < len(boards) <= 16 or not all(isinstance(b, str) for b in boards):
         raise ValueError("bad compat.boards")
-    if version(compat.get("micropython"), True) is None:
+    if "micropython" in compat and version(compat["micropython"], True) is None:
         raise ValueError("bad compat.micropython")
     files = m.get("files")
     if not isinstance(files, list) or not 0 < len(files) <= 256:
@@ -134,8 +134,8 @@ def incompatibility(m, board, micropython):
     compat = m["compat"]
     if not any(glob_match(g, board) for g in compat["boards"]):
         return "board %s not in %s" % (board, ",".join(compat["boards"]))
-    need = version(compat["micropython"])
-    if (version(micropython) or (0, 0, 0)) < need:
+    need = version(compat.get("micropython"))
+    if need and (version(micropython) or (0, 0, 0)) < need:
         return "needs MicroPython %s, device has %s" % (compat["micropython"], micropython)
     return None
 

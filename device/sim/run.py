@@ -3,9 +3,14 @@
 #   micropython run.py IMAGE
 #
 # mounts IMAGE at /, runs /boot.py then /main.py in one __main__ namespace, with the agent's board
-# hooks replaced: reset() ends the process with code 75 (the caller starts it again).
+# hooks replaced: reset() ends the process with code 75 (the caller starts it again). (On a trial
+# boot the agent runs main.py from boot.py and resets, so the second step does not come.)
 # Exit codes: 75 reset requested, 0 finished and the last check said "none", 2 finished with
-# another (or no) check result, 1 main.py raised. ALOFT_SIM_SERVER overrides the server URL.
+# another (or no) check result, 1 main.py raised. Environment:
+#   ALOFT_SIM_SERVER=URL            the server URL instead of the config's
+#   ALOFT_SIM_BATTERY=PERCENT       what the board's battery hook reports (default: no battery)
+#   ALOFT_SIM_CUT_AFTER_WRITES=N    power cut (SIGKILL) at the N-th block write; 0: none, but
+#                                   print "sim: N block writes" at the end
 import os
 import sys
 from blockdev import FileBlockDev
@@ -33,7 +38,7 @@ def _board():
         return "sim"
 
 
-def _hook_agent(server):
+def _hook_agent(server, battery):
     try:
         import aloft.board
         import aloft.config
@@ -45,6 +50,9 @@ def _hook_agent(server):
     aloft.board.board_name = lambda: name
     if server:
         aloft.config.overrides["server"] = server
+    if battery:
+        level = int(battery)
+        aloft.board.battery = lambda: level
 
 
 def _run(path, g):
@@ -66,7 +74,7 @@ def _run(path, g):
 def boot():
     g = {"__name__": "__main__"}
     try:
-        _hook_agent(os.getenv("ALOFT_SIM_SERVER"))
+        _hook_agent(os.getenv("ALOFT_SIM_SERVER"), os.getenv("ALOFT_SIM_BATTERY"))
         _run("/boot.py", g)  # a failing boot.py does not stop main.py on a board either
         if not _run("/main.py", g):
             return 1
@@ -84,20 +92,29 @@ def main():
     if len(sys.argv) != 2:
         print("usage: run.py IMAGE", file=sys.stderr)
         return 1
+    cut = os.getenv("ALOFT_SIM_CUT_AFTER_WRITES")
     try:
-        bd = FileBlockDev(sys.argv[1])
+        bd = FileBlockDev(sys.argv[1], int(cut or 0))
         vfs = os.VfsLfs2(bd)
     except OSError as e:
         print("sim: cannot open image %s: %s" % (sys.argv[1], e), file=sys.stderr)
         return 1
     os.mount(vfs, "/")
     os.chdir("/")
+    # What device/boot.py does first, done here because the hooks below import the agent before
+    # boot.py runs: a change to the flash, so LittleFS finishes a rename a power cut interrupted.
+    try:
+        os.mkdir("/.aloft")
+    except OSError:
+        pass
     sys.path[:] = ["", ".frozen", "/lib"]
     try:
         return boot()
     finally:
         os.umount("/")
         bd.close()
+        if cut is not None:
+            print("sim: %d block writes" % bd.writes)
 
 
 sys.exit(main())

@@ -4,10 +4,21 @@
 Speaks the device half of docs/protocol.md (check-in, events, raw and zlib blobs) for a few
 fixed, signed releases, and injects faults on request. Test-only endpoints:
 
-  POST /_ctl  {"release": "r1"|"r2"|"r3"|null, "variant": null|"badsig"|..., "fault": null|{"blob": path, "kind": ...}}
-  GET  /_log  {"checkins": [...], "events": [...], "downloads": [...]}
+  POST /_ctl  {"release": "r1"|"r2"|...|null, "variant": null|"badsig"|..., "fault": null|FAULT, "hang": false}
+  POST /_ctl  {"device": id, "release": ...}: what that device is offered, whatever the above says
+  POST /_publish  {"name", "version", "sequence", "files": {path: base64}, "boards"?, "micropython"?}
+  GET  /_log  {"checkins": [...], "events": [...], "downloads": [{"sha256", "encoding", "range", "status"}]}
+  GET  /_log?id=ID  {"checkins": [the last 20 of that device], "events": [...]}
   GET  /_releases  {"r1": {path: sha256}, ...}
   POST /_quit
+
+FAULT is {"blob": path in the offered release, "kind": K, "times": N (optional: only the first N
+requests for that blob)}; K is "500", "404", "truncate" (half the body, then close), "corrupt"
+(one bit flipped), "long" (Content-Length one too many), "stall" (half the body, then 4 s
+silence), "hang" (no answer at all for 30 s), "trickle" (64 bytes every 0.3 s) or "norange"
+(Range ignored: 200 and the whole body). "hang": true makes every device request hang.
+Blobs honour "Range: bytes=A-" (206, or 416 past the end); check-ins ignore "rejected" so
+the device's own refusal is tested.
 
     python3 fake_server.py --state STATE.json [--lifetime SECONDS]
 
@@ -96,10 +107,14 @@ V2 = {
 }
 V3 = {"main.py": b'print("app 3.0.0")\n', "lib/keep.py": V1["lib/keep.py"]}  # drops the data/ folder
 RELEASES = {"r1": ("1.0.0", 1, V1), "r2": ("2.0.0", 2, V2), "r3": ("3.0.0", 3, V3)}
+COMPAT = {}  # name -> (boards, micropython) for published releases
 
 
 def release_envelope(name, variant):
     version, sequence, files = RELEASES[name]
+    if name in COMPAT and variant is None:
+        boards, micropython = COMPAT[name]
+        return envelope(manifest(version, sequence, files, boards=boards, micropython=micropython))
     if variant == "board":
         return envelope(manifest(version, sequence, files, boards=("esp32*", "rp2-?")))
     if variant == "micropython":
@@ -124,12 +139,16 @@ def release_envelope(name, variant):
     return env
 
 
+def add_blobs(out, files):
+    for data in files.values():
+        c = zlib.compressobj(9, zlib.DEFLATED, 10)
+        out[hashlib.sha256(data).hexdigest()] = (data, c.compress(data) + c.flush())
+
+
 def blobs():
     out = {}
     for _, _, files in RELEASES.values():
-        for data in files.values():
-            c = zlib.compressobj(9, zlib.DEFLATED, 10)
-            out[hashlib.sha256(data).hexdigest()] = (data, c.compress(data) + c.flush())
+        add_blobs(out, files)
     return out
 
 
@@ -139,6 +158,9 @@ class State:
         self.release = None
         self.variant = None
         self.fault = None
+        self.hang = False
+        self.offers = {}  # device id -> release name, for tests running several devices at once
+        self.served = {}  # sha256 -> requests so far, for faults limited to the first N
         self.checkins = []
         self.events = []
         self.downloads = []
@@ -180,16 +202,30 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_ctl":
             body = self._body()
             with s.lock:
-                s.release, s.variant, s.fault = body.get("release"), body.get("variant"), body.get("fault")
+                if "device" in body:
+                    s.offers[body["device"]] = body.get("release")
+                else:
+                    s.release, s.variant, s.fault = body.get("release"), body.get("variant"), body.get("fault")
+                    s.hang = bool(body.get("hang"))
+                    s.served = {}
             self._json(200, {})
             return
-        if not self._authorized():
+        if self.path == "/_publish":
+            body = self._body()
+            files = {p: base64.b64decode(b) for p, b in body["files"].items()}
+            with s.lock:
+                RELEASES[body["name"]] = (body["version"], body["sequence"], files)
+                COMPAT[body["name"]] = (tuple(body.get("boards", ["*"])), body.get("micropython", "1.21"))
+                add_blobs(s.blobs, files)
+            self._json(200, {})
+            return
+        if not self._authorized() or self._hang():
             return
         if self.path == "/api/v1/device/checkin":
             body = self._body()
             with s.lock:
                 s.checkins.append(body)
-                name, variant = s.release, s.variant
+                name, variant = s.offers.get(body["id"], s.release), s.variant
             if name is None or (RELEASES[name][1] <= body["sequence"] and variant != "replay"):
                 self._json(200, {"action": "none", "poll": 300})
                 return
@@ -211,17 +247,30 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._json(404, {"error": "not_found", "message": self.path})
 
+    def _hang(self):
+        with self.state.lock:
+            hang = self.state.hang
+        if hang:
+            time.sleep(30)
+            self.close_connection = True
+        return hang
+
     def do_GET(self):
         s = self.state
         if self.path == "/_log":
             with s.lock:
                 self._json(200, {"checkins": s.checkins, "events": s.events, "downloads": s.downloads})
             return
+        if self.path.startswith("/_log?id="):  # one device's check-ins and events
+            mine = lambda items: [x for x in items if x.get("id") == self.path[9:]]
+            with s.lock:
+                self._json(200, {"checkins": mine(s.checkins)[-20:], "events": mine(s.events)})
+            return
         if self.path == "/_releases":
             files = lambda r: {p: hashlib.sha256(b).hexdigest() for p, b in r[2].items()}
             self._json(200, {name: files(r) for name, r in RELEASES.items()})
             return
-        if not self._authorized():
+        if not self._authorized() or self._hang():
             return
         parts = self.path.split("/")  # ["", "api", "v1", "blobs", sha, ("zlib")]
         if len(parts) not in (5, 6) or parts[1:4] != ["api", "v1", "blobs"] or parts[4] not in s.blobs:
@@ -229,31 +278,68 @@ class Handler(BaseHTTPRequestHandler):
             return
         packed = len(parts) == 6
         body = s.blobs[parts[4]][1 if packed else 0]
+        rng = None if packed else self.headers.get("Range")
+        kind = None
         with s.lock:
             fault = s.fault
-            s.downloads.append({"sha256": parts[4], "encoding": "zlib" if packed else "raw"})
-        kind = None
-        if fault and hashlib.sha256(RELEASES["r2"][2].get(fault["blob"], b"")).hexdigest() == parts[4]:
-            kind = fault["kind"]
-        if kind == "500":
-            self._json(500, {"error": "internal", "message": "injected"})
+            n = s.served[parts[4]] = s.served.get(parts[4], 0) + 1
+            offered = RELEASES[s.release][2] if s.release else {}
+        if fault and fault.get("times", n) >= n:
+            data = offered.get(fault["blob"], RELEASES["r2"][2].get(fault["blob"], b""))
+            if hashlib.sha256(data).hexdigest() == parts[4]:
+                kind = fault["kind"]
+        status = 200
+        start = 0
+        if rng and kind != "norange" and rng.startswith("bytes=") and rng.endswith("-") and rng[6:-1].isdigit():
+            start = int(rng[6:-1])
+            status = 206 if start < len(body) else 416
+        if kind in ("500", "404"):
+            status = int(kind)
+        with s.lock:
+            s.downloads.append({"sha256": parts[4], "encoding": "zlib" if packed else "raw", "range": rng, "status": status, "fault": kind})
+        if kind == "hang":
+            time.sleep(30)
+            self.close_connection = True
             return
+        if status in (500, 404):
+            self._json(status, {"error": "internal" if status == 500 else "not_found", "message": "injected"})
+            return
+        if status == 416:
+            self.send_response(416)
+            self.send_header("Content-Range", "bytes */%d" % len(body))
+            self.send_header("Content-Length", "0")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            return
+        total = len(body)
+        body = body[start:]
         if kind == "corrupt":
             body = bytearray(body)
             body[len(body) // 2] ^= 0x20
-        self.send_response(200)
+        self.send_response(status)
         self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Accept-Ranges", "bytes")
+        if status == 206:
+            self.send_header("Content-Range", "bytes %d-%d/%d" % (start, total - 1, total))
         self.send_header("Content-Length", str(len(body) + (1 if kind == "long" else 0)))
         self.send_header("Connection", "close")
         self.end_headers()
-        if kind == "truncate":
-            self.wfile.write(body[: len(body) // 2])
-        elif kind == "stall":
-            self.wfile.write(body[: len(body) // 2])
-            self.wfile.flush()
-            time.sleep(4)
-        else:
-            self.wfile.write(body)
+        try:
+            if kind == "truncate":
+                self.wfile.write(body[: len(body) // 2])
+            elif kind == "stall":
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                time.sleep(4)
+            elif kind == "trickle":
+                for i in range(0, len(body), 64):
+                    self.wfile.write(body[i : i + 64])
+                    self.wfile.flush()
+                    time.sleep(0.3)
+            else:
+                self.wfile.write(body)
+        except OSError:  # the device gave up on us
+            pass
         self.close_connection = True
 
 

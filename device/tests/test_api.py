@@ -1,10 +1,12 @@
-# The public API (aloft.boot/check/poll/last_result) with the update path replaced, on a RAM
-# flash mounted at /, and the guarantee that a failing event report never raises.
+# The public API (aloft.boot/check/poll/confirm/last_result) with the update path replaced, on a
+# RAM flash mounted at /: poll intervals and backoff, the trial confirmation rules, and the outbox
+# (a failing event report never raises; undelivered events wait, bounded, and go out later).
 from harness import RamFlash, mount_flash, run, test
+import json
 import os
 import time
 import aloft
-from aloft import config, fs, update
+from aloft import checkin, config, fs, outbox
 
 calls = []
 
@@ -23,6 +25,9 @@ class Clock:
 
     def ticks_ms(self):
         return self.now
+
+    def ticks_us(self):
+        return self.now * 1000
 
     ticks_add = staticmethod(time.ticks_add)
     ticks_diff = staticmethod(time.ticks_diff)
@@ -57,15 +62,22 @@ def poll_checks_when_the_interval_has_passed():
 
 
 @test
-def poll_falls_back_to_the_configured_interval_and_clamps():
+def poll_backs_off_after_unanswered_checks_and_clamps():
     provision()
     calls.clear()
+    aloft._errors = 0
     aloft._check = fake_check("error", None)  # no answer from the server
-    assert aloft.check() == "error"
-    clock.now += 119 * 1000
-    assert aloft.poll() is None
-    clock.now += 1000
-    assert aloft.poll() == "error" and len(calls) == 2
+    waits = []
+    for _ in range(6):
+        assert aloft.check() == "error"
+        waits.append(time.ticks_diff(aloft._next, clock.now) // 1000)
+    # 10, 20, 40, 80 s ... up to the configured 120 s, each less up to half of it (jitter), at least 10 s
+    for i, w in enumerate(waits):
+        full = min(120, 10 << i)
+        assert max(full // 2, 10) <= w <= full, (i, waits)
+    aloft._check = fake_check("none", 300)
+    aloft.check()
+    assert aloft._errors == 0 and time.ticks_diff(aloft._next, clock.now) == 300000  # the server's interval, honoured
     aloft._check = fake_check("none", 0)  # a server asking for no pause gets 10 s
     aloft.check()
     clock.now += 9999
@@ -96,15 +108,53 @@ def boot_checks_unless_configured_not_to():
 
 
 @test
-def boot_finishes_leftovers_of_an_interrupted_install():
+def boot_removes_leftovers_but_keeps_downloads():
     aloft._check = fake_check("none", 30)
     provision(boot_check=False)
     fs.makedirs(config.STAGE)
-    with open(config.STAGE + "/x", "w") as f:
+    with open(config.STAGE + "/x.part", "w") as f:
         f.write("half a download")
-    assert config.interrupted()
+    fs.write_json(config.TRIAL, {"sequence": 1, "boots": 1, "state": "trial"})  # without its journal
+    assert config.pending()
     aloft.boot()
-    assert not config.interrupted()
+    assert not config.pending() and fs.stat(config.STAGE + "/x.part") is not None
+    fs.rmtree(config.STAGE)
+
+
+@test
+def confirm_without_a_release_on_trial_is_false():
+    provision()
+    assert aloft.confirm() is False
+
+
+@test
+def a_trial_is_confirmed_after_a_check_in_and_the_start_up_window():
+    provision()
+    confirmed = []
+    real_confirm = aloft.confirm
+    aloft.confirm = lambda: confirmed.append(1) or setattr(aloft, "_trial", None)
+    try:
+        aloft._trial = {"up": None, "ok": False, "done": False, "auto": True, "after": 10000}
+        aloft._check = fake_check("none", 30)
+        aloft.check()  # the boot check: answered, but main.py has not started
+        assert aloft._trial["ok"] and not confirmed
+        aloft._trial["up"] = clock.now
+        clock.now += 9999
+        aloft.poll()
+        assert not confirmed
+        clock.now += 1
+        aloft.poll()
+        assert confirmed == [1] and aloft._trial is None
+        # no answer, no confirmation; "manual" never confirms by itself
+        for auto, result in ((True, "error"), (False, "none")):
+            aloft._trial = {"up": clock.now - 60000, "ok": False, "done": True, "auto": auto, "after": 10000}
+            aloft._check = fake_check(result, None)
+            aloft.check()
+            aloft.poll()
+            assert confirmed == [1], auto
+    finally:
+        aloft._trial = None
+        aloft.confirm = real_confirm
 
 
 @test
@@ -118,18 +168,79 @@ def the_update_path_is_unloaded_after_a_check():
     assert "aloft.manifest" not in sys.modules and "manifest" not in dir(aloft)
 
 
+def queued():
+    try:
+        return [(e["type"], e["sequence"]) for e in fs.read_json(config.OUTBOX)]
+    except OSError:
+        return []
+
+
 @test
-def failed_event_report_does_not_raise():
+def undelivered_events_are_queued_bounded_and_deduplicated():
+    fs.remove(config.OUTBOX)
     cfg = {"server": "http://127.0.0.1:9", "id": "dev-1", "token": "t", "timeout": 1}
-    update._event(cfg, "failed", "1.0.0", 1, "x" * 600)  # refused connection: logged, no exception
+    outbox.send(cfg, "failed", "1.0.0", 1, "x" * 600)  # refused connection: queued, no exception
     cfg["server"] = "nonsense"
-    update._event(cfg, "installed", "1.0.0", 1)
+    outbox.send(cfg, "installed", "1.0.0", 1)
+    outbox.send(cfg, "downloading", "1.0.0", 1)  # news only: not kept
+    assert queued() == [("failed", 1), ("installed", 1)], queued()
+    assert len(fs.read_json(config.OUTBOX)[0]["reason"]) == 512
+    outbox.send(cfg, "failed", "1.0.0", 1, "again")  # the same event again replaces the older one
+    assert queued() == [("installed", 1), ("failed", 1)], queued()
+    for seq in range(2, 12):
+        outbox.add("rolled_back", "x", seq, "boom")
+    assert len(queued()) == 8 and queued()[-1] == ("rolled_back", 11), queued()
+
+
+@test
+def queued_events_go_out_in_order_and_stop_at_the_first_failure():
+    sent = []
+    fail_at = [3]
+    real_post = outbox._post
+
+    def post(cfg, e):
+        if len(sent) == fail_at[0]:
+            raise OSError("server gone")
+        sent.append((e["type"], e["sequence"]))
+
+    outbox._post = post
+    try:
+        before = queued()
+        outbox.flush({"id": "dev-1"})
+        assert sent == before[:3] and queued() == before[3:], (sent, queued())
+        fail_at[0] = 100
+        outbox.flush({"id": "dev-1"})
+        assert sent == before and fs.stat(config.OUTBOX) is None
+    finally:
+        outbox._post = real_post
+
+
+@test
+def check_in_reports_the_rejected_sequence_and_refuses_it():
+    provision()
+    fs.write_json(config.INSTALLED, {"version": "1.0.0", "sequence": 1, "files": {}, "rejected": 4})
+    seen = []
+    from aloft import api
+
+    def post(cfg, path, body):
+        seen.append(body)
+        return {"action": "update", "poll": 60, "release": {"manifest": json.dumps({"version": "2.0.0", "sequence": 4})}}
+
+    api_post = api.post
+    api.post = post
+    try:
+        result, poll, offer = checkin.check()
+        assert seen[0]["rejected"] == 4 and seen[0]["sequence"] == 1, seen
+        assert (result, poll, offer) == ("none", 60, None), (result, poll, offer)
+    finally:
+        api.post = api_post
+        fs.remove(config.INSTALLED)
 
 
 @test
 def check_in_without_config_is_an_error():
     fs.remove(config.CONFIG)
-    assert update.check() == ("error", None)
+    assert checkin.check() == ("error", None, None)
 
 
 run()

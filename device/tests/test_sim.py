@@ -1,5 +1,5 @@
 # sim/run.py boots an image as a board would; its exit code tells the caller what happened.
-from harness import DEVICE, micropython, read, run, sh, tempdir, test, write
+from harness import DEVICE, RamFlash, micropython, read, run, sh, tempdir, test, write
 import json
 import os
 import flashtool
@@ -22,7 +22,7 @@ def device(main=None, boot=True, cfg=UNREACHABLE):
     write(src + "/.aloft/config.json", json.dumps(cfg).encode())
     if main is not None:
         write(src + "/main.py", main)
-    flashtool.mkfs(TMP + "/flash.img", 128 * 1024, src, True)
+    flashtool.mkfs(TMP + "/flash.img", 256 * 1024, src, True)
     fs.rmtree(src)
     return TMP + "/flash.img"
 
@@ -76,6 +76,65 @@ def sys_exit_in_main_py_is_a_normal_end():
 def server_override_from_the_environment():
     code, out = boot(device(), "ALOFT_SIM_SERVER=http://127.0.0.1:7 ")
     assert "check-in to http://127.0.0.1:7 failed" in out, out
+
+
+class _Cut(Exception):
+    pass
+
+
+class _CuttingFlash(RamFlash):
+    # Refuses every change after the first `left` ones: the power is gone.
+    left = -1
+
+    def writeblocks(self, n, buf, off=0):
+        if self.left == 0:
+            raise _Cut()
+        self.left -= 1
+        RamFlash.writeblocks(self, n, buf, off)
+
+    def ioctl(self, op, arg):
+        if op == 6 and self.left == 0:
+            raise _Cut()
+        return RamFlash.ioctl(self, op, arg)
+
+
+@test
+def a_rename_between_folders_cut_in_the_middle_is_repaired_by_the_first_write():
+    # LittleFS renames a file between folders in two commits. Cut between them, and until its next
+    # write this LittleFS does not find the other files of the source folder: here /lib/aloft, as
+    # it would be the agent. That is why the agent renames between folders only out of its stage,
+    # and why boot.py (and run.py, which imports the agent before boot.py) start with a write that
+    # repairs it: os.mkdir of a folder that exists, which changes nothing when all is well.
+    import os
+
+    flash = _CuttingFlash(64)
+    os.VfsLfs2.mkfs(flash)
+    v = os.VfsLfs2(flash)
+    for d in ("/lib", "/lib/aloft", "/stage"):
+        v.mkdir(d)
+    for name in ("/lib/aloft/__init__.py", "/lib/a.py"):
+        with v.open(name, "w") as f:
+            f.write("V = 1\n")
+    flash.left = 1  # the rename's first commit (into /stage) gets through, its second does not
+    try:
+        v.rename("/lib/a.py", "/stage/a.py")
+        raise AssertionError("the rename was not cut")
+    except _Cut:
+        pass
+    flash.left = -1
+    v = os.VfsLfs2(flash)  # power back
+    assert v.stat("/stage/a.py")
+    try:
+        v.stat("/lib/aloft/__init__.py")
+        print("     (this LittleFS finds the other files with the rename half done)")
+    except OSError:
+        print("     with the rename half done, /lib/aloft/__init__.py is not found")
+    try:
+        v.mkdir("/lib")  # the repair
+    except OSError:
+        pass
+    v = os.VfsLfs2(flash)
+    assert v.stat("/lib/aloft/__init__.py") and sorted(e[0] for e in v.ilistdir("/lib")) == ["aloft"]
 
 
 @test

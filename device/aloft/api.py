@@ -1,0 +1,64 @@
+# The JSON half of the protocol: POST a JSON body, read a JSON answer (check-in, events).
+from micropython import const
+from . import http
+
+_MAX_JSON = const(65536)  # a check-in answer carries the manifest; refuse anything bigger
+
+
+def _read(r, n, to_end=False):
+    # In pieces, so a server trickling bytes each within the socket timeout still meets the deadline.
+    out = bytearray()
+    while len(out) < n:
+        r._late()
+        data = r.sock.read(min(n - len(out), 1024))
+        if not data:
+            if to_end:
+                break
+            raise OSError("connection closed after %d of %d bytes" % (len(out), n))
+        out.extend(data)
+    return out
+
+
+def answer(r):
+    """The JSON body of the Response r (Content-Length, chunked, or up to the end)."""
+    import json
+
+    if r.chunked:
+        body = bytearray()
+        while True:
+            size = int(r._line().split(b";")[0], 16)
+            if size == 0:
+                break
+            if len(body) + size > _MAX_JSON:
+                raise ValueError("answer too large")
+            body.extend(_read(r, size))
+            r._line()
+    elif r.length >= 0:
+        if r.length > _MAX_JSON:
+            raise ValueError("answer too large")
+        body = _read(r, r.length)
+    else:
+        body = _read(r, _MAX_JSON + 1, True)
+        if len(body) > _MAX_JSON:
+            raise ValueError("answer too large")
+    return json.loads(body)
+
+
+def post(cfg, path, value):
+    """POST value as JSON and return the parsed answer (None for an empty one).
+    Raises OSError for a non-2xx status, with the server's error message in it."""
+    import json
+
+    r = http.request(cfg["server"], "POST", path, cfg["token"], json.dumps(value).encode(), cfg.get("timeout", 10))
+    try:
+        if r.status // 100 != 2:
+            try:
+                why = answer(r)["message"]
+            except Exception:
+                why = "no details"
+            raise OSError("HTTP %d from %s: %s" % (r.status, path, why))
+        if r.status == 204 or r.length == 0:
+            return None
+        return answer(r)
+    finally:
+        r.close()

@@ -1,0 +1,84 @@
+# A trial boot: the new release's main.py runs under the agent's eye (this module is loaded only
+# then). An exception before the release is confirmed rolls it back; a clean start-up plus a
+# check-in confirms it (confirm "auto"); the board resets afterwards either way, so main.py does
+# not run a second time after boot.py.
+import time
+import aloft
+
+
+def run(cfg, g):
+    """This boot's release is on trial: check in (unless "boot_check" is false), run main.py in the
+    globals g, decide, reset. Does not return unless the reset hook does."""
+    import os
+    import sys
+    from . import board
+
+    aloft._trial = {
+        "up": None,  # ticks_ms when main.py started
+        "ok": False,  # a check-in was answered
+        "done": False,  # main.py returned
+        "auto": cfg.get("confirm", "auto") != "manual",
+        "after": int(cfg.get("confirm_after", 10)) * 1000,
+    }
+    if cfg.get("boot_check", True):
+        aloft.check()
+    try:
+        os.stat("/main.py")
+        present = True
+    except OSError:
+        present = False
+    aloft._trial["up"] = time.ticks_ms()
+    try:
+        if present:
+            print("aloft: running main.py on trial")
+            try:
+                execute = execfile
+            except NameError:  # ports without execfile: the source is small enough to hold
+
+                def execute(path, g):
+                    with open(path) as f:
+                        exec(f.read(), g)
+
+            execute("/main.py", g)
+    except SystemExit:
+        pass
+    except Exception as e:
+        sys.print_exception(e)
+        if aloft._trial is not None:  # not confirmed yet: the release failed its start-up
+            rollback("main.py raised %s: %s" % (type(e).__name__, e))
+            board.reset()
+            return
+    if aloft._trial is not None:
+        aloft._trial["done"] = True
+        _settle(cfg)
+    board.reset()
+
+
+def _settle(cfg):
+    # main.py returned on trial without confirming. With confirm "auto", keep trying to check in for
+    # confirm_wait seconds; the release is confirmed at the first answer. Otherwise the boot
+    # counter decides at the coming boots.
+    if not aloft._trial["auto"]:
+        print("aloft: main.py returned without aloft.confirm(); the release stays on trial")
+        return
+    aloft._confirm_if_healthy()
+    end = time.ticks_add(time.ticks_ms(), int(cfg.get("confirm_wait", 30)) * 1000)
+    pause = int(float(cfg.get("backoff", 2)) * 1000)
+    while aloft._trial is not None and not aloft._trial["ok"]:
+        aloft.check()  # confirms at an answer
+        left = time.ticks_diff(end, time.ticks_ms())
+        if aloft._trial is None or left <= 0:
+            break
+        time.sleep_ms(min(aloft._jitter(pause), left))
+        pause = min(pause * 2, 60000)
+    if aloft._trial is not None:
+        print("aloft: no check-in from the release on trial; it stays on trial")
+
+
+def rollback(reason):
+    from . import trial
+
+    aloft._trial = None
+    j = trial.journal()
+    if j is not None and trial.committed(j):
+        trial.rollback(j, reason)

@@ -1,0 +1,186 @@
+# What the end-to-end device tests share: fake_server.py in a CPython child process, and simulated
+# devices (sim/run.py on a flash image) provisioned with the agent from this checkout.
+from harness import DEVICE, HERE, micropython, read, sh, write
+import json
+import os
+import time
+import flashtool
+from aloft import api, fs, http
+
+
+def python():
+    # fake_server.py signs with `cryptography`: ALOFT_PYTHON, else the first of these that has it.
+    if os.getenv("ALOFT_PYTHON"):
+        return os.getenv("ALOFT_PYTHON")
+    for candidate in (DEVICE + "/../.venv/bin/python3", "python3"):
+        if sh("%s -c 'import cryptography' > /dev/null 2>&1" % candidate) == 0:
+            return candidate
+    raise SystemExit("no python3 with the cryptography package (pip install cryptography, or set ALOFT_PYTHON)")
+
+
+class Server:
+    """fake_server.py, started in the background; it exits by itself after lifetime seconds."""
+
+    @classmethod
+    def at(cls, url, token, pubkey):
+        """A handle on a server another process started."""
+        s = object.__new__(cls)
+        s.url, s.token, s.pubkey = url, token, pubkey
+        return s
+
+    def __init__(self, tmp, lifetime=300):
+        state = tmp + "/server.json"
+        sh("%s %s/fake_server.py --state %s --lifetime %d > %s/server.log 2>&1 &" % (python(), HERE, state, lifetime, tmp))
+        for _ in range(300):
+            if fs.stat(state):
+                break
+            time.sleep_ms(50)
+        else:
+            print(read(tmp + "/server.log").decode())
+            raise SystemExit("fake_server.py did not start")
+        with open(state) as f:
+            s = json.load(f)
+        self.url, self.token, self.pubkey = s["url"], s["token"], s["pubkey"]
+
+    def post(self, path, body):
+        return api.post({"server": self.url, "token": self.token}, path, body)
+
+    def get(self, path):
+        r = http.request(self.url, "GET", path, self.token)
+        try:
+            return api.answer(r)
+        finally:
+            r.close()
+
+    def offer(self, release, variant=None, fault=None, hang=False):
+        self.post("/_ctl", {"release": release, "variant": variant, "fault": fault, "hang": hang})
+
+    def publish(self, name, version, sequence, files, boards=None, micropython=None):
+        from binascii import b2a_base64
+
+        body = {"name": name, "version": version, "sequence": sequence}
+        body["files"] = dict((p, b2a_base64(b).decode().strip()) for p, b in files.items())
+        if boards:
+            body["boards"] = boards
+        if micropython:
+            body["micropython"] = micropython
+        self.post("/_publish", body)
+
+    def releases(self):
+        """{name: {"/path": sha256}} of every release the server knows."""
+        out = {}
+        for name, files in self.get("/_releases").items():
+            out[name] = dict(("/" + p, h) for p, h in files.items())
+        return out
+
+    def log(self):
+        return self.get("/_log")
+
+    def quit(self):
+        try:
+            self.post("/_quit", {})
+        except Exception:
+            pass
+
+
+AGENT = ("/boot.py", "/lib/aloft/", "/.aloft/")
+
+
+class Device:
+    """A provisioned simulated device: boot.py, the agent, config.json (server, keys, and the
+    settings given), and any extra files, on a LittleFS image of size bytes."""
+
+    @classmethod
+    def at(cls, tmp):
+        """A handle on tmp/flash.img, provisioned already (load() one)."""
+        d = object.__new__(cls)
+        d.tmp, d.image = tmp, tmp + "/flash.img"
+        return d
+
+    def __init__(self, server, tmp, size=1024 * 1024, files=None, **settings):
+        self.tmp = tmp
+        self.image = tmp + "/flash.img"
+        src = tmp + "/src"
+        fs.rmtree(src)
+        write(src + "/boot.py", read(DEVICE + "/boot.py"))
+        for name in os.listdir(DEVICE + "/aloft"):
+            if name.endswith(".py"):
+                write(src + "/lib/aloft/" + name, read(DEVICE + "/aloft/" + name))
+        cfg = {"server": server.url, "id": "dev-1", "token": server.token, "keys": [server.pubkey], "board": "sim"}
+        cfg.update({"poll": 300, "timeout": 2, "backoff": 0.05, "confirm_wait": 1})
+        cfg.update(settings)
+        write(src + "/.aloft/config.json", json.dumps(cfg).encode())
+        for path, data in (files or {}).items():
+            write(src + path, data)
+        flashtool.mkfs(self.image, size, src, True)
+        fs.rmtree(src)
+
+    def boot(self, heap=None, env=""):
+        """One boot: (exit code, output). 75: it asked for a reset; 137: it was killed."""
+        log = self.tmp + "/run.log"
+        code = sh("%s%s %s %s/sim/run.py %s > %s 2>&1" % (env, micropython(), "-X heapsize=" + heap if heap else "", DEVICE, self.image, log))
+        return code, read(log).decode()
+
+    def run(self, heap=None, env="", boots=8):
+        """Boots until the device stops asking for a reset: [(code, output), ...]."""
+        out = []
+        for _ in range(boots):
+            out.append(self.boot(heap, env))
+            if out[-1][0] != 75:
+                break
+        return out
+
+    def save(self, path):
+        sh("cp %s %s" % (self.image, path))
+
+    def load(self, path):
+        sh("cp %s %s" % (path, self.image))
+
+    def files(self):
+        """{"/path": sha256} of every file on the flash."""
+        bd, vfs = flashtool.open_image(self.image)
+        try:
+            return dict((p, flashtool.digest(vfs, p)) for p, _ in flashtool.files(vfs))
+        finally:
+            bd.close()
+
+    def app(self):
+        """{"/path": sha256} of the release's part of the flash: everything but the agent, its state
+        and the old and new files it keeps beside a release's files during an update (path#old, path#new)."""
+        return dict((p, h) for p, h in self.files().items() if "#" not in p and not [a for a in AGENT if p.startswith(a)])
+
+    def side_files(self):
+        """path#old and path#new files: present only while an update is installed or on trial."""
+        return sorted(p for p in self.files() if "#" in p)
+
+    def cat(self, path):
+        bd, vfs = flashtool.open_image(self.image)
+        try:
+            with vfs.open(path, "rb") as f:
+                return f.read()
+        finally:
+            bd.close()
+
+    def state(self, name):
+        """/.aloft/<name> parsed, None when absent."""
+        try:
+            return json.loads(self.cat("/.aloft/" + name))
+        except OSError:
+            return None
+
+    def used(self):
+        """Bytes of flash in use."""
+        bd, vfs = flashtool.open_image(self.image)
+        try:
+            st = vfs.statvfs("/")
+            return (st[2] - st[3]) * st[0]
+        finally:
+            bd.close()
+
+
+def codes(boots):
+    return [c for c, _ in boots]
+
+
+def output(boots):
+    return "".join(o for _, o in boots)

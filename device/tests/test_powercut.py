@@ -1,0 +1,302 @@
+# Power cuts, deterministic: the simulated flash SIGKILLs the device at its N-th block write, after
+# tearing that write (sim/blockdev.py, ALOFT_SIM_CUT_AFTER_WRITES). Kill points are spread over a
+# whole v1 -> v2 update (downloads, between files, the journal, the renames, the commit, the trial
+# boot and its confirmation), over boot-time recovery (a second cut while recovering from the
+# first), and over the rollback of a release whose main.py raises. After every cut the device boots
+# on, untouched, until it is idle, and after every one of those boots the files on flash must be
+# exactly one release (checked by hash against the manifests), main.py must have run, and the
+# device must end on the new release (on the old one, with rolled_back reported, for the rollback).
+#
+#   micropython test_powercut.py            the suite, on two worker processes
+#   ALOFT_TEST_CUT_WORKERS=N                how many workers (default 2)
+#   ALOFT_TEST_CUT_SEED=N, ALOFT_TEST_CUT_SCALE=N   other kill points, or more (see PLAN)
+from harness import DEVICE, micropython, read, run, sh, tempdir, test
+import json
+import os
+import sys
+import time
+from aloft import fs
+from simulated import Device, Server
+
+WORKERS = int(os.getenv("ALOFT_TEST_CUT_WORKERS") or 2)
+SEED = int(os.getenv("ALOFT_TEST_CUT_SEED") or 2026)
+# kill points per phase: the install boot, the trial boot, the rollback boot, recovery (second cuts);
+# ALOFT_TEST_CUT_SCALE=N asks for N times as many (a phase has at most one per block write)
+SCALE = int(os.getenv("ALOFT_TEST_CUT_SCALE") or 1)
+PLAN = {"install": 130 * SCALE, "trial": 40 * SCALE, "rollback": 45 * SCALE, "recovery": 35 * SCALE}
+
+
+def noise(n, seed):
+    out = bytearray(n)
+    x = seed
+    for i in range(n):
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+        out[i] = x >> 16 & 0xFF
+    return bytes(out)
+
+
+def text(n):
+    return b"".join(b"row %05d of the lookup table, fine for zlib\n" % i for i in range(n // 44 + 1))[:n]
+
+
+def app(version, imports):
+    checks = " == ".join("%s.V" % m for m in imports)
+    return ("import %s\nassert %s == %d\nprint('app %d ok')\n" % (", ".join(imports), checks, version, version)).encode()
+
+
+P1 = {
+    "main.py": app(31, ["lib.a", "lib.b"]),
+    "lib/a.py": b"V = 31\n",
+    "lib/b.py": b"V = 31\n",
+    "data/table.bin": noise(9000, 1),
+    "data/same.txt": text(3000),
+    "cfg/old.json": b'{"gone": "in v2"}\n',
+}
+P2 = {
+    "main.py": app(32, ["lib.a", "lib.c"]),
+    "lib/a.py": b"V = 32\n",
+    "lib/c.py": b"V = 32\n",
+    "data/table.bin": noise(14000, 2),
+    "data/same.txt": text(3000),
+    "data/text.txt": text(16000),  # fetched zlib-packed
+    "new/deep/x.py": b"X = 1\n",
+}
+SEQUENCE = {"p1": 31, "p2": 32, "p3": 33}
+P3 = dict(P2, **{"main.py": b"import lib.a\nprint('app 33 starts')\nraise RuntimeError('bad release %d' % lib.a.V)\n"})
+
+
+def rng(seed):
+    # a tiny LCG: the same kill points on every run
+    state = [seed]
+
+    def next_int(n):
+        state[0] = (state[0] * 6364136223846793005 + 1442695040888963407) & 0xFFFFFFFFFFFFFFFF
+        return (state[0] >> 33) % n
+
+    return next_int
+
+
+def spread(writes, count, rand):
+    """count kill points over 1..writes, one in each of count equal strides, at a seeded offset."""
+    count = min(count, writes)
+    points = []
+    for i in range(count):
+        lo = 1 + i * writes // count
+        hi = 1 + (i + 1) * writes // count
+        points.append(lo + rand(max(hi - lo, 1)))
+    return points
+
+
+def block_writes(out):
+    return int(out.rsplit("sim: ", 1)[1].split()[0])
+
+
+def which(releases, files):
+    """The name of the release files are, exactly, or None."""
+    for name, want in releases.items():
+        if files == want:
+            return name
+    return None
+
+
+def settle(releases, dev, kind):
+    """Boot until idle after a cut; the outcome of one kill point."""
+    seen_app = False
+    for boot in range(8):
+        code, out = dev.boot()
+        on = which(releases, dev.app())
+        if on is None:
+            return "mixed", "boot %d after the cut left %s" % (boot, sorted(dev.app()))
+        if dev.state("installed.json")["sequence"] != SEQUENCE[on]:
+            return "mixed", "boot %d: installed.json says %s, the files are %s" % (boot, dev.state("installed.json"), on)
+        if "Traceback" in out and "app 33 starts" not in out or code not in (0, 75):
+            return "unbootable", "boot %d exit %d:\n%s" % (boot, code, out)
+        if "app 31 ok" in out or "app 32 ok" in out:
+            seen_app = True
+        if code == 0:
+            break
+    else:
+        return "unbootable", "not idle after 8 boots"
+    if not seen_app:
+        return "unbootable", "main.py never ran"
+    want = "p1" if kind == "rollback" else "p2"
+    if on != want:
+        return "wrong", "ended on %s, expected %s" % (on, want)
+    if dev.side_files() or dev.state("journal.json") or dev.state("trial.json"):
+        return "wrong", "idle, but left %s" % (dev.side_files() or "a journal or trial record")
+    return on, None
+
+
+def kill(dev, n):
+    """Boot with a cut at block write n: True if it came (else the boot ran to its end)."""
+    code, out = dev.boot(env="ALOFT_SIM_CUT_AFTER_WRITES=%d " % n)
+    return code == 137
+
+
+def worker(index, count, plan_path):
+    with open(plan_path) as f:
+        plan = json.load(f)
+    tmp = tempdir("cut-w%d" % index)
+    results = []
+    try:
+        dev = Device.at(tmp)
+        for i, point in enumerate(plan["points"]):
+            if i % count != index:
+                continue
+            kind, start, n, m = point
+            releases = dict((k, plan["releases"][k]) for k in (("p1", "p3") if kind == "rollback" else ("p1", "p2")))
+            dev.load(plan["images"][start])
+            cuts = 0
+            outcome = why = None
+            if kill(dev, n):
+                cuts += 1
+                if m:  # a second cut, while recovering from the first
+                    if kill(dev, m):
+                        cuts += 1
+                    elif which(releases, dev.app()) is None:  # it recovered before write m
+                        outcome, why = "mixed", "the recovery boot left %s" % sorted(dev.app())
+            if outcome is None:
+                outcome, why = settle(releases, dev, kind)
+            results.append([kind, n, m, cuts, outcome, why])
+    finally:
+        with open(plan["results"] + ".%d" % index + ".tmp", "w") as f:
+            json.dump(results, f)
+        os.rename(plan["results"] + ".%d" % index + ".tmp", plan["results"] + ".%d" % index)
+        fs.rmtree(tmp)
+
+
+if len(sys.argv) == 5 and sys.argv[1] == "--worker":
+    worker(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    sys.exit(0)
+
+
+TMP = tempdir("powercut")
+SERVER = Server(TMP, lifetime=900)
+SERVER.publish("p1", "31.0.0", 31, P1)
+SERVER.publish("p2", "32.0.0", 32, P2)
+SERVER.publish("p3", "33.0.0", 33, P3)
+RELEASES = SERVER.releases()
+SETTINGS = {"retries": 1, "confirm_wait": 1}
+
+
+def make(name, offer):
+    fs.makedirs(TMP + "/" + name)
+    dev = Device(SERVER, TMP + "/" + name, 512 * 1024, id="cut-" + name, **SETTINGS)
+    SERVER.post("/_ctl", {"device": "cut-" + name, "release": offer})
+    return dev
+
+
+def counted(dev):
+    code, out = dev.boot(env="ALOFT_SIM_CUT_AFTER_WRITES=0 ")
+    return code, block_writes(out), out
+
+
+@test
+def power_cuts_anywhere_leave_exactly_one_release():
+    t0 = time.ticks_ms()
+    images = {}
+    points = []
+    rand = rng(SEED)
+    # the update, v1 -> v2: every boot counted on a clean run
+    dev = make("u", "p1")
+    assert [c for c, _ in dev.run()] == [75, 75, 0]
+    assert dev.app() == RELEASES["p1"]
+    images["u0"] = TMP + "/u0.img"
+    dev.save(images["u0"])
+    SERVER.post("/_ctl", {"device": "cut-u", "release": "p2"})
+    code, w_install, out = counted(dev)
+    assert code == 75 and "installed 32.0.0" in out, out
+    images["u1"] = TMP + "/u1.img"
+    dev.save(images["u1"])
+    code, w_trial, out = counted(dev)
+    assert code == 75 and "32.0.0 confirmed" in out and "app 32 ok" in out, out
+    code, w_idle, out = counted(dev)
+    assert code == 0 and dev.app() == RELEASES["p2"], out
+    # the rollback: a release whose main.py raises, on top of v1
+    dev = make("r", "p1")
+    assert [c for c, _ in dev.run()] == [75, 75, 0]
+    SERVER.post("/_ctl", {"device": "cut-r", "release": "p3"})
+    code, _, out = counted(dev)
+    assert code == 75 and "installed 33.0.0" in out, out
+    images["r1"] = TMP + "/r1.img"
+    dev.save(images["r1"])
+    code, w_rollback, out = counted(dev)
+    assert code == 75 and "rolling back 33.0.0: main.py raised RuntimeError: bad release 32" in out, out
+    print("     block writes: install boot %d, trial boot %d, idle boot %d, rollback boot %d" % (w_install, w_trial, w_idle, w_rollback))
+
+    install = spread(w_install, PLAN["install"], rand)
+    # A second cut while the next boot recovers (at one of its first writes): after every install
+    # cut in the last quarter (journal, renames, commit: the next boot rolls forward), and after
+    # a sample of the others (the next boot resumes the downloads).
+    late = [n for n in install if n > w_install * 3 // 4]
+    early = [n for n in install if n <= w_install * 3 // 4]
+    second = set(late + early[:: max(len(early) // max(PLAN["recovery"] - len(late), 1), 1)])
+    for n in install:
+        points.append(["install", "u0", n, 1 + rand(60) if n in second else 0])
+    for n in spread(w_trial, PLAN["trial"], rand):
+        points.append(["trial", "u1", n, 0])
+    for n in spread(w_rollback, PLAN["rollback"], rand):
+        points.append(["rollback", "r1", n, 0])
+
+    plan = {
+        "server": [SERVER.url, SERVER.token, SERVER.pubkey],
+        "releases": {"p1": RELEASES["p1"], "p2": RELEASES["p2"], "p3": RELEASES["p3"]},
+        "images": images,
+        "points": points,
+        "results": TMP + "/results",
+    }
+    with open(TMP + "/plan.json", "w") as f:
+        json.dump(plan, f)
+    me = DEVICE + "/tests/test_powercut.py"
+    for w in range(WORKERS):
+        sh("%s %s --worker %d %d %s > %s/worker%d.log 2>&1 &" % (micropython(), me, w, WORKERS, TMP + "/plan.json", TMP, w))
+    results = []
+    for w in range(WORKERS):
+        path = TMP + "/results.%d" % w
+        while not fs.stat(path):
+            assert time.ticks_diff(time.ticks_ms(), t0) < 600000 * SCALE, "workers did not finish:\n" + read(TMP + "/worker%d.log" % w).decode()[-3000:]
+            time.sleep_ms(200)
+        with open(path) as f:
+            results.extend(json.load(f))
+    assert len(results) == len(points), (len(results), len(points), read(TMP + "/worker0.log").decode()[-3000:])
+
+    tally = {}
+    cuts = 0
+    for kind, n, m, c, outcome, why in results:
+        cuts += c
+        key = (kind, outcome)
+        tally[key] = tally.get(key, 0) + 1
+        if why:
+            print("     %s cut at write %d (then %d): %s: %s" % (kind, n, m, outcome, why))
+    count = lambda outcome: sum(v for (k, o), v in tally.items() if o == outcome)
+    print(
+        "     kill points tried: %d (install %d, trial %d, rollback %d, second cuts during recovery %d); "
+        "ended old %d, ended new %d, mixed %d, unbootable %d, wrong end %d; %d s on %d workers"
+        % (
+            cuts,
+            len([r for r in results if r[0] == "install" and r[3]]),
+            len([r for r in results if r[0] == "trial" and r[3]]),
+            len([r for r in results if r[0] == "rollback" and r[3]]),
+            len([r for r in results if r[3] == 2]),
+            count("p1"),
+            count("p2"),
+            count("mixed"),
+            count("unbootable"),
+            count("wrong"),
+            time.ticks_diff(time.ticks_ms(), t0) // 1000,
+            WORKERS,
+        )
+    )
+    assert count("mixed") == 0 and count("unbootable") == 0 and count("wrong") == 0, tally
+    assert cuts >= 200, cuts
+    # every rollback was reported
+    rolled = [e for e in SERVER.get("/_log?id=cut-r")["events"] if e["type"] == "rolled_back"]
+    assert rolled and all(e["sequence"] == 33 for e in rolled), rolled
+    assert len(rolled) >= len([r for r in results if r[0] == "rollback"]), len(rolled)
+
+
+try:
+    run()
+finally:
+    SERVER.quit()
+    fs.rmtree(TMP)

@@ -1,0 +1,81 @@
+# Pre-flight checks on a simulated device against fake_server.py, before anything is downloaded:
+# too little flash and a low battery are refused and reported and change nothing; the flash an
+# update actually used at its peak stays within the bound the agent computed beforehand.
+# (Incompatible boards and MicroPython versions: test_agent.py.)
+from harness import run, tempdir, test
+import os
+from aloft import fs
+from simulated import Device, Server, codes, output
+
+TMP = tempdir("preflight")
+SERVER = Server(TMP)
+RELEASES = SERVER.releases()
+
+
+def device(name, size, **settings):
+    fs.makedirs(TMP + "/" + name)
+    dev = Device(SERVER, TMP + "/" + name, size, **settings)
+    SERVER.offer("r1")
+    assert codes(dev.run()) == [75, 75, 0]
+    return dev
+
+
+@test
+def too_little_flash_is_refused_before_downloading():
+    dev = device("small", 256 * 1024)
+    before = dev.files()
+    n = len(SERVER.log()["downloads"])
+    SERVER.offer("r2")  # 200 KB and 40 KB files to fetch
+    boots = dev.run()
+    assert codes(boots) == [2] and "last check result: failed" in output(boots), output(boots)
+    e = SERVER.log()["events"][-1]
+    assert e["type"] == "failed" and e["reason"].startswith("insufficient storage: need "), e
+    need, free = [int(w) for w in e["reason"].split() if w.isdigit()]
+    assert need > free > 0, e["reason"]
+    print("     " + e["reason"])
+    assert len(SERVER.log()["downloads"]) == n and dev.files() == before
+
+
+@test
+def a_low_battery_defers_the_update():
+    dev = device("battery", 1024 * 1024, min_battery=20)
+    before = dev.files()
+    n = len(SERVER.log()["downloads"])
+    SERVER.offer("r2")
+    boots = dev.run(env="ALOFT_SIM_BATTERY=12 ")
+    assert codes(boots) == [2] and "last check result: deferred" in output(boots), output(boots)
+    e = SERVER.log()["events"][-1]
+    assert (e["type"], e["sequence"], e["reason"]) == ("deferred", 2, "battery 12% is below 20%"), e
+    assert len(SERVER.log()["downloads"]) == n and dev.files() == before
+    boots = dev.run(env="ALOFT_SIM_BATTERY=20 ")  # charged enough: it goes ahead
+    assert codes(boots) == [75, 75, 0] and dev.app() == RELEASES["r2"], output(boots)
+    assert [e["type"] for e in SERVER.log()["events"][-3:]] == ["downloading", "installed", "confirmed"]
+
+
+@test
+def the_flash_an_update_uses_stays_within_the_computed_bound():
+    # Cut the install boot at many block writes and look at the flash in use each time: the peak
+    # above what v1 used must not exceed what the agent asked for before downloading.
+    dev = device("bound", 1024 * 1024)
+    dev.save(TMP + "/bound/v1.img")
+    base = dev.used()
+    SERVER.offer("r2")
+    code, out = dev.boot(env="ALOFT_SIM_CUT_AFTER_WRITES=0 ")
+    assert code == 75, out
+    writes = int(out.split("sim: ")[-1].split()[0])
+    need = int(out.split("needs ")[1].split()[0])
+    peak = 0
+    for n in range(1, writes, max(writes // int(os.getenv("ALOFT_TEST_BOUND_CUTS") or 30), 1)):
+        dev.load(TMP + "/bound/v1.img")
+        code, _ = dev.boot(env="ALOFT_SIM_CUT_AFTER_WRITES=%d " % n)
+        assert code == 137, code
+        peak = max(peak, dev.used() - base)
+    print("     %d bytes in use at the peak beyond v1, %d computed before (%d block writes)" % (peak, need, writes))
+    assert 0 < peak <= need, (peak, need)
+
+
+try:
+    run()
+finally:
+    SERVER.quit()
+    fs.rmtree(TMP)
