@@ -146,10 +146,25 @@ def main():
         server.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
 
-    bench = os.path.join(ROOT, "device/tests/bench_ed25519.py")
-    if os.path.exists(bench):
-        print(subprocess.run([MICROPYTHON, bench], capture_output=True, text=True, cwd=os.path.dirname(bench)).stdout.strip())
+
+
+
+def bench_ed25519():
+    """Ed25519 verification on the unix port (RFC 8032 test 2), at the default heap and at 64K."""
+    device = os.environ.get("ALOFT_DEVICE_DIR") or os.path.join(ROOT, "device")
+    code = (
+        "import sys, time\nsys.path.insert(0, %r)\nfrom aloft import ed25519\nfrom binascii import unhexlify as u\n"
+        "pk=u('3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c')\n"
+        "sig=u('92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00')\n"
+        "assert ed25519.verify(pk, b'r', sig)\nn=20\nt=time.ticks_us()\nfor _ in range(n): ed25519.verify(pk, b'r', sig)\n"
+        "print('%%.1f' %% (time.ticks_diff(time.ticks_us(), t) / n / 1000))\n" % device
+    )
+    for heap in (None, "64K"):
+        args = [MICROPYTHON] + (["-X", "heapsize=" + heap] if heap else []) + ["-c", code]
+        r = subprocess.run(args, capture_output=True, text=True)
+        print("Ed25519 verify on the unix port%s: %s ms" % (" at " + heap if heap else "", r.stdout.strip() or r.stderr.strip()))
 
 
 if __name__ == "__main__":
     main()
+    bench_ed25519()
