@@ -76,7 +76,7 @@ def check():
         print("aloft: check failed: %r" % (e,))
         _result = "error"
     finally:  # board and config stay loaded: hooks and overrides are set on them from outside
-        _unload("checkin", "update", "verify", "space", "download", "transfer", "signature", "manifest", "install", "outbox", "ed25519", "sha512", "api", "http")
+        _unload("checkin", "update", "verify", "space", "download", "transfer", "signature", "manifest", "optional", "install", "outbox", "ed25519", "sha512", "api", "http")
     if _result == "error":
         _errors += 1
     else:
@@ -116,7 +116,7 @@ def _check():
 
     m, why = verify.offered(cfg, have, device, answer.pop("release", None))
     verify = device = None
-    _unload("verify", "signature", "ed25519", "sha512", "manifest")
+    _unload("verify", "signature", "ed25519", "sha512", "manifest", "optional")
     from . import update
 
     step = update.prepare(cfg, have, m, why, claimed)

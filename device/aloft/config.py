@@ -7,6 +7,7 @@ INSTALLED = DIR + "/installed.json"  # {"version", "sequence", "files": {path: s
 JOURNAL = DIR + "/journal.json"  # from just before an install's first rename until it is confirmed or rolled back
 TRIAL = DIR + "/trial.json"  # {"sequence", "boots", "state": "trial"|"confirmed"|"rollback", "reason"?}
 OUTBOX = DIR + "/outbox.json"  # events not delivered yet, oldest first
+TRUST = DIR + "/trust.json"  # {"keys", "threshold", "sequence"}: adopted from a confirmed release; else config's keys
 STAGE = DIR + "/stage"  # downloads: <sha256> verified, <sha256>.part still arriving
 
 # Values that win over config.json; the simulator points "server" elsewhere this way.

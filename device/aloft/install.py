@@ -72,7 +72,10 @@ def plan(m, puts, installed, buf):
     prev = {"version": installed["version"], "sequence": installed["sequence"], "files": installed["files"]}
     if installed.get("rejected"):
         prev["rejected"] = installed["rejected"]
-    return {"version": m["version"], "sequence": m["sequence"], "files": new, "ops": ops, "previous": prev}
+    j = {"version": m["version"], "sequence": m["sequence"], "files": new, "ops": ops, "previous": prev}
+    if "trust" in m:  # adopted when the release is confirmed (trial.confirm), dropped with a rollback
+        j["trust"] = m["trust"]
+    return j
 
 
 def _copy(src, dst, buf):

@@ -26,13 +26,12 @@ def parse(text):
     if not isinstance(c, str) or not 0 < len(c) <= 32 or c[0] == "-" or not _only(c, _PATH_CHARS[26:62] + "-"):
         raise ValueError("bad channel")
     t = m.get("created")
-    if (
-        not isinstance(t, str)
-        or len(t) != 20
-        or t[4] + t[7] + t[10] + t[13] + t[16] + t[19] != "--T::Z"
-        or not _only(t[:4] + t[5:7] + t[8:10] + t[11:13] + t[14:16] + t[17:19], _HEX[:10])
-    ):
+    if not _time(t):
         raise ValueError("bad created time")
+    if "expires" in m or "trust" in m:  # rarely there: their rules load only then
+        from . import optional
+
+        optional.check(m, _time)
     compat = m.get("compat")
     boards = compat.get("boards") if isinstance(compat, dict) else None
     if not isinstance(boards, list) or not 0 < len(boards) <= 16 or not all(isinstance(b, str) for b in boards):
@@ -138,6 +137,16 @@ def incompatibility(m, board, micropython):
     if need and (version(micropython) or (0, 0, 0)) < need:
         return "needs MicroPython %s, device has %s" % (compat["micropython"], micropython)
     return None
+
+
+def _time(t):
+    # YYYY-MM-DDTHH:MM:SSZ, digits where digits go.
+    return (
+        isinstance(t, str)
+        and len(t) == 20
+        and t[4] + t[7] + t[10] + t[13] + t[16] + t[19] == "--T::Z"
+        and _only(t[:4] + t[5:7] + t[8:10] + t[11:13] + t[14:16] + t[17:19], _HEX[:10])
+    )
 
 
 def _only(s, allowed):

@@ -1,18 +1,20 @@
-# Signed release envelopes: which manifest a trusted key signed. Checked before the manifest is
-# even parsed; the bytes verified are the string as received, never a re-encoding.
+# Signed release envelopes: which manifest enough trusted keys signed. Checked before the manifest
+# is even parsed; the bytes verified are the string as received, never a re-encoding.
 
 
-def verify(envelope, keys):
-    """The manifest string of a signed envelope, if a signature by one of keys (64-hex Ed25519
-    public keys) verifies over its UTF-8 bytes exactly as received; else ValueError."""
+def verify(envelope, keys, threshold=1):
+    """The manifest string of a signed envelope, once signatures by threshold distinct keys of keys
+    (64-hex Ed25519 public keys) verify over its UTF-8 bytes exactly as received; else ValueError."""
     from binascii import a2b_base64, hexlify, unhexlify
     from hashlib import sha256
     from . import ed25519
 
     text = envelope.get("manifest") if isinstance(envelope, dict) else None
     sigs = envelope.get("signatures") if text is not None else None
-    if not isinstance(text, str) or not isinstance(sigs, list):
-        raise ValueError("malformed release envelope")
+    if not isinstance(text, str) or not isinstance(sigs, list) or not 0 < len(sigs) <= 8:
+        raise ValueError("malformed release envelope")  # more than 8: refused before any is verified
+    if type(threshold) is not int or not 0 < threshold <= len(keys):
+        raise ValueError("bad threshold %r for %d key(s)" % (threshold, len(keys)))
     trusted = {}
     for key in keys:
         try:
@@ -22,14 +24,18 @@ def verify(envelope, keys):
         if len(raw) != 32:
             raise ValueError("config.json has a bad key %r: not 64 hex characters" % (key,))
         trusted[hexlify(sha256(raw).digest()[:8]).decode()] = raw
-    for s in sigs:
-        raw = trusted.get(s.get("keyid")) if isinstance(s, dict) else None
-        if raw is None:
+    good = set()
+    for s in sigs:  # in the order sent; an untrusted key is skipped unverified, a key counts once
+        kid = s.get("keyid") if isinstance(s, dict) else None
+        raw = trusted.get(kid) if isinstance(kid, str) else None
+        if raw is None or kid in good:
             continue
         try:
             sig = a2b_base64(s["sig"])
         except (KeyError, TypeError, ValueError):
             continue
         if ed25519.verify(raw, text, sig):
-            return text
-    raise ValueError("no valid signature by a trusted key")
+            good.add(kid)
+            if len(good) >= threshold:
+                return text
+    raise ValueError("signed by %d trusted key(s), %d needed" % (len(good), threshold))

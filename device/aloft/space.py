@@ -29,6 +29,9 @@ def needed(m, have, puts, fetch):
         record += len(f["path"]) + 72
     for p in have["files"]:
         journal += 2 * len(p) + 100  # in "previous", and a "del" op at most
+    if "trust" in m:  # in the journal, then trust.json and its temporary copy at the confirmation
+        journal += 600
+        blocks += 2
     folders = set()
     for f in puts:
         blocks += _blocks(f["size"])

@@ -4,7 +4,8 @@
 # Phases, each entered by one atomic write (temp file + rename):
 #   journal.json written                   installing: a reset rolls forward (install.apply)
 #   installed.json names the new release   committed, on trial; trial.json counts the boots
-#   trial.json "state": "confirmed"        confirming: the old files, journal, trial record go
+#   trial.json "state": "confirmed"        confirming: trust.json (a release's trust), then the old
+#                                          files, journal, trial record go
 #   trial.json "state": "rollback"         rolling back: the old files return, installed.json names
 #                                          the previous release and rejects this one, same cleanup
 import os
@@ -110,7 +111,7 @@ def cleanup(keep_stage):
     fs.remove(config.TRIAL)
     if not keep_stage:
         fs.rmtree(config.STAGE)
-    for path in (config.JOURNAL, config.INSTALLED, config.TRIAL, config.OUTBOX):
+    for path in (config.JOURNAL, config.INSTALLED, config.TRIAL, config.OUTBOX, config.TRUST):
         fs.remove(path + ".tmp")  # half-written by a reset in fs.write_json
 
 
@@ -161,6 +162,9 @@ def confirm(j=None):
     if t.get("state") != "confirmed":
         t["state"] = "confirmed"
         fs.write_json(config.TRIAL, t)
+    n = j.get("trust")
+    if n:  # the release's trust replaces the current one; again after a reset, until the journal goes
+        fs.write_json(config.TRUST, {"keys": n["keys"], "threshold": n["threshold"], "sequence": j["sequence"]})
     _drop_old(j)
     outbox.add("confirmed", j["version"], j["sequence"])
     cleanup(False)

@@ -6,7 +6,10 @@ fixed, signed releases, and injects faults on request. Test-only endpoints:
 
   POST /_ctl  {"release": "r1"|"r2"|...|null, "variant": null|"badsig"|..., "fault": null|FAULT, "hang": false}
   POST /_ctl  {"device": id, "release": ...}: what that device is offered, whatever the above says
-  POST /_publish  {"name", "version", "sequence", "files": {path: base64}, "boards"?, "micropython"?}
+  POST /_publish  {"name", "version", "sequence", "files": {path: base64}, "boards"?, "micropython"?,
+                   "extra"?: {manifest fields, e.g. "expires"; "trust": {"keys": [key names], "threshold"}},
+                   "sign"?: [{"key": name, "kid"?: name, "bad"?: true}]}  (names: A, B, C, X)
+  GET  /_keys  {name: 64-hex public key}; A is the key devices are provisioned with
   GET  /_log  {"checkins": [...], "events": [...], "downloads": [{"sha256", "encoding", "range", "status"}]}
   GET  /_log?id=ID  {"checkins": [the last 20 of that device], "events": [...]}
   GET  /_releases  {"r1": {path: sha256}, ...}
@@ -48,6 +51,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 TOKEN = "test-token"
 KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"aloft test key").digest())
 OTHER_KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"aloft other key").digest())
+THIRD_KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"aloft third key").digest())
+UNTRUSTED_KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"aloft untrusted key").digest())
+KEYS = {"A": KEY, "B": OTHER_KEY, "C": THIRD_KEY, "X": UNTRUSTED_KEY}  # by name, for /_publish "sign"
 
 
 def raw_public(key):
@@ -84,6 +90,19 @@ def envelope(m, key=KEY, kid=None):
     return {"manifest": text, "signatures": [{"keyid": kid or keyid(key), "sig": base64.b64encode(sig).decode()}]}
 
 
+def signed(m, sign):
+    """The envelope of manifest m signed as sign says: [{"key": name, "kid": name (a forged keyid),
+    "bad": true (a flipped bit)}, ...] with names of KEYS."""
+    text = canonical(m)
+    sigs = []
+    for s in sign:
+        sig = bytearray(KEYS[s["key"]].sign(text.encode()))
+        if s.get("bad"):
+            sig[10] ^= 1
+        sigs.append({"keyid": keyid(KEYS[s.get("kid", s["key"])]), "sig": base64.b64encode(bytes(sig)).decode()})
+    return {"manifest": text, "signatures": sigs}
+
+
 def _text(n):
     lines = []
     i = 0
@@ -108,13 +127,17 @@ V2 = {
 V3 = {"main.py": b'print("app 3.0.0")\n', "lib/keep.py": V1["lib/keep.py"]}  # drops the data/ folder
 RELEASES = {"r1": ("1.0.0", 1, V1), "r2": ("2.0.0", 2, V2), "r3": ("3.0.0", 3, V3)}
 COMPAT = {}  # name -> (boards, micropython) for published releases
+EXTRA = {}  # name -> (manifest fields to add, signers) for published releases
 
 
 def release_envelope(name, variant):
     version, sequence, files = RELEASES[name]
     if name in COMPAT and variant is None:
         boards, micropython = COMPAT[name]
-        return envelope(manifest(version, sequence, files, boards=boards, micropython=micropython))
+        m = manifest(version, sequence, files, boards=boards, micropython=micropython)
+        extra, sign = EXTRA.get(name, ({}, None))
+        m.update(extra)
+        return signed(m, sign) if sign else envelope(m)
     if variant == "board":
         return envelope(manifest(version, sequence, files, boards=("esp32*", "rp2-?")))
     if variant == "micropython":
@@ -216,6 +239,11 @@ class Handler(BaseHTTPRequestHandler):
             with s.lock:
                 RELEASES[body["name"]] = (body["version"], body["sequence"], files)
                 COMPAT[body["name"]] = (tuple(body.get("boards", ["*"])), body.get("micropython", "1.21"))
+                extra = dict(body.get("extra") or {})
+                if "trust" in extra:  # key names -> sorted hex keys
+                    t = extra["trust"]
+                    extra["trust"] = {"keys": sorted(raw_public(KEYS[k]).hex() for k in t["keys"]), "threshold": t.get("threshold", 1)}
+                EXTRA[body["name"]] = (extra, body.get("sign"))
                 add_blobs(s.blobs, files)
             self._json(200, {})
             return
@@ -265,6 +293,9 @@ class Handler(BaseHTTPRequestHandler):
             mine = lambda items: [x for x in items if x.get("id") == self.path[9:]]
             with s.lock:
                 self._json(200, {"checkins": mine(s.checkins)[-20:], "events": mine(s.events)})
+            return
+        if self.path == "/_keys":
+            self._json(200, {name: raw_public(k).hex() for name, k in KEYS.items()})
             return
         if self.path == "/_releases":
             files = lambda r: {p: hashlib.sha256(b).hexdigest() for p, b in r[2].items()}
@@ -358,6 +389,16 @@ def write_vectors(path):
             "manifest": good["manifest"],
             "signatures": envelope(m, key=OTHER_KEY)["signatures"] + good["signatures"],
         },
+        "third_key": raw_public(THIRD_KEY).hex(),
+        # for a device trusting A (key), B (other_key) and C (third_key) with threshold 2
+        "signed_ab": signed(m, [{"key": "A"}, {"key": "B"}]),
+        "signed_xcb": signed(m, [{"key": "X"}, {"key": "C"}, {"key": "B"}]),
+        "signed_badb_a_c": signed(m, [{"key": "B", "bad": True}, {"key": "A"}, {"key": "C"}]),
+        "signed_aa": signed(m, [{"key": "A"}, {"key": "A"}]),
+        "signed_ax": signed(m, [{"key": "A"}, {"key": "X"}]),
+        "signed_a_forged_b": signed(m, [{"key": "A"}, {"key": "X", "kid": "B"}]),
+        "signed_a_badb": signed(m, [{"key": "A"}, {"key": "B", "bad": True}]),
+        "signed_9": signed(m, [{"key": "A"}] * 9),
     }
     with open(path, "w") as f:
         json.dump(out, f, indent=1, sort_keys=True)

@@ -55,16 +55,21 @@ class Server:
     def offer(self, release, variant=None, fault=None, hang=False):
         self.post("/_ctl", {"release": release, "variant": variant, "fault": fault, "hang": hang})
 
-    def publish(self, name, version, sequence, files, boards=None, micropython=None):
+    def publish(self, name, version, sequence, files, boards=None, micropython=None, extra=None, sign=None):
+        """extra: manifest fields to add ("trust" with key names); sign: the signers (fake_server.py)."""
         from binascii import b2a_base64
 
-        body = {"name": name, "version": version, "sequence": sequence}
+        body = {"name": name, "version": version, "sequence": sequence, "extra": extra, "sign": sign}
         body["files"] = dict((p, b2a_base64(b).decode().strip()) for p, b in files.items())
         if boards:
             body["boards"] = boards
         if micropython:
             body["micropython"] = micropython
         self.post("/_publish", body)
+
+    def keys(self):
+        """{name: 64-hex public key} of the keys fake_server.py signs with; "A" is the provisioned one."""
+        return self.get("/_keys")
 
     def releases(self):
         """{name: {"/path": sha256}} of every release the server knows."""

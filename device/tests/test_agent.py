@@ -68,10 +68,10 @@ def refused(release, variant, why):
 @test
 def refused_releases_change_nothing():
     for variant, why in (
-        ("badsig", "no valid signature"),
-        ("tampered", "no valid signature"),
-        ("wrongkey", "no valid signature"),
-        ("forgedkeyid", "no valid signature"),
+        ("badsig", "signed by 0 trusted key(s), 1 needed"),
+        ("tampered", "signed by 0 trusted key(s), 1 needed"),
+        ("wrongkey", "signed by 0 trusted key(s), 1 needed"),
+        ("forgedkeyid", "signed by 0 trusted key(s), 1 needed"),
         ("board", "incompatible: board sim"),
         ("micropython", "needs MicroPython 9.1"),
         ("reserved", "reserved for the agent"),

@@ -85,7 +85,10 @@ def tree(path=""):
 FLASH = RamFlash()
 
 
-def device_v1():
+TRUST = {"keys": ["ab" * 32, "cd" * 32], "threshold": 2}  # what v2 carries in with_trust()
+
+
+def device_v1(trust=None):
     # A fresh flash with v1 installed and v2's changed files staged, as after the downloads.
     bd = FLASH
     os.VfsLfs2.mkfs(bd)
@@ -97,6 +100,8 @@ def device_v1():
     fs.makedirs(config.DIR)
     fs.write_json(config.INSTALLED, {"version": "1.0.0", "sequence": 1, "files": dict((p, sha(b)) for p, b in V1.items())})
     m = manifest(V2, 2)
+    if trust:
+        m["trust"] = trust
     puts = [f for f in m["files"] if V1.get(f["path"]) is None or sha(V1[f["path"]]) != f["sha256"]]
     fs.makedirs(config.STAGE)
     for f in puts:
@@ -129,7 +134,7 @@ def check_state(files, seq, trial_left=False):
     assert release_on_flash() == seq
     left = agent_state()
     if not trial_left:  # settled: no journal, trial record or old files (downloads may wait in the stage)
-        assert [p for p in left if p != config.OUTBOX and not p.startswith(config.STAGE)] == [], left
+        assert [p for p in left if p not in (config.OUTBOX, config.TRUST) and not p.startswith(config.STAGE)] == [], left
 
 
 def cut(fn, n, *args):
@@ -144,8 +149,8 @@ def cut(fn, n, *args):
         install.os = trial.os = fs.os = os
 
 
-def with_device(fn):
-    j = device_v1()
+def with_device(fn, trust=None):
+    j = device_v1(trust)
     try:
         fn(j)
     finally:
@@ -159,7 +164,7 @@ def outbox():
         return []
 
 
-def every_cut(step):
+def every_cut(step, trust=None):
     # step(n) for n = 0, 1, 2 ... until the cut comes after the whole operation; returns the count
     n = 0
     while True:
@@ -168,7 +173,7 @@ def every_cut(step):
         def one(j):
             done[0] = step(j, n)
 
-        with_device(one)
+        with_device(one, trust)
         if done[0]:
             return n
         n += 1
@@ -281,6 +286,44 @@ def reset_at_every_point_of_a_confirmation_then_boot_recovery():
         return done
 
     print("     %d reset points" % every_cut(step))
+
+
+def trust():
+    try:
+        return fs.read_json(config.TRUST)
+    except OSError:
+        return None
+
+
+@test
+def a_release_trust_is_adopted_by_its_confirmation_at_every_reset_point():
+    def step(j, n):
+        assert j["trust"] == TRUST
+        install.apply(j)
+        assert trust() is None  # on trial: the old trust stays in force
+        done = cut(trial.confirm, n, j)
+        if trial.recover() is not None:  # not decided yet: still the old trust
+            assert trust() is None
+            trial.confirm(j)
+        check_state(V2, 2)
+        assert trust() == dict(TRUST, sequence=2), trust()
+        return done
+
+    print("     %d reset points" % every_cut(step, TRUST))
+
+
+@test
+def a_rolled_back_release_trust_is_dropped_at_every_reset_point():
+    def step(j, n):
+        install.apply(j)
+        done = cut(trial.rollback, n, j, "boom")
+        if trial.recover() is not None:
+            trial.rollback(j, "boom")
+        check_state(V1, 1)
+        assert trust() is None
+        return done
+
+    print("     %d reset points" % every_cut(step, TRUST))
 
 
 @test

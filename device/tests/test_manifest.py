@@ -2,7 +2,7 @@
 # signed envelopes (data/envelopes.json, made by `python3 fake_server.py --vectors`).
 from harness import HERE, raises, run, test
 import json
-from aloft import manifest, signature
+from aloft import manifest, signature, verify
 
 with open(HERE + "/data/envelopes.json") as f:
     V = json.load(f)
@@ -156,7 +156,7 @@ def signed_envelope_verifies():
 def bad_envelopes_are_refused():
     for name in ("tampered", "wrongkey", "forgedkeyid"):
         e = raises(ValueError, signature.verify, V[name], [KEY])
-        assert "signature" in str(e), name
+        assert "signed by 0 trusted key(s), 1 needed" in str(e), (name, e)
     raises(ValueError, signature.verify, V["good"], [V["other_key"]])
     raises(ValueError, signature.verify, {"manifest": 1, "signatures": []}, [KEY])
     raises(ValueError, signature.verify, {"manifest": V["good"]["manifest"]}, [KEY])
@@ -165,6 +165,82 @@ def bad_envelopes_are_refused():
     raises(ValueError, signature.verify, bad, [KEY])
     for key in ("abc", "zz" * 32, KEY[:-2]):
         assert "bad key" in str(raises(ValueError, signature.verify, V["good"], [key])), key
+
+
+
+KEYS = sorted([KEY, V["other_key"], V["third_key"]])  # A, B, C
+
+
+@test
+def threshold_two_needs_two_distinct_trusted_keys():
+    for name in ("signed_ab", "signed_xcb", "signed_badb_a_c"):
+        assert signature.verify(V[name], KEYS, 2) == V["good"]["manifest"], name
+    # a key counts once; untrusted keys, forged key ids and bad signatures do not count
+    for name in ("signed_aa", "signed_ax", "signed_a_forged_b", "signed_a_badb", "good"):
+        e = raises(ValueError, signature.verify, V[name], KEYS, 2)
+        assert str(e) == "signed by 1 trusted key(s), 2 needed", (name, e)
+    assert str(raises(ValueError, signature.verify, V["signed_ab"], KEYS, 3)) == "signed by 2 trusted key(s), 3 needed"
+    # threshold 1 (the default): any one trusted key
+    for name in ("signed_aa", "signed_ax", "signed_a_forged_b", "signed_a_badb", "signed_ab"):
+        assert signature.verify(V[name], KEYS) == V["good"]["manifest"], name
+    assert signature.verify(V["signed_xcb"], [V["other_key"]]) == V["good"]["manifest"]
+    # more than 8 signatures: refused without verifying any; a threshold above the keys: refused
+    assert "malformed" in str(raises(ValueError, signature.verify, V["signed_9"], KEYS))
+    assert "malformed" in str(raises(ValueError, signature.verify, {"manifest": V["good"]["manifest"], "signatures": []}, KEYS))
+    for n in (0, 4, "2"):
+        assert "bad threshold" in str(raises(ValueError, signature.verify, V["signed_ab"], KEYS, n)), n
+
+
+@test
+def expires_rules():
+    m = manifest.parse(doc(expires="2027-01-01T00:00:00Z"))
+    assert m["expires"] == "2027-01-01T00:00:00Z"
+    manifest.parse(doc(expires="2028-02-29T23:59:59Z"))  # a leap day
+    manifest.parse(doc(expires="2026-11-29T02:33:35Z"))  # one second after created
+    refused(doc(expires="2026-11-29T02:33:34Z"), "not after created")
+    refused(doc(expires="2025-01-01T00:00:00Z"), "not after created")
+    for bad in ("2027-02-29T00:00:00Z", "2100-02-29T00:00:00Z", "2027-13-01T00:00:00Z", "2027-00-01T00:00:00Z",
+                "2027-04-31T00:00:00Z", "2027-01-00T00:00:00Z", "2027-01-01T24:00:00Z", "2027-01-01T00:60:00Z",
+                "2027-01-01T00:00:60Z", "2027-01-01 00:00:00Z", "2027-01-01T00:00:00", 20270101, None):
+        refused(doc(expires=bad), "bad expires")
+    manifest.parse(doc(expires="2400-02-29T00:00:00Z"))
+
+
+@test
+def expiry_needs_a_set_clock():
+    m = manifest.parse(doc(expires="2027-01-01T00:00:00Z"))
+    assert verify.expired(m, (2027, 1, 1, 0, 0, 0, 4, 1))  # now == expires: expired
+    assert verify.expired(m, (2031, 5, 6, 7, 8, 9, 0, 0))
+    assert not verify.expired(m, (2026, 12, 31, 23, 59, 59, 3, 365))
+    assert not verify.expired(m, (2000, 1, 1, 0, 0, 0, 5, 1))  # a clock never set: skipped
+    assert not verify.expired(m, (2024, 12, 31, 23, 59, 59, 1, 366))
+    assert not verify.expired(manifest.parse(doc()), (2099, 1, 1, 0, 0, 0, 3, 1))  # no expires
+
+
+@test
+def trust_rules():
+    a, b, c = KEYS
+    m = manifest.parse(doc(trust={"keys": [a, b], "threshold": 2}))
+    assert m["trust"] == {"keys": [a, b], "threshold": 2}
+    manifest.parse(doc(trust={"keys": [c], "threshold": 1}))
+    manifest.parse(doc(trust={"keys": ["%02x" % i * 32 for i in range(8)], "threshold": 8}))
+    for bad, why in (
+        ({"keys": [b, a], "threshold": 1}, "sorted"),
+        ({"keys": [a, a], "threshold": 1}, "distinct"),
+        ({"keys": [a.upper()], "threshold": 1}, "hex"),
+        ({"keys": [a[:-2]], "threshold": 1}, "hex"),
+        ({"keys": [1], "threshold": 1}, "hex"),
+        ({"keys": [], "threshold": 1}, "bad trust"),
+        ({"keys": ["%02x" % i * 32 for i in range(9)], "threshold": 1}, "bad trust"),
+        ({"keys": [a, b], "threshold": 3}, "trust.threshold"),
+        ({"keys": [a, b], "threshold": 0}, "trust.threshold"),
+        ({"keys": [a, b], "threshold": "1"}, "trust.threshold"),
+        ({"keys": [a, b]}, "trust"),
+        ({"keys": [a], "threshold": 1, "extra": 1}, "bad trust"),
+        ([a], "bad trust"),
+        (None, "bad trust"),
+    ):
+        refused(doc(trust=bad), why)
 
 
 run()
