@@ -61,7 +61,7 @@ def confirm():
         print("aloft: confirm failed: %r" % (e,))
         return False
     finally:
-        _unload("trial", "install", "outbox", "api", "http")
+        _unload("trial", "install", "outbox", "api", "http", "tls")
 
 
 def check():
@@ -76,7 +76,7 @@ def check():
         print("aloft: check failed: %r" % (e,))
         _result = "error"
     finally:  # board and config stay loaded: hooks and overrides are set on them from outside
-        _unload("checkin", "update", "verify", "space", "download", "transfer", "signature", "manifest", "optional", "install", "outbox", "ed25519", "sha512", "api", "http")
+        _unload("checkin", "enroll", "update", "verify", "space", "download", "transfer", "signature", "manifest", "optional", "install", "outbox", "ed25519", "sha512", "api", "http", "tls")
     if _result == "error":
         _errors += 1
     else:
@@ -111,7 +111,7 @@ def _check():
     cfg, have, device, answer, claimed = offer
     offer = None
     # One part of the agent at a time, each unloaded before the next: each needs RAM to load.
-    _unload("checkin", "api", "http", "outbox")
+    _unload("checkin", "api", "http", "tls", "outbox")
     from . import verify
 
     m, why = verify.offered(cfg, have, device, answer.pop("release", None))
@@ -130,7 +130,7 @@ def _check():
 
     why = download.fetch(cfg, files, answer.get("zlib") or {})
     download = files = None
-    _unload("download", "transfer", "http")
+    _unload("download", "transfer", "http", "tls")
     from . import update
 
     return update.finish(cfg, have, m, puts, why), poll

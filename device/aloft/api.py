@@ -49,7 +49,7 @@ def post(cfg, path, value):
     Raises OSError for a non-2xx status, with the server's error message in it."""
     import json
 
-    r = http.request(cfg["server"], "POST", path, cfg["token"], json.dumps(value).encode(), cfg.get("timeout", 10))
+    r = http.request(cfg["server"], "POST", path, cfg["token"], json.dumps(value).encode(), cfg.get("timeout", 10), "", cfg.get("ca"))
     try:
         if r.status // 100 != 2:
             try:

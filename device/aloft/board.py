@@ -16,6 +16,15 @@ def board_name():
     return getattr(sys.implementation, "_build", None) or os.uname().machine
 
 
+def unique_id():
+    # The id a generic image enrolls with (docs/protocol.md, "Enrollment"): "mp-" and the chip's
+    # unique id in hex. Only called while the device is not enrolled yet.
+    import machine
+    from binascii import hexlify
+
+    return "mp-" + hexlify(machine.unique_id()).decode()
+
+
 def free_bytes():
     import os
 

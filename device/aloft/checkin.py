@@ -21,6 +21,12 @@ def check():
     cfg = None
     try:
         cfg = config.load()
+        if not cfg.get("token"):  # a generic image: enroll first, then check in as usual
+            from . import enroll
+
+            cfg = enroll.enroll(cfg)
+            enroll = None
+            sys.modules.pop("aloft.enroll", None)
         if config.pending() and fs.stat(config.JOURNAL) is None:
             from . import trial
 

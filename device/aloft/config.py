@@ -2,7 +2,7 @@
 from . import fs
 
 DIR = "/.aloft"
-CONFIG = DIR + "/config.json"  # written at provisioning, never by the agent
+CONFIG = DIR + "/config.json"  # written at provisioning; by the agent only when it enrolls (enroll.py)
 INSTALLED = DIR + "/installed.json"  # {"version", "sequence", "files": {path: sha256}, "rejected"?}
 JOURNAL = DIR + "/journal.json"  # from just before an install's first rename until it is confirmed or rolled back
 TRIAL = DIR + "/trial.json"  # {"sequence", "boots", "state": "trial"|"confirmed"|"rollback", "reason"?}
@@ -13,7 +13,7 @@ STAGE = DIR + "/stage"  # downloads: <sha256> verified, <sha256>.part still arri
 # Values that win over config.json; the simulator points "server" elsewhere this way.
 overrides = {}
 
-_REQUIRED = ("server", "id", "token", "keys")
+_REQUIRED = ("server", "keys")
 
 
 def load():
@@ -25,6 +25,10 @@ def load():
     for key in _REQUIRED:
         if not cfg.get(key):
             raise ValueError("config.json has no " + key)
+    if not cfg.get("enroll"):  # a generic image enrolls at its first check instead (enroll.py)
+        for key in ("id", "token"):
+            if not cfg.get(key):
+                raise ValueError("config.json has no " + key)
     return cfg
 
 

@@ -41,11 +41,12 @@ def _split(url):
     return scheme == "https", host, port, ("/" + prefix).rstrip("/")
 
 
-def request(server, method, path, token, body=None, timeout=10, headers=""):
+def request(server, method, path, token, body=None, timeout=10, headers="", ca=None):
     """Send one request and read the status line and headers; the caller reads the body from the
     returned Response and must close() it. body is bytes (sent as JSON) or None; headers is extra
-    header lines, each ending in CRLF. Every socket operation times out after timeout seconds; the
-    status line and headers (and a JSON answer read by api.py) must arrive within 3 x timeout."""
+    header lines, each ending in CRLF; ca is the PEM text of the CA an https:// server's
+    certificate must chain to (tls.py), else that certificate is not checked. Every socket
+    operation times out after timeout seconds; the status line and headers (and a JSON answer read by api.py) must arrive within 3 x timeout."""
     import socket
 
     deadline = time.ticks_add(time.ticks_ms(), int(timeout * 3000))
@@ -55,7 +56,11 @@ def request(server, method, path, token, body=None, timeout=10, headers=""):
     try:
         s.settimeout(timeout)
         s.connect(ai[-1])
-        if tls:
+        if tls and ca:
+            from . import tls as t
+
+            s = t.wrap(s, host, ca)
+        elif tls:
             try:
                 import ssl
             except ImportError:

@@ -21,7 +21,7 @@ def get(cfg, f, packed, buf, part, h, have):
     print("aloft: get %s (%d bytes%s)" % (path, size, ", zlib" if packed else (", from %d" % have if have else "")))
     r = None
     try:
-        r = http.request(cfg["server"], "GET", url, cfg["token"], None, timeout, "Range: bytes=%d-\r\n" % have if have else "")
+        r = http.request(cfg["server"], "GET", url, cfg["token"], None, timeout, "Range: bytes=%d-\r\n" % have if have else "", cfg.get("ca"))
         mode = "wb"
         if have and r.status == 206 and r.start == have:
             mode = "ab"

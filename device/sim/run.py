@@ -9,6 +9,8 @@
 # another (or no) check result, 1 main.py raised. Environment:
 #   ALOFT_SIM_SERVER=URL            the server URL instead of the config's
 #   ALOFT_SIM_BATTERY=PERCENT       what the board's battery hook reports (default: no battery)
+#   ALOFT_SIM_UNIQUE_ID=ID          what the board's unique_id hook reports (a generic image enrolls
+#                                   with it); default: the config's board and a hash of IMAGE's path
 #   ALOFT_SIM_CUT_AFTER_WRITES=N    power cut (SIGKILL) at the N-th block write; 0: none, but
 #                                   print "sim: N block writes" at the end
 import os
@@ -38,7 +40,17 @@ def _board():
         return "sim"
 
 
-def _hook_agent(server, battery):
+def _unique_id(image, name):
+    uid = os.getenv("ALOFT_SIM_UNIQUE_ID")
+    if uid:
+        return uid
+    from binascii import hexlify
+    from hashlib import sha256
+
+    return "%s-%s" % (name, hexlify(sha256(image).digest()[:6]).decode())
+
+
+def _hook_agent(server, battery, image):
     try:
         import aloft.board
         import aloft.config
@@ -48,6 +60,7 @@ def _hook_agent(server, battery):
     name = _board()
     aloft.board.reset = _reset
     aloft.board.board_name = lambda: name
+    aloft.board.unique_id = lambda: _unique_id(image, name)
     if server:
         aloft.config.overrides["server"] = server
     if battery:
@@ -71,10 +84,10 @@ def _run(path, g):
         return True
 
 
-def boot():
+def boot(image):
     g = {"__name__": "__main__"}
     try:
-        _hook_agent(os.getenv("ALOFT_SIM_SERVER"), os.getenv("ALOFT_SIM_BATTERY"))
+        _hook_agent(os.getenv("ALOFT_SIM_SERVER"), os.getenv("ALOFT_SIM_BATTERY"), image)
         _run("/boot.py", g)  # a failing boot.py does not stop main.py on a board either
         if not _run("/main.py", g):
             return 1
@@ -99,6 +112,7 @@ def main():
     except OSError as e:
         print("sim: cannot open image %s: %s" % (sys.argv[1], e), file=sys.stderr)
         return 1
+    image = sys.argv[1] if sys.argv[1].startswith("/") else os.getcwd() + "/" + sys.argv[1]
     os.mount(vfs, "/")
     os.chdir("/")
     # What device/boot.py does first, done here because the hooks below import the agent before
@@ -109,7 +123,7 @@ def main():
         pass
     sys.path[:] = ["", ".frozen", "/lib"]
     try:
-        return boot()
+        return boot(image)
     finally:
         os.umount("/")
         bd.close()

@@ -15,6 +15,10 @@ fixed, signed releases, and injects faults on request. Test-only endpoints:
   GET  /_releases  {"r1": {path: sha256}, ...}
   POST /_quit
 
+Enrollment: POST /api/v1/device/enroll with "Authorization: Bearer aloft_enr_test" and {"id": ID}
+gives 201 {"id", "channel", "token": "aloft_dev_<n>"} (then that token checks in as ID), 409 for an id
+enrolled before (or "dev-1"), 401 for any other secret; every attempt goes to /_log "enrollments".
+
 FAULT is {"blob": path in the offered release, "kind": K, "times": N (optional: only the first N
 requests for that blob)}; K is "500", "404", "truncate" (half the body, then close), "corrupt"
 (one bit flipped), "long" (Content-Length one too many), "stall" (half the body, then 4 s
@@ -27,6 +31,11 @@ the device's own refusal is tested.
 
 writes {"url", "token", "pubkey"} to STATE.json once it listens, and exits after --lifetime
 seconds in any case so a failed test never leaves it behind.
+
+    python3 fake_server.py --state STATE.json --tls
+
+serves HTTPS instead, with a certificate for 127.0.0.1 (IP subjectAltName) from a CA made at start;
+STATE.json then also holds "ca" (that CA, PEM) and "other_ca" (an unrelated CA, PEM).
 
     python3 fake_server.py --vectors OUT.json
 
@@ -49,6 +58,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 TOKEN = "test-token"
+ENROLL_SECRET = "aloft_enr_test"
 KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"aloft test key").digest())
 OTHER_KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"aloft other key").digest())
 THIRD_KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"aloft third key").digest())
@@ -187,6 +197,8 @@ class State:
         self.checkins = []
         self.events = []
         self.downloads = []
+        self.enrollments = []  # {"id", "status"} per enrollment attempt
+        self.tokens = {}  # device token -> id, issued by enrollment
         self.blobs = blobs()
 
 
@@ -211,7 +223,8 @@ class Handler(BaseHTTPRequestHandler):
         return json.loads(self.rfile.read(n) or b"null")
 
     def _authorized(self):
-        if self.headers.get("Authorization") == "Bearer " + TOKEN:
+        auth = self.headers.get("Authorization") or ""
+        if auth == "Bearer " + TOKEN or auth[7:] in self.state.tokens:
             return True
         self._json(401, {"error": "unauthorized", "message": "bad token"})
         return False
@@ -247,6 +260,9 @@ class Handler(BaseHTTPRequestHandler):
                 add_blobs(s.blobs, files)
             self._json(200, {})
             return
+        if self.path == "/api/v1/device/enroll":
+            self._enroll()
+            return
         if not self._authorized() or self._hang():
             return
         if self.path == "/api/v1/device/checkin":
@@ -275,6 +291,24 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._json(404, {"error": "not_found", "message": self.path})
 
+    def _enroll(self):
+        s = self.state
+        body = self._body()
+        dev = body.get("id") if isinstance(body, dict) else None
+        with s.lock:
+            if self.headers.get("Authorization") != "Bearer " + ENROLL_SECRET:
+                status, answer = 401, {"error": "unauthorized", "message": "unknown or revoked enrollment secret"}
+            elif not isinstance(dev, str) or not dev:
+                status, answer = 400, {"error": "bad_request", "message": "no id"}
+            elif dev == "dev-1" or dev in s.tokens.values():
+                status, answer = 409, {"error": "conflict", "message": "device %s exists" % dev}
+            else:
+                token = "aloft_dev_%d" % (len(s.tokens) + 1)
+                s.tokens[token] = dev
+                status, answer = 201, {"id": dev, "channel": "stable", "token": token}
+            s.enrollments.append({"id": dev, "status": status})
+        self._json(status, answer)
+
     def _hang(self):
         with self.state.lock:
             hang = self.state.hang
@@ -287,7 +321,7 @@ class Handler(BaseHTTPRequestHandler):
         s = self.state
         if self.path == "/_log":
             with s.lock:
-                self._json(200, {"checkins": s.checkins, "events": s.events, "downloads": s.downloads})
+                self._json(200, {"checkins": s.checkins, "events": s.events, "downloads": s.downloads, "enrollments": s.enrollments})
             return
         if self.path.startswith("/_log?id="):  # one device's check-ins and events
             mine = lambda items: [x for x in items if x.get("id") == self.path[9:]]
@@ -405,11 +439,55 @@ def write_vectors(path):
         f.write("\n")
 
 
+def tls_context():
+    """An ssl context serving a certificate for 127.0.0.1 signed by a new CA; (context, CA PEM, other CA PEM)."""
+    import datetime
+    import ipaddress
+    import ssl
+    import tempfile
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def cert(name, key, issuer, issuer_key, ca):
+        b = x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        b = b.issuer_name(issuer).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        b = b.not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+        b = b.add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        if not ca:
+            b = b.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        return b.sign(issuer_key, hashes.SHA256())
+
+    def new_ca(name):
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        return key, cert(name, key, subject, key, True)
+
+    ca_key, ca = new_ca("aloft test CA")
+    _, other = new_ca("aloft other CA")
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = cert("127.0.0.1", key, ca.subject, ca_key, False)
+    pem = lambda c: c.public_bytes(serialization.Encoding.PEM).decode()
+    with tempfile.TemporaryDirectory() as d:
+        with open(d + "/cert.pem", "w") as f:
+            f.write(pem(leaf))
+        with open(d + "/key.pem", "wb") as f:
+            f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(d + "/cert.pem", d + "/key.pem")
+    return ctx, pem(ca), pem(other)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--state")
     ap.add_argument("--lifetime", type=float, default=120)
     ap.add_argument("--vectors")
+    ap.add_argument("--tls", action="store_true")
     a = ap.parse_args()
     if a.vectors:
         write_vectors(a.vectors)
@@ -417,10 +495,15 @@ def main():
     Handler.state = State()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
+    info = {"url": "http://127.0.0.1:%d" % httpd.server_address[1], "token": TOKEN, "pubkey": raw_public(KEY).hex(), "enroll": ENROLL_SECRET}
+    if a.tls:
+        ctx, info["ca"], info["other_ca"] = tls_context()
+        httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+        info["url"] = "https" + info["url"][4:]
     threading.Thread(target=lambda: (time.sleep(a.lifetime), os._exit(3)), daemon=True).start()
     tmp = a.state + ".tmp"
     with open(tmp, "w") as f:
-        json.dump({"url": "http://127.0.0.1:%d" % httpd.server_address[1], "token": TOKEN, "pubkey": raw_public(KEY).hex()}, f)
+        json.dump(info, f)
     os.rename(tmp, a.state)
     httpd.serve_forever()
 

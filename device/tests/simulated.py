@@ -28,9 +28,11 @@ class Server:
         s.url, s.token, s.pubkey = url, token, pubkey
         return s
 
-    def __init__(self, tmp, lifetime=300):
+    def __init__(self, tmp, lifetime=300, tls=False):
+        """tls: HTTPS with a certificate for 127.0.0.1 from a CA of its own (self.ca, PEM; self.other_ca
+        is an unrelated CA)."""
         state = tmp + "/server.json"
-        sh("%s %s/fake_server.py --state %s --lifetime %d > %s/server.log 2>&1 &" % (python(), HERE, state, lifetime, tmp))
+        sh("%s %s/fake_server.py --state %s --lifetime %d%s > %s/server.log 2>&1 &" % (python(), HERE, state, lifetime, " --tls" if tls else "", tmp))
         for _ in range(300):
             if fs.stat(state):
                 break
@@ -41,6 +43,8 @@ class Server:
         with open(state) as f:
             s = json.load(f)
         self.url, self.token, self.pubkey = s["url"], s["token"], s["pubkey"]
+        self.enroll = s.get("enroll")  # the enrollment secret it accepts
+        self.ca, self.other_ca = s.get("ca"), s.get("other_ca")
 
     def post(self, path, body):
         return api.post({"server": self.url, "token": self.token}, path, body)
@@ -93,7 +97,7 @@ AGENT = ("/boot.py", "/lib/aloft/", "/.aloft/")
 
 class Device:
     """A provisioned simulated device: boot.py, the agent, config.json (server, keys, and the
-    settings given), and any extra files, on a LittleFS image of size bytes."""
+    settings given; a setting of None removes that key), and any extra files, on a LittleFS image of size bytes."""
 
     @classmethod
     def at(cls, tmp):
@@ -114,6 +118,8 @@ class Device:
         cfg = {"server": server.url, "id": "dev-1", "token": server.token, "keys": [server.pubkey], "board": "sim"}
         cfg.update({"poll": 300, "timeout": 2, "backoff": 0.05, "confirm_wait": 1})
         cfg.update(settings)
+        for key in [k for k, v in cfg.items() if v is None]:  # id=None, token=None: a generic image
+            del cfg[key]
         write(src + "/.aloft/config.json", json.dumps(cfg).encode())
         for path, data in (files or {}).items():
             write(src + path, data)
