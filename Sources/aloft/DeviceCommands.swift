@@ -14,23 +14,10 @@ struct DeviceCommand: AsyncParsableCommand {
         @Option(help: "Device id (A-Z a-z 0-9 . _ -, up to 64).")
         var id: String
 
-        @Option(help: "Release public key(s) the device trusts (PEM from `aloft keys generate`; repeatable, up to 8).")
-        var pubkey: [String]
-
-        @Option(help: "How many of the --pubkey keys must sign a release.")
-        var threshold: Int = 1
-
-        @Option(help: "Folder for the simulated device (flash.img goes there).")
-        var out: String
-
         @Option(help: "Channel the device follows.")
         var channel: String = "stable"
 
-        @Option(help: "Board name the device reports (matched against release board globs).")
-        var board: String = "sim"
-
-        @Option(help: "Flash size, a multiple of 4096 (e.g. 2M, 512K).")
-        var flashSize: String = "2M"
+        @OptionGroup var image: ImageOptions
 
         @Option(help: "Server URL stored on the device (default: --server).")
         var deviceServer: String?
@@ -41,21 +28,12 @@ struct DeviceCommand: AsyncParsableCommand {
         func run() async throws {
             try Identifiers.validateDeviceID(id)
             try Identifiers.validateChannel(channel)
-            _ = try BoardPattern(board)
-            guard let size = parseSize(flashSize) else { throw ValidationError("invalid --flash-size '\(flashSize)'") }
-            try SimulatedDevice.validateFlashSize(size)
-            guard !pubkey.isEmpty else { throw ValidationError("pass at least one --pubkey") }
-            let keys = try pubkey.map { try ReleasePublicKey(pem: try readKeyFile($0)) }
-            // The device checks an https server against the same CA as this command (none: the device cannot check it).
-            let ca = try server.caCertificates()
-            // MicroPython's ssl takes one DER certificate as its trust anchor.
-            if let ca, try AdminClient.certificates(pem: ca).count != 1 {
-                throw AloftError("a device holds one CA certificate; the --ca-cert file has several (give the one that signed the server's)")
-            }
-            var config = SimulatedDevice.Config(server: "", id: id, token: "", keys: keys, threshold: threshold, board: board, ca: ca)
+            let (keys, size) = try image.checked()
+            let ca = try image.deviceCA(server)
+            var config = SimulatedDevice.Config(server: "", id: id, token: "", keys: keys, threshold: image.threshold, board: image.board, ca: ca)
             try config.validate()
             let toolchain = try micropython.toolchain()
-            let device = SimulatedDevice(folder: URL(fileURLWithPath: out))
+            let device = SimulatedDevice(folder: URL(fileURLWithPath: image.out))
             try device.checkFree()
             let client = try server.client()
             // Registration makes the token the image needs; everything that can be checked locally was checked first.
@@ -77,21 +55,7 @@ extension DeviceCommand {
         @Option(help: "Enrollment secret from `aloft enrollment create` (or ALOFT_ENROLLMENT_SECRET).")
         var enrollmentSecret: String?
 
-        @Option(help: "Release public key(s) the device trusts (PEM from `aloft keys generate`; repeatable, up to 8).")
-        var pubkey: [String]
-
-        @Option(help: "How many of the --pubkey keys must sign a release.")
-        var threshold: Int = 1
-
-        @Option(help: "Folder for the image (flash.img goes there).")
-        var out: String
-
-        @Option(help: "Board name the devices report (matched against release board globs).")
-        var board: String = "sim"
-
-        @Option(help: "Flash size, a multiple of 4096 (e.g. 2M, 512K).")
-        var flashSize: String = "2M"
-
+        @OptionGroup var image: ImageOptions
         @OptionGroup var server: ServerOptions
         @OptionGroup var micropython: MicroPythonOption
 
@@ -103,20 +67,13 @@ extension DeviceCommand {
             guard secret.hasPrefix("aloft_enr_") else { throw ValidationError("an enrollment secret starts with aloft_enr_ (see `aloft enrollment create`)") }
             guard let url = server.server ?? env["ALOFT_SERVER"], let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme), parsed.host != nil
             else { throw ValidationError("pass the server the devices use: --server http://HOST:PORT (or ALOFT_SERVER)") }
-            _ = try BoardPattern(board)
-            guard let size = parseSize(flashSize) else { throw ValidationError("invalid --flash-size '\(flashSize)'") }
-            try SimulatedDevice.validateFlashSize(size)
-            guard !pubkey.isEmpty else { throw ValidationError("pass at least one --pubkey") }
-            let keys = try pubkey.map { try ReleasePublicKey(pem: try readKeyFile($0)) }
-            let ca = try server.caCertificates()
-            if let ca, try AdminClient.certificates(pem: ca).count != 1 {
-                throw AloftError("a device holds one CA certificate; the --ca-cert file has several (give the one that signed the server's)")
-            }
+            let (keys, size) = try image.checked()
+            let ca = try image.deviceCA(server)
             var base = url
             while base.hasSuffix("/") { base.removeLast() }
-            let config = SimulatedDevice.Config(server: base, enrollmentSecret: secret, keys: keys, threshold: threshold, board: board, ca: ca)
+            let config = SimulatedDevice.Config(server: base, enrollmentSecret: secret, keys: keys, threshold: image.threshold, board: image.board, ca: ca)
             try config.validate()
-            let device = SimulatedDevice(folder: URL(fileURLWithPath: out))
+            let device = SimulatedDevice(folder: URL(fileURLWithPath: image.out))
             try device.checkFree()
             try device.createImage(config: config, flashSize: size, toolchain: try micropython.toolchain())
             print("wrote the generic image \(device.image.path) (\(size) bytes); devices flashed with it enroll on first boot")
@@ -214,5 +171,42 @@ struct Sim: ParsableCommand {
             let code = try micropython.toolchain().flashTool(["cat", image.path, path])
             if code != 0 { throw ExitCode(code) }
         }
+    }
+}
+
+/// What every device image needs, for `device provision` and `device image` alike.
+struct ImageOptions: ParsableArguments {
+    @Option(help: "Release public key(s) the device trusts (PEM from `aloft keys generate`; repeatable, up to 8).")
+    var pubkey: [String]
+
+    @Option(help: "How many of the --pubkey keys must sign a release.")
+    var threshold: Int = 1
+
+    @Option(help: "Folder for the device (flash.img goes there).")
+    var out: String
+
+    @Option(help: "Board name the device reports (matched against release board globs).")
+    var board: String = "sim"
+
+    @Option(help: "Flash size, a multiple of 4096 (e.g. 2M, 512K).")
+    var flashSize: String = "2M"
+
+    /// The trusted keys and the flash size, after every local check.
+    func checked() throws -> (keys: [ReleasePublicKey], flashSize: Int) {
+        _ = try BoardPattern(board)
+        guard let size = parseSize(flashSize) else { throw ValidationError("invalid --flash-size '\(flashSize)'") }
+        try SimulatedDevice.validateFlashSize(size)
+        guard !pubkey.isEmpty else { throw ValidationError("pass at least one --pubkey") }
+        return (try pubkey.map { try ReleasePublicKey(pem: try readKeyFile($0)) }, size)
+    }
+
+    /// The CA the device checks an https server against: the same one this command trusts (none: the device cannot check).
+    func deviceCA(_ server: ServerOptions) throws -> String? {
+        let ca = try server.caCertificates()
+        // MicroPython's ssl takes one DER certificate as its trust anchor.
+        if let ca, try AdminClient.certificates(pem: ca).count != 1 {
+            throw AloftError("a device holds one CA certificate; the --ca-cert file has several (give the one that signed the server's)")
+        }
+        return ca
     }
 }
