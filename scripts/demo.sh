@@ -54,7 +54,9 @@ boot_all
 step "what the server knows"
 "$ALOFT" devices list
 echo
-echo "files on greenhouse-1:"
-"$ALOFT" sim ls "$DATA/greenhouse-1"
+echo "files on greenhouse-1 (the agent's own lib/aloft/ left out):"
+"$ALOFT" sim ls "$DATA/greenhouse-1" | grep -v ' /lib/aloft/'
+echo
+echo "dashboard: $URL/dashboard (any user name, the admin token as password) while the server runs"
 echo
 echo "done. server log: $DATA/server.log"
