@@ -218,7 +218,11 @@ public struct BlobDownload: Sendable, Equatable {
 }
 
 /// A release to publish: the envelope exactly as devices will receive it, plus facts taken from its manifest.
-public struct NewRelease: Sendable, Equatable {
+/// What the store gives back is the same thing, field for field: ``ReleaseRecord``.
+public typealias NewRelease = ReleaseRecord
+
+/// A published release: its signed envelope and the facts listings need without parsing it.
+public struct ReleaseRecord: Sendable, Equatable {
     public var channel: String
     public var sequence: Int
     public var version: String
@@ -249,32 +253,6 @@ public struct NewRelease: Sendable, Equatable {
             channel: manifest.channel, sequence: manifest.sequence, version: manifest.version.description, created: manifest.created,
             envelope: envelope, fileCount: manifest.files.count, totalSize: manifest.totalSize, publishedAt: publishedAt
         )
-    }
-}
-
-/// A published release.
-public struct ReleaseRecord: Sendable, Equatable {
-    public var channel: String
-    public var sequence: Int
-    public var version: String
-    public var created: String
-    public var envelope: String
-    public var fileCount: Int
-    public var totalSize: Int
-    public var publishedAt: Date
-
-    public init(
-        channel: String, sequence: Int, version: String, created: String, envelope: String, fileCount: Int, totalSize: Int,
-        publishedAt: Date
-    ) {
-        self.channel = channel
-        self.sequence = sequence
-        self.version = version
-        self.created = created
-        self.envelope = envelope
-        self.fileCount = fileCount
-        self.totalSize = totalSize
-        self.publishedAt = publishedAt
     }
 }
 
