@@ -107,6 +107,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // AloftTools without a server or MicroPython: release folders and the agent package.
+        .testTarget(name: "AloftToolsTests", dependencies: ["AloftTools", "AloftCore"]),
         .testTarget(name: "DeviceAgentTests", dependencies: ["AloftTools"]),
         .testTarget(
             name: "EndToEndTests",

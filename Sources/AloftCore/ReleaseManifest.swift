@@ -42,6 +42,7 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
     public var totalSize: Int { files.reduce(0) { $0 + $1.size } }
 
     /// Checks every rule of docs/protocol.md; the message names the first one broken.
+    /// A release that carries the agent (files under `lib/aloft/`) must carry all of it, `lib/aloft/__init__.py` at least.
     public func validate() throws(AloftError) {
         guard format == Self.currentFormat else { throw AloftError("unsupported manifest format \(format) (this version reads \(Self.currentFormat))") }
         guard (1...Self.maxSequence).contains(sequence) else { throw AloftError("sequence must be between 1 and \(Self.maxSequence), got \(sequence)") }
@@ -81,6 +82,11 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
                 prefix += prefix.isEmpty ? String(segment) : "/" + segment
                 if paths.contains(prefix) { throw AloftError("'\(prefix)' is both a file and a folder") }
             }
+        }
+        // Agent files replace the device's agent as a whole, never mixed with the modules of another version, so
+        // they must at least make an importable package. A release without agent files leaves the agent alone.
+        if files.contains(where: { ReleasePath.isAgentFile($0.path) }), !paths.contains(ReleasePath.agentInitFile) {
+            throw AloftError("a release that carries the agent must carry all of it: \(ReleasePath.agentInitFile) is missing")
         }
     }
 

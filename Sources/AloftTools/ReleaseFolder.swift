@@ -12,7 +12,11 @@ public struct ReleaseFolder: Sendable {
     public let files: [File]
 
     /// Reads every file below `root`, skipping hidden names and `__pycache__`; refuses paths devices would refuse.
-    public init(root: URL) throws(AloftError) {
+    ///
+    /// With `agent`, the release also carries that agent package under `lib/aloft/`; a folder that has agent files
+    /// of its own is then refused, as the device would get two agents. Without it, agent files in the folder are
+    /// published as they are (the manifest rules still ask for the whole agent).
+    public init(root: URL, agent: AgentPackage? = nil) throws(AloftError) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw AloftError("release folder not found: \(root.path)")
@@ -21,11 +25,25 @@ public struct ReleaseFolder: Sendable {
         var found: [File] = []
         try Self.walk(root, prefix: "", into: &found)
         guard !found.isEmpty else { throw AloftError("release folder \(root.path) has no files") }
+        if let agent {
+            if let own = found.first(where: { ReleasePath.isAgentFile($0.entry.path) }) {
+                throw AloftError(
+                    "release folder \(root.path) already has agent files (\(own.entry.path)); drop --include-agent to publish them, "
+                        + "or remove \(ReleasePath.agentFolder) from the folder to ship the agent of this aloft build")
+            }
+            for file in agent.files {
+                do { try ReleasePath.validate(file.path) } catch { throw AloftError("\(error.message) (in \(agent.folder.path))") }
+                found.append(try Self.read(file.url, as: file.path))
+            }
+        }
         guard found.count <= ReleaseManifest.maxFiles else {
-            throw AloftError("release folder has \(found.count) files; a release has at most \(ReleaseManifest.maxFiles)")
+            throw AloftError("the release would have \(found.count) files; a release has at most \(ReleaseManifest.maxFiles)")
         }
         files = found.sorted { Array($0.entry.path.utf8).lexicographicallyPrecedes(Array($1.entry.path.utf8)) }
     }
+
+    /// Whether the release carries the agent.
+    public var carriesAgent: Bool { files.contains { ReleasePath.isAgentFile($0.entry.path) } }
 
     private static func walk(_ dir: URL, prefix: String, into found: inout [File]) throws(AloftError) {
         let names: [String]
@@ -42,12 +60,17 @@ public struct ReleaseFolder: Sendable {
                 continue
             }
             do { try ReleasePath.validate(path) } catch { throw AloftError("\(error.message) (in \(dir.path))") }
-            guard let data = FileManager.default.contents(atPath: url.path) else { throw AloftError("cannot read \(url.path)") }
-            guard data.count <= ReleaseManifest.maxFileSize else {
-                throw AloftError("\(path) is \(data.count) bytes; files are limited to \(ReleaseManifest.maxFileSize) bytes")
-            }
-            found.append(File(entry: FileEntry(path: path, sha256: Digest.sha256Hex(data), size: data.count), url: url))
+            found.append(try read(url, as: path))
         }
+    }
+
+    /// One file of the release: its bytes from `url`, landing at `path` on the device.
+    private static func read(_ url: URL, as path: String) throws(AloftError) -> File {
+        guard let data = FileManager.default.contents(atPath: url.path) else { throw AloftError("cannot read \(url.path)") }
+        guard data.count <= ReleaseManifest.maxFileSize else {
+            throw AloftError("\(path) is \(data.count) bytes; files are limited to \(ReleaseManifest.maxFileSize) bytes")
+        }
+        return File(entry: FileEntry(path: path, sha256: Digest.sha256Hex(data), size: data.count), url: url)
     }
 
     public func manifest(

@@ -100,13 +100,15 @@ public struct SimulatedDevice: Sendable {
         defer { try? fm.removeItem(at: temp) }
         do {
             try fm.createDirectory(at: folder, withIntermediateDirectories: true)
-            try fm.createDirectory(at: staging.appendingPathComponent("lib/aloft"), withIntermediateDirectories: true)
+            try fm.createDirectory(at: staging.appendingPathComponent(ReleasePath.agentFolder), withIntermediateDirectories: true)
             try fm.createDirectory(at: staging.appendingPathComponent(".aloft"), withIntermediateDirectories: true)
             try fm.copyItem(at: toolchain.deviceDir.appendingPathComponent("boot.py"), to: staging.appendingPathComponent("boot.py"))
-            let agent = toolchain.deviceDir.appendingPathComponent("aloft")
-            for name in try fm.contentsOfDirectory(atPath: agent.path) where name.hasSuffix(".py") {
-                try fm.copyItem(at: agent.appendingPathComponent(name), to: staging.appendingPathComponent("lib/aloft/\(name)"))
+            // The same files a release carries with --include-agent.
+            for file in try toolchain.agent().files {
+                try fm.copyItem(at: file.url, to: staging.appendingPathComponent(file.path))
             }
+        } catch let error as AloftError {
+            throw error
         } catch {
             throw AloftError("cannot prepare the device files: \(error.localizedDescription)")
         }

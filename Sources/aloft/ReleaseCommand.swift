@@ -44,6 +44,9 @@ struct Release: AsyncParsableCommand {
         @Option(help: "With --trust: how many of those keys must sign later releases.")
         var threshold: Int?
 
+        @Flag(help: "Also ship the device agent of this aloft build (device/aloft) under lib/aloft/, so devices update their agent too.")
+        var includeAgent = false
+
         @OptionGroup var server: ServerOptions
 
         func run() async throws {
@@ -58,12 +61,15 @@ struct Release: AsyncParsableCommand {
             let created = Date()
             let expiry = try expiryTimestamp(from: created)
             let newTrust = try trustField()
-            let folder = try ReleaseFolder(root: URL(fileURLWithPath: source))
+            let folder = try ReleaseFolder(root: URL(fileURLWithPath: source), agent: includeAgent ? AgentPackage.locate() : nil)
             let outcome = try await Publisher(client: try server.client()).publish(
                 folder: folder, version: version, keys: signers, channel: channel, compat: compat, sequence: sequence,
                 created: created, expires: expiry, trust: newTrust)
             let m = outcome.manifest
             print("published \(m.version) (sequence \(m.sequence)) on \(m.channel): \(m.files.count) files, \(m.totalSize) bytes; uploaded \(outcome.uploadedBlobs) new blobs (\(outcome.uploadedBytes) bytes)")
+            if folder.carriesAgent {
+                print("carries the device agent: \(m.files.filter { ReleasePath.isAgentFile($0.path) }.count) files under \(ReleasePath.agentFolder)/")
+            }
             let keyIDs = { (keys: [ReleasePublicKey]) in keys.map(\.keyID).joined(separator: ", ") }
             print("signed by key id \(keyIDs(signers.map(\.publicKey)))" + (m.expires.map { "; expires \($0)" } ?? "")
                 + (m.trust.map { "; devices then trust key id \(keyIDs($0.publicKeys)) (threshold \($0.threshold))" } ?? ""))

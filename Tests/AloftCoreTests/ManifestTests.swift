@@ -97,22 +97,61 @@ func sampleManifest(sequence: Int = 1, files: [FileEntry]? = nil) -> ReleaseMani
         #expect(throws: AloftError.self) { try m.validate() }
     }
 
+    @Test func aReleaseMayCarryTheWholeAgent() throws {
+        let agent = ["lib/aloft/__init__.py", "lib/aloft/update.py", "lib/aloft/x.mpy"].map {
+            FileEntry(path: $0, sha256: String(repeating: "c", count: 64), size: 10)
+        }
+        try sampleManifest(files: sampleManifest().files + agent).validate()
+        // Manifest rules do not require application files next to the agent.
+        try sampleManifest(files: agent).validate()
+        try sampleManifest(files: [agent[0]]).validate()
+    }
+
+    @Test func aReleaseWithPartOfTheAgentIsRefused() {
+        let missing = AloftError("a release that carries the agent must carry all of it: lib/aloft/__init__.py is missing")
+        let partial = [
+            FileEntry(path: "lib/aloft/update.py", sha256: String(repeating: "c", count: 64), size: 10),
+            FileEntry(path: "main.py", sha256: String(repeating: "a", count: 64), size: 95),
+        ]
+        #expect(throws: missing) { try sampleManifest(files: partial).validate() }
+        let deep = [FileEntry(path: "lib/aloft/sub/__init__.py", sha256: String(repeating: "c", count: 64), size: 10)]
+        #expect(throws: missing) { try sampleManifest(files: deep).validate() }
+        // Parsing applies the same rule.
+        #expect(throws: missing) { try ReleaseManifest.parse(canonical: sampleManifest(files: partial).canonicalJSON()) }
+        // Near misses are application files, not agent files.
+        let near = [FileEntry(path: "lib/aloftx/update.py", sha256: String(repeating: "c", count: 64), size: 10)]
+        #expect(throws: Never.self) { try sampleManifest(files: near).validate() }
+    }
+
     @Test func timestampFormatting() {
         #expect(ReleaseManifest.timestamp(Date(timeIntervalSince1970: 1_796_000_000)) == "2026-11-30T00:53:20Z")
     }
 }
 
 @Suite struct ReleasePathTests {
-    @Test(arguments: ["main.py", "lib/x.py", "lib/deep/er/file.mpy", "assets/logo.bin", "a-b_c.d+e=f@g~h,i", "lib/aloftx.py", "boot.pyc", "x/.hidden"])
+    @Test(arguments: [
+        "main.py", "lib/x.py", "lib/deep/er/file.mpy", "assets/logo.bin", "a-b_c.d+e=f@g~h,i", "lib/aloftx.py", "boot.pyc", "x/.hidden",
+        "lib/aloft/__init__.py", "lib/aloft/update.mpy", "lib/aloft/sub/x.py", "x/boot.py", "x/.aloft/y", ".aloftx",
+    ])
     func accepts(_ path: String) throws {
         try ReleasePath.validate(path)
+        #expect(ReleasePath.reservedOwner(path) == nil)
+    }
+
+    @Test func agentFilesAreTheOnesInsideTheAgentFolder() {
+        #expect(ReleasePath.isAgentFile("lib/aloft/__init__.py"))
+        #expect(ReleasePath.isAgentFile("lib/aloft/sub/x.py"))
+        for path in ["lib/aloft", "lib/aloftx.py", "lib/aloftx/y.py", "lib/x.py", "aloft/__init__.py", "x/lib/aloft/y.py"] {
+            #expect(!ReleasePath.isAgentFile(path), "\(path)")
+        }
     }
 
     @Test(arguments: [
         ("../boot.py", "'.' and '..' are not allowed"), ("/lib/x", "absolute paths are not allowed"), ("a\\b", "backslashes are not allowed"),
         ("", "empty"), ("a//b", "empty path segment"), ("lib/", "empty path segment"), ("./main.py", "'.' and '..' are not allowed"),
         ("boot.py", "reserved for the Aloft agent ('boot.py')"), (".aloft/config.json", "reserved for the Aloft agent ('.aloft')"),
-        ("lib/aloft/__init__.py", "reserved for the Aloft agent ('lib/aloft')"), ("lib/aloft", "reserved for the Aloft agent ('lib/aloft')"),
+        (".aloft", "reserved for the Aloft agent ('.aloft')"), (".aloft/agent/__init__.py", "reserved for the Aloft agent ('.aloft')"),
+        ("boot.py/x", "reserved for the Aloft agent ('boot.py')"), ("lib/aloft", "reserved for the Aloft agent ('lib/aloft')"),
         ("sp ace.py", "only A-Z a-z 0-9 . _ - + = @ ~ , and / are allowed"), ("naïve.py", "only A-Z a-z 0-9 . _ - + = @ ~ , and / are allowed"),
         ("a:b", "only A-Z a-z 0-9 . _ - + = @ ~ , and / are allowed"), ("nul\u{0}.py", "only A-Z a-z 0-9 . _ - + = @ ~ , and / are allowed"),
         (String(repeating: "a", count: 65), "a segment is longer than 64 bytes"),

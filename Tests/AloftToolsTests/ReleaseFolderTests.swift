@@ -1,0 +1,113 @@
+import AloftCore
+import AloftTools
+import Foundation
+import Testing
+
+/// A temporary folder tree, removed when the test ends.
+final class Scratch {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-tools-test-\(UUID().uuidString)")
+
+    /// Writes `files` (path → text) below `name` and returns that folder.
+    @discardableResult
+    func folder(_ name: String, _ files: [String: String]) throws -> URL {
+        let root = url.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        for (path, text) in files {
+            let file = root.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: file)
+        }
+        return root
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+@Suite struct AgentPackageTests {
+    @Test func takesOnlyThePackagesModules() throws {
+        let scratch = Scratch()
+        let folder = try scratch.folder("aloft", [
+            "__init__.py": "VERSION = '9.9.9'\n", "update.py": "u\n", "fast.mpy": "M\n",
+            ".secret.py": "hidden\n", "notes.txt": "no\n", "update.py~": "backup\n",
+            "__pycache__/update.cpython-312.pyc": "cache\n", "sub/inner.py": "not directly in the folder\n", "dir.py/x": "a folder\n",
+        ])
+        let agent = try AgentPackage(folder: folder)
+        #expect(agent.names == ["__init__.py", "fast.mpy", "update.py"])
+        #expect(agent.files.map(\.path) == ["lib/aloft/__init__.py", "lib/aloft/fast.mpy", "lib/aloft/update.py"])
+        #expect(agent.files.map(\.url.lastPathComponent) == agent.names)
+    }
+
+    @Test func needsTheInitModule() throws {
+        let scratch = Scratch()
+        let folder = try scratch.folder("aloft", ["update.py": "u\n"])
+        #expect(throws: AloftError("\(folder.path) is not the agent package: it has no __init__.py")) { try AgentPackage(folder: folder) }
+        #expect(throws: AloftError.self) { try AgentPackage(folder: scratch.url.appendingPathComponent("missing")) }
+    }
+
+    @Test func findsTheAgentThatShipsWithThisBuild() throws {
+        let agent = try AgentPackage.locate()
+        #expect(agent.folder.lastPathComponent == "aloft")
+        #expect(agent.folder.deletingLastPathComponent().lastPathComponent == "device")
+        #expect(agent.names.contains("__init__.py"))
+        #expect(agent.names.allSatisfy { $0.hasSuffix(".py") || $0.hasSuffix(".mpy") })
+    }
+}
+
+@Suite struct ReleaseFolderTests {
+    static let app = ["main.py": "print('app')\n", "lib/util.py": "x = 1\n"]
+    static let agentFiles = ["__init__.py": "VERSION = '9.9.9'\n", "update.py": "u\n"]
+
+    func manifest(_ folder: ReleaseFolder) throws -> ReleaseManifest {
+        try folder.manifest(version: SemanticVersion("1.0.0")!, sequence: 1, channel: "stable", compat: Compatibility())
+    }
+
+    @Test func withoutTheAgentOnlyTheFolder() throws {
+        let scratch = Scratch()
+        let folder = try ReleaseFolder(root: scratch.folder("app", Self.app))
+        #expect(folder.files.map(\.entry.path) == ["lib/util.py", "main.py"])
+        #expect(!folder.carriesAgent)
+    }
+
+    @Test func includingTheAgentAddsItUnderLibAloft() throws {
+        let scratch = Scratch()
+        let agent = try AgentPackage(folder: scratch.folder("aloft", Self.agentFiles))
+        let folder = try ReleaseFolder(root: scratch.folder("app", Self.app), agent: agent)
+        #expect(folder.files.map(\.entry.path) == ["lib/aloft/__init__.py", "lib/aloft/update.py", "lib/util.py", "main.py"])
+        #expect(folder.carriesAgent)
+        let entry = try #require(folder.files.first { $0.entry.path == "lib/aloft/__init__.py" }?.entry)
+        #expect(entry.sha256 == Digest.sha256Hex(Array(Self.agentFiles["__init__.py"]!.utf8)))
+        #expect(entry.size == Self.agentFiles["__init__.py"]!.utf8.count)
+        #expect(try manifest(folder).files.filter { ReleasePath.isAgentFile($0.path) }.count == 2)
+    }
+
+    @Test func refusesASecondAgent() throws {
+        let scratch = Scratch()
+        let agent = try AgentPackage(folder: scratch.folder("aloft", Self.agentFiles))
+        let root = try scratch.folder("app", Self.app.merging(["lib/aloft/extra.py": "mine\n"]) { a, _ in a })
+        #expect(throws: AloftError(
+            "release folder \(root.path) already has agent files (lib/aloft/extra.py); drop --include-agent to publish them, "
+                + "or remove lib/aloft from the folder to ship the agent of this aloft build")
+        ) { try ReleaseFolder(root: root, agent: agent) }
+    }
+
+    @Test func anAgentInTheFolderIsPublishedAsItIsWhenWhole() throws {
+        let scratch = Scratch()
+        let whole = try scratch.folder("whole", Self.app.merging(["lib/aloft/__init__.py": "v\n", "lib/aloft/update.py": "u\n"]) { a, _ in a })
+        let folder = try ReleaseFolder(root: whole)
+        #expect(folder.carriesAgent)
+        #expect(try manifest(folder).files.count == 4)
+
+        let partial = try ReleaseFolder(root: scratch.folder("partial", Self.app.merging(["lib/aloft/update.py": "u\n"]) { a, _ in a }))
+        #expect(throws: AloftError("a release that carries the agent must carry all of it: lib/aloft/__init__.py is missing")) {
+            try manifest(partial)
+        }
+    }
+
+    @Test func theAgentFolderItselfCannotBeAFile() throws {
+        let scratch = Scratch()
+        let root = try scratch.folder("app", Self.app.merging(["lib/aloft": "not a folder\n"]) { a, _ in a })
+        #expect(throws: AloftError("invalid path 'lib/aloft': reserved for the Aloft agent ('lib/aloft') (in \(root.appendingPathComponent("lib").path))")) {
+            try ReleaseFolder(root: root)
+        }
+    }
+}
