@@ -13,6 +13,7 @@ struct Dashboard: Sendable {
         var version: String
         var sequence: Int
         var board: String
+        var agent: String
         var lastSeen: String
         var lastEvent: String
         var eventClass: String
@@ -42,7 +43,7 @@ struct Dashboard: Sendable {
     func render(devices: [DeviceRecord], releases: [ReleaseRecord], now: Date = Date()) -> String {
         let rows = devices.map { d in
             DeviceRow(
-                id: d.id, channel: d.channel, version: d.version ?? "-", sequence: d.sequence, board: d.board ?? "-",
+                id: d.id, channel: d.channel, version: d.version ?? "-", sequence: d.sequence, board: d.board ?? "-", agent: d.agent ?? "-",
                 lastSeen: d.lastSeen.map { Self.ago($0, now: now) } ?? "never",
                 lastEvent: d.lastEvent.map { e in [e.type, e.version ?? "", e.reason.map { "(\($0))" } ?? ""].filter { !$0.isEmpty }.joined(separator: " ") } ?? "-",
                 eventClass: d.lastEvent.map { ["failed", "rolled_back"].contains($0.type) ? "bad" : ($0.type == "deferred" ? "warn" : "ok") } ?? "")
@@ -84,9 +85,9 @@ struct Dashboard: Sendable {
         <p class="muted">{{deviceCount}} devices, {{releaseCount}} releases. Generated {{generated}}.
         {{#lastEvents}}<span class="pill">{{type}}: {{count}}</span> {{/lastEvents}}</p>
         <h2>Devices</h2>
-        <table><tr><th>Device</th><th>Channel</th><th>Version</th><th>Seq</th><th>Board</th><th>Last seen</th><th>Last event</th></tr>
-        {{#devices}}<tr><td>{{id}}</td><td>{{channel}}</td><td>{{version}}</td><td>{{sequence}}</td><td>{{board}}</td><td>{{lastSeen}}</td><td class="{{eventClass}}">{{lastEvent}}</td></tr>
-        {{/devices}}{{^devices}}<tr><td colspan="7" class="muted">No devices yet: <code>aloft device provision</code>.</td></tr>{{/devices}}
+        <table><tr><th>Device</th><th>Channel</th><th>Version</th><th>Seq</th><th>Board</th><th>Agent</th><th>Last seen</th><th>Last event</th></tr>
+        {{#devices}}<tr><td>{{id}}</td><td>{{channel}}</td><td>{{version}}</td><td>{{sequence}}</td><td>{{board}}</td><td>{{agent}}</td><td>{{lastSeen}}</td><td class="{{eventClass}}">{{lastEvent}}</td></tr>
+        {{/devices}}{{^devices}}<tr><td colspan="8" class="muted">No devices yet: <code>aloft device provision</code>.</td></tr>{{/devices}}
         </table>
         <h2>Releases</h2>
         <table><tr><th>Channel</th><th>Seq</th><th>Version</th><th>Files</th><th>Bytes</th><th>Devices on it</th></tr>

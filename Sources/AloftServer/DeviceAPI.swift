@@ -8,6 +8,7 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
     /// Event types the server accepts; each is also a metrics label, so the set stays closed.
     static var eventTypes: Set<String> { ["downloading", "installed", "failed", "confirmed", "rolled_back", "deferred"] }
     static var maxReasonCharacters: Int { 512 }
+    static var maxAgentCharacters: Int { 32 }
 
     let store: Store
     let catalog: ReleaseCatalog<Store>
@@ -39,7 +40,7 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
         try await store.recordCheckIn(
             DeviceCheckIn(
                 deviceID: device.id, version: body.version, sequence: body.sequence, board: body.board, micropython: body.micropython,
-                mpy: body.mpy, free: body.free, at: Date()
+                agent: body.agent, mpy: body.mpy, free: body.free, at: Date()
             )
         )
         metrics.checkIns.increment()
@@ -91,6 +92,7 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
         if let version = body.version { try requireVersion(version) }
         try requireText(body.board, field: "board", maxBytes: 128)
         try requireText(body.micropython, field: "micropython", maxBytes: 64)
+        if let agent = body.agent { try requireAgent(agent) }
         if let mpy = body.mpy, mpy < 0 { throw APIError.badRequest("mpy must not be negative") }
         if let free = body.free, free < 0 { throw APIError.badRequest("free must not be negative") }
     }
@@ -118,6 +120,16 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
     private static func requireVersion(_ version: String) throws {
         guard version.utf8.count <= 128, SemanticVersion(version) != nil else {
             throw APIError.badRequest("version '\(version.prefix(40))' is not a semantic version like 1.2.0")
+        }
+    }
+
+    /// Narrower than `board`: the agent version is shown in tables and compared by people, so it stays a short token.
+    private static func requireAgent(_ agent: String) throws {
+        let allowed = { (c: UInt8) in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || Array("._-+".utf8).contains(c)
+        }
+        guard (1...maxAgentCharacters).contains(agent.utf8.count), agent.utf8.allSatisfy(allowed) else {
+            throw APIError.badRequest("agent must be 1-\(maxAgentCharacters) of A-Z a-z 0-9 . _ - +, got '\(agent.prefix(40))'")
         }
     }
 

@@ -14,6 +14,8 @@ struct CheckInRequest: Codable {
     var sequence: Int
     var board: String?
     var micropython: String?
+    /// The version of the Aloft agent itself, e.g. `0.2.0`.
+    var agent: String?
     var mpy: Int?
     var free: Int?
     /// The highest sequence the device rolled back from; nothing at or below it is offered again.
@@ -151,6 +153,7 @@ struct DeviceView: Encodable {
     var channel: String
     var board: String?
     var micropython: String?
+    var agent: String?
     var version: String?
     var sequence: Int
     var lastSeen: String?
@@ -163,6 +166,7 @@ struct DeviceView: Encodable {
         self.channel = device.channel
         self.board = device.board
         self.micropython = device.micropython
+        self.agent = device.agent
         self.version = device.version
         self.sequence = device.sequence
         self.lastSeen = device.lastSeen.map(rfc3339)
@@ -177,6 +181,7 @@ struct DeviceView: Encodable {
         try c.encode(channel, forKey: .channel)
         try c.encode(board, forKey: .board)
         try c.encode(micropython, forKey: .micropython)
+        try c.encode(agent, forKey: .agent)
         try c.encode(version, forKey: .version)
         try c.encode(sequence, forKey: .sequence)
         try c.encode(lastSeen, forKey: .lastSeen)
@@ -185,7 +190,7 @@ struct DeviceView: Encodable {
         try c.encode(enrollment, forKey: .enrollment)
     }
 
-    enum CodingKeys: String, CodingKey { case id, channel, board, micropython, version, sequence, lastSeen, lastEvent, revoked, enrollment }
+    enum CodingKeys: String, CodingKey { case id, channel, board, micropython, agent, version, sequence, lastSeen, lastEvent, revoked, enrollment }
 }
 
 struct DeviceListResponse: Encodable {

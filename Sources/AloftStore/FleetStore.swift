@@ -113,6 +113,8 @@ public struct DeviceRecord: Sendable, Equatable {
     public var tokenHash: String
     public var board: String?
     public var micropython: String?
+    /// The version of the Aloft agent the device runs, as it last reported; nil when it did not say.
+    public var agent: String?
     public var mpy: Int?
     public var free: Int?
     /// Installed release; nil and 0 before the first install.
@@ -127,8 +129,8 @@ public struct DeviceRecord: Sendable, Equatable {
     public var enrollment: String?
 
     public init(
-        id: String, channel: String, tokenHash: String, board: String? = nil, micropython: String? = nil, mpy: Int? = nil,
-        free: Int? = nil, version: String? = nil, sequence: Int = 0, lastSeen: Date? = nil, lastEvent: DeviceEvent? = nil,
+        id: String, channel: String, tokenHash: String, board: String? = nil, micropython: String? = nil, agent: String? = nil,
+        mpy: Int? = nil, free: Int? = nil, version: String? = nil, sequence: Int = 0, lastSeen: Date? = nil, lastEvent: DeviceEvent? = nil,
         createdAt: Date, revokedAt: Date? = nil, enrollment: String? = nil
     ) {
         self.id = id
@@ -136,6 +138,7 @@ public struct DeviceRecord: Sendable, Equatable {
         self.tokenHash = tokenHash
         self.board = board
         self.micropython = micropython
+        self.agent = agent
         self.mpy = mpy
         self.free = free
         self.version = version
@@ -155,18 +158,22 @@ public struct DeviceCheckIn: Sendable, Equatable {
     public var sequence: Int
     public var board: String?
     public var micropython: String?
+    /// The agent's version; nil when the device did not say (older agents do not).
+    public var agent: String?
     public var mpy: Int?
     public var free: Int?
     public var at: Date
 
     public init(
-        deviceID: String, version: String?, sequence: Int, board: String?, micropython: String?, mpy: Int?, free: Int?, at: Date
+        deviceID: String, version: String?, sequence: Int, board: String?, micropython: String?, agent: String?, mpy: Int?, free: Int?,
+        at: Date
     ) {
         self.deviceID = deviceID
         self.version = version
         self.sequence = sequence
         self.board = board
         self.micropython = micropython
+        self.agent = agent
         self.mpy = mpy
         self.free = free
         self.at = at

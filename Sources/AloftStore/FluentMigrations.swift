@@ -115,3 +115,16 @@ struct AddAccessControl: AsyncMigration {
         try await database.schema(AdminTokenModel.schema).delete()
     }
 }
+
+/// The version of the agent a device runs, as it reports at check-in.
+struct AddDeviceAgent: AsyncMigration {
+    var name: String { "aloft.v3.AddDeviceAgent" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema(DeviceModel.schema).field("agent", .string).update()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(DeviceModel.schema).deleteField("agent").update()
+    }
+}

@@ -26,6 +26,8 @@ final class DeviceModel: Model, @unchecked Sendable {
     // Added by AddAccessControl.
     @OptionalField(key: "revoked_at") var revokedAt: Date?
     @OptionalField(key: "enrollment") var enrollment: String?
+    // Added by AddDeviceAgent.
+    @OptionalField(key: "agent") var agent: String?
 
     init() {}
 
@@ -45,7 +47,7 @@ final class DeviceModel: Model, @unchecked Sendable {
             lastEvent = DeviceEvent(deviceID: id, type: type, version: lastEventVersion, sequence: lastEventSequence, reason: lastEventReason, at: at)
         }
         return DeviceRecord(
-            id: id, channel: channel, tokenHash: tokenHash, board: board, micropython: micropython, mpy: mpy, free: free,
+            id: id, channel: channel, tokenHash: tokenHash, board: board, micropython: micropython, agent: agent, mpy: mpy, free: free,
             version: version, sequence: sequence, lastSeen: lastSeen, lastEvent: lastEvent, createdAt: createdAt, revokedAt: revokedAt,
             enrollment: enrollment
         )

@@ -124,6 +124,8 @@ public struct AdminClient: Sendable {
         public var channel: String
         public var board: String?
         public var micropython: String?
+        /// The version of the Aloft agent the device last reported (nil from servers before agent updates).
+        public var agent: String?
         public var version: String?
         public var sequence: Int?
         public var lastSeen: String?

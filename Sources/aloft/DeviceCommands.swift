@@ -85,7 +85,7 @@ struct Devices: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "What the fleet runs.", subcommands: [List.self])
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Every device: installed version, last seen, last event.")
+        static let configuration = CommandConfiguration(abstract: "Every device: installed version, agent version, last seen, last event.")
 
         @Flag(help: "JSON output.")
         var json = false
@@ -95,10 +95,12 @@ struct Devices: AsyncParsableCommand {
         func run() async throws {
             let devices = try await server.client().devices()
             if json { return try printJSON(devices) }
-            var rows = [["ID", "CHANNEL", "VERSION", "SEQ", "BOARD", "LAST SEEN", "LAST EVENT"]]
+            var rows = [["ID", "CHANNEL", "VERSION", "SEQ", "BOARD", "AGENT", "LAST SEEN", "LAST EVENT"]]
             for d in devices {
                 let event = d.lastEvent.map { e in [e.type, e.version ?? "", e.reason.map { "(\($0))" } ?? ""].filter { !$0.isEmpty }.joined(separator: " ") } ?? "-"
-                rows.append([d.id, d.channel, d.version ?? "-", d.sequence.map(String.init) ?? "0", d.board ?? "-", d.lastSeen ?? "never", event])
+                rows.append([
+                    d.id, d.channel, d.version ?? "-", d.sequence.map(String.init) ?? "0", d.board ?? "-", d.agent ?? "-", d.lastSeen ?? "never", event,
+                ])
             }
             printTable(rows)
         }

@@ -50,7 +50,7 @@ import Testing
             #expect(devices.map { $0["id"] as? String } == ["a-1", "b-2"])
             let fresh = devices[0]
             #expect(fresh["sequence"] as? Int == 0)
-            for key in ["board", "micropython", "version", "lastSeen", "lastEvent"] {
+            for key in ["board", "micropython", "agent", "version", "lastSeen", "lastEvent"] {
                 #expect(fresh[key] is NSNull, "\(key) should be null")
             }
             #expect(fresh["token"] == nil)

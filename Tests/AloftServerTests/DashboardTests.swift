@@ -10,7 +10,7 @@ import Testing
     @Test func rendersDevicesReleasesAndEscapesWhatDevicesSay() {
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let devices = [
-            DeviceRecord(id: "dev-1", channel: "stable", tokenHash: "", board: "esp32", version: "1.1.0", sequence: 2, lastSeen: now.addingTimeInterval(-90),
+            DeviceRecord(id: "dev-1", channel: "stable", tokenHash: "", board: "esp32", agent: "0.2.0", version: "1.1.0", sequence: 2, lastSeen: now.addingTimeInterval(-90),
                          lastEvent: DeviceEvent(deviceID: "dev-1", type: "installed", version: "1.1.0", sequence: 2, reason: nil, at: now), createdAt: now),
             DeviceRecord(id: "dev-2", channel: "stable", tokenHash: "", sequence: 1,
                          lastEvent: DeviceEvent(deviceID: "dev-2", type: "failed", version: "1.1.0", sequence: 2, reason: "<script>alert(1)</script>", at: now),
@@ -20,6 +20,9 @@ import Testing
         let html = Dashboard().render(devices: devices, releases: releases, now: now)
         #expect(html.contains("<td>dev-1</td>") && html.contains("<td>dev-2</td>"))
         #expect(html.contains("1 min ago") && html.contains("never"))
+        #expect(html.contains("<th>Board</th><th>Agent</th>"))
+        #expect(html.contains("<td>esp32</td><td>0.2.0</td>"), "the agent version in its column")
+        #expect(html.contains("<td>-</td><td>-</td><td>never</td>"), "no board and no agent reported yet")
         #expect(html.contains(#"class="bad">failed 1.1.0 (&lt;script&gt;alert(1)&lt;/script&gt;)"#))
         #expect(!html.contains("<script>"))
         #expect(html.contains("<td>stable</td><td>2</td><td>1.1.0</td><td>3</td><td>900</td><td>1</td>"))

@@ -84,6 +84,48 @@ import Testing
             #expect(device["sequence"] as? Int == 4)
             let lastSeen = try #require(device["lastSeen"] as? String)
             #expect(lastSeen.count == 20 && lastSeen.hasSuffix("Z"))
+            #expect(device["agent"] is NSNull, "an agent that does not say its version")
+        }
+    }
+
+    @Test func checkInRecordsTheAgentVersion() async throws {
+        try await TestFleet.run { fleet in
+            let token = try await fleet.registerDevice("dev-1")
+            let response = try await fleet.checkIn("dev-1", token: token, agent: "0.2.0")
+            #expect(response.status == .ok, "\(response.text)")
+            #expect(try await fleet.send(.get, "/api/v1/admin/devices/dev-1").object["agent"] as? String == "0.2.0")
+            let listed = try #require(try await fleet.send(.get, "/api/v1/admin/devices").object["devices"] as? [[String: Any]])
+            #expect(listed.first?["agent"] as? String == "0.2.0")
+
+            // Every allowed character, at the longest allowed length.
+            let longest = "1.0.0-rc_1+Build.AZaz09" + String(repeating: "9", count: 9)
+            #expect(longest.count == 32)
+            #expect(try await fleet.checkIn("dev-1", token: token, agent: longest).status == .ok)
+            #expect(try await fleet.send(.get, "/api/v1/admin/devices/dev-1").object["agent"] as? String == longest)
+
+            // Like board and micropython, the field says what the device runs now: a check-in without it clears it.
+            let minimal = try await fleet.send(.post, "/api/v1/device/checkin", token: token, json: #"{"id":"dev-1","sequence":0}"#)
+            #expect(minimal.status == .ok)
+            #expect(try await fleet.send(.get, "/api/v1/admin/devices/dev-1").object["agent"] is NSNull)
+        }
+    }
+
+    @Test func checkInRefusesABadAgentVersion() async throws {
+        try await TestFleet.run { fleet in
+            let token = try await fleet.registerDevice("dev-1")
+            _ = try await fleet.checkIn("dev-1", token: token, agent: "0.1.0")
+            let bad = [
+                #""""#, "\"\(String(repeating: "1", count: 33))\"", #""0.2.0 beta""#, #""0.2/0""#, #""0.2.0\n""#, #""ü""#, #""<b>""#,
+                "0.2", "2", "true", #"["0.2.0"]"#, #"{"v":"0.2.0"}"#,
+            ]
+            for value in bad {
+                let body = #"{"id":"dev-1","sequence":0,"agent":\#(value)}"#
+                let response = try await fleet.send(.post, "/api/v1/device/checkin", token: token, json: body)
+                #expect(response.status == .badRequest, "\(body): \(response.status)")
+                #expect(response.errorCode == "bad_request" && (response.object["message"] as? String)?.contains("agent") == true, "\(response.text)")
+            }
+            // Nothing of a refused check-in is stored.
+            #expect(try await fleet.send(.get, "/api/v1/admin/devices/dev-1").object["agent"] as? String == "0.1.0")
         }
     }
 

@@ -25,7 +25,9 @@ import Testing
         _ = try await first.publish(Self.release(1))
         _ = try await first.publish(Self.release(2))
         try await first.recordCheckIn(
-            DeviceCheckIn(deviceID: "dev-1", version: "1.0.1", sequence: 1, board: "esp32", micropython: "1.22.0", mpy: 2822, free: 100, at: Date())
+            DeviceCheckIn(
+                deviceID: "dev-1", version: "1.0.1", sequence: 1, board: "esp32", micropython: "1.22.0", agent: "0.2.0", mpy: 2822, free: 100,
+                at: Date())
         )
         try await first.recordEvent(DeviceEvent(deviceID: "dev-1", type: "installed", version: "1.0.2", sequence: 2, reason: nil, at: Date()))
         try await first.recordDownload(
@@ -36,6 +38,7 @@ import Testing
         let device = try #require(try await second.device(tokenHash: String(repeating: "a", count: 64)))
         #expect(device.id == "dev-1")
         #expect(device.board == "esp32")
+        #expect(device.agent == "0.2.0")
         #expect(device.free == 100)
         #expect(device.version == "1.0.2")
         #expect(device.sequence == 2)

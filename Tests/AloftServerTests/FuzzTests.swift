@@ -16,7 +16,7 @@ import Testing
 
     static let checkIn: [(String, String)] = [
         ("id", #""dev-1""#), ("version", #""1.0.0""#), ("sequence", "1"), ("board", #""esp32""#), ("micropython", #""1.22.0""#),
-        ("mpy", "2822"), ("free", "1500000"), ("rejected", "0"),
+        ("agent", #""0.2.0""#), ("mpy", "2822"), ("free", "1500000"), ("rejected", "0"),
     ]
     static let event: [(String, String)] = [
         ("id", #""dev-1""#), ("type", #""failed""#), ("version", #""1.0.0""#), ("sequence", "1"), ("reason", #""sha256 mismatch""#),

@@ -33,7 +33,7 @@ import Darwin
                 #expect((response.object["message"] as? String)?.contains("unknown field '\(field)'") == true, "\(response.text)")
             }
             // `null` for an optional field is the same as leaving it out, not an unknown field.
-            let nulls = #"{"id":"dev-1","version":null,"sequence":0,"board":null,"micropython":null,"mpy":null,"free":null,"rejected":null}"#
+            let nulls = #"{"id":"dev-1","version":null,"sequence":0,"board":null,"micropython":null,"agent":null,"mpy":null,"free":null,"rejected":null}"#
             #expect(try await fleet.send(.post, "/api/v1/device/checkin", token: token, json: nulls).status == .ok)
         }
     }

@@ -38,7 +38,8 @@ struct PostgresStoreTests {
         }
         try await store.recordCheckIn(
             DeviceCheckIn(
-                deviceID: deviceID, version: nil, sequence: 0, board: "esp32", micropython: "1.22.0", mpy: 6, free: 9_000_000_000, at: Date())
+                deviceID: deviceID, version: nil, sequence: 0, board: "esp32", micropython: "1.22.0", agent: "0.2.0+pg", mpy: 6,
+                free: 9_000_000_000, at: Date())
         )
         try await store.recordEvent(
             DeviceEvent(deviceID: deviceID, type: "installed", version: "1.0.\(latest)", sequence: latest, reason: "ok", at: Date()))
@@ -49,6 +50,7 @@ struct PostgresStoreTests {
         let reopened = try await FluentFleetStore.open(database, logger: Logger(label: "aloft.test.pg"))
         let device = try #require(try await reopened.device(tokenHash: tokenHash))
         #expect(device.free == 9_000_000_000)
+        #expect(device.agent == "0.2.0+pg")
         #expect(device.sequence == latest)
         #expect(device.lastEvent?.reason == "ok")
         #expect(try await reopened.releaseSequences(channel: channel, above: 0) == stored)

@@ -87,14 +87,15 @@ struct TestFleet: Sendable {
 
     func checkIn(
         _ id: String, token: String, sequence: Int = 0, version: String? = nil, board: String = "esp32", micropython: String = "1.22.0",
-        rejected: Int? = nil
+        agent: String? = nil, rejected: Int? = nil
     ) async throws -> TestResponse {
         let versionJSON = version.map { "\"\($0)\"" } ?? "null"
         let rejectedJSON = rejected.map { ",\"rejected\":\($0)" } ?? ""
+        let agentJSON = agent.map { ",\"agent\":\"\($0)\"" } ?? ""
         return try await send(
             .post, "/api/v1/device/checkin", token: token,
             json:
-                #"{"id":"\#(id)","version":\#(versionJSON),"sequence":\#(sequence),"board":"\#(board)","micropython":"\#(micropython)","mpy":2822,"free":1500000\#(rejectedJSON)}"#
+                #"{"id":"\#(id)","version":\#(versionJSON),"sequence":\#(sequence),"board":"\#(board)","micropython":"\#(micropython)","mpy":2822,"free":1500000\#(agentJSON)\#(rejectedJSON)}"#
         )
     }
 }
