@@ -113,8 +113,9 @@ final class ServerProcess: @unchecked Sendable {
 
     /// Runs `aloft` with this server's URL and admin token in the environment.
     @discardableResult
-    func aloft(_ arguments: [String], timeout: Double = 120) throws -> CommandResult {
-        try runCommand(Paths.aloft, arguments, environment: ["ALOFT_SERVER": url, "ALOFT_ADMIN_TOKEN": adminToken, "ALOFT_MICROPYTHON": Paths.micropython], timeout: timeout)
+    func aloft(_ arguments: [String], timeout: Double = 120, environment: [String: String] = [:]) throws -> CommandResult {
+        let base = ["ALOFT_SERVER": url, "ALOFT_ADMIN_TOKEN": adminToken, "ALOFT_MICROPYTHON": Paths.micropython]
+        return try runCommand(Paths.aloft, arguments, environment: base.merging(environment) { $1 }, timeout: timeout)
     }
 
     func json(_ arguments: [String]) throws -> Any {
@@ -189,7 +190,7 @@ func flashContents(_ device: String) throws -> [String: String] {
 /// The release's own files on the device: the agent's files and state left out, and so are the agent's
 /// `path#new` / `path#old` install copies ('#' never occurs in a release path).
 func appFiles(_ device: String) throws -> [String: String] {
-    try flashContents(device).filter { ReleasePath.reservedOwner($0.key) == nil && !$0.key.contains("#") }
+    try flashContents(device).filter { ReleasePath.reservedOwner($0.key) == nil && !ReleasePath.isAgentFile($0.key) && !$0.key.contains("#") }
 }
 
 func digests(_ files: [String: [UInt8]]) -> [String: String] {

@@ -3,26 +3,36 @@
 # it is needed (watch.py only on a trial boot).
 import time
 
+VERSION = "0.2.0"  # this agent's version, reported at every check-in
+
 _result = None
 _next = None  # ticks_ms when poll() checks again; None: at its first call
 _errors = 0  # checks in a row the server did not answer: they come back sooner, with backoff
 _trial = None  # on a trial boot: what watch.py knows about the release on trial
 
 
-def boot(g=None):
+def boot(g=None, role=None):
     """From /boot.py: finish or undo whatever a reset interrupted, then check once unless
     config.json says "boot_check": false. When a new release is on trial, also run /main.py in
     the globals g (boot.py passes its own), decide about the release, and reset: this call does
-    not return then. Does not return either when an update was installed (the board resets)."""
+    not return then. Does not return either when an update was installed (the board resets).
+
+    While an update of the agent itself is installed or on trial, boot.py calls this twice
+    (docs/device.md, "Updating the agent"): role "previous" on the agent the update replaces,
+    kept in /.aloft/agent, which only finishes what a reset interrupted and counts the trial
+    boot, returning True when the new release is on trial; then role "trial" on the new agent,
+    which runs the release on trial without counting the boot again."""
     from . import config
 
-    on_trial = False
-    if config.pending():  # before the configuration is even read: recovery needs none
+    on_trial = role == "trial"
+    if role == "previous" or (role is None and config.pending()):  # before the configuration is read: recovery needs none
         from . import trial
 
         on_trial = trial.start()
         trial = None
-        _unload("trial", "install", "outbox")
+        _unload("trial", "install", "previous", "outbox")
+        if role == "previous":
+            return on_trial
     cfg = config.load()
     if on_trial:
         from . import watch
@@ -30,6 +40,14 @@ def boot(g=None):
         watch.run(cfg, g if g is not None else {"__name__": "__main__"})
     elif cfg.get("boot_check", True):
         check()
+
+
+def reject(reason):
+    """From boot.py, on the previous agent, when the new agent failed its trial boot (did not
+    import, or raised): roll the release on trial back for reason, then reset."""
+    from . import trial
+
+    trial.reject(reason)
 
 
 def _confirm_if_healthy():
@@ -61,7 +79,7 @@ def confirm():
         print("aloft: confirm failed: %r" % (e,))
         return False
     finally:
-        _unload("trial", "install", "outbox", "api", "http", "tls")
+        _unload("trial", "install", "previous", "outbox", "api", "http", "tls")
 
 
 def check():
@@ -76,7 +94,7 @@ def check():
         print("aloft: check failed: %r" % (e,))
         _result = "error"
     finally:  # board and config stay loaded: hooks and overrides are set on them from outside
-        _unload("checkin", "enroll", "update", "verify", "space", "download", "transfer", "signature", "manifest", "optional", "install", "outbox", "ed25519", "sha512", "api", "http", "tls")
+        _unload("checkin", "enroll", "update", "verify", "space", "download", "transfer", "signature", "manifest", "compat", "optional", "plan", "install", "previous", "outbox", "ed25519", "sha512", "api", "http", "tls")
     if _result == "error":
         _errors += 1
     else:
@@ -116,7 +134,7 @@ def _check():
 
     m, why = verify.offered(cfg, have, device, answer.pop("release", None))
     verify = device = None
-    _unload("verify", "signature", "ed25519", "sha512", "manifest", "optional")
+    _unload("verify", "signature", "ed25519", "sha512", "manifest", "compat", "optional")
     from . import update
 
     step = update.prepare(cfg, have, m, why, claimed)

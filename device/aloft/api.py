@@ -6,16 +6,26 @@ _MAX_JSON = const(65536)  # a check-in answer carries the manifest; refuse anyth
 
 
 def _read(r, n, to_end=False):
-    # In pieces, so a server trickling bytes each within the socket timeout still meets the deadline.
-    out = bytearray()
-    while len(out) < n:
-        r._late()
-        data = r.sock.read(min(n - len(out), 1024))
-        if not data:
-            if to_end:
+    # In pieces, so a server trickling bytes each within the socket timeout still meets the deadline;
+    # into one buffer of n bytes when n is known (growing one would hold two copies at a time).
+    if to_end:
+        out = bytearray()
+        while len(out) < n:
+            r._late()
+            data = r.sock.read(min(n - len(out), 1024))
+            if not data:
                 break
-            raise OSError("connection closed after %d of %d bytes" % (len(out), n))
-        out.extend(data)
+            out.extend(data)
+        return out
+    out = bytearray(n)
+    view = memoryview(out)
+    got = 0
+    while got < n:
+        r._late()
+        k = r.sock.readinto(view[got : min(n, got + 1024)])
+        if not k:
+            raise OSError("connection closed after %d of %d bytes" % (got, n))
+        got += k
     return out
 
 

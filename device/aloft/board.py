@@ -1,5 +1,8 @@
-# What the agent needs from the board. Ports or the simulator replace these by assigning the
-# module attributes (aloft.board.reset = ...); machine is imported only when used.
+# What the agent needs from the board. A board provides its own versions in an optional module
+# aloft_board (/lib/aloft_board.py, or frozen): any of the functions below, and a dict "config"
+# whose keys win over config.json (config.py). It lives outside lib/aloft, so an update of the
+# agent keeps it, and it is in place before boot.py's check. Tests may also assign these module
+# attributes (aloft.board.reset = ...). machine is imported only when used.
 
 
 def reset():
@@ -36,3 +39,17 @@ def battery():
     # Charge in percent (0-100), or None on a board without a battery gauge. With "min_battery"
     # in config.json, an update waits while the charge is below it.
     return None
+
+
+# The board's hooks, at import (module-level code: nothing of it stays in RAM afterwards).
+try:
+    import aloft_board
+
+    for _name in ("reset", "board_name", "unique_id", "free_bytes", "battery"):
+        if hasattr(aloft_board, _name):
+            globals()[_name] = getattr(aloft_board, _name)
+    del aloft_board, _name
+except ImportError:
+    pass
+except Exception as e:  # a broken hook module must not take the agent down with it
+    print("aloft: aloft_board ignored: %r" % (e,))

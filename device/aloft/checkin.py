@@ -2,7 +2,7 @@
 # An offered release is handed back to the caller (aloft._check), which unloads this module before
 # loading the next part of the update path.
 import sys
-from . import board, config, fs
+from . import VERSION, board, config, fs
 
 
 def _log(msg):
@@ -43,6 +43,7 @@ def check():
             "micropython": micropython(),
             "mpy": getattr(sys.implementation, "_mpy", None),
             "free": board.free_bytes(),
+            "agent": VERSION,
         }
         if have.get("rejected"):
             body["rejected"] = have["rejected"]

@@ -9,9 +9,14 @@ TRIAL = DIR + "/trial.json"  # {"sequence", "boots", "state": "trial"|"confirmed
 OUTBOX = DIR + "/outbox.json"  # events not delivered yet, oldest first
 TRUST = DIR + "/trust.json"  # {"keys", "threshold", "sequence"}: adopted from a confirmed release; else config's keys
 STAGE = DIR + "/stage"  # downloads: <sha256> verified, <sha256>.part still arriving
+AGENT = "/lib/aloft"  # the agent; a release may replace it (docs/device.md, "Updating the agent")
+PREVIOUS = DIR + "/agent"  # PREVIOUS/aloft: the agent before an update of the agent, until it is confirmed
 
-# Values that win over config.json; the simulator points "server" elsewhere this way.
-overrides = {}
+# Values that win over config.json: the board's (board.py); the simulator points "server" elsewhere.
+try:
+    from aloft_board import config as overrides
+except Exception:  # none, or a broken one (board.py says so)
+    overrides = {}
 
 _REQUIRED = ("server", "keys")
 

@@ -13,7 +13,7 @@ def fetch(cfg, files, zlib):
     """Every blob of the manifest entries files not yet staged (zlib: the check-in's map of packed
     blobs). A transient failure is tried again (resuming) after a pause that doubles each time,
     with jitter so a fleet does not come back in step. Returns None, or why it failed."""
-    from . import _jitter
+    from . import _jitter, transfer  # transfer and http load first, before the buffers: one block each
 
     tries = int(cfg.get("retries", 3)) + 1
     pause = int(float(cfg.get("backoff", 2)) * 1000)
@@ -46,21 +46,6 @@ def fetch(cfg, files, zlib):
     return None
 
 
-def _rehash(path, h, buf):
-    # Bytes of path, fed to h; 0 when there is no such file.
-    n = 0
-    try:
-        with open(path, "rb") as f:
-            while True:
-                k = f.readinto(buf)
-                if not k:
-                    return n
-                h.update(buf if k == len(buf) else buf[:k])
-                n += k
-    except OSError:
-        return n
-
-
 def blob(cfg, f, packed, buf):
     """Fetch the blob of manifest entry f into config.STAGE/<sha256>, raw or zlib-packed, resuming
     a partial download, and check its size and SHA-256. OSError(reason) when another attempt may
@@ -71,7 +56,7 @@ def blob(cfg, f, packed, buf):
     sha, size, path = f["sha256"], f["size"], f["path"]
     part = config.STAGE + "/" + sha + ".part"
     h = sha256()
-    have = _rehash(part, h, buf)
+    have = fs.feed(part, h, buf)
     if have > size:
         fs.remove(part)
         h = sha256()

@@ -65,6 +65,21 @@ def prune(path):
             return
 
 
+def feed(path, h, buf):
+    """The bytes of path fed to the hash h through buf; returns how many (0: no such file)."""
+    n = 0
+    try:
+        with open(path, "rb") as f:
+            while True:
+                k = f.readinto(buf)
+                if not k:
+                    return n
+                h.update(buf if k == len(buf) else buf[:k])
+                n += k
+    except OSError:
+        return n
+
+
 def read_json(path):
     import json
 

@@ -1,4 +1,4 @@
-# An install as a transaction. The journal lists every rename before the first one happens and
+# An install as a transaction. The journal (written by plan.py) lists every rename before the first one happens and
 # holds both the new and the previous installed record, so after a reset at any point the install
 # can be finished (roll forward) or undone (roll back) from the journal and the flash alone, until
 # the new release is confirmed or rolled back (trial.py).
@@ -18,7 +18,6 @@
 import os
 from . import config, fs
 
-
 def trial_state(j):
     """The trial record of journal j's release, None when there is none for it."""
     try:
@@ -35,57 +34,6 @@ def committed(j):
 
 def _parent(path):
     return path[: path.rfind("/")]
-
-
-def plan(m, puts, installed, buf):
-    """The journal for manifest m whose entries puts are staged as config.STAGE/<sha256>, over the
-    installed record installed. Raises ValueError when a file cannot be placed (a folder is in the way)."""
-    new = {}
-    for f in m["files"]:
-        new[f["path"]] = f["sha256"]
-    ops = []
-    dropped = set()
-    for path in sorted(installed["files"]):
-        if path not in new and fs.stat("/" + path) is not None:
-            ops.append(["del", "/" + path, "/" + path + "#old"])
-            dropped.add(path)
-            fs.remove("/" + path + "#old")  # not ours yet: apply would take it for the old file
-    used = {}
-    for f in puts:
-        path = "/" + f["path"]
-        if fs.is_dir(path):
-            raise ValueError("a folder is in the way of " + f["path"])
-        i = path.find("/", 1)
-        while i > 0:
-            if fs.stat(path[:i]) is not None and not fs.is_dir(path[:i]) and path[1:i] not in dropped:
-                raise ValueError("file %s is in the way of %s" % (path[:i], f["path"]))
-            i = path.find("/", i + 1)
-        src = config.STAGE + "/" + f["sha256"]
-        n = used.get(src, 0)
-        used[src] = n + 1
-        if n:  # the same bytes at several paths: each rename needs its own copy
-            _copy(src, "%s.%d" % (src, n), buf)
-            src = "%s.%d" % (src, n)
-        for side in ("#new", "#old"):  # not ours yet: apply would take them for its own
-            fs.remove(path + side)
-        ops.append(["put", path, src, path + "#new", path + "#old" if fs.stat(path) is not None else None])
-    prev = {"version": installed["version"], "sequence": installed["sequence"], "files": installed["files"]}
-    if installed.get("rejected"):
-        prev["rejected"] = installed["rejected"]
-    j = {"version": m["version"], "sequence": m["sequence"], "files": new, "ops": ops, "previous": prev}
-    if "trust" in m:  # adopted when the release is confirmed (trial.confirm), dropped with a rollback
-        j["trust"] = m["trust"]
-    return j
-
-
-def _copy(src, dst, buf):
-    with open(src, "rb") as a:
-        with open(dst, "wb") as b:
-            while True:
-                n = a.readinto(buf)
-                if not n:
-                    return
-                b.write(buf if n == len(buf) else buf[:n])
 
 
 def placed(op):

@@ -1,6 +1,7 @@
 # Format-1 release manifests (docs/protocol.md): every field rule, checked after the signature
 # (signature.py) and before anything from the manifest reaches the filesystem.
 from micropython import const
+from .compat import only, version
 
 _MAX_SEQUENCE = 2**53 - 1
 _MAX_SIZE = const(16 * 1024 * 1024)
@@ -19,11 +20,11 @@ def parse(text):
     if not isinstance(m, dict) or m.get("format") != 1 or type(m.get("format")) is not int:
         raise ValueError("unsupported manifest format")
     v = m.get("version")
-    if not isinstance(v, str) or not 0 < len(v) <= 64 or not _only(v, _PATH_CHARS[:63] + "-+"):
+    if not isinstance(v, str) or not 0 < len(v) <= 64 or not only(v, _PATH_CHARS[:63] + "-+"):
         raise ValueError("bad version")
     _int(m.get("sequence"), 1, _MAX_SEQUENCE, "sequence")
     c = m.get("channel")
-    if not isinstance(c, str) or not 0 < len(c) <= 32 or c[0] == "-" or not _only(c, _PATH_CHARS[26:62] + "-"):
+    if not isinstance(c, str) or not 0 < len(c) <= 32 or c[0] == "-" or not only(c, _PATH_CHARS[26:62] + "-"):
         raise ValueError("bad channel")
     t = m.get("created")
     if not _time(t):
@@ -42,20 +43,25 @@ def parse(text):
     if not isinstance(files, list) or not 0 < len(files) <= 256:
         raise ValueError("bad files list")
     prev = ""
+    agent = 0  # files of the agent, and whether its __init__.py is one: all of it or none
     for f in files:
         p = f.get("path") if isinstance(f, dict) else None
         why = path_error(p)
         if why:
             raise ValueError("bad path %r: %s" % (p, why))
+        if p.startswith("lib/aloft/"):
+            agent |= 3 if p == "lib/aloft/__init__.py" else 1
         if p <= prev:
             raise ValueError("files not sorted by path or not unique at " + p)
         prev = p
         h = f.get("sha256")
-        if not isinstance(h, str) or len(h) != 64 or not _only(h, _HEX):
+        if not isinstance(h, str) or len(h) != 64 or not only(h, _HEX):
             raise ValueError("bad sha256 for " + p)
         _int(f.get("size"), 0, _MAX_SIZE, "size of " + p)
     # A path cannot be a file and a folder at once ("lib" and "lib/x.py").
     paths = set(f["path"] for f in files)
+    if agent == 1:
+        raise ValueError("a release that carries the agent must carry all of it: lib/aloft/__init__.py is missing")
     for p in paths:
         i = p.find("/")
         while i > 0:
@@ -71,7 +77,7 @@ def path_error(p):
         return "empty"
     if "\\" in p:
         return "backslash"
-    if not _only(p, _PATH_CHARS):
+    if not only(p, _PATH_CHARS):
         return "character outside A-Z a-z 0-9 . _ - + = @ ~ ,"
     if len(p) > 128:
         return "longer than 128 bytes"
@@ -85,57 +91,8 @@ def path_error(p):
             return "'.' or '..' segment"
         if len(s) > 64:
             return "segment longer than 64 bytes"
-    if p == "boot.py" or segs[0] == ".aloft" or (segs[0] == "lib" and len(segs) > 1 and segs[1] == "aloft"):
+    if p == "boot.py" or segs[0] == ".aloft" or p == "lib/aloft":  # lib/aloft/...: the agent, updatable
         return "reserved for the agent"
-    return None
-
-
-def glob_match(pattern, name):
-    """fnmatch with only '*' (any run) and '?' (one character), case-sensitive."""
-    p = i = 0
-    star = -1
-    mark = 0
-    while i < len(name):
-        if p < len(pattern) and (pattern[p] == "?" or pattern[p] == name[i]):
-            p += 1
-            i += 1
-        elif p < len(pattern) and pattern[p] == "*":
-            star = p
-            mark = i
-            p += 1
-        elif star >= 0:
-            p = star + 1
-            mark += 1
-            i = mark
-        else:
-            return False
-    while p < len(pattern) and pattern[p] == "*":
-        p += 1
-    return p == len(pattern)
-
-
-def version(s, strict=False):
-    """(major, minor, patch) of "X.Y" or "X.Y.Z"; unless strict, a "-pre" or "+build" suffix is
-    dropped. None when s is not such a version."""
-    if not isinstance(s, str):
-        return None
-    if not strict:
-        s = s.split("+")[0].split("-")[0]
-    parts = s.split(".")
-    if not 2 <= len(parts) <= 3 or not all(x and _only(x, _HEX[:10]) for x in parts):
-        return None
-    v = [int(x) for x in parts]
-    return (v[0], v[1], v[2] if len(v) == 3 else 0)
-
-
-def incompatibility(m, board, micropython):
-    """Why a parsed manifest does not fit this device, or None when it does."""
-    compat = m["compat"]
-    if not any(glob_match(g, board) for g in compat["boards"]):
-        return "board %s not in %s" % (board, ",".join(compat["boards"]))
-    need = version(compat.get("micropython"))
-    if need and (version(micropython) or (0, 0, 0)) < need:
-        return "needs MicroPython %s, device has %s" % (compat["micropython"], micropython)
     return None
 
 
@@ -145,15 +102,8 @@ def _time(t):
         isinstance(t, str)
         and len(t) == 20
         and t[4] + t[7] + t[10] + t[13] + t[16] + t[19] == "--T::Z"
-        and _only(t[:4] + t[5:7] + t[8:10] + t[11:13] + t[14:16] + t[17:19], _HEX[:10])
+        and only(t[:4] + t[5:7] + t[8:10] + t[11:13] + t[14:16] + t[17:19], _HEX[:10])
     )
-
-
-def _only(s, allowed):
-    for ch in s:
-        if ch not in allowed:
-            return False
-    return True
 
 
 def _int(v, lo, hi, what):

@@ -41,6 +41,10 @@ def needed(m, have, puts, fetch):
         while i > 0 and p[:i] not in folders and not fs.is_dir("/" + p[:i]):
             folders.add(p[:i])
             i = p.rfind("/", 0, i)
+    if _replaces_agent(m, puts):  # the copy of the agent kept until the new one is confirmed
+        blocks += 2
+        for entry in os.ilistdir(config.AGENT):
+            blocks += max(_blocks(os.stat(config.AGENT + "/" + entry[0])[6]), 1)
     for f in fetch:  # downloaded already: on flash now
         st = fs.stat(config.STAGE + "/" + f["sha256"])
         if st is not None:
@@ -52,8 +56,29 @@ def needed(m, have, puts, fetch):
     return (blocks + 2 * len(folders) + _blocks(journal) + _blocks(record)) * _BLOCK
 
 
+def _replaces_agent(m, puts):
+    # Whether the install changes or removes a file of the agent (plan.journal marks it "agent").
+    agent = config.AGENT[1:] + "/"
+    names = set()
+    for f in m["files"]:
+        if f["path"].startswith(agent):
+            names.add(f["path"][len(agent) :])
+    if not names:
+        return False
+    for f in puts:
+        if f["path"].startswith(agent):
+            return True
+    for entry in os.ilistdir(config.AGENT):
+        if "#" not in entry[0] and entry[1] & 0x4000 == 0 and entry[0] not in names:
+            return True
+    return False
+
+
 def prune(keep):
-    """Remove from the stage what is not a download (complete or partial) of a blob in keep."""
+    """Remove from the stage what is not a download (complete or partial) of a blob in keep, and
+    what a reset left of a copy of the agent (previous.py) before its install began."""
+    for path in (config.PREVIOUS + ".tmp", config.PREVIOUS + ".del"):
+        fs.rmtree(path)
     if fs.stat(config.STAGE) is None:
         return
     for entry in list(os.ilistdir(config.STAGE)):

@@ -113,6 +113,12 @@ def cleanup(keep_stage):
         fs.rmtree(config.STAGE)
     for path in (config.JOURNAL, config.INSTALLED, config.TRIAL, config.OUTBOX, config.TRUST):
         fs.remove(path + ".tmp")  # half-written by a reset in fs.write_json
+    for path in (config.PREVIOUS, config.PREVIOUS + ".tmp", config.PREVIOUS + ".del"):
+        if fs.stat(path) is not None:  # the previous agent, once its install or trial is over
+            from . import previous
+
+            previous.drop()
+            break
 
 
 def count_boot(j, limit):
@@ -170,3 +176,17 @@ def confirm(j=None):
     cleanup(False)
     print("aloft: %s confirmed" % j["version"])
     return True
+
+
+def reject(reason):
+    """The new agent failed its trial boot (aloft.reject): roll the release on trial back, unless it
+    was confirmed meanwhile (then the confirmation is finished), and reset."""
+    from . import board
+
+    j = journal()
+    t = trial_state(j) if j is not None and committed(j) else None
+    if t is not None and t.get("state") == "trial":
+        rollback(j, reason)
+    else:
+        recover()
+    board.reset()

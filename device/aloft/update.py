@@ -57,10 +57,21 @@ def prepare(cfg, have, m, why, claimed):
         puts = []
         fetch = []  # each blob once, in manifest order
         seen = set()
+        buf = None
         for f in m["files"]:
             st = fs.stat("/" + f["path"])
-            if old.get(f["path"]) == f["sha256"] and st is not None and st[6] == f["size"]:
-                continue
+            if st is not None and st[6] == f["size"]:
+                if old.get(f["path"]) == f["sha256"]:
+                    continue
+                if f["path"] not in old:  # there, but no release's: skipped when it has the bytes already
+                    from binascii import unhexlify
+                    from hashlib import sha256
+
+                    buf = buf or memoryview(bytearray(_CHUNK))
+                    h = sha256()
+                    fs.feed("/" + f["path"], h, buf)
+                    if h.digest() == unhexlify(f["sha256"]):
+                        continue
             puts.append(f)
             if f["sha256"] not in seen:
                 seen.add(f["sha256"])
@@ -89,10 +100,22 @@ def finish(cfg, have, m, puts, why):
     if why:
         return _failed(cfg, m, None, why)
     try:
+        from . import _unload, plan
+
+        buf = memoryview(bytearray(_CHUNK))
+        j = plan.journal(m, puts, have, buf)  # ValueError: something in the way
+        if j.get("agent") or fs.stat(config.PREVIOUS) is not None:  # kept, or a stale copy dropped
+            from . import previous
+
+            if j.get("agent"):
+                previous.keep(buf)
+            else:
+                previous.drop()
+        buf = plan = previous = None
+        _unload("plan", "previous")
+        fs.write_json(config.JOURNAL, j)
         from . import install
 
-        j = install.plan(m, puts, have, memoryview(bytearray(_CHUNK)))  # ValueError: something in the way
-        fs.write_json(config.JOURNAL, j)
         try:
             install.apply(j)
         except Exception as e:
@@ -111,6 +134,9 @@ def finish(cfg, have, m, puts, why):
             board.reset()
         return "failed"
     _log("installed %s, resetting" % m["version"])
-    _event(cfg, "installed", m["version"], m["sequence"])
+    try:  # nothing may keep the board from the reset now: the new release's trial boot comes next
+        _event(cfg, "installed", m["version"], m["sequence"])
+    except Exception as e:
+        _log("could not report installed (%s)" % (e,))
     board.reset()
     return "updated"

@@ -30,7 +30,11 @@ def offered(cfg, have, device, release):
             return None, "sequence %d is not above installed %d" % (m["sequence"], have["sequence"])
         if expired(m):
             return None, "expired at " + m["expires"]
-        why = manifest.incompatibility(m, device["board"], device["micropython"])
+        manifest = None
+        _unload("manifest")
+        from . import compat
+
+        why = compat.incompatibility(m, device["board"], device["micropython"])
         if why:
             return None, "incompatible: " + why
         return m, None

@@ -2,9 +2,10 @@
 #
 #   micropython run.py IMAGE
 #
-# mounts IMAGE at /, runs /boot.py then /main.py in one __main__ namespace, with the agent's board
-# hooks replaced: reset() ends the process with code 75 (the caller starts it again). (On a trial
-# boot the agent runs main.py from boot.py and resets, so the second step does not come.)
+# mounts IMAGE at /, runs /boot.py then /main.py in one __main__ namespace, with the board hooks
+# (aloft_board, see aloft/board.py) set: reset() ends the process with code 75 (the caller starts
+# it again). (On a trial boot the agent runs main.py from boot.py and resets, so the second step
+# does not come.)
 # Exit codes: 75 reset requested, 0 finished and the last check said "none", 2 finished with
 # another (or no) check result, 1 main.py raised. Environment:
 #   ALOFT_SIM_SERVER=URL            the server URL instead of the config's
@@ -50,22 +51,24 @@ def _unique_id(image, name):
     return "%s-%s" % (name, hexlify(sha256(image).digest()[:6]).decode())
 
 
+class _BoardHooks:
+    # What /lib/aloft_board.py would be on a board (aloft/board.py): the simulator's hooks, in
+    # sys.modules, so every import of the agent (boot.py imports it afresh around an update of the
+    # agent itself) finds them.
+    pass
+
+
 def _hook_agent(server, battery, image):
-    try:
-        import aloft.board
-        import aloft.config
-    except ImportError as e:
-        print("sim: no agent in the image (%s)" % e)
-        return
     name = _board()
-    aloft.board.reset = _reset
-    aloft.board.board_name = lambda: name
-    aloft.board.unique_id = lambda: _unique_id(image, name)
-    if server:
-        aloft.config.overrides["server"] = server
+    hooks = _BoardHooks()
+    hooks.reset = _reset
+    hooks.board_name = lambda: name
+    hooks.unique_id = lambda: _unique_id(image, name)
+    hooks.config = {"server": server} if server else {}
     if battery:
         level = int(battery)
-        aloft.board.battery = lambda: level
+        hooks.battery = lambda: level
+    sys.modules["aloft_board"] = hooks
 
 
 def _run(path, g):
@@ -115,7 +118,7 @@ def main():
     image = sys.argv[1] if sys.argv[1].startswith("/") else os.getcwd() + "/" + sys.argv[1]
     os.mount(vfs, "/")
     os.chdir("/")
-    # What device/boot.py does first, done here because the hooks below import the agent before
+    # What device/boot.py does first, done here because the hooks below read config.json before
     # boot.py runs: a change to the flash, so LittleFS finishes a rename a power cut interrupted.
     try:
         os.mkdir("/.aloft")

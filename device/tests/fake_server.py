@@ -153,6 +153,8 @@ def release_envelope(name, variant):
     if variant == "micropython":
         return envelope(manifest(version, sequence, files, micropython="9.1"))
     if variant == "reserved":
+        return envelope(manifest(version, sequence, dict(files, **{".aloft/trust.json": b"evil\n"})))
+    if variant == "partialagent":  # one module of the agent: a release carries all of it or none
         return envelope(manifest(version, sequence, dict(files, **{"lib/aloft/update.py": b"evil\n"})))
     if variant == "traversal":
         m = manifest(version, sequence, files)

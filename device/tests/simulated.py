@@ -160,6 +160,14 @@ class Device:
         and the old and new files it keeps beside a release's files during an update (path#old, path#new)."""
         return dict((p, h) for p, h in self.files().items() if "#" not in p and not [a for a in AGENT if p.startswith(a)])
 
+    def agent(self):
+        """{"/lib/aloft/...": sha256}: the agent's files (its install copies, path#old, left out)."""
+        return dict((p, h) for p, h in self.files().items() if p.startswith("/lib/aloft/") and "#" not in p)
+
+    def app_and_agent(self):
+        """app() and agent(): what a release that carries the agent is checked by."""
+        return dict(self.app(), **self.agent())
+
     def side_files(self):
         """path#old and path#new files: present only while an update is installed or on trial."""
         return sorted(p for p in self.files() if "#" in p)

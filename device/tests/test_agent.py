@@ -75,6 +75,7 @@ def refused_releases_change_nothing():
         ("board", "incompatible: board sim"),
         ("micropython", "needs MicroPython 9.1"),
         ("reserved", "reserved for the agent"),
+        ("partialagent", "must carry all of it: lib/aloft/__init__.py is missing"),
         ("traversal", "bad path '../boot.py'"),
     ):
         refused("r2", variant, why)

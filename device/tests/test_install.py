@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 from binascii import hexlify
-from aloft import config, fs, install, outbox as _outbox, trial  # loaded now: the RAM flash hides the host
+from aloft import config, fs, install, outbox as _outbox, plan, trial  # loaded now: the RAM flash hides the host
 
 
 class Reset(BaseException):
@@ -106,7 +106,7 @@ def device_v1(trust=None):
     fs.makedirs(config.STAGE)
     for f in puts:
         put(config.STAGE + "/" + f["sha256"], V2[f["path"]])
-    j = install.plan(m, puts, config.installed(), memoryview(bytearray(64)))
+    j = plan.journal(m, puts, config.installed(), memoryview(bytearray(64)))
     fs.write_json(config.JOURNAL, j)
     return j
 
@@ -416,10 +416,10 @@ def plan_refuses_a_folder_or_file_in_the_way():
         put("/blocker/x.py", b"user folder\n")
         put("/afile", b"user file\n")
         m = manifest({"blocker": b"x"}, 3)
-        e = raises(ValueError, install.plan, m, m["files"], config.installed(), None)
+        e = raises(ValueError, plan.journal, m, m["files"], config.installed(), None)
         assert "folder is in the way" in str(e), e
         m = manifest({"afile/x.py": b"x"}, 3)
-        e = raises(ValueError, install.plan, m, m["files"], config.installed(), None)
+        e = raises(ValueError, plan.journal, m, m["files"], config.installed(), None)
         assert "file /afile is in the way" in str(e), e
 
     with_device(step)
@@ -433,7 +433,7 @@ def the_journal_keeps_the_previous_record_and_the_rejected_sequence():
         rec["rejected"] = 5
         fs.write_json(config.INSTALLED, rec)
         m = manifest(V2, 6)
-        j2 = install.plan(m, [], config.installed(), None)
+        j2 = plan.journal(m, [], config.installed(), None)
         assert j2["previous"]["rejected"] == 5
         install.apply(dict(j2, ops=[]))
         assert config.installed()["rejected"] == 5 and config.installed()["sequence"] == 6

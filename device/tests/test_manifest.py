@@ -2,7 +2,7 @@
 # signed envelopes (data/envelopes.json, made by `python3 fake_server.py --vectors`).
 from harness import HERE, raises, run, test
 import json
-from aloft import manifest, signature, verify
+from aloft import compat, manifest, signature, verify
 
 with open(HERE + "/data/envelopes.json") as f:
     V = json.load(f)
@@ -32,7 +32,7 @@ def refused(text, why):
 
 @test
 def valid_paths():
-    for p in ("main.py", "lib/x.py", "a/b/c/d/e/f/g/h", "A-Z_a.z+0=9@~,", "lib/aloft.py", "lib/aloftx/y", "x" * 64, "bootx.py"):
+    for p in ("main.py", "lib/x.py", "a/b/c/d/e/f/g/h", "A-Z_a.z+0=9@~,", "lib/aloft.py", "lib/aloftx/y", "x" * 64, "bootx.py", "lib/aloft/update.py"):
         assert manifest.path_error(p) is None, p
 
 
@@ -55,7 +55,6 @@ def invalid_paths():
         (".aloft", "reserved"),
         (".aloft/config.json", "reserved"),
         ("lib/aloft", "reserved"),
-        ("lib/aloft/update.py", "reserved"),
         ("x" * 65, "segment longer"),
         ("/".join(["abcdefghijklmno"] * 8) + "x" * 9, "longer than 128"),
         ("a/b/c/d/e/f/g/h/i", "more than 8"),
@@ -66,7 +65,7 @@ def invalid_paths():
 
 @test
 def board_globs():
-    m = manifest.glob_match
+    m = compat.glob_match
     assert m("*", "esp32") and m("*", "")
     assert m("esp32*", "esp32") and m("esp32*", "esp32-s3")
     assert not m("esp32*", "ESP32") and not m("esp32*", "xesp32")
@@ -79,7 +78,7 @@ def board_globs():
 
 @test
 def micropython_versions():
-    v = manifest.version
+    v = compat.version
     assert v("1.21") == (1, 21, 0) and v("1.22.2") == (1, 22, 2)
     assert v("1.29.0-preview") == (1, 29, 0) and v("1.29.0-preview", True) is None
     assert v("1.9") < v("1.21") < v("1.21.1") < v("2.0")
@@ -90,11 +89,11 @@ def micropython_versions():
 @test
 def compatibility():
     m = manifest.parse(doc(compat={"boards": ["esp32*", "sim"], "micropython": "1.22"}))
-    assert manifest.incompatibility(m, "sim", "1.29.0") is None
-    assert manifest.incompatibility(m, "sim", "1.22.0") is None
-    assert manifest.incompatibility(m, "sim", "1.22.0-preview") is None  # pre-release ignored
-    assert "board" in manifest.incompatibility(m, "rp2", "1.29.0")
-    assert "needs MicroPython 1.22" in manifest.incompatibility(m, "sim", "1.21.9")
+    assert compat.incompatibility(m, "sim", "1.29.0") is None
+    assert compat.incompatibility(m, "sim", "1.22.0") is None
+    assert compat.incompatibility(m, "sim", "1.22.0-preview") is None  # pre-release ignored
+    assert "board" in compat.incompatibility(m, "rp2", "1.29.0")
+    assert "needs MicroPython 1.22" in compat.incompatibility(m, "sim", "1.21.9")
 
 
 @test
@@ -131,7 +130,8 @@ def file_rules():
     f = {"path": "main.py", "sha256": SHA, "size": 1}
     refused(doc(files=[dict(f, path="../boot.py")]), "bad path")
     refused(doc(files=[dict(f, path="boot.py")]), "reserved")
-    refused(doc(files=[dict(f, path="lib/aloft/x.py")]), "reserved")
+    refused(doc(files=[dict(f, path="lib/aloft/x.py")]), "lib/aloft/__init__.py is missing")  # all of the agent or none
+    manifest.parse(doc(files=[dict(f, path="lib/aloft/__init__.py"), dict(f, path="lib/aloft/x.py")]))
     refused(doc(files=[dict(f, sha256=SHA.upper())]), "sha256")
     refused(doc(files=[dict(f, sha256=SHA[:-1])]), "sha256")
     refused(doc(files=[dict(f, size=-1)]), "size")

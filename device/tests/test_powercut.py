@@ -2,10 +2,12 @@
 # tearing that write (sim/blockdev.py, ALOFT_SIM_CUT_AFTER_WRITES). Kill points are spread over a
 # whole v1 -> v2 update (downloads, between files, the journal, the renames, the commit, the trial
 # boot and its confirmation), over boot-time recovery (a second cut while recovering from the
-# first), and over the rollback of a release whose main.py raises. After every cut the device boots
-# on, untouched, until it is idle, and after every one of those boots the files on flash must be
-# exactly one release (checked by hash against the manifests), main.py must have run, and the
-# device must end on the new release (on the old one, with rolled_back reported, for the rollback).
+# first), over the rollback of a release whose main.py raises, and over an update of the agent
+# itself (its install, its trial boot under the previous agent, the rollback of an agent that does
+# not import). After every cut the device boots on, untouched, until it is idle, and after every one
+# of those boots the files on flash must be exactly one release (checked by hash against the
+# manifests; the agent's files too when a release carries the agent), main.py must have run, and
+# the device must end on the new release (on the old one, with rolled_back reported, for the rollbacks).
 #
 #   micropython test_powercut.py            the suite, on two worker processes
 #   ALOFT_TEST_CUT_WORKERS=N                how many workers (default 2)
@@ -24,6 +26,9 @@ SEED = int(os.getenv("ALOFT_TEST_CUT_SEED") or 2026)
 # ALOFT_TEST_CUT_SCALE=N asks for N times as many (a phase has at most one per block write)
 SCALE = int(os.getenv("ALOFT_TEST_CUT_SCALE") or 1)
 PLAN = {"install": 130 * SCALE, "trial": 40 * SCALE, "rollback": 45 * SCALE, "recovery": 35 * SCALE}
+# and over an update of the agent itself: its install, its trial boot, the rollback of an agent that
+# does not import (the previous agent judges it), recovery from those
+PLAN.update({"agent": 40 * SCALE, "agenttrial": 25 * SCALE, "agentback": 25 * SCALE, "agentrecovery": 15 * SCALE})
 
 
 def noise(n, seed):
@@ -61,8 +66,32 @@ P2 = {
     "data/text.txt": text(16000),  # fetched zlib-packed
     "new/deep/x.py": b"X = 1\n",
 }
-SEQUENCE = {"p1": 31, "p2": 32, "p3": 33}
+SEQUENCE = {"p1": 31, "p2": 32, "p2a": 32, "p3": 33, "p4": 34, "p5": 35}  # p2a: p2 and the provisioned agent
 P3 = dict(P2, **{"main.py": b"import lib.a\nprint('app 33 starts')\nraise RuntimeError('bad release %d' % lib.a.V)\n"})
+
+
+def agent(version, broken=False):
+    """This checkout's agent as release files, reporting version, with http.py changed and a module
+    added (so the install replaces, adds and keeps agent files); broken: its __init__.py raises."""
+    files = {"lib/aloft/extra.py": b"EXTRA = 1\n"}
+    for name in os.listdir(DEVICE + "/aloft"):
+        if name.endswith(".py"):
+            data = read(DEVICE + "/aloft/" + name)
+            if name == "__init__.py":
+                data = data.replace(b'\nVERSION = "', b'\nVERSION = "%s" or "' % version.encode(), 1)
+                assert version.encode() in data
+                if broken:
+                    data += b"raise ImportError('broken agent')\n"
+            if name == "http.py":
+                data += b"# " + version.encode() + b"\n"
+            files["lib/aloft/" + name] = data
+    return files
+
+
+P4 = dict(P2, **agent("9.4.0"))
+P4["main.py"] = b"import lib.a, aloft\nassert aloft.VERSION == '9.4.0'\nprint('app 34 ok')\n"
+P5 = dict(P2, **agent("9.5.0", broken=True))
+P5["main.py"] = b"print('app 35 ok')\n"
 
 
 def rng(seed):
@@ -99,19 +128,25 @@ def which(releases, files):
     return None
 
 
+def view(dev, kind):
+    """The files a release is checked by: its own, and for an update of the agent the agent's too."""
+    return dev.app_and_agent() if kind.startswith("agent") else dev.app()
+
+
 def settle(releases, dev, kind):
     """Boot until idle after a cut; the outcome of one kill point."""
     seen_app = False
     for boot in range(8):
         code, out = dev.boot()
-        on = which(releases, dev.app())
+        on = which(releases, view(dev, kind))
         if on is None:
-            return "mixed", "boot %d after the cut left %s" % (boot, sorted(dev.app()))
+            return "mixed", "boot %d after the cut left %s" % (boot, sorted(view(dev, kind)))
         if dev.state("installed.json")["sequence"] != SEQUENCE[on]:
             return "mixed", "boot %d: installed.json says %s, the files are %s" % (boot, dev.state("installed.json"), on)
-        if "Traceback" in out and "app 33 starts" not in out or code not in (0, 75):
+        expected = "app 33 starts" in out or "the new agent failed: ImportError: broken agent" in out
+        if "Traceback" in out and not expected or code not in (0, 75):
             return "unbootable", "boot %d exit %d:\n%s" % (boot, code, out)
-        if "app 31 ok" in out or "app 32 ok" in out:
+        if "app 31 ok" in out or "app 32 ok" in out or "app 34 ok" in out:
             seen_app = True
         if code == 0:
             break
@@ -119,7 +154,7 @@ def settle(releases, dev, kind):
         return "unbootable", "not idle after 8 boots"
     if not seen_app:
         return "unbootable", "main.py never ran"
-    want = "p1" if kind == "rollback" else "p2"
+    want = {"rollback": "p1", "agent": "p4", "agenttrial": "p4", "agentback": "p2a"}.get(kind, "p2")
     if on != want:
         return "wrong", "ended on %s, expected %s" % (on, want)
     if dev.side_files() or dev.state("journal.json") or dev.state("trial.json"):
@@ -144,7 +179,8 @@ def worker(index, count, plan_path):
             if i % count != index:
                 continue
             kind, start, n, m = point
-            releases = dict((k, plan["releases"][k]) for k in (("p1", "p3") if kind == "rollback" else ("p1", "p2")))
+            pair = {"rollback": ("p1", "p3"), "agent": ("p2a", "p4"), "agenttrial": ("p2a", "p4"), "agentback": ("p2a", "p5")}
+            releases = dict((k, plan["releases"][k]) for k in pair.get(kind, ("p1", "p2")))
             dev.load(plan["images"][start])
             cuts = 0
             outcome = why = None
@@ -153,8 +189,8 @@ def worker(index, count, plan_path):
                 if m:  # a second cut, while recovering from the first
                     if kill(dev, m):
                         cuts += 1
-                    elif which(releases, dev.app()) is None:  # it recovered before write m
-                        outcome, why = "mixed", "the recovery boot left %s" % sorted(dev.app())
+                    elif which(releases, view(dev, kind)) is None:  # it recovered before write m
+                        outcome, why = "mixed", "the recovery boot left %s" % sorted(view(dev, kind))
             if outcome is None:
                 outcome, why = settle(releases, dev, kind)
             results.append([kind, n, m, cuts, outcome, why])
@@ -175,13 +211,15 @@ SERVER = Server(TMP, lifetime=900)
 SERVER.publish("p1", "31.0.0", 31, P1)
 SERVER.publish("p2", "32.0.0", 32, P2)
 SERVER.publish("p3", "33.0.0", 33, P3)
+SERVER.publish("p4", "34.0.0", 34, P4)
+SERVER.publish("p5", "35.0.0", 35, P5)
 RELEASES = SERVER.releases()
 SETTINGS = {"retries": 1, "confirm_wait": 1}
 
 
-def make(name, offer):
+def make(name, offer, size=512 * 1024):
     fs.makedirs(TMP + "/" + name)
-    dev = Device(SERVER, TMP + "/" + name, 512 * 1024, id="cut-" + name, **SETTINGS)
+    dev = Device(SERVER, TMP + "/" + name, size, id="cut-" + name, **SETTINGS)
     SERVER.post("/_ctl", {"device": "cut-" + name, "release": offer})
     return dev
 
@@ -222,7 +260,37 @@ def power_cuts_anywhere_leave_exactly_one_release():
     dev.save(images["r1"])
     code, w_rollback, out = counted(dev)
     assert code == 75 and "rolling back 33.0.0: main.py raised RuntimeError: bad release 32" in out, out
-    print("     block writes: install boot %d, trial boot %d, idle boot %d, rollback boot %d" % (w_install, w_trial, w_idle, w_rollback))
+    # an update of the agent, v2 -> v4 (and its trial boot); the rollback of v5, whose agent does not import
+    dev = make("a", "p1", 1024 * 1024)  # room for the agent's copy and a new agent beside the release
+    assert [c for c, _ in dev.run()] == [75, 75, 0]
+    SERVER.post("/_ctl", {"device": "cut-a", "release": "p2"})
+    assert [c for c, _ in dev.run()] == [75, 75, 0]
+    provisioned = dev.agent()
+    assert dev.app_and_agent() == dict(RELEASES["p2"], **provisioned)
+    images["a0"] = TMP + "/a0.img"
+    dev.save(images["a0"])
+    SERVER.post("/_ctl", {"device": "cut-a", "release": "p4"})
+    code, w_agent, out = counted(dev)
+    assert code == 75 and "installed 34.0.0" in out, out
+    images["a1"] = TMP + "/a1.img"
+    dev.save(images["a1"])
+    code, w_agenttrial, out = counted(dev)
+    assert code == 75 and "34.0.0 confirmed" in out and "app 34 ok" in out, out
+    dev = make("b", "p1", 1024 * 1024)  # a device of its own: each device is offered one release
+    assert [c for c, _ in dev.run()] == [75, 75, 0]
+    SERVER.post("/_ctl", {"device": "cut-b", "release": "p2"})
+    assert [c for c, _ in dev.run()] == [75, 75, 0] and dev.agent() == provisioned
+    SERVER.post("/_ctl", {"device": "cut-b", "release": "p5"})
+    code, _, out = counted(dev)
+    assert code == 75 and "installed 35.0.0" in out, out
+    images["b1"] = TMP + "/b1.img"
+    dev.save(images["b1"])
+    code, w_agentback, out = counted(dev)
+    assert code == 75 and "rolling back 35.0.0: the new agent failed: ImportError: broken agent" in out, out
+    print(
+        "     block writes: install boot %d, trial boot %d, idle boot %d, rollback boot %d; agent install %d, agent trial %d, agent rollback %d"
+        % (w_install, w_trial, w_idle, w_rollback, w_agent, w_agenttrial, w_agentback)
+    )
 
     install = spread(w_install, PLAN["install"], rand)
     # A second cut while the next boot recovers (at one of its first writes): after every install
@@ -237,10 +305,26 @@ def power_cuts_anywhere_leave_exactly_one_release():
         points.append(["trial", "u1", n, 0])
     for n in spread(w_rollback, PLAN["rollback"], rand):
         points.append(["rollback", "r1", n, 0])
+    agent = spread(w_agent, PLAN["agent"], rand)
+    late = [n for n in agent if n > w_agent * 3 // 4]  # second cuts after the journal is written, and a few before
+    second = set(late[: PLAN["agentrecovery"]] + agent[: max(PLAN["agentrecovery"] - len(late), 0)])
+    for n in agent:
+        points.append(["agent", "a0", n, 1 + rand(60) if n in second else 0])
+    for n in spread(w_agenttrial, PLAN["agenttrial"], rand):
+        points.append(["agenttrial", "a1", n, 0])
+    for n in spread(w_agentback, PLAN["agentback"], rand):
+        points.append(["agentback", "b1", n, 0])
 
     plan = {
         "server": [SERVER.url, SERVER.token, SERVER.pubkey],
-        "releases": {"p1": RELEASES["p1"], "p2": RELEASES["p2"], "p3": RELEASES["p3"]},
+        "releases": {
+            "p1": RELEASES["p1"],
+            "p2": RELEASES["p2"],
+            "p2a": dict(RELEASES["p2"], **provisioned),
+            "p3": RELEASES["p3"],
+            "p4": RELEASES["p4"],
+            "p5": RELEASES["p5"],
+        },
         "images": images,
         "points": points,
         "results": TMP + "/results",
@@ -269,17 +353,21 @@ def power_cuts_anywhere_leave_exactly_one_release():
         if why:
             print("     %s cut at write %d (then %d): %s: %s" % (kind, n, m, outcome, why))
     count = lambda outcome: sum(v for (k, o), v in tally.items() if o == outcome)
+    phase = lambda kind: len([r for r in results if r[0] == kind and r[3]])
     print(
-        "     kill points tried: %d (install %d, trial %d, rollback %d, second cuts during recovery %d); "
-        "ended old %d, ended new %d, mixed %d, unbootable %d, wrong end %d; %d s on %d workers"
+        "     kill points tried: %d (install %d, trial %d, rollback %d, agent install %d, agent trial %d, agent rollback %d, "
+        "second cuts during recovery %d); ended old %d, ended new %d, mixed %d, unbootable %d, wrong end %d; %d s on %d workers"
         % (
             cuts,
-            len([r for r in results if r[0] == "install" and r[3]]),
-            len([r for r in results if r[0] == "trial" and r[3]]),
-            len([r for r in results if r[0] == "rollback" and r[3]]),
+            phase("install"),
+            phase("trial"),
+            phase("rollback"),
+            phase("agent"),
+            phase("agenttrial"),
+            phase("agentback"),
             len([r for r in results if r[3] == 2]),
-            count("p1"),
-            count("p2"),
+            count("p1") + count("p2a"),
+            count("p2") + count("p4"),
             count("mixed"),
             count("unbootable"),
             count("wrong"),

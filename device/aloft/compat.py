@@ -1,0 +1,58 @@
+# Whether a release fits a device: board globs and MicroPython versions (docs/protocol.md), apart
+# from manifest.py so that neither module is large to compile on a device.
+
+
+def glob_match(pattern, name):
+    """fnmatch with only '*' (any run) and '?' (one character), case-sensitive."""
+    p = i = 0
+    star = -1
+    mark = 0
+    while i < len(name):
+        if p < len(pattern) and (pattern[p] == "?" or pattern[p] == name[i]):
+            p += 1
+            i += 1
+        elif p < len(pattern) and pattern[p] == "*":
+            star = p
+            mark = i
+            p += 1
+        elif star >= 0:
+            p = star + 1
+            mark += 1
+            i = mark
+        else:
+            return False
+    while p < len(pattern) and pattern[p] == "*":
+        p += 1
+    return p == len(pattern)
+
+
+def version(s, strict=False):
+    """(major, minor, patch) of "X.Y" or "X.Y.Z"; unless strict, a "-pre" or "+build" suffix is
+    dropped. None when s is not such a version."""
+    if not isinstance(s, str):
+        return None
+    if not strict:
+        s = s.split("+")[0].split("-")[0]
+    parts = s.split(".")
+    if not 2 <= len(parts) <= 3 or not all(x and only(x, "0123456789") for x in parts):
+        return None
+    v = [int(x) for x in parts]
+    return (v[0], v[1], v[2] if len(v) == 3 else 0)
+
+
+def incompatibility(m, board, micropython):
+    """Why a parsed manifest does not fit this device, or None when it does."""
+    compat = m["compat"]
+    if not any(glob_match(g, board) for g in compat["boards"]):
+        return "board %s not in %s" % (board, ",".join(compat["boards"]))
+    need = version(compat.get("micropython"))
+    if need and (version(micropython) or (0, 0, 0)) < need:
+        return "needs MicroPython %s, device has %s" % (compat["micropython"], micropython)
+    return None
+
+
+def only(s, allowed):
+    for ch in s:
+        if ch not in allowed:
+            return False
+    return True

@@ -1,0 +1,37 @@
+# The previous agent: while a release that replaces the agent's own files is installed or on trial,
+# a whole copy of the agent it replaces stays in config.PREVIOUS/aloft. boot.py runs that copy
+# first at every boot until the new agent is confirmed or rolled back (docs/device.md, "Updating
+# the agent"); trial.cleanup drops it.
+import os
+from . import config, fs, plan
+
+
+def keep(buf):
+    """Before the journal of an install that replaces agent files is written: a copy of the agent
+    as it is, in config.PREVIOUS (complete or not there: copied to a temporary folder, renamed),
+    and the rest of this run imports its modules from there (boot.py does the same at the boots
+    until the new agent is confirmed or rolled back)."""
+    import aloft
+
+    drop()
+    tmp = config.PREVIOUS + ".tmp"
+    fs.makedirs(tmp + "/aloft")
+    for entry in os.ilistdir(config.AGENT):
+        if entry[1] & 0x4000 == 0:  # the agent is one flat package
+            plan.copy(config.AGENT + "/" + entry[0], tmp + "/aloft/" + entry[0], buf)
+    os.rename(tmp, config.PREVIOUS)
+    aloft.__path__ = config.PREVIOUS + "/aloft"
+
+
+def drop():
+    """Remove the previous agent's copy, and what an interrupted copy or removal left. The copy
+    goes by one rename first, so a boot never finds half of it."""
+    import aloft
+
+    if fs.stat(config.PREVIOUS) is not None:
+        fs.rmtree(config.PREVIOUS + ".del")
+        os.rename(config.PREVIOUS, config.PREVIOUS + ".del")
+    if getattr(aloft, "__path__", None) == config.PREVIOUS + "/aloft":
+        aloft.__path__ = config.AGENT  # the agent in /lib is whole again: restored, or confirmed
+    for path in (".tmp", ".del"):
+        fs.rmtree(config.PREVIOUS + path)

@@ -1,0 +1,170 @@
+# Updating the agent itself (docs/device.md, "Updating the agent"), on a simulated device against
+# fake_server.py. A release that carries lib/aloft/ installs through the same journal as any other
+# file; the agent it replaces is kept whole in /.aloft/agent and boot.py runs that copy first at
+# every trial boot: it counts the boot, then the new agent runs the release on trial. A new agent
+# that does not import is rolled back by the previous one at once, one that never confirms after
+# trial_boots boots, each reported; a release without agent files leaves the agent alone.
+# (Power cuts during an update of the agent: test_powercut.py.)
+from harness import DEVICE, read, run, tempdir, test
+import os
+from simulated import Device, Server, codes, output
+
+TMP = tempdir("selfupdate")
+SERVER = Server(TMP)
+SETTINGS = {"retries": 1, "confirm_wait": 1}
+
+
+def agent(version, edit=None, extra=None):
+    """The agent of this checkout as release files (path -> bytes), reporting version and saying so
+    when it loads; edit: {module name: function(bytes) -> bytes}; extra: {module name: bytes} to add."""
+    files = {}
+    for name in os.listdir(DEVICE + "/aloft"):
+        if not name.endswith(".py"):
+            continue
+        data = read(DEVICE + "/aloft/" + name)
+        if name == "__init__.py":
+            i = data.index(b'\nVERSION = "')
+            j = data.index(b"\n", i + 1)
+            data = data[:i] + b'\nVERSION = "%s"' % version.encode() + data[j:]
+            data += b'\nprint("aloft: agent %s loaded")\n' % version.encode()
+        if edit and name in edit:
+            data = edit[name](data)
+        files["lib/aloft/" + name] = data
+    for name, data in (extra or {}).items():
+        files["lib/aloft/" + name] = data
+    return files
+
+
+def app(n):
+    return {"main.py": b"print('app %d ok')\n" % n, "lib/util.py": b"N = %d\n" % n}
+
+
+def publish(name, sequence, files):
+    SERVER.publish(name, "%d.0.0" % sequence, sequence, files)
+    return SERVER.releases()[name]
+
+
+def agent_files(dev):
+    """{"/lib/aloft/...": sha256} on the device's flash, the agent's install copies (path#old) left out."""
+    return dict((p, h) for p, h in dev.files().items() if p.startswith("/lib/aloft/") and "#" not in p)
+
+
+def only(files, prefix):
+    return dict((p, h) for p, h in files.items() if p.startswith(prefix))
+
+
+def events(since):
+    return [(e["type"], e["sequence"], e.get("reason", "")) for e in SERVER.log()["events"][since:]]
+
+
+def idle_and_clean(dev):
+    assert not dev.side_files(), dev.side_files()
+    leftovers = [p for p in dev.files() if p.startswith("/.aloft/agent")]
+    assert not leftovers, leftovers
+    for name in ("journal.json", "trial.json"):
+        assert dev.state(name) is None, name
+
+
+DEV = Device(SERVER, TMP, id="self-1", **SETTINGS)
+SERVER.post("/_ctl", {"device": "self-1", "release": None})
+PROVISIONED = agent_files(DEV)
+A2 = agent("0.2.1", extra={"extra.py": b"EXTRA = 1\n"}, edit={"http.py": lambda b: b + b"# 0.2.1\n"})
+R = {}
+
+
+@test
+def an_app_release_leaves_the_agent_alone():
+    R[1] = publish("s1", 1, app(1))
+    SERVER.post("/_ctl", {"device": "self-1", "release": "s1"})
+    boots = DEV.run()
+    assert codes(boots) == [75, 75, 0], output(boots)
+    assert DEV.app() == R[1], (DEV.app(), R[1])
+    assert agent_files(DEV) == PROVISIONED, (agent_files(DEV), PROVISIONED)
+    assert SERVER.log()["checkins"][-1]["agent"] == "0.2.0"
+
+
+@test
+def a_release_with_a_new_agent_installs_it_on_trial_under_the_previous_one():
+    R[2] = publish("s2", 2, dict(app(2), **A2))
+    n, k = len(SERVER.log()["downloads"]), len(SERVER.log()["events"])
+    SERVER.post("/_ctl", {"device": "self-1", "release": "s2"})
+    boots = DEV.run()
+    assert codes(boots) == [75, 75, 0], output(boots)
+    install, trial, plain = [o for _, o in boots]
+    assert "installed 2.0.0" in install and "agent 0.2.1 loaded" not in install, install
+    # the previous agent counts the trial boot before the new one is even imported
+    assert trial.index("2.0.0 on trial, boot 1 of 3") < trial.index("agent 0.2.1 loaded") < trial.index("app 2 ok"), trial
+    assert "2.0.0 confirmed" in trial and "agent 0.2.1 loaded" in plain, trial
+    assert agent_files(DEV) == only(R[2], "/lib/aloft/"), agent_files(DEV)
+    assert DEV.app() == dict((p, h) for p, h in R[2].items() if not p.startswith("/lib/aloft/"))
+    idle_and_clean(DEV)
+    assert events(k) == [("downloading", 2, ""), ("installed", 2, ""), ("confirmed", 2, "")], events(k)
+    # only what changed: main.py, lib/util.py and three agent files (the rest was on flash already)
+    got = sorted(d["sha256"] for d in SERVER.log()["downloads"][n:])
+    want = sorted(R[2][p] for p in ("/main.py", "/lib/util.py", "/lib/aloft/__init__.py", "/lib/aloft/http.py", "/lib/aloft/extra.py"))
+    assert got == want, (len(got), len(want))
+    c = SERVER.log()["checkins"]
+    assert c[-1]["agent"] == "0.2.1" and c[-1]["sequence"] == 2, c[-1]
+    rec = DEV.state("installed.json")["files"]  # the agent is what lib/aloft holds, not in the record
+    assert sorted(rec) == ["lib/util.py", "main.py"], rec
+
+
+@test
+def an_agent_that_does_not_import_is_rolled_back_by_the_previous_one():
+    broken = agent("0.2.2", edit={"__init__.py": lambda b: b + b"raise ImportError('broken on purpose')\n"})
+    publish("s3", 3, dict(app(3), **broken))
+    k = len(SERVER.log()["events"])
+    SERVER.post("/_ctl", {"device": "self-1", "release": "s3"})
+    boots = DEV.run()
+    assert codes(boots) == [75, 75, 0], output(boots)
+    trial = boots[1][1]
+    assert "the new agent failed: ImportError: broken on purpose" in trial and "app 3 ok" not in trial, trial
+    assert "agent 0.2.1 loaded" in boots[2][1] and "app 2 ok" in boots[2][1], boots[2][1]
+    assert agent_files(DEV) == only(R[2], "/lib/aloft/") and DEV.app() == dict((p, h) for p, h in R[2].items() if not p.startswith("/lib/aloft/"))
+    idle_and_clean(DEV)
+    assert events(k) == [("downloading", 3, ""), ("installed", 3, ""), ("rolled_back", 3, "the new agent failed: ImportError: broken on purpose")], events(k)
+    rec = DEV.state("installed.json")
+    assert rec["sequence"] == 2 and rec["rejected"] == 3, rec
+    c = SERVER.log()["checkins"][-1]
+    assert c["agent"] == "0.2.1" and c["rejected"] == 3, c
+
+
+@test
+def an_agent_that_never_confirms_is_rolled_back_after_its_trial_boots():
+    # its check-ins never reach the server, so the release is never confirmed; the previous agent counts
+    mute = agent("0.2.3", edit={"api.py": lambda b: b.replace(b"def post(cfg, path, value):", b"def post(cfg, path, value):\n    raise OSError('mute on purpose')\n\n\ndef _post(cfg, path, value):")})
+    assert b"mute on purpose" in mute["lib/aloft/api.py"]
+    publish("s4", 4, dict(app(4), **mute))
+    k = len(SERVER.log()["events"])
+    SERVER.post("/_ctl", {"device": "self-1", "release": "s4"})
+    boots = DEV.run()
+    assert codes(boots) == [75, 75, 75, 75, 0], output(boots)
+    for i in (1, 2, 3):
+        assert "4.0.0 on trial, boot %d of 3" % i in boots[i][1] and "app 4 ok" in boots[i][1], boots[i][1]
+    assert "rolling back 4.0.0: not confirmed after 3 boots" in boots[4][1], boots[4][1]
+    assert agent_files(DEV) == only(R[2], "/lib/aloft/")
+    idle_and_clean(DEV)
+    assert events(k) == [("downloading", 4, ""), ("installed", 4, ""), ("rolled_back", 4, "not confirmed after 3 boots")], events(k)
+
+
+@test
+def a_later_agent_drops_a_module_and_an_app_release_keeps_the_agent():
+    # 0.2.4 no longer has extra.py; then a release without agent files: the agent stays 0.2.4
+    R[5] = publish("s5", 5, dict(app(5), **agent("0.2.4")))
+    SERVER.post("/_ctl", {"device": "self-1", "release": "s5"})
+    boots = DEV.run()
+    assert codes(boots) == [75, 75, 0], output(boots)
+    assert agent_files(DEV) == only(R[5], "/lib/aloft/") and "/lib/aloft/extra.py" not in agent_files(DEV)
+    R[6] = publish("s6", 6, app(6))
+    SERVER.post("/_ctl", {"device": "self-1", "release": "s6"})
+    boots = DEV.run()
+    assert codes(boots) == [75, 75, 0], output(boots)
+    assert DEV.app() == R[6] and agent_files(DEV) == only(R[5], "/lib/aloft/")
+    assert "agent 0.2.4 loaded" in boots[2][1] and SERVER.log()["checkins"][-1]["agent"] == "0.2.4"
+    idle_and_clean(DEV)
+
+
+try:
+    run()
+finally:
+    SERVER.quit()
