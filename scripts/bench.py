@@ -3,6 +3,7 @@
 
 - bytes on the wire for a v1 -> v2 update (one file changed, one added, one removed, a 200 KB file kept);
 - the smallest MicroPython heap that completes the whole update (binary search over -X heapsize);
+- an update of the agent itself (--include-agent): bytes on the wire and the smallest heap;
 - Ed25519 verification time on the MicroPython unix port;
 - server check-in latency (sequential, loopback, bounded count).
 Every server and device here is on 127.0.0.1 and stops by itself.
@@ -24,8 +25,8 @@ MICROPYTHON = os.environ.get("ALOFT_MICROPYTHON") or os.path.join(ROOT, ".venv/b
 TOKEN = "bench-admin-token"
 
 
-def aloft(*args, check=True, timeout=300):
-    env = dict(os.environ, ALOFT_SERVER=SERVER, ALOFT_ADMIN_TOKEN=TOKEN, ALOFT_MICROPYTHON=MICROPYTHON)
+def aloft(*args, check=True, timeout=300, env=None):
+    env = dict(os.environ, ALOFT_SERVER=SERVER, ALOFT_ADMIN_TOKEN=TOKEN, ALOFT_MICROPYTHON=MICROPYTHON, **(env or {}))
     r = subprocess.run([ALOFT, *args], env=env, capture_output=True, text=True, timeout=timeout)
     if check and r.returncode != 0:
         sys.exit("aloft %s failed:\n%s%s" % (" ".join(args), r.stdout, r.stderr))
@@ -60,6 +61,21 @@ def releases():
     v2["lib/new.py"] = b"NEW = 2\n" * 400
     del v2["lib/old.py"]
     return v1, v2
+
+
+def smallest_heap(trial, lo, hi=256):
+    """Binary search (to 2 KiB) for the smallest -X heapsize in KiB at which trial(n, heap) succeeds; hi must."""
+    n = 1
+    while hi - lo > 2:
+        mid = (lo + hi) // 2
+        ok = trial(n, "%dK" % mid) is not None
+        print("  heap %3dK: %s" % (mid, "ok" if ok else "fails"))
+        n += 1
+        if ok:
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 def main():
@@ -115,17 +131,46 @@ def main():
         print("v1 install: %(v1_requests)d blob requests, %(v1_bytes)d bytes on the wire, %(v1_seconds).2f s (boot to idle, incl. reset)" % result)
         print("v1 -> v2:   %(v2_requests)d blob requests, %(v2_bytes)d bytes on the wire, %(v2_seconds).2f s" % result)
 
-        lo, hi, n = 8, 256, 1  # KiB; hi is known to work
-        while hi - lo > 2:
-            mid = (lo + hi) // 2
-            ok = trial(n, "%dK" % mid) is not None
-            print("  heap %3dK: %s" % (mid, "ok" if ok else "fails"))
-            n += 1
-            if ok:
-                hi = mid
-            else:
-                lo = mid
-        print("smallest heap completing v1 install and v1 -> v2: %dK (-X heapsize)" % hi)
+        print("smallest heap completing v1 install and v1 -> v2: %dK (-X heapsize)" % smallest_heap(trial, 8))
+
+        # An update of the agent: v2's files and this checkout's agent with another VERSION (only __init__.py differs).
+        agent_dir = os.path.join(work, "agent-device")
+        shutil.copytree(os.path.join(ROOT, "device", "aloft"), os.path.join(agent_dir, "aloft"), ignore=shutil.ignore_patterns("__pycache__"))
+        init = os.path.join(agent_dir, "aloft", "__init__.py")
+        with open(init) as f:
+            text = f.read()
+        with open(init, "w") as f:
+            f.write(re.sub(r'\nVERSION = "[^"]*"', '\nVERSION = "9.9.9-bench"', text, count=1))
+
+        def agent_trial(n, heap):
+            channel = "bench-agent-%d" % n
+            for folder, version in (("v1", "1.0.0"), ("v2", "2.0.0")):
+                aloft("release", "publish", os.path.join(work, folder), "--version", version, "--key",
+                      os.path.join(work, "keys/release.key"), "--channel", channel)
+            dev = os.path.join(work, "agent-dev-%d" % n)
+            aloft("device", "provision", "--id", channel, "--channel", channel, "--pubkey", os.path.join(work, "keys/release.pub"), "--out", dev)
+            r = aloft("sim", "run", dev, "--until-idle", "--timeout", "300", "--heap", "256K", check=False)
+            if r.returncode != 0 or get("/api/v1/admin/devices/" + channel).get("sequence") != 2:
+                sys.exit("the device did not install v2 before the agent update:\n" + r.stdout + r.stderr)
+            before = len(get("/api/v1/admin/devices/%s/downloads" % channel)["downloads"])
+            aloft("release", "publish", os.path.join(work, "v2"), "--version", "3.0.0", "--key", os.path.join(work, "keys/release.key"),
+                  "--channel", channel, "--include-agent", env={"ALOFT_DEVICE_DIR": agent_dir})
+            t0 = time.monotonic()
+            r = aloft("sim", "run", dev, "--until-idle", "--timeout", "300", "--heap", heap, check=False)
+            seconds = time.monotonic() - t0
+            record = get("/api/v1/admin/devices/" + channel)
+            if r.returncode != 0 or record.get("sequence") != 3 or record.get("agent") != "9.9.9-bench":
+                return None
+            fresh = get("/api/v1/admin/devices/%s/downloads" % channel)["downloads"]
+            fresh = fresh[: len(fresh) - before]
+            return {"bytes": sum(d["bytes"] for d in fresh), "requests": len(fresh), "seconds": seconds}
+
+        result = agent_trial(0, "256K")
+        if result is None:
+            sys.exit("the agent update did not complete even with a 256K heap")
+        print("agent update (v2 -> v2 + a new agent, %d agent files, one changed): %d blob requests, %d bytes on the wire, "
+              "%.2f s (install, trial boot under the previous agent, confirmation)" % (len(os.listdir(os.path.join(agent_dir, "aloft"))), result["requests"], result["bytes"], result["seconds"]))
+        print("smallest heap completing an update of the agent: %dK (-X heapsize)" % smallest_heap(agent_trial, 32))
 
         # Check-in latency: a device with nothing to do, sequential requests on loopback.
         cfg = json.loads(aloft("sim", "cat", os.path.join(work, "dev-0"), "/.aloft/config.json").stdout)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole system on one machine: server on embedded SQLite, signed releases, three simulated devices.
+# The whole system on one machine: server on embedded SQLite, signed releases, three simulated devices
+# updating to v1, to v2, then to a new agent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ALOFT="$(swift build --show-bin-path)/aloft"
@@ -49,6 +50,16 @@ step "publish greenhouse 2.0.0 (main.py changed, lib/alerts.py added, lib/units.
 "$ALOFT" release publish examples/greenhouse/v2 --version 2.0.0 --key "$DATA/keys/release.key"
 
 step "boot again: only the changed and added files travel"
+boot_all
+
+step "publish greenhouse 2.1.0 with a new agent: the devices update the agent itself"
+# A stand-in for the next version of Aloft's agent: this build's agent with another VERSION.
+mkdir -p "$DATA/next-agent" && cp -r device/aloft "$DATA/next-agent/"
+sed -i 's/^VERSION = ".*"/VERSION = "0.3.0-demo"/' "$DATA/next-agent/aloft/__init__.py"
+ALOFT_DEVICE_DIR="$DATA/next-agent" "$ALOFT" release publish examples/greenhouse/v2 --version 2.1.0 \
+  --key "$DATA/keys/release.key" --include-agent
+
+step "boot again: the new agent runs on trial under the old one, checks in and is confirmed"
 boot_all
 
 step "what the server knows"

@@ -102,6 +102,15 @@ public struct AgentPackage: Sendable {
         try AgentPackage(folder: DeviceToolchain.locateDeviceDir().appendingPathComponent("aloft"))
     }
 
+    /// The agent version an `__init__.py` declares (its `VERSION = "..."` line, what devices report at check-in), if any.
+    public static func version(ofInit source: String) -> String? {
+        for line in source.split(separator: "\n") where line.hasPrefix("VERSION = \"") {
+            let parts = line.split(separator: "\"", omittingEmptySubsequences: false)
+            if parts.count >= 3 { return String(parts[1]) }
+        }
+        return nil
+    }
+
     /// Where each file lands on a device, e.g. `lib/aloft/__init__.py`, with its source.
     public var files: [(path: String, url: URL)] {
         names.map { (ReleasePath.agentFolder + "/" + $0, folder.appendingPathComponent($0)) }

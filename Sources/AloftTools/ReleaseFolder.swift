@@ -45,6 +45,14 @@ public struct ReleaseFolder: Sendable {
     /// Whether the release carries the agent.
     public var carriesAgent: Bool { files.contains { ReleasePath.isAgentFile($0.entry.path) } }
 
+    /// The version of the agent the release carries (from its `lib/aloft/__init__.py`), if it carries one that says.
+    public var agentVersion: String? {
+        guard let initFile = files.first(where: { $0.entry.path == ReleasePath.agentInitFile }),
+              let data = FileManager.default.contents(atPath: initFile.url.path)
+        else { return nil }
+        return AgentPackage.version(ofInit: String(decoding: data, as: UTF8.self))
+    }
+
     private static func walk(_ dir: URL, prefix: String, into found: inout [File]) throws(AloftError) {
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() } catch {

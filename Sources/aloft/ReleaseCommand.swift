@@ -50,6 +50,20 @@ struct Release: AsyncParsableCommand {
         @OptionGroup var server: ServerOptions
 
         func run() async throws {
+            let request = try prepare()
+            let outcome = try await Publisher(client: try server.client()).publish(
+                folder: request.folder, version: request.version, keys: request.signers, channel: channel, compat: request.compat,
+                sequence: sequence, created: request.created, expires: request.expires, trust: request.trust)
+            print(Self.summary(outcome, folder: request.folder, signers: request.signers.map(\.publicKey)))
+        }
+
+        /// Everything `run()` needs before it talks to the server: checked options, signing keys, the files.
+        /// Kept out of the async `run()` (with `summary`): inlined there, it crashed the Swift 6.3.1 optimizer while it
+        /// split the coroutine (release builds).
+        @inline(never) func prepare() throws -> (
+            version: SemanticVersion, compat: Compatibility, signers: [ReleasePrivateKey], created: Date, expires: String?,
+            trust: ReleaseTrust?, folder: ReleaseFolder
+        ) {
             let version = try SemanticVersion(parsing: version)
             let compat = Compatibility(boards: boards.isEmpty ? ["*"] : boards, micropython: minMicropython)
             try compat.validate()
@@ -59,20 +73,26 @@ struct Release: AsyncParsableCommand {
             let signers = try keys.map { try ReleasePrivateKey(pem: try readKeyFile($0)) }
             guard Set(signers.map(\.publicKey)).count == signers.count else { throw ValidationError("the same key is given twice with --key") }
             let created = Date()
-            let expiry = try expiryTimestamp(from: created)
-            let newTrust = try trustField()
-            let folder = try ReleaseFolder(root: URL(fileURLWithPath: source), agent: includeAgent ? AgentPackage.locate() : nil)
-            let outcome = try await Publisher(client: try server.client()).publish(
-                folder: folder, version: version, keys: signers, channel: channel, compat: compat, sequence: sequence,
-                created: created, expires: expiry, trust: newTrust)
+            var agent: AgentPackage?
+            if includeAgent { agent = try AgentPackage.locate() }
+            let folder = try ReleaseFolder(root: URL(fileURLWithPath: source), agent: agent)
+            return (version, compat, signers, created, try expiryTimestamp(from: created), try trustField(), folder)
+        }
+
+        /// What was published, for the terminal.
+        @inline(never) static func summary(_ outcome: Publisher.Outcome, folder: ReleaseFolder, signers: [ReleasePublicKey]) -> String {
             let m = outcome.manifest
-            print("published \(m.version) (sequence \(m.sequence)) on \(m.channel): \(m.files.count) files, \(m.totalSize) bytes; uploaded \(outcome.uploadedBlobs) new blobs (\(outcome.uploadedBytes) bytes)")
+            var lines = ["published \(m.version) (sequence \(m.sequence)) on \(m.channel): \(m.files.count) files, \(m.totalSize) bytes; "
+                + "uploaded \(outcome.uploadedBlobs) new blobs (\(outcome.uploadedBytes) bytes)"]
             if folder.carriesAgent {
-                print("carries the device agent: \(m.files.filter { ReleasePath.isAgentFile($0.path) }.count) files under \(ReleasePath.agentFolder)/")
+                let count = m.files.filter { ReleasePath.isAgentFile($0.path) }.count
+                let version = folder.agentVersion.map { " " + $0 } ?? ""
+                lines.append("carries the device agent\(version): \(count) files under \(ReleasePath.agentFolder)/")
             }
             let keyIDs = { (keys: [ReleasePublicKey]) in keys.map(\.keyID).joined(separator: ", ") }
-            print("signed by key id \(keyIDs(signers.map(\.publicKey)))" + (m.expires.map { "; expires \($0)" } ?? "")
+            lines.append("signed by key id \(keyIDs(signers))" + (m.expires.map { "; expires \($0)" } ?? "")
                 + (m.trust.map { "; devices then trust key id \(keyIDs($0.publicKeys)) (threshold \($0.threshold))" } ?? ""))
+            return lines.joined(separator: "\n")
         }
 
         func expiryTimestamp(from created: Date) throws -> String? {

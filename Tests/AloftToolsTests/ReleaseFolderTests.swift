@@ -50,12 +50,20 @@ final class Scratch {
         #expect(agent.folder.deletingLastPathComponent().lastPathComponent == "device")
         #expect(agent.names.contains("__init__.py"))
         #expect(agent.names.allSatisfy { $0.hasSuffix(".py") || $0.hasSuffix(".mpy") })
+        let source = try String(contentsOf: agent.folder.appendingPathComponent("__init__.py"), encoding: .utf8)
+        #expect(AgentPackage.version(ofInit: source)?.isEmpty == false)
+    }
+
+    @Test func readsTheVersionAnAgentDeclares() {
+        #expect(AgentPackage.version(ofInit: "import time\n\nVERSION = \"1.2.3-rc1\"  # reported\n") == "1.2.3-rc1")
+        #expect(AgentPackage.version(ofInit: "import time\n") == nil)
+        #expect(AgentPackage.version(ofInit: "  VERSION = \"indented, not the module's\"\n") == nil)
     }
 }
 
 @Suite struct ReleaseFolderTests {
     static let app = ["main.py": "print('app')\n", "lib/util.py": "x = 1\n"]
-    static let agentFiles = ["__init__.py": "VERSION = '9.9.9'\n", "update.py": "u\n"]
+    static let agentFiles = ["__init__.py": "VERSION = \"9.9.9\"\n", "update.py": "u\n"]
 
     func manifest(_ folder: ReleaseFolder) throws -> ReleaseManifest {
         try folder.manifest(version: SemanticVersion("1.0.0")!, sequence: 1, channel: "stable", compat: Compatibility())
@@ -65,7 +73,7 @@ final class Scratch {
         let scratch = Scratch()
         let folder = try ReleaseFolder(root: scratch.folder("app", Self.app))
         #expect(folder.files.map(\.entry.path) == ["lib/util.py", "main.py"])
-        #expect(!folder.carriesAgent)
+        #expect(!folder.carriesAgent && folder.agentVersion == nil)
     }
 
     @Test func includingTheAgentAddsItUnderLibAloft() throws {
@@ -74,6 +82,7 @@ final class Scratch {
         let folder = try ReleaseFolder(root: scratch.folder("app", Self.app), agent: agent)
         #expect(folder.files.map(\.entry.path) == ["lib/aloft/__init__.py", "lib/aloft/update.py", "lib/util.py", "main.py"])
         #expect(folder.carriesAgent)
+        #expect(folder.agentVersion == "9.9.9")
         let entry = try #require(folder.files.first { $0.entry.path == "lib/aloft/__init__.py" }?.entry)
         #expect(entry.sha256 == Digest.sha256Hex(Array(Self.agentFiles["__init__.py"]!.utf8)))
         #expect(entry.size == Self.agentFiles["__init__.py"]!.utf8.count)

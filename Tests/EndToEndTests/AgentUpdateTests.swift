@@ -51,7 +51,7 @@ import Testing
         let publish = try fleet.server.aloft(
             ["release", "publish", folder, "--version", "2.0.0", "--key", fleet.scratch.path("keys/release.key"), "--include-agent"], environment: env)
         try #require(publish.code == 0, "\(publish.output)")
-        #expect(publish.stdout.contains("carries the device agent: \(newAgent.count) files under lib/aloft/"), "\(publish.stdout)")
+        #expect(publish.stdout.contains("carries the device agent 0.9.0-e2e: \(newAgent.count) files under lib/aloft/"), "\(publish.stdout)")
         // a folder with agent files of its own and --include-agent: refused, nothing published
         let both = try fleet.scratch.release("release-both", ["main.py": [1], "lib/aloft/__init__.py": [2]])
         let refused = try fleet.server.aloft(["release", "publish", both, "--version", "9.0.0", "--key", fleet.scratch.path("keys/release.key"), "--include-agent"])

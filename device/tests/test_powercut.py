@@ -217,16 +217,36 @@ RELEASES = SERVER.releases()
 SETTINGS = {"retries": 1, "confirm_wait": 1}
 
 
-def make(name, offer, size=512 * 1024):
+def make(name, installed, size=512 * 1024):
+    """A device, cut-<name>, with each release of installed installed and confirmed in turn."""
     fs.makedirs(TMP + "/" + name)
     dev = Device(SERVER, TMP + "/" + name, size, id="cut-" + name, **SETTINGS)
-    SERVER.post("/_ctl", {"device": "cut-" + name, "release": offer})
+    dev.name = name
+    for release in installed:
+        offer(dev, release)
+        assert [c for c, _ in dev.run()] == [75, 75, 0], release
     return dev
+
+
+def offer(dev, release):
+    SERVER.post("/_ctl", {"device": "cut-" + dev.name, "release": release})
 
 
 def counted(dev):
     code, out = dev.boot(env="ALOFT_SIM_CUT_AFTER_WRITES=0 ")
     return code, block_writes(out), out
+
+
+def step(dev, says, code=75):
+    """One boot on a clean run, which must end with code and print every line of says: its block writes."""
+    got, writes, out = counted(dev)
+    assert got == code and all(line in out for line in says), out
+    return writes
+
+
+def save(dev, images, name):
+    images[name] = TMP + "/" + name + ".img"
+    dev.save(images[name])
 
 
 @test
@@ -236,57 +256,37 @@ def power_cuts_anywhere_leave_exactly_one_release():
     points = []
     rand = rng(SEED)
     # the update, v1 -> v2: every boot counted on a clean run
-    dev = make("u", "p1")
-    assert [c for c, _ in dev.run()] == [75, 75, 0]
+    dev = make("u", ["p1"])
     assert dev.app() == RELEASES["p1"]
-    images["u0"] = TMP + "/u0.img"
-    dev.save(images["u0"])
-    SERVER.post("/_ctl", {"device": "cut-u", "release": "p2"})
-    code, w_install, out = counted(dev)
-    assert code == 75 and "installed 32.0.0" in out, out
-    images["u1"] = TMP + "/u1.img"
-    dev.save(images["u1"])
-    code, w_trial, out = counted(dev)
-    assert code == 75 and "32.0.0 confirmed" in out and "app 32 ok" in out, out
-    code, w_idle, out = counted(dev)
-    assert code == 0 and dev.app() == RELEASES["p2"], out
+    save(dev, images, "u0")
+    offer(dev, "p2")
+    w_install = step(dev, ["installed 32.0.0"])
+    save(dev, images, "u1")
+    w_trial = step(dev, ["32.0.0 confirmed", "app 32 ok"])
+    w_idle = step(dev, [], 0)
+    assert dev.app() == RELEASES["p2"]
     # the rollback: a release whose main.py raises, on top of v1
-    dev = make("r", "p1")
-    assert [c for c, _ in dev.run()] == [75, 75, 0]
-    SERVER.post("/_ctl", {"device": "cut-r", "release": "p3"})
-    code, _, out = counted(dev)
-    assert code == 75 and "installed 33.0.0" in out, out
-    images["r1"] = TMP + "/r1.img"
-    dev.save(images["r1"])
-    code, w_rollback, out = counted(dev)
-    assert code == 75 and "rolling back 33.0.0: main.py raised RuntimeError: bad release 32" in out, out
+    dev = make("r", ["p1"])
+    offer(dev, "p3")
+    step(dev, ["installed 33.0.0"])
+    save(dev, images, "r1")
+    w_rollback = step(dev, ["rolling back 33.0.0: main.py raised RuntimeError: bad release 32"])
     # an update of the agent, v2 -> v4 (and its trial boot); the rollback of v5, whose agent does not import
-    dev = make("a", "p1", 1024 * 1024)  # room for the agent's copy and a new agent beside the release
-    assert [c for c, _ in dev.run()] == [75, 75, 0]
-    SERVER.post("/_ctl", {"device": "cut-a", "release": "p2"})
-    assert [c for c, _ in dev.run()] == [75, 75, 0]
+    # (1 MiB flash: room for the agent's copy and a new agent beside the release)
+    dev = make("a", ["p1", "p2"], 1024 * 1024)
     provisioned = dev.agent()
     assert dev.app_and_agent() == dict(RELEASES["p2"], **provisioned)
-    images["a0"] = TMP + "/a0.img"
-    dev.save(images["a0"])
-    SERVER.post("/_ctl", {"device": "cut-a", "release": "p4"})
-    code, w_agent, out = counted(dev)
-    assert code == 75 and "installed 34.0.0" in out, out
-    images["a1"] = TMP + "/a1.img"
-    dev.save(images["a1"])
-    code, w_agenttrial, out = counted(dev)
-    assert code == 75 and "34.0.0 confirmed" in out and "app 34 ok" in out, out
-    dev = make("b", "p1", 1024 * 1024)  # a device of its own: each device is offered one release
-    assert [c for c, _ in dev.run()] == [75, 75, 0]
-    SERVER.post("/_ctl", {"device": "cut-b", "release": "p2"})
-    assert [c for c, _ in dev.run()] == [75, 75, 0] and dev.agent() == provisioned
-    SERVER.post("/_ctl", {"device": "cut-b", "release": "p5"})
-    code, _, out = counted(dev)
-    assert code == 75 and "installed 35.0.0" in out, out
-    images["b1"] = TMP + "/b1.img"
-    dev.save(images["b1"])
-    code, w_agentback, out = counted(dev)
-    assert code == 75 and "rolling back 35.0.0: the new agent failed: ImportError: broken agent" in out, out
+    save(dev, images, "a0")
+    offer(dev, "p4")
+    w_agent = step(dev, ["installed 34.0.0"])
+    save(dev, images, "a1")
+    w_agenttrial = step(dev, ["34.0.0 confirmed", "app 34 ok"])
+    dev = make("b", ["p1", "p2"], 1024 * 1024)  # a device of its own: each device is offered one release
+    assert dev.agent() == provisioned
+    offer(dev, "p5")
+    step(dev, ["installed 35.0.0"])
+    save(dev, images, "b1")
+    w_agentback = step(dev, ["rolling back 35.0.0: the new agent failed: ImportError: broken agent"])
     print(
         "     block writes: install boot %d, trial boot %d, idle boot %d, rollback boot %d; agent install %d, agent trial %d, agent rollback %d"
         % (w_install, w_trial, w_idle, w_rollback, w_agent, w_agenttrial, w_agentback)
