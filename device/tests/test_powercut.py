@@ -116,6 +116,21 @@ def spread(writes, count, rand):
     return points
 
 
+def plan_cuts(points, kind, image, writes, count, rand, recovery=0):
+    """count kill points of a boot of writes block writes from image; up to recovery of them get a second
+    cut while the next boot recovers (at one of its first writes): those in the last quarter first (the
+    journal, the renames, the commit: the next boot rolls forward), then a sample of the others (the next
+    boot resumes the downloads)."""
+    ns = spread(writes, count, rand)
+    late = [n for n in ns if n > writes * 3 // 4][:recovery]
+    early = [n for n in ns if n <= writes * 3 // 4]
+    second = set(late)
+    if recovery > len(late):
+        second.update(early[:: max(len(early) // (recovery - len(late)), 1)][: recovery - len(late)])
+    for n in ns:
+        points.append([kind, image, n, 1 + rand(60) if n in second else 0])
+
+
 def block_writes(out):
     return int(out.rsplit("sim: ", 1)[1].split()[0])
 
@@ -292,28 +307,12 @@ def power_cuts_anywhere_leave_exactly_one_release():
         % (w_install, w_trial, w_idle, w_rollback, w_agent, w_agenttrial, w_agentback)
     )
 
-    install = spread(w_install, PLAN["install"], rand)
-    # A second cut while the next boot recovers (at one of its first writes): after every install
-    # cut in the last quarter (journal, renames, commit: the next boot rolls forward), and after
-    # a sample of the others (the next boot resumes the downloads).
-    late = [n for n in install if n > w_install * 3 // 4]
-    early = [n for n in install if n <= w_install * 3 // 4]
-    second = set(late + early[:: max(len(early) // max(PLAN["recovery"] - len(late), 1), 1)])
-    for n in install:
-        points.append(["install", "u0", n, 1 + rand(60) if n in second else 0])
-    for n in spread(w_trial, PLAN["trial"], rand):
-        points.append(["trial", "u1", n, 0])
-    for n in spread(w_rollback, PLAN["rollback"], rand):
-        points.append(["rollback", "r1", n, 0])
-    agent = spread(w_agent, PLAN["agent"], rand)
-    late = [n for n in agent if n > w_agent * 3 // 4]  # second cuts after the journal is written, and a few before
-    second = set(late[: PLAN["agentrecovery"]] + agent[: max(PLAN["agentrecovery"] - len(late), 0)])
-    for n in agent:
-        points.append(["agent", "a0", n, 1 + rand(60) if n in second else 0])
-    for n in spread(w_agenttrial, PLAN["agenttrial"], rand):
-        points.append(["agenttrial", "a1", n, 0])
-    for n in spread(w_agentback, PLAN["agentback"], rand):
-        points.append(["agentback", "b1", n, 0])
+    plan_cuts(points, "install", "u0", w_install, PLAN["install"], rand, PLAN["recovery"])
+    plan_cuts(points, "trial", "u1", w_trial, PLAN["trial"], rand)
+    plan_cuts(points, "rollback", "r1", w_rollback, PLAN["rollback"], rand)
+    plan_cuts(points, "agent", "a0", w_agent, PLAN["agent"], rand, PLAN["agentrecovery"])
+    plan_cuts(points, "agenttrial", "a1", w_agenttrial, PLAN["agenttrial"], rand)
+    plan_cuts(points, "agentback", "b1", w_agentback, PLAN["agentback"], rand)
 
     plan = {
         "server": [SERVER.url, SERVER.token, SERVER.pubkey],
