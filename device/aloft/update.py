@@ -58,7 +58,9 @@ def prepare(cfg, have, m, why, claimed):
         fetch = []  # each blob once, in manifest order
         seen = set()
         buf = None
+        agent = False  # whether m carries the agent
         for f in m["files"]:
+            agent = agent or f["path"].startswith("lib/aloft/")
             st = fs.stat("/" + f["path"])
             if st is not None and st[6] == f["size"]:
                 if old.get(f["path"]) == f["sha256"]:
@@ -76,6 +78,8 @@ def prepare(cfg, have, m, why, claimed):
             if f["sha256"] not in seen:
                 seen.add(f["sha256"])
                 fetch.append(f)
+        if agent and not fs.is_dir(config.AGENT):
+            return _failed(cfg, m, None, "the agent is not in %s (frozen into the firmware?): a release cannot replace it" % config.AGENT)
         from . import _unload, space
 
         space.prune(seen)

@@ -106,7 +106,8 @@ class Device:
         d.tmp, d.image = tmp, tmp + "/flash.img"
         return d
 
-    def __init__(self, server, tmp, size=1024 * 1024, files=None, **settings):
+    def __init__(self, server, tmp, size=1024 * 1024, files=None, agent_dir="/lib/aloft", **settings):
+        """agent_dir: where the agent goes; elsewhere than /lib/aloft it stands for one frozen into the firmware."""
         self.tmp = tmp
         self.image = tmp + "/flash.img"
         src = tmp + "/src"
@@ -114,7 +115,7 @@ class Device:
         write(src + "/boot.py", read(DEVICE + "/boot.py"))
         for name in os.listdir(DEVICE + "/aloft"):
             if name.endswith(".py"):
-                write(src + "/lib/aloft/" + name, read(DEVICE + "/aloft/" + name))
+                write(src + agent_dir + "/" + name, read(DEVICE + "/aloft/" + name))
         cfg = {"server": server.url, "id": "dev-1", "token": server.token, "keys": [server.pubkey], "board": "sim"}
         cfg.update({"poll": 300, "timeout": 2, "backoff": 0.05, "confirm_wait": 1})
         cfg.update(settings)

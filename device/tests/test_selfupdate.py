@@ -3,7 +3,8 @@
 # file; the agent it replaces is kept whole in /.aloft/agent and boot.py runs that copy first at
 # every trial boot: it counts the boot, then the new agent runs the release on trial. A new agent
 # that does not import is rolled back by the previous one at once, one that never confirms after
-# trial_boots boots, each reported; a release without agent files leaves the agent alone.
+# trial_boots boots, each reported; a release without agent files leaves the agent alone; a board whose
+# agent is not in /lib/aloft (frozen) refuses a release that carries one.
 # (Power cuts during an update of the agent: test_powercut.py.)
 from harness import DEVICE, read, run, tempdir, test
 import os
@@ -162,6 +163,23 @@ def a_later_agent_drops_a_module_and_an_app_release_keeps_the_agent():
     assert DEV.app() == R[6] and agent_files(DEV) == only(R[5], "/lib/aloft/")
     assert "agent 0.2.4 loaded" in boots[2][1] and SERVER.log()["checkins"][-1]["agent"] == "0.2.4"
     idle_and_clean(DEV)
+
+
+@test
+def a_board_whose_agent_is_not_in_lib_aloft_refuses_a_release_that_carries_one():
+    # The agent imported from elsewhere (as from the firmware, when frozen): nothing to replace in /lib/aloft.
+    from aloft import fs
+
+    fs.makedirs(TMP + "/frozen")
+    dev = Device(SERVER, TMP + "/frozen", agent_dir="/aloft", id="frozen-1", **SETTINGS)
+    publish("f1", 1, dict(app(1), **agent("0.2.9")))
+    SERVER.post("/_ctl", {"device": "frozen-1", "release": "f1"})
+    before, n = dev.files(), len(SERVER.log()["downloads"])
+    boots = dev.run()
+    assert codes(boots) == [2] and "last check result: failed" in output(boots), output(boots)
+    e = SERVER.get("/_log?id=frozen-1")["events"][-1]
+    assert e["type"] == "failed" and e["reason"] == "the agent is not in /lib/aloft (frozen into the firmware?): a release cannot replace it", e
+    assert dev.files() == before and len(SERVER.log()["downloads"]) == n  # refused before downloading anything
 
 
 try:
