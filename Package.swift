@@ -94,6 +94,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What several test targets share (a seeded generator); not a product.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "AloftCoreTests", dependencies: ["AloftCore"]),
         .testTarget(
             name: "AloftServerTests",
@@ -101,6 +103,7 @@ let package = Package(
                 "AloftServer",
                 "AloftStore",
                 "AloftCore",
+                "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
@@ -114,6 +117,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "AloftCore",
+                "TestSupport",
                 // Test certificates for the HTTPS tests are made in-process, so no openssl is needed.
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -3,6 +3,7 @@ import AloftServer
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import TestSupport
 import Testing
 
 /// Seeded fuzzing: thousands of almost-valid inputs (2000 requests, 5000 manifests; about 8 s in a debug build), the same ones on every run. Every answer must be a 2xx, or a

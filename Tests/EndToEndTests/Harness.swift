@@ -1,5 +1,6 @@
 import AloftCore
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -163,7 +164,7 @@ final class Scratch: @unchecked Sendable {
 
 /// Deterministic pseudo-random bytes, so every run tests the same data.
 func seededBytes(count: Int, seed: UInt64) -> [UInt8] {
-    var generator = SplitMix(seed: seed)
+    var generator = SeededRandom(seed: seed)
     var out: [UInt8] = []
     out.reserveCapacity(count + 8)
     while out.count < count {

@@ -1,5 +1,6 @@
 import AloftCore
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -28,7 +29,7 @@ import Glibc
         #expect(try appFiles(fleet.device) == digests(UpdateFlowTests.v2))
 
         let v2 = digests(UpdateFlowTests.v2)
-        var generator = SplitMix(seed: 2026)
+        var generator = SeededRandom(seed: 2026)
         let cuts = 16
         for cut in 0..<cuts {
             try FileManager.default.removeItem(at: image)
@@ -70,22 +71,4 @@ import Glibc
             usleep(2_000)
         }
     }
-}
-
-/// SplitMix64: a tiny seeded generator so every run cuts at the same moments.
-struct SplitMix {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
