@@ -28,13 +28,16 @@ public struct AloftServerConfiguration: Sendable {
     public var idleTimeout: Duration
     /// With it the server speaks HTTPS only; nil is plain HTTP.
     public var tls: ServerTLS?
+    /// How long device events and blob requests are kept (pruned hourly); nil keeps them forever.
+    public var historyRetention: Duration?
     public var logger: Logger
     /// Called once the server listens, with the bound port.
     public var onServerRunning: @Sendable (_ port: Int) async -> Void
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String, adminToken: String, database: FleetDatabase? = nil,
-        pollInterval: Int = 300, rateLimits: RateLimits = .standard, idleTimeout: Duration = .seconds(30), tls: ServerTLS? = nil, logger: Logger = Logger(label: "aloft.server"),
+        pollInterval: Int = 300, rateLimits: RateLimits = .standard, idleTimeout: Duration = .seconds(30), tls: ServerTLS? = nil,
+        historyRetention: Duration? = .seconds(90 * 86_400), logger: Logger = Logger(label: "aloft.server"),
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) {
         self.host = host
@@ -46,6 +49,7 @@ public struct AloftServerConfiguration: Sendable {
         self.rateLimits = rateLimits
         self.idleTimeout = idleTimeout
         self.tls = tls
+        self.historyRetention = historyRetention
         self.logger = logger
         self.onServerRunning = onServerRunning
     }
@@ -75,6 +79,9 @@ public func buildApplication(_ configuration: AloftServerConfiguration) async th
         throw AloftError("rate limits must be 0 (off) or a positive number of requests a minute")
     }
     guard configuration.idleTimeout > .zero else { throw AloftError("the idle timeout must be positive") }
+    if let retention = configuration.historyRetention, retention <= .zero {
+        throw AloftError("the history retention must be positive (or none, to keep the history)")
+    }
     let logger = configuration.logger
     // Before the store opens, so bad TLS files stop the server with nothing to clean up.
     let server: HTTPServerBuilder = try configuration.tls.map { try .tls(.http1(configuration: configuration.http1), tlsConfiguration: $0.configuration()) }
@@ -102,6 +109,9 @@ public func buildApplication(_ configuration: AloftServerConfiguration) async th
         logger: logger
     )
     app.addServices(FleetStoreService(store: store))
+    if let retention = configuration.historyRetention {  // added after the store: it stops first
+        app.addServices(HistoryRetentionService(store: store, retention: retention, interval: .seconds(3600), logger: logger))
+    }
     return app
 }
 

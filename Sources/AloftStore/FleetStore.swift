@@ -21,13 +21,17 @@ public protocol FleetStore: Sendable {
     func devices() async throws -> [DeviceRecord]
     /// Stores what a device said at check-in and when; does nothing for an unknown device.
     func recordCheckIn(_ checkIn: DeviceCheckIn) async throws
-    /// Appends an event and makes it the device's last one; an `installed` event also sets the installed release.
+    /// Appends an event and makes it the device's last one. The installed release is what check-ins say, never an
+    /// event: a queued `installed` can arrive after the device rolled that release back.
     func recordEvent(_ event: DeviceEvent) async throws
     /// The device's events, newest first.
     func events(deviceID: String, limit: Int?) async throws -> [DeviceEvent]
     func recordDownload(_ download: BlobDownload) async throws
     /// The device's blob requests, newest first.
     func downloads(deviceID: String, limit: Int?) async throws -> [BlobDownload]
+    /// Removes the events and blob requests recorded before `cutoff`, in one transaction; each device keeps its last
+    /// event on its own record. Returns how many of each went.
+    func pruneHistory(before cutoff: Date) async throws -> HistoryPruned
 
     // MARK: Releases
 
@@ -292,5 +296,16 @@ public struct EnrollmentRecord: Sendable, Equatable {
         self.secretHash = secretHash
         self.createdAt = createdAt
         self.revokedAt = revokedAt
+    }
+}
+
+/// What ``FleetStore/pruneHistory(before:)`` removed.
+public struct HistoryPruned: Sendable, Equatable {
+    public var events: Int
+    public var downloads: Int
+
+    public init(events: Int, downloads: Int) {
+        self.events = events
+        self.downloads = downloads
     }
 }

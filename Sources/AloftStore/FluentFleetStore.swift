@@ -161,10 +161,6 @@ public final class FluentFleetStore: FleetStore {
             device.lastEventSequence = event.sequence
             device.lastEventReason = event.reason
             device.lastEventAt = event.at
-            if event.type == DeviceEvent.installed, let sequence = event.sequence {
-                device.version = event.version
-                device.sequence = sequence
-            }
             try await device.save(on: db)
         }
     }
@@ -183,6 +179,16 @@ public final class FluentFleetStore: FleetStore {
         let query = try DownloadModel.query(on: db()).filter(\.$deviceID == deviceID).sort(\.$id, .descending)
         if let limit { query.limit(limit) }
         return try await query.all().map(\.record)
+    }
+
+    public func pruneHistory(before cutoff: Date) async throws -> HistoryPruned {
+        try await db().transaction { db in
+            let events = try await EventModel.query(on: db).filter(\.$at < cutoff).count()
+            try await EventModel.query(on: db).filter(\.$at < cutoff).delete()
+            let downloads = try await DownloadModel.query(on: db).filter(\.$at < cutoff).count()
+            try await DownloadModel.query(on: db).filter(\.$at < cutoff).delete()
+            return HistoryPruned(events: events, downloads: downloads)
+        }
     }
 
     // MARK: Releases

@@ -33,6 +33,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Device API requests a minute each client address (IPv6: each /64) may make (0: no limit).")
     var ipRate: Int = RateLimits.standard.addressPerMinute
 
+    @Option(help: "Days device events and blob requests are kept (pruned hourly; 0: keep them forever).")
+    var historyDays: Int = 90
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -45,6 +48,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard deviceRate >= 0, ipRate >= 0 else { throw ValidationError("--device-rate and --ip-rate must be 0 (no limit) or more") }
+        guard (0...36_500).contains(historyDays) else { throw ValidationError("--history-days must be 0 (keep forever) to 36500") }
         guard let token = adminToken ?? ProcessInfo.processInfo.environment["ALOFT_ADMIN_TOKEN"], !token.isEmpty else {
             throw ValidationError("no admin token: pass --admin-token or set ALOFT_ADMIN_TOKEN")
         }
@@ -64,7 +68,8 @@ struct Serve: AsyncParsableCommand {
         let shownHost = host.contains(":") ? "[\(host)]" : host
         let configuration = AloftServerConfiguration(
             host: host, port: port, dataDirectory: data, adminToken: token, database: database.map(FleetDatabase.init(argument:)),
-            pollInterval: poll, rateLimits: RateLimits(devicePerMinute: deviceRate, addressPerMinute: ipRate), tls: tls, logger: Logger(label: "aloft.server"),
+            pollInterval: poll, rateLimits: RateLimits(devicePerMinute: deviceRate, addressPerMinute: ipRate), tls: tls,
+            historyRetention: historyDays == 0 ? nil : .seconds(historyDays * 86_400), logger: Logger(label: "aloft.server"),
             onServerRunning: { port in
                 // Unbuffered, so whoever started the server (scripts, tests) sees the URL at once.
                 FileHandle.standardOutput.write(Data("aloft: serving on \(scheme)://\(shownHost):\(port)\n".utf8))

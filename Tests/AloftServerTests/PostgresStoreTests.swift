@@ -51,11 +51,18 @@ struct PostgresStoreTests {
         let device = try #require(try await reopened.device(tokenHash: tokenHash))
         #expect(device.free == 9_000_000_000)
         #expect(device.agent == "0.2.0+pg")
-        #expect(device.sequence == latest)
+        #expect(device.sequence == 0)  // what the check-in said; the installed event is history
+        #expect(device.lastEvent?.sequence == latest)
         #expect(device.lastEvent?.reason == "ok")
         #expect(try await reopened.releaseSequences(channel: channel, above: 0) == stored)
         #expect(try await reopened.events(deviceID: deviceID, limit: 5).count == 1)
         #expect(try await reopened.downloads(deviceID: deviceID, limit: nil).first?.status == 206)
+        // history retention: an event from 2001 goes, today's stays (other runs' rows are all newer than 2001)
+        let old = Date(timeIntervalSince1970: 1_000_000_000)
+        try await reopened.recordEvent(DeviceEvent(deviceID: deviceID, type: "failed", version: "0.0.1", sequence: 1, reason: "old", at: old))
+        let pruned = try await reopened.pruneHistory(before: old.addingTimeInterval(1))
+        #expect(pruned.events >= 1)
+        #expect(try await reopened.events(deviceID: deviceID, limit: nil).map(\.type) == ["installed"])
         await reopened.shutdown()
     }
 }
