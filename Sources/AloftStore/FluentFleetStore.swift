@@ -82,6 +82,7 @@ public final class FluentFleetStore: FleetStore {
         migrations.add(CreateFleetSchema())
         migrations.add(AddAccessControl())
         migrations.add(AddDeviceAgent())
+        migrations.add(IndexHistoryTimes())
         let migrator = Migrator(databases: databases, migrations: migrations, logger: logger, on: eventLoopGroup.any(), migrationLogLevel: .debug)
         try await migrator.setupIfNeeded().get()
         try await migrator.prepareBatch().get()

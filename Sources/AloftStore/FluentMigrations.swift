@@ -128,3 +128,22 @@ struct AddDeviceAgent: AsyncMigration {
         try await database.schema(DeviceModel.schema).deleteField("agent").update()
     }
 }
+
+/// Indexes the history by time, for the hourly retention pass (`pruneHistory(before:)`).
+struct IndexHistoryTimes: AsyncMigration {
+    var name: String { "aloft.v4.IndexHistoryTimes" }
+
+    func prepare(on database: any Database) async throws {
+        if let sql = database as? any SQLDatabase {
+            try await sql.raw("CREATE INDEX IF NOT EXISTS events_at ON events (at)").run()
+            try await sql.raw("CREATE INDEX IF NOT EXISTS downloads_at ON downloads (at)").run()
+        }
+    }
+
+    func revert(on database: any Database) async throws {
+        if let sql = database as? any SQLDatabase {
+            try await sql.raw("DROP INDEX IF EXISTS events_at").run()
+            try await sql.raw("DROP INDEX IF EXISTS downloads_at").run()
+        }
+    }
+}
