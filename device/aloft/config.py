@@ -10,6 +10,7 @@ OUTBOX = DIR + "/outbox.json"  # events not delivered yet, oldest first
 TRUST = DIR + "/trust.json"  # {"keys", "threshold", "sequence"}: adopted from a confirmed release; else config's keys
 STAGE = DIR + "/stage"  # downloads: <sha256> verified, <sha256>.part still arriving
 AGENT = "/lib/aloft"  # the agent; a release may replace it (docs/device.md, "Updating the agent")
+AGENT_FILES = "lib/aloft/"  # how a release names the agent's files
 PREVIOUS = DIR + "/agent"  # PREVIOUS/aloft: the agent before an update of the agent, until it is confirmed
 
 # Values that win over config.json: the board's (board.py); the simulator points "server" elsewhere.
@@ -38,9 +39,11 @@ def load():
 
 
 def pending():
-    """Whether an install, a trial or what one left behind is on flash (see install.recover).
+    """Whether an install, a trial or what one left behind is on flash (see trial.recover): the
+    journal, a trial record, or a copy of the previous agent (boot.py runs a whole copy first,
+    which cleans up after itself; one it cannot import is left for this agent to remove).
     Downloads in the stage alone are not: they wait for the next check to resume them."""
-    for path in (JOURNAL, TRIAL):
+    for path in (JOURNAL, TRIAL, PREVIOUS):
         if fs.stat(path) is not None:
             return True
     return False

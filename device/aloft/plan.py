@@ -4,26 +4,23 @@
 import os
 from . import config, fs
 
-AGENT = config.AGENT[1:] + "/"  # a release's paths of the agent's files
-
-
 def journal(m, puts, installed, buf):
     """The journal for manifest m whose entries puts are staged as config.STAGE/<sha256>, over the
     installed record installed. Raises ValueError when a file cannot be placed (a folder is in the way)."""
     new = {}
     gone = []  # agent modules m's agent no longer has (the agent is what lib/aloft holds, not in the record)
     for f in m["files"]:
-        if not f["path"].startswith(AGENT):
+        if not f["path"].startswith(config.AGENT_FILES):
             new[f["path"]] = f["sha256"]
     if len(new) < len(m["files"]):  # m carries the agent
         names = set(f["path"] for f in m["files"])
         for entry in os.ilistdir(config.AGENT):
-            p = AGENT + entry[0]
+            p = config.AGENT_FILES + entry[0]
             if "#" not in p and entry[1] & 0x4000 == 0 and p not in names:
                 gone.append(p)
     ops = []
     dropped = set()
-    for path in sorted(gone + [p for p in installed["files"] if not p.startswith(AGENT)]):
+    for path in sorted(gone + [p for p in installed["files"] if not p.startswith(config.AGENT_FILES)]):
         if path not in new and fs.stat("/" + path) is not None:
             ops.append(["del", "/" + path, "/" + path + "#old"])
             dropped.add(path)

@@ -58,7 +58,7 @@ def needed(m, have, puts, fetch):
 
 def _replaces_agent(m, puts):
     # Whether the install changes or removes a file of the agent (plan.journal marks it "agent").
-    agent = config.AGENT[1:] + "/"
+    agent = config.AGENT_FILES
     names = set()
     for f in m["files"]:
         if f["path"].startswith(agent):

@@ -60,7 +60,7 @@ def prepare(cfg, have, m, why, claimed):
         buf = None
         agent = False  # whether m carries the agent
         for f in m["files"]:
-            agent = agent or f["path"].startswith("lib/aloft/")
+            agent = agent or f["path"].startswith(config.AGENT_FILES)
             st = fs.stat("/" + f["path"])
             if st is not None and st[6] == f["size"]:
                 if old.get(f["path"]) == f["sha256"]:

@@ -95,6 +95,28 @@ class Server:
 AGENT = ("/boot.py", "/lib/aloft/", "/.aloft/")
 
 
+def checkout_agent(version, edit=None, extra=None):
+    """This checkout's agent as release files ("lib/aloft/<name>" -> bytes), reporting version and printing
+    "aloft: agent <version> loaded" when imported; edit: {module file: function(bytes) -> bytes};
+    extra: {module file: bytes} to add."""
+    files = {}
+    for name in os.listdir(DEVICE + "/aloft"):
+        if not name.endswith(".py"):
+            continue
+        data = read(DEVICE + "/aloft/" + name)
+        if name == "__init__.py":
+            i = data.index(b'\nVERSION = "')
+            j = data.index(b"\n", i + 1)
+            data = data[:i] + b'\nVERSION = "%s"' % version.encode() + data[j:]
+            data += b'\nprint("aloft: agent %s loaded")\n' % version.encode()
+        if edit and name in edit:
+            data = edit[name](data)
+        files["lib/aloft/" + name] = data
+    for name, data in (extra or {}).items():
+        files["lib/aloft/" + name] = data
+    return files
+
+
 class Device:
     """A provisioned simulated device: boot.py, the agent, config.json (server, keys, and the
     settings given; a setting of None removes that key), and any extra files, on a LittleFS image of size bytes."""

@@ -18,7 +18,7 @@ import os
 import sys
 import time
 from aloft import fs
-from simulated import Device, Server
+from simulated import Device, Server, checkout_agent
 
 WORKERS = int(os.getenv("ALOFT_TEST_CUT_WORKERS") or 2)
 SEED = int(os.getenv("ALOFT_TEST_CUT_SEED") or 2026)
@@ -71,21 +71,12 @@ P3 = dict(P2, **{"main.py": b"import lib.a\nprint('app 33 starts')\nraise Runtim
 
 
 def agent(version, broken=False):
-    """This checkout's agent as release files, reporting version, with http.py changed and a module
-    added (so the install replaces, adds and keeps agent files); broken: its __init__.py raises."""
-    files = {"lib/aloft/extra.py": b"EXTRA = 1\n"}
-    for name in os.listdir(DEVICE + "/aloft"):
-        if name.endswith(".py"):
-            data = read(DEVICE + "/aloft/" + name)
-            if name == "__init__.py":
-                data = data.replace(b'\nVERSION = "', b'\nVERSION = "%s" or "' % version.encode(), 1)
-                assert version.encode() in data
-                if broken:
-                    data += b"raise ImportError('broken agent')\n"
-            if name == "http.py":
-                data += b"# " + version.encode() + b"\n"
-            files["lib/aloft/" + name] = data
-    return files
+    """This checkout's agent, reporting version, with http.py changed and a module added (so the install
+    replaces, adds and keeps agent files); broken: its __init__.py raises."""
+    edit = {"http.py": lambda b: b + b"# " + version.encode() + b"\n"}
+    if broken:
+        edit["__init__.py"] = lambda b: b + b"raise ImportError('broken agent')\n"
+    return checkout_agent(version, edit, {"extra.py": b"EXTRA = 1\n"})
 
 
 P4 = dict(P2, **agent("9.4.0"))

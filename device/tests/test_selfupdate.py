@@ -4,36 +4,15 @@
 # every trial boot: it counts the boot, then the new agent runs the release on trial. A new agent
 # that does not import is rolled back by the previous one at once, one that never confirms after
 # trial_boots boots, each reported; a release without agent files leaves the agent alone; a board whose
-# agent is not in /lib/aloft (frozen) refuses a release that carries one.
+# agent is not in /lib/aloft (frozen) refuses a release that carries one; a damaged copy of the previous
+# agent is removed.
 # (Power cuts during an update of the agent: test_powercut.py.)
-from harness import DEVICE, read, run, tempdir, test
-import os
-from simulated import Device, Server, codes, output
+from harness import run, tempdir, test
+from simulated import Device, Server, checkout_agent as agent, codes, output
 
 TMP = tempdir("selfupdate")
 SERVER = Server(TMP)
 SETTINGS = {"retries": 1, "confirm_wait": 1}
-
-
-def agent(version, edit=None, extra=None):
-    """The agent of this checkout as release files (path -> bytes), reporting version and saying so
-    when it loads; edit: {module name: function(bytes) -> bytes}; extra: {module name: bytes} to add."""
-    files = {}
-    for name in os.listdir(DEVICE + "/aloft"):
-        if not name.endswith(".py"):
-            continue
-        data = read(DEVICE + "/aloft/" + name)
-        if name == "__init__.py":
-            i = data.index(b'\nVERSION = "')
-            j = data.index(b"\n", i + 1)
-            data = data[:i] + b'\nVERSION = "%s"' % version.encode() + data[j:]
-            data += b'\nprint("aloft: agent %s loaded")\n' % version.encode()
-        if edit and name in edit:
-            data = edit[name](data)
-        files["lib/aloft/" + name] = data
-    for name, data in (extra or {}).items():
-        files["lib/aloft/" + name] = data
-    return files
 
 
 def app(n):
@@ -43,11 +22,6 @@ def app(n):
 def publish(name, sequence, files):
     SERVER.publish(name, "%d.0.0" % sequence, sequence, files)
     return SERVER.releases()[name]
-
-
-def agent_files(dev):
-    """{"/lib/aloft/...": sha256} on the device's flash, the agent's install copies (path#old) left out."""
-    return dict((p, h) for p, h in dev.files().items() if p.startswith("/lib/aloft/") and "#" not in p)
 
 
 def only(files, prefix):
@@ -68,7 +42,7 @@ def idle_and_clean(dev):
 
 DEV = Device(SERVER, TMP, id="self-1", **SETTINGS)
 SERVER.post("/_ctl", {"device": "self-1", "release": None})
-PROVISIONED = agent_files(DEV)
+PROVISIONED = DEV.agent()
 A2 = agent("0.2.1", extra={"extra.py": b"EXTRA = 1\n"}, edit={"http.py": lambda b: b + b"# 0.2.1\n"})
 R = {}
 
@@ -80,7 +54,7 @@ def an_app_release_leaves_the_agent_alone():
     boots = DEV.run()
     assert codes(boots) == [75, 75, 0], output(boots)
     assert DEV.app() == R[1], (DEV.app(), R[1])
-    assert agent_files(DEV) == PROVISIONED, (agent_files(DEV), PROVISIONED)
+    assert DEV.agent() == PROVISIONED, (DEV.agent(), PROVISIONED)
     assert SERVER.log()["checkins"][-1]["agent"] == "0.2.0"
 
 
@@ -96,7 +70,7 @@ def a_release_with_a_new_agent_installs_it_on_trial_under_the_previous_one():
     # the previous agent counts the trial boot before the new one is even imported
     assert trial.index("2.0.0 on trial, boot 1 of 3") < trial.index("agent 0.2.1 loaded") < trial.index("app 2 ok"), trial
     assert "2.0.0 confirmed" in trial and "agent 0.2.1 loaded" in plain, trial
-    assert agent_files(DEV) == only(R[2], "/lib/aloft/"), agent_files(DEV)
+    assert DEV.agent() == only(R[2], "/lib/aloft/"), DEV.agent()
     assert DEV.app() == dict((p, h) for p, h in R[2].items() if not p.startswith("/lib/aloft/"))
     idle_and_clean(DEV)
     assert events(k) == [("downloading", 2, ""), ("installed", 2, ""), ("confirmed", 2, "")], events(k)
@@ -121,7 +95,7 @@ def an_agent_that_does_not_import_is_rolled_back_by_the_previous_one():
     trial = boots[1][1]
     assert "the new agent failed: ImportError: broken on purpose" in trial and "app 3 ok" not in trial, trial
     assert "agent 0.2.1 loaded" in boots[2][1] and "app 2 ok" in boots[2][1], boots[2][1]
-    assert agent_files(DEV) == only(R[2], "/lib/aloft/") and DEV.app() == dict((p, h) for p, h in R[2].items() if not p.startswith("/lib/aloft/"))
+    assert DEV.agent() == only(R[2], "/lib/aloft/") and DEV.app() == dict((p, h) for p, h in R[2].items() if not p.startswith("/lib/aloft/"))
     idle_and_clean(DEV)
     assert events(k) == [("downloading", 3, ""), ("installed", 3, ""), ("rolled_back", 3, "the new agent failed: ImportError: broken on purpose")], events(k)
     rec = DEV.state("installed.json")
@@ -143,7 +117,7 @@ def an_agent_that_never_confirms_is_rolled_back_after_its_trial_boots():
     for i in (1, 2, 3):
         assert "4.0.0 on trial, boot %d of 3" % i in boots[i][1] and "app 4 ok" in boots[i][1], boots[i][1]
     assert "rolling back 4.0.0: not confirmed after 3 boots" in boots[4][1], boots[4][1]
-    assert agent_files(DEV) == only(R[2], "/lib/aloft/")
+    assert DEV.agent() == only(R[2], "/lib/aloft/")
     idle_and_clean(DEV)
     assert events(k) == [("downloading", 4, ""), ("installed", 4, ""), ("rolled_back", 4, "not confirmed after 3 boots")], events(k)
 
@@ -155,12 +129,12 @@ def a_later_agent_drops_a_module_and_an_app_release_keeps_the_agent():
     SERVER.post("/_ctl", {"device": "self-1", "release": "s5"})
     boots = DEV.run()
     assert codes(boots) == [75, 75, 0], output(boots)
-    assert agent_files(DEV) == only(R[5], "/lib/aloft/") and "/lib/aloft/extra.py" not in agent_files(DEV)
+    assert DEV.agent() == only(R[5], "/lib/aloft/") and "/lib/aloft/extra.py" not in DEV.agent()
     R[6] = publish("s6", 6, app(6))
     SERVER.post("/_ctl", {"device": "self-1", "release": "s6"})
     boots = DEV.run()
     assert codes(boots) == [75, 75, 0], output(boots)
-    assert DEV.app() == R[6] and agent_files(DEV) == only(R[5], "/lib/aloft/")
+    assert DEV.app() == R[6] and DEV.agent() == only(R[5], "/lib/aloft/")
     assert "agent 0.2.4 loaded" in boots[2][1] and SERVER.log()["checkins"][-1]["agent"] == "0.2.4"
     idle_and_clean(DEV)
 
@@ -180,6 +154,22 @@ def a_board_whose_agent_is_not_in_lib_aloft_refuses_a_release_that_carries_one()
     e = SERVER.get("/_log?id=frozen-1")["events"][-1]
     assert e["type"] == "failed" and e["reason"] == "the agent is not in /lib/aloft (frozen into the firmware?): a release cannot replace it", e
     assert dev.files() == before and len(SERVER.log()["downloads"]) == n  # refused before downloading anything
+
+
+@test
+def a_copy_of_the_previous_agent_that_does_not_import_is_removed():
+    # Only flash damage makes one (the copy is made and removed by renames), but then boot.py must not
+    # stumble over it at every boot: the installed agent boots instead and removes it.
+    from aloft import fs
+
+    fs.makedirs(TMP + "/damaged")
+    dev = Device(SERVER, TMP + "/damaged", id="damaged-1", files={"/.aloft/agent/aloft/__init__.py": b"raise ImportError('damaged copy')\n"}, **SETTINGS)
+    SERVER.post("/_ctl", {"device": "damaged-1", "release": None})
+    boots = dev.run()
+    assert codes(boots) == [0] and "ImportError: damaged copy" in output(boots) and "up to date" in output(boots), output(boots)
+    assert not [p for p in dev.files() if p.startswith("/.aloft/agent")], dev.files()
+    boots = dev.run()
+    assert codes(boots) == [0] and "damaged copy" not in output(boots), output(boots)
 
 
 try:
