@@ -24,7 +24,8 @@ public enum Identifiers {
         }
     }
 
-    static func isAlnum(_ c: UInt8) -> Bool {
+    /// ASCII A-Z, a-z or 0-9.
+    public static func isAlnum(_ c: UInt8) -> Bool {
         (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
     }
 }

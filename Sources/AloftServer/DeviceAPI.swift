@@ -125,10 +125,8 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
 
     /// Narrower than `board`: the agent version is shown in tables and compared by people, so it stays a short token.
     private static func requireAgent(_ agent: String) throws {
-        let allowed = { (c: UInt8) in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || Array("._-+".utf8).contains(c)
-        }
-        guard (1...maxAgentCharacters).contains(agent.utf8.count), agent.utf8.allSatisfy(allowed) else {
+        let punctuation = Array("._-+".utf8)
+        guard (1...maxAgentCharacters).contains(agent.utf8.count), agent.utf8.allSatisfy({ Identifiers.isAlnum($0) || punctuation.contains($0) }) else {
             throw APIError.badRequest("agent must be 1-\(maxAgentCharacters) of A-Z a-z 0-9 . _ - +, got '\(agent.prefix(40))'")
         }
     }
