@@ -4,7 +4,8 @@ import Foundation
 import Hummingbird
 import Synchronization
 
-/// Serves blob files with `ETag`, `If-None-Match`, one-range `Range` and `If-Range`, and records every request.
+/// Serves blob files with `ETag`, `If-None-Match`, one-range `Range` and `If-Range`, `Accept-Encoding: deflate`,
+/// and records every request.
 ///
 /// Written here rather than with `FileMiddleware`, which answers suffix and past-the-end ranges wrongly for this protocol.
 struct BlobResponder<Store: FleetStore>: Sendable {
@@ -13,7 +14,30 @@ struct BlobResponder<Store: FleetStore>: Sendable {
     let metrics: ServerMetrics
     let fileIO = FileIO()
 
-    func respond(sha256: String, encoding: BlobStore.Encoding, request: Request, context: AloftRequestContext) async throws -> Response {
+    /// `GET /api/v1/blobs/{sha256}`: the zlib form, said with `Content-Encoding: deflate`, when the request accepts
+    /// deflate, has no `Range` (ranges are on the raw bytes) and the blob has a zlib form; else the raw bytes.
+    /// Every answer, errors included, says `Vary: Accept-Encoding`, since the same URL has two representations.
+    func respondNegotiating(sha256: String, request: Request, context: AloftRequestContext) async throws -> Response {
+        let vary = "Accept-Encoding"
+        do {
+            let deflate = request.headers[.range] == nil
+                && AcceptEncoding.accepts("deflate", header: request.headers[values: .acceptEncoding].joined(separator: ","))
+                && blobs.size(of: sha256, encoding: .zlib) != nil
+            var response = try await respond(
+                sha256: sha256, encoding: deflate ? .zlib : .raw, contentEncoding: deflate ? "deflate" : nil, request: request, context: context)
+            response.headers[.vary] = vary
+            return response
+        } catch {
+            guard var answer = APIError.from(error) else { throw error }
+            answer.headers[.vary] = vary
+            throw answer
+        }
+    }
+
+    /// One form of a blob as it is stored; `contentEncoding` labels the zlib form as an HTTP content coding.
+    func respond(
+        sha256: String, encoding: BlobStore.Encoding, contentEncoding: String? = nil, request: Request, context: AloftRequestContext
+    ) async throws -> Response {
         guard Digest.isSHA256Hex(sha256) else {
             throw APIError.badRequest("'\(sha256.prefix(80))' is not a SHA-256 (64 lowercase hex characters)")
         }
@@ -29,6 +53,7 @@ struct BlobResponder<Store: FleetStore>: Sendable {
         }
         let etag = encoding == .raw ? "\"\(sha256)\"" : "\"\(sha256).zlib\""
         var headers: HTTPFields = [.contentType: "application/octet-stream", .acceptRanges: "bytes", .eTag: etag]
+        if let contentEncoding { headers[.contentEncoding] = contentEncoding }
 
         if let ifNoneMatch = request.headers[.ifNoneMatch], EntityTag.ifNoneMatch(ifNoneMatch, matches: etag) {
             try await record(.notModified, 0)

@@ -22,10 +22,11 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
         group.post("events", use: event)
     }
 
-    /// Adds `{sha256}` and `{sha256}/zlib` to a group that authenticates devices or the admin.
+    /// Adds `{sha256}` (raw, or zlib through `Accept-Encoding`) and `{sha256}/zlib` (for agents before 0.3.0) to a group
+    /// that authenticates devices or the admin.
     func addBlobRoutes(to group: RouterGroup<AloftRequestContext>) {
         group.get(":sha256") { request, context in
-            try await blobs.respond(sha256: context.parameters.require("sha256"), encoding: .raw, request: request, context: context)
+            try await blobs.respondNegotiating(sha256: context.parameters.require("sha256"), request: request, context: context)
         }
         group.get(":sha256/zlib") { request, context in
             try await blobs.respond(sha256: context.parameters.require("sha256"), encoding: .zlib, request: request, context: context)

@@ -119,6 +119,81 @@ import Testing
         }
     }
 
+    @Test func servesTheZlibFormToAcceptEncodingDeflate() async throws {
+        try await Self.withBlob { fleet, token, sha in
+            let legacy = try await fleet.send(.get, "/api/v1/blobs/\(sha)/zlib", token: token)
+            let response = try await fleet.send(.get, "/api/v1/blobs/\(sha)", token: token, headers: [.acceptEncoding: "gzip, deflate"])
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentEncoding] == "deflate")
+            #expect(response.headers[.eTag] == "\"\(sha).zlib\"")
+            #expect(response.headers[.vary] == "Accept-Encoding")
+            #expect(response.headers[.contentType] == "application/octet-stream")
+            #expect(response.headers[.contentLength] == String(legacy.body.readableBytes))
+            #expect(response.bytes == legacy.bytes, "the same zlib form as /zlib")
+            var compressed = response.body
+            let inflated = try compressed.decompress(with: .zlib, configuration: ZlibConfiguration(windowSize: Int32(10)))
+            #expect(Array(inflated.readableBytesView) == Self.content)
+
+            // The zlib representation has its own ETag, for If-None-Match too.
+            let cached = try await fleet.send(
+                .get, "/api/v1/blobs/\(sha)", token: token, headers: [.acceptEncoding: "deflate", .ifNoneMatch: "\"\(sha).zlib\""])
+            #expect(cached.status == .notModified && cached.headers[.vary] == "Accept-Encoding" && cached.body.readableBytes == 0)
+            let other = try await fleet.send(.get, "/api/v1/blobs/\(sha)", token: token, headers: [.acceptEncoding: "deflate", .ifNoneMatch: "\"\(sha)\""])
+            #expect(other.status == .ok && other.headers[.contentEncoding] == "deflate")
+            // Several Accept-Encoding lines count as one list.
+            var lines: HTTPFields = [:]
+            lines[values: .acceptEncoding] = ["gzip", "deflate;q=0.5"]
+            #expect(try await fleet.send(.get, "/api/v1/blobs/\(sha)", token: token, headers: lines).headers[.contentEncoding] == "deflate")
+            // The /zlib route of agents before 0.3.0 is the zlib form as bytes, not a content coding.
+            #expect(legacy.headers[.contentEncoding] == nil)
+        }
+    }
+
+    @Test func servesTheRawBytesOtherwise() async throws {
+        try await Self.withBlob { fleet, token, sha in
+            let noise = randomBytes(256, seed: 5)
+            let noiseSHA = try await fleet.putBlob(noise)
+            let cases: [(String, HTTPFields, [UInt8], HTTPResponse.Status)] = [
+                ("no Accept-Encoding", [:], Self.content, .ok),
+                ("q=0", [.acceptEncoding: "deflate;q=0"], Self.content, .ok),
+                ("only gzip", [.acceptEncoding: "gzip"], Self.content, .ok),
+                ("identity", [.acceptEncoding: "identity"], Self.content, .ok),
+                ("* refused", [.acceptEncoding: "*;q=0"], Self.content, .ok),
+                // A Range is on the raw bytes: Accept-Encoding is not looked at.
+                ("with Range", [.acceptEncoding: "deflate", .range: "bytes=0-9"], Array(Self.content[0...9]), .partialContent),
+            ]
+            for (name, headers, expected, status) in cases {
+                let response = try await fleet.send(.get, "/api/v1/blobs/\(sha)", token: token, headers: headers)
+                #expect(response.status == status, "\(name)")
+                #expect(response.bytes == expected, "\(name)")
+                #expect(response.headers[.contentEncoding] == nil, "\(name)")
+                #expect(response.headers[.eTag] == "\"\(sha)\"", "\(name)")
+                #expect(response.headers[.vary] == "Accept-Encoding", "\(name)")
+            }
+            // A blob that does not compress has no zlib form: raw, whatever was asked.
+            let raw = try await fleet.send(.get, "/api/v1/blobs/\(noiseSHA)", token: token, headers: [.acceptEncoding: "deflate"])
+            #expect(raw.status == .ok && raw.bytes == noise && raw.headers[.contentEncoding] == nil && raw.headers[.eTag] == "\"\(noiseSHA)\"")
+            #expect(raw.headers[.vary] == "Accept-Encoding")
+        }
+    }
+
+    @Test func everyAnswerOfTheBlobRouteVariesOnAcceptEncoding() async throws {
+        try await Self.withBlob { fleet, token, sha in
+            let unknown = Digest.sha256Hex(Array("nobody uploaded this".utf8))
+            let answers = [
+                try await fleet.send(.get, "/api/v1/blobs/\(unknown)", token: token, headers: [.acceptEncoding: "deflate"]),
+                try await fleet.send(.get, "/api/v1/blobs/\(sha.uppercased())", token: token),
+                try await fleet.send(.get, "/api/v1/blobs/\(sha)", token: token, headers: [.range: "bytes=999999-"]),
+                try await fleet.send(.get, "/api/v1/blobs/\(sha)", token: token, headers: [.ifNoneMatch: "\"\(sha)\""]),
+            ]
+            #expect(answers.map(\.status) == [.notFound, .badRequest, .rangeNotSatisfiable, .notModified])
+            for answer in answers {
+                #expect(answer.headers[.vary] == "Accept-Encoding", "\(answer.status)")
+            }
+            #expect(answers[0].errorCode == "not_found" && answers[2].headers[.contentRange] == "bytes */\(Self.content.count)")
+        }
+    }
+
     @Test func refusesUnknownBlobsBadNamesAndStrangers() async throws {
         try await Self.withBlob { fleet, token, sha in
             let unknown = Digest.sha256Hex(Array("nobody uploaded this".utf8))
@@ -138,6 +213,8 @@ import Testing
             _ = try await fleet.send(.get, "/api/v1/blobs/\(sha)", token: token)
             _ = try await fleet.send(.get, "/api/v1/blobs/\(sha)", token: token, headers: [.range: "bytes=0-9"])
             let zlib = try await fleet.send(.get, "/api/v1/blobs/\(sha)/zlib", token: token)
+            let deflate = try await fleet.send(.get, "/api/v1/blobs/\(sha)", token: token, headers: [.acceptEncoding: "deflate"])
+            _ = try await fleet.send(.get, "/api/v1/blobs/\(sha)", token: token, headers: [.acceptEncoding: "deflate", .ifNoneMatch: "\"\(sha).zlib\""])
             _ = try await fleet.send(.get, "/api/v1/blobs/\(sha)", token: token, headers: [.range: "bytes=999999-"])
             _ = try await fleet.send(.get, "/api/v1/blobs/\(sha)", token: token, headers: [.ifNoneMatch: "\"\(sha)\""])
             _ = try await fleet.send(.get, "/api/v1/blobs/\(unknown)", token: token)
@@ -152,6 +229,8 @@ import Testing
                     "raw 0 404 false",
                     "raw 0 304 true",
                     "raw 0 416 true",
+                    "zlib 0 304 true",
+                    "zlib \(deflate.body.readableBytes) 200 true",
                     "zlib \(zlib.body.readableBytes) 200 true",
                     "raw 10 206 true",
                     "raw \(Self.content.count) 200 true",
