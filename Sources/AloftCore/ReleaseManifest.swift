@@ -59,35 +59,7 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
         }
         try trust?.validate()
         try compat.validate()
-        guard !files.isEmpty else { throw AloftError("a release needs at least one file") }
-        guard files.count <= Self.maxFiles else { throw AloftError("a release has at most \(Self.maxFiles) files, this one has \(files.count)") }
-        var previous: [UInt8]? = nil
-        for file in files {
-            try ReleasePath.validate(file.path)
-            guard Digest.isSHA256Hex(file.sha256) else { throw AloftError("file '\(file.path)': sha256 must be 64 lowercase hex characters") }
-            guard (0...Self.maxFileSize).contains(file.size) else { throw AloftError("file '\(file.path)': size must be 0...\(Self.maxFileSize) bytes") }
-            let key = Array(file.path.utf8)
-            if let previous {
-                guard previous.lexicographicallyPrecedes(key) else {
-                    throw AloftError(previous == key ? "file '\(file.path)' is listed twice" : "files must be sorted by path ('\(file.path)' is out of order)")
-                }
-            }
-            previous = key
-        }
-        // A file and a folder cannot share a name on the device.
-        let paths = Set(files.map(\.path))
-        for file in files {
-            var prefix = ""
-            for segment in file.path.split(separator: "/").dropLast() {
-                prefix += prefix.isEmpty ? String(segment) : "/" + segment
-                if paths.contains(prefix) { throw AloftError("'\(prefix)' is both a file and a folder") }
-            }
-        }
-        // Agent files replace the device's agent as a whole, never mixed with the modules of another version, so
-        // they must at least make an importable package. A release without agent files leaves the agent alone.
-        if files.contains(where: { ReleasePath.isAgentFile($0.path) }), !paths.contains(ReleasePath.agentInitFile) {
-            throw AloftError("a release that carries the agent must carry all of it: \(ReleasePath.agentInitFile) is missing")
-        }
+        try FileList.validate(files, maxFiles: Self.maxFiles)
     }
 
     public var canonicalValue: CanonicalJSON {
