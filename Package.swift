@@ -108,6 +108,8 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                // Migration tests write rows of an older schema.
+                .product(name: "SQLKit", package: "sql-kit"),
             ]
         ),
         // AloftTools without a server or MicroPython: release folders and the agent package.

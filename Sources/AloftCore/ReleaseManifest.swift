@@ -3,16 +3,24 @@ import Foundation
 /// What a release is: every file with its size and SHA-256, plus version, sequence, channel and compatibility,
 /// and optionally until when it may be installed (`expires`) and which keys sign the releases after it (`trust`).
 ///
-/// Encoded canonically (``CanonicalJSON``) and signed as those bytes; see docs/protocol.md.
-public struct ReleaseManifest: Codable, Sendable, Equatable {
-    public static let currentFormat = 1
-    public static let maxFiles = 256
+/// A release is written down in two formats (docs/protocol.md): format 2, a small signed ``ManifestHeader`` that names
+/// the release's ``FileList`` by SHA-256 (``canonicalJSON()``, ``fileList``), and format 1, for agents before 0.3.0,
+/// one manifest with every file inline (``legacyCanonicalJSON()``). Both are canonical JSON, signed as those bytes.
+public struct ReleaseManifest: Sendable, Equatable {
+    /// The format ``canonicalJSON()`` writes.
+    public static let currentFormat = 2
+    /// The format agents before 0.3.0 read: the files inline (docs/protocol.md, "Format 1").
+    public static let legacyFormat = 1
+    public static let maxFiles = FileList.maxLines
+    /// Most files a format-1 manifest lists; a larger release has no format-1 manifest.
+    public static let legacyMaxFiles = 256
     public static let maxFileSize = 16 * 1024 * 1024
     public static let maxSequence = 9_007_199_254_740_991  // 2^53 - 1: exact in every JSON parser
-    /// Refuse anything larger before parsing it.
-    public static let maxEncodedBytes = 128 * 1024
+    /// Largest format-2 manifest; refused before parsing when larger.
+    public static let maxEncodedBytes = 4 * 1024
+    /// Largest format-1 manifest; refused before parsing when larger.
+    public static let legacyMaxEncodedBytes = 128 * 1024
 
-    public var format: Int
     public var version: SemanticVersion
     public var sequence: Int
     public var channel: String
@@ -28,7 +36,6 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
         version: SemanticVersion, sequence: Int, channel: String, created: String,
         compat: Compatibility = Compatibility(), files: [FileEntry], expires: String? = nil, trust: ReleaseTrust? = nil
     ) {
-        self.format = Self.currentFormat
         self.version = version
         self.sequence = sequence
         self.channel = channel
@@ -44,73 +51,91 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
     /// Checks every rule of docs/protocol.md; the message names the first one broken.
     /// A release that carries the agent (files under `lib/aloft/`) must carry all of it, `lib/aloft/__init__.py` at least.
     public func validate() throws(AloftError) {
-        guard format == Self.currentFormat else { throw AloftError("unsupported manifest format \(format) (this version reads \(Self.currentFormat))") }
-        guard (1...Self.maxSequence).contains(sequence) else { throw AloftError("sequence must be between 1 and \(Self.maxSequence), got \(sequence)") }
-        try Identifiers.validateChannel(channel)
-        guard Self.isTimestamp(created) else { throw AloftError("created must be an RFC 3339 UTC time like 2026-01-31T12:00:00Z, got '\(created.prefix(40))'") }
-        if let expires {
-            guard Self.date(fromTimestamp: expires) != nil else {
-                throw AloftError("expires must be an RFC 3339 UTC time like 2027-01-31T12:00:00Z, got '\(expires.prefix(40))'")
-            }
-            // Fixed-width timestamps compare as strings exactly as the times they name.
-            guard created.utf8.lexicographicallyPrecedes(expires.utf8) else {
-                throw AloftError("expires (\(expires)) must be after created (\(created))")
-            }
-        }
-        try trust?.validate()
-        try compat.validate()
-        try FileList.validate(files, maxFiles: Self.maxFiles)
+        try Self.validateFields(sequence: sequence, channel: channel, created: created, expires: expires, trust: trust, compat: compat)
+        try FileList.validate(files)
     }
 
-    public var canonicalValue: CanonicalJSON {
-        var compatObject: [String: CanonicalJSON] = ["boards": .array(compat.boards.map { .string($0) })]
-        if let mp = compat.micropython { compatObject["micropython"] = .string(mp) }
-        var object: [String: CanonicalJSON] = [
-            "format": .integer(format),
-            "version": .string(version.description),
-            "sequence": .integer(sequence),
-            "channel": .string(channel),
-            "created": .string(created),
-            "compat": .object(compatObject),
-            "files": .array(files.map { .object(["path": .string($0.path), "sha256": .string($0.sha256), "size": .integer($0.size)]) }),
-        ]
-        // Optional fields appear only when set, so manifests without them keep their bytes (and signatures).
-        if let expires { object["expires"] = .string(expires) }
-        if let trust { object["trust"] = trust.canonicalValue }
-        return .object(object)
+    /// The release's file list, the blob its format-2 manifest names.
+    public var fileList: String { FileList.encode(files) }
+
+    /// The format-2 manifest of this release.
+    public var header: ManifestHeader {
+        ManifestHeader(
+            version: version, sequence: sequence, channel: channel, created: created, compat: compat, files: FileListReference(of: files),
+            expires: expires, trust: trust)
+    }
+
+    /// The exact text that gets signed: the format-2 manifest.
+    public func canonicalJSON() -> String { header.canonicalJSON() }
+
+    /// The exact text of the release's format-1 manifest, for agents before 0.3.0; a release of more than
+    /// ``legacyMaxFiles`` files has none.
+    public func legacyCanonicalJSON() throws(AloftError) -> String {
+        guard files.count <= Self.legacyMaxFiles else {
+            throw AloftError("a format-1 manifest lists at most \(Self.legacyMaxFiles) files, this release has \(files.count)")
+        }
+        var object = Self.canonicalFields(
+            format: Self.legacyFormat, version: version, sequence: sequence, channel: channel, created: created, compat: compat,
+            expires: expires, trust: trust)
+        object["files"] = .array(files.map { .object(["path": .string($0.path), "sha256": .string($0.sha256), "size": .integer($0.size)]) })
+        return CanonicalJSON.object(object).encoded
     }
 
     /// Whether a verifier whose clock reads `now` must refuse the release; nil `now` (no clock) never expires it.
-    public func isExpired(at now: Date?) -> Bool {
-        guard let now, let expires, let end = Self.date(fromTimestamp: expires) else { return false }
-        return now >= end
+    public func isExpired(at now: Date?) -> Bool { Self.isExpired(expires, at: now) }
+
+    /// Parses a format-2 manifest and the file list it names, checking every rule of both; the manifest's text must be
+    /// canonical, and the list the one it names.
+    public static func parse(canonical text: String, fileList: some Collection<UInt8>) throws(AloftError) -> ReleaseManifest {
+        try ManifestHeader.parse(canonical: text).release(fileList: fileList)
     }
 
-    /// The exact text that gets signed.
-    public func canonicalJSON() -> String { canonicalValue.encoded }
-
-    /// Parses and validates a manifest, and insists its text is already canonical.
+    /// Parses and validates a format-1 manifest (files inline), and insists its text is already canonical.
     ///
     /// Re-encoding and comparing rejects, in one rule, unknown fields, duplicate keys, floats,
     /// whitespace and any other second spelling of the same content.
-    public static func parse(canonical text: String) throws(AloftError) -> ReleaseManifest {
-        guard text.utf8.count <= maxEncodedBytes else { throw AloftError("manifest is larger than \(maxEncodedBytes) bytes") }
+    public static func parse(legacy text: String) throws(AloftError) -> ReleaseManifest {
         try JSONLimits.checkDepth(text.utf8)
-        let manifest: ReleaseManifest
-        do {
-            manifest = try JSONDecoder().decode(ReleaseManifest.self, from: Data(text.utf8))
-        } catch let error as AloftError {
-            throw error
-        } catch let DecodingError.dataCorrupted(context) where context.underlyingError is AloftError {
-            throw context.underlyingError as! AloftError
-        } catch {
-            throw AloftError("manifest is not valid: \(Self.describe(error))")
+        if let format = format(of: text), format != legacyFormat {
+            throw AloftError("expected a format-1 manifest, got format \(format)")
         }
+        guard text.utf8.count <= legacyMaxEncodedBytes else { throw AloftError("a format-1 manifest is at most \(legacyMaxEncodedBytes) bytes") }
+        let decoded = try decode(Format1.self, from: text)
+        guard decoded.format == legacyFormat else { throw AloftError("expected a format-1 manifest, got format \(decoded.format)") }
+        var manifest = ReleaseManifest(
+            version: decoded.version, sequence: decoded.sequence, channel: decoded.channel, created: decoded.created, compat: decoded.compat,
+            files: [], expires: decoded.expires, trust: decoded.trust)
+        manifest.files = decoded.files  // as written: validation reports files out of order rather than sorting them
         try manifest.validate()
-        guard manifest.canonicalJSON() == text else {
+        guard manifest.files.count <= legacyMaxFiles else {
+            throw AloftError("a format-1 manifest lists at most \(legacyMaxFiles) files, this one has \(manifest.files.count)")
+        }
+        guard try manifest.legacyCanonicalJSON() == text else {
             throw AloftError("manifest is not in canonical form (sorted keys, no whitespace, no unknown fields, integers only)")
         }
         return manifest
+    }
+
+    /// The fields in which `other` describes a different release, in the order docs/protocol.md lists them
+    /// (channel, version, sequence, created, compat, expires, trust, files); empty when both describe the same one.
+    public func differences(from other: ReleaseManifest) -> [String] {
+        var fields: [String] = []
+        if channel != other.channel { fields.append("channel") }
+        // By text: version equality follows precedence, which ignores build metadata (`1.0.0+a == 1.0.0+b`).
+        if version.description != other.version.description { fields.append("version") }
+        if sequence != other.sequence { fields.append("sequence") }
+        if created != other.created { fields.append("created") }
+        if compat != other.compat { fields.append("compat") }
+        if expires != other.expires { fields.append("expires") }
+        if trust != other.trust { fields.append("trust") }
+        if files != other.files { fields.append("files") }
+        return fields
+    }
+
+    /// The `format` of a manifest's text, or nil when the text does not say (not JSON, no integer `format`).
+    public static func format(of text: String) -> Int? {
+        struct FormatField: Decodable { var format: Int }
+        return try? JSONDecoder().decode(FormatField.self, from: Data(text.utf8)).format
     }
 
     public static func timestamp(_ date: Date) -> String {
@@ -151,6 +176,77 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
             && b[13] == UInt8(ascii: ":") && b[16] == UInt8(ascii: ":") && b[19] == UInt8(ascii: "Z")
     }
 
+    // MARK: What both formats share
+
+    /// The rules for everything but the files, the same in both formats.
+    static func validateFields(
+        sequence: Int, channel: String, created: String, expires: String?, trust: ReleaseTrust?, compat: Compatibility
+    ) throws(AloftError) {
+        guard (1...maxSequence).contains(sequence) else { throw AloftError("sequence must be between 1 and \(maxSequence), got \(sequence)") }
+        try Identifiers.validateChannel(channel)
+        guard isTimestamp(created) else { throw AloftError("created must be an RFC 3339 UTC time like 2026-01-31T12:00:00Z, got '\(created.prefix(40))'") }
+        if let expires {
+            guard date(fromTimestamp: expires) != nil else {
+                throw AloftError("expires must be an RFC 3339 UTC time like 2027-01-31T12:00:00Z, got '\(expires.prefix(40))'")
+            }
+            // Fixed-width timestamps compare as strings exactly as the times they name.
+            guard created.utf8.lexicographicallyPrecedes(expires.utf8) else {
+                throw AloftError("expires (\(expires)) must be after created (\(created))")
+            }
+        }
+        try trust?.validate()
+        try compat.validate()
+    }
+
+    /// Every field but `files`, canonically. Optional fields appear only when set.
+    static func canonicalFields(
+        format: Int, version: SemanticVersion, sequence: Int, channel: String, created: String, compat: Compatibility, expires: String?,
+        trust: ReleaseTrust?
+    ) -> [String: CanonicalJSON] {
+        var object: [String: CanonicalJSON] = [
+            "format": .integer(format),
+            "version": .string(version.description),
+            "sequence": .integer(sequence),
+            "channel": .string(channel),
+            "created": .string(created),
+            "compat": compat.canonicalValue,
+        ]
+        if let expires { object["expires"] = .string(expires) }
+        if let trust { object["trust"] = trust.canonicalValue }
+        return object
+    }
+
+    static func isExpired(_ expires: String?, at now: Date?) -> Bool {
+        guard let now, let expires, let end = date(fromTimestamp: expires) else { return false }
+        return now >= end
+    }
+
+    /// Decodes manifest text, every failure as one line that names the field.
+    static func decode<T: Decodable>(_ type: T.Type, from text: String) throws(AloftError) -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+        } catch let error as AloftError {
+            throw error
+        } catch let DecodingError.dataCorrupted(context) where context.underlyingError is AloftError {
+            throw context.underlyingError as! AloftError
+        } catch {
+            throw AloftError("manifest is not valid: \(describe(error))")
+        }
+    }
+
+    /// A format-1 manifest as decoded, before its rules are checked.
+    private struct Format1: Decodable {
+        var format: Int
+        var version: SemanticVersion
+        var sequence: Int
+        var channel: String
+        var created: String
+        var compat: Compatibility
+        var files: [FileEntry]
+        var expires: String?
+        var trust: ReleaseTrust?
+    }
+
     /// A decoding error as one line, with the field it is about.
     static func describe(_ error: any Error) -> String {
         func path(_ keys: [any CodingKey]) -> String {
@@ -164,6 +260,87 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
             return ctx.codingPath.isEmpty ? "malformed JSON" : "bad value at '\(path(ctx.codingPath))'"
         default: return "malformed JSON"
         }
+    }
+}
+
+/// A format-2 manifest: the signed part of a release, everything but its files, which it names by the SHA-256 of
+/// their list (``FileListReference``). A verifier checks this (a few hundred bytes) before it fetches the list.
+public struct ManifestHeader: Codable, Sendable, Equatable {
+    public var format: Int
+    public var version: SemanticVersion
+    public var sequence: Int
+    public var channel: String
+    public var created: String
+    public var compat: Compatibility
+    public var files: FileListReference
+    public var expires: String?
+    public var trust: ReleaseTrust?
+
+    public init(
+        version: SemanticVersion, sequence: Int, channel: String, created: String, compat: Compatibility = Compatibility(),
+        files: FileListReference, expires: String? = nil, trust: ReleaseTrust? = nil
+    ) {
+        self.format = ReleaseManifest.currentFormat
+        self.version = version
+        self.sequence = sequence
+        self.channel = channel
+        self.created = created
+        self.compat = compat
+        self.files = files
+        self.expires = expires
+        self.trust = trust
+    }
+
+    /// Checks every rule of docs/protocol.md, "Release manifest (format 2)"; the message names the first one broken.
+    public func validate() throws(AloftError) {
+        guard format == ReleaseManifest.currentFormat else {
+            throw AloftError("unsupported manifest format \(format) (this version reads \(ReleaseManifest.currentFormat))")
+        }
+        try ReleaseManifest.validateFields(sequence: sequence, channel: channel, created: created, expires: expires, trust: trust, compat: compat)
+        try files.validate()
+    }
+
+    public var canonicalValue: CanonicalJSON {
+        var object = ReleaseManifest.canonicalFields(
+            format: format, version: version, sequence: sequence, channel: channel, created: created, compat: compat, expires: expires,
+            trust: trust)
+        object["files"] = files.canonicalValue
+        return .object(object)
+    }
+
+    /// The exact text that gets signed.
+    public func canonicalJSON() -> String { canonicalValue.encoded }
+
+    /// Whether a verifier whose clock reads `now` must refuse the release; nil `now` (no clock) never expires it.
+    public func isExpired(at now: Date?) -> Bool { ReleaseManifest.isExpired(expires, at: now) }
+
+    /// The whole release: this header with the files of `fileList`, which must be the list it names and meet every rule.
+    public func release(fileList: some Collection<UInt8>) throws(AloftError) -> ReleaseManifest {
+        let entries = try FileList.parse(fileList, matching: files)
+        return ReleaseManifest(
+            version: version, sequence: sequence, channel: channel, created: created, compat: compat, files: entries, expires: expires,
+            trust: trust)
+    }
+
+    /// Parses and validates a format-2 manifest, and insists its text is already canonical.
+    ///
+    /// Re-encoding and comparing rejects, in one rule, unknown fields, duplicate keys, floats,
+    /// whitespace and any other second spelling of the same content.
+    public static func parse(canonical text: String) throws(AloftError) -> ManifestHeader {
+        try JSONLimits.checkDepth(text.utf8)
+        // Said before the size limit, which a format-1 manifest of a few files passes already.
+        if ReleaseManifest.format(of: text) == ReleaseManifest.legacyFormat {
+            throw AloftError("this is a format-1 manifest (files listed inline); format 2 is expected here")
+        }
+        guard text.utf8.count <= ReleaseManifest.maxEncodedBytes else {
+            throw AloftError("manifest is larger than \(ReleaseManifest.maxEncodedBytes) bytes")
+        }
+        let header = try ReleaseManifest.decode(ManifestHeader.self, from: text)
+        try header.validate()
+        guard header.canonicalJSON() == text else {
+            throw AloftError("manifest is not in canonical form (sorted keys, no whitespace, no unknown fields, integers only)")
+        }
+        return header
     }
 }
 
@@ -194,6 +371,12 @@ public struct Compatibility: Codable, Sendable, Equatable {
         guard let minimum = micropython.flatMap(MicroPythonVersion.init) else { return true }
         guard let have = deviceVersion.flatMap(MicroPythonVersion.init) else { return false }
         return have >= minimum
+    }
+
+    var canonicalValue: CanonicalJSON {
+        var object: [String: CanonicalJSON] = ["boards": .array(boards.map { .string($0) })]
+        if let micropython { object["micropython"] = .string(micropython) }
+        return .object(object)
     }
 }
 

@@ -5,24 +5,67 @@ public struct DeviceFacts: Sendable, Equatable {
     public var sequence: Int
     public var board: String?
     public var micropython: String?
+    /// The highest sequence the device rolled back from: nothing at or below it is offered again.
+    public var rejected: Int?
+    /// The manifest format the device's agent reads: 1 before agent 0.3.0 (which do not say), 2 since.
+    public var format: Int
 
-    public init(sequence: Int, board: String?, micropython: String?) {
+    public init(sequence: Int, board: String?, micropython: String?, rejected: Int? = nil, format: Int = ReleaseManifest.legacyFormat) {
         self.sequence = sequence
         self.board = board
         self.micropython = micropython
+        self.rejected = rejected
+        self.format = format
+    }
+}
+
+/// A published release as the selection rule sees it: what decides whether a device can take it.
+public struct ReleaseCandidate: Sendable, Equatable {
+    public var sequence: Int
+    public var compat: Compatibility
+    public var expires: String?
+    /// The manifest formats the release is published in: 2, and 1 when it has a legacy envelope
+    /// (a release published before format 2 existed has only 1).
+    public var formats: Set<Int>
+
+    public init(sequence: Int, compat: Compatibility, expires: String?, formats: Set<Int>) {
+        self.sequence = sequence
+        self.compat = compat
+        self.expires = expires
+        self.formats = formats
+    }
+
+    /// Whether `device` can take this release at `now`: compatible, not expired, and in the format the device reads.
+    public func isTakeable(by device: DeviceFacts, now: Date?) -> Bool {
+        formats.contains(device.format) && !ReleaseManifest.isExpired(expires, at: now)
+            && compat.accepts(board: device.board ?? "", micropython: device.micropython)
+    }
+}
+
+/// The release a device is offered, and in which manifest format.
+public struct ReleaseOffer: Sendable, Equatable {
+    public var sequence: Int
+    public var format: Int
+
+    public init(sequence: Int, format: Int) {
+        self.sequence = sequence
+        self.format = format
     }
 }
 
 /// The rule for which release a device should run.
 public enum ReleaseSelection {
-    /// The newest release (highest sequence) the device is compatible with, if it is newer than what the device runs.
+    /// The newest release (highest sequence) the device can take, if it is newer than what the device runs and than what
+    /// it rejected.
     ///
-    /// Only the newest compatible one is considered: a device skips intermediate releases, because each
-    /// manifest lists the whole release and the device downloads only what differs from what it has.
-    /// With `now`, releases expired at that time are not considered at all (a device with a clock would refuse them).
-    public static func target(for device: DeviceFacts, among releases: [ReleaseManifest], now: Date? = nil) -> ReleaseManifest? {
-        let compatible = releases.filter { !$0.isExpired(at: now) && $0.compat.accepts(board: device.board ?? "", micropython: device.micropython) }
-        guard let newest = compatible.max(by: { $0.sequence < $1.sequence }), newest.sequence > device.sequence else { return nil }
-        return newest
+    /// Only the newest takeable one is considered: a device skips intermediate releases, because each manifest describes
+    /// the whole release and the device downloads only what differs from what it has. A release the device cannot take
+    /// does not hide older ones: a format-1 device skips a newer release without a legacy envelope and gets the newest that
+    /// has one. With `now`, releases expired at that time are not considered at all (a device with a clock would refuse them).
+    public static func target(for device: DeviceFacts, among releases: [ReleaseCandidate], now: Date? = nil) -> ReleaseOffer? {
+        guard let newest = releases.filter({ $0.isTakeable(by: device, now: now) }).max(by: { $0.sequence < $1.sequence }),
+            newest.sequence > device.sequence, newest.sequence > device.rejected ?? 0
+        else { return nil }
+        return ReleaseOffer(sequence: newest.sequence, format: device.format)
     }
 }

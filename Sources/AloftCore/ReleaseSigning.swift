@@ -91,6 +91,9 @@ public struct ReleaseSignature: Codable, Sendable, Equatable {
 }
 
 /// A manifest as published and as devices receive it: its exact text plus signatures over that text.
+///
+/// The text is a format-2 manifest (``ManifestHeader``), or a format-1 one in a release's legacy envelope
+/// (docs/protocol.md, "Format 1").
 public struct SignedRelease: Codable, Sendable, Equatable {
     public static let maxSignatures = 8
 
@@ -102,10 +105,18 @@ public struct SignedRelease: Codable, Sendable, Equatable {
         self.signatures = signatures
     }
 
-    /// Signs the manifest's canonical bytes once with each key (a key given twice signs once).
+    /// Signs the release's format-2 manifest once with each key (a key given twice signs once).
     public init(signing manifest: ReleaseManifest, with keys: [ReleasePrivateKey]) throws(AloftError) {
+        try self.init(signing: manifest.canonicalJSON(), with: keys)
+    }
+
+    /// Signs the release's format-1 manifest, for agents before 0.3.0; refuses a release too large for format 1.
+    public init(signingLegacy manifest: ReleaseManifest, with keys: [ReleasePrivateKey]) throws(AloftError) {
+        try self.init(signing: manifest.legacyCanonicalJSON(), with: keys)
+    }
+
+    private init(signing text: String, with keys: [ReleasePrivateKey]) throws(AloftError) {
         guard (1...Self.maxSignatures).contains(keys.count) else { throw AloftError("sign with 1-\(Self.maxSignatures) keys, not \(keys.count)") }
-        let text = manifest.canonicalJSON()
         var signatures: [ReleaseSignature] = []
         for key in keys where !signatures.contains(where: { $0.keyid == key.publicKey.keyID }) {
             signatures.append(try key.signature(for: text))
@@ -113,10 +124,16 @@ public struct SignedRelease: Codable, Sendable, Equatable {
         self.init(manifest: text, signatures: signatures)
     }
 
-    /// The manifest, parsed strictly. Does not check signatures (the server cannot; devices do).
-    public func parsedManifest() throws(AloftError) -> ReleaseManifest {
+    /// The format-2 manifest, parsed strictly. Does not check signatures (the server cannot; devices do).
+    public func parsedHeader() throws(AloftError) -> ManifestHeader {
         try checkShape()
-        return try ReleaseManifest.parse(canonical: manifest)
+        return try ManifestHeader.parse(canonical: manifest)
+    }
+
+    /// The format-1 manifest of a legacy envelope, parsed strictly. Does not check signatures.
+    public func parsedLegacyManifest() throws(AloftError) -> ReleaseManifest {
+        try checkShape()
+        return try ReleaseManifest.parse(legacy: manifest)
     }
 
     private func checkShape() throws(AloftError) {
@@ -139,10 +156,32 @@ public struct SignedRelease: Codable, Sendable, Equatable {
         }
     }
 
-    /// What a device does with an offered release, in the order docs/protocol.md gives: envelope shape, then
+    /// What a device does with an offered format-2 release, in the order docs/protocol.md gives: envelope shape, then
     /// signatures by at least `threshold` distinct trusted keys over the bytes as received, then the manifest's
     /// rules, then expiry against `now`. Pass nil for `now` only for a verifier without a clock: expiry is then not checked.
-    public func verified(trusting trusted: [ReleasePublicKey], threshold: Int = 1, now: Date? = nil) throws(AloftError) -> ReleaseManifest {
+    /// The file list comes next, checked against what this returns (``ManifestHeader/release(fileList:)``).
+    public func verified(trusting trusted: [ReleasePublicKey], threshold: Int = 1, now: Date? = nil) throws(AloftError) -> ManifestHeader {
+        try checkSignatures(trusting: trusted, threshold: threshold)
+        let header = try ManifestHeader.parse(canonical: manifest)
+        if header.isExpired(at: now) { throw AloftError("this release expired at \(header.expires ?? "")") }
+        return header
+    }
+
+    /// ``verified(trusting:threshold:now:)`` under a device's current trust.
+    public func verified(under trust: ReleaseTrust, now: Date?) throws(AloftError) -> ManifestHeader {
+        try trust.validate()
+        return try verified(trusting: trust.publicKeys, threshold: trust.threshold, now: now)
+    }
+
+    /// What an agent before 0.3.0 does with an offered legacy envelope: the same steps, on a format-1 manifest.
+    public func verifiedLegacy(trusting trusted: [ReleasePublicKey], threshold: Int = 1, now: Date? = nil) throws(AloftError) -> ReleaseManifest {
+        try checkSignatures(trusting: trusted, threshold: threshold)
+        let manifest = try ReleaseManifest.parse(legacy: manifest)
+        if manifest.isExpired(at: now) { throw AloftError("this release expired at \(manifest.expires ?? "")") }
+        return manifest
+    }
+
+    private func checkSignatures(trusting trusted: [ReleasePublicKey], threshold: Int) throws(AloftError) {
         guard threshold >= 1, threshold <= Set(trusted).count else {
             throw AloftError("the threshold must be between 1 and the number of trusted keys (\(Set(trusted).count)), got \(threshold)")
         }
@@ -150,14 +189,52 @@ public struct SignedRelease: Codable, Sendable, Equatable {
         let count = verifiedKeys(trusting: trusted).count
         guard count > 0 else { throw AloftError("no trusted key signed this release") }
         guard count >= threshold else { throw AloftError("this release is signed by \(count) trusted key(s); \(threshold) are needed") }
-        let manifest = try ReleaseManifest.parse(canonical: manifest)
-        if manifest.isExpired(at: now) { throw AloftError("this release expired at \(manifest.expires ?? "")") }
-        return manifest
+    }
+}
+
+/// What a publisher posts (docs/protocol.md, "Management API"): the signed format-2 manifest and, for agents before
+/// 0.3.0, the signed format-1 manifest of the same release as its `legacy` envelope.
+public struct ReleasePublication: Codable, Sendable, Equatable {
+    public var manifest: String
+    public var signatures: [ReleaseSignature]
+    public var legacy: SignedRelease?
+
+    public init(_ envelope: SignedRelease, legacy: SignedRelease? = nil) {
+        self.manifest = envelope.manifest
+        self.signatures = envelope.signatures
+        self.legacy = legacy
     }
 
-    /// ``verified(trusting:threshold:now:)`` under a device's current trust.
-    public func verified(under trust: ReleaseTrust, now: Date?) throws(AloftError) -> ReleaseManifest {
-        try trust.validate()
-        return try verified(trusting: trust.publicKeys, threshold: trust.threshold, now: now)
+    /// The format-2 envelope, as devices that read format 2 receive it.
+    public var envelope: SignedRelease { SignedRelease(manifest: manifest, signatures: signatures) }
+
+    /// The format-2 manifest, parsed strictly; a format-1 manifest in its place is refused with what to send instead.
+    public func parsedHeader() throws(AloftError) -> ManifestHeader {
+        try JSONLimits.checkDepth(manifest.utf8)
+        if ReleaseManifest.format(of: manifest) == ReleaseManifest.legacyFormat {
+            throw AloftError(
+                legacy == nil
+                    ? "a format-1 manifest alone cannot be published: send the format-2 manifest, with this one as its \"legacy\" envelope"
+                        + " (aloft release publish does)"
+                    : "the manifest must be format 2; the format-1 one goes in \"legacy\"")
+        }
+        return try envelope.parsedHeader()
+    }
+
+    /// The release, after every check a server makes before storing it: the format-2 manifest with `fileList`, the blob
+    /// it names, and the legacy envelope, when there is one, as a format-1 manifest of exactly the same release.
+    public func parsedRelease(fileList: some Collection<UInt8>) throws(AloftError) -> ReleaseManifest {
+        let release = try parsedHeader().release(fileList: fileList)
+        if let legacy {
+            let old: ReleaseManifest
+            do { old = try legacy.parsedLegacyManifest() } catch { throw AloftError("legacy: \(error.message)") }
+            let differences = release.differences(from: old)
+            guard differences.isEmpty else {
+                throw AloftError(
+                    "the legacy manifest does not describe the same release as the manifest: \(differences.joined(separator: ", ")) "
+                        + (differences.count == 1 ? "differs" : "differ"))
+            }
+        }
+        return release
     }
 }

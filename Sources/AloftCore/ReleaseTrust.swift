@@ -35,8 +35,8 @@ public struct ReleaseTrust: Codable, Sendable, Equatable {
 
     public var publicKeys: [ReleasePublicKey] { keys.compactMap { try? ReleasePublicKey(rawHex: $0) } }
 
-    /// The trust in force after confirming `manifest`: its own `trust` when it has one, else this one unchanged.
-    public func adopting(_ manifest: ReleaseManifest) -> ReleaseTrust { manifest.trust ?? self }
+    /// The trust in force after confirming the release `manifest` heads: its own `trust` when it has one, else this one unchanged.
+    public func adopting(_ manifest: ManifestHeader) -> ReleaseTrust { manifest.trust ?? self }
 
     var canonicalValue: CanonicalJSON {
         .object(["keys": .array(keys.map { .string($0) }), "threshold": .integer(threshold)])

@@ -5,8 +5,9 @@ import Hummingbird
 
 /// The management API: blobs, releases, channels and devices (docs/protocol.md, "Management API").
 struct AdminAPI<Store: FleetStore>: Sendable {
-    /// A signed envelope: the largest manifest plus escaping and signatures.
-    static var maxEnvelopeBody: Int { 4 * ReleaseManifest.maxEncodedBytes }
+    /// A release's envelopes: the largest format-1 manifest (the legacy envelope) plus escaping and signatures,
+    /// and a format-2 manifest, which is much smaller.
+    static var maxEnvelopeBody: Int { 4 * ReleaseManifest.legacyMaxEncodedBytes }
     static var maxMissingQuery: Int { 4096 }
 
     let store: Store
@@ -56,11 +57,11 @@ struct AdminAPI<Store: FleetStore>: Sendable {
     // MARK: Releases
 
     @Sendable func publish(request: Request, context: AloftRequestContext) async throws -> Response {
-        let envelope = try await request.decodeJSON(as: SignedRelease.self, limit: Self.maxEnvelopeBody)
-        // The manifest is JSON inside a string, so the body's depth check did not see into it.
-        try JSONLimits.checkDepth(envelope.manifest.utf8)
-        let manifest = try envelope.parsedManifest()
-        if manifest.isExpired(at: Date()) { throw APIError.badRequest("this release expired at \(manifest.expires ?? ""); publish it with a later expiry") }
+        let publication = try await request.decodeJSON(as: ReleasePublication.self, limit: Self.maxEnvelopeBody)
+        let header = try publication.parsedHeader()
+        if header.isExpired(at: Date()) { throw APIError.badRequest("this release expired at \(header.expires ?? ""); publish it with a later expiry") }
+        let fileList = try fileList(named: header.files)
+        let manifest = try publication.parsedRelease(fileList: fileList)
         var missing: [String] = []
         for file in manifest.files where !missing.contains(file.sha256) {
             guard let size = blobs.size(of: file.sha256) else {
@@ -74,13 +75,33 @@ struct AdminAPI<Store: FleetStore>: Sendable {
         guard missing.isEmpty else {
             throw APIError(.conflict, "upload the \(missing.count) missing blob(s) before publishing", missing: missing)
         }
-        // Stored normalized; the manifest string inside, the only part signed, is kept byte for byte.
-        let text = try String(decoding: context.responseEncoder.encode(envelope), as: UTF8.self)
-        let release = try await store.publish(NewRelease(manifest: manifest, envelope: text, publishedAt: Date()))
+        // Stored normalized; the manifest strings inside, the only parts signed, are kept byte for byte.
+        let envelope = try String(decoding: context.responseEncoder.encode(publication.envelope), as: UTF8.self)
+        let legacy = try publication.legacy.map { try String(decoding: context.responseEncoder.encode($0), as: UTF8.self) }
+        let release = try await store.publish(NewRelease(manifest: manifest, envelope: envelope, legacyEnvelope: legacy, publishedAt: Date()))
         context.logger.info(
-            "published release", metadata: ["channel": "\(release.channel)", "sequence": "\(release.sequence)", "version": "\(release.version)"])
+            "published release",
+            metadata: [
+                "channel": "\(release.channel)", "sequence": "\(release.sequence)", "version": "\(release.version)", "legacy": "\(legacy != nil)",
+            ])
         return try context.json(
-            PublishedReleaseResponse(version: release.version, sequence: release.sequence, channel: release.channel), status: .created)
+            PublishedReleaseResponse(version: release.version, sequence: release.sequence, channel: release.channel, legacy: legacy != nil),
+            status: .created)
+    }
+
+    /// The bytes of the file list a manifest names: 409 with `missing` when it was not uploaded, 400 when the blob
+    /// is not the size the manifest says (checked before the blob is read; a blob may be 16 MiB, a file list only 1 MiB).
+    private func fileList(named reference: FileListReference) throws -> [UInt8] {
+        guard let size = blobs.size(of: reference.sha256) else {
+            throw APIError(.conflict, "upload the file list (blob \(reference.sha256)) before publishing", missing: [reference.sha256])
+        }
+        guard size == reference.size else {
+            throw APIError.badRequest("the file list is \(size) bytes; the manifest says \(reference.size)")
+        }
+        guard let bytes = try blobs.read(reference.sha256) else {
+            throw APIError(.conflict, "upload the file list (blob \(reference.sha256)) before publishing", missing: [reference.sha256])
+        }
+        return bytes
     }
 
     @Sendable func listReleases(request: Request, context: AloftRequestContext) async throws -> Response {

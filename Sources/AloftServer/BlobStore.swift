@@ -70,6 +70,16 @@ public struct BlobStore: Sendable {
         size(of: sha256) != nil
     }
 
+    /// The raw bytes of a blob, or nil when there is none. For small blobs the server itself reads (file lists);
+    /// devices get theirs streamed by ``BlobResponder``.
+    public func read(_ sha256: String) throws -> [UInt8]? {
+        guard contains(sha256) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path(of: sha256, encoding: .raw)) else {
+            throw AloftError("cannot read blob \(sha256) from \(directory)")
+        }
+        return Array(data)
+    }
+
     /// Stores `bytes` under `sha256` after checking the hash; adds a zlib form when that is smaller.
     ///
     /// Compression and writing run on the calling task: uploads are rare, admin-only and at most 16 MiB.

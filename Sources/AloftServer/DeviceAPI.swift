@@ -9,6 +9,8 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
     static var eventTypes: Set<String> { ["downloading", "installed", "failed", "confirmed", "rolled_back", "deferred"] }
     static var maxReasonCharacters: Int { 512 }
     static var maxAgentCharacters: Int { 32 }
+    /// Values of a check-in's `format`: the manifest formats the server publishes.
+    static var supportedFormats: [Int] { [ReleaseManifest.legacyFormat, ReleaseManifest.currentFormat] }
 
     let store: Store
     let catalog: ReleaseCatalog<Store>
@@ -52,16 +54,17 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
         for sequence in newer {
             if let entry = try await catalog.entry(channel: device.channel, sequence: sequence) { candidates[sequence] = entry }
         }
-        let facts = DeviceFacts(sequence: body.sequence, board: body.board, micropython: body.micropython)
+        let facts = DeviceFacts(
+            sequence: body.sequence, board: body.board, micropython: body.micropython, rejected: body.rejected,
+            format: body.format ?? ReleaseManifest.legacyFormat)
         // Expired releases are not offered: a device with a clock would refuse them (docs/protocol.md, "Expiry").
-        guard let target = ReleaseSelection.target(for: facts, among: candidates.values.map(\.manifest), now: Date()),
-            target.sequence > body.rejected ?? 0,
-            let entry = candidates[target.sequence]
+        guard let target = ReleaseSelection.target(for: facts, among: candidates.values.map(\.candidate), now: Date()),
+            let offer = candidates[target.sequence]?.offer(format: target.format)
         else {
             return try context.json(CheckInResponse(action: "none", poll: pollInterval))
         }
         metrics.updatesOffered.increment()
-        return try context.json(CheckInResponse(action: "update", poll: pollInterval, release: entry.envelope, zlib: entry.zlib))
+        return try context.json(CheckInResponse(action: "update", poll: pollInterval, release: offer.release, zlib: offer.zlib))
     }
 
     @Sendable func event(request: Request, context: AloftRequestContext) async throws -> Response {
@@ -96,6 +99,9 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
         if let agent = body.agent { try requireAgent(agent) }
         if let mpy = body.mpy, mpy < 0 { throw APIError.badRequest("mpy must not be negative") }
         if let free = body.free, free < 0 { throw APIError.badRequest("free must not be negative") }
+        if let format = body.format, !supportedFormats.contains(format) {
+            throw APIError.badRequest("format must be \(supportedFormats.map(String.init).joined(separator: " or ")), the manifest formats this server knows")
+        }
     }
 
     static func validate(_ body: EventRequest) throws {

@@ -3,16 +3,29 @@ import AloftStore
 import Foundation
 import Synchronization
 
-/// Parsed releases and their zlib maps, by channel and sequence, so check-ins do not re-parse manifests.
+/// What check-ins need of each release, by channel and sequence, so they do not re-parse manifests: what the selection
+/// rule looks at, the envelope for each format, and the legacy envelope's zlib map.
 ///
 /// Entries never go stale: a published release is immutable, and its blobs existed (zlib form settled) when it was
 /// published. The cache is bounded by dropping everything when it fills; it refills from the store on demand.
 final class ReleaseCatalog<Store: FleetStore>: Sendable {
     struct Entry: Sendable {
-        var envelope: SignedRelease
-        var manifest: ReleaseManifest
-        /// Blob → size of its zlib form, for the blobs that have one.
-        var zlib: [String: Int]
+        var candidate: ReleaseCandidate
+        /// The format-2 envelope, when the release has one.
+        var envelope: SignedRelease?
+        /// The format-1 envelope, when the release has one.
+        var legacy: SignedRelease?
+        /// For format-1 devices: blob → size of its zlib form, for the blobs of the legacy manifest that have one.
+        var legacyZlib: [String: Int]
+
+        /// The envelope a device that reads `format` gets, with the zlib map format 1 carries beside it.
+        func offer(format: Int) -> (release: SignedRelease, zlib: [String: Int]?)? {
+            switch format {
+            case ReleaseManifest.currentFormat: envelope.map { ($0, nil) }
+            case ReleaseManifest.legacyFormat: legacy.map { ($0, legacyZlib) }
+            default: nil
+            }
+        }
     }
 
     private struct Key: Hashable {
@@ -36,17 +49,33 @@ final class ReleaseCatalog<Store: FleetStore>: Sendable {
         let key = Key(channel: channel, sequence: sequence)
         if let cached = entries.withLock({ $0[key] }) { return cached }
         guard let record = try await store.release(channel: channel, sequence: sequence) else { return nil }
-        let envelope = try JSONDecoder().decode(SignedRelease.self, from: Data(record.envelope.utf8))
-        let manifest = try envelope.parsedManifest()
-        var zlib: [String: Int] = [:]
-        for file in manifest.files {
-            if let size = blobs.size(of: file.sha256, encoding: .zlib) { zlib[file.sha256] = size }
-        }
-        let entry = Entry(envelope: envelope, manifest: manifest, zlib: zlib)
+        let entry = try Self.entry(record, blobs: blobs)
         entries.withLock { entries in
             if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
             entries[key] = entry
         }
         return entry
+    }
+
+    /// Parses what was stored; publishing checked that both envelopes describe the same release.
+    private static func entry(_ record: ReleaseRecord, blobs: BlobStore) throws -> Entry {
+        func decode(_ text: String) throws -> SignedRelease { try JSONDecoder().decode(SignedRelease.self, from: Data(text.utf8)) }
+        let envelope = try record.envelope.map(decode)
+        let header = try envelope?.parsedHeader()
+        let legacy = try record.legacyEnvelope.map(decode)
+        let legacyManifest = try legacy?.parsedLegacyManifest()
+        var zlib: [String: Int] = [:]
+        for file in legacyManifest?.files ?? [] {
+            if let size = blobs.size(of: file.sha256, encoding: .zlib) { zlib[file.sha256] = size }
+        }
+        var formats = Set<Int>()
+        if header != nil { formats.insert(ReleaseManifest.currentFormat) }
+        if legacyManifest != nil { formats.insert(ReleaseManifest.legacyFormat) }
+        guard let compat = header?.compat ?? legacyManifest?.compat else {
+            throw AloftError("release \(record.channel)/\(record.sequence) has no envelope in the store")
+        }
+        let candidate = ReleaseCandidate(
+            sequence: record.sequence, compat: compat, expires: header?.expires ?? legacyManifest?.expires, formats: formats)
+        return Entry(candidate: candidate, envelope: envelope, legacy: legacy, legacyZlib: zlib)
     }
 }

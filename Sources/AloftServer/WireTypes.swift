@@ -20,12 +20,15 @@ struct CheckInRequest: Codable {
     var free: Int?
     /// The highest sequence the device rolled back from; nothing at or below it is offered again.
     var rejected: Int?
+    /// The manifest format the agent reads; absent (agents before 0.3.0) is 1.
+    var format: Int?
 }
 
 struct CheckInResponse: Encodable {
     var action: String
     var poll: Int
     var release: SignedRelease?
+    /// Only beside a format-1 envelope; left out otherwise.
     var zlib: [String: Int]?
 }
 
@@ -66,6 +69,8 @@ struct PublishedReleaseResponse: Encodable {
     var version: String
     var sequence: Int
     var channel: String
+    /// Whether the release has a legacy envelope, so agents before 0.3.0 are offered it.
+    var legacy: Bool
 }
 
 struct ReleaseSummary: Encodable {
@@ -76,6 +81,8 @@ struct ReleaseSummary: Encodable {
     var files: Int
     var size: Int
     var publishedAt: String
+    /// Whether agents before 0.3.0 are offered the release (it has a legacy envelope).
+    var legacy: Bool
 
     init(_ release: ReleaseRecord) {
         self.version = release.version
@@ -85,6 +92,7 @@ struct ReleaseSummary: Encodable {
         self.files = release.fileCount
         self.size = release.totalSize
         self.publishedAt = rfc3339(release.publishedAt)
+        self.legacy = release.legacyEnvelope != nil
     }
 }
 

@@ -232,37 +232,42 @@ public struct BlobDownload: Sendable, Equatable {
 /// What the store gives back is the same thing, field for field: ``ReleaseRecord``.
 public typealias NewRelease = ReleaseRecord
 
-/// A published release: its signed envelope and the facts listings need without parsing it.
+/// A published release: its signed envelopes and the facts listings need without parsing them.
 public struct ReleaseRecord: Sendable, Equatable {
     public var channel: String
     public var sequence: Int
     public var version: String
     public var created: String
-    /// The signed envelope as JSON text (`{"manifest":…,"signatures":[…]}`).
-    public var envelope: String
+    /// The signed format-2 envelope as JSON text (`{"manifest":…,"signatures":[…]}`); nil for a release published before
+    /// format 2, which has only its legacy envelope.
+    public var envelope: String?
+    /// The signed format-1 envelope of the same release, for agents before 0.3.0; nil when the release has none.
+    public var legacyEnvelope: String?
     public var fileCount: Int
     public var totalSize: Int
     public var publishedAt: Date
 
     public init(
-        channel: String, sequence: Int, version: String, created: String, envelope: String, fileCount: Int, totalSize: Int,
-        publishedAt: Date
+        channel: String, sequence: Int, version: String, created: String, envelope: String?, legacyEnvelope: String? = nil, fileCount: Int,
+        totalSize: Int, publishedAt: Date
     ) {
         self.channel = channel
         self.sequence = sequence
         self.version = version
         self.created = created
         self.envelope = envelope
+        self.legacyEnvelope = legacyEnvelope
         self.fileCount = fileCount
         self.totalSize = totalSize
         self.publishedAt = publishedAt
     }
 
     /// Takes channel, sequence, version, created, file count and size from a parsed manifest.
-    public init(manifest: ReleaseManifest, envelope: String, publishedAt: Date) {
+    public init(manifest: ReleaseManifest, envelope: String, legacyEnvelope: String?, publishedAt: Date) {
         self.init(
             channel: manifest.channel, sequence: manifest.sequence, version: manifest.version.description, created: manifest.created,
-            envelope: envelope, fileCount: manifest.files.count, totalSize: manifest.totalSize, publishedAt: publishedAt
+            envelope: envelope, legacyEnvelope: legacyEnvelope, fileCount: manifest.files.count, totalSize: manifest.totalSize,
+            publishedAt: publishedAt
         )
     }
 }

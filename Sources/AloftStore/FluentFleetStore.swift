@@ -26,8 +26,18 @@ public final class FluentFleetStore: FleetStore {
         self.scratchFile = scratchFile
     }
 
+    /// Every migration, in order. Append-only.
+    static let migrations: [any AsyncMigration] = [
+        CreateFleetSchema(), AddAccessControl(), AddDeviceAgent(), IndexHistoryTimes(), AddLegacyEnvelopes(),
+    ]
+
     /// Connects to `database` and brings its schema up to date.
     public static func open(_ database: FleetDatabase, logger: Logger) async throws -> FluentFleetStore {
+        try await open(database, logger: logger, migrations: migrations)
+    }
+
+    /// Connects to `database` and runs `migrations`; tests open an older schema this way.
+    static func open(_ database: FleetDatabase, logger: Logger, migrations: [any AsyncMigration]) async throws -> FluentFleetStore {
         // One event loop for SQLite means one pooled connection; PostgreSQL gets the shared group.
         let group: any EventLoopGroup
         let factory: DatabaseConfigurationFactory
@@ -58,7 +68,7 @@ public final class FluentFleetStore: FleetStore {
         databases.use(factory, as: id, isDefault: true)
         let store = FluentFleetStore(databases: databases, eventLoopGroup: group, backend: database, logger: logger, scratchFile: scratchFile)
         do {
-            try await store.migrate()
+            try await store.migrate(migrations)
         } catch {
             await store.shutdown()
             throw error
@@ -73,22 +83,20 @@ public final class FluentFleetStore: FleetStore {
         }
     }
 
-    private func migrate() async throws {
+    private func migrate(_ list: [any AsyncMigration]) async throws {
         if case .sqlite = backend, let sql = try db() as? any SQLDatabase {
             // Readers (e.g. `sqlite3` on a live server) no longer block the writer, and commits need fewer syncs.
             try await sql.raw("PRAGMA journal_mode=WAL").run()
         }
         let migrations = Migrations()
-        migrations.add(CreateFleetSchema())
-        migrations.add(AddAccessControl())
-        migrations.add(AddDeviceAgent())
-        migrations.add(IndexHistoryTimes())
+        for migration in list { migrations.add(migration) }
         let migrator = Migrator(databases: databases, migrations: migrations, logger: logger, on: eventLoopGroup.any(), migrationLogLevel: .debug)
         try await migrator.setupIfNeeded().get()
         try await migrator.prepareBatch().get()
     }
 
-    private func db() throws -> any Database {
+    /// The database; internal for tests that need SQL of their own.
+    func db() throws -> any Database {
         guard let db = databases.database(logger: logger, on: eventLoopGroup.any()) else {
             throw FleetStoreConfigurationError("the store has been shut down")
         }

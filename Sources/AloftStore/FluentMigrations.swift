@@ -147,3 +147,28 @@ struct IndexHistoryTimes: AsyncMigration {
         }
     }
 }
+
+/// Releases keep a format-1 envelope beside their format-2 one, for agents before 0.3.0 (docs/protocol.md, "Format 1").
+///
+/// Every release stored before this migration has a format-1 envelope only: it moves to `legacy_envelope`, so those
+/// devices are still offered it, and `envelope` is left empty, which the store reads as "no format-2 envelope" (the column
+/// is NOT NULL since v1, and SQLite cannot relax a column's constraint without rebuilding the table).
+struct AddLegacyEnvelopes: AsyncMigration {
+    var name: String { "aloft.v5.AddLegacyEnvelopes" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema(ReleaseModel.schema).field("legacy_envelope", .string).update()
+        if let sql = database as? any SQLDatabase {
+            // Both sides of SET read the row as it was, on SQLite and PostgreSQL alike.
+            try await sql.raw("UPDATE releases SET legacy_envelope = envelope, envelope = ''").run()
+        }
+    }
+
+    func revert(on database: any Database) async throws {
+        if let sql = database as? any SQLDatabase {
+            // Servers before v5 read `envelope` as format 1; a release with only a format-2 envelope stays unreadable to them.
+            try await sql.raw("UPDATE releases SET envelope = legacy_envelope WHERE legacy_envelope IS NOT NULL").run()
+        }
+        try await database.schema(ReleaseModel.schema).deleteField("legacy_envelope").update()
+    }
+}

@@ -62,10 +62,13 @@ final class ReleaseModel: Model, @unchecked Sendable {
     @Field(key: "sequence") var sequence: Int
     @Field(key: "version") var version: String
     @Field(key: "created") var created: String
+    /// The format-2 envelope; empty for a release published before format 2 (the column is NOT NULL, see AddLegacyEnvelopes).
     @Field(key: "envelope") var envelope: String
     @Field(key: "file_count") var fileCount: Int
     @Field(key: "total_size") var totalSize: Int
     @Field(key: "published_at") var publishedAt: Date
+    // Added by AddLegacyEnvelopes.
+    @OptionalField(key: "legacy_envelope") var legacyEnvelope: String?
 
     init() {}
 
@@ -74,7 +77,8 @@ final class ReleaseModel: Model, @unchecked Sendable {
         self.sequence = release.sequence
         self.version = release.version
         self.created = release.created
-        self.envelope = release.envelope
+        self.envelope = release.envelope ?? ""
+        self.legacyEnvelope = release.legacyEnvelope
         self.fileCount = release.fileCount
         self.totalSize = release.totalSize
         self.publishedAt = release.publishedAt
@@ -82,8 +86,8 @@ final class ReleaseModel: Model, @unchecked Sendable {
 
     var record: ReleaseRecord {
         ReleaseRecord(
-            channel: channel, sequence: sequence, version: version, created: created, envelope: envelope, fileCount: fileCount,
-            totalSize: totalSize, publishedAt: publishedAt
+            channel: channel, sequence: sequence, version: version, created: created, envelope: envelope.isEmpty ? nil : envelope,
+            legacyEnvelope: legacyEnvelope, fileCount: fileCount, totalSize: totalSize, publishedAt: publishedAt
         )
     }
 }

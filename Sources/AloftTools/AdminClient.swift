@@ -57,9 +57,18 @@ public struct AdminClient: Sendable {
 
     // MARK: Blobs and releases
 
+    /// Hashes asked about in one request: 512 of them are about 34 KiB of JSON, within the server's 64 KiB body limit.
+    static let missingBlobsBatch = 512
+
+    /// Which of `digests` the server lacks, asked in batches, so a release of thousands of files fits the body limit.
     public func missingBlobs(_ digests: [String]) async throws(AloftError) -> [String] {
         struct Answer: Decodable { var missing: [String] }
-        return try await call("POST", "/api/v1/admin/blobs/missing", json: ["sha256": digests], as: Answer.self).missing
+        var missing: [String] = []
+        for start in stride(from: 0, to: digests.count, by: Self.missingBlobsBatch) {
+            let batch = Array(digests[start..<min(start + Self.missingBlobsBatch, digests.count)])
+            missing += try await call("POST", "/api/v1/admin/blobs/missing", json: ["sha256": batch], as: Answer.self).missing
+        }
+        return missing
     }
 
     public func uploadBlob(sha256: String, bytes: [UInt8]) async throws(AloftError) {
@@ -70,9 +79,11 @@ public struct AdminClient: Sendable {
         public var version: String
         public var sequence: Int
         public var channel: String
+        /// Whether the server keeps a legacy envelope for agents before 0.3.0.
+        public var legacy: Bool?
     }
 
-    public func publish(_ release: SignedRelease) async throws(AloftError) -> Published {
+    public func publish(_ release: ReleasePublication) async throws(AloftError) -> Published {
         try await call("POST", "/api/v1/admin/releases", json: release, as: Published.self)
     }
 
@@ -84,6 +95,8 @@ public struct AdminClient: Sendable {
         public var files: Int
         public var size: Int
         public var publishedAt: String?
+        /// Whether agents before 0.3.0 are offered the release (nil from servers before format 2, whose releases all are).
+        public var legacy: Bool?
     }
 
     public func releases(channel: String? = nil) async throws(AloftError) -> [ReleaseSummary] {

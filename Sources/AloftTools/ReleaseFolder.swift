@@ -93,12 +93,14 @@ public struct ReleaseFolder: Sendable {
     }
 }
 
-/// Publishing: folder → manifest → signature (here, offline) → upload the blobs the server lacks → release.
+/// Publishing: folder → manifest and file list → signatures (here, offline) → upload the blobs the server lacks → release.
 public struct Publisher: Sendable {
     public struct Outcome: Sendable {
         public var manifest: ReleaseManifest
         public var uploadedBlobs: Int
         public var uploadedBytes: Int
+        /// Whether a format-1 manifest was signed and published too, so agents before 0.3.0 are offered the release.
+        public var legacy: Bool
     }
 
     let client: AdminClient
@@ -107,7 +109,8 @@ public struct Publisher: Sendable {
         self.client = client
     }
 
-    /// `sequence: nil` takes the channel's latest plus one. Every key in `keys` signs the manifest.
+    /// `sequence: nil` takes the channel's latest plus one. Every key in `keys` signs the manifest, and the format-1
+    /// manifest when the release fits format 1 (at most ``ReleaseManifest/legacyMaxFiles`` files).
     public func publish(
         folder: ReleaseFolder, version: SemanticVersion, keys: [ReleasePrivateKey], channel: String,
         compat: Compatibility, sequence: Int? = nil, created: Date = Date(), expires: String? = nil, trust: ReleaseTrust? = nil
@@ -118,7 +121,10 @@ public struct Publisher: Sendable {
         let manifest = try folder.manifest(
             version: version, sequence: next, channel: channel, compat: compat, created: created, expires: expires, trust: trust)
         let signed = try SignedRelease(signing: manifest, with: keys)
-        let missing = Set(try await client.missingBlobs(Array(Set(manifest.files.map(\.sha256))).sorted()))
+        let legacy = manifest.files.count <= ReleaseManifest.legacyMaxFiles ? try SignedRelease(signingLegacy: manifest, with: keys) : nil
+        let fileList = Array(manifest.fileList.utf8)
+        let fileListSHA = Digest.sha256Hex(fileList)
+        let missing = Set(try await client.missingBlobs(Array(Set(manifest.files.map(\.sha256) + [fileListSHA])).sorted()))
         var uploadedBytes = 0
         var uploaded = Set<String>()
         for file in folder.files where missing.contains(file.entry.sha256) && !uploaded.contains(file.entry.sha256) {
@@ -129,7 +135,13 @@ public struct Publisher: Sendable {
             uploaded.insert(file.entry.sha256)
             uploadedBytes += data.count
         }
-        _ = try await client.publish(signed)
-        return Outcome(manifest: manifest, uploadedBlobs: uploaded.count, uploadedBytes: uploadedBytes)
+        // Last: the list names the files, which are on the server by now. (It is also a file's blob if one has the same bytes.)
+        if missing.contains(fileListSHA), !uploaded.contains(fileListSHA) {
+            try await client.uploadBlob(sha256: fileListSHA, bytes: fileList)
+            uploaded.insert(fileListSHA)
+            uploadedBytes += fileList.count
+        }
+        _ = try await client.publish(ReleasePublication(signed, legacy: legacy))
+        return Outcome(manifest: manifest, uploadedBlobs: uploaded.count, uploadedBytes: uploadedBytes, legacy: legacy != nil)
     }
 }

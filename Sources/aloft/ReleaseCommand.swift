@@ -89,6 +89,10 @@ struct Release: AsyncParsableCommand {
                 let version = folder.agentVersion.map { " " + $0 } ?? ""
                 lines.append("carries the device agent\(version): \(count) files under \(ReleasePath.agentFolder)/")
             }
+            lines.append(
+                outcome.legacy
+                    ? "also signed in format 1 for devices with agents before 0.3.0"
+                    : "not offered to devices with agents before 0.3.0: format 1 lists at most \(ReleaseManifest.legacyMaxFiles) files")
             let keyIDs = { (keys: [ReleasePublicKey]) in keys.map(\.keyID).joined(separator: ", ") }
             lines.append("signed by key id \(keyIDs(signers))" + (m.expires.map { "; expires \($0)" } ?? "")
                 + (m.trust.map { "; devices then trust key id \(keyIDs($0.publicKeys)) (threshold \($0.threshold))" } ?? ""))
@@ -142,8 +146,11 @@ struct Release: AsyncParsableCommand {
         func run() async throws {
             let releases = try await server.client().releases(channel: channel)
             if json { return try printJSON(releases) }
-            var rows = [["CHANNEL", "SEQ", "VERSION", "FILES", "BYTES", "CREATED"]]
-            rows += releases.map { [$0.channel, String($0.sequence), $0.version, String($0.files), String($0.size), $0.created] }
+            // LEGACY: whether devices with agents before 0.3.0 are offered the release.
+            var rows = [["CHANNEL", "SEQ", "VERSION", "FILES", "BYTES", "CREATED", "LEGACY"]]
+            rows += releases.map {
+                [$0.channel, String($0.sequence), $0.version, String($0.files), String($0.size), $0.created, ($0.legacy ?? true) ? "yes" : "no"]
+            }
             printTable(rows)
         }
     }

@@ -102,5 +102,11 @@ import Testing
         wrong = reference
         wrong.count = 3
         #expect(throws: AloftError("the file list has 2 lines; the manifest says 3")) { try FileList.parse(bytes, matching: wrong) }
+
+        // Through the manifest: a header names one list, and only that one makes a release.
+        let manifest = sampleManifest(files: files)
+        #expect(try ReleaseManifest.parse(canonical: manifest.canonicalJSON(), fileList: bytes) == manifest)
+        let other = Array(FileList.encode([Self.entry("lib/util.py", 812, Self.b), Self.entry("main.py", 96)]).utf8)
+        #expect(throws: AloftError.self) { try ReleaseManifest.parse(canonical: manifest.canonicalJSON(), fileList: other) }
     }
 }

@@ -16,7 +16,15 @@ import Testing
         let key = ReleasePrivateKey.generate()
         let signed = try key.sign(sampleManifest())
         #expect(signed.signatures.count == 1 && signed.signatures[0].keyid == key.publicKey.keyID)
-        #expect(try signed.verified(trusting: [key.publicKey]) == sampleManifest())
+        #expect(try signed.verified(trusting: [key.publicKey]) == sampleManifest().header)
+        #expect(try signed.verified(trusting: [key.publicKey]).release(fileList: sampleFileList()) == sampleManifest())
+        // The legacy envelope: the same key over the format-1 text.
+        let legacy = try SignedRelease(signingLegacy: sampleManifest(), with: [key])
+        #expect(try legacy.verifiedLegacy(trusting: [key.publicKey]) == sampleManifest())
+        #expect(throws: AloftError("this is a format-1 manifest (files listed inline); format 2 is expected here")) {
+            try legacy.verified(trusting: [key.publicKey])
+        }
+        #expect(throws: AloftError("expected a format-1 manifest, got format 2")) { try signed.verifiedLegacy(trusting: [key.publicKey]) }
     }
 
     @Test func otherKeyAndTamperingAreRefused() throws {
@@ -31,13 +39,13 @@ import Testing
         forged.signatures[0].keyid = key.publicKey.keyID
         #expect(throws: AloftError("no trusted key signed this release")) { try forged.verified(trusting: [key.publicKey]) }
         // Either of two trusted keys is enough.
-        #expect(try signed.verified(trusting: [other.publicKey, key.publicKey]) == sampleManifest())
+        #expect(try signed.verified(trusting: [other.publicKey, key.publicKey]) == sampleManifest().header)
     }
 
     @Test func malformedSignaturesAreRefusedBeforeParsing() {
         let text = sampleManifest().canonicalJSON()
         for sigs in [[], [ReleaseSignature(keyid: "zz", sig: "AAAA")], [ReleaseSignature(keyid: "0123456789abcdef", sig: "not base64")]] {
-            #expect(throws: AloftError.self) { try SignedRelease(manifest: text, signatures: sigs).parsedManifest() }
+            #expect(throws: AloftError.self) { try SignedRelease(manifest: text, signatures: sigs).parsedHeader() }
         }
     }
 
@@ -60,6 +68,21 @@ import Testing
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(signed)) as! [String: Any]
         #expect(Set(json.keys) == ["manifest", "signatures"])
         #expect(try JSONDecoder().decode(SignedRelease.self, from: JSONEncoder().encode(signed)) == signed)
+    }
+
+    @Test func publicationJSONShape() throws {
+        let key = ReleasePrivateKey.generate()
+        let signed = try key.sign(sampleManifest())
+        let legacy = try SignedRelease(signingLegacy: sampleManifest(), with: [key])
+        let publication = ReleasePublication(signed, legacy: legacy)
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(publication)) as! [String: Any]
+        #expect(Set(json.keys) == ["manifest", "signatures", "legacy"])
+        #expect(Set((json["legacy"] as! [String: Any]).keys) == ["manifest", "signatures"])
+        #expect(try JSONDecoder().decode(ReleasePublication.self, from: JSONEncoder().encode(publication)) == publication)
+        #expect(publication.envelope == signed)
+        // Without a legacy envelope the field is left out, never null.
+        let alone = try JSONSerialization.jsonObject(with: JSONEncoder().encode(ReleasePublication(signed))) as! [String: Any]
+        #expect(Set(alone.keys) == ["manifest", "signatures"])
     }
 
     @Test func digestHelpers() {

@@ -9,7 +9,7 @@ private struct TrustingDevice {
     var trust: ReleaseTrust
     var installed = 0
 
-    mutating func install(_ release: SignedRelease, now: Date? = nil) throws(AloftError) -> ReleaseManifest {
+    mutating func install(_ release: SignedRelease, now: Date? = nil) throws(AloftError) -> ManifestHeader {
         let manifest = try release.verified(under: trust, now: now)
         guard manifest.sequence > installed else { throw AloftError("sequence \(manifest.sequence) is not above \(installed)") }
         installed = manifest.sequence
@@ -111,7 +111,8 @@ private func release(_ sequence: Int, trust: ReleaseTrust? = nil, expires: Strin
         let manifest = release(1, trust: trust)
         let text = manifest.canonicalJSON()
         #expect(text.hasSuffix(#","trust":{"keys":["\#(trust.keys[0])","\#(trust.keys[1])"],"threshold":2},"version":"1.2.0"}"#))
-        #expect(try ReleaseManifest.parse(canonical: text) == manifest)
+        #expect(try ReleaseManifest.parse(canonical: text, fileList: sampleFileList(manifest)) == manifest)
+        #expect(try ReleaseManifest.parse(legacy: manifest.legacyCanonicalJSON()) == manifest)
     }
 
     @Test func rejectsEachBrokenRule() {
@@ -140,10 +141,10 @@ private func release(_ sequence: Int, trust: ReleaseTrust? = nil, expires: Strin
     @Test func parseRejectsNonCanonicalTrust() {
         let text = release(1, trust: ReleaseTrust(keys: [a])).canonicalJSON()
         for (from, to) in [("\"threshold\":1", "\"threshold\":1,\"x\":1"), ("{\"keys\"", "{\"threshold\":1,\"keys\""), ("\"threshold\":1", "\"threshold\":1.0")] {
-            #expect(throws: AloftError.self) { try ReleaseManifest.parse(canonical: text.replacingOccurrences(of: from, with: to)) }
+            #expect(throws: AloftError.self) { try ManifestHeader.parse(canonical: text.replacingOccurrences(of: from, with: to)) }
         }
         let withNull = sampleManifest().canonicalJSON().replacingOccurrences(of: "\"sequence\"", with: "\"trust\":null,\"sequence\"")
-        #expect(throws: AloftError.self) { try ReleaseManifest.parse(canonical: withNull) }
+        #expect(throws: AloftError.self) { try ManifestHeader.parse(canonical: withNull) }
     }
 }
 
@@ -154,7 +155,9 @@ private func release(_ sequence: Int, trust: ReleaseTrust? = nil, expires: Strin
         #expect(!sampleManifest().canonicalJSON().contains("expires"))
         let manifest = release(1, expires: "2027-01-01T00:00:00Z")
         #expect(manifest.canonicalJSON().contains(#""created":"2026-11-29T02:33:34Z","expires":"2027-01-01T00:00:00Z","files":"#))
-        #expect(try ReleaseManifest.parse(canonical: manifest.canonicalJSON()) == manifest)
+        #expect(try manifest.legacyCanonicalJSON().contains(#""created":"2026-11-29T02:33:34Z","expires":"2027-01-01T00:00:00Z","files":"#))
+        #expect(try ReleaseManifest.parse(canonical: manifest.canonicalJSON(), fileList: sampleFileList(manifest)) == manifest)
+        #expect(try ReleaseManifest.parse(legacy: manifest.legacyCanonicalJSON()) == manifest)
     }
 
     @Test(arguments: [
@@ -193,14 +196,9 @@ private func release(_ sequence: Int, trust: ReleaseTrust? = nil, expires: Strin
         #expect(try signed.verified(trusting: [key.publicKey], now: nil).sequence == 3)
         // A release without expires never expires.
         #expect(try key.sign(release(3)).verified(trusting: [key.publicKey], now: .distantFuture).sequence == 3)
-    }
-
-    @Test func selectionSkipsExpiredReleases() throws {
-        let end = try #require(ReleaseManifest.date(fromTimestamp: "2027-01-01T00:00:00Z"))
-        let releases = [release(2), release(3, expires: "2027-01-01T00:00:00Z")]
-        let device = DeviceFacts(sequence: 1, board: "sim", micropython: "1.22.0")
-        #expect(ReleaseSelection.target(for: device, among: releases, now: end.addingTimeInterval(-1))?.sequence == 3)
-        #expect(ReleaseSelection.target(for: device, among: releases, now: end)?.sequence == 2)
-        #expect(ReleaseSelection.target(for: device, among: [releases[1]], now: end) == nil)
+        // The same for a legacy envelope.
+        let legacy = try SignedRelease(signingLegacy: release(3, expires: "2027-01-01T00:00:00Z"), with: [key])
+        #expect(try legacy.verifiedLegacy(trusting: [key.publicKey], now: end.addingTimeInterval(-1)).sequence == 3)
+        #expect(throws: AloftError("this release expired at 2027-01-01T00:00:00Z")) { try legacy.verifiedLegacy(trusting: [key.publicKey], now: end) }
     }
 }

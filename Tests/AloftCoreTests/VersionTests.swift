@@ -53,19 +53,6 @@ import Testing
         #expect(Compatibility().accepts(board: "anything", micropython: nil))
     }
 
-    @Test func selectionPicksNewestCompatibleNewerRelease() {
-        var old = sampleManifest(sequence: 1); old.compat = Compatibility()
-        var mid = sampleManifest(sequence: 2); mid.compat = Compatibility(boards: ["*"], micropython: "1.20")
-        var new = sampleManifest(sequence: 3); new.compat = Compatibility(boards: ["esp32*"])
-        let all = [new, old, mid]
-        #expect(ReleaseSelection.target(for: DeviceFacts(sequence: 0, board: "esp32", micropython: "1.22.0"), among: all)?.sequence == 3)
-        #expect(ReleaseSelection.target(for: DeviceFacts(sequence: 0, board: "rp2", micropython: "1.22.0"), among: all)?.sequence == 2)
-        #expect(ReleaseSelection.target(for: DeviceFacts(sequence: 0, board: "rp2", micropython: "1.19.0"), among: all)?.sequence == 1)
-        #expect(ReleaseSelection.target(for: DeviceFacts(sequence: 2, board: "rp2", micropython: "1.22.0"), among: all) == nil)
-        #expect(ReleaseSelection.target(for: DeviceFacts(sequence: 3, board: "esp32", micropython: "1.22.0"), among: all) == nil)
-        #expect(ReleaseSelection.target(for: DeviceFacts(sequence: 0, board: "x", micropython: nil), among: []) == nil)
-    }
-
     @Test func identifiers() throws {
         try Identifiers.validateDeviceID("dev-1.a_B")
         try Identifiers.validateChannel("beta-2")

@@ -156,7 +156,11 @@ import Testing
             #expect(published.object["version"] as? String == "1.0.0")
             #expect(published.object["sequence"] as? Int == 1)
             #expect(published.object["channel"] as? String == "stable")
-            #expect(try await fleet.publish(TestRelease(version: "1.1.0", sequence: 2)).status == .created)
+            #expect(published.object["legacy"] as? Bool == true)
+            var withoutLegacy = TestRelease(version: "1.1.0", sequence: 2)
+            withoutLegacy.legacy = false
+            let modern = try await fleet.publish(withoutLegacy)
+            #expect(modern.status == .created && modern.object["legacy"] as? Bool == false, "\(modern.text)")
             #expect(try await fleet.publish(TestRelease(version: "0.1.0", sequence: 1, channel: "beta")).status == .created)
 
             let list = try await fleet.send(.get, "/api/v1/admin/releases?channel=stable")
@@ -168,6 +172,7 @@ import Testing
             #expect(newest["size"] as? Int == TestRelease.defaultFiles.map(\.bytes.count).reduce(0, +))
             #expect(newest["created"] as? String == "2026-11-29T02:33:34Z")
             #expect((newest["publishedAt"] as? String)?.hasSuffix("Z") == true)
+            #expect(releases.map { $0["legacy"] as? Bool } == [false, true])
 
             let all = try await fleet.send(.get, "/api/v1/admin/releases")
             #expect((all.object["releases"] as? [Any])?.count == 3)
@@ -184,9 +189,15 @@ import Testing
     @Test func publishRefusesMissingBlobsAndOldSequences() async throws {
         try await TestFleet.run { fleet in
             let release = TestRelease(sequence: 3)
-            let missing = try await fleet.publish(release, upload: false)
+            // The file list first: until the server has it, it cannot know the files.
+            let noList = try await fleet.publish(release, upload: false)
+            #expect(noList.status == .conflict)
+            #expect(noList.errorCode == "conflict")
+            #expect(noList.object["missing"] as? [String] == [Digest.sha256Hex(release.fileList)], "\(noList.text)")
+            #expect((noList.object["message"] as? String)?.contains("file list") == true)
+            try await fleet.putBlob(release.fileList)
+            let missing = try await fleet.send(.post, "/api/v1/admin/releases", encoding: release.publication)
             #expect(missing.status == .conflict)
-            #expect(missing.errorCode == "conflict")
             #expect(Set(missing.object["missing"] as? [String] ?? []) == Set(release.files.map(\.sha256)))
 
             #expect(try await fleet.publish(release).status == .created)
@@ -200,44 +211,157 @@ import Testing
 
     @Test func publishRefusesInvalidEnvelopes() async throws {
         try await TestFleet.run { fleet in
-            let good = TestRelease(sequence: 1)
-            for file in good.files { try await fleet.putBlob(file.bytes) }
-            let envelope = good.envelope
+            // Sequence 1 is published (which uploads the files), so every refusal below is about its own fault.
+            try await fleet.publish(TestRelease(sequence: 1))
+            let next = TestRelease(sequence: 2)
 
             // Same content, not canonical: a space after the first colon.
-            var spaced = envelope
-            spaced.manifest = envelope.manifest.replacingOccurrences(of: #""channel":"#, with: #""channel": "#)
+            var spaced = next.publication
+            spaced.manifest = next.envelope.manifest.replacingOccurrences(of: #""channel":"#, with: #""channel": "#)
+            try await fleet.putBlob(next.fileList)
             let nonCanonical = try await fleet.send(.post, "/api/v1/admin/releases", encoding: spaced)
             #expect(nonCanonical.status == .badRequest)
             #expect((nonCanonical.object["message"] as? String)?.contains("canonical") == true)
 
-            var badChannel = good
+            var badChannel = next
             badChannel.manifest.channel = "Stable"
-            let invalid = try await fleet.send(.post, "/api/v1/admin/releases", encoding: badChannel.envelope)
-            #expect(invalid.status == .badRequest)
+            let invalid = try await fleet.publish(badChannel)
+            #expect(invalid.status == .badRequest && (invalid.object["message"] as? String)?.contains("channel") == true, "\(invalid.text)")
 
-            var reserved = good
+            // A path devices refuse is in the file list now: the list is refused.
+            var reserved = next
             reserved.manifest.files[0].path = "boot.py"
-            #expect(try await fleet.send(.post, "/api/v1/admin/releases", encoding: reserved.envelope).status == .badRequest)
+            let refused = try await fleet.publish(reserved)
+            #expect(refused.status == .badRequest && (refused.object["message"] as? String)?.contains("reserved") == true, "\(refused.text)")
 
-            var wrongSize = good
+            var wrongSize = next
             wrongSize.manifest.files[0].size += 1
-            let sized = try await fleet.send(.post, "/api/v1/admin/releases", encoding: wrongSize.envelope)
-            #expect(sized.status == .badRequest)
+            let sized = try await fleet.publish(wrongSize)
+            #expect(sized.status == .badRequest && (sized.object["message"] as? String)?.contains("says") == true, "\(sized.text)")
 
-            var unsigned = envelope
+            var unsigned = next.publication
             unsigned.signatures = []
             #expect(try await fleet.send(.post, "/api/v1/admin/releases", encoding: unsigned).status == .badRequest)
-            var garbled = envelope
+            var garbled = next.publication
             garbled.signatures[0].sig = "not base64"
             #expect(try await fleet.send(.post, "/api/v1/admin/releases", encoding: garbled).status == .badRequest)
 
             #expect(try await fleet.send(.post, "/api/v1/admin/releases", json: "not json").status == .badRequest)
             #expect(try await fleet.send(.post, "/api/v1/admin/releases", json: #"{"manifest":5,"signatures":[]}"#).status == .badRequest)
             #expect(try await fleet.send(.post, "/api/v1/admin/releases", json: #"{"manifest":"{}","signatures":[]}"#).status == .badRequest)
+            let unknown = try await fleet.send(
+                .post, "/api/v1/admin/releases",
+                json: #"{"manifest":"{}","signatures":[],"legacy":{"manifest":"{}","signatures":[],"format":1}}"#)
+            #expect(unknown.status == .badRequest && (unknown.object["message"] as? String)?.contains("unknown field 'legacy.format'") == true)
 
             let list = try await fleet.send(.get, "/api/v1/admin/releases")
-            #expect((list.object["releases"] as? [Any])?.isEmpty == true)
+            #expect((list.object["releases"] as? [[String: Any]])?.map { $0["sequence"] as? Int } == [1])
+        }
+    }
+
+    /// The file list must be the one the manifest names, and meet every rule of docs/protocol.md, "File list".
+    @Test func publishChecksTheFileList() async throws {
+        try await TestFleet.run { fleet in
+            let release = TestRelease(sequence: 1)
+            for file in release.files { try await fleet.putBlob(file.bytes) }
+            try await fleet.putBlob(release.fileList)
+
+            /// Publishes the release's manifest with its `files` pointing at `list` (uploaded here).
+            func publish(list: [UInt8], count: Int? = nil, size: Int? = nil) async throws -> TestResponse {
+                try await fleet.putBlob(list)
+                var header = release.manifest.header
+                header.files = FileListReference(count: count ?? release.files.count, sha256: Digest.sha256Hex(list), size: size ?? list.count)
+                let envelope = SignedRelease(manifest: header.canonicalJSON(), signatures: TestRelease.dummySignatures)
+                return try await fleet.send(.post, "/api/v1/admin/releases", encoding: ReleasePublication(envelope))
+            }
+            func expectRefused(_ response: TestResponse, _ message: String, sourceLocation: SourceLocation = #_sourceLocation) {
+                #expect(response.status == .badRequest && response.errorCode == "bad_request", "\(response.text)", sourceLocation: sourceLocation)
+                #expect(response.object["message"] as? String == message, sourceLocation: sourceLocation)
+            }
+            let lines = release.manifest.fileList.split(separator: "\n").map(String.init)
+            expectRefused(try await publish(list: release.fileList, count: 3), "the file list has 2 lines; the manifest says 3")
+            expectRefused(try await publish(list: release.fileList, size: release.fileList.count + 1), "the file list is \(release.fileList.count) bytes; the manifest says \(release.fileList.count + 1)")
+            expectRefused(try await publish(list: Array((lines[1] + "\n" + lines[0] + "\n").utf8)), "files must be sorted by path ('lib/blob.bin' is out of order)")
+            expectRefused(try await publish(list: Array((lines[0] + "\n" + lines[0] + "\n").utf8)), "file 'lib/blob.bin' is listed twice")
+            expectRefused(try await publish(list: Array((lines[0] + "\n" + lines[1]).utf8)), "the file list must end with a newline")
+            expectRefused(
+                try await publish(list: Array(lines.joined(separator: "\n").replacingOccurrences(of: " ", with: "  ").appending("\n").utf8)),
+                "file list line 1: expected '<sha256> <size> <path>'")
+            let upper = lines[0].prefix(64).uppercased() + lines[0].dropFirst(64)
+            expectRefused(try await publish(list: Array((upper + "\n" + lines[1] + "\n").utf8)), "file list line 1: the sha256 must be 64 lowercase hex characters")
+            let agent = "\(String(repeating: "a", count: 64)) 1 lib/aloft/update.py\n"
+            expectRefused(try await publish(list: Array((agent + lines[1] + "\n").utf8)),
+                          "a release that carries the agent must carry all of it: lib/aloft/__init__.py is missing")
+            // A file list larger than 1 MiB is refused from its size, before it is read.
+            let huge = [UInt8](repeating: 0x0a, count: 1_048_577)
+            let tooLarge = try await publish(list: huge)
+            #expect(tooLarge.status == .badRequest && (tooLarge.object["message"] as? String)?.contains("files.size") == true, "\(tooLarge.text)")
+            // The header names a blob that is not its size: refused before the blob is read.
+            var header = release.manifest.header
+            header.files.size += 1
+            let mismatch = try await fleet.send(
+                .post, "/api/v1/admin/releases",
+                encoding: ReleasePublication(SignedRelease(manifest: header.canonicalJSON(), signatures: TestRelease.dummySignatures)))
+            expectRefused(mismatch, "the file list is \(release.fileList.count) bytes; the manifest says \(release.fileList.count + 1)")
+
+            #expect((try await fleet.send(.get, "/api/v1/admin/releases").object["releases"] as? [Any])?.isEmpty == true)
+            #expect(try await fleet.publish(release).status == .created)
+        }
+    }
+
+    /// The legacy envelope: format 1, the same release, and never alone.
+    @Test func publishChecksTheLegacyEnvelope() async throws {
+        try await TestFleet.run { fleet in
+            let release = TestRelease(sequence: 1)
+            for file in release.files { try await fleet.putBlob(file.bytes) }
+            try await fleet.putBlob(release.fileList)
+            func post(_ publication: ReleasePublication) async throws -> TestResponse {
+                try await fleet.send(.post, "/api/v1/admin/releases", encoding: publication)
+            }
+            func message(_ response: TestResponse) -> String { "\(response.status.code) \(response.object["message"] as? String ?? response.text)" }
+
+            // What publishers before format 2 sent: a format-1 envelope alone.
+            let alone = try await post(ReleasePublication(release.legacyEnvelope))
+            #expect(message(alone) == #"400 a format-1 manifest alone cannot be published: send the format-2 manifest, with this one as its "legacy" envelope (aloft release publish does)"#)
+            #expect(message(try await post(ReleasePublication(release.legacyEnvelope, legacy: release.legacyEnvelope)))
+                == #"400 the manifest must be format 2; the format-1 one goes in "legacy""#)
+            #expect(message(try await post(ReleasePublication(release.envelope, legacy: release.envelope)))
+                == "400 legacy: expected a format-1 manifest, got format 2")
+
+            // Another release in the legacy envelope: each difference is named.
+            var other = release
+            other.manifest.sequence = 2
+            #expect(message(try await post(ReleasePublication(release.envelope, legacy: other.legacyEnvelope)))
+                == "400 the legacy manifest does not describe the same release as the manifest: sequence differs")
+            other = release
+            other.manifest.files[0].sha256 = Digest.sha256Hex(Array("evil".utf8))
+            other.manifest.version = SemanticVersion("1.0.0+other")!
+            #expect(message(try await post(ReleasePublication(release.envelope, legacy: other.legacyEnvelope)))
+                == "400 the legacy manifest does not describe the same release as the manifest: version, files differ")
+            other = release
+            other.manifest.expires = ReleaseManifest.timestamp(Date().addingTimeInterval(3600))
+            #expect(message(try await post(ReleasePublication(release.envelope, legacy: other.legacyEnvelope)))
+                == "400 the legacy manifest does not describe the same release as the manifest: expires differs")
+
+            // A legacy envelope that breaks the envelope or manifest rules.
+            var unsigned = release.legacyEnvelope
+            unsigned.signatures = []
+            #expect(message(try await post(ReleasePublication(release.envelope, legacy: unsigned))) == "400 legacy: a release needs 1-8 signatures, it has 0")
+            var spaced = release.legacyEnvelope
+            spaced.manifest = spaced.manifest.replacingOccurrences(of: #""channel":"#, with: #""channel": "#)
+            #expect(message(try await post(ReleasePublication(release.envelope, legacy: spaced))).hasPrefix("400 legacy: manifest is not in canonical form"))
+            var deep = release.legacyEnvelope
+            deep.manifest = String(repeating: "[", count: 20_000)
+            #expect(message(try await post(ReleasePublication(release.envelope, legacy: deep))) == "400 legacy: JSON nests deeper than 16 levels")
+
+            // More than 256 files: the server refuses a format-1 manifest of them (publishers leave it out).
+            var big = TestRelease(sequence: 1, files: (0..<257).map { TestRelease.File(path: "m\($0).py", bytes: Array("x = \($0)\n".utf8)) })
+            #expect(message(try await fleet.publish(big)) == "400 legacy: a format-1 manifest lists at most 256 files, this one has 257")
+            big.legacy = false
+            #expect(try await fleet.publish(big).status == .created)
+
+            let list = try #require(try await fleet.send(.get, "/api/v1/admin/releases").object["releases"] as? [[String: Any]])
+            #expect(list.map { $0["sequence"] as? Int } == [1] && list.first?["legacy"] as? Bool == false && list.first?["files"] as? Int == 257)
         }
     }
 }

@@ -22,18 +22,21 @@ import Testing
             let newest = TestRelease(version: "1.1.0", sequence: 2)
             try await fleet.publish(newest)
 
+            // An agent before 0.3.0 says no format: it gets the legacy envelope, byte for byte, and the zlib map.
             let response = try await fleet.checkIn("dev-1", token: token, sequence: 1, version: "1.0.0")
             #expect(response.status == .ok)
             let object = response.object
             #expect(object["action"] as? String == "update")
             #expect(object["poll"] as? Int == 300)
             let release = try #require(object["release"] as? [String: Any])
-            #expect(release["manifest"] as? String == newest.envelope.manifest)
+            #expect(release["manifest"] as? String == newest.legacyEnvelope.manifest)
             let signatures = try #require(release["signatures"] as? [[String: Any]])
             #expect(signatures.first?["keyid"] as? String == TestFleet.signingKey.publicKey.keyID)
             // The device can verify what it got with the key it trusts.
-            let envelope = try JSONDecoder().decode(CheckInEnvelope.self, from: Data(response.body.readableBytesView)).release
-            #expect(try envelope.verified(trusting: [TestFleet.signingKey.publicKey]).sequence == 2)
+            let envelope = try JSONDecoder().decode(OfferedRelease.self, from: Data(response.body.readableBytesView)).release
+            #expect(envelope == newest.legacyEnvelope)
+            #expect(try envelope.verifiedLegacy(trusting: [TestFleet.signingKey.publicKey]) == newest.manifest)
+            #expect(Set(object.keys) == ["action", "poll", "release", "zlib"])
 
             // Only the compressible file has a zlib form.
             let zlib = try #require(object["zlib"] as? [String: Int])
@@ -54,22 +57,75 @@ import Testing
         }
     }
 
-    @Test func checkInFiltersByBoardAndMicroPython() async throws {
+    @Test func aFormat2DeviceGetsTheFormat2EnvelopeAndNoZlibMap() async throws {
         try await TestFleet.run { fleet in
             let token = try await fleet.registerDevice("dev-1")
-            try await fleet.publish(TestRelease(version: "1.0.0", sequence: 1, compat: Compatibility(boards: ["esp32*"])))
-            try await fleet.publish(TestRelease(version: "2.0.0", sequence: 2, compat: Compatibility(boards: ["esp32*"], micropython: "1.23")))
+            let release = TestRelease(version: "1.0.0", sequence: 1)
+            try await fleet.publish(release)
 
-            func offered(board: String, micropython: String) async throws -> Int? {
-                let response = try await fleet.checkIn("dev-1", token: token, board: board, micropython: micropython)
-                guard response.object["action"] as? String == "update" else { return nil }
-                let release = try #require(response.object["release"] as? [String: Any])
-                return try ReleaseManifest.parse(canonical: #require(release["manifest"] as? String)).sequence
+            let response = try await fleet.checkIn("dev-1", token: token, format: 2)
+            #expect(response.status == .ok)
+            #expect(Set(response.object.keys) == ["action", "poll", "release"], "\(response.text)")
+            let offered = try JSONDecoder().decode(OfferedRelease.self, from: Data(response.body.readableBytesView)).release
+            #expect(offered == release.envelope)
+            let header = try offered.verified(trusting: [TestFleet.signingKey.publicKey])
+            #expect(header == release.manifest.header)
+            // The file list is a blob like any other; with it the device has the whole release.
+            let list = try await fleet.send(.get, "/api/v1/blobs/\(header.files.sha256)", token: token)
+            #expect(list.status == .ok)
+            #expect(try header.release(fileList: list.bytes) == release.manifest)
+            #expect(try await fleet.offeredSequence("dev-1", token: token, format: 2) == 1)
+            #expect(try await fleet.offeredSequence("dev-1", token: token, sequence: 1, format: 2) == nil)
+            // The size of the answer does not grow with the release.
+            var big = TestRelease(
+                version: "2.0.0", sequence: 2, files: (0..<300).map { TestRelease.File(path: "lib/m\($0).py", bytes: Array("x = \($0)\n".utf8)) })
+            big.legacy = false  // more than format 1's 256 files
+            try #require(try await fleet.publish(big).status == .created)
+            let bigAnswer = try await fleet.checkIn("dev-1", token: token, sequence: 1, format: 2)
+            #expect(bigAnswer.body.readableBytes < 1024, "\(bigAnswer.body.readableBytes)")
+        }
+    }
+
+    @Test func aFormat1DeviceIsOfferedOnlyReleasesWithALegacyEnvelope() async throws {
+        try await TestFleet.run { fleet in
+            let token = try await fleet.registerDevice("dev-1")
+            try await fleet.publish(TestRelease(version: "1.0.0", sequence: 1))
+            try await fleet.publish(TestRelease(version: "1.1.0", sequence: 2))
+            var modern = TestRelease(version: "2.0.0", sequence: 3)
+            modern.legacy = false
+            let published = try await fleet.publish(modern)
+            #expect(published.status == .created && published.object["legacy"] as? Bool == false, "\(published.text)")
+
+            // The format-1 device skips 3 and gets the newest release it can read; the format-2 device gets 3.
+            #expect(try await fleet.offeredSequence("dev-1", token: token) == 2)
+            #expect(try await fleet.offeredSequence("dev-1", token: token, format: 1) == 2)
+            #expect(try await fleet.offeredSequence("dev-1", token: token, format: 2) == 3)
+            #expect(try await fleet.offeredSequence("dev-1", token: token, sequence: 2) == nil)
+            #expect(try await fleet.offeredSequence("dev-1", token: token, sequence: 2, format: 2) == 3)
+            // Rejected counts the same in both formats.
+            #expect(try await fleet.offeredSequence("dev-1", token: token, sequence: 1, rejected: 2) == nil)
+            #expect(try await fleet.offeredSequence("dev-1", token: token, sequence: 1, rejected: 2, format: 2) == 3)
+            #expect(try await fleet.offeredSequence("dev-1", token: token, sequence: 1, rejected: 3, format: 2) == nil)
+            // Compatibility and a newer legacy release: a board it does not fit falls back to the one it does.
+            try await fleet.publish(TestRelease(version: "2.1.0", sequence: 4, compat: Compatibility(boards: ["rp2"])))
+            #expect(try await fleet.offeredSequence("dev-1", token: token, board: "rp2") == 4)
+            #expect(try await fleet.offeredSequence("dev-1", token: token, board: "esp32") == 2)
+            #expect(try await fleet.offeredSequence("dev-1", token: token, board: "esp32", format: 2) == 3)
+        }
+    }
+
+    @Test func checkInRefusesAnUnknownFormat() async throws {
+        try await TestFleet.run { fleet in
+            let token = try await fleet.registerDevice("dev-1")
+            for value in ["0", "3", "-1", "\"2\"", "true"] {
+                let response = try await fleet.send(.post, "/api/v1/device/checkin", token: token, json: #"{"id":"dev-1","sequence":0,"format":\#(value)}"#)
+                #expect(response.status == .badRequest, "\(value): \(response.text)")
+                #expect((response.object["message"] as? String)?.contains("format") == true, "\(value): \(response.text)")
             }
-            #expect(try await offered(board: "rp2", micropython: "1.24.0") == nil)
-            #expect(try await offered(board: "esp32s3", micropython: "1.24.0") == 2)
-            #expect(try await offered(board: "esp32", micropython: "1.23.0-preview") == 2)
-            #expect(try await offered(board: "esp32", micropython: "1.22.2") == 1)
+            for value in ["1", "2", "null"] {
+                let response = try await fleet.send(.post, "/api/v1/device/checkin", token: token, json: #"{"id":"dev-1","sequence":0,"format":\#(value)}"#)
+                #expect(response.status == .ok, "\(value): \(response.text)")
+            }
         }
     }
 
@@ -236,9 +292,4 @@ import Testing
             #expect(events?.first?["version"] is NSNull)
         }
     }
-}
-
-/// Just the envelope of a check-in answer.
-private struct CheckInEnvelope: Decodable {
-    var release: SignedRelease
 }

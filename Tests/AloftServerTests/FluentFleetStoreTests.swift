@@ -1,7 +1,10 @@
-import AloftStore
+import AloftCore
 import Foundation
 import Logging
+import SQLKit
 import Testing
+
+@testable import AloftStore
 
 @Suite struct FluentFleetStoreTests {
     static let logger = Logger(label: "aloft.test.store")
@@ -9,7 +12,7 @@ import Testing
     static func release(_ sequence: Int, channel: String = "stable") -> NewRelease {
         NewRelease(
             channel: channel, sequence: sequence, version: "1.0.\(sequence)", created: "2026-11-29T02:33:34Z",
-            envelope: #"{"manifest":"{}","signatures":[]}"#,
+            envelope: #"{"manifest":"{}","signatures":[]}"#, legacyEnvelope: sequence % 2 == 1 ? #"{"manifest":"[]","signatures":[]}"# : nil,
             fileCount: 1, totalSize: 10, publishedAt: Date()
         )
     }
@@ -47,6 +50,9 @@ import Testing
         #expect(try await second.releases(channel: "stable").map(\.sequence) == [2, 1])
         #expect(try await second.releaseSequences(channel: "stable", above: 1) == [2])
         #expect(try await second.release(channel: "stable", sequence: 1)?.version == "1.0.1")
+        #expect(try await second.release(channel: "stable", sequence: 1) == Self.release(1).with(publishedAt: try #require(await second.release(channel: "stable", sequence: 1)?.publishedAt)))
+        #expect(try await second.releases(channel: "stable").map(\.legacyEnvelope) == [nil, #"{"manifest":"[]","signatures":[]}"#])
+        #expect(try await second.releases(channel: "stable").map(\.envelope) == [#"{"manifest":"{}","signatures":[]}"#, #"{"manifest":"{}","signatures":[]}"#])
         #expect(try await second.events(deviceID: "dev-1", limit: nil).count == 1)
         #expect(try await second.downloads(deviceID: "dev-1", limit: 10).first?.bytes == 7)
         await second.shutdown()
@@ -94,5 +100,53 @@ import Testing
             try await store.recordEvent(DeviceEvent(deviceID: "nobody", type: "failed", version: nil, sequence: nil, reason: nil, at: Date()))
         }
         await store.shutdown()
+    }
+
+    /// A database from before format 2 holds format-1 envelopes only; after migration v5 they are the releases' legacy
+    /// envelopes, still offered to agents before 0.3.0, and releases published from then on have both.
+    @Test func releasesFromBeforeFormat2AreKeptAsLegacyOnly() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-store-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let database = FleetDatabase.sqlite(path: "\(directory)/fleet.sqlite")
+        let old = TestRelease(version: "1.0.0", sequence: 1)
+        let oldEnvelope = String(decoding: try JSONEncoder().encode(old.legacyEnvelope), as: UTF8.self)
+
+        let before = try await FluentFleetStore.open(database, logger: Self.logger, migrations: Array(FluentFleetStore.migrations.prefix(4)))
+        let sql = try #require(try before.db() as? any SQLDatabase)
+        try await sql.insert(into: "releases")
+            .columns("channel", "sequence", "version", "created", "envelope", "file_count", "total_size", "published_at")
+            .values(
+                SQLBind("stable"), SQLBind(1), SQLBind("1.0.0"), SQLBind(old.manifest.created), SQLBind(oldEnvelope), SQLBind(2),
+                SQLBind(old.manifest.totalSize), SQLBind(Date()))
+            .run()
+        await before.shutdown()
+
+        let after = try await FluentFleetStore.open(database, logger: Self.logger)
+        let record = try #require(try await after.release(channel: "stable", sequence: 1))
+        #expect(record.envelope == nil && record.legacyEnvelope == oldEnvelope)
+        await after.shutdown()
+
+        // The server on that database: format-1 devices still get the old release, format-2 devices wait for a new one.
+        try await TestFleet.run(database: database) { fleet in
+            for file in old.files { try await fleet.putBlob(file.bytes) }
+            let token = try await fleet.registerDevice("dev-1")
+            #expect(try await fleet.offeredSequence("dev-1", token: token) == 1)
+            #expect(try await fleet.offeredSequence("dev-1", token: token, format: 2) == nil)
+            let listed = try #require(try await fleet.send(.get, "/api/v1/admin/releases").object["releases"] as? [[String: Any]])
+            #expect(listed.first?["legacy"] as? Bool == true)
+
+            #expect(try await fleet.publish(TestRelease(version: "1.1.0", sequence: 2)).status == .created)
+            #expect(try await fleet.offeredSequence("dev-1", token: token) == 2)
+            #expect(try await fleet.offeredSequence("dev-1", token: token, format: 2) == 2)
+        }
+    }
+}
+
+extension ReleaseRecord {
+    func with(publishedAt: Date) -> ReleaseRecord {
+        var copy = self
+        copy.publishedAt = publishedAt
+        return copy
     }
 }

@@ -23,22 +23,35 @@ import Testing
         ("id", #""dev-1""#), ("type", #""failed""#), ("version", #""1.0.0""#), ("sequence", "1"), ("reason", #""sha256 mismatch""#),
     ]
 
-    /// A manifest as flat fields in canonical (sorted) order, with one file's fields and the compat object to mutate too.
-    static func manifestFields(_ manifest: ReleaseManifest, mutator: inout JSONMutator) -> String {
-        let file = manifest.files[0]
-        let fileFields = [("path", JSONMutator.quote(file.path)), ("sha256", JSONMutator.quote(file.sha256)), ("size", String(file.size))]
+    /// A format-2 manifest as flat fields in canonical (sorted) order, with its `files` object and the compat object to mutate too.
+    static func headerFields(_ manifest: ReleaseManifest, mutator: inout JSONMutator) -> String {
+        let list = FileListReference(of: manifest.files)
+        let reference = [("count", String(list.count)), ("sha256", JSONMutator.quote(list.sha256)), ("size", String(list.size))]
+        return fields(manifest, format: 2, files: reference, wrap: { $0 }, mutator: &mutator)
+    }
+
+    /// A format-1 manifest as flat fields in canonical (sorted) order, with one file's fields and the compat object to mutate too.
+    static func legacyFields(_ manifest: ReleaseManifest, mutator: inout JSONMutator) -> String {
+        func entry(_ file: FileEntry) -> [(String, String)] {
+            [("path", JSONMutator.quote(file.path)), ("sha256", JSONMutator.quote(file.sha256)), ("size", String(file.size))]
+        }
+        let rest = manifest.files.dropFirst().map { mutator.render(entry($0)) }
+        return fields(manifest, format: 1, files: entry(manifest.files[0]), wrap: { "[" + ([$0] + rest).joined(separator: ",") + "]" }, mutator: &mutator)
+    }
+
+    /// The top-level fields; `files` (the given fields, then `wrap`ped), `compat` or the top level itself gets mutated, or nothing.
+    private static func fields(
+        _ manifest: ReleaseManifest, format: Int, files: [(String, String)], wrap: (String) -> String, mutator: inout JSONMutator
+    ) -> String {
         let compat = [("boards", #"["*"]"#), ("micropython", #""1.21""#)]
         let choice = Int.random(in: 0..<4, using: &mutator.random)
-        var fileText = mutator.render(fileFields)
+        var filesText = wrap(mutator.render(files))
         var compatText = mutator.render(compat)
-        if choice == 0 { fileText = String(decoding: mutator.mutate(fileFields), as: UTF8.self) }
+        if choice == 0 { filesText = wrap(String(decoding: mutator.mutate(files), as: UTF8.self)) }
         if choice == 1 { compatText = String(decoding: mutator.mutate(compat), as: UTF8.self) }
-        let rest = manifest.files.dropFirst().map {
-            mutator.render([("path", JSONMutator.quote($0.path)), ("sha256", JSONMutator.quote($0.sha256)), ("size", String($0.size))])
-        }
         let top: [(String, String)] = [
             ("channel", JSONMutator.quote(manifest.channel)), ("compat", compatText), ("created", JSONMutator.quote(manifest.created)),
-            ("files", "[" + ([fileText] + rest).joined(separator: ",") + "]"), ("format", "1"), ("sequence", String(manifest.sequence)),
+            ("files", filesText), ("format", String(format)), ("sequence", String(manifest.sequence)),
             ("version", JSONMutator.quote(manifest.version.description)),
         ]
         return choice >= 2 ? String(decoding: mutator.mutate(top), as: UTF8.self) : mutator.render(top)
@@ -51,6 +64,7 @@ import Testing
                 try await fleet.send(.post, "/api/v1/admin/enrollments", json: #"{"name":"fuzz","channel":"stable"}"#).object["secret"] as? String)
             let release = TestRelease(version: "1.0.0", sequence: 1)
             for file in release.files { try await fleet.putBlob(file.bytes) }
+            try await fleet.putBlob(release.fileList)
             var mutator = JSONMutator(random: SeededRandom(seed: Self.seed))
             var failures: [String] = []
             var statuses: [Int: Int] = [:]
@@ -74,9 +88,14 @@ import Testing
                 case 4:
                     var manifest = release.manifest
                     manifest.sequence = number + 1
-                    let text = Self.manifestFields(manifest, mutator: &mutator)
+                    let text = Self.headerFields(manifest, mutator: &mutator)
                     let signature = #"[{"keyid":"0123456789abcdef","sig":"\#(Data(count: 64).base64EncodedString())"}]"#
-                    let envelope: [(String, String)] = [("manifest", JSONMutator.quote(text)), ("signatures", signature)]
+                    var envelope: [(String, String)] = [("manifest", JSONMutator.quote(text)), ("signatures", signature)]
+                    if Bool.random(using: &mutator.random) {
+                        // The same release in format 1 (mutated or not) as its legacy envelope.
+                        let legacy = [("manifest", JSONMutator.quote(Self.legacyFields(manifest, mutator: &mutator))), ("signatures", signature)]
+                        envelope.insert(("legacy", mutator.render(legacy)), at: 0)
+                    }
                     let body = Bool.random(using: &mutator.random) ? Array(mutator.render(envelope).utf8) : mutator.mutate(envelope)
                     try await check("/api/v1/admin/releases", body, token: TestFleet.adminToken, case: number)
                 default:
@@ -95,19 +114,34 @@ import Testing
         var mutator = JSONMutator(random: SeededRandom(seed: Self.seed ^ 0x5EED))
         let release = TestRelease(
             files: [.init(path: "lib/a.py", bytes: Array("a".utf8)), .init(path: "main.py", bytes: Array("b".utf8))])
-        #expect(try ReleaseManifest.parse(canonical: release.manifest.canonicalJSON()) == release.manifest)
-        var accepted = 0
+        #expect(try ManifestHeader.parse(canonical: release.manifest.canonicalJSON()) == release.manifest.header)
+        #expect(try ReleaseManifest.parse(legacy: release.manifest.legacyCanonicalJSON()) == release.manifest)
+        var accepted = (header: 0, legacy: 0, list: 0)
         for _ in 0..<(Self.scale * 5) {
-            let text = Self.manifestFields(release.manifest, mutator: &mutator)
+            let text = Self.headerFields(release.manifest, mutator: &mutator)
             do {
-                let manifest = try ReleaseManifest.parse(canonical: text)
                 // Whatever parses is canonical: it encodes back to exactly the bytes given.
-                #expect(manifest.canonicalJSON() == text)
-                accepted += 1
+                #expect(try ManifestHeader.parse(canonical: text).canonicalJSON() == text)
+                accepted.header += 1
+            } catch {
+                #expect(!error.message.isEmpty)
+            }
+            let legacy = Self.legacyFields(release.manifest, mutator: &mutator)
+            do {
+                #expect(try ReleaseManifest.parse(legacy: legacy).legacyCanonicalJSON() == legacy)
+                accepted.legacy += 1
+            } catch {
+                #expect(!error.message.isEmpty)
+            }
+            let list = mutator.mutateBytes(release.fileList)
+            do {
+                #expect(Array(FileList.encode(try FileList.parse(list)).utf8) == list)
+                accepted.list += 1
             } catch {
                 #expect(!error.message.isEmpty)
             }
         }
-        #expect(accepted > 0, "some mutations (a different version or size) are still valid manifests")
+        // Some mutations (a different version, size or hash digit) are still valid.
+        #expect(accepted.header > 0 && accepted.legacy > 0 && accepted.list > 0, "\(accepted)")
     }
 }

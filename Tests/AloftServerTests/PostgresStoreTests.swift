@@ -55,6 +55,11 @@ struct PostgresStoreTests {
         #expect(device.lastEvent?.sequence == latest)
         #expect(device.lastEvent?.reason == "ok")
         #expect(try await reopened.releaseSequences(channel: channel, above: 0) == stored)
+        // Both envelopes come back as stored (odd sequences have a legacy one in this fixture).
+        for record in try await reopened.releases(channel: channel) {
+            let expected = FluentFleetStoreTests.release(record.sequence, channel: channel)
+            #expect(record.envelope == expected.envelope && record.legacyEnvelope == expected.legacyEnvelope, "\(record.sequence)")
+        }
         #expect(try await reopened.events(deviceID: deviceID, limit: 5).count == 1)
         #expect(try await reopened.downloads(deviceID: deviceID, limit: nil).first?.status == 206)
         // history retention: an event from 2001 goes, today's stays (other runs' rows are all newer than 2001)

@@ -35,18 +35,18 @@ import Testing
             expiring.manifest.expires = ReleaseManifest.timestamp(end)
             try #require(try await fleet.publish(expiring).status == .created)
 
-            func offered(from sequence: Int) async throws -> Int? {
-                let response = try await fleet.checkIn("dev-1", token: token, sequence: sequence)
-                guard response.object["action"] as? String == "update" else { return nil }
-                let release = try #require(response.object["release"] as? [String: Any])
-                return try ReleaseManifest.parse(canonical: #require(release["manifest"] as? String)).sequence
+            func offered(from sequence: Int, format: Int? = nil) async throws -> Int? {
+                try await fleet.offeredSequence("dev-1", token: token, sequence: sequence, format: format)
             }
             #expect(try await offered(from: 0) == 2)
+            #expect(try await offered(from: 0, format: 2) == 2)
             let expiry = try #require(ReleaseManifest.date(fromTimestamp: expiring.manifest.expires!))
             try await Task.sleep(for: .milliseconds(Int(max(0, expiry.timeIntervalSinceNow) * 1000) + 100))
             // The newest release still in date is offered instead; a device already on it hears "none".
             #expect(try await offered(from: 0) == 1)
+            #expect(try await offered(from: 0, format: 2) == 1)
             #expect(try await offered(from: 1) == nil)
+            #expect(try await offered(from: 1, format: 2) == nil)
         }
     }
 
@@ -58,19 +58,23 @@ import Testing
             release.manifest.trust = ReleaseTrust(keys: [new.publicKey])
             release.manifest.expires = ReleaseManifest.timestamp(Date().addingTimeInterval(3_600))
             let envelope = try SignedRelease(signing: release.manifest, with: [old, new])
+            let legacy = try SignedRelease(signingLegacy: release.manifest, with: [old, new])
             for file in release.files { try await fleet.putBlob(file.bytes) }
-            #expect(try await fleet.send(.post, "/api/v1/admin/releases", encoding: envelope).status == .created)
+            try await fleet.putBlob(release.fileList)
+            let publication = ReleasePublication(envelope, legacy: legacy)
+            #expect(try await fleet.send(.post, "/api/v1/admin/releases", encoding: publication).status == .created)
 
-            let response = try await fleet.checkIn("dev-1", token: token)
+            let response = try await fleet.checkIn("dev-1", token: token, format: 2)
             let offered = try JSONDecoder().decode(OfferedRelease.self, from: Data(response.body.readableBytesView)).release
             #expect(offered == envelope)
             let manifest = try offered.verified(under: ReleaseTrust(keys: [old.publicKey]), now: Date())
             #expect(manifest.trust == ReleaseTrust(keys: [new.publicKey]))
+
+            let legacyResponse = try await fleet.checkIn("dev-1", token: token)
+            let offeredLegacy = try JSONDecoder().decode(OfferedRelease.self, from: Data(legacyResponse.body.readableBytesView)).release
+            #expect(offeredLegacy == legacy)
+            let legacyManifest = try offeredLegacy.verifiedLegacy(trusting: [old.publicKey], now: Date())
+            #expect(legacyManifest.trust == ReleaseTrust(keys: [new.publicKey]))
         }
     }
-}
-
-/// The envelope of a check-in answer.
-private struct OfferedRelease: Decodable {
-    var release: SignedRelease
 }

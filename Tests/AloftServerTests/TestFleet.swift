@@ -1,6 +1,7 @@
 import AloftCore
 import AloftServer
 import AloftStore
+import CompressNIO
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -17,7 +18,8 @@ struct TestFleet: Sendable {
 
     /// Builds the real application and runs `body` against its router; removes the data directory afterwards.
     static func run(
-        pollInterval: Int = 300, rateLimits: RateLimits = .standard, _ body: @Sendable (TestFleet) async throws -> Void
+        pollInterval: Int = 300, rateLimits: RateLimits = .standard, database: FleetDatabase = .sqliteMemory,
+        _ body: @Sendable (TestFleet) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-server-test-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -25,7 +27,7 @@ struct TestFleet: Sendable {
         logger.logLevel = .warning
         let app = try await buildApplication(
             AloftServerConfiguration(
-                dataDirectory: directory, adminToken: adminToken, database: .sqliteMemory, pollInterval: pollInterval, rateLimits: rateLimits,
+                dataDirectory: directory, adminToken: adminToken, database: database, pollInterval: pollInterval, rateLimits: rateLimits,
                 logger: logger)
         )
         try await app.test(.router) { client in
@@ -76,28 +78,60 @@ struct TestFleet: Sendable {
         return sha
     }
 
-    /// Uploads the files (unless `upload` is false) and publishes a signed release of them.
+    /// Uploads the files and the file list (unless `upload` is false) and publishes a signed release of them, with its
+    /// legacy envelope when `release.legacy` says so.
     @discardableResult
     func publish(_ release: TestRelease, upload: Bool = true) async throws -> TestResponse {
         if upload {
             for file in release.files { try await putBlob(file.bytes) }
+            try await putBlob(release.fileList)
         }
-        return try await send(.post, "/api/v1/admin/releases", encoding: release.envelope)
+        return try await send(.post, "/api/v1/admin/releases", encoding: release.publication)
     }
 
     func checkIn(
         _ id: String, token: String, sequence: Int = 0, version: String? = nil, board: String = "esp32", micropython: String = "1.22.0",
-        agent: String? = nil, rejected: Int? = nil
+        agent: String? = nil, rejected: Int? = nil, format: Int? = nil
     ) async throws -> TestResponse {
         let versionJSON = version.map { "\"\($0)\"" } ?? "null"
         let rejectedJSON = rejected.map { ",\"rejected\":\($0)" } ?? ""
         let agentJSON = agent.map { ",\"agent\":\"\($0)\"" } ?? ""
+        let formatJSON = format.map { ",\"format\":\($0)" } ?? ""
         return try await send(
             .post, "/api/v1/device/checkin", token: token,
             json:
-                #"{"id":"\#(id)","version":\#(versionJSON),"sequence":\#(sequence),"board":"\#(board)","micropython":"\#(micropython)","mpy":2822,"free":1500000\#(agentJSON)\#(rejectedJSON)}"#
+                #"{"id":"\#(id)","version":\#(versionJSON),"sequence":\#(sequence),"board":"\#(board)","micropython":"\#(micropython)","mpy":2822,"free":1500000\#(agentJSON)\#(rejectedJSON)\#(formatJSON)}"#
         )
     }
+
+    /// The sequence of the release a check-in offers (nil for "none"), with the manifest read as a device of that format
+    /// reads it: format 2 with its file list from the server, format 1 whole.
+    func offeredSequence(
+        _ id: String, token: String, sequence: Int = 0, board: String = "esp32", micropython: String = "1.22.0", rejected: Int? = nil,
+        format: Int? = nil
+    ) async throws -> Int? {
+        let response = try await checkIn(id, token: token, sequence: sequence, board: board, micropython: micropython, rejected: rejected, format: format)
+        try #require(response.status == .ok, "\(response.text)")
+        guard response.object["action"] as? String == "update" else { return nil }
+        let offered = try JSONDecoder().decode(OfferedRelease.self, from: Data(response.body.readableBytesView))
+        if format == 2 {
+            #expect(offered.zlib == nil, "a format-2 answer has no zlib map")
+            let header = try offered.release.parsedHeader()
+            let list = try await send(.get, "/api/v1/blobs/\(header.files.sha256)", token: token, headers: [.acceptEncoding: "deflate"])
+            var body = list.body
+            let bytes = list.headers[.contentEncoding] == "deflate"
+                ? Array(try body.decompress(with: .zlib, configuration: ZlibConfiguration(windowSize: Int32(10))).readableBytesView) : list.bytes
+            return try header.release(fileList: bytes).sequence
+        }
+        #expect(offered.zlib != nil, "a format-1 answer has the zlib map")
+        return try offered.release.parsedLegacyManifest().sequence
+    }
+}
+
+/// A check-in answer that offers a release.
+struct OfferedRelease: Decodable {
+    var release: SignedRelease
+    var zlib: [String: Int]?
 }
 
 /// A release built from file contents, signed with the test key.
@@ -110,6 +144,8 @@ struct TestRelease: Sendable {
 
     var files: [File]
     var manifest: ReleaseManifest
+    /// Whether publishing includes the format-1 envelope, as `aloft release publish` does for up to 256 files.
+    var legacy = true
 
     init(
         version: String = "1.0.0", sequence: Int = 1, channel: String = "stable", compat: Compatibility = Compatibility(),
@@ -122,14 +158,32 @@ struct TestRelease: Sendable {
         )
     }
 
-    /// Signed with the test key; invalid manifests (which a signer may refuse) get a well-formed dummy signature,
-    /// since the server never verifies signatures.
-    var envelope: SignedRelease {
-        (try? TestFleet.signingKey.sign(manifest))
-            ?? SignedRelease(
-                manifest: manifest.canonicalJSON(),
-                signatures: [ReleaseSignature(keyid: "0123456789abcdef", sig: Data(count: 64).base64EncodedString())]
-            )
+    /// The file list the manifest names.
+    var fileList: [UInt8] { Array(manifest.fileList.utf8) }
+
+    /// The format-2 envelope, signed with the test key.
+    var envelope: SignedRelease { try! TestFleet.signingKey.sign(manifest) }
+
+    /// The format-1 envelope, signed with the test key; a release too large for format 1 (which a signer refuses) gets
+    /// well-formed text over 256 files and a dummy signature, since the server never verifies signatures.
+    var legacyEnvelope: SignedRelease {
+        (try? SignedRelease(signingLegacy: manifest, with: [TestFleet.signingKey]))
+            ?? SignedRelease(manifest: Self.legacyText(manifest), signatures: Self.dummySignatures)
+    }
+
+    /// A well-formed signature that verifies nothing: the server never checks signatures, devices do.
+    static var dummySignatures: [ReleaseSignature] { [ReleaseSignature(keyid: "0123456789abcdef", sig: Data(count: 64).base64EncodedString())] }
+
+    /// What `aloft release publish` posts.
+    var publication: ReleasePublication { ReleasePublication(envelope, legacy: legacy ? legacyEnvelope : nil) }
+
+    /// A format-1 text of any number of files.
+    static func legacyText(_ manifest: ReleaseManifest) -> String {
+        var small = manifest
+        small.files = Array(manifest.files.prefix(1))
+        let files = manifest.files.map { #"{"path":"\#($0.path)","sha256":"\#($0.sha256)","size":\#($0.size)}"# }.joined(separator: ",")
+        let one = small.files.map { #"{"path":"\#($0.path)","sha256":"\#($0.sha256)","size":\#($0.size)}"# }.joined(separator: ",")
+        return (try! small.legacyCanonicalJSON()).replacingOccurrences(of: "[\(one)]", with: "[\(files)]")
     }
 
     /// A compressible main.py and a small incompressible data file.

@@ -119,4 +119,20 @@ final class Scratch {
             try ReleaseFolder(root: root)
         }
     }
+
+    @Test func aReleaseHasUpTo4096Files() throws {
+        let scratch = Scratch()
+        var files: [String: String] = [:]
+        for index in 0..<4096 { files["lib/m\(index / 512)/f\(index).py"] = "N = \(index)\n" }
+        let root = try scratch.folder("many", files)
+        let folder = try ReleaseFolder(root: root)
+        let manifest = try manifest(folder)
+        #expect(manifest.files.count == 4096)
+        // Format 2 names the list by its hash; format 1 cannot hold it, so such a release has no legacy envelope.
+        #expect(manifest.header.files == FileListReference(of: manifest.files))
+        #expect(throws: AloftError("a format-1 manifest lists at most 256 files, this release has 4096")) { try manifest.legacyCanonicalJSON() }
+
+        try Data("print(1)\n".utf8).write(to: root.appendingPathComponent("main.py"))
+        #expect(throws: AloftError("the release would have 4097 files; a release has at most 4096")) { try ReleaseFolder(root: root) }
+    }
 }

@@ -63,6 +63,28 @@ import Testing
         expectClearFailure(try server.aloft(["sim", "run", scratch.path("d1"), "--heap", "lots"]), mentions: "invalid heap")
     }
 
+    /// The largest release: 4096 files. The blob query goes in batches, the file list is uploaded like a file, and there is
+    /// no format-1 manifest of it.
+    @Test func publishesAReleaseOf4096Files() throws {
+        let scratch = try Scratch()
+        let server = try ServerProcess(data: scratch.url.appendingPathComponent("server"))
+        defer { server.stop() }
+        #expect(try server.aloft(["keys", "generate", "--out", scratch.path("k")]).code == 0)
+        var files: [String: [UInt8]] = [:]
+        for index in 0..<4096 { files["lib/m\(index / 512)/f\(index).py"] = Array("N = \(index)\n".utf8) }
+        let app = try scratch.release("many", files)
+        let published = try server.aloft(["release", "publish", app, "--version", "1.0.0", "--key", scratch.path("k/release.key")], timeout: 300)
+        #expect(published.code == 0, "\(published.output)")
+        #expect(published.stdout.contains("4096 files") && published.stdout.contains("uploaded 4097 new blobs"), "\(published.output)")
+        #expect(published.stdout.contains("not offered to devices with agents before 0.3.0"), "\(published.output)")
+        let releases = try server.json(["release", "list", "--json"]) as? [[String: Any]]
+        #expect(releases?.first?["files"] as? Int == 4096 && releases?.first?["legacy"] as? Bool == false, "\(String(describing: releases))")
+        // Publishing it again uploads nothing, and is refused only for its sequence.
+        expectClearFailure(
+            try server.aloft(["release", "publish", app, "--version", "1.0.1", "--sequence", "1", "--key", scratch.path("k/release.key")], timeout: 300),
+            mentions: "sequence")
+    }
+
     @Test func simListsAndPrintsFlash() throws {
         let scratch = try Scratch()
         let server = try ServerProcess(data: scratch.url.appendingPathComponent("server"))

@@ -20,17 +20,18 @@ import Testing
             print(urllib.request.urlopen(req).status)
             """, fleet.server.url, fleet.server.adminToken, Digest.sha256Hex(evil), fleet.scratch.path("evil/main.py")])
         try #require(upload.code == 0, "\(upload.output)")
+        // This device's agent reads format 1, so it is offered the release's legacy envelope: that is the one rewritten.
         let rewrite = try runCommand("/usr/bin/env", ["python3", "-c", """
             import json, sqlite3, sys
             db = sqlite3.connect(sys.argv[1])
-            envelope = json.loads(db.execute("select envelope from releases where sequence = 2").fetchone()[0])
+            envelope = json.loads(db.execute("select legacy_envelope from releases where sequence = 2").fetchone()[0])
             manifest = json.loads(envelope["manifest"])
             for f in manifest["files"]:
                 if f["path"] == "main.py":
                     f["sha256"], f["size"] = sys.argv[2], int(sys.argv[3])
             # still canonical, still carrying the publisher's signature over the old bytes
             envelope["manifest"] = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            db.execute("update releases set envelope = ? where sequence = 2", (json.dumps(envelope),))
+            db.execute("update releases set legacy_envelope = ? where sequence = 2", (json.dumps(envelope),))
             db.commit()
             """, fleet.server.data.appendingPathComponent("aloft.sqlite").path, Digest.sha256Hex(evil), String(evil.count)])
         try #require(rewrite.code == 0, "\(rewrite.output)")

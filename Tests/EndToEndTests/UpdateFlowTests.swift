@@ -46,10 +46,12 @@ import Glibc
             try #require(provision.code == 0, "\(provision.output)")
         }
 
-        func publish(_ files: [String: [UInt8]], version: String, key: String? = nil, name: String? = nil) throws {
+        @discardableResult
+        func publish(_ files: [String: [UInt8]], version: String, key: String? = nil, name: String? = nil) throws -> CommandResult {
             let folder = try scratch.release(name ?? "release-\(version)", files)
             let result = try server.aloft(["release", "publish", folder, "--version", version, "--key", key ?? scratch.path("keys/release.key")])
             try #require(result.code == 0, "\(result.output)")
+            return result
         }
 
         func boot(heap: String? = nil, server override: String? = nil) throws -> CommandResult {
@@ -111,6 +113,37 @@ import Glibc
         let listed = try fleet.server.json(["devices", "list", "--json"]) as! [[String: Any]]
         #expect(listed.first?["version"] as? String == "2.0.0")
         #expect(try fleet.events().contains { $0["type"] as? String == "installed" && $0["version"] as? String == "2.0.0" })
+        // This device's agent reads format 1: what it installed came through the releases' legacy envelopes.
+        let releases = try fleet.server.json(["release", "list", "--json"]) as! [[String: Any]]
+        #expect(releases.map { $0["legacy"] as? Bool } == [true, true])
+    }
+
+    /// A release of more than 256 files has no format-1 manifest: agents before 0.3.0 are not offered it, and stay
+    /// where they are; the next release that fits format 1 reaches them again.
+    @Test func aReleaseTooLargeForFormat1IsNotOfferedToOldAgents() throws {
+        let fleet = try Fleet()
+        defer { fleet.stop() }
+        try fleet.installV1()
+        var large = Self.v2
+        for index in 0..<300 { large["lib/many/m\(index).py"] = Array("N = \(index)\n".utf8) }
+        let published = try fleet.publish(large, version: "2.0.0")
+        #expect(published.stdout.contains("\(large.count) files") && published.stdout.contains("not offered to devices with agents before 0.3.0"),
+                "\(published.output)")
+        let table = try fleet.server.aloft(["release", "list"])
+        #expect(table.stdout.contains("LEGACY") && table.stdout.split(separator: "\n").contains { $0.contains("2.0.0") && $0.hasSuffix("no") },
+                "\(table.output)")
+
+        let boot = try fleet.boot()
+        #expect(boot.code == 0, "\(boot.output)")
+        #expect(try appFiles(fleet.device) == digests(Self.v1), "the device stays on v1")
+        #expect(try fleet.deviceRecord()["sequence"] as? Int == 1)
+
+        let fits = try fleet.publish(Self.v2, version: "2.1.0")
+        #expect(fits.stdout.contains("also signed in format 1"), "\(fits.output)")
+        let update = try fleet.boot()
+        #expect(update.code == 0, "\(update.output)")
+        #expect(try appFiles(fleet.device) == digests(Self.v2))
+        #expect(try fleet.deviceRecord()["sequence"] as? Int == 3)
     }
 
     @Test func tamperedBlobIsRefused() throws {
