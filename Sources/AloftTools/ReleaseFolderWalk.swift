@@ -243,3 +243,22 @@ public struct ReleaseFolderWalk: Sendable {
         Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8))
     }
 }
+
+extension ReleaseFolder {
+    /// What `aloft release publish --dry-run` prints: a `publish` line for every file (path, size, SHA-256 prefix), a
+    /// `skip` line for everything left out with why, then a total line.
+    public var dryRunReport: [String] {
+        let width = (files.map(\.entry.path.count) + skipped.map { $0.path.count + ($0.isDirectory ? 1 : 0) }).max() ?? 0
+        let sizeWidth = files.map { String($0.entry.size).count }.max() ?? 0
+        func pad(_ text: String, _ count: Int) -> String { text + String(repeating: " ", count: max(0, count - text.count)) }
+        var lines = files.map { file in
+            let size = String(file.entry.size)
+            return "publish  \(pad(file.entry.path, width))  \(String(repeating: " ", count: sizeWidth - size.count))\(size) bytes  "
+                + "sha256 \(file.entry.sha256.prefix(12))"
+        }
+        lines += skipped.map { "skip     \(pad($0.path + ($0.isDirectory ? "/" : ""), width))  \($0.reason)" }
+        let bytes = files.reduce(0) { $0 + $1.entry.size }
+        lines.append("total: \(files.count) file\(files.count == 1 ? "" : "s"), \(bytes) bytes would be published; \(skipped.count) skipped")
+        return lines
+    }
+}

@@ -318,4 +318,26 @@ extension Scratch {
         let root = try scratch.folder("app", ["main.py": "m\n", ".aloftignore/x": "a folder\n"])
         expectRefused(root, "cannot read \(root.appendingPathComponent(".aloftignore").path)")
     }
+
+    // MARK: --dry-run
+
+    @Test func theDryRunReportListsFilesThenSkipsThenATotal() throws {
+        let scratch = Scratch()
+        let folder = try ReleaseFolder(root: scratch.folder("app", [
+            "main.py": "print('app')\n", "lib/util.py": "x = 1\n", "notes.py~": "n\n", "tests/t.py": "t\n", ".aloftignore": "tests/\n",
+        ]))
+        let main = Digest.sha256Hex(Array("print('app')\n".utf8)).prefix(12)
+        let util = Digest.sha256Hex(Array("x = 1\n".utf8)).prefix(12)
+        #expect(folder.dryRunReport == [
+            "publish  lib/util.py    6 bytes  sha256 \(util)",
+            "publish  main.py       13 bytes  sha256 \(main)",
+            "skip     .aloftignore  hidden",
+            "skip     notes.py~     junk: editor backup (*~)",
+            "skip     tests/        ignored by .aloftignore line 1: tests/",
+            "total: 2 files, 19 bytes would be published; 3 skipped",
+        ])
+        let one = try ReleaseFolder(root: scratch.folder("one", ["main.py": "m\n"]))
+        #expect(one.dryRunReport == ["publish  main.py  2 bytes  sha256 \(Digest.sha256Hex(Array("m\n".utf8)).prefix(12))",
+                                     "total: 1 file, 2 bytes would be published; 0 skipped"])
+    }
 }
