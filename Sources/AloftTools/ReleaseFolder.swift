@@ -11,7 +11,11 @@ public struct ReleaseFolder: Sendable {
     public let root: URL
     public let files: [File]
 
-    /// Reads every file below `root`, skipping hidden names and `__pycache__`; refuses paths devices would refuse.
+    /// What the walk left out, and why (for `--dry-run`); nothing for the agent package.
+    public let skipped: [ReleaseFolderWalk.Skipped]
+
+    /// Reads the files of `root` that ``ReleaseFolderWalk`` selects (no junk, no hidden names, nothing `.aloftignore`
+    /// leaves out; links only to inside the folder); refuses paths devices would refuse.
     ///
     /// With `agent`, the release also carries that agent package under `lib/aloft/`; a folder that has agent files
     /// of its own is then refused, as the device would get two agents. Without it, agent files in the folder are
@@ -22,9 +26,17 @@ public struct ReleaseFolder: Sendable {
             throw AloftError("release folder not found: \(root.path)")
         }
         self.root = root
+        let walk = try ReleaseFolderWalk(root: root)
+        skipped = walk.skipped
         var found: [File] = []
-        try Self.walk(root, prefix: "", into: &found)
-        guard !found.isEmpty else { throw AloftError("release folder \(root.path) has no files") }
+        for file in walk.files {
+            do { try ReleasePath.validate(file.path) } catch { throw AloftError("\(error.message) (in \(file.folder.path))") }
+            found.append(try Self.read(file.url, as: file.path))
+        }
+        guard !found.isEmpty else {
+            let left = skipped.isEmpty ? "" : " (\(skipped.count) left out as junk, hidden or ignored by \(ReleaseFolderWalk.ignoreFileName))"
+            throw AloftError("release folder \(root.path) has no files\(left)")
+        }
         if let agent {
             if let own = found.first(where: { ReleasePath.isAgentFile($0.entry.path) }) {
                 throw AloftError(
@@ -51,25 +63,6 @@ public struct ReleaseFolder: Sendable {
               let data = FileManager.default.contents(atPath: initFile.url.path)
         else { return nil }
         return AgentPackage.version(ofInit: String(decoding: data, as: UTF8.self))
-    }
-
-    private static func walk(_ dir: URL, prefix: String, into found: inout [File]) throws(AloftError) {
-        let names: [String]
-        do { names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() } catch {
-            throw AloftError("cannot read folder \(dir.path)")
-        }
-        for name in names where !name.hasPrefix(".") && name != "__pycache__" {
-            let url = dir.appendingPathComponent(name)
-            let path = prefix.isEmpty ? name : prefix + "/" + name
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { continue }
-            if isDirectory.boolValue {
-                try walk(url, prefix: path, into: &found)
-                continue
-            }
-            do { try ReleasePath.validate(path) } catch { throw AloftError("\(error.message) (in \(dir.path))") }
-            found.append(try read(url, as: path))
-        }
     }
 
     /// One file of the release: its bytes from `url`, landing at `path` on the device.

@@ -47,23 +47,29 @@ struct Release: AsyncParsableCommand {
         @Flag(help: "Also ship the device agent of this aloft build (device/aloft) under lib/aloft/, so devices update their agent too.")
         var includeAgent = false
 
+        @Flag(help: "Do all but talk to the server (no --server needed): list what would be published and what is left out, and why.")
+        var dryRun = false
+
         @OptionGroup var server: ServerOptions
 
         func run() async throws {
             let request = try prepare()
+            if dryRun { return print(try dryRunReport(request)) }
             let outcome = try await Publisher(client: try server.client()).publish(
                 folder: request.folder, version: request.version, keys: request.signers, channel: channel, compat: request.compat,
                 sequence: sequence, created: request.created, expires: request.expires, trust: request.trust)
             print(Self.summary(outcome, folder: request.folder, signers: request.signers.map(\.publicKey)))
         }
 
+        typealias Request = (
+            version: SemanticVersion, compat: Compatibility, signers: [ReleasePrivateKey], created: Date, expires: String?,
+            trust: ReleaseTrust?, folder: ReleaseFolder
+        )
+
         /// Everything `run()` needs before it talks to the server: checked options, signing keys, the files.
         /// Kept out of the async `run()` (with `summary`): inlined there, it crashed the Swift 6.3.1 optimizer while it
         /// split the coroutine (release builds).
-        @inline(never) func prepare() throws -> (
-            version: SemanticVersion, compat: Compatibility, signers: [ReleasePrivateKey], created: Date, expires: String?,
-            trust: ReleaseTrust?, folder: ReleaseFolder
-        ) {
+        @inline(never) func prepare() throws -> Request {
             let version = try SemanticVersion(parsing: version)
             let compat = Compatibility(boards: boards.isEmpty ? ["*"] : boards, micropython: minMicropython)
             try compat.validate()
@@ -77,6 +83,19 @@ struct Release: AsyncParsableCommand {
             if includeAgent { agent = try AgentPackage.locate() }
             let folder = try ReleaseFolder(root: URL(fileURLWithPath: source), agent: agent)
             return (version, compat, signers, created, try expiryTimestamp(from: created), try trustField(), folder)
+        }
+
+        /// `--dry-run`: the manifest is built and signed as for publishing (the channel's next sequence, which only the
+        /// server knows, stands in as `--sequence` or 1), then the folder's report is all that is printed.
+        @inline(never) func dryRunReport(_ request: Request) throws -> String {
+            let manifest = try request.folder.manifest(
+                version: request.version, sequence: sequence ?? 1, channel: channel, compat: request.compat, created: request.created,
+                expires: request.expires, trust: request.trust)
+            _ = try SignedRelease(signing: manifest, with: request.signers)
+            let keyIDs = request.signers.map(\.publicKey.keyID).joined(separator: ", ")
+            return (request.folder.dryRunReport
+                + ["dry run: \(manifest.version) on \(manifest.channel), signed by key id \(keyIDs); nothing was sent to a server"])
+                .joined(separator: "\n")
         }
 
         /// What was published, for the terminal.

@@ -85,6 +85,31 @@ import Testing
             mentions: "sequence")
     }
 
+    @Test func dryRunListsWhatWouldBePublishedWithoutAServer() throws {
+        let scratch = try Scratch()
+        #expect(try runCommand(Paths.aloft, ["keys", "generate", "--out", scratch.path("k")]).code == 0)
+        let app = try scratch.release("app", [
+            "main.py": Array("print(1)\n".utf8), "lib/font.bin": [0, 255, 128], "notes.py~": Array("n\n".utf8),
+            "tests/test_main.py": Array("t\n".utf8), ".aloftignore": Array("tests/\n".utf8),
+        ])
+        let publish = ["release", "publish", app, "--version", "1.0.0", "--key", scratch.path("k/release.key"), "--dry-run"]
+        let result = try runCommand(Paths.aloft, publish)
+        #expect(result.code == 0, "\(result.output)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 7, "\(result.output)")
+        #expect(lines.first?.hasPrefix("publish  lib/font.bin  3 bytes  sha256 ") == true, "\(result.output)")
+        #expect(lines.contains("skip     notes.py~     junk: editor backup (*~)"), "\(result.output)")
+        #expect(lines.contains("skip     tests/        ignored by .aloftignore line 1: tests/"), "\(result.output)")
+        #expect(lines.contains("total: 2 files, 12 bytes would be published; 3 skipped"), "\(result.output)")
+        #expect(lines.last?.hasPrefix("dry run: 1.0.0 on stable, signed by key id ") == true, "\(result.output)")
+
+        // What would stop a publish stops a dry run, with one line.
+        try FileManager.default.createSymbolicLink(atPath: app + "/lib/secret.py", withDestinationPath: "/etc/passwd")
+        let refused = try runCommand(Paths.aloft, publish)
+        expectClearFailure(refused, mentions: "lib/secret.py is a symbolic link to /etc/passwd")
+        #expect(refused.stderr.split(separator: "\n").count == 1, "\(refused.output)")
+    }
+
     @Test func simListsAndPrintsFlash() throws {
         let scratch = try Scratch()
         let server = try ServerProcess(data: scratch.url.appendingPathComponent("server"))
