@@ -2,15 +2,15 @@
 # what a boot does first: finish whatever a reset interrupted, from the journal and the flash alone.
 #
 # Phases, each entered by one atomic write (temp file + rename):
-#   journal.json written                   installing: a reset rolls forward (install.apply)
+#   journal written                        installing: a reset rolls forward (journal.apply)
 #   installed.json names the new release   committed, on trial; trial.json counts the boots
 #   trial.json "state": "confirmed"        confirming: trust.json (a release's trust), then the old
 #                                          files, journal, trial record go
 #   trial.json "state": "rollback"         rolling back: the old files return, installed.json names
 #                                          the previous release and rejects this one, same cleanup
 import os
-from . import config, fs, install
-from .install import committed, placed, trial_state
+from . import config, fs, journal
+from .journal import committed, placed, trial_state
 
 
 def start():
@@ -24,24 +24,12 @@ def start():
     return j is not None and count_boot(j, limit)
 
 
-def journal():
-    """The install journal, None when there is none (or it is unreadable)."""
-    try:
-        j = fs.read_json(config.JOURNAL)
-    except OSError:
-        return None
-    except ValueError:
-        print("aloft: unreadable install journal ignored")
-        return None
-    return j if isinstance(j, dict) and isinstance(j.get("ops"), list) else None
-
-
 def recover():
     """Finish whatever a reset interrupted: an install is rolled forward (every staged file was
     verified before the journal was written; if that fails after all, it is undone), a confirmation
     or a rollback is finished, leftovers without a journal are removed. Returns the journal when
     the device is on trial afterwards, else None."""
-    j = journal()
+    j = journal.read()
     if j is None:
         cleanup(True)  # the stage stays: its downloads resume at the next check
         return None
@@ -56,7 +44,7 @@ def recover():
     if committed(j):
         return j
     try:
-        install.apply(j)
+        journal.apply(j)
         print("aloft: finished an interrupted install of %s" % j["version"])
         return j
     except Exception as e:
@@ -66,32 +54,44 @@ def recover():
 
 
 def restore(j):
-    """The exact inverse of apply's ops, op by op in reverse: a new file goes (to path#new, then)
-    away, the old file comes back. A reset in the middle leaves a state either direction can finish
-    (a roll forward then finds new files missing and gives way to an undo)."""
-    for op in reversed(j["ops"]):
-        path = op[1]
-        if op[0] == "del":
-            if fs.stat(op[2]) is not None:
+    """The exact inverse of apply's ops, kind by kind in reverse (p, m, d): a new file goes (to
+    path#new, then) away, the old file comes back. A reset in the middle leaves a state either direction
+    can finish (a roll forward then finds new files missing and gives way to an undo)."""
+    with journal.Ops(j, "p") as ops:
+        for path, src, old in ops:
+            new = path + "#new"
+            if placed(path, src, old):
+                os.rename(path, new)
+            if old and fs.stat(old) is not None:
+                os.rename(old, path)
+            fs.remove(new)
+            fs.prune(path)  # folders the put created, even if the reset came before its rename
+    # A folder set aside may hold another one set aside (apply did the inner first): repeat until none
+    # comes back, at most once per level of a path.
+    moved = True
+    while moved:
+        moved = False
+        with journal.Ops(j, "m") as ops:
+            for path, _, old in ops:
+                if fs.stat(old) is not None and fs.stat(path) is None:
+                    os.rename(old, path)
+                    moved = True
+    with journal.Ops(j, "d") as ops:
+        for path, _, old in ops:
+            if fs.stat(old) is not None:
                 fs.makedirs(path[: path.rfind("/")])
-                os.rename(op[2], path)
-            continue
-        if placed(op):
-            os.rename(path, op[3])
-        if op[4] and fs.stat(op[4]) is not None:
-            os.rename(op[4], path)
-        fs.remove(op[3])
-        fs.prune(path)  # folders the put created, even if the reset came before its rename
+                os.rename(old, path)
 
 
 def _drop_old(j):
     # The previous release's files, kept beside the new ones during the trial.
-    for op in j["ops"]:
-        old = op[2] if op[0] == "del" else op[4]
-        if old:
-            fs.remove(old)
-            if op[0] == "del":
-                fs.prune(old)  # a folder the release no longer has
+    for kind in "dmp":
+        with journal.Ops(j, kind) as ops:
+            for path, _, old in ops:
+                if old:
+                    fs.rmtree(old) if kind == "m" else fs.remove(old)
+                    if kind != "p":
+                        fs.prune(old)  # a folder the release no longer has
 
 
 def undo(j):
@@ -106,13 +106,23 @@ def undo(j):
 
 def cleanup(keep_stage):
     # The journal goes first: once it is gone the files and installed.json agree, and whatever else
-    # is left (a trial record, staged files, temporary copies) is garbage.
+    # is left (a trial record, staged files, the ops, file lists no record names, temporary copies) is garbage.
     fs.remove(config.JOURNAL)
+    fs.remove(config.LEGACY)
+    fs.remove(config.OPS)
     fs.remove(config.TRIAL)
     if not keep_stage:
         fs.rmtree(config.STAGE)
-    for path in (config.JOURNAL, config.INSTALLED, config.TRIAL, config.OUTBOX, config.TRUST):
+    for path in (config.JOURNAL, config.LEGACY, config.INSTALLED, config.TRIAL, config.OUTBOX, config.TRUST):
         fs.remove(path + ".tmp")  # half-written by a reset in fs.write_json
+    if fs.stat(config.LISTS) is not None:
+        try:  # as written: a legacy record stays one (the agent before 0.3.0 may be back)
+            keep = fs.read_json(config.INSTALLED).get("list")
+        except Exception:
+            keep = None
+        for entry in list(os.ilistdir(config.LISTS)):
+            if entry[0] != keep:
+                fs.remove(config.LISTS + "/" + entry[0])
     for path in (config.PREVIOUS, config.PREVIOUS + ".tmp", config.PREVIOUS + ".del"):
         if fs.stat(path) is not None:  # the previous agent, once its install or trial is over
             from . import previous
@@ -148,9 +158,13 @@ def rollback(j, reason):
     print("aloft: rolling back %s: %s" % (j["version"], t["reason"]))
     restore(j)
     prev = j["previous"]
-    fs.write_json(config.INSTALLED, install.record(prev, max(prev.get("rejected", 0), j["sequence"])))
+    fs.write_json(config.INSTALLED, journal.record(prev, max(prev.get("rejected", 0), j["sequence"])))
     outbox.add("rolled_back", j["version"], j["sequence"], t["reason"])
     cleanup(False)
+    if j.get("agent"):  # the agent on flash is the previous one again, not the code running now
+        from . import board
+
+        board.reset()
 
 
 def confirm(j=None):
@@ -159,7 +173,7 @@ def confirm(j=None):
     from . import outbox
 
     if j is None:
-        j = journal()
+        j = journal.read()
         if j is None or not committed(j):
             return False
     t = trial_state(j) or {"sequence": j["sequence"], "boots": 0}
@@ -183,7 +197,7 @@ def reject(reason):
     was confirmed meanwhile (then the confirmation is finished), and reset."""
     from . import board
 
-    j = journal()
+    j = journal.read()
     t = trial_state(j) if j is not None and committed(j) else None
     if t is not None and t.get("state") == "trial":
         rollback(j, reason)

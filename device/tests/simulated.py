@@ -210,6 +210,22 @@ class Device:
         except OSError:
             return None
 
+    def installed(self):
+        """{"path": sha256} of the installed record: its file list (/.aloft/lists/<sha256>), or the
+        files of a record an agent before 0.3.0 wrote; None when nothing is installed."""
+        rec = self.state("installed.json")
+        if rec is None:
+            return None
+        if "files" in rec:
+            return rec["files"]
+        if "list" not in rec:
+            return {}
+        out = {}
+        for line in self.cat("/.aloft/lists/" + rec["list"]).decode().splitlines():
+            sha, _, path = line.split(" ", 2)
+            out[path] = sha
+        return out
+
     def used(self):
         """Bytes of flash in use."""
         bd, vfs = flashtool.open_image(self.image)
