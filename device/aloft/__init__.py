@@ -91,14 +91,11 @@ def check():
     global _result, _next, _errors
     poll = None
     try:
-        from . import update
-
-        _result, poll = update.run()
+        _result, poll = _check()
     except Exception as e:  # e.g. no RAM left to load the agent: the application goes on
         core.log("check failed: %r" % (e,))
         _result = "error"
     finally:  # board and config stay loaded: hooks and overrides are set on them from outside
-        update = None
         core.unload()
     if _result == "error":
         _errors += 1
@@ -119,6 +116,13 @@ def check():
     _next = time.ticks_add(time.ticks_ms(), min(max(poll, 10), 86400) * 1000)
     _confirm_if_healthy()
     return _result
+
+
+def _check():
+    # One check, stage by stage (update.py): (result, poll seconds or None).
+    from . import update
+
+    return update.run()
 
 
 def poll():

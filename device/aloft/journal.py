@@ -9,9 +9,9 @@
 #   m PATH                   set aside whole (a folder the new release no longer has, or one in the
 #                            way of a new file): PATH -> PATH#old
 #   p SHA SIZE OLD PATH      a new file: STAGE/<name> -> PATH#new; PATH -> PATH#old when OLD is 1; PATH#new -> PATH
-# PATH is absolute; the staged file is config.staged(SHA, PATH). Each op looks at the flash before it
-# acts, so running apply (or trial.restore) again after a reset is safe. Writing installed.json is the
-# commit point; the old files stay until the release is confirmed.
+# PATH is absolute; the staged file is config.staged(SHA, PATH); ops.py reads them back. Each op looks at
+# the flash before it acts, so running apply (or trial.restore) again after a reset is safe. Writing
+# installed.json is the commit point; the old files stay until the release is confirmed.
 #
 # Why beside: LittleFS commits a rename within one folder at once, but one between folders in two
 # steps, and after a power cut between them it may not find the other files of the folder the file
@@ -19,6 +19,7 @@
 # between folders start in the stage, which holds nothing a boot needs.
 import os
 from . import config, fs
+from .ops import Ops
 
 
 def read():
@@ -38,55 +39,6 @@ def read():
             j["legacy"] = True
         return j
     return None
-
-
-class Ops:
-    """The ops of journal j of one kind ("d", "m" or "p"), in order, as (path, src, old): src is the
-    staged file of a put (None otherwise), old is path#old or None (a put over nothing). Use as
-    `with Ops(j, kind) as ops: for path, src, old in ops: ...`: the file is closed on every path."""
-
-    def __init__(self, j, kind):
-        self.kind = kind
-        self.legacy = j["ops"] if j.get("legacy") else None
-        self.i = 0
-        self.f = None
-        if self.legacy is None:
-            try:
-                self.f = open(config.OPS)
-            except OSError:  # written before the header and removed after it: gone only once the header is
-                if fs.stat(config.JOURNAL) is not None:
-                    raise OSError("the journal's ops are missing")
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.f:
-            self.f.close()
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        if self.f is None and self.legacy is None:
-            raise StopIteration
-        if self.legacy is not None:
-            from . import legacy
-
-            op, self.i = legacy.op(self.legacy, self.i, self.kind)
-            if op is None:
-                raise StopIteration
-            return op
-        while True:
-            line = self.f.readline()
-            if not line:
-                raise StopIteration
-            if line[0] != self.kind:
-                continue
-            if self.kind != "p":
-                return line[2:-1], None, line[2:-1] + "#old"
-            sha, _, flag, path = line[2:-1].split(" ", 3)
-            return path, config.staged(sha, path), path + "#old" if flag == "1" else None
 
 
 def trial_state(j):

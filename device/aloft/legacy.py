@@ -7,7 +7,7 @@ from . import config, fs
 
 
 def op(ops, i, kind):
-    """The first op of kind at or after index i of a legacy journal's ops, as journal.Ops gives them, and
+    """The first op of kind at or after index i of a legacy journal's ops, as ops.Ops gives them, and
     the index after it; (None, i) when there is none. ["del", path, old]; ["put", path, src, new, old]
     (new is always path#new); there is no "m"."""
     name = "del" if kind == "d" else "put" if kind == "p" else None

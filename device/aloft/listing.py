@@ -3,12 +3,11 @@
 # and size against the manifest, each line's shape, each path's rules, sorted and unique, no path both a
 # file and a folder, the agent all or none.
 from micropython import const
-from . import config, core, fs
+from . import config, core, fs, paths
 
 _MAX_LINE = const(203)  # 64 hex, a space, 8 digits, a space, 128 bytes of path, a newline
 _MAX_SIZE = const(16 * 1024 * 1024)
 _MAX_AGENT = const(64)  # agent files a release may carry (plan.py holds their names)
-_PATH_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-+=@~,/"
 
 
 def path(m):
@@ -62,7 +61,7 @@ def check(name, files):
                 raise ValueError(where + ": bad size")
             p = line[sp + 1 : -1].decode()
             line = None
-            why = path_error(p)
+            why = paths.error(p)
             if why:
                 raise ValueError("bad path %r: %s" % (p, why))
             if p <= prev:
@@ -90,29 +89,3 @@ def check(name, files):
         raise ValueError("a release that carries the agent must carry all of it: lib/aloft/__init__.py is missing")
     if agent & 0xFFFF > _MAX_AGENT:
         raise ValueError("a release carries at most %d agent files" % _MAX_AGENT)
-
-
-def path_error(p):
-    """Why p is not a valid release path (docs/protocol.md, Paths), or None when it is."""
-    if not isinstance(p, str) or not p:
-        return "empty"
-    if "\\" in p:
-        return "backslash"
-    for ch in p:
-        if ch not in _PATH_CHARS:
-            return "character outside A-Z a-z 0-9 . _ - + = @ ~ ,"
-    if len(p) > 128:
-        return "longer than 128 bytes"
-    segs = p.split("/")
-    if len(segs) > 8:
-        return "more than 8 segments"
-    for s in segs:
-        if not s:
-            return "absolute, trailing slash or empty segment"
-        if s == "." or s == "..":
-            return "'.' or '..' segment"
-        if len(s) > 64:
-            return "segment longer than 64 bytes"
-    if p == "boot.py" or segs[0] == ".aloft" or p == "lib/aloft":  # lib/aloft/...: the agent, updatable
-        return "reserved for the agent"
-    return None

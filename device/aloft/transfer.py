@@ -19,6 +19,7 @@ def get(cfg, sha, size, path, buf, part, h, have):
     timeout = cfg.get("timeout", 10)
     print("aloft: get %s (%d bytes%s)" % (path, size, ", from %d" % have if have else ""))
     r = None
+    packed = False
     try:
         ask = "Range: bytes=%d-\r\n" % have if have else "Accept-Encoding: deflate\r\n"
         r = http.request(cfg["server"], "GET", "/api/v1/blobs/" + sha, cfg["token"], None, timeout, ask, cfg.get("ca"))

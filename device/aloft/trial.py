@@ -10,7 +10,7 @@
 #                                          the previous release and rejects this one, same cleanup
 import os
 from . import config, fs, journal
-from .journal import committed, placed, trial_state
+from .journal import committed, trial_state
 
 
 def start():
@@ -51,47 +51,6 @@ def recover():
         print("aloft: cannot finish install of %s (%s), rolling back" % (j["version"], e))
         undo(j)
         return None
-
-
-def restore(j):
-    """The exact inverse of apply's ops, kind by kind in reverse (p, m, d): a new file goes (to
-    path#new, then) away, the old file comes back. A reset in the middle leaves a state either direction
-    can finish (a roll forward then finds new files missing and gives way to an undo)."""
-    with journal.Ops(j, "p") as ops:
-        for path, src, old in ops:
-            new = path + "#new"
-            if placed(path, src, old):
-                os.rename(path, new)
-            if old and fs.stat(old) is not None:
-                os.rename(old, path)
-            fs.remove(new)
-            fs.prune(path)  # folders the put created, even if the reset came before its rename
-    # A folder set aside may hold another one set aside (apply did the inner first): repeat until none
-    # comes back, at most once per level of a path.
-    moved = True
-    while moved:
-        moved = False
-        with journal.Ops(j, "m") as ops:
-            for path, _, old in ops:
-                if fs.stat(old) is not None and fs.stat(path) is None:
-                    os.rename(old, path)
-                    moved = True
-    with journal.Ops(j, "d") as ops:
-        for path, _, old in ops:
-            if fs.stat(old) is not None:
-                fs.makedirs(path[: path.rfind("/")])
-                os.rename(old, path)
-
-
-def _drop_old(j):
-    # The previous release's files, kept beside the new ones during the trial.
-    for kind in "dmp":
-        with journal.Ops(j, kind) as ops:
-            for path, _, old in ops:
-                if old:
-                    fs.rmtree(old) if kind == "m" else fs.remove(old)
-                    if kind != "p":
-                        fs.prune(old)  # a folder the release no longer has
 
 
 def undo(j):
@@ -144,63 +103,26 @@ def count_boot(j, limit):
     return True
 
 
-def rollback(j, reason):
-    """Take the release on trial back: the previous files return from path#old, installed.json
-    names the previous release and records this sequence as rejected, a rolled_back event is
-    queued. Each step can run again after a reset (recover() finishes it)."""
-    from . import outbox
+# Rolling back and confirming load only when they happen (restore.py, accept.py).
+def restore(j):
+    from .restore import restore
 
-    t = trial_state(j) or {"sequence": j["sequence"], "boots": 0}
-    if t.get("state") != "rollback":
-        t["state"] = "rollback"
-        t["reason"] = reason
-        fs.write_json(config.TRIAL, t)
-    print("aloft: rolling back %s: %s" % (j["version"], t["reason"]))
     restore(j)
-    prev = j["previous"]
-    fs.write_json(config.INSTALLED, journal.record(prev, max(prev.get("rejected", 0), j["sequence"])))
-    outbox.add("rolled_back", j["version"], j["sequence"], t["reason"])
-    cleanup(False)
-    if j.get("agent"):  # the agent on flash is the previous one again, not the code running now
-        from . import board
 
-        board.reset()
+
+def rollback(j, reason):
+    from .restore import rollback
+
+    rollback(j, reason)
 
 
 def confirm(j=None):
-    """Keep the release on trial (journal j, else the one on flash): drop the previous files and the
-    trial record, queue a confirmed event. False when no release is on trial."""
-    from . import outbox
+    from .accept import confirm
 
-    if j is None:
-        j = journal.read()
-        if j is None or not committed(j):
-            return False
-    t = trial_state(j) or {"sequence": j["sequence"], "boots": 0}
-    if t.get("state") == "rollback":
-        return False
-    if t.get("state") != "confirmed":
-        t["state"] = "confirmed"
-        fs.write_json(config.TRIAL, t)
-    n = j.get("trust")
-    if n:  # the release's trust replaces the current one; again after a reset, until the journal goes
-        fs.write_json(config.TRUST, {"keys": n["keys"], "threshold": n["threshold"], "sequence": j["sequence"]})
-    _drop_old(j)
-    outbox.add("confirmed", j["version"], j["sequence"])
-    cleanup(False)
-    print("aloft: %s confirmed" % j["version"])
-    return True
+    return confirm(j)
 
 
 def reject(reason):
-    """The new agent failed its trial boot (aloft.reject): roll the release on trial back, unless it
-    was confirmed meanwhile (then the confirmation is finished), and reset."""
-    from . import board
+    from .restore import reject
 
-    j = journal.read()
-    t = trial_state(j) if j is not None and committed(j) else None
-    if t is not None and t.get("state") == "trial":
-        rollback(j, reason)
-    else:
-        recover()
-    board.reset()
+    reject(reason)

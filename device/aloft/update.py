@@ -2,10 +2,10 @@
 # unloaded before the next one loads, because compiling a module needs several times its size in RAM
 # for a moment and the stages' data must fit beside it:
 #   checkin   report what is installed, read the answer              -> job.release (an offered envelope)
-#   verify    signatures, manifest rules, newer, unexpired, compatible -> job.m
+#   verify    signatures, manifest rules, newer, unexpired, compatible, battery -> job.m
 #   download  the file list the manifest names, into the stage
 #   listing   the file list checked line by line                       (docs/protocol.md, "File list")
-#   plan      battery, the renames (stage/plan), flash needed          -> event "downloading"
+#   plan      the renames (stage/plan), flash needed                    -> event "downloading"
 #   download  every file the plan puts, into the stage
 #   install   the journal, the renames, the commit                      -> event "installed", reset
 # A stage that stops the check sets job.result; what it reports (job.event) goes out here, after it is

@@ -1,6 +1,6 @@
 # Whether an offered release may be installed: signed by enough trusted keys (the current trust:
 # /.aloft/trust.json, else config.json's keys and threshold), a valid format-2 manifest, newer than
-# what is installed, not expired, compatible with this device. The first stage after the check-in, so
+# what is installed, not expired, compatible with this device; and whether now (the battery). The first stage after the check-in, so
 # the largest steps of all (Ed25519, the manifest rules) run with as little else in RAM as possible.
 
 
@@ -38,6 +38,13 @@ def run(job):
         if why:
             return job.fail("incompatible: " + why)
         job.m = m
+        low = job.cfg.get("min_battery")  # the last check before anything is fetched
+        if low:
+            from . import board
+
+            level = board.battery()
+            if level is not None and level < low:
+                job.fail("battery %d%% is below %d%%" % (level, low), "deferred", "deferred")
     except Exception as e:  # ValueError: refused, the text says why; anything else: a bug or an exhausted heap
         job.fail(core.reason(e))
 

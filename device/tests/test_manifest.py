@@ -4,7 +4,7 @@ from harness import HERE, raises, run, test
 import json
 from binascii import hexlify
 from hashlib import sha256
-from aloft import compat, listing, manifest, signature, verify
+from aloft import compat, listing, manifest, paths, signature, verify
 
 with open(HERE + "/data/envelopes.json") as f:
     V = json.load(f)
@@ -36,7 +36,7 @@ def refused(text, why):
 @test
 def valid_paths():
     for p in ("main.py", "lib/x.py", "a/b/c/d/e/f/g/h", "A-Z_a.z+0=9@~,", "lib/aloft.py", "lib/aloftx/y", "x" * 64, "bootx.py", "lib/aloft/update.py"):
-        assert listing.path_error(p) is None, p
+        assert paths.error(p) is None, p
 
 
 @test
@@ -62,7 +62,7 @@ def invalid_paths():
         ("/".join(["abcdefghijklmno"] * 8) + "x" * 9, "longer than 128"),
         ("a/b/c/d/e/f/g/h/i", "more than 8"),
     ):
-        got = listing.path_error(p)
+        got = paths.error(p)
         assert got is not None and why in got, (p, got)
 
 
