@@ -23,24 +23,9 @@ def boot(g=None, role=None):
     kept in /.aloft/agent, which only finishes what a reset interrupted and counts the trial
     boot, returning True when the new release is on trial; then role "trial" on the new agent,
     which runs the release on trial without counting the boot again."""
-    from . import config
+    from . import start
 
-    on_trial = role == "trial"
-    if role == "previous" or (role is None and config.pending()):  # before the configuration is read: recovery needs none
-        from . import trial
-
-        on_trial = trial.start()
-        trial = None
-        core.unload()
-        if role == "previous":
-            return on_trial
-    cfg = config.load()
-    if on_trial:
-        from . import watch
-
-        watch.run(cfg, g if g is not None else {"__name__": "__main__"})
-    elif cfg.get("boot_check", True):
-        check()
+    return start.run(g, role)
 
 
 def reject(reason):
@@ -72,7 +57,7 @@ def confirm():
         if not trial.confirm():
             return False
         trial = None
-        core.unload()
+        core.unload("trial", "journal", "ops", "accept", "outbox", "legacy", "previous")
         from . import outbox
 
         outbox.flush(config.load())

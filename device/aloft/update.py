@@ -1,35 +1,63 @@
-# One check, stage by stage. Each stage is a module with run(job) (core.Job), loaded on its own and
-# unloaded before the next one loads, because compiling a module needs several times its size in RAM
-# for a moment and the stages' data must fit beside it:
-#   checkin   report what is installed, read the answer              -> job.release (an offered envelope)
+# One check, stage by stage. Each stage is a module with run(job), loaded on its own and unloaded before
+# the next one loads, because compiling a module needs several times its size in RAM for a moment and the
+# stages' data must fit beside it (config, fs and this module stay loaded for the whole check):
+#   checkin   report what is installed, read the answer                -> job.release (an offered envelope)
 #   verify    signatures, manifest rules, newer, unexpired, compatible, battery -> job.m
 #   download  the file list the manifest names, into the stage
-#   listing   the file list checked line by line                       (docs/protocol.md, "File list")
-#   plan      the renames (stage/plan), flash needed                    -> event "downloading"
+#   listing   the file list checked line by line                        (docs/protocol.md, "File list")
+#   plan      the renames (stage/plan), flash needed                     -> event "downloading"
 #   download  every file the plan puts, into the stage
-#   install   the journal, the renames, the commit                      -> event "installed", reset
-# A stage that stops the check sets job.result; what it reports (job.event) goes out here, after it is
-# unloaded, so the event's HTTP code never shares the RAM with a stage's.
-from . import board, core
+#   install   the journal, the renames, the commit                       -> event "installed", reset
+# A stage that stops the check sets job.result; what it reports (job.event) goes out here, after the stage
+# is unloaded, so the event's HTTP code never shares the RAM with a stage's.
+from . import config, core, fs
 
 _STAGES = ("checkin", "verify", "download", "listing", "plan", "download", "install")
 
 
+class Job:
+    # One check, as it goes through the stages. A stage that stops the check sets result; one that has
+    # something to report sets event (and reason).
+    result = None  # "none", "error", "failed", "deferred", "updated": the check is over
+    event = None  # an event type to report after the stage: "downloading", "installed", "failed", "deferred"
+    reason = None
+    poll = None  # seconds until the next check, from the server
+    cfg = None
+    have = None  # the installed record (config.installed())
+    device = None  # the check-in body: board, micropython, ...
+    release = None  # the offered envelope, until verify.py has checked it
+    claimed = (None, 0)  # (version, sequence) the offered manifest says, before it is verified
+    m = None  # the verified manifest (format 2: the file list is named, not listed)
+    planned = False  # plan.py wrote stage/plan
+    agent = False  # whether the install changes the agent's files (plan.py)
+    reset = False  # the board must reset after the check (an install, or an undo left to recovery)
+
+    def fail(self, reason, event="failed", result="failed"):
+        core.log("update %s: %s" % ("deferred" if result == "deferred" else "failed", reason))
+        self.result, self.event, self.reason = result, event, reason
+
+
 def run():
     """One check: (result, poll seconds or None)."""
-    job = core.Job()
-    for name in _STAGES:
-        stage = __import__("aloft." + name, None, None, ("run",))
-        stage.run(job)
-        stage = None
-        core.unload()
-        if job.event:
-            _report(job)
-        if job.result:
-            break
-    if job.reset:
-        core.log("resetting" + (" into %s" % job.m["version"] if job.result == "updated" else " to finish the rollback"))
-        board.reset()
+    job = Job()
+    core.keep = ("config", "fs", "update")
+    try:
+        for name in _STAGES:
+            stage = __import__("aloft." + name, None, None, ("run",))
+            stage.run(job)
+            stage = None
+            core.unload()
+            if job.event:
+                _report(job)
+            if job.result:
+                break
+        if job.reset:
+            core.log("resetting" + (" into %s" % job.m["version"] if job.result == "updated" else " to finish the rollback"))
+            from . import board
+
+            board.reset()
+    finally:
+        core.keep = ()
     return job.result or "none", job.poll
 
 

@@ -6,7 +6,7 @@ import json
 import os
 import time
 import aloft
-from aloft import checkin, config, core, fs, outbox
+from aloft import checkin, config, fs, outbox, update
 
 calls = []
 
@@ -229,7 +229,7 @@ def check_in_reports_the_rejected_sequence_and_refuses_it():
     api_post = api.post
     api.post = post
     try:
-        job = core.Job()
+        job = update.Job()
         checkin.run(job)
         assert seen[0]["rejected"] == 4 and seen[0]["sequence"] == 1 and seen[0]["format"] == 2, seen
         assert (job.result, job.poll, job.event) == ("none", 60, None), (job.result, job.poll, job.event)
@@ -241,7 +241,7 @@ def check_in_reports_the_rejected_sequence_and_refuses_it():
 @test
 def check_in_without_config_is_an_error():
     fs.remove(config.CONFIG)
-    job = core.Job()
+    job = update.Job()
     checkin.run(job)
     assert (job.result, job.poll, job.release) == ("error", None, None)
 
