@@ -95,6 +95,13 @@ class Server:
 AGENT = ("/boot.py", "/lib/aloft/", "/.aloft/")
 
 
+def released_agent(tmp, version="0.2.0"):
+    """The agent as it was released in version (data/agent-<version>.tar.gz: its device/aloft and
+    device/boot.py, from git), unpacked under tmp; the folder to give Device(agent_src=...)."""
+    sh("%s -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' %s/data/agent-%s.tar.gz %s/%s" % (python(), HERE, version, tmp, version))
+    return "%s/%s/device" % (tmp, version)
+
+
 def checkout_agent(version, edit=None, extra=None):
     """This checkout's agent as release files ("lib/aloft/<name>" -> bytes), reporting version and printing
     "aloft: agent <version> loaded" when imported; edit: {module file: function(bytes) -> bytes};
@@ -128,16 +135,19 @@ class Device:
         d.tmp, d.image = tmp, tmp + "/flash.img"
         return d
 
-    def __init__(self, server, tmp, size=1024 * 1024, files=None, agent_dir="/lib/aloft", **settings):
-        """agent_dir: where the agent goes; elsewhere than /lib/aloft it stands for one frozen into the firmware."""
+    def __init__(self, server, tmp, size=1024 * 1024, files=None, agent_dir="/lib/aloft", agent_src=None, **settings):
+        """agent_dir: where the agent goes; elsewhere than /lib/aloft it stands for one frozen into the firmware.
+        agent_src: the folder with the agent to provision (aloft/ and boot.py), else this checkout's device/
+        (or $ALOFT_TEST_AGENT_DIR's modules, e.g. the agent compiled to .mpy)."""
         self.tmp = tmp
         self.image = tmp + "/flash.img"
         src = tmp + "/src"
         fs.rmtree(src)
-        write(src + "/boot.py", read(DEVICE + "/boot.py"))
-        for name in os.listdir(DEVICE + "/aloft"):
-            if name.endswith(".py"):
-                write(src + agent_dir + "/" + name, read(DEVICE + "/aloft/" + name))
+        write(src + "/boot.py", read((agent_src or DEVICE) + "/boot.py"))
+        agent = agent_src + "/aloft" if agent_src else os.getenv("ALOFT_TEST_AGENT_DIR") or DEVICE + "/aloft"
+        for name in os.listdir(agent):
+            if name.endswith(".py") or name.endswith(".mpy"):
+                write(src + agent_dir + "/" + name, read(agent + "/" + name))
         cfg = {"server": server.url, "id": "dev-1", "token": server.token, "keys": [server.pubkey], "board": "sim"}
         cfg.update({"poll": 300, "timeout": 2, "backoff": 0.05, "confirm_wait": 1})
         cfg.update(settings)
