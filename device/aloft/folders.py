@@ -12,6 +12,9 @@ def blocks(n):
     return (n + 4087) // 4088
 
 
+_INLINE = const(64)  # LittleFS keeps a file this small in its folder's metadata (its limit is 128 bytes or more)
+
+
 class Walk:
     def __init__(self):
         self.dirs = []  # the open folders of the current path: [path, has a new file, release files in it]
@@ -20,6 +23,7 @@ class Walk:
         self.agent = None  # the names of the new agent's files, when the release carries the agent
         self.last = ""  # the previous put
         self.blocks = 0  # flash blocks the puts need
+        self.meta = 0  # bytes of folder metadata they need: small files live there (in the stage, at the path, #old)
         self.touched = False  # whether an op changes the agent's files
 
     def count(self, p, kind):
@@ -75,6 +79,9 @@ class Walk:
             fs.rmtree(full + side)
         out.write("p %s %d %d %s\n" % (e[0], e[1], st is not None, full))
         self.touched = self.touched or p.startswith(config.AGENT_FILES)
+        if e[1] <= _INLINE:
+            self.meta += 3 * (len(full) + e[1] + 32)
+            return
         s = fs.stat(config.staged(e[0], full))
         if s is None:  # downloaded already: on flash now
             s = fs.stat(config.staged(e[0], full) + ".part")

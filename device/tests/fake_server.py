@@ -12,7 +12,7 @@ fixed, signed releases, and injects faults on request. Test-only endpoints:
   GET  /_keys  {name: 64-hex public key}; A is the key devices are provisioned with
   GET  /_log  {"checkins": [...], "events": [...], "downloads": [{"sha256", "encoding", "range", "status"}]}
   GET  /_log?id=ID  {"checkins": [the last 20 of that device], "events": [...]}
-  GET  /_releases  {"r1": {path: sha256}, ...}
+  GET  /_releases  {"r1": {path: sha256}, ...}; /_releases?name=N: only N
   POST /_quit
 
 Enrollment: POST /api/v1/device/enroll with "Authorization: Bearer aloft_enr_test" and {"id": ID}
@@ -372,9 +372,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_keys":
             self._json(200, {name: raw_public(k).hex() for name, k in KEYS.items()})
             return
-        if self.path == "/_releases":
+        if self.path.split("?")[0] == "/_releases":  # ?name=N: that release only
             files = lambda r: {p: hashlib.sha256(b).hexdigest() for p, b in r[2].items()}
-            self._json(200, {name: files(r) for name, r in RELEASES.items()})
+            want = self.path.partition("?name=")[2]
+            self._json(200, {name: files(r) for name, r in RELEASES.items() if not want or name == want})
             return
         if not self._authorized() or self._hang():
             return

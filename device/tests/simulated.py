@@ -60,7 +60,8 @@ class Server:
         self.post("/_ctl", {"release": release, "variant": variant, "fault": fault, "hang": hang})
 
     def publish(self, name, version, sequence, files, boards=None, micropython=None, extra=None, sign=None):
-        """extra: manifest fields to add ("trust" with key names); sign: the signers (fake_server.py)."""
+        """extra: manifest fields to add ("trust" with key names); sign: the signers (fake_server.py).
+        Returns {"/path": sha256} of files."""
         from binascii import b2a_base64
 
         body = {"name": name, "version": version, "sequence": sequence, "extra": extra, "sign": sign}
@@ -70,15 +71,16 @@ class Server:
         if micropython:
             body["micropython"] = micropython
         self.post("/_publish", body)
+        return files_hashed(files)
 
     def keys(self):
         """{name: 64-hex public key} of the keys fake_server.py signs with; "A" is the provisioned one."""
         return self.get("/_keys")
 
-    def releases(self):
-        """{name: {"/path": sha256}} of every release the server knows."""
+    def releases(self, name=None):
+        """{name: {"/path": sha256}} of every release the server knows (or of the one named)."""
         out = {}
-        for name, files in self.get("/_releases").items():
+        for name, files in self.get("/_releases" + ("?name=" + name if name else "")).items():
             out[name] = dict(("/" + p, h) for p, h in files.items())
         return out
 
@@ -93,6 +95,14 @@ class Server:
 
 
 AGENT = ("/boot.py", "/lib/aloft/", "/.aloft/")
+
+
+def files_hashed(files):
+    """{"/path": sha256} of release files {path: bytes}: how a release is checked against the flash."""
+    from binascii import hexlify
+    from hashlib import sha256
+
+    return dict(("/" + p, hexlify(sha256(b).digest()).decode()) for p, b in files.items())
 
 
 def released_agent(tmp, version="0.2.0"):
