@@ -1,9 +1,10 @@
 # Aloft over-the-air update agent. boot() from /boot.py, poll() from the application's loop,
 # check() to check now, confirm() to accept a release on trial. Everything else loads only when
-# it is needed (watch.py only on a trial boot).
+# it is needed (update.py runs a check stage by stage; watch.py only on a trial boot).
 import time
+from . import core
 
-VERSION = "0.2.0"  # this agent's version, reported at every check-in
+VERSION = "0.3.0"  # this agent's version, reported at every check-in
 
 _result = None
 _next = None  # ticks_ms when poll() checks again; None: at its first call
@@ -22,24 +23,9 @@ def boot(g=None, role=None):
     kept in /.aloft/agent, which only finishes what a reset interrupted and counts the trial
     boot, returning True when the new release is on trial; then role "trial" on the new agent,
     which runs the release on trial without counting the boot again."""
-    from . import config
+    from . import start
 
-    on_trial = role == "trial"
-    if role == "previous" or (role is None and config.pending()):  # before the configuration is read: recovery needs none
-        from . import trial
-
-        on_trial = trial.start()
-        trial = None
-        _unload("trial", "install", "previous", "outbox")
-        if role == "previous":
-            return on_trial
-    cfg = config.load()
-    if on_trial:
-        from . import watch
-
-        watch.run(cfg, g if g is not None else {"__name__": "__main__"})
-    elif cfg.get("boot_check", True):
-        check()
+    return start.run(g, role)
 
 
 def reject(reason):
@@ -71,15 +57,16 @@ def confirm():
         if not trial.confirm():
             return False
         trial = None
+        core.unload("trial", "journal", "ops", "accept", "outbox", "legacy", "previous")
         from . import outbox
 
         outbox.flush(config.load())
         return True
     except Exception as e:
-        print("aloft: confirm failed: %r" % (e,))
+        core.log("confirm failed: %r" % (e,))
         return False
     finally:
-        _unload("trial", "install", "previous", "outbox", "api", "http", "tls")
+        core.unload()
 
 
 def check():
@@ -91,10 +78,10 @@ def check():
     try:
         _result, poll = _check()
     except Exception as e:  # e.g. no RAM left to load the agent: the application goes on
-        print("aloft: check failed: %r" % (e,))
+        core.log("check failed: %r" % (e,))
         _result = "error"
     finally:  # board and config stay loaded: hooks and overrides are set on them from outside
-        _unload("checkin", "enroll", "update", "verify", "space", "download", "transfer", "signature", "manifest", "compat", "optional", "plan", "install", "previous", "outbox", "ed25519", "sha512", "api", "http", "tls")
+        core.unload()
     if _result == "error":
         _errors += 1
     else:
@@ -109,7 +96,7 @@ def check():
         except Exception:
             poll = 300
         if _errors:  # sooner, doubling: 10 s, 20 s, 40 s ... up to the interval, less jitter
-            poll = max(_jitter(min(poll, 10 << min(_errors - 1, 12)) * 1000) // 1000, 10)
+            poll = max(core.jitter(min(poll, 10 << min(_errors - 1, 12)) * 1000) // 1000, 10)
     # At least 10 s between checks; at most a day, so the ticks arithmetic cannot wrap.
     _next = time.ticks_add(time.ticks_ms(), min(max(poll, 10), 86400) * 1000)
     _confirm_if_healthy()
@@ -117,41 +104,10 @@ def check():
 
 
 def _check():
-    import gc
-
-    gc.collect()  # the update path needs large free blocks to load
-    from . import checkin
-
-    result, poll, offer = checkin.check()
-    checkin = None
-    if offer is None:
-        return result, poll
-    cfg, have, device, answer, claimed = offer
-    offer = None
-    # One part of the agent at a time, each unloaded before the next: each needs RAM to load.
-    _unload("checkin", "api", "http", "tls", "outbox")
-    from . import verify
-
-    m, why = verify.offered(cfg, have, device, answer.pop("release", None))
-    verify = device = None
-    _unload("verify", "signature", "ed25519", "sha512", "manifest", "compat", "optional")
+    # One check, stage by stage (update.py): (result, poll seconds or None).
     from . import update
 
-    step = update.prepare(cfg, have, m, why, claimed)
-    update = None
-    if isinstance(step, str):  # refused or deferred, and reported
-        return step, poll
-    puts, files = step
-    step = None
-    _unload("update")
-    from . import download
-
-    why = download.fetch(cfg, files, answer.get("zlib") or {})
-    download = files = None
-    _unload("download", "transfer", "http", "tls")
-    from . import update
-
-    return update.finish(cfg, have, m, puts, why), poll
+    return update.run()
 
 
 def poll():
@@ -163,28 +119,6 @@ def poll():
     return None
 
 
-def _jitter(ms):
-    """ms less a random part of up to half of it, so a fleet does not retry in step."""
-    try:
-        from random import getrandbits
-
-        r = getrandbits(16)
-    except ImportError:
-        r = time.ticks_us() & 0xFFFF
-    return ms - ms * r // 131072
-
-
 def last_result():
     """What the last check() returned, None before the first."""
     return _result
-
-
-def _unload(*names):
-    # Each part of the update path is needed only for a moment; unloading gives its RAM back.
-    import gc
-    import sys
-
-    for name in names:
-        sys.modules.pop("aloft." + name, None)
-        globals().pop(name, None)
-    gc.collect()

@@ -1,12 +1,6 @@
-# One check-in: report what is installed, deliver queued events, and decide what the answer means.
-# An offered release is handed back to the caller (aloft._check), which unloads this module before
-# loading the next part of the update path.
+# The check-in stage: report what is installed, deliver queued events, and decide what the answer means.
 import sys
-from . import VERSION, board, config, fs
-
-
-def _log(msg):
-    print("aloft: " + msg)
+from . import VERSION, board, config, core, fs
 
 
 def micropython():
@@ -14,36 +8,36 @@ def micropython():
     return "%d.%d.%d" % (v[0], v[1], v[2])
 
 
-def check():
-    """One check-in; returns (result, poll seconds or None, offer). result is "none" (nothing to do,
-    or nothing to do now: a release on trial, a rejected sequence), "error" (no answer) or "update"
-    with offer = (cfg, installed record, check-in body, answer, (version, sequence) its manifest claims)."""
+def run(job):
+    """One check-in. job.result is "none" (nothing to do, or nothing to do now: a release on trial, a
+    rejected sequence) or "error" (no answer); or it stays None with job.release, the offered envelope,
+    and job.claimed, the (version, sequence) its manifest says."""
     cfg = None
     try:
-        cfg = config.load()
+        cfg = job.cfg = config.load()
         if not cfg.get("token"):  # a generic image: enroll first, then check in as usual
             from . import enroll
 
-            cfg = enroll.enroll(cfg)
+            cfg = job.cfg = enroll.enroll(cfg)
             enroll = None
-            sys.modules.pop("aloft.enroll", None)
-        if config.pending() and fs.stat(config.JOURNAL) is None:
+            core.unload("enroll")
+        busy = config.journal()  # a release on trial: nothing else is installed meanwhile
+        if config.pending() and not busy:
             from . import trial
 
             trial.cleanup(True)  # what a finished install or trial left behind
             trial = None
-        busy = fs.stat(config.JOURNAL) is not None  # a release on trial: nothing else is installed meanwhile
-        have = config.installed()
-        board_name = cfg.get("board") or board.board_name()
-        body = {
+        have = job.have = config.installed()
+        body = job.device = {
             "id": cfg["id"],
             "version": have["version"],
             "sequence": have["sequence"],
-            "board": board_name,
+            "board": cfg.get("board") or board.board_name(),
             "micropython": micropython(),
             "mpy": getattr(sys.implementation, "_mpy", None),
             "free": board.free_bytes(),
             "agent": VERSION,
+            "format": 2,
         }
         if have.get("rejected"):
             body["rejected"] = have["rejected"]
@@ -52,31 +46,34 @@ def check():
         answer = api.post(cfg, "/api/v1/device/checkin", body)
         api = None
         action = answer.get("action")
-        poll = answer.get("poll")
+        job.poll = answer.get("poll")
     except Exception as e:
-        _log("check-in to %s failed: %s" % (cfg["server"] if cfg else "?", e))
-        return "error", None, None
+        core.log("check-in to %s failed: %s" % (cfg["server"] if cfg else "?", e))
+        job.result = "error"
+        return
+    core.unload("api", "http", "tls")
     if fs.stat(config.OUTBOX) is not None:
         from . import outbox
 
         outbox.flush(cfg)
         outbox = None
     if action == "update" and busy:
-        _log("%s is on trial; an offered release waits until it is confirmed or rolled back" % have["version"])
+        core.log("%s is on trial; an offered release waits until it is confirmed or rolled back" % have["version"])
         action = "none"
-    claimed = _claimed(answer.get("release")) if action == "update" else None
-    if claimed and 0 < claimed[1] <= have.get("rejected", 0):
-        _log("sequence %d was rolled back on this device; waiting for a newer release" % claimed[1])
-        action = "none"
+    if action == "update":
+        job.release = answer.get("release")
+        job.claimed = _claimed(job.release)
+        if 0 < job.claimed[1] <= have.get("rejected", 0):
+            core.log("sequence %d was rolled back on this device; waiting for a newer release" % job.claimed[1])
+            action = "none"
     if action == "none":
         if not busy and fs.stat(config.STAGE) is not None:
             fs.rmtree(config.STAGE)  # downloads of a release no longer offered
-        _log("up to date (%s, sequence %d)" % (have["version"] or "nothing installed", have["sequence"]))
-        return "none", poll, None
-    if action != "update":
-        _log("check-in answer has unknown action %r" % (action,))
-        return "error", poll, None
-    return "update", poll, (cfg, have, body, answer, claimed)
+        core.log("up to date (%s, sequence %d)" % (have["version"] or "nothing installed", have["sequence"]))
+        job.result = "none"
+    elif action != "update":
+        core.log("check-in answer has unknown action %r" % (action,))
+        job.result = "error"
 
 
 def _claimed(release):

@@ -1,71 +1,93 @@
-# Getting a release's blobs into the stage. A download arrives in <sha256>.part (transfer.py
-# streams it there); the next attempt after a failure or a reset re-hashes those bytes and asks
-# only for the rest. Only when the whole file hashes right is it renamed to <sha256>.
+# The download stage: the file list a manifest names, then every file the plan (plan.py) puts, into the stage. A download arrives in
+# <name>.part (transfer.py streams it there); the next attempt after a failure or a reset re-hashes those
+# bytes and asks only for the rest. Only when the whole file hashes right is it renamed to <name>.
 # A failure another attempt may mend (network, server error, bytes that do not hash right) is an
 # OSError; one it cannot (a 4xx, a size that contradicts the manifest, a full flash) a ValueError.
-import gc
 import os
-import time
-from . import config, fs
+from micropython import const
+from . import config, core, fs
+
+_CHUNK = const(1024)  # the one buffer file data passes through
 
 
-def fetch(cfg, files, zlib):
-    """Every blob of the manifest entries files not yet staged (zlib: the check-in's map of packed
-    blobs). A transient failure is tried again (resuming) after a pause that doubles each time,
-    with jitter so a fleet does not come back in step. Returns None, or why it failed."""
-    from . import _jitter, transfer  # transfer and http load first, before the buffers: one block each
+def run(job):
+    """Before the plan: the file list the manifest names. After it: every put of the plan. Staged, or
+    the check fails with the reason."""
+    from . import transfer  # with http, loaded before the buffer: one block each
 
+    buf = memoryview(bytearray(_CHUNK))
+    if not job.planned:
+        files = job.m["files"]
+        fs.makedirs(config.STAGE)
+        why = fetch(job.cfg, files["sha256"], files["size"], "the file list", "%s/%s.lst" % (config.STAGE, files["sha256"][:16]), buf)
+        return job.fail(why) if why else None
+    with open(config.STAGE + "/plan") as f:
+        while True:
+            line = f.readline()
+            if not line:
+                return
+            if line[0] != "p":
+                continue
+            sha, size, _, path = line[2:-1].split(" ", 3)
+            line = None
+            why = fetch(job.cfg, sha, int(size), path[1:], config.staged(sha, path), buf)
+            if why:
+                return job.fail(why)
+
+
+def fetch(cfg, sha, size, label, dst, buf):
+    """The blob sha (size bytes; label names it in log lines and reasons) at dst, unless it is there
+    already. A transient failure is tried again (resuming) after a pause that doubles each time, with
+    jitter so a fleet does not come back in step. Returns None, or why it failed."""
+    import time
+
+    if fs.stat(dst) is not None:
+        core.log("have %s already" % label)
+        return None
     tries = int(cfg.get("retries", 3)) + 1
     pause = int(float(cfg.get("backoff", 2)) * 1000)
-    buf = memoryview(bytearray(1024))
-    for f in files:
-        if fs.stat(config.STAGE + "/" + f["sha256"]) is not None:
-            print("aloft: have %s already" % f["path"])
-            continue
-        n = 0
-        while True:
-            try:
-                blob(cfg, f, f["sha256"] in zlib, buf)
-                break
-            except OSError as e:
-                n += 1
-                if n >= tries:
-                    return str(e)
-                wait = _jitter(pause << (n - 1))
-                print("aloft: %s; try %d of %d in %d ms" % (e, n + 1, tries, wait))
-                time.sleep_ms(wait)
-            except ValueError as e:  # another attempt cannot mend it
+    n = 0
+    while True:
+        try:
+            blob(cfg, sha, size, label, dst, buf)
+            return None
+        except OSError as e:
+            n += 1
+            if n >= tries:
                 return str(e)
-            except Exception as e:  # a bug or an exhausted heap: keep the traceback
-                import sys
+            wait = core.jitter(pause << (n - 1))
+            core.log("%s; try %d of %d in %d ms" % (e, n + 1, tries, wait))
+            time.sleep_ms(wait)
+        except Exception as e:  # ValueError: another attempt cannot mend it; else a bug or an exhausted heap
+            return core.reason(e)
+        finally:
+            import gc
 
-                sys.print_exception(e)
-                return "%s: %s" % (type(e).__name__, e)
-            finally:
-                gc.collect()
-    return None
+            gc.collect()
 
 
-def blob(cfg, f, packed, buf):
-    """Fetch the blob of manifest entry f into config.STAGE/<sha256>, raw or zlib-packed, resuming
-    a partial download, and check its size and SHA-256. OSError(reason) when another attempt may
-    succeed, ValueError(reason) when it cannot."""
+def blob(cfg, sha, size, label, dst, buf):
+    """Fetch blob sha into dst, resuming a partial download in dst.part, and check its size and
+    SHA-256. OSError(reason) when another attempt may succeed, ValueError(reason) when it cannot."""
     from hashlib import sha256
     from binascii import hexlify
 
-    sha, size, path = f["sha256"], f["size"], f["path"]
-    part = config.STAGE + "/" + sha + ".part"
+    part = dst + ".part"
     h = sha256()
     have = fs.feed(part, h, buf)
     if have > size:
         fs.remove(part)
         h = sha256()
         have = 0
-    if have < size:
+    if size == 0:  # an empty file needs no request
+        open(part, "wb").close()
+    elif have < size:
         from . import transfer
 
-        h = transfer.get(cfg, f, packed and not have, buf, part, h, have)  # a zlib stream cannot resume midway
+        h = transfer.get(cfg, sha, size, label, buf, part, h, have)
     if hexlify(h.digest()).decode() != sha:
         fs.remove(part)  # which byte is wrong is unknown: the next attempt starts over
-        raise OSError("sha256 mismatch for " + path)
-    os.rename(part, config.STAGE + "/" + sha)
+        if size == 0:
+            raise ValueError("%s is empty but its sha256 is not that of no bytes" % label)
+        raise OSError("sha256 mismatch for " + label)
+    os.rename(part, dst)

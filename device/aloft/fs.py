@@ -65,6 +65,19 @@ def prune(path):
             return
 
 
+def count(path):
+    """How many files the tree at path holds (a file: 1; nothing there: 0)."""
+    st = stat(path)
+    if st is None:
+        return 0
+    if not st[0] & _DIR:
+        return 1
+    n = 0
+    for entry in os.ilistdir(path):
+        n += count(path + "/" + entry[0])
+    return n
+
+
 def feed(path, h, buf):
     """The bytes of path fed to the hash h through buf; returns how many (0: no such file)."""
     n = 0
@@ -78,6 +91,16 @@ def feed(path, h, buf):
                 n += k
     except OSError:
         return n
+
+
+def copy(src, dst, buf):
+    with open(src, "rb") as a:
+        with open(dst, "wb") as b:
+            while True:
+                n = a.readinto(buf)
+                if not n:
+                    return
+                b.write(buf if n == len(buf) else buf[:n])
 
 
 def read_json(path):

@@ -14,6 +14,7 @@ class Response:
         self.length = -1  # Content-Length, -1 when absent
         self.start = 0  # first byte of a 206 answer, from Content-Range
         self.chunked = False
+        self.deflate = False  # Content-Encoding: deflate (the zlib format)
         self.deadline = deadline  # ticks_ms by which the headers (and a JSON answer) must be complete
 
     def close(self):
@@ -100,6 +101,8 @@ def request(server, method, path, token, body=None, timeout=10, headers="", ca=N
                 r.start = int(a) if a.isdigit() else -1
             elif name == b"transfer-encoding":
                 r.chunked = b"chunked" in value.lower()
+            elif name == b"content-encoding":
+                r.deflate = value.strip().lower() == b"deflate"
         raise OSError("too many header lines")
     except BaseException:
         s.close()

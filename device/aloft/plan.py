@@ -1,66 +1,87 @@
-# Planning an install: the journal (install.py) for a verified manifest whose changed files are
-# staged, written before the first rename. Loaded only for that, apart from install.py, which every
-# boot of a release on trial needs.
+# The plan stage: the renames of the install (journal.py's ops) into stage/plan, from one merge of two
+# sorted files on flash, the installed release's file list and the new one's (merge.py, folders.py;
+# docs/device.md, "Planning an install"). Then the flash the install needs, against what is free.
 import os
-from . import config, fs
+from micropython import const
+from . import board, config, core, fs
 
-def journal(m, puts, installed, buf):
-    """The journal for manifest m whose entries puts are staged as config.STAGE/<sha256>, over the
-    installed record installed. Raises ValueError when a file cannot be placed (a folder is in the way)."""
-    new = {}
-    gone = []  # agent modules m's agent no longer has (the agent is what lib/aloft holds, not in the record)
-    for f in m["files"]:
-        if not f["path"].startswith(config.AGENT_FILES):
-            new[f["path"]] = f["sha256"]
-    if len(new) < len(m["files"]):  # m carries the agent
-        names = set(f["path"] for f in m["files"])
+_BLOCK = const(4096)  # flash block: every file occupies whole blocks
+# Blocks besides the files: the stage folder (2), what a download writes between two syncs and the
+# copy LittleFS makes of a partly filled last block when a file is appended to (4), the small state
+# files and their temporary copies (2), metadata pair splits when path#new and path#old join the
+# folders (4).
+_FIXED = const(12)
+
+
+def run(job):
+    m = job.m
+    core.log("update %s -> %s (sequence %d)" % (job.have["version"] or "nothing", m["version"], m["sequence"]))
+    try:
+        tmp = config.STAGE + "/plan.tmp"
+        with open(tmp, "w") as out:
+            need, job.agent = write(out, job.have, "%s/%s.lst" % (config.STAGE, m["files"]["sha256"][:16]))
+        os.rename(tmp, config.STAGE + "/plan")
+        job.planned = True
+        _prune(m["files"]["sha256"])
+        free = board.free_bytes()
+        core.log("the update needs %d bytes of flash, %d free" % (need, free))
+        if need > free:
+            return job.fail("insufficient storage: need %d bytes, %d free" % (need, free))
+        job.event = "downloading"
+    except Exception as e:
+        job.fail(core.reason(e))
+
+
+def write(out, have, new_list):
+    """Write the ops that turn the installed release (record have) into the one whose checked file list
+    is at new_list. Returns (bytes of flash the install needs beyond what is on flash now, whether it
+    changes the agent). ValueError when a file or folder no release installed is in the way."""
+    from . import folders, merge
+
+    w = folders.Walk()
+    merge.write(out, have, new_list, w)
+    merge = None
+    core.unload("merge")
+    if w.agent is not None:  # modules the new agent no longer has
+        for entry in list(os.ilistdir(config.AGENT)):
+            if "#" not in entry[0] and not entry[1] & 0x4000 and entry[0] not in w.agent:
+                out.write("d %s/%s\n" % (config.AGENT, entry[0]))
+                w.touched = True
+    n = _FIXED + w.blocks + (w.meta + 2047) // 2048  # metadata: a pair of blocks holds a block's worth
+    if w.touched:  # the copy of the agent kept until the new one is confirmed (previous.py)
+        n += 2
         for entry in os.ilistdir(config.AGENT):
-            p = config.AGENT_FILES + entry[0]
-            if "#" not in p and entry[1] & 0x4000 == 0 and p not in names:
-                gone.append(p)
-    ops = []
-    dropped = set()
-    for path in sorted(gone + [p for p in installed["files"] if not p.startswith(config.AGENT_FILES)]):
-        if path not in new and fs.stat("/" + path) is not None:
-            ops.append(["del", "/" + path, "/" + path + "#old"])
-            dropped.add(path)
-            fs.remove("/" + path + "#old")  # not ours yet: apply would take it for the old file
-    used = {}
-    for f in puts:
-        path = "/" + f["path"]
-        if fs.is_dir(path):
-            raise ValueError("a folder is in the way of " + f["path"])
-        i = path.find("/", 1)
-        while i > 0:
-            if fs.stat(path[:i]) is not None and not fs.is_dir(path[:i]) and path[1:i] not in dropped:
-                raise ValueError("file %s is in the way of %s" % (path[:i], f["path"]))
-            i = path.find("/", i + 1)
-        src = config.STAGE + "/" + f["sha256"]
-        n = used.get(src, 0)
-        used[src] = n + 1
-        if n:  # the same bytes at several paths: each rename needs its own copy
-            copy(src, "%s.%d" % (src, n), buf)
-            src = "%s.%d" % (src, n)
-        for side in ("#new", "#old"):  # not ours yet: apply would take them for its own
-            fs.remove(path + side)
-        ops.append(["put", path, src, path + "#new", path + "#old" if fs.stat(path) is not None else None])
-    prev = {"version": installed["version"], "sequence": installed["sequence"], "files": installed["files"]}
-    if installed.get("rejected"):
-        prev["rejected"] = installed["rejected"]
-    j = {"version": m["version"], "sequence": m["sequence"], "files": new, "ops": ops, "previous": prev}
-    for op in ops:
-        if op[1].startswith(config.AGENT + "/"):  # the previous agent is kept until the new one is confirmed
-            j["agent"] = True
-    if "trust" in m:  # adopted when the release is confirmed (trial.confirm), dropped with a rollback
-        j["trust"] = m["trust"]
-    return j
+            n += max(folders.blocks(os.stat(config.AGENT + "/" + entry[0])[6]), 1)
+    return n * _BLOCK, w.touched
 
 
-def copy(src, dst, buf):
-    with open(src, "rb") as a:
-        with open(dst, "wb") as b:
-            while True:
-                n = a.readinto(buf)
-                if not n:
-                    return
-                b.write(buf if n == len(buf) else buf[:n])
+def _prune(target):
+    # The stage holds downloads for one release, named in stage/target. For another one, what the plan
+    # puts moves to a new stage (renames out of the stage are safe, see journal.py) and the rest goes.
+    tag = config.STAGE + "/target"
+    try:
+        with open(tag) as f:
+            if f.read() == target:
+                return
+    except OSError:
+        pass
+    keep = config.STAGE + ".new"
+    fs.rmtree(keep)
+    os.mkdir(keep)
+    with open(config.STAGE + "/plan") as f:
+        while True:
+            line = f.readline()
+            if not line:
+                break
+            if line[0] == "p":
+                sha, _, _, path = line[2:-1].split(" ", 3)
+                name = config.staged(sha, path)
+                for side in ("", ".part"):
+                    if fs.stat(name + side) is not None:
+                        os.rename(name + side, keep + name[len(config.STAGE) :] + side)
+    for name in ("plan", target[:16] + ".lst"):
+        os.rename(config.STAGE + "/" + name, keep + "/" + name)
+    with open(keep + "/target", "w") as f:
+        f.write(target)
+    fs.rmtree(config.STAGE)
+    os.rename(keep, config.STAGE)

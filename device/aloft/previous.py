@@ -3,7 +3,7 @@
 # first at every boot until the new agent is confirmed or rolled back (docs/device.md, "Updating
 # the agent"); trial.cleanup drops it.
 import os
-from . import config, fs, plan
+from . import config, fs
 
 
 def keep(buf):
@@ -18,7 +18,7 @@ def keep(buf):
     fs.makedirs(tmp + "/aloft")
     for entry in os.ilistdir(config.AGENT):
         if entry[1] & 0x4000 == 0:  # the agent is one flat package
-            plan.copy(config.AGENT + "/" + entry[0], tmp + "/aloft/" + entry[0], buf)
+            fs.copy(config.AGENT + "/" + entry[0], tmp + "/aloft/" + entry[0], buf)
     os.rename(tmp, config.PREVIOUS)
     aloft.__path__ = config.PREVIOUS + "/aloft"
 

@@ -9,19 +9,20 @@ _SYNC = const(8192)  # bytes between file syncs: what a reset can cost a downloa
 _ENOSPC = const(28)
 
 
-def get(cfg, f, packed, buf, part, h, have):
-    """Request the blob of manifest entry f from byte have on (its first have bytes are in the file
-    part and were fed to the SHA-256 h) and append the rest to part. Returns the hash of the whole
-    file. OSError(reason) when another attempt may mend what failed, ValueError(reason) when not."""
+def get(cfg, sha, size, path, buf, part, h, have):
+    """Request blob sha (size bytes, for path) from byte have on (its first have bytes are in the file
+    part and were fed to the SHA-256 h) and append the rest to part. A whole blob is asked for compressed
+    (Accept-Encoding: deflate), a rest raw with Range. Returns the hash of the whole file.
+    OSError(reason) when another attempt may mend what failed, ValueError(reason) when not."""
     from hashlib import sha256
 
-    size, path = f["size"], f["path"]
     timeout = cfg.get("timeout", 10)
-    url = "/api/v1/blobs/" + f["sha256"] + ("/zlib" if packed else "")
-    print("aloft: get %s (%d bytes%s)" % (path, size, ", zlib" if packed else (", from %d" % have if have else "")))
+    print("aloft: get %s (%d bytes%s)" % (path, size, ", from %d" % have if have else ""))
     r = None
+    packed = False
     try:
-        r = http.request(cfg["server"], "GET", url, cfg["token"], None, timeout, "Range: bytes=%d-\r\n" % have if have else "", cfg.get("ca"))
+        ask = "Range: bytes=%d-\r\n" % have if have else "Accept-Encoding: deflate\r\n"
+        r = http.request(cfg["server"], "GET", "/api/v1/blobs/" + sha, cfg["token"], None, timeout, ask, cfg.get("ca"))
         mode = "wb"
         if have and r.status == 206 and r.start == have:
             mode = "ab"
@@ -38,6 +39,7 @@ def get(cfg, f, packed, buf, part, h, have):
         else:
             raise OSError("HTTP %d for %s" % (r.status, path))
         src = r.sock
+        packed = r.deflate and r.status == 200
         if packed:
             import deflate
 

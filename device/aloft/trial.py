@@ -2,15 +2,15 @@
 # what a boot does first: finish whatever a reset interrupted, from the journal and the flash alone.
 #
 # Phases, each entered by one atomic write (temp file + rename):
-#   journal.json written                   installing: a reset rolls forward (install.apply)
+#   journal written                        installing: a reset rolls forward (journal.apply)
 #   installed.json names the new release   committed, on trial; trial.json counts the boots
 #   trial.json "state": "confirmed"        confirming: trust.json (a release's trust), then the old
 #                                          files, journal, trial record go
 #   trial.json "state": "rollback"         rolling back: the old files return, installed.json names
 #                                          the previous release and rejects this one, same cleanup
 import os
-from . import config, fs, install
-from .install import committed, placed, trial_state
+from . import config, fs, journal
+from .journal import committed, trial_state
 
 
 def start():
@@ -24,24 +24,12 @@ def start():
     return j is not None and count_boot(j, limit)
 
 
-def journal():
-    """The install journal, None when there is none (or it is unreadable)."""
-    try:
-        j = fs.read_json(config.JOURNAL)
-    except OSError:
-        return None
-    except ValueError:
-        print("aloft: unreadable install journal ignored")
-        return None
-    return j if isinstance(j, dict) and isinstance(j.get("ops"), list) else None
-
-
 def recover():
     """Finish whatever a reset interrupted: an install is rolled forward (every staged file was
     verified before the journal was written; if that fails after all, it is undone), a confirmation
     or a rollback is finished, leftovers without a journal are removed. Returns the journal when
     the device is on trial afterwards, else None."""
-    j = journal()
+    j = journal.read()
     if j is None:
         cleanup(True)  # the stage stays: its downloads resume at the next check
         return None
@@ -56,42 +44,13 @@ def recover():
     if committed(j):
         return j
     try:
-        install.apply(j)
+        journal.apply(j)
         print("aloft: finished an interrupted install of %s" % j["version"])
         return j
     except Exception as e:
         print("aloft: cannot finish install of %s (%s), rolling back" % (j["version"], e))
         undo(j)
         return None
-
-
-def restore(j):
-    """The exact inverse of apply's ops, op by op in reverse: a new file goes (to path#new, then)
-    away, the old file comes back. A reset in the middle leaves a state either direction can finish
-    (a roll forward then finds new files missing and gives way to an undo)."""
-    for op in reversed(j["ops"]):
-        path = op[1]
-        if op[0] == "del":
-            if fs.stat(op[2]) is not None:
-                fs.makedirs(path[: path.rfind("/")])
-                os.rename(op[2], path)
-            continue
-        if placed(op):
-            os.rename(path, op[3])
-        if op[4] and fs.stat(op[4]) is not None:
-            os.rename(op[4], path)
-        fs.remove(op[3])
-        fs.prune(path)  # folders the put created, even if the reset came before its rename
-
-
-def _drop_old(j):
-    # The previous release's files, kept beside the new ones during the trial.
-    for op in j["ops"]:
-        old = op[2] if op[0] == "del" else op[4]
-        if old:
-            fs.remove(old)
-            if op[0] == "del":
-                fs.prune(old)  # a folder the release no longer has
 
 
 def undo(j):
@@ -106,13 +65,23 @@ def undo(j):
 
 def cleanup(keep_stage):
     # The journal goes first: once it is gone the files and installed.json agree, and whatever else
-    # is left (a trial record, staged files, temporary copies) is garbage.
+    # is left (a trial record, staged files, the ops, file lists no record names, temporary copies) is garbage.
     fs.remove(config.JOURNAL)
+    fs.remove(config.LEGACY)
+    fs.remove(config.OPS)
     fs.remove(config.TRIAL)
     if not keep_stage:
         fs.rmtree(config.STAGE)
-    for path in (config.JOURNAL, config.INSTALLED, config.TRIAL, config.OUTBOX, config.TRUST):
+    for path in (config.JOURNAL, config.LEGACY, config.INSTALLED, config.TRIAL, config.OUTBOX, config.TRUST):
         fs.remove(path + ".tmp")  # half-written by a reset in fs.write_json
+    if fs.stat(config.LISTS) is not None:
+        try:  # as written: a legacy record stays one (the agent before 0.3.0 may be back)
+            keep = fs.read_json(config.INSTALLED).get("list")
+        except Exception:
+            keep = None
+        for entry in list(os.ilistdir(config.LISTS)):
+            if entry[0] != keep:
+                fs.remove(config.LISTS + "/" + entry[0])
     for path in (config.PREVIOUS, config.PREVIOUS + ".tmp", config.PREVIOUS + ".del"):
         if fs.stat(path) is not None:  # the previous agent, once its install or trial is over
             from . import previous
@@ -134,59 +103,26 @@ def count_boot(j, limit):
     return True
 
 
-def rollback(j, reason):
-    """Take the release on trial back: the previous files return from path#old, installed.json
-    names the previous release and records this sequence as rejected, a rolled_back event is
-    queued. Each step can run again after a reset (recover() finishes it)."""
-    from . import outbox
+# Rolling back and confirming load only when they happen (restore.py, accept.py).
+def restore(j):
+    from .restore import restore
 
-    t = trial_state(j) or {"sequence": j["sequence"], "boots": 0}
-    if t.get("state") != "rollback":
-        t["state"] = "rollback"
-        t["reason"] = reason
-        fs.write_json(config.TRIAL, t)
-    print("aloft: rolling back %s: %s" % (j["version"], t["reason"]))
     restore(j)
-    prev = j["previous"]
-    fs.write_json(config.INSTALLED, install.record(prev, max(prev.get("rejected", 0), j["sequence"])))
-    outbox.add("rolled_back", j["version"], j["sequence"], t["reason"])
-    cleanup(False)
+
+
+def rollback(j, reason):
+    from .restore import rollback
+
+    rollback(j, reason)
 
 
 def confirm(j=None):
-    """Keep the release on trial (journal j, else the one on flash): drop the previous files and the
-    trial record, queue a confirmed event. False when no release is on trial."""
-    from . import outbox
+    from .accept import confirm
 
-    if j is None:
-        j = journal()
-        if j is None or not committed(j):
-            return False
-    t = trial_state(j) or {"sequence": j["sequence"], "boots": 0}
-    if t.get("state") == "rollback":
-        return False
-    if t.get("state") != "confirmed":
-        t["state"] = "confirmed"
-        fs.write_json(config.TRIAL, t)
-    n = j.get("trust")
-    if n:  # the release's trust replaces the current one; again after a reset, until the journal goes
-        fs.write_json(config.TRUST, {"keys": n["keys"], "threshold": n["threshold"], "sequence": j["sequence"]})
-    _drop_old(j)
-    outbox.add("confirmed", j["version"], j["sequence"])
-    cleanup(False)
-    print("aloft: %s confirmed" % j["version"])
-    return True
+    return confirm(j)
 
 
 def reject(reason):
-    """The new agent failed its trial boot (aloft.reject): roll the release on trial back, unless it
-    was confirmed meanwhile (then the confirmation is finished), and reset."""
-    from . import board
+    from .restore import reject
 
-    j = journal()
-    t = trial_state(j) if j is not None and committed(j) else None
-    if t is not None and t.get("state") == "trial":
-        rollback(j, reason)
-    else:
-        recover()
-    board.reset()
+    reject(reason)

@@ -1,50 +1,52 @@
 # Whether an offered release may be installed: signed by enough trusted keys (the current trust:
-# /.aloft/trust.json, else config.json's keys and threshold), a valid format-1 manifest, newer than
-# what is installed, not expired, compatible with this device. Loaded before update.py, so the
-# largest steps of all (Ed25519, the manifest rules) run with as little else in RAM as possible.
+# /.aloft/trust.json, else config.json's keys and threshold), a valid format-2 manifest, newer than
+# what is installed, not expired, compatible with this device; and whether now (the battery). The first stage after the check-in, so
+# the largest steps of all (Ed25519, the manifest rules) run with as little else in RAM as possible.
 
 
-def offered(cfg, have, device, release):
-    """(manifest, None) for the signed envelope release once it is signed under the current trust, a
-    valid manifest newer than the installed record have, not expired, that fits device (the check-in
-    body: board, micropython); else (None, the reason it is refused)."""
-    from . import _unload, config, fs
+def run(job):
+    """job.m, the manifest of the offered envelope job.release once it is signed under the current
+    trust, a valid manifest newer than the installed record, not expired, and fits the device (the
+    check-in body: board, micropython); else the check fails with the reason it is refused."""
+    from . import config, core, fs
 
+    release, job.release = job.release, None
     try:
         try:
             t = fs.read_json(config.TRUST)
             keys, n = t["keys"], t["threshold"]
         except OSError:  # none adopted yet (an unreadable one is a refusal, never a fallback)
-            keys, n = cfg["keys"], cfg.get("threshold", 1)
+            keys, n = job.cfg["keys"], job.cfg.get("threshold", 1)
         from . import signature
 
         text = signature.verify(release, keys, n)
-        t = keys = signature = None
-        _unload("signature", "ed25519", "sha512")  # a module at a time: each needs RAM to load
+        t = keys = signature = release = None
+        core.unload("signature", "ed25519", "sha512")  # a module at a time: each needs RAM to load
         from . import manifest
 
         m = manifest.parse(text)
-        text = None
-        _unload("optional")
-        if m["sequence"] <= have["sequence"]:
-            return None, "sequence %d is not above installed %d" % (m["sequence"], have["sequence"])
+        text = manifest = None
+        core.unload("manifest", "optional")
+        have = job.have["sequence"]
+        if m["sequence"] <= have:
+            return job.fail("sequence %d is not above installed %d" % (m["sequence"], have))
         if expired(m):
-            return None, "expired at " + m["expires"]
-        manifest = None
-        _unload("manifest")
+            return job.fail("expired at " + m["expires"])
         from . import compat
 
-        why = compat.incompatibility(m, device["board"], device["micropython"])
+        why = compat.incompatibility(m, job.device["board"], job.device["micropython"])
         if why:
-            return None, "incompatible: " + why
-        return m, None
-    except ValueError as e:  # refused: the text says why
-        return None, str(e)
-    except Exception as e:  # a bug or an exhausted heap rather than a refused release: keep the traceback
-        import sys
+            return job.fail("incompatible: " + why)
+        job.m = m
+        low = job.cfg.get("min_battery")  # the last check before anything is fetched
+        if low:
+            from . import board
 
-        sys.print_exception(e)
-        return None, "%s: %s" % (type(e).__name__, e)
+            level = board.battery()
+            if level is not None and level < low:
+                job.fail("battery %d%% is below %d%%" % (level, low), "deferred", "deferred")
+    except Exception as e:  # ValueError: refused, the text says why; anything else: a bug or an exhausted heap
+        job.fail(core.reason(e))
 
 
 def expired(m, now=None):

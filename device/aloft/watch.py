@@ -4,6 +4,7 @@
 # not run a second time after boot.py.
 import time
 import aloft
+from . import core
 
 
 def run(cfg, g):
@@ -69,7 +70,7 @@ def _settle(cfg):
         left = time.ticks_diff(end, time.ticks_ms())
         if aloft._trial is None or left <= 0:
             break
-        time.sleep_ms(min(aloft._jitter(pause), left))
+        time.sleep_ms(min(core.jitter(pause), left))
         pause = min(pause * 2, 60000)
     if aloft._trial is not None:
         print("aloft: no check-in from the release on trial; it stays on trial")
@@ -79,6 +80,6 @@ def rollback(reason):
     from . import trial
 
     aloft._trial = None
-    j = trial.journal()
+    j = trial.journal.read()
     if j is not None and trial.committed(j):
         trial.rollback(j, reason)

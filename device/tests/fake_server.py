@@ -12,7 +12,7 @@ fixed, signed releases, and injects faults on request. Test-only endpoints:
   GET  /_keys  {name: 64-hex public key}; A is the key devices are provisioned with
   GET  /_log  {"checkins": [...], "events": [...], "downloads": [{"sha256", "encoding", "range", "status"}]}
   GET  /_log?id=ID  {"checkins": [the last 20 of that device], "events": [...]}
-  GET  /_releases  {"r1": {path: sha256}, ...}
+  GET  /_releases  {"r1": {path: sha256}, ...}; /_releases?name=N: only N
   POST /_quit
 
 Enrollment: POST /api/v1/device/enroll with "Authorization: Bearer aloft_enr_test" and {"id": ID}
@@ -79,19 +79,34 @@ def canonical(value):
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def manifest(version, sequence, files, boards=("*",), micropython="1.21"):
-    entries = [
-        {"path": p, "sha256": hashlib.sha256(b).hexdigest(), "size": len(b)} for p, b in sorted(files.items())
-    ]
+def file_list(files, extra_lines=()):
+    """The file list (docs/protocol.md, "File list") of files {path: bytes}, as bytes; extra_lines are
+    (sha256, size, path) put in sorted order with the rest, unchecked (for refused lists)."""
+    rows = [(p, hashlib.sha256(b).hexdigest(), len(b)) for p, b in files.items()]
+    rows += [(p, h, n) for h, n, p in extra_lines]
+    return "".join("%s %s %s\n" % (h, n, p) for p, h, n in sorted(rows)).encode()
+
+
+def manifest(version, sequence, files, boards=("*",), micropython="1.21", listing=None):
+    """The format-2 manifest of files {path: bytes}; listing: the file list bytes to name instead."""
+    listing = file_list(files) if listing is None else listing
     return {
         "channel": "stable",
         "compat": {"boards": list(boards), "micropython": micropython},
         "created": "2026-11-29T02:33:34Z",
-        "files": entries,
-        "format": 1,
+        "files": {"count": listing.count(b"\n"), "sha256": hashlib.sha256(listing).hexdigest(), "size": len(listing)},
+        "format": 2,
         "sequence": sequence,
         "version": version,
     }
+
+
+def legacy_manifest(version, sequence, files, boards=("*",), micropython="1.21"):
+    """The format-1 manifest of the same release, for agents before 0.3.0."""
+    m = manifest(version, sequence, files, boards, micropython)
+    m["format"] = 1
+    m["files"] = [{"path": p, "sha256": hashlib.sha256(b).hexdigest(), "size": len(b)} for p, b in sorted(files.items())]
+    return m
 
 
 def envelope(m, key=KEY, kid=None):
@@ -140,31 +155,43 @@ COMPAT = {}  # name -> (boards, micropython) for published releases
 EXTRA = {}  # name -> (manifest fields to add, signers) for published releases
 
 
-def release_envelope(name, variant):
+# Variants whose file list breaks a rule: the list the manifest names (and signs) is this one.
+BAD_LISTS = {
+    "reserved": lambda files: file_list(dict(files, **{".aloft/trust.json": b"evil\n"})),
+    "partialagent": lambda files: file_list(dict(files, **{"lib/aloft/update.py": b"evil\n"})),  # all of the agent or none
+    "traversal": lambda files: file_list(files, [("0" * 64, 1, "../boot.py")]),
+    "fileandfolder": lambda files: file_list(dict(files, **{"lib": b"x\n", "lib/y.py": b"y\n"})),
+    "unsorted": lambda files: b"".join(sorted(file_list(files).splitlines(True), reverse=True)),
+    "badline": lambda files: file_list(files).replace(b" ", b"  ", 1),
+    "leadingzero": lambda files: file_list(files, [("1" * 64, "07", "z.py")]),
+}
+
+
+def release_envelope(name, variant, legacy=False):
+    """The envelope the server offers for release name: format 2, or (legacy) format 1."""
     version, sequence, files = RELEASES[name]
+    make = legacy_manifest if legacy else manifest
     if name in COMPAT and variant is None:
         boards, micropython = COMPAT[name]
-        m = manifest(version, sequence, files, boards=boards, micropython=micropython)
+        m = make(version, sequence, files, boards=boards, micropython=micropython)
         extra, sign = EXTRA.get(name, ({}, None))
         m.update(extra)
         return signed(m, sign) if sign else envelope(m)
     if variant == "board":
-        return envelope(manifest(version, sequence, files, boards=("esp32*", "rp2-?")))
+        return envelope(make(version, sequence, files, boards=("esp32*", "rp2-?")))
     if variant == "micropython":
-        return envelope(manifest(version, sequence, files, micropython="9.1"))
-    if variant == "reserved":
-        return envelope(manifest(version, sequence, dict(files, **{".aloft/trust.json": b"evil\n"})))
-    if variant == "partialagent":  # one module of the agent: a release carries all of it or none
-        return envelope(manifest(version, sequence, dict(files, **{"lib/aloft/update.py": b"evil\n"})))
-    if variant == "traversal":
+        return envelope(make(version, sequence, files, micropython="9.1"))
+    if variant in BAD_LISTS:
+        return envelope(manifest(version, sequence, files, listing=BAD_LISTS[variant](files)))
+    if variant == "countoff":  # files.count one more than the list has
         m = manifest(version, sequence, files)
-        m["files"].insert(0, {"path": "../boot.py", "sha256": "0" * 64, "size": 1})
+        m["files"]["count"] += 1
         return envelope(m)
     if variant == "wrongkey":
         return envelope(manifest(version, sequence, files), key=OTHER_KEY)
     if variant == "forgedkeyid":
         return envelope(manifest(version, sequence, files), key=OTHER_KEY, kid=keyid(KEY))
-    env = envelope(manifest(version, sequence, files))
+    env = envelope(make(version, sequence, files))
     if variant == "badsig":
         sig = bytearray(base64.b64decode(env["signatures"][0]["sig"]))
         sig[10] ^= 1
@@ -174,10 +201,18 @@ def release_envelope(name, variant):
     return env
 
 
+def add_blob(out, data):
+    c = zlib.compressobj(9, zlib.DEFLATED, 10)
+    out[hashlib.sha256(data).hexdigest()] = (data, c.compress(data) + c.flush())
+
+
 def add_blobs(out, files):
+    """Every file of a release and its file lists (the good one and every refused variant) as blobs."""
     for data in files.values():
-        c = zlib.compressobj(9, zlib.DEFLATED, 10)
-        out[hashlib.sha256(data).hexdigest()] = (data, c.compress(data) + c.flush())
+        add_blob(out, data)
+    add_blob(out, file_list(files))
+    for bad in BAD_LISTS.values():
+        add_blob(out, bad(files))
 
 
 def blobs():
@@ -202,6 +237,7 @@ class State:
         self.enrollments = []  # {"id", "status"} per enrollment attempt
         self.tokens = {}  # device token -> id, issued by enrollment
         self.blobs = blobs()
+        self.files = set(hashlib.sha256(b).hexdigest() for _, _, files in RELEASES.values() for b in files.values())  # blobs that are files, not lists
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -260,6 +296,7 @@ class Handler(BaseHTTPRequestHandler):
                     extra["trust"] = {"keys": sorted(raw_public(KEYS[k]).hex() for k in t["keys"]), "threshold": t.get("threshold", 1)}
                 EXTRA[body["name"]] = (extra, body.get("sign"))
                 add_blobs(s.blobs, files)
+                s.files.update(hashlib.sha256(b).hexdigest() for b in files.values())
             self._json(200, {})
             return
         if self.path == "/api/v1/device/enroll":
@@ -275,14 +312,16 @@ class Handler(BaseHTTPRequestHandler):
             if name is None or (RELEASES[name][1] <= body["sequence"] and variant != "replay"):
                 self._json(200, {"action": "none", "poll": 300})
                 return
-            env = release_envelope(name, variant)
+            if body.get("format", 1) >= 2:  # format 2: the envelope alone; blobs compressed by Accept-Encoding
+                self._json(200, {"action": "update", "poll": 300, "release": release_envelope(name, variant)})
+                return
             zmap = {}
             for data in RELEASES[name][2].values():
                 sha = hashlib.sha256(data).hexdigest()
                 raw, packed = s.blobs[sha]
                 if len(packed) < len(raw):
                     zmap[sha] = len(packed)
-            self._json(200, {"action": "update", "poll": 300, "release": env, "zlib": zmap})
+            self._json(200, {"action": "update", "poll": 300, "release": release_envelope(name, variant, True), "zlib": zmap})
         elif self.path == "/api/v1/device/events":
             body = self._body()
             with s.lock:
@@ -333,9 +372,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_keys":
             self._json(200, {name: raw_public(k).hex() for name, k in KEYS.items()})
             return
-        if self.path == "/_releases":
+        if self.path.split("?")[0] == "/_releases":  # ?name=N: that release only
             files = lambda r: {p: hashlib.sha256(b).hexdigest() for p, b in r[2].items()}
-            self._json(200, {name: files(r) for name, r in RELEASES.items()})
+            want = self.path.partition("?name=")[2]
+            self._json(200, {name: files(r) for name, r in RELEASES.items() if not want or name == want})
             return
         if not self._authorized() or self._hang():
             return
@@ -343,16 +383,21 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) not in (5, 6) or parts[1:4] != ["api", "v1", "blobs"] or parts[4] not in s.blobs:
             self._json(404, {"error": "not_found", "message": self.path})
             return
-        packed = len(parts) == 6
-        body = s.blobs[parts[4]][1 if packed else 0]
-        rng = None if packed else self.headers.get("Range")
+        rng = self.headers.get("Range") if len(parts) == 5 else None
+        raw, zform = s.blobs[parts[4]]
+        # /zlib (agents before 0.3.0), or Accept-Encoding: deflate without a Range when it is smaller
+        packed = len(parts) == 6 or (not rng and "deflate" in (self.headers.get("Accept-Encoding") or "") and len(zform) < len(raw))
+        body = zform if packed else raw
         kind = None
         with s.lock:
             fault = s.fault
             n = s.served[parts[4]] = s.served.get(parts[4], 0) + 1
             offered = RELEASES[s.release][2] if s.release else {}
         if fault and fault.get("times", n) >= n:
-            data = offered.get(fault["blob"], RELEASES["r2"][2].get(fault["blob"], b""))
+            if fault["blob"] == "<list>":  # the offered release's file list
+                data = file_list(offered)
+            else:
+                data = offered.get(fault["blob"], RELEASES["r2"][2].get(fault["blob"], b""))
             if hashlib.sha256(data).hexdigest() == parts[4]:
                 kind = fault["kind"]
         status = 200
@@ -363,7 +408,7 @@ class Handler(BaseHTTPRequestHandler):
         if kind in ("500", "404"):
             status = int(kind)
         with s.lock:
-            s.downloads.append({"sha256": parts[4], "encoding": "zlib" if packed else "raw", "range": rng, "status": status, "fault": kind})
+            s.downloads.append({"sha256": parts[4], "encoding": "zlib" if packed else "raw", "range": rng, "status": status, "fault": kind, "list": parts[4] not in s.files})
         if kind == "hang":
             time.sleep(30)
             self.close_connection = True
@@ -386,6 +431,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Accept-Ranges", "bytes")
+        if packed and len(parts) == 5:
+            self.send_header("Content-Encoding", "deflate")
         if status == 206:
             self.send_header("Content-Range", "bytes %d-%d/%d" % (start, total - 1, total))
         self.send_header("Content-Length", str(len(body) + (1 if kind == "long" else 0)))

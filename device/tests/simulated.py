@@ -60,7 +60,8 @@ class Server:
         self.post("/_ctl", {"release": release, "variant": variant, "fault": fault, "hang": hang})
 
     def publish(self, name, version, sequence, files, boards=None, micropython=None, extra=None, sign=None):
-        """extra: manifest fields to add ("trust" with key names); sign: the signers (fake_server.py)."""
+        """extra: manifest fields to add ("trust" with key names); sign: the signers (fake_server.py).
+        Returns {"/path": sha256} of files."""
         from binascii import b2a_base64
 
         body = {"name": name, "version": version, "sequence": sequence, "extra": extra, "sign": sign}
@@ -70,15 +71,16 @@ class Server:
         if micropython:
             body["micropython"] = micropython
         self.post("/_publish", body)
+        return files_hashed(files)
 
     def keys(self):
         """{name: 64-hex public key} of the keys fake_server.py signs with; "A" is the provisioned one."""
         return self.get("/_keys")
 
-    def releases(self):
-        """{name: {"/path": sha256}} of every release the server knows."""
+    def releases(self, name=None):
+        """{name: {"/path": sha256}} of every release the server knows (or of the one named)."""
         out = {}
-        for name, files in self.get("/_releases").items():
+        for name, files in self.get("/_releases" + ("?name=" + name if name else "")).items():
             out[name] = dict(("/" + p, h) for p, h in files.items())
         return out
 
@@ -93,6 +95,21 @@ class Server:
 
 
 AGENT = ("/boot.py", "/lib/aloft/", "/.aloft/")
+
+
+def files_hashed(files):
+    """{"/path": sha256} of release files {path: bytes}: how a release is checked against the flash."""
+    from binascii import hexlify
+    from hashlib import sha256
+
+    return dict(("/" + p, hexlify(sha256(b).digest()).decode()) for p, b in files.items())
+
+
+def released_agent(tmp, version="0.2.0"):
+    """The agent as it was released in version (data/agent-<version>.tar.gz: its device/aloft and
+    device/boot.py, from git), unpacked under tmp; the folder to give Device(agent_src=...)."""
+    sh("%s -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' %s/data/agent-%s.tar.gz %s/%s" % (python(), HERE, version, tmp, version))
+    return "%s/%s/device" % (tmp, version)
 
 
 def checkout_agent(version, edit=None, extra=None):
@@ -128,16 +145,19 @@ class Device:
         d.tmp, d.image = tmp, tmp + "/flash.img"
         return d
 
-    def __init__(self, server, tmp, size=1024 * 1024, files=None, agent_dir="/lib/aloft", **settings):
-        """agent_dir: where the agent goes; elsewhere than /lib/aloft it stands for one frozen into the firmware."""
+    def __init__(self, server, tmp, size=1024 * 1024, files=None, agent_dir="/lib/aloft", agent_src=None, **settings):
+        """agent_dir: where the agent goes; elsewhere than /lib/aloft it stands for one frozen into the firmware.
+        agent_src: the folder with the agent to provision (aloft/ and boot.py), else this checkout's device/
+        (or $ALOFT_TEST_AGENT_DIR's modules, e.g. the agent compiled to .mpy)."""
         self.tmp = tmp
         self.image = tmp + "/flash.img"
         src = tmp + "/src"
         fs.rmtree(src)
-        write(src + "/boot.py", read(DEVICE + "/boot.py"))
-        for name in os.listdir(DEVICE + "/aloft"):
-            if name.endswith(".py"):
-                write(src + agent_dir + "/" + name, read(DEVICE + "/aloft/" + name))
+        write(src + "/boot.py", read((agent_src or DEVICE) + "/boot.py"))
+        agent = agent_src + "/aloft" if agent_src else os.getenv("ALOFT_TEST_AGENT_DIR") or DEVICE + "/aloft"
+        for name in os.listdir(agent):
+            if name.endswith(".py") or name.endswith(".mpy"):
+                write(src + agent_dir + "/" + name, read(agent + "/" + name))
         cfg = {"server": server.url, "id": "dev-1", "token": server.token, "keys": [server.pubkey], "board": "sim"}
         cfg.update({"poll": 300, "timeout": 2, "backoff": 0.05, "confirm_wait": 1})
         cfg.update(settings)
@@ -209,6 +229,22 @@ class Device:
             return json.loads(self.cat("/.aloft/" + name))
         except OSError:
             return None
+
+    def installed(self):
+        """{"path": sha256} of the installed record: its file list (/.aloft/lists/<sha256>), or the
+        files of a record an agent before 0.3.0 wrote; None when nothing is installed."""
+        rec = self.state("installed.json")
+        if rec is None:
+            return None
+        if "files" in rec:
+            return rec["files"]
+        if "list" not in rec:
+            return {}
+        out = {}
+        for line in self.cat("/.aloft/lists/" + rec["list"]).decode().splitlines():
+            sha, _, path = line.split(" ", 2)
+            out[path] = sha
+        return out
 
     def used(self):
         """Bytes of flash in use."""

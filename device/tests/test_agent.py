@@ -11,6 +11,7 @@ TMP = tempdir("agent")
 SERVER = Server(TMP)
 RELEASES = SERVER.releases()
 DEV = Device(SERVER, TMP, retries=1)
+HEAP = "64K"
 
 
 def expect(boots, want):
@@ -41,17 +42,19 @@ def installs_v1_confirms_it_on_its_trial_boot():
     assert boots[1][1].count("app 1.0.0") == 1, boots[1][1]  # main.py ran once on the trial boot
     assert DEV.app() == RELEASES["r1"], DEV.app()
     rec = DEV.state("installed.json")
-    assert rec["sequence"] == 1 and rec["version"] == "1.0.0" and rec["files"] == dict((p[1:], h) for p, h in RELEASES["r1"].items()), rec
+    assert rec["sequence"] == 1 and rec["version"] == "1.0.0" and DEV.installed() == dict((p[1:], h) for p, h in RELEASES["r1"].items()), rec
     assert events() == [("downloading", 1), ("installed", 1), ("confirmed", 1)], events()
-    for name in ("journal.json", "trial.json", "outbox.json"):
+    for name in ("journal", "journal.ops", "trial.json", "outbox.json"):
         assert DEV.state(name) is None, name
+    assert sorted(p for p in DEV.files() if p.startswith("/.aloft/lists/")) == ["/.aloft/lists/" + rec["list"]]
     assert not [p for p in DEV.files() if p.startswith("/.aloft/backup") or p.startswith("/.aloft/stage")]
     c = SERVER.log()["checkins"][-1]
     assert c["sequence"] == 1 and c["version"] == "1.0.0" and c["board"] == "sim" and c["micropython"].count(".") == 2
     assert c["free"] > 0 and c["mpy"], c
 
 
-def refused(release, variant, why):
+def refused(release, variant, why, fetched=0):
+    """fetched: the downloads the refusal takes (1: the file list, for a rule only it can break)."""
     before = DEV.files()
     n = len(SERVER.log()["downloads"])
     SERVER.offer(release, variant)
@@ -62,7 +65,8 @@ def refused(release, variant, why):
     e = SERVER.log()["events"][-1]
     assert e["type"] == "failed" and why in e.get("reason", ""), (variant, e)
     print("     %s: %s" % (variant, e["reason"]))
-    assert len(SERVER.log()["downloads"]) == n, variant
+    got = SERVER.log()["downloads"][n:]
+    assert len(got) == fetched and all(d["list"] for d in got), (variant, got)
 
 
 @test
@@ -74,14 +78,25 @@ def refused_releases_change_nothing():
         ("forgedkeyid", "signed by 0 trusted key(s), 1 needed"),
         ("board", "incompatible: board sim"),
         ("micropython", "needs MicroPython 9.1"),
-        ("reserved", "reserved for the agent"),
-        ("partialagent", "must carry all of it: lib/aloft/__init__.py is missing"),
-        ("traversal", "bad path '../boot.py'"),
     ):
         refused("r2", variant, why)
         if variant != "tampered":  # the failure names the release by its (unverified) manifest
             e = SERVER.log()["events"][-1]
             assert e["sequence"] == 2 and e["version"] == "2.0.0", e
+    # Rules only the file list can break: it is fetched (once), checked and dropped.
+    for variant, why in (
+        ("reserved", "reserved for the agent"),
+        ("partialagent", "must carry all of it: lib/aloft/__init__.py is missing"),
+        ("traversal", "bad path '../boot.py'"),
+        ("fileandfolder", "lib is both a file and a folder"),
+        ("unsorted", "not sorted"),
+        ("badline", "bad size"),
+        ("leadingzero", "bad size"),
+        ("countoff", "files.count says"),
+    ):
+        refused("r2", variant, why, 1)
+        e = SERVER.log()["events"][-1]
+        assert e["sequence"] == 2 and e["version"] == "2.0.0", e
     # a replayed older release (the server offers sequence 1 to a device at 1)
     refused("r1", "replay", "sequence 1 is not above installed 1")
 
@@ -96,19 +111,20 @@ def server_unreachable_is_an_error():
 
 
 @test
-def installs_v2_with_a_200kb_file_in_a_64k_heap():
+def installs_v2_with_a_200kb_file_in_a_40k_heap():
     n = len(SERVER.log()["downloads"])
     k = len(SERVER.log()["events"])
     SERVER.offer("r2")
-    boots = DEV.run(heap="64K")
+    boots = DEV.run(heap=HEAP)
     expect(boots, [75, 75, 0])
     assert "app 2.0.0 none" in boots[2][1], boots[2][1]
     assert DEV.app() == RELEASES["r2"], DEV.app()  # lib/util.py is gone
-    assert DEV.state("installed.json")["files"] == dict((p[1:], h) for p, h in RELEASES["r2"].items())
-    got = [(d["sha256"], d["encoding"]) for d in SERVER.log()["downloads"][n:]]
+    assert DEV.installed() == dict((p[1:], h) for p, h in RELEASES["r2"].items())
+    got = [(d["sha256"], d["encoding"]) for d in SERVER.log()["downloads"][n:] if not d["list"]]
     r2 = RELEASES["r2"]
-    # changed files only, each blob once (main.py and data/dup.py are the same bytes); big.txt packed
-    assert sorted(got) == sorted([(r2["/main.py"], "raw"), (r2["/data/big.txt"], "zlib"), (r2["/data/noise.bin"], "raw")]), got
+    # changed files only: main.py and data/dup.py are the same bytes, fetched once for each path; big.txt packed
+    want = [(r2["/main.py"], "raw"), (r2["/main.py"], "raw"), (r2["/data/big.txt"], "zlib"), (r2["/data/noise.bin"], "raw")]
+    assert sorted(got) == sorted(want), got
     assert events(k) == [("downloading", 2), ("installed", 2), ("confirmed", 2)], events(k)
 
 
@@ -140,22 +156,24 @@ def download_allocates_nothing_per_chunk():
     cfg = {"server": SERVER.url, "token": SERVER.token}
     buf = memoryview(bytearray(1024))
 
-    def cost(path, packed):
-        f = {"path": path, "sha256": r2["/" + path], "size": {"lib/keep.py": 12, "data/big.txt": 204800, "data/noise.bin": 40960}[path]}
-        download.blob(cfg, f, packed, buf)  # loads the modules
-        fs.remove(config.STAGE + "/" + f["sha256"])
+    def cost(path):
+        sha, size = r2["/" + path], {"lib/keep.py": 12, "data/big.txt": 204800, "data/noise.bin": 40960}[path]
+        dst = config.STAGE + "/" + sha[:16]
+        download.blob(cfg, sha, size, path, dst, buf)  # loads the modules
+        fs.remove(dst)
         gc.collect()
         gc.disable()
         try:
             before = gc.mem_alloc()
-            download.blob(cfg, f, packed, buf)
+            download.blob(cfg, sha, size, path, dst, buf)
             return gc.mem_alloc() - before
         finally:
             gc.enable()
+            fs.remove(dst)
 
-    small_raw = cost("lib/keep.py", False)
-    big_raw = cost("data/noise.bin", False)
-    big_zlib = cost("data/big.txt", True)
+    small_raw = cost("lib/keep.py")
+    big_raw = cost("data/noise.bin")
+    big_zlib = cost("data/big.txt")  # compresses: it comes packed
     print("     bytes allocated: 12 B raw %d, 40 KB raw %d, 200 KB zlib %d" % (small_raw, big_raw, big_zlib))
     assert big_raw - small_raw < 100, (small_raw, big_raw)
     assert big_zlib - small_raw < 3000, (small_raw, big_zlib)  # the inflater's window and state

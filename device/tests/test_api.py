@@ -6,7 +6,7 @@ import json
 import os
 import time
 import aloft
-from aloft import checkin, config, fs, outbox
+from aloft import checkin, config, fs, outbox, update
 
 calls = []
 
@@ -229,9 +229,10 @@ def check_in_reports_the_rejected_sequence_and_refuses_it():
     api_post = api.post
     api.post = post
     try:
-        result, poll, offer = checkin.check()
-        assert seen[0]["rejected"] == 4 and seen[0]["sequence"] == 1, seen
-        assert (result, poll, offer) == ("none", 60, None), (result, poll, offer)
+        job = update.Job()
+        checkin.run(job)
+        assert seen[0]["rejected"] == 4 and seen[0]["sequence"] == 1 and seen[0]["format"] == 2, seen
+        assert (job.result, job.poll, job.event) == ("none", 60, None), (job.result, job.poll, job.event)
     finally:
         api.post = api_post
         fs.remove(config.INSTALLED)
@@ -240,7 +241,9 @@ def check_in_reports_the_rejected_sequence_and_refuses_it():
 @test
 def check_in_without_config_is_an_error():
     fs.remove(config.CONFIG)
-    assert checkin.check() == ("error", None, None)
+    job = update.Job()
+    checkin.run(job)
+    assert (job.result, job.poll, job.release) == ("error", None, None)
 
 
 run()

@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 from binascii import hexlify
-from aloft import config, fs, install, outbox as _outbox, plan, trial  # loaded now: the RAM flash hides the host
+from aloft import config, fs, journal, legacy, outbox as _outbox, plan, trial  # loaded now: the RAM flash hides the host
 
 
 class Reset(BaseException):
@@ -47,20 +47,65 @@ def sha(b):
     return hexlify(hashlib.sha256(b).digest()).decode()
 
 
-V1 = {"main.py": b"v1 main\n", "lib/util.py": b"util\n", "lib/keep.py": b"keep\n", "old/only.py": b"gone\n"}
+V1 = {
+    "main.py": b"v1 main\n",
+    "lib/util.py": b"util\n",
+    "lib/keep.py": b"keep\n",
+    "old/only.py": b"gone\n",
+    "pkg/__init__.py": b"",  # a package ...
+    "pkg/mod.py": b"X = 1\n",
+    "data/a.bin": b"\x01",  # a folder ...
+}
 V2 = {
     "main.py": b"v2 main\n",
     "lib/keep.py": b"keep\n",
     "lib/util.py/x.py": b"a folder where a file was\n",
     "new/deep/file.bin": b"\x00\x01" * 3000,
     "new/same.py": b"v2 main\n",  # same bytes as main.py
+    "new/empty/__init__.py": b"",
+    "pkg.py": b"X = 2\n",  # ... replaced by a module of its name
+    "data": b"a file where a folder was\n",  # ... replaced by a file
 }
 UNTRACKED = {"notes.txt": b"the user's\n"}
 
 
-def manifest(files, seq):
-    entries = [{"path": p, "sha256": sha(b), "size": len(b)} for p, b in sorted(files.items())]
-    return {"version": "%d.0.0" % seq, "sequence": seq, "files": entries}
+def file_list(files):
+    return "".join("%s %d %s\n" % (sha(b), len(b), p) for p, b in sorted(files.items())).encode()
+
+
+def write_list(files):
+    # A release's file list where the agent keeps them; its name.
+    data = file_list(files)
+    name = sha(data)
+    put(config.LISTS + "/" + name, data)
+    return name
+
+
+def journal_for(files, seq, trust=None):
+    """What the agent writes for an install of files over what is installed, after the downloads: the
+    new file list staged, the plan (plan.write) as the journal's ops, the staged files, the header."""
+    data = file_list(files)
+    name = sha(data)
+    put("%s/%s.lst" % (config.STAGE, name[:16]), data)
+    have = config.installed()
+    with open(config.STAGE + "/plan", "w") as out:
+        plan.write(out, have, "%s/%s.lst" % (config.STAGE, name[:16]))
+    with open(config.STAGE + "/plan") as f:
+        for line in f:
+            if line[0] == "p":
+                h, _, _, path = line[2:-1].split(" ", 3)
+                put(config.staged(h, path), files[path[1:]])
+    os.rename(config.STAGE + "/plan", config.OPS)
+    j = {"version": "%d.0.0" % seq, "sequence": seq, "list": name, "previous": journal.record(have, have.get("rejected", 0))}
+    if trust:
+        j["trust"] = trust
+    fs.write_json(config.JOURNAL, j)
+    return j
+
+
+def ops(j):
+    with open(config.OPS) as f:
+        return [line.split() for line in f]
 
 
 def put(path, data):
@@ -98,17 +143,8 @@ def device_v1(trust=None):
     for p, b in UNTRACKED.items():
         put("/" + p, b)
     fs.makedirs(config.DIR)
-    fs.write_json(config.INSTALLED, {"version": "1.0.0", "sequence": 1, "files": dict((p, sha(b)) for p, b in V1.items())})
-    m = manifest(V2, 2)
-    if trust:
-        m["trust"] = trust
-    puts = [f for f in m["files"] if V1.get(f["path"]) is None or sha(V1[f["path"]]) != f["sha256"]]
-    fs.makedirs(config.STAGE)
-    for f in puts:
-        put(config.STAGE + "/" + f["sha256"], V2[f["path"]])
-    j = plan.journal(m, puts, config.installed(), memoryview(bytearray(64)))
-    fs.write_json(config.JOURNAL, j)
-    return j
+    fs.write_json(config.INSTALLED, {"version": "1.0.0", "sequence": 1, "list": write_list(V1)})
+    return journal_for(V2, 2, trust)
 
 
 def release_on_flash():
@@ -121,7 +157,9 @@ def release_on_flash():
         want = dict(("/" + p, b) for p, b in list(files.items()) + list(UNTRACKED.items()))
         if got == want:
             inst = config.installed()
-            assert inst["sequence"] == seq and inst["files"] == dict((p, sha(b)) for p, b in files.items()), inst
+            assert inst["sequence"] == seq and inst["list"] == sha(file_list(files)), inst
+            with open(config.LISTS + "/" + inst["list"], "rb") as f:
+                assert f.read() == file_list(files)
             return seq
     raise AssertionError("a mix on flash: %s" % sorted(got))
 
@@ -134,19 +172,20 @@ def check_state(files, seq, trial_left=False):
     assert release_on_flash() == seq
     left = agent_state()
     if not trial_left:  # settled: no journal, trial record or old files (downloads may wait in the stage)
-        assert [p for p in left if p not in (config.OUTBOX, config.TRUST) and not p.startswith(config.STAGE)] == [], left
+        mine = (config.OUTBOX, config.TRUST, config.LISTS + "/" + config.installed()["list"])  # the installed release's file list
+        assert [p for p in left if p not in mine and not p.startswith(config.STAGE)] == [], left
 
 
 def cut(fn, n, *args):
     # Run fn(*args) with power lost before its n-th flash change; True if it completed first.
-    install.os = trial.os = fs.os = CountingOs(n)
+    journal.os = trial.os = fs.os = CountingOs(n)
     try:
         fn(*args)
         return True
     except Reset:
         return False
     finally:
-        install.os = trial.os = fs.os = os
+        journal.os = trial.os = fs.os = os
 
 
 def with_device(fn, trust=None):
@@ -182,10 +221,13 @@ def every_cut(step, trust=None):
 @test
 def install_commits_to_a_trial_and_keeps_the_backups():
     def step(j):
-        install.apply(j)
+        journal.apply(j)
         assert release_on_flash() == 2
-        assert trial.journal() is not None and install.trial_state(j) == {"sequence": 2, "boots": 0, "state": "trial"}
-        assert "/main.py#old" in agent_state() and "/old/only.py#old" in agent_state(), agent_state()
+        assert journal.read() is not None and journal.trial_state(j) == {"sequence": 2, "boots": 0, "state": "trial"}
+        side = agent_state()
+        assert "/main.py#old" in side and "/old#old/only.py#old" in side and "/pkg#old/mod.py#old" in side and "/data#old/a.bin#old" in side, side
+        assert not [p for p in side if p.startswith("/pkg/") or p.startswith("/data/")], side  # nothing shadows pkg.py
+        assert sorted(o[0] + " " + o[-1] for o in ops(j) if o[0] == "m") == ["m /data", "m /old", "m /pkg"], ops(j)
         assert trial.recover() is not None  # on trial: recovery leaves it alone
         assert release_on_flash() == 2
 
@@ -195,7 +237,7 @@ def install_commits_to_a_trial_and_keeps_the_backups():
 @test
 def reset_at_every_point_of_an_install_then_boot_recovery():
     def step(j, n):
-        done = cut(install.apply, n, j)
+        done = cut(journal.apply, n, j)
         assert trial.recover() is not None, "not on trial after recovery"
         assert release_on_flash() == 2
         return done
@@ -214,7 +256,7 @@ def reset_at_every_point_of_an_undo_then_undo_or_recover():
         ends = set()
 
         def step(j, n):
-            cut(install.apply, 9, j)  # part way in
+            cut(journal.apply, 9, j)  # part way in
             done = cut(trial.undo, n, j)
             if done:
                 check_state(V1, 1)
@@ -231,7 +273,7 @@ def reset_at_every_point_of_an_undo_then_undo_or_recover():
 @test
 def reset_at_every_point_of_a_rollback_then_boot_recovery():
     def step(j, n):
-        install.apply(j)
+        journal.apply(j)
         done = cut(trial.rollback, n, j, "main.py raised ValueError: boom")
         if trial.recover() is not None:  # the reset came before the rollback was decided: still on
             assert n == 0 and release_on_flash() == 2  # trial, and main.py raises again at the next boot
@@ -251,7 +293,7 @@ def reset_during_a_rollback_and_again_during_its_recovery():
 
     def step(j, n):
         nonlocal points
-        install.apply(j)
+        journal.apply(j)
         done = cut(trial.rollback, n, j, "boom")
         if not done and n:
             for m in range(0, 40, 3):  # a second reset while recovering, then a clean boot
@@ -272,9 +314,9 @@ def reset_during_a_rollback_and_again_during_its_recovery():
 @test
 def reset_at_every_point_of_a_confirmation_then_boot_recovery():
     def step(j, n):
-        install.apply(j)
+        journal.apply(j)
         done = cut(trial.confirm, n, j)
-        t = install.trial_state(j)
+        t = journal.trial_state(j)
         on_trial = trial.recover() is not None
         if on_trial:  # the reset came before the confirmation was decided: still on trial
             assert t is None or t["state"] == "trial", t
@@ -299,7 +341,7 @@ def trust():
 def a_release_trust_is_adopted_by_its_confirmation_at_every_reset_point():
     def step(j, n):
         assert j["trust"] == TRUST
-        install.apply(j)
+        journal.apply(j)
         assert trust() is None  # on trial: the old trust stays in force
         done = cut(trial.confirm, n, j)
         if trial.recover() is not None:  # not decided yet: still the old trust
@@ -315,7 +357,7 @@ def a_release_trust_is_adopted_by_its_confirmation_at_every_reset_point():
 @test
 def a_rolled_back_release_trust_is_dropped_at_every_reset_point():
     def step(j, n):
-        install.apply(j)
+        journal.apply(j)
         done = cut(trial.rollback, n, j, "boom")
         if trial.recover() is not None:
             trial.rollback(j, "boom")
@@ -329,11 +371,11 @@ def a_rolled_back_release_trust_is_dropped_at_every_reset_point():
 @test
 def boots_on_trial_are_counted_and_one_too_many_rolls_back():
     def step(j):
-        install.apply(j)
+        journal.apply(j)
         for boot in (1, 2, 3):
             assert trial.recover() is not None
             assert trial.count_boot(j, 3)
-            assert install.trial_state(j)["boots"] == boot
+            assert journal.trial_state(j)["boots"] == boot
         assert trial.recover() is not None
         assert not trial.count_boot(j, 3)
         check_state(V1, 1)
@@ -346,10 +388,10 @@ def boots_on_trial_are_counted_and_one_too_many_rolls_back():
 @test
 def a_reset_while_counting_a_boot_loses_no_state():
     def step(j, n):
-        install.apply(j)
+        journal.apply(j)
         done = cut(trial.count_boot, n, j, 3)
         assert trial.recover() is not None and release_on_flash() == 2
-        assert install.trial_state(j)["boots"] == 1 if done else install.trial_state(j)["boots"] in (0, 1)
+        assert journal.trial_state(j)["boots"] == 1 if done else journal.trial_state(j)["boots"] in (0, 1)
         return done
 
     every_cut(step)
@@ -358,10 +400,8 @@ def a_reset_while_counting_a_boot_loses_no_state():
 @test
 def recover_rolls_back_when_a_staged_file_is_lost():
     def step(j):
-        cut(install.apply, 3, j)
-        for op in j["ops"]:
-            if op[0] == "put" and op[1] == "/new/deep/file.bin":
-                os.remove(op[2])
+        cut(journal.apply, 3, j)
+        os.remove(config.staged(sha(V2["new/deep/file.bin"]), "/new/deep/file.bin"))
         assert trial.recover() is None
         assert release_on_flash() == 1
 
@@ -373,9 +413,7 @@ def a_lost_staged_file_is_never_taken_for_an_installed_one():
     # main.py (which has a backup) lost its staged copy before being moved: apply must not take
     # the old main.py at the path for the new one.
     def step(j):
-        for op in j["ops"]:
-            if op[1] == "/main.py":
-                os.remove(op[2])
+        os.remove(config.staged(sha(V2["main.py"]), "/main.py"))
         assert trial.recover() is None
         assert release_on_flash() == 1
 
@@ -385,7 +423,7 @@ def a_lost_staged_file_is_never_taken_for_an_installed_one():
 @test
 def leftovers_without_a_journal_are_removed_but_downloads_kept():
     def step(j):
-        install.apply(j)
+        journal.apply(j)
         trial.confirm(j)
         check_state(V2, 2)
         fs.write_json(config.TRIAL, {"sequence": 1, "boots": 2, "state": "trial"})
@@ -393,7 +431,7 @@ def leftovers_without_a_journal_are_removed_but_downloads_kept():
         assert config.pending()
         assert trial.recover() is None
         assert not config.pending()
-        assert agent_state() == [config.OUTBOX, config.STAGE + "/abc.part"], agent_state()
+        assert agent_state() == [config.LISTS + "/" + sha(file_list(V2)), config.OUTBOX, config.STAGE + "/abc.part"], agent_state()
         assert release_on_flash() == 2
 
     with_device(step)
@@ -402,7 +440,7 @@ def leftovers_without_a_journal_are_removed_but_downloads_kept():
 @test
 def a_stage_alone_is_not_pending():
     def step(j):
-        install.apply(j)
+        journal.apply(j)
         trial.confirm(j)
         put(config.STAGE + "/abc.part", b"half")
         assert not config.pending()
@@ -411,16 +449,30 @@ def a_stage_alone_is_not_pending():
 
 
 @test
-def plan_refuses_a_folder_or_file_in_the_way():
+def plan_refuses_a_folder_or_file_no_release_installed_in_the_way():
+    def planned(files):
+        data = file_list(files)
+        put(config.STAGE + "/x.lst", data)
+        with open(config.STAGE + "/plan.tmp", "w") as out:
+            return plan.write(out, config.installed(), config.STAGE + "/x.lst")
+
     def step(j):
+        os.remove(config.JOURNAL)  # planning happens with no install under way
         put("/blocker/x.py", b"user folder\n")
         put("/afile", b"user file\n")
-        m = manifest({"blocker": b"x"}, 3)
-        e = raises(ValueError, plan.journal, m, m["files"], config.installed(), None)
-        assert "folder is in the way" in str(e), e
-        m = manifest({"afile/x.py": b"x"}, 3)
-        e = raises(ValueError, plan.journal, m, m["files"], config.installed(), None)
-        assert "file /afile is in the way" in str(e), e
+        e = raises(ValueError, planned, dict(V1, blocker=b"x"))
+        assert "folder blocker holds files no release installed" in str(e), e
+        e = raises(ValueError, planned, dict(V1, **{"afile/x.py": b"x"}))
+        assert "file afile is in the way of afile/x.py" in str(e), e
+        # a folder of release files in the way goes aside; so does an empty one
+        os.mkdir("/emptydir")
+        v3 = dict(V1, **{"old": b"now a file", "emptydir": b"x"})
+        del v3["old/only.py"]
+        need, agent = planned(v3)
+        assert not agent and need > 0
+        with open(config.STAGE + "/plan.tmp") as f:
+            lines = [line.split() for line in f]
+        assert ["m", "/old"] in lines and ["m", "/emptydir"] in lines and ["d", "/old/only.py"] in lines, lines
 
     with_device(step)
 
@@ -428,15 +480,32 @@ def plan_refuses_a_folder_or_file_in_the_way():
 @test
 def the_journal_keeps_the_previous_record_and_the_rejected_sequence():
     def step(j):
-        assert j["previous"] == {"version": "1.0.0", "sequence": 1, "files": dict((p, sha(b)) for p, b in V1.items())}
+        assert j["previous"] == {"version": "1.0.0", "sequence": 1, "list": sha(file_list(V1))}, j["previous"]
+        os.remove(config.JOURNAL)
         rec = config.installed()
         rec["rejected"] = 5
         fs.write_json(config.INSTALLED, rec)
-        m = manifest(V2, 6)
-        j2 = plan.journal(m, [], config.installed(), None)
-        assert j2["previous"]["rejected"] == 5
-        install.apply(dict(j2, ops=[]))
+        j2 = journal_for(V1, 6)  # nothing changes: no ops
+        assert j2["previous"]["rejected"] == 5 and ops(j2) == [], ops(j2)
+        journal.apply(j2)
         assert config.installed()["rejected"] == 5 and config.installed()["sequence"] == 6
+
+    with_device(step)
+
+
+@test
+def a_legacy_record_is_rewritten_as_a_file_list_once_nothing_needs_it():
+    def step(j):
+        trial.undo(j)
+        legacy = {"version": "1.0.0", "sequence": 1, "files": dict((p, sha(b)) for p, b in V1.items()), "rejected": 3}
+        fs.write_json(config.INSTALLED, legacy)
+        fs.write_json(config.LEGACY, {"version": "2.0.0", "sequence": 2, "ops": [], "files": {}, "previous": legacy})
+        assert config.installed()["files"] == legacy["files"]  # a legacy journal still needs it as it is
+        os.remove(config.LEGACY)
+        rec = config.installed()
+        assert rec == {"version": "1.0.0", "sequence": 1, "rejected": 3, "list": sha(file_list(V1))}, rec
+        assert fs.read_json(config.INSTALLED) == rec
+        assert release_on_flash() == 1
 
     with_device(step)
 

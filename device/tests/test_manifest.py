@@ -1,14 +1,17 @@
-# Manifest rules (docs/protocol.md): paths, board globs, MicroPython versions, field checks and
-# signed envelopes (data/envelopes.json, made by `python3 fake_server.py --vectors`).
+# Manifest rules (docs/protocol.md): paths, board globs, MicroPython versions, field checks, file lists
+# and signed envelopes (data/envelopes.json, made by `python3 fake_server.py --vectors`).
 from harness import HERE, raises, run, test
 import json
-from aloft import compat, manifest, signature, verify
+from binascii import hexlify
+from hashlib import sha256
+from aloft import compat, listing, manifest, paths, signature, verify
 
 with open(HERE + "/data/envelopes.json") as f:
     V = json.load(f)
 KEY = V["key"]
 
 SHA = "ab" * 32
+LIST = "/tmp/aloft-test-list-%d" % id(SHA)
 
 
 def doc(**change):
@@ -16,8 +19,8 @@ def doc(**change):
         "channel": "stable",
         "compat": {"boards": ["*"], "micropython": "1.21"},
         "created": "2026-11-29T02:33:34Z",
-        "files": [{"path": "lib/util.py", "sha256": SHA, "size": 812}, {"path": "main.py", "sha256": SHA, "size": 95}],
-        "format": 1,
+        "files": {"count": 2, "sha256": SHA, "size": 163},
+        "format": 2,
         "sequence": 7,
         "version": "1.2.0",
     }
@@ -33,7 +36,7 @@ def refused(text, why):
 @test
 def valid_paths():
     for p in ("main.py", "lib/x.py", "a/b/c/d/e/f/g/h", "A-Z_a.z+0=9@~,", "lib/aloft.py", "lib/aloftx/y", "x" * 64, "bootx.py", "lib/aloft/update.py"):
-        assert manifest.path_error(p) is None, p
+        assert paths.error(p) is None, p
 
 
 @test
@@ -59,7 +62,7 @@ def invalid_paths():
         ("/".join(["abcdefghijklmno"] * 8) + "x" * 9, "longer than 128"),
         ("a/b/c/d/e/f/g/h/i", "more than 8"),
     ):
-        got = manifest.path_error(p)
+        got = paths.error(p)
         assert got is not None and why in got, (p, got)
 
 
@@ -99,7 +102,7 @@ def compatibility():
 @test
 def valid_manifest_parses():
     m = manifest.parse(doc())
-    assert m["sequence"] == 7 and m["files"][1]["path"] == "main.py"
+    assert m["sequence"] == 7 and m["files"]["count"] == 2
     manifest.parse(doc(version="2.0.0-rc.1+build.5", channel="beta-2", sequence=2**53 - 1))
 
 
@@ -107,7 +110,7 @@ def valid_manifest_parses():
 def field_rules():
     refused("{", "not JSON")
     refused("[]", "format")
-    refused(doc(format=2), "format")
+    refused(doc(format=1), "format")
     refused(doc(format=True), "format")
     refused(doc(version=""), "version")
     refused(doc(version="1.0 beta"), "version")
@@ -122,24 +125,69 @@ def field_rules():
     refused(doc(compat={"boards": [], "micropython": "1.21"}), "boards")
     refused(doc(compat={"boards": ["*"] * 17, "micropython": "1.21"}), "boards")
     refused(doc(compat={"boards": ["*"], "micropython": "1.21-preview"}), "micropython")
-    refused(doc(files=[]), "files")
+    refused(doc(files=[]), "bad files")
+    f = {"count": 2, "sha256": SHA, "size": 163}
+    refused(doc(files=dict(f, count=0)), "files.count")
+    refused(doc(files=dict(f, count=4097)), "files.count")
+    refused(doc(files=dict(f, size=0)), "files.size")
+    refused(doc(files=dict(f, size=1024 * 1024 + 1)), "files.size")
+    refused(doc(files=dict(f, sha256=SHA.upper())), "files.sha256")
+    refused(doc(files=dict(f, sha256=SHA[:-1])), "files.sha256")
+    manifest.parse(doc(files=dict(f, count=4096, size=1024 * 1024)))
+
+
+def checked(text, lines=None):
+    """listing.check over the file list text (a str; lines: the count to claim, else its own)."""
+    data = text.encode()
+    with open(LIST, "wb") as out:
+        out.write(data)
+    n = data.count(b"\n") if lines is None else lines
+    listing.check(LIST, {"count": n, "size": len(data), "sha256": hexlify(sha256(data).digest()).decode()})
+
+
+def listed(*rows):
+    return "".join("%s %s %s\n" % (h, n, p) for p, h, n in rows)
+
+
+def list_refused(text, why, lines=None):
+    e = raises(ValueError, checked, text, lines)
+    assert why in str(e), (why, str(e))
 
 
 @test
-def file_rules():
-    f = {"path": "main.py", "sha256": SHA, "size": 1}
-    refused(doc(files=[dict(f, path="../boot.py")]), "bad path")
-    refused(doc(files=[dict(f, path="boot.py")]), "reserved")
-    refused(doc(files=[dict(f, path="lib/aloft/x.py")]), "lib/aloft/__init__.py is missing")  # all of the agent or none
-    manifest.parse(doc(files=[dict(f, path="lib/aloft/__init__.py"), dict(f, path="lib/aloft/x.py")]))
-    refused(doc(files=[dict(f, sha256=SHA.upper())]), "sha256")
-    refused(doc(files=[dict(f, sha256=SHA[:-1])]), "sha256")
-    refused(doc(files=[dict(f, size=-1)]), "size")
-    refused(doc(files=[dict(f, size=16 * 1024 * 1024 + 1)]), "size")
-    refused(doc(files=[f, f]), "unique")
-    refused(doc(files=[dict(f, path="b.py"), dict(f, path="a.py")]), "sorted")
-    refused(doc(files=[dict(f, path="lib"), dict(f, path="lib/x.py")]), "both a file and a folder")
-    refused(doc(files=[dict(f, path="p%d" % i) for i in range(257)]), "files")
+def file_list_rules():
+    ok = lambda p, n="1": (p, SHA, n)
+    checked(listed(ok("lib/util.py", "812"), ok("main.py", "95")))
+    checked(listed(ok("lib/pkg/__init__.py", "0"), ok("lib/pkg/mod.py")))  # an empty file
+    checked(listed(ok("lib/aloft/__init__.py"), ok("lib/aloft/x.py")))
+    # a file beside a folder whose name it extends with a character that sorts before "/"
+    checked(listed(ok("lib/data"), ok("lib/data+x/y"), ok("lib/data-x"), ok("lib/data.bin"), ok("lib/datax/y")))
+    checked(listed(*[ok("p%04d" % i) for i in range(1000)]))
+    list_refused(listed(ok("../boot.py")), "bad path")
+    list_refused(listed(ok("boot.py")), "reserved")
+    list_refused(listed(ok(".aloft/trust.json")), "reserved")
+    list_refused(listed(ok("lib/aloft/x.py")), "lib/aloft/__init__.py is missing")  # all of the agent or none
+    list_refused(listed(ok("lib/aloft/__init__.py"), *[ok("lib/aloft/m%02d.py" % i) for i in range(64)]), "at most 64 agent files")
+    list_refused(listed(("main.py", SHA.upper(), "1")), "bad sha256")
+    list_refused(listed(("main.py", SHA[:-2] + "zz", "1")), "bad sha256")
+    list_refused(listed(("main.py", SHA[:-1], "1")), "not <sha256>")
+    for size in ("-1", "07", "", "1x", "16777217", "123456789"):
+        list_refused(listed(ok("main.py", size)), "bad size")
+    list_refused(listed(ok("main.py"), ok("main.py")), "unique")
+    list_refused(listed(ok("b.py"), ok("a.py")), "sorted")
+    list_refused(listed(ok("lib"), ok("lib/x.py")), "lib is both a file and a folder")
+    list_refused(listed(ok("lib/data"), ok("lib/data-x"), ok("lib/data.y"), ok("lib/data/z")), "lib/data is both a file and a folder")
+    list_refused(listed(ok("a"), ok("a-"), ok("a--"), ok("a-/b")), "a- is both a file and a folder")
+    list_refused(listed(ok("main.py")).replace(" ", "  ", 1), "bad size")
+    list_refused(listed(ok("main.py"))[:-1], "not <sha256>", 1)  # no newline at the end
+    list_refused(listed(ok("main.py" + "x" * 130)), "not <sha256>")
+    list_refused(listed(ok("a.py"), ok("b.py")), "more than the 1 lines", 1)
+    list_refused(listed(ok("a.py")), "has 1 lines, files.count says 2", 2)
+    good = listed(ok("a.py"))
+    with open(LIST, "wb") as out:
+        out.write(good)
+    e = raises(ValueError, listing.check, LIST, {"count": 1, "size": len(good), "sha256": SHA})
+    assert "does not match files.sha256" in str(e), e
 
 
 @test
@@ -149,7 +197,7 @@ def signed_envelope_verifies():
     assert signature.verify(V["two_signatures"], [KEY])
     assert signature.verify(V["good"], [V["other_key"], KEY])
     m = manifest.parse(V["good"]["manifest"])
-    assert m["version"] == "1.0.0" and len(m["files"]) == 3
+    assert m["version"] == "1.0.0" and m["files"]["count"] == 3
 
 
 @test

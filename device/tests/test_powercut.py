@@ -163,7 +163,7 @@ def settle(releases, dev, kind):
     want = {"rollback": "p1", "agent": "p4", "agenttrial": "p4", "agentback": "p2a"}.get(kind, "p2")
     if on != want:
         return "wrong", "ended on %s, expected %s" % (on, want)
-    if dev.side_files() or dev.state("journal.json") or dev.state("trial.json"):
+    if dev.side_files() or dev.state("journal") or dev.state("trial.json"):
         return "wrong", "idle, but left %s" % (dev.side_files() or "a journal or trial record")
     return on, None
 

@@ -36,14 +36,14 @@ def idle_and_clean(dev):
     assert not dev.side_files(), dev.side_files()
     leftovers = [p for p in dev.files() if p.startswith("/.aloft/agent")]
     assert not leftovers, leftovers
-    for name in ("journal.json", "trial.json"):
+    for name in ("journal", "journal.ops", "trial.json"):
         assert dev.state(name) is None, name
 
 
 DEV = Device(SERVER, TMP, id="self-1", **SETTINGS)
 SERVER.post("/_ctl", {"device": "self-1", "release": None})
 PROVISIONED = DEV.agent()
-A2 = agent("0.2.1", extra={"extra.py": b"EXTRA = 1\n"}, edit={"http.py": lambda b: b + b"# 0.2.1\n"})
+A2 = agent("0.3.1", extra={"extra.py": b"EXTRA = 1\n"}, edit={"http.py": lambda b: b + b"# 0.3.1\n"})
 R = {}
 
 
@@ -55,7 +55,7 @@ def an_app_release_leaves_the_agent_alone():
     assert codes(boots) == [75, 75, 0], output(boots)
     assert DEV.app() == R[1], (DEV.app(), R[1])
     assert DEV.agent() == PROVISIONED, (DEV.agent(), PROVISIONED)
-    assert SERVER.log()["checkins"][-1]["agent"] == "0.2.0"
+    assert SERVER.log()["checkins"][-1]["agent"] == "0.3.0"
 
 
 @test
@@ -66,27 +66,29 @@ def a_release_with_a_new_agent_installs_it_on_trial_under_the_previous_one():
     boots = DEV.run()
     assert codes(boots) == [75, 75, 0], output(boots)
     install, trial, plain = [o for _, o in boots]
-    assert "installed 2.0.0" in install and "agent 0.2.1 loaded" not in install, install
+    assert "installed 2.0.0" in install and "agent 0.3.1 loaded" not in install, install
     # the previous agent counts the trial boot before the new one is even imported
-    assert trial.index("2.0.0 on trial, boot 1 of 3") < trial.index("agent 0.2.1 loaded") < trial.index("app 2 ok"), trial
-    assert "2.0.0 confirmed" in trial and "agent 0.2.1 loaded" in plain, trial
+    assert trial.index("2.0.0 on trial, boot 1 of 3") < trial.index("agent 0.3.1 loaded") < trial.index("app 2 ok"), trial
+    assert "2.0.0 confirmed" in trial and "agent 0.3.1 loaded" in plain, trial
     assert DEV.agent() == only(R[2], "/lib/aloft/"), DEV.agent()
     assert DEV.app() == dict((p, h) for p, h in R[2].items() if not p.startswith("/lib/aloft/"))
     idle_and_clean(DEV)
     assert events(k) == [("downloading", 2, ""), ("installed", 2, ""), ("confirmed", 2, "")], events(k)
     # only what changed: main.py, lib/util.py and three agent files (the rest was on flash already)
-    got = sorted(d["sha256"] for d in SERVER.log()["downloads"][n:])
+    got = sorted(d["sha256"] for d in SERVER.log()["downloads"][n:] if not d["list"])
     want = sorted(R[2][p] for p in ("/main.py", "/lib/util.py", "/lib/aloft/__init__.py", "/lib/aloft/http.py", "/lib/aloft/extra.py"))
     assert got == want, (len(got), len(want))
     c = SERVER.log()["checkins"]
-    assert c[-1]["agent"] == "0.2.1" and c[-1]["sequence"] == 2, c[-1]
-    rec = DEV.state("installed.json")["files"]  # the agent is what lib/aloft holds, not in the record
-    assert sorted(rec) == ["lib/util.py", "main.py"], rec
+    assert c[-1]["agent"] == "0.3.1" and c[-1]["sequence"] == 2, c[-1]
+    # the record is the release's file list, agent files included; but the agent is judged by what
+    # lib/aloft holds (a later release without agent files leaves it, one with them compares bytes)
+    rec = DEV.installed()
+    assert sorted(p for p in rec if not p.startswith("lib/aloft/")) == ["lib/util.py", "main.py"], rec
 
 
 @test
 def an_agent_that_does_not_import_is_rolled_back_by_the_previous_one():
-    broken = agent("0.2.2", edit={"__init__.py": lambda b: b + b"raise ImportError('broken on purpose')\n"})
+    broken = agent("0.3.2", edit={"__init__.py": lambda b: b + b"raise ImportError('broken on purpose')\n"})
     publish("s3", 3, dict(app(3), **broken))
     k = len(SERVER.log()["events"])
     SERVER.post("/_ctl", {"device": "self-1", "release": "s3"})
@@ -94,20 +96,20 @@ def an_agent_that_does_not_import_is_rolled_back_by_the_previous_one():
     assert codes(boots) == [75, 75, 0], output(boots)
     trial = boots[1][1]
     assert "the new agent failed: ImportError: broken on purpose" in trial and "app 3 ok" not in trial, trial
-    assert "agent 0.2.1 loaded" in boots[2][1] and "app 2 ok" in boots[2][1], boots[2][1]
+    assert "agent 0.3.1 loaded" in boots[2][1] and "app 2 ok" in boots[2][1], boots[2][1]
     assert DEV.agent() == only(R[2], "/lib/aloft/") and DEV.app() == dict((p, h) for p, h in R[2].items() if not p.startswith("/lib/aloft/"))
     idle_and_clean(DEV)
     assert events(k) == [("downloading", 3, ""), ("installed", 3, ""), ("rolled_back", 3, "the new agent failed: ImportError: broken on purpose")], events(k)
     rec = DEV.state("installed.json")
     assert rec["sequence"] == 2 and rec["rejected"] == 3, rec
     c = SERVER.log()["checkins"][-1]
-    assert c["agent"] == "0.2.1" and c["rejected"] == 3, c
+    assert c["agent"] == "0.3.1" and c["rejected"] == 3, c
 
 
 @test
 def an_agent_that_never_confirms_is_rolled_back_after_its_trial_boots():
     # its check-ins never reach the server, so the release is never confirmed; the previous agent counts
-    mute = agent("0.2.3", edit={"api.py": lambda b: b.replace(b"def post(cfg, path, value):", b"def post(cfg, path, value):\n    raise OSError('mute on purpose')\n\n\ndef _post(cfg, path, value):")})
+    mute = agent("0.3.3", edit={"api.py": lambda b: b.replace(b"def post(cfg, path, value):", b"def post(cfg, path, value):\n    raise OSError('mute on purpose')\n\n\ndef _post(cfg, path, value):")})
     assert b"mute on purpose" in mute["lib/aloft/api.py"]
     publish("s4", 4, dict(app(4), **mute))
     k = len(SERVER.log()["events"])
@@ -125,7 +127,7 @@ def an_agent_that_never_confirms_is_rolled_back_after_its_trial_boots():
 @test
 def a_later_agent_drops_a_module_and_an_app_release_keeps_the_agent():
     # 0.2.4 no longer has extra.py; then a release without agent files: the agent stays 0.2.4
-    R[5] = publish("s5", 5, dict(app(5), **agent("0.2.4")))
+    R[5] = publish("s5", 5, dict(app(5), **agent("0.3.4")))
     SERVER.post("/_ctl", {"device": "self-1", "release": "s5"})
     boots = DEV.run()
     assert codes(boots) == [75, 75, 0], output(boots)
@@ -135,7 +137,7 @@ def a_later_agent_drops_a_module_and_an_app_release_keeps_the_agent():
     boots = DEV.run()
     assert codes(boots) == [75, 75, 0], output(boots)
     assert DEV.app() == R[6] and DEV.agent() == only(R[5], "/lib/aloft/")
-    assert "agent 0.2.4 loaded" in boots[2][1] and SERVER.log()["checkins"][-1]["agent"] == "0.2.4"
+    assert "agent 0.3.4 loaded" in boots[2][1] and SERVER.log()["checkins"][-1]["agent"] == "0.3.4"
     idle_and_clean(DEV)
 
 
@@ -146,14 +148,16 @@ def a_board_whose_agent_is_not_in_lib_aloft_refuses_a_release_that_carries_one()
 
     fs.makedirs(TMP + "/frozen")
     dev = Device(SERVER, TMP + "/frozen", agent_dir="/aloft", id="frozen-1", **SETTINGS)
-    publish("f1", 1, dict(app(1), **agent("0.2.9")))
+    publish("f1", 1, dict(app(1), **agent("0.3.9")))
     SERVER.post("/_ctl", {"device": "frozen-1", "release": "f1"})
     before, n = dev.files(), len(SERVER.log()["downloads"])
     boots = dev.run()
     assert codes(boots) == [2] and "last check result: failed" in output(boots), output(boots)
     e = SERVER.get("/_log?id=frozen-1")["events"][-1]
     assert e["type"] == "failed" and e["reason"] == "the agent is not in /lib/aloft (frozen into the firmware?): a release cannot replace it", e
-    assert dev.files() == before and len(SERVER.log()["downloads"]) == n  # refused before downloading anything
+    # refused before downloading any file: only the file list, which says that the release carries the agent
+    assert dict((p, h) for p, h in dev.files().items() if not p.startswith("/.aloft/stage/")) == before
+    assert [d["list"] for d in SERVER.log()["downloads"][n:]] == [True]
 
 
 @test

@@ -108,7 +108,7 @@ def manual_confirmation_waits_for_aloft_confirm():
     SERVER.offer("t6")
     out = settle(dev, [75, 75, 0])
     assert "app 26 confirms: True" in out and "26.0.0 confirmed" in out, out
-    assert dev.app() == T6 and dev.state("journal.json") is None
+    assert dev.app() == T6 and dev.state("journal") is None
     assert ("confirmed", 26, None) in events(k)
 
 
@@ -119,7 +119,7 @@ def auto_confirmation_needs_a_check_in_from_the_new_release():
     assert DEV.boot()[0] == 75
     code, out = DEV.boot(env="ALOFT_SIM_SERVER=http://127.0.0.1:9 ")
     assert code == 75 and "no check-in from the release on trial" in out, out
-    assert DEV.state("trial.json")["boots"] == 1 and DEV.state("journal.json") is not None
+    assert DEV.state("trial.json")["boots"] == 1 and DEV.state("journal") is not None
     out = settle(DEV, [75, 0])  # server back: confirmed at the next trial boot
     assert "25.0.0 on trial, boot 2 of 3" in out and "25.0.0 confirmed" in out, out
     assert DEV.app() == T5

@@ -1,0 +1,110 @@
+# An install as a transaction (docs/device.md, "The install transaction"). The journal (written by
+# install.py) is a small header, config.JOURNAL, naming both releases, and the renames, config.OPS, one
+# per line, all on flash before the first rename. After a reset at any point the install can be finished
+# (apply, roll forward) or undone (trial.restore, roll back) from the journal and the flash alone, until the
+# release is confirmed or rolled back (trial.py). Nothing here holds more than one op in RAM.
+#
+# ops, applied kind by kind (every "d", then every "m", then every "p"; trial.restore goes p, m, d):
+#   d PATH                   a file of the installed release the new one drops: PATH -> PATH#old
+#   m PATH                   set aside whole (a folder the new release no longer has, or one in the
+#                            way of a new file): PATH -> PATH#old
+#   p SHA SIZE OLD PATH      a new file: STAGE/<name> -> PATH#new; PATH -> PATH#old when OLD is 1; PATH#new -> PATH
+# PATH is absolute; the staged file is config.staged(SHA, PATH); ops.py reads them back. Each op looks at
+# the flash before it acts, so running apply (or trial.restore) again after a reset is safe. Writing
+# installed.json is the commit point; the old files stay until the release is confirmed.
+#
+# Why beside: LittleFS commits a rename within one folder at once, but one between folders in two
+# steps, and after a power cut between them it may not find the other files of the folder the file
+# came from until its next write repairs that (boot.py makes one first thing). So the only renames
+# between folders start in the stage, which holds nothing a boot needs.
+import os
+from . import config, fs
+from .ops import Ops
+
+
+def read():
+    """The journal header (a dict), None when there is none or it is unreadable. One that an agent
+    before 0.3.0 wrote (config.LEGACY) has its ops inline and "legacy": True."""
+    for path in (config.JOURNAL, config.LEGACY):
+        try:
+            j = fs.read_json(path)
+        except OSError:
+            continue
+        except ValueError:
+            print("aloft: unreadable install journal ignored")
+            return None
+        if not isinstance(j, dict) or type(j.get("sequence")) is not int:
+            return None
+        if path == config.LEGACY:
+            j["legacy"] = True
+        return j
+    return None
+
+
+def trial_state(j):
+    """The trial record of journal j's release, None when there is none for it."""
+    try:
+        t = fs.read_json(config.TRIAL)
+    except (OSError, ValueError):
+        return None
+    return t if isinstance(t, dict) and t.get("sequence") == j["sequence"] else None
+
+
+def committed(j):
+    """Whether installed.json names journal j's release: it is on trial (or being confirmed or rolled back)."""
+    return config.installed()["sequence"] == j["sequence"]
+
+
+def placed(path, src, old):
+    """Whether the new file of a put is at its path: neither its staged copy nor path#new is left, a
+    file is at the path (a folder there is one an "m" op brought back), and the file it replaced (if
+    any) is in path#old. Anything else is not ours."""
+    if fs.stat(src) is not None or fs.stat(path + "#new") is not None:
+        return False
+    st = fs.stat(path)
+    if st is None or st[0] & 0x4000:
+        return False
+    return old is None or fs.stat(old) is not None
+
+
+def record(r, rejected):
+    """The installed record of release r (a journal, or its "previous"), with rejected when set."""
+    rec = {"version": r["version"], "sequence": r["sequence"]}
+    for key in ("list", "files"):  # this agent's record names its file list; a legacy one lists the files
+        if r.get(key) is not None:
+            rec[key] = r[key]
+    if rejected:
+        rec["rejected"] = rejected
+    return rec
+
+
+def apply(j):
+    """Roll forward: perform every op (each one may already be done), then commit: the new file list
+    out of the stage, the trial record, then installed.json naming the new release. The old files
+    stay until it is confirmed."""
+    for kind in "dm":
+        with Ops(j, kind) as ops:
+            for path, _, old in ops:
+                if fs.stat(path) is not None and fs.stat(old) is None:
+                    os.rename(path, old)
+    with Ops(j, "p") as ops:
+        for path, src, old in ops:
+            new = path + "#new"
+            if fs.stat(new) is None:
+                if fs.stat(src) is None:
+                    if placed(path, src, old):
+                        continue  # done before the reset
+                    raise OSError("staged file for %s is missing" % path)
+                fs.makedirs(path[: path.rfind("/")])
+                os.rename(src, new)  # out of the stage: the one kind of rename between folders
+            if old and fs.stat(path) is not None and fs.stat(old) is None:
+                os.rename(path, old)
+            os.rename(new, path)
+    if j.get("list"):
+        dst = config.LISTS + "/" + j["list"]
+        if fs.stat(dst) is None:
+            fs.makedirs(config.LISTS)
+            os.rename(config.STAGE + "/" + j["list"][:16] + ".lst", dst)
+    if trial_state(j) is None:
+        fs.write_json(config.TRIAL, {"sequence": j["sequence"], "boots": 0, "state": "trial"})
+    fs.write_json(config.INSTALLED, record(j, j["previous"].get("rejected", 0)))
