@@ -85,7 +85,11 @@ public enum FileList {
         }
         // Agent files replace the device's agent as a whole, never mixed with the modules of another version, so
         // they must at least make an importable package. A release without agent files leaves the agent alone.
-        if files.contains(where: { ReleasePath.isAgentFile($0.path) }), !paths.contains(ReleasePath.agentInitFile) {
+        let agentFiles = files.filter { ReleasePath.isAgentFile($0.path) }.count
+        if agentFiles > ReleasePath.maxAgentFiles {
+            throw AloftError("a release carries at most \(ReleasePath.maxAgentFiles) agent files, this one has \(agentFiles)")
+        }
+        if agentFiles > 0, !paths.contains(ReleasePath.agentInitFile) {
             throw AloftError("a release that carries the agent must carry all of it: \(ReleasePath.agentInitFile) is missing")
         }
     }

@@ -68,8 +68,19 @@ public struct ReleaseManifest: Sendable, Equatable {
     /// The exact text that gets signed: the format-2 manifest.
     public func canonicalJSON() -> String { header.canonicalJSON() }
 
+    /// Why agents before 0.3.0 must not be offered this release, or nil when they can take it: format 1 lists at most
+    /// ``legacyMaxFiles`` files, and those agents cannot install an empty file (a zero-byte download never got a file to
+    /// rename), so such a release would fail on them at every check. A release with a reason gets no format-1 manifest.
+    public var legacyRefusal: String? {
+        if files.count > Self.legacyMaxFiles { return "format 1 lists at most \(Self.legacyMaxFiles) files, this release has \(files.count)" }
+        if let empty = files.first(where: { $0.size == 0 }) {
+            return "agents before 0.3.0 cannot install an empty file (\(empty.path))"
+        }
+        return nil
+    }
+
     /// The exact text of the release's format-1 manifest, for agents before 0.3.0; a release of more than
-    /// ``legacyMaxFiles`` files has none.
+    /// ``legacyMaxFiles`` files has none (``legacyRefusal`` says when one must not be published).
     public func legacyCanonicalJSON() throws(AloftError) -> String {
         guard files.count <= Self.legacyMaxFiles else {
             throw AloftError("a format-1 manifest lists at most \(Self.legacyMaxFiles) files, this release has \(files.count)")

@@ -15,6 +15,8 @@ public enum ReleasePath {
     public static let agentFolder = "lib/aloft"
     /// The agent file every release that carries the agent must have.
     public static let agentInitFile = agentFolder + "/__init__.py"
+    /// Agent files a release may carry: the device holds their names while it plans an install.
+    public static let maxAgentFiles = 64
 
     public static func validate(_ path: String) throws(AloftError) {
         let shown = String(path.prefix(80))

@@ -228,6 +228,7 @@ public struct ReleasePublication: Codable, Sendable, Equatable {
         if let legacy {
             let old: ReleaseManifest
             do { old = try legacy.parsedLegacyManifest() } catch { throw AloftError("legacy: \(error.message)") }
+            if let why = release.legacyRefusal { throw AloftError("a legacy envelope must not be published for this release: \(why)") }
             let differences = release.differences(from: old)
             guard differences.isEmpty else {
                 throw AloftError(

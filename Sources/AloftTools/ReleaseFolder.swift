@@ -103,7 +103,7 @@ public struct Publisher: Sendable {
     }
 
     /// `sequence: nil` takes the channel's latest plus one. Every key in `keys` signs the manifest, and the format-1
-    /// manifest when the release fits format 1 (at most ``ReleaseManifest/legacyMaxFiles`` files).
+    /// manifest when agents before 0.3.0 can take the release (``ReleaseManifest/legacyRefusal``).
     public func publish(
         folder: ReleaseFolder, version: SemanticVersion, keys: [ReleasePrivateKey], channel: String,
         compat: Compatibility, sequence: Int? = nil, created: Date = Date(), expires: String? = nil, trust: ReleaseTrust? = nil
@@ -114,7 +114,7 @@ public struct Publisher: Sendable {
         let manifest = try folder.manifest(
             version: version, sequence: next, channel: channel, compat: compat, created: created, expires: expires, trust: trust)
         let signed = try SignedRelease(signing: manifest, with: keys)
-        let legacy = manifest.files.count <= ReleaseManifest.legacyMaxFiles ? try SignedRelease(signingLegacy: manifest, with: keys) : nil
+        let legacy = manifest.legacyRefusal == nil ? try SignedRelease(signingLegacy: manifest, with: keys) : nil
         let fileList = Array(manifest.fileList.utf8)
         let fileListSHA = Digest.sha256Hex(fileList)
         let missing = Set(try await client.missingBlobs(Array(Set(manifest.files.map(\.sha256) + [fileListSHA])).sorted()))

@@ -111,7 +111,7 @@ struct Release: AsyncParsableCommand {
             lines.append(
                 outcome.legacy
                     ? "also signed in format 1 for devices with agents before 0.3.0"
-                    : "not offered to devices with agents before 0.3.0: format 1 lists at most \(ReleaseManifest.legacyMaxFiles) files")
+                    : "not offered to devices with agents before 0.3.0: \(m.legacyRefusal ?? "no format-1 manifest")")
             let keyIDs = { (keys: [ReleasePublicKey]) in keys.map(\.keyID).joined(separator: ", ") }
             lines.append("signed by key id \(keyIDs(signers))" + (m.expires.map { "; expires \($0)" } ?? "")
                 + (m.trust.map { "; devices then trust key id \(keyIDs($0.publicKeys)) (threshold \($0.threshold))" } ?? ""))

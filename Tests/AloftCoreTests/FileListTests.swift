@@ -80,6 +80,15 @@ import Testing
         #expect(try parse("\(Self.a) 1 lib/aloftx/update.py\n").count == 1)
     }
 
+    /// The device holds the names of the agent's files while it plans an install, so a release carries at most 64.
+    @Test func atMost64AgentFiles() throws {
+        let agent = [Self.entry("lib/aloft/__init__.py")] + (0..<63).map { Self.entry(String(format: "lib/aloft/m%02d.py", $0)) }
+        #expect(try parse(FileList.encode(agent)).count == 64)
+        #expect(throws: AloftError("a release carries at most 64 agent files, this one has 65")) {
+            try parse(FileList.encode(agent + [Self.entry("lib/aloft/zz.py")]))
+        }
+    }
+
     @Test func atMost4096Lines() throws {
         let files = (0..<4097).map { Self.entry(String(format: "f%05d", $0)) }
         #expect(try parse(FileList.encode(Array(files.prefix(4096)))).count == 4096)

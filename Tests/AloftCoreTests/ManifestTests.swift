@@ -306,3 +306,29 @@ extension ReleaseManifest {
         #expect(throws: AloftError("invalid path '\(path.prefix(80))': \(why)")) { try ReleasePath.validate(path) }
     }
 }
+
+/// Which releases agents before 0.3.0 may be offered (a format-1 manifest of them is signed only then).
+@Suite struct LegacyRefusalTests {
+    static func release(_ files: [FileEntry]) -> ReleaseManifest {
+        ReleaseManifest(version: SemanticVersion("1.0.0")!, sequence: 1, channel: "stable", created: "2026-11-29T02:33:34Z", files: files)
+    }
+
+    static func file(_ path: String, size: Int = 3) -> FileEntry {
+        FileEntry(path: path, sha256: Digest.sha256Hex(Array(path.utf8)), size: size)
+    }
+
+    @Test func aSmallReleaseWithoutEmptyFilesFits() {
+        #expect(Self.release([Self.file("main.py"), Self.file("lib/x.py")]).legacyRefusal == nil)
+        #expect(Self.release((0..<256).map { Self.file("f\($0)") }).legacyRefusal == nil)
+    }
+
+    @Test func moreThan256FilesDoNot() {
+        #expect(Self.release((0..<257).map { Self.file("f\($0)") }).legacyRefusal == "format 1 lists at most 256 files, this release has 257")
+    }
+
+    /// 0.2.0 fails on an empty file at every check (ENOENT on a download that never got a file), so it must not be offered one.
+    @Test func anEmptyFileDoesNot() {
+        let release = Self.release([Self.file("main.py"), Self.file("lib/pkg/__init__.py", size: 0)])
+        #expect(release.legacyRefusal == "agents before 0.3.0 cannot install an empty file (lib/pkg/__init__.py)")
+    }
+}

@@ -360,8 +360,17 @@ import Testing
             big.legacy = false
             #expect(try await fleet.publish(big).status == .created)
 
+            // A release that agents before 0.3.0 cannot install gets no legacy envelope (an empty file, here).
+            var empty = TestRelease(sequence: 2, files: TestRelease.defaultFiles + [TestRelease.File(path: "lib/pkg/__init__.py", bytes: [])])
+            try await fleet.putBlob(empty.fileList)
+            try await fleet.putBlob([])
+            #expect(message(try await post(empty.publication))
+                == "400 a legacy envelope must not be published for this release: agents before 0.3.0 cannot install an empty file (lib/pkg/__init__.py)")
+            empty.legacy = false
+            #expect(try await post(empty.publication).status == .created)
+
             let list = try #require(try await fleet.send(.get, "/api/v1/admin/releases").object["releases"] as? [[String: Any]])
-            #expect(list.map { $0["sequence"] as? Int } == [1] && list.first?["legacy"] as? Bool == false && list.first?["files"] as? Int == 257)
+            #expect(list.map { $0["sequence"] as? Int } == [2, 1] && list.last?["legacy"] as? Bool == false && list.last?["files"] as? Int == 257)
         }
     }
 }
