@@ -197,3 +197,21 @@ func appFiles(_ device: String) throws -> [String: String] {
 func digests(_ files: [String: [UInt8]]) -> [String: String] {
     files.mapValues { Digest.sha256Hex($0) }
 }
+
+/// The SHA-256 of the file list of a release of these files: the one blob a device fetches besides the files.
+func fileListDigest(_ files: [String: [UInt8]]) -> String {
+    Digest.sha256Hex(Array(FileList.encode(files.map { FileEntry(path: $0.key, sha256: Digest.sha256Hex($0.value), size: $0.value.count) }).utf8))
+}
+
+/// The device folder of the agent as released in 0.2.0 (`aloft/` and `boot.py` from device/tests/data/agent-0.2.0.tar.gz,
+/// and this checkout's simulator), unpacked under scratch: what `ALOFT_DEVICE_DIR` points at for a device that runs it.
+func releasedAgentDir(_ scratch: Scratch) throws -> String {
+    let root = scratch.path("released-0.2.0")
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    let archive = Paths.repo.appendingPathComponent("device/tests/data/agent-0.2.0.tar.gz").path
+    let untar = try runCommand("/usr/bin/env", ["tar", "-xzf", archive, "-C", root])
+    guard untar.code == 0 else { throw AloftError("cannot unpack \(archive): \(untar.output)") }
+    try FileManager.default.createSymbolicLink(atPath: root + "/device/sim", withDestinationPath: Paths.repo.appendingPathComponent("device/sim").path)
+    return root + "/device"
+}
+

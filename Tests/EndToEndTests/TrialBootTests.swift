@@ -47,7 +47,7 @@ import Testing
         defer { server.stop() }
         #expect(try server.aloft(["keys", "generate", "--out", scratch.path("k")]).code == 0)
         let device = scratch.path("small")
-        let provision = try server.aloft(["device", "provision", "--id", "small", "--pubkey", scratch.path("k/release.pub"), "--out", device, "--flash-size", "256K"])
+        let provision = try server.aloft(["device", "provision", "--id", "small", "--pubkey", scratch.path("k/release.pub"), "--out", device, "--flash-size", "320K"])
         try #require(provision.code == 0, "\(provision.output)")
         let big = try scratch.release("big", ["main.py": Array("print('big')\n".utf8), "data.bin": seededBytes(count: 200_000, seed: 3)])
         #expect(try server.aloft(["release", "publish", big, "--version", "1.0.0", "--key", scratch.path("k/release.key")]).code == 0)
@@ -58,7 +58,9 @@ import Testing
         let events = try server.get("/api/v1/admin/devices/small/events")["events"] as! [[String: Any]]
         let failed = events.first { $0["type"] as? String == "failed" }
         #expect((failed?["reason"] as? String)?.contains("insufficient storage") == true, "\(events)")
+        // Refused before any file is fetched: the file list alone, which the flash needed is worked out from.
         let downloads = try server.get("/api/v1/admin/devices/small/downloads")["downloads"] as! [[String: Any]]
-        #expect(downloads.isEmpty, "pre-flight must refuse before fetching anything")
+        #expect(downloads.map { $0["sha256"] as? String } == [fileListDigest(["main.py": Array("print('big')\n".utf8), "data.bin": seededBytes(count: 200_000, seed: 3)])],
+                "pre-flight must refuse before fetching any file: \(downloads)")
     }
 }

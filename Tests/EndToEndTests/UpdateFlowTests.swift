@@ -35,16 +35,24 @@ import Glibc
         let scratch: Scratch
         let server: ServerProcess
         let device: String
+        /// `ALOFT_DEVICE_DIR` for provisioning and booting: the released 0.2.0 agent, or nil for this checkout's.
+        let deviceDir: String?
 
-        init(deviceID: String = "dev-1") throws {
+        /// `releasedAgent`: the device runs the agent as released in 0.2.0 (device/tests/data/agent-0.2.0.tar.gz),
+        /// which reads only format 1.
+        init(deviceID: String = "dev-1", serverArguments: [String] = [], releasedAgent: Bool = false) throws {
             scratch = try Scratch()
-            server = try ServerProcess(data: scratch.url.appendingPathComponent("server"))
+            server = try ServerProcess(data: scratch.url.appendingPathComponent("server"), extraArguments: serverArguments)
             let keys = try server.aloft(["keys", "generate", "--out", scratch.path("keys")])
             try #require(keys.code == 0, "\(keys.output)")
+            deviceDir = releasedAgent ? try releasedAgentDir(scratch) : nil
             device = scratch.path(deviceID)
-            let provision = try server.aloft(["device", "provision", "--id", deviceID, "--pubkey", scratch.path("keys/release.pub"), "--out", device])
+            let provision = try server.aloft(
+                ["device", "provision", "--id", deviceID, "--pubkey", scratch.path("keys/release.pub"), "--out", device], environment: environment)
             try #require(provision.code == 0, "\(provision.output)")
         }
+
+        var environment: [String: String] { deviceDir.map { ["ALOFT_DEVICE_DIR": $0] } ?? [:] }
 
         @discardableResult
         func publish(_ files: [String: [UInt8]], version: String, key: String? = nil, name: String? = nil) throws -> CommandResult {
@@ -58,7 +66,7 @@ import Glibc
             var args = ["sim", "run", device, "--until-idle", "--timeout", "180"]
             if let heap { args += ["--heap", heap] }
             if let override { args += ["--server", override] }
-            return try server.aloft(args, timeout: 200)
+            return try server.aloft(args, timeout: 200, environment: environment)
         }
 
         func deviceRecord() throws -> [String: Any] {
@@ -93,7 +101,7 @@ import Glibc
         try fleet.installV1()
         #expect(try fleet.deviceRecord()["version"] as? String == "1.0.0")
         let afterV1 = try fleet.downloadedDigests().count
-        #expect(afterV1 == Set(digests(Self.v1).values).count)
+        #expect(afterV1 == Set(digests(Self.v1).values).count + 1)  // and the file list
 
         try fleet.publish(Self.v2, version: "2.0.0")
         let boot = try fleet.boot(heap: "64K")
@@ -104,8 +112,8 @@ import Glibc
         // Exactly the changed and added files travelled for v2.
         let all = try fleet.downloadedDigests()  // newest first
         let fetched = Array(all.prefix(all.count - afterV1))
-        #expect(Set(fetched) == [Digest.sha256Hex(Self.mainV2), Digest.sha256Hex(Self.v2["lib/new.py"]!)])
-        #expect(fetched.count == 2)
+        #expect(Set(fetched) == [Digest.sha256Hex(Self.mainV2), Digest.sha256Hex(Self.v2["lib/new.py"]!), fileListDigest(Self.v2)])
+        #expect(fetched.count == 3)
 
         let record = try fleet.deviceRecord()
         #expect(record["version"] as? String == "2.0.0")
@@ -113,15 +121,16 @@ import Glibc
         let listed = try fleet.server.json(["devices", "list", "--json"]) as! [[String: Any]]
         #expect(listed.first?["version"] as? String == "2.0.0")
         #expect(try fleet.events().contains { $0["type"] as? String == "installed" && $0["version"] as? String == "2.0.0" })
-        // This device's agent reads format 1: what it installed came through the releases' legacy envelopes.
+        // Both releases also have a legacy envelope, for agents before 0.3.0; this device's agent read format 2.
         let releases = try fleet.server.json(["release", "list", "--json"]) as! [[String: Any]]
         #expect(releases.map { $0["legacy"] as? Bool } == [true, true])
+        #expect(try fleet.deviceRecord()["agent"] as? String == "0.3.0")
     }
 
     /// A release of more than 256 files has no format-1 manifest: agents before 0.3.0 are not offered it, and stay
     /// where they are; the next release that fits format 1 reaches them again.
     @Test func aReleaseTooLargeForFormat1IsNotOfferedToOldAgents() throws {
-        let fleet = try Fleet()
+        let fleet = try Fleet(releasedAgent: true)
         defer { fleet.stop() }
         try fleet.installV1()
         var large = Self.v2
@@ -175,7 +184,7 @@ import Glibc
         try #require(other.code == 0)
         try fleet.publish(Self.v2, version: "2.0.0", key: fleet.scratch.path("other-keys/release.key"))
         try expectRefused(fleet, reasonContains: "signature", "trusted key")
-        #expect(try fleet.downloadedDigests().count == Set(digests(Self.v1).values).count, "nothing may be downloaded for an unsigned release")
+        #expect(try fleet.downloadedDigests().count == Set(digests(Self.v1).values).count + 1, "nothing may be downloaded for an unsigned release")
     }
 
     @Test func truncatedDownloadIsRefused() throws {

@@ -32,7 +32,9 @@ def free_bytes():
     import os
 
     st = os.statvfs("/")
-    return st[1] * st[4]  # f_frsize * f_bavail
+    # f_frsize * f_bavail. On a LittleFS that is full, or nearly, the count of blocks in use can pass the total
+    # and f_bavail wraps around to a huge number: then nothing is free.
+    return st[1] * st[4] if st[4] <= st[2] else 0
 
 
 def battery():
