@@ -3,6 +3,7 @@
 
 - bytes on the wire for a v1 -> v2 update (one file changed, one added, one removed, a 200 KB file kept);
 - the smallest MicroPython heap that completes the whole update (binary search over -X heapsize);
+- the smallest heap for a fresh install and for a one-file update of releases of 10, 100 and 1000 files;
 - an update of the agent itself (--include-agent): bytes on the wire and the smallest heap;
 - Ed25519 verification time on the MicroPython unix port;
 - server check-in latency (sequential, loopback, bounded count).
@@ -172,6 +173,8 @@ def main():
               "%.2f s (install, trial boot under the previous agent, confirmation)" % (len(os.listdir(os.path.join(agent_dir, "aloft"))), result["requests"], result["bytes"], result["seconds"]))
         print("smallest heap completing an update of the agent: %dK (-X heapsize)" % smallest_heap(agent_trial, 32))
 
+        bench_release_sizes(work)
+
         # Check-in latency: a device with nothing to do, sequential requests on loopback.
         cfg = json.loads(aloft("sim", "cat", os.path.join(work, "dev-0"), "/.aloft/config.json").stdout)
         body = json.dumps({"id": cfg["id"], "version": "2.0.0", "sequence": 2, "board": "sim", "micropython": "1.29.0",
@@ -192,6 +195,65 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
 
+
+
+def bench_release_sizes(work):
+    """The smallest heap for a fresh install and for a one-file update of releases of 10, 100 and 1000 small files
+    (packages with an empty __init__.py each): the device's RAM must not depend on the number of files."""
+    bits = subprocess.run([MICROPYTHON, "-c", "import sys; print(64 if sys.maxsize > 2**32 else 32)"], capture_output=True, text=True).stdout.strip()
+    print("release size (%s-bit MicroPython at %s):" % (bits, MICROPYTHON))
+    for n in (10, 100, 1000):
+        a, b = os.path.join(work, "size-%d-a" % n), os.path.join(work, "size-%d-b" % n)
+        files = {"main.py": b"import pkg00.mod0001\nprint('app', pkg00.mod0001.X)\n"}
+        for i in range(1, n):
+            folder = "lib/pkg%02d/" % (i // 50)
+            files[folder + "__init__.py"] = b""
+            files[folder + "mod%04d.py" % i] = b"X = %d\n" % i
+        files = dict(list(files.items())[:n])
+        write_release(a, files)
+        files = dict(files, **{"main.py": b"import pkg00.mod0001\nprint('app b', pkg00.mod0001.X)\n"})
+        write_release(b, files)
+        channel = "size-%d" % n
+        key = os.path.join(work, "keys/release.key")
+        aloft("release", "publish", a, "--version", "1.0.0", "--key", key, "--channel", channel, timeout=600)
+        state = {"k": 0}
+
+        def provision():
+            state["k"] += 1
+            dev = os.path.join(work, "dev-%s-%d" % (channel, state["k"]))
+            aloft("device", "provision", "--id", "%s-%d" % (channel, state["k"]), "--channel", channel, "--pubkey",
+                  os.path.join(work, "keys/release.pub"), "--out", dev, "--flash-size", "4M")
+            return dev
+
+        def boot(dev, heap, sequence):
+            r = aloft("sim", "run", dev, "--until-idle", "--timeout", "900", "--heap", heap, check=False, timeout=1000)
+            name = os.path.basename(dev)[4:]
+            return (r.returncode == 0 and get("/api/v1/admin/devices/" + name).get("sequence") == sequence) or None
+
+        def fresh_trial(_, heap):
+            dev = provision()
+            try:
+                return boot(dev, heap, 1)
+            finally:
+                shutil.rmtree(dev, ignore_errors=True)
+
+        fresh = smallest_heap(fresh_trial, 24, 128)
+        # The update: one device on A, its flash saved; B published; every trial boots a copy of that flash.
+        base = provision()
+        if not boot(base, "512K", 1):
+            sys.exit("the %d-file release did not install" % n)
+        aloft("release", "publish", b, "--version", "1.0.1", "--key", key, "--channel", channel, timeout=600)
+
+        def update_trial(_, heap):
+            shutil.copy(os.path.join(base, "flash.img"), os.path.join(base, "flash.v1"))
+            try:
+                return boot(base, heap, 2)
+            finally:
+                shutil.copy(os.path.join(base, "flash.v1"), os.path.join(base, "flash.img"))
+
+        update = smallest_heap(update_trial, 24, 128)
+        shutil.rmtree(base, ignore_errors=True)
+        print("  %4d files: fresh install %dK, one-file update %dK (smallest -X heapsize)" % (n, fresh, update))
 
 
 def bench_ed25519():

@@ -1,12 +1,16 @@
 # The install transaction and the trial after it, on a RAM flash: every flash change of an install,
 # a rollback and a confirmation is cut short in turn (a reset), then boot recovery must end in
 # exactly one release, and nothing but what the phase allows may be left in /.aloft.
-from harness import RamFlash, raises, run, test
+from harness import DEVICE, RamFlash, mount_flash, raises, run, test
 import hashlib
 import json
 import os
 from binascii import hexlify
-from aloft import config, fs, journal, legacy, outbox as _outbox, plan, trial  # loaded now: the RAM flash hides the host
+# Loaded now, so that a power cut (CountingOs) reaches every module that changes the flash; the rest load from the
+# host, which mount_flash keeps visible at its own path.
+from aloft import accept, config, fs, journal, legacy, outbox as _outbox, plan, restore, trial
+
+HOST = "/" + DEVICE.split("/")[1]  # where mount_flash mounts the host folder: not part of the flash's tree
 
 
 class Reset(BaseException):
@@ -118,6 +122,8 @@ def tree(path=""):
     out = {}
     for e in os.ilistdir(path or "/"):
         p = path + "/" + e[0]
+        if p == HOST:
+            continue
         if e[1] == 0x4000:
             sub = tree(p)
             out.update(sub if sub else {p + "/": None})  # an empty folder shows too
@@ -137,7 +143,7 @@ def device_v1(trust=None):
     # A fresh flash with v1 installed and v2's changed files staged, as after the downloads.
     bd = FLASH
     os.VfsLfs2.mkfs(bd)
-    os.mount(os.VfsLfs2(bd), "/")
+    mount_flash(bd)
     for p, b in V1.items():
         put("/" + p, b)
     for p, b in UNTRACKED.items():
@@ -178,14 +184,14 @@ def check_state(files, seq, trial_left=False):
 
 def cut(fn, n, *args):
     # Run fn(*args) with power lost before its n-th flash change; True if it completed first.
-    journal.os = trial.os = fs.os = CountingOs(n)
+    journal.os = trial.os = fs.os = restore.os = CountingOs(n)
     try:
         fn(*args)
         return True
     except Reset:
         return False
     finally:
-        journal.os = trial.os = fs.os = os
+        journal.os = trial.os = fs.os = restore.os = os
 
 
 def with_device(fn, trust=None):
@@ -193,6 +199,7 @@ def with_device(fn, trust=None):
     try:
         fn(j)
     finally:
+        os.umount(HOST)
         os.umount("/")
 
 
