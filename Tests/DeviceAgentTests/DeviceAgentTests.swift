@@ -32,13 +32,15 @@ import Testing
         let output = try FileHandle(forWritingTo: log)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.micropython)
-        process.arguments = [Self.testsDir.appendingPathComponent(name).path]
+        // A large heap for the script itself: the host side of a test holds whole releases (a thousand files) and hashes
+        // the flash after every boot. The simulated devices it starts get the heap the test gives them.
+        process.arguments = ["-X", "heapsize=64M", Self.testsDir.appendingPathComponent(name).path]
         process.currentDirectoryURL = Self.repo
         process.standardOutput = output
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let limit: TimeInterval = name == "test_powercut.py" ? 900 : 300
+        let limit: TimeInterval = ["test_powercut.py": 1200, "test_shapes.py": 900][name] ?? 300
         let deadline = Date().addingTimeInterval(limit)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         let timedOut = process.isRunning
