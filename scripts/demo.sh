@@ -46,7 +46,9 @@ step "boot the devices: each checks in, verifies, installs 1.0.0, resets and run
 boot_all
 "$ALOFT" devices list
 
-step "publish greenhouse 2.0.0 (main.py changed, lib/alerts.py added, lib/units.py removed)"
+step "publish greenhouse 2.0.0 (main.py changed, the package lib/climate/ added, lib/units.py removed)"
+echo "first a dry run: what would be published, and what is left out"
+"$ALOFT" release publish examples/greenhouse/v2 --version 2.0.0 --key "$DATA/keys/release.key" --dry-run
 "$ALOFT" release publish examples/greenhouse/v2 --version 2.0.0 --key "$DATA/keys/release.key"
 
 step "boot again: only the changed and added files travel"
@@ -55,7 +57,7 @@ boot_all
 step "publish greenhouse 2.1.0 with a new agent: the devices update the agent itself"
 # A stand-in for the next version of Aloft's agent: this build's agent with another VERSION.
 mkdir -p "$DATA/next-agent" && cp -r device/aloft "$DATA/next-agent/"
-sed -i 's/^VERSION = ".*"/VERSION = "0.3.0-demo"/' "$DATA/next-agent/aloft/__init__.py"
+sed -i 's/^VERSION = ".*"/VERSION = "0.3.1-demo"/' "$DATA/next-agent/aloft/__init__.py"
 ALOFT_DEVICE_DIR="$DATA/next-agent" "$ALOFT" release publish examples/greenhouse/v2 --version 2.1.0 \
   --key "$DATA/keys/release.key" --include-agent
 

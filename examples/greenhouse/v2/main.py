@@ -1,7 +1,8 @@
-# Greenhouse monitor, release 2: adds an alert threshold; units.py is gone, alerts.py is new.
+# Greenhouse monitor, release 2: adds an alert threshold in a package (lib/climate/, whose __init__.py is
+# empty, as most are); units.py is gone.
 import aloft
 from sensor import read
-from alerts import check
+from climate.alerts import check
 
 VERSION = "2.0.0"
 
