@@ -6,7 +6,8 @@
 #   micropython shapes.py OUTDIR     writes OUTDIR/<shape>/<n>/ for each version (for the end-to-end tests)
 
 
-def _noise(n, seed):
+def noise(n, seed):
+    # n deterministic bytes that zlib cannot shrink
     out = bytearray(n)
     x = seed
     for i in range(n):
@@ -74,7 +75,7 @@ def swap():
     # lib/data is a file, then a folder of the same name, then a file again
     v1 = {"lib/data": b"a file\n"}
     v1["main.py"] = _main("swap-1", [_bytes("/lib/data", b"a file\n")])
-    v2 = {"lib/data/a.txt": b"now a folder\n", "lib/data/b.bin": _noise(3000, 5)}
+    v2 = {"lib/data/a.txt": b"now a folder\n", "lib/data/b.bin": noise(3000, 5)}
     v2["main.py"] = _main("swap-2", [_bytes("/lib/data/a.txt", b"now a folder\n"), _size("/lib/data/b.bin", 3000)])
     v3 = {"lib/data": b"a file again\n"}
     v3["main.py"] = _main("swap-3", [_bytes("/lib/data", b"a file again\n")])
@@ -83,11 +84,11 @@ def swap():
 
 def same():
     # the same bytes at several paths, empty and not, changing together
-    blob = _noise(5000, 9)
+    blob = noise(5000, 9)
     v1 = {"assets/a.bin": blob, "assets/b.bin": blob, "lib/one/__init__.py": b"", "lib/two/__init__.py": b"", "LICENSE": b"MIT\n", "lib/one/LICENSE": b"MIT\n"}
     v1["main.py"] = _main("same-1", [_size("/assets/b.bin", 5000), _bytes("/lib/one/LICENSE", b"MIT\n")])
     v2 = dict(v1)
-    blob2 = _noise(5000, 10)
+    blob2 = noise(5000, 10)
     v2["assets/a.bin"] = v2["assets/b.bin"] = v2["assets/c.bin"] = blob2
     v2["main.py"] = _main("same-2", ["open('/assets/a.bin','rb').read() == open('/assets/c.bin','rb').read()"])
     return [v1, v2]
@@ -95,10 +96,10 @@ def same():
 
 def binary():
     # incompressible bytes, every byte value, and text that compresses well
-    v1 = {"data/noise.bin": _noise(30000, 1), "data/all.bin": bytes(range(256)) * 4, "data/text.txt": b"temperature=21.5;\n" * 2000}
+    v1 = {"data/noise.bin": noise(30000, 1), "data/all.bin": bytes(range(256)) * 4, "data/text.txt": b"temperature=21.5;\n" * 2000}
     v1["main.py"] = _main("binary-1", [_bytes("/data/all.bin", bytes(range(256)) * 4), _size("/data/noise.bin", 30000)])
     v2 = dict(v1)
-    v2["data/noise.bin"] = _noise(31000, 2)
+    v2["data/noise.bin"] = noise(31000, 2)
     v2["data/text.txt"] = b"humidity=40;\n" * 3000
     v2["main.py"] = _main("binary-2", [_size("/data/noise.bin", 31000), _size("/data/text.txt", 39000)])
     return [v1, v2]

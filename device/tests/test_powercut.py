@@ -18,6 +18,7 @@ import os
 import sys
 import time
 from aloft import fs
+from shapes import noise
 from simulated import Device, Server, checkout_agent
 
 WORKERS = int(os.getenv("ALOFT_TEST_CUT_WORKERS") or 2)
@@ -29,15 +30,6 @@ PLAN = {"install": 130 * SCALE, "trial": 40 * SCALE, "rollback": 45 * SCALE, "re
 # and over an update of the agent itself: its install, its trial boot, the rollback of an agent that
 # does not import (the previous agent judges it), recovery from those
 PLAN.update({"agent": 40 * SCALE, "agenttrial": 25 * SCALE, "agentback": 25 * SCALE, "agentrecovery": 15 * SCALE})
-
-
-def noise(n, seed):
-    out = bytearray(n)
-    x = seed
-    for i in range(n):
-        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
-        out[i] = x >> 16 & 0xFF
-    return bytes(out)
 
 
 def text(n):
