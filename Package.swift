@@ -70,7 +70,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // What the CLI does, as a library: release building and publishing, device images, the simulator.
+        // What the CLI does, as a library: release building and publishing, device images, the simulator. The device
+        // files it hands out (device/aloft, boot.py, device/sim) are compiled in by the EmbedDevice plugin.
         .target(
             name: "AloftTools",
             dependencies: [
@@ -80,8 +81,11 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ]
+            ],
+            plugins: ["EmbedDevice"]
         ),
+        .executableTarget(name: "EmbedDeviceFiles"),
+        .plugin(name: "EmbedDevice", capability: .buildTool(), dependencies: ["EmbedDeviceFiles"]),
         .executableTarget(
             name: "aloft",
             dependencies: [

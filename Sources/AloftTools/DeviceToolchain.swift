@@ -13,17 +13,16 @@ public struct DeviceToolchain: Sendable {
         self.micropython = micropython
     }
 
-    /// Finds both. `device/` as ``locateDeviceDir()`` does; MicroPython from `explicit`, `ALOFT_MICROPYTHON`,
-    /// `<repo>/.venv/bin/micropython`, then PATH.
+    /// Finds both. `device/` as ``locateDeviceDir()`` does; MicroPython from `explicit`, `ALOFT_MICROPYTHON`, the
+    /// `.venv` of the checkout this binary was built in, then PATH.
     public static func locate(micropython explicit: String? = nil) throws(AloftError) -> DeviceToolchain {
         let env = ProcessInfo.processInfo.environment
         let fm = FileManager.default
         let deviceDir = try locateDeviceDir()
-        let repoVenv = deviceDir.deletingLastPathComponent().appendingPathComponent(".venv/bin/micropython").path
         var binaries: [String] = []
         if let explicit { binaries.append(explicit) } else {
             if let fromEnv = env["ALOFT_MICROPYTHON"], !fromEnv.isEmpty { binaries.append(fromEnv) }
-            binaries.append(repoVenv)
+            binaries += Self.checkoutVenv("micropython")
             binaries += (env["PATH"] ?? "").split(separator: ":").map { "\($0)/micropython" }
         }
         guard let micropython = binaries.first(where: { fm.isExecutableFile(atPath: $0) }) else {
@@ -33,30 +32,34 @@ public struct DeviceToolchain: Sendable {
         return DeviceToolchain(deviceDir: deviceDir, micropython: micropython)
     }
 
-    /// Finds the `device/` folder alone, for what needs the agent's files but not MicroPython: from `ALOFT_DEVICE_DIR`,
-    /// else upwards from the executable, else upwards from the working directory.
+    /// The `device/` folder, for what needs the agent's files but not MicroPython: `ALOFT_DEVICE_DIR` when set (for
+    /// developing the agent), else the copy built into this binary (``DeviceFiles``), unpacked once into a cache folder.
     public static func locateDeviceDir() throws(AloftError) -> URL {
-        let env = ProcessInfo.processInfo.environment
-        let fm = FileManager.default
-        var candidates: [URL] = []
-        if let dir = env["ALOFT_DEVICE_DIR"] { candidates.append(URL(fileURLWithPath: dir)) }
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        for start in [executable.deletingLastPathComponent(), URL(fileURLWithPath: fm.currentDirectoryPath)] {
-            var dir = start.standardizedFileURL
-            for _ in 0..<8 {
-                candidates.append(dir.appendingPathComponent("device"))
-                dir = dir.deletingLastPathComponent()
+        if let dir = ProcessInfo.processInfo.environment["ALOFT_DEVICE_DIR"], !dir.isEmpty {
+            let url = URL(fileURLWithPath: dir)
+            guard FileManager.default.fileExists(atPath: url.appendingPathComponent("aloft/__init__.py").path) else {
+                throw AloftError("ALOFT_DEVICE_DIR=\(dir) has no aloft/__init__.py: point it at a folder like the repository's device/")
             }
+            return url
         }
-        guard let deviceDir = candidates.first(where: { fm.fileExists(atPath: $0.appendingPathComponent("aloft/__init__.py").path) }) else {
-            throw AloftError("cannot find the device agent files (device/aloft); run from the Aloft checkout or set ALOFT_DEVICE_DIR")
-        }
-        return deviceDir
+        return try DeviceFiles.unpacked()
     }
 
     /// The agent package in ``deviceDir``.
     public func agent() throws(AloftError) -> AgentPackage {
         try AgentPackage(folder: deviceDir.appendingPathComponent("aloft"))
+    }
+
+    /// `.venv/bin/<name>` of the checkout this binary was built in (where `make` installs the Python tools), if it
+    /// is one: the binary sits in `.build/<config>/` there.
+    static func checkoutVenv(_ name: String) -> [String] {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var out: [String] = []
+        for _ in 0..<4 {
+            dir = dir.deletingLastPathComponent()
+            out.append(dir.appendingPathComponent(".venv/bin/" + name).path)
+        }
+        return out
     }
 
     var flashTool: String { deviceDir.appendingPathComponent("sim/flashtool.py").path }
@@ -75,6 +78,9 @@ public struct DeviceToolchain: Sendable {
 /// The device agent as this build of aloft ships it: the MicroPython package in `device/aloft`, which lands on a device
 /// under `lib/aloft/` both when it is provisioned and when a release carries the agent.
 public struct AgentPackage: Sendable {
+    /// The oldest MicroPython the agent runs on (docs/device.md).
+    public static let minimumMicroPython = "1.21"
+
     /// The package's source folder (`device/aloft`).
     public let folder: URL
     /// The package's file names, sorted: every regular `.py` and `.mpy` file directly in ``folder``, hidden ones left out.

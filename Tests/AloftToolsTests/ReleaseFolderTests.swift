@@ -47,7 +47,17 @@ final class Scratch {
     @Test func findsTheAgentThatShipsWithThisBuild() throws {
         let agent = try AgentPackage.locate()
         #expect(agent.folder.lastPathComponent == "aloft")
-        #expect(agent.folder.deletingLastPathComponent().lastPathComponent == "device")
+        // Without ALOFT_DEVICE_DIR it is the copy compiled into this build: byte for byte the checkout's device/aloft.
+        let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("device/aloft")
+        if ProcessInfo.processInfo.environment["ALOFT_DEVICE_DIR"] == nil {
+            let names = try FileManager.default.contentsOfDirectory(atPath: checkout.path).filter { $0.hasSuffix(".py") }.sorted()
+            #expect(agent.names.sorted() == names)
+            for name in names {
+                #expect(FileManager.default.contentsEqual(atPath: checkout.appendingPathComponent(name).path,
+                                                          andPath: agent.folder.appendingPathComponent(name).path), "\(name)")
+            }
+        }
         #expect(agent.names.contains("__init__.py"))
         #expect(agent.names.allSatisfy { $0.hasSuffix(".py") || $0.hasSuffix(".mpy") })
         let source = try String(contentsOf: agent.folder.appendingPathComponent("__init__.py"), encoding: .utf8)
