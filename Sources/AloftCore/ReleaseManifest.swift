@@ -375,6 +375,13 @@ public struct Compatibility: Codable, Sendable, Equatable {
         }
     }
 
+    /// Makes `minimum` the release's minimum MicroPython unless it asks for a later one already.
+    public mutating func raiseMinimum(to minimum: String) {
+        guard let wanted = MicroPythonVersion(minimum) else { return }
+        if let current = micropython.flatMap(MicroPythonVersion.init), current >= wanted { return }
+        micropython = minimum
+    }
+
     /// Whether a device with this board name and MicroPython version may install the release.
     /// A device that does not say its version is refused when a minimum is set.
     public func accepts(board: String, micropython deviceVersion: String?) -> Bool {

@@ -9,7 +9,7 @@ public struct ReleaseFolder: Sendable {
     }
 
     public let root: URL
-    public let files: [File]
+    public private(set) var files: [File]
 
     /// What the walk left out, and why (for `--dry-run`); nothing for the agent package.
     public let skipped: [ReleaseFolderWalk.Skipped]
@@ -52,6 +52,35 @@ public struct ReleaseFolder: Sendable {
             throw AloftError("the release would have \(found.count) files; a release has at most \(ReleaseManifest.maxFiles)")
         }
         files = found.sorted { Array($0.entry.path.utf8).lexicographicallyPrecedes(Array($1.entry.path.utf8)) }
+    }
+
+    /// The application's modules compiled to bytecode (`x.py` → `x.mpy`, written into `dir`), so a device imports them
+    /// without compiling: every `.py` but `main.py` (MicroPython runs it by name) and the agent's files (their form is
+    /// the agent's, see ``AgentPackage/built(_:into:compiler:)``). A folder with both `x.py` and `x.mpy` is refused.
+    public func compiled(with compiler: MpyCross, into dir: URL) throws(AloftError) -> ReleaseFolder {
+        var out = self
+        let paths = Set(files.map(\.entry.path))
+        var compiled: [File] = []
+        for file in files {
+            let path = file.entry.path
+            guard path.hasSuffix(".py"), path != "main.py", !ReleasePath.isAgentFile(path) else {
+                compiled.append(file)
+                continue
+            }
+            let target = String(path.dropLast(3)) + ".mpy"
+            guard !paths.contains(target) else {
+                throw AloftError("\(path) and \(target) are both in the release folder; with --compile keep only the .py")
+            }
+            let url = dir.appendingPathComponent(target)
+            do { try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true) } catch {
+                throw AloftError("cannot create \(url.deletingLastPathComponent().path): \(error.localizedDescription)")
+            }
+            try compiler.compile(file.url, as: path, to: url)
+            do { try ReleasePath.validate(target) } catch { throw AloftError("\(error.message) (compiled from \(path))") }
+            compiled.append(try Self.read(url, as: target))
+        }
+        out.files = compiled.sorted { Array($0.entry.path.utf8).lexicographicallyPrecedes(Array($1.entry.path.utf8)) }
+        return out
     }
 
     /// Whether the release carries the agent.

@@ -25,13 +25,14 @@ public struct SimulatedDevice: Sendable {
         public var keys: [ReleasePublicKey]
         /// How many of `keys` must sign a release (docs/protocol.md, "Trust and key rotation").
         public var threshold: Int
-        public var board: String
+        /// The board name it reports (matched against release board globs); nil: the firmware's own (a real board).
+        public var board: String?
         /// PEM text of the CA certificate(s) an `https://` server's certificate must chain to.
         public var ca: String?
         /// A fleet enrollment secret, in a generic image instead of `id` and `token` (docs/protocol.md, "Enrollment").
         public var enroll: String?
 
-        public init(server: String, id: String, token: String, keys: [ReleasePublicKey], threshold: Int = 1, board: String, ca: String? = nil) {
+        public init(server: String, id: String, token: String, keys: [ReleasePublicKey], threshold: Int = 1, board: String?, ca: String? = nil) {
             self.server = server
             self.id = id
             self.token = token
@@ -42,7 +43,7 @@ public struct SimulatedDevice: Sendable {
         }
 
         /// A generic image's config: the same for every device of a batch, which registers itself on first boot.
-        public init(server: String, enrollmentSecret: String, keys: [ReleasePublicKey], threshold: Int = 1, board: String, ca: String? = nil) {
+        public init(server: String, enrollmentSecret: String, keys: [ReleasePublicKey], threshold: Int = 1, board: String?, ca: String? = nil) {
             self.init(server: server, id: "", token: "", keys: keys, threshold: threshold, board: board, ca: ca)
             self.enroll = enrollmentSecret
         }
@@ -59,8 +60,9 @@ public struct SimulatedDevice: Sendable {
             try ReleaseTrust(keys: keys, threshold: threshold).validate()
         }
 
-        func json() throws(AloftError) -> Data {
-            var object: [String: Any] = ["server": server, "keys": ReleaseTrust(keys: keys).keys, "threshold": threshold, "board": board]
+        public func json() throws(AloftError) -> Data {
+            var object: [String: Any] = ["server": server, "keys": ReleaseTrust(keys: keys).keys, "threshold": threshold]
+            if let board { object["board"] = board }
             if let enroll {
                 object["enroll"] = enroll
             } else {
@@ -88,8 +90,9 @@ public struct SimulatedDevice: Sendable {
         }
     }
 
-    /// Writes `flash.img` with the agent, its boot hook and `config`; the image appears whole or not at all.
-    public func createImage(config: Config, flashSize: Int, toolchain: DeviceToolchain) throws(AloftError) {
+    /// Writes `flash.img` with the agent (`agent`, else the toolchain's as source), its boot hook and `config`; the
+    /// image appears whole or not at all.
+    public func createImage(config: Config, flashSize: Int, toolchain: DeviceToolchain, agent: AgentPackage? = nil) throws(AloftError) {
         try Self.validateFlashSize(flashSize)
         try config.validate()
         try checkFree()
@@ -104,7 +107,7 @@ public struct SimulatedDevice: Sendable {
             try fm.createDirectory(at: staging.appendingPathComponent(".aloft"), withIntermediateDirectories: true)
             try fm.copyItem(at: toolchain.deviceDir.appendingPathComponent("boot.py"), to: staging.appendingPathComponent("boot.py"))
             // The same files a release carries with --include-agent.
-            for file in try toolchain.agent().files {
+            for file in try (agent ?? toolchain.agent()).files {
                 try fm.copyItem(at: file.url, to: staging.appendingPathComponent(file.path))
             }
         } catch let error as AloftError {

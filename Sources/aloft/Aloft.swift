@@ -8,7 +8,7 @@ struct Aloft: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aloft",
         abstract: "Over-the-air updates for MicroPython fleets.",
-        subcommands: [Serve.self, Keys.self, Release.self, DeviceCommand.self, Devices.self, Sim.self, Admin.self, Enrollment.self]
+        subcommands: [Serve.self, Keys.self, Release.self, DeviceCommand.self, Devices.self, Sim.self, AgentCommand.self, Admin.self, Enrollment.self]
     )
 }
 
@@ -52,6 +52,16 @@ struct MicroPythonOption: ParsableArguments {
     func toolchain() throws -> DeviceToolchain {
         try DeviceToolchain.locate(micropython: micropython)
     }
+}
+
+extension AgentForm: ExpressibleByArgument {}
+
+/// The form of the agent a command hands to devices.
+struct AgentFormOption: ParsableArguments {
+    @Option(help: "The agent as bytecode compiled here by mpy-cross (mpy: less RAM and flash on the device, MicroPython 1.19+) or as sources (py).")
+    var agentForm: AgentForm = .mpy
+
+    var form: AgentForm { agentForm }
 }
 
 func printError(_ text: String) {

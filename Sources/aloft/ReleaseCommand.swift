@@ -44,8 +44,13 @@ struct Release: AsyncParsableCommand {
         @Option(help: "With --trust: how many of those keys must sign later releases.")
         var threshold: Int?
 
-        @Flag(help: "Also ship the device agent of this aloft build (device/aloft) under lib/aloft/, so devices update their agent too.")
+        @Flag(help: "Also ship the device agent of this aloft build under lib/aloft/, so devices update their agent too (in --agent-form).")
         var includeAgent = false
+
+        @OptionGroup var agentForm: AgentFormOption
+
+        @Flag(help: "Compile the application's .py files (all but main.py) to .mpy with mpy-cross: devices import them without compiling.")
+        var compile = false
 
         @Flag(help: "Do all but talk to the server (no --server needed): list what would be published and what is left out, and why.")
         var dryRun = false
@@ -54,6 +59,7 @@ struct Release: AsyncParsableCommand {
 
         func run() async throws {
             let request = try prepare()
+            defer { try? FileManager.default.removeItem(at: request.staging) }  // compiled files, read until uploaded
             if dryRun { return print(try dryRunReport(request)) }
             let outcome = try await Publisher(client: try server.client()).publish(
                 folder: request.folder, version: request.version, keys: request.signers, channel: channel, compat: request.compat,
@@ -63,7 +69,7 @@ struct Release: AsyncParsableCommand {
 
         typealias Request = (
             version: SemanticVersion, compat: Compatibility, signers: [ReleasePrivateKey], created: Date, expires: String?,
-            trust: ReleaseTrust?, folder: ReleaseFolder
+            trust: ReleaseTrust?, folder: ReleaseFolder, staging: URL
         )
 
         /// Everything `run()` needs before it talks to the server: checked options, signing keys, the files.
@@ -71,8 +77,11 @@ struct Release: AsyncParsableCommand {
         /// split the coroutine (release builds).
         @inline(never) func prepare() throws -> Request {
             let version = try SemanticVersion(parsing: version)
-            let compat = Compatibility(boards: boards.isEmpty ? ["*"] : boards, micropython: minMicropython)
+            var compat = Compatibility(boards: boards.isEmpty ? ["*"] : boards, micropython: minMicropython)
             try compat.validate()
+            // Bytecode needs a MicroPython that loads it; the agent itself needs 1.21 or later.
+            if compile || (includeAgent && agentForm.form == .mpy) { compat.raiseMinimum(to: MpyCross.minimumMicroPython) }
+            if includeAgent { compat.raiseMinimum(to: AgentPackage.minimumMicroPython) }
             guard (1...SignedRelease.maxSignatures).contains(keys.count) else {
                 throw ValidationError("pass 1-\(SignedRelease.maxSignatures) --key options (private keys that sign the release)")
             }
@@ -80,9 +89,11 @@ struct Release: AsyncParsableCommand {
             guard Set(signers.map(\.publicKey)).count == signers.count else { throw ValidationError("the same key is given twice with --key") }
             let created = Date()
             var agent: AgentPackage?
-            if includeAgent { agent = try AgentPackage.locate() }
-            let folder = try ReleaseFolder(root: URL(fileURLWithPath: source), agent: agent)
-            return (version, compat, signers, created, try expiryTimestamp(from: created), try trustField(), folder)
+            let staging = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-publish-\(getpid())-\(UUID().uuidString)")
+            if includeAgent { agent = try AgentPackage.locate().built(agentForm.form, into: staging.appendingPathComponent("agent")) }
+            var folder = try ReleaseFolder(root: URL(fileURLWithPath: source), agent: agent)
+            if compile { folder = try folder.compiled(with: try MpyCross.locate(), into: staging.appendingPathComponent("app")) }
+            return (version, compat, signers, created, try expiryTimestamp(from: created), try trustField(), folder, staging)
         }
 
         /// `--dry-run`: the manifest is built and signed as for publishing (the channel's next sequence, which only the

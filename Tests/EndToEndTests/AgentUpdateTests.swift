@@ -63,7 +63,10 @@ import Testing
         #expect(boot.output.contains("2.0.0 confirmed"), "\(boot.output)")
         #expect(try appFiles(fleet.device) == digests(v2))
         let onFlash = try flashContents(fleet.device)
-        #expect(onFlash.filter { ReleasePath.isAgentFile($0.key) && !$0.key.contains("#") } == digests(newAgent).reduce(into: [:]) { $0["lib/aloft/" + $1.key] = $1.value })
+        // the agent as it went (bytecode but __init__.py), exactly what `aloft agent export` of that folder writes
+        let newAgentOnDevice = try exportedAgent(deviceDir: fleet.scratch.path("agent-2"))
+        #expect(onFlash.filter { ReleasePath.isAgentFile($0.key) && !$0.key.contains("#") } == digests(newAgentOnDevice))
+        #expect(newAgentOnDevice.keys.contains("lib/aloft/update.mpy") && newAgentOnDevice.keys.contains("lib/aloft/__init__.py"))
         #expect(!onFlash.keys.contains { $0.hasPrefix(".aloft/agent") || $0.contains("#") }, "\(onFlash.keys.sorted())")
         #expect(try fleet.deviceRecord()["agent"] as? String == "0.9.0-e2e")
         #expect(try fleet.deviceRecord()["version"] as? String == "2.0.0")
@@ -71,7 +74,7 @@ import Testing
         #expect(listed.stdout.contains("0.9.0-e2e"), "\(listed.output)")
         // only what changed travelled: main.py and the agent's __init__.py (and the file list)
         let all = try fleet.downloadedDigests()
-        let list = fileListDigest(v2.merging(newAgent.map { ("lib/aloft/" + $0.key, $0.value) }) { $1 })
+        let list = fileListDigest(v2.merging(newAgentOnDevice) { $1 })
         #expect(Set(all.prefix(all.count - afterV1)) == [Digest.sha256Hex(UpdateFlowTests.mainV2), Digest.sha256Hex(newAgent["__init__.py"]!), list])
 
         // v3: an agent that does not import; the previous agent (0.9.0-e2e) takes it back at its trial boot

