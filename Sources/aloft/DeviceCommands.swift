@@ -9,7 +9,14 @@ struct DeviceCommand: AsyncParsableCommand {
 
     struct Provision: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Register a device and write DEV/flash.img: a LittleFS image with the agent, its boot hook and its config.")
+            abstract: "Register a device and put Aloft on it: a board on a USB cable (--port), a folder of its files (--folder), "
+                + "or a simulated board's flash image (--out).",
+            discussion: """
+                --port goes through mpremote (pip install mpremote): it asks the board what it is first and refuses one \
+                that is not MicroPython 1.21 or later on LittleFS, or has too little flash; it keeps the board's main.py \
+                and /lib/aloft_board.py, and its own boot.py unless --force; it reads every file back by SHA-256. \
+                Running it again after a failure (a cable pulled) starts over.
+                """)
 
         @Option(help: "Device id (A-Z a-z 0-9 . _ -, up to 64).")
         var id: String
@@ -17,7 +24,20 @@ struct DeviceCommand: AsyncParsableCommand {
         @Option(help: "Channel the device follows.")
         var channel: String = "stable"
 
+        @Option(help: "The board's serial port (/dev/ttyUSB0, /dev/ttyACM0, COM3), or auto for the one USB board attached.")
+        var port: String?
+
+        @Option(help: "Write the files a board needs into this folder instead (boot.py, lib/aloft/, .aloft/config.json), for Thonny or another tool.")
+        var folder: String?
+
+        @Flag(help: "With --port: replace a boot.py of the board's own (kept as /boot.py.orig).")
+        var force = false
+
+        @Flag(help: "If the device is registered already (an earlier provision did not finish): give it a new token; the old one stops working.")
+        var reissueToken = false
+
         @OptionGroup var image: ImageOptions
+        @OptionGroup var agentForm: AgentFormOption
 
         @Option(help: "Server URL stored on the device (default: --server).")
         var deviceServer: String?
@@ -28,20 +48,77 @@ struct DeviceCommand: AsyncParsableCommand {
         func run() async throws {
             try Identifiers.validateDeviceID(id)
             try Identifiers.validateChannel(channel)
-            let (keys, size) = try image.checked()
+            guard [port, folder, image.out].compactMap({ $0 }).count == 1 else {
+                throw ValidationError("say where the device is: --port (a board on USB), --folder (its files) or --out (a simulated board), one of them")
+            }
+            let keys = try image.checkedKeys()
             let ca = try image.deviceCA(server)
             var config = SimulatedDevice.Config(server: "", id: id, token: "", keys: keys, threshold: image.threshold, board: image.board, ca: ca)
             try config.validate()
-            let toolchain = try micropython.toolchain()
-            let device = SimulatedDevice(folder: URL(fileURLWithPath: image.out))
-            try device.checkFree()
+            let staging = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-provision-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: staging) }
+            let toolchain = try DeviceToolchain.locateDeviceDir()
+            let agent = try AgentPackage(folder: toolchain.appendingPathComponent("aloft")).built(agentForm.form, into: staging.appendingPathComponent("agent"))
+            let bootPy = try Self.read(toolchain.appendingPathComponent("boot.py"))
             let client = try server.client()
-            // Registration makes the token the image needs; everything that can be checked locally was checked first.
-            let registered = try await client.registerDevice(id: id, channel: channel)
-            config.server = deviceServer ?? client.server
-            config.token = registered.token
-            try device.createImage(config: config, flashSize: size, toolchain: toolchain)
-            print("registered \(id) on channel \(channel); wrote \(device.image.path) (\(size) bytes)")
+            if let port {
+                let board = try BoardProvisioner(port: port == "auto" ? try Mpremote.locate().onlyBoard() : port, mpremote: try Mpremote.locate(), force: force)
+                let files = try agent.files.map { BoardProvisioner.File(path: $0.path, bytes: try Self.read($0.url)) }
+                let facts = try board.probe()
+                if let why = board.refusal(facts, files: files, bootPy: bootPy) { throw AloftError("not provisioning the board at \(board.port): \(why)") }
+                say("board at \(board.port): MicroPython \(facts.version) (\(facts.build ?? facts.machine ?? "?")), \(facts.free / 1024) KiB free of \(facts.blocks * facts.blockSize / 1024) KiB")
+                try board.installAgent(files, bootPy: bootPy, staging: staging)
+                say("agent (\(agentForm.form.rawValue), \(files.count) files, \(files.reduce(0) { $0 + $1.bytes.count }) bytes) and boot.py copied and read back")
+                config.server = deviceServer ?? client.server
+                config.token = try await register(client)
+                try board.installConfig(Array(try config.json()), staging: staging)
+                let kept = ["/main.py", "/lib/aloft_board.py"].filter { (facts.hashes[$0] ?? nil) != nil }
+                say("registered \(id) on channel \(channel); /.aloft/config.json written and read back"
+                    + (kept.isEmpty ? "" : "; kept \(kept.joined(separator: " and "))"))
+                say("reset the board (press its reset button, or `mpremote reset`): it checks in with \(config.server) at boot")
+            } else if let folder {
+                let out = URL(fileURLWithPath: folder)
+                guard !FileManager.default.fileExists(atPath: out.appendingPathComponent(".aloft/config.json").path) else {
+                    throw AloftError("\(folder) already holds a device's files (.aloft/config.json); choose another --folder or delete it")
+                }
+                config.server = deviceServer ?? client.server
+                config.token = try await register(client)
+                try AgentCommand.write(agent: agent, bootPy: bootPy, to: out)
+                try AtomicFile.write(Array(try config.json()), to: out.appendingPathComponent(".aloft/config.json").path, mode: 0o600)
+                say("registered \(id) on channel \(channel); wrote boot.py, lib/aloft/ (\(agent.names.count) files) and .aloft/config.json to \(folder)")
+                say("copy the folder's contents to the board's root as they are (e.g. `mpremote fs cp -r \(folder)/. :`), then reset it")
+            } else {
+                let size = try image.checkedFlashSize()
+                if config.board == nil { config.board = "sim" }
+                let device = SimulatedDevice(folder: URL(fileURLWithPath: image.out!))
+                try device.checkFree()
+                let tools = try micropython.toolchain()
+                config.server = deviceServer ?? client.server
+                config.token = try await register(client)
+                try device.createImage(config: config, flashSize: size, toolchain: tools, agent: agent)
+                say("registered \(id) on channel \(channel); wrote \(device.image.path) (\(size) bytes)")
+            }
+        }
+
+        /// Registers the device (everything that can be checked locally was checked first): its token. Written without
+        /// `inout` and `catch where`: that form crashed the Swift 6.3.1 compiler's ownership checker.
+        func register(_ client: AdminClient) async throws -> String {
+            var refused = ""
+            do {
+                return try await client.registerDevice(id: id, channel: channel).token
+            } catch {
+                refused = error.message
+            }
+            guard refused.contains("already exists") else { throw AloftError(refused) }
+            guard reissueToken else {
+                throw AloftError("\(refused) (an earlier provision that did not finish?): pass --reissue-token to give it a new token")
+            }
+            return try await client.reissueDeviceToken(id: id).token
+        }
+
+        static func read(_ url: URL) throws -> [UInt8] {
+            guard let data = FileManager.default.contents(atPath: url.path) else { throw AloftError("cannot read \(url.path)") }
+            return Array(data)
         }
     }
 }
@@ -56,6 +133,7 @@ extension DeviceCommand {
         var enrollmentSecret: String?
 
         @OptionGroup var image: ImageOptions
+        @OptionGroup var agentForm: AgentFormOption
         @OptionGroup var server: ServerOptions
         @OptionGroup var micropython: MicroPythonOption
 
@@ -67,15 +145,21 @@ extension DeviceCommand {
             guard secret.hasPrefix("aloft_enr_") else { throw ValidationError("an enrollment secret starts with aloft_enr_ (see `aloft enrollment create`)") }
             guard let url = server.server ?? env["ALOFT_SERVER"], let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme), parsed.host != nil
             else { throw ValidationError("pass the server the devices use: --server http://HOST:PORT (or ALOFT_SERVER)") }
-            let (keys, size) = try image.checked()
+            guard let out = image.out else { throw ValidationError("pass --out, the folder for the image") }
+            let keys = try image.checkedKeys()
+            let size = try image.checkedFlashSize()
             let ca = try image.deviceCA(server)
             var base = url
             while base.hasSuffix("/") { base.removeLast() }
-            let config = SimulatedDevice.Config(server: base, enrollmentSecret: secret, keys: keys, threshold: image.threshold, board: image.board, ca: ca)
+            let config = SimulatedDevice.Config(server: base, enrollmentSecret: secret, keys: keys, threshold: image.threshold, board: image.board ?? "sim", ca: ca)
             try config.validate()
-            let device = SimulatedDevice(folder: URL(fileURLWithPath: image.out))
+            let device = SimulatedDevice(folder: URL(fileURLWithPath: out))
             try device.checkFree()
-            try device.createImage(config: config, flashSize: size, toolchain: try micropython.toolchain())
+            let staging = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-image-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: staging) }
+            let tools = try micropython.toolchain()
+            let agent = try tools.agent().built(agentForm.form, into: staging)
+            try device.createImage(config: config, flashSize: size, toolchain: tools, agent: agent)
             print("wrote the generic image \(device.image.path) (\(size) bytes); devices flashed with it enroll on first boot")
         }
     }
@@ -184,22 +268,26 @@ struct ImageOptions: ParsableArguments {
     @Option(help: "How many of the --pubkey keys must sign a release.")
     var threshold: Int = 1
 
-    @Option(help: "Folder for the device (flash.img goes there).")
-    var out: String
+    @Option(help: "Folder for a simulated board (flash.img goes there).")
+    var out: String?
 
-    @Option(help: "Board name the device reports (matched against release board globs).")
-    var board: String = "sim"
+    @Option(help: "Board name the device reports, matched against release board globs (default: the firmware's name; sim for a simulated board).")
+    var board: String?
 
-    @Option(help: "Flash size, a multiple of 4096 (e.g. 2M, 512K).")
+    @Option(help: "A simulated board's flash size, a multiple of 4096 (e.g. 2M, 512K).")
     var flashSize: String = "2M"
 
-    /// The trusted keys and the flash size, after every local check.
-    func checked() throws -> (keys: [ReleasePublicKey], flashSize: Int) {
-        _ = try BoardPattern(board)
+    /// The trusted keys, after every local check.
+    func checkedKeys() throws -> [ReleasePublicKey] {
+        if let board { _ = try BoardPattern(board) }
+        guard !pubkey.isEmpty else { throw ValidationError("pass at least one --pubkey") }
+        return try pubkey.map { try ReleasePublicKey(pem: try readKeyFile($0)) }
+    }
+
+    func checkedFlashSize() throws -> Int {
         guard let size = parseSize(flashSize) else { throw ValidationError("invalid --flash-size '\(flashSize)'") }
         try SimulatedDevice.validateFlashSize(size)
-        guard !pubkey.isEmpty else { throw ValidationError("pass at least one --pubkey") }
-        return (try pubkey.map { try ReleasePublicKey(pem: try readKeyFile($0)) }, size)
+        return size
     }
 
     /// The CA the device checks an https server against: the same one this command trusts (none: the device cannot check).

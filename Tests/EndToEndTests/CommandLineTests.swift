@@ -3,13 +3,6 @@ import Testing
 
 /// Every bad input gives one clear line and a non-zero exit, never a crash or a stack trace.
 @Suite(.serialized) struct CommandLineTests {
-    func expectClearFailure(_ result: CommandResult, mentions text: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(result.code != 0, "expected failure: \(result.output)", sourceLocation: sourceLocation)
-        #expect(result.stderr.lowercased().contains(text.lowercased()), "stderr should mention '\(text)': \(result.output)", sourceLocation: sourceLocation)
-        #expect(!result.output.contains("Fatal error") && !result.output.contains("Stack dump") && result.code != 132 && result.code != 134,
-                "crashed: \(result.output)", sourceLocation: sourceLocation)
-    }
-
     @Test func keysAreNeverOverwrittenAndArePrivate() throws {
         let scratch = try Scratch()
         let first = try runCommand(Paths.aloft, ["keys", "generate", "--out", scratch.path("k")])

@@ -215,3 +215,27 @@ func releasedAgentDir(_ scratch: Scratch) throws -> String {
     return root + "/device"
 }
 
+/// The agent files a device gets from this aloft, `lib/aloft/<name>` → bytes: `aloft agent export` of the agent in
+/// `deviceDir` (an `ALOFT_DEVICE_DIR`), else of the one built in, in `form`.
+func exportedAgent(deviceDir: String? = nil, form: String = "mpy") throws -> [String: [UInt8]] {
+    let scratch = try Scratch("aloft-export")
+    let export = try runCommand(Paths.aloft, ["agent", "export", scratch.path("out"), "--agent-form", form],
+                                environment: deviceDir.map { ["ALOFT_DEVICE_DIR": $0] } ?? [:])
+    guard export.code == 0 else { throw AloftError("aloft agent export failed: \(export.output)") }
+    var files: [String: [UInt8]] = [:]
+    let folder = scratch.url.appendingPathComponent("out/lib/aloft")
+    for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
+        files["lib/aloft/" + name] = Array(try Data(contentsOf: folder.appendingPathComponent(name)))
+    }
+    return files
+}
+
+
+/// A command failed the way a user should see it: a non-zero exit and one line naming the problem, never a crash.
+func expectClearFailure(_ result: CommandResult, mentions text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(result.code != 0, "expected failure: \(result.output)", sourceLocation: sourceLocation)
+    #expect(result.stderr.lowercased().contains(text.lowercased()), "stderr should mention '\(text)': \(result.output)", sourceLocation: sourceLocation)
+    #expect(!result.output.contains("Fatal error") && !result.output.contains("Stack dump") && result.code != 132 && result.code != 134,
+            "crashed: \(result.output)", sourceLocation: sourceLocation)
+}
+

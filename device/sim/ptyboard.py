@@ -2,7 +2,7 @@
 """A MicroPython board on a pseudo-terminal, for testing what talks to boards over a serial port (mpremote):
 the unix port's REPL with IMAGE, a LittleFS flash image (flashtool.py), mounted as its root. CPython.
 
-    python3 ptyboard.py IMAGE [--micropython PATH] [--mode micropython|busy|other]
+    python3 ptyboard.py IMAGE [--micropython PATH] [--mode micropython|busy|other] [--fat] [--baud N]
 
 prints "port /dev/pts/N" once the board answers, then relays bytes between that port and the unix port until it
 is killed (SIGTERM, or SIGKILL: a cable pulled). Stopping it lets go of the image; boot the image afterwards with
@@ -12,10 +12,13 @@ The unix port has no soft reset: a Ctrl-D in the raw REPL with nothing to run en
 "soft reboot", starts it again (the image mounted afresh) and puts it back in the raw REPL, as a board does.
 --mode busy: a program runs that catches Ctrl-C and never gives the REPL back (a board running an application
 that does that); --mode other: whatever is sent, the answer is not MicroPython's (a modem, the wrong port).
+--fat: IMAGE holds a FAT file system instead (formatted here when it holds neither), as on some ports' boards.
+--baud N: bytes go at most N/10 a second each way, like a UART (115200: 11.5 KB/s).
 """
 
 import argparse
 import os
+import time
 import pty
 import select
 import signal
@@ -29,10 +32,18 @@ START = """
 import os, sys
 sys.path.insert(0, %r)
 from blockdev import FileBlockDev
-os.mount(os.VfsLfs2(FileBlockDev(%r, 0)), "/")
+_bd = FileBlockDev(%r, 0)
+if %r:
+    try:
+        os.mount(os.VfsFat(_bd), "/")
+    except OSError:
+        os.VfsFat.mkfs(_bd)
+        os.mount(os.VfsFat(_bd), "/")
+else:
+    os.mount(os.VfsLfs2(_bd), "/")
 os.chdir("/")
 sys.path[:] = ["", "/lib"]
-del FileBlockDev
+del FileBlockDev, _bd
 """
 BUSY = """
 import time
@@ -60,12 +71,14 @@ def main():
     ap.add_argument("image")
     ap.add_argument("--micropython", default=os.environ.get("ALOFT_MICROPYTHON") or os.path.join(HERE, "..", "..", ".venv", "bin", "micropython"))
     ap.add_argument("--mode", choices=("micropython", "busy", "other"), default="micropython")
+    ap.add_argument("--fat", action="store_true")
+    ap.add_argument("--baud", type=int, default=0)
     a = ap.parse_args()
     if not os.path.exists(a.image):
         sys.exit("ptyboard: no image %s" % a.image)
     start = "%s.repl.py" % os.path.abspath(a.image)
     with open(start, "w") as f:
-        f.write(START % (HERE, os.path.abspath(a.image)))
+        f.write(START % (HERE, os.path.abspath(a.image), a.fat))
 
     port_master, port_slave = pty.openpty()
     tty.setraw(port_slave)  # bytes as they are: no "\n" -> "\r\n", no echo, no signals
@@ -84,15 +97,25 @@ def main():
             pass
         os._exit(0)
 
+    # whoever started us may have blocked signals (a parent's mask is inherited): take SIGTERM and SIGINT again
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print("port %s" % os.ttyname(port_slave), flush=True)
     raw = False  # whether the client last asked for the raw REPL (Ctrl-A) rather than left it (Ctrl-B)
+    chunk = max(a.baud // 100, 16) if a.baud else 4096  # with --baud: 10 ms worth at a time
+
+    def send(fd, data):
+        for i in range(0, len(data), chunk):
+            os.write(fd, data[i : i + chunk])
+            if a.baud:
+                time.sleep(len(data[i : i + chunk]) * 10 / a.baud)
+
     while True:
         fds = [port_master] + ([board] if board is not None else [])
         ready, _, _ = select.select(fds, [], [], 0.2)
         if port_master in ready:
-            data = os.read(port_master, 4096)
+            data = os.read(port_master, chunk)
             for b in data:
                 if b == 1:
                     raw = True
@@ -101,14 +124,14 @@ def main():
             if a.mode == "other":
                 os.write(port_master, b"\r\nAT+OK ERROR 0x%02x\r\n" % data[0])
             elif board is not None:
-                os.write(board, data)
+                send(board, data)
         if board is not None and board in ready:
             try:
-                data = os.read(board, 4096)
+                data = os.read(board, chunk)
             except OSError:  # the unix port ended: its pty is gone
                 data = b""
             if data:
-                os.write(port_master, data)
+                send(port_master, data)
         if child is not None and child.poll() is not None:  # a soft reset: start it again, in the raw REPL if it was
             os.close(board)
             os.write(port_master, b"MPY: soft reboot\r\n")
