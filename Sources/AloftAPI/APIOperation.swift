@@ -181,6 +181,23 @@ public struct APIOperation: Sendable {
         return responses.sorted { $0.status < $1.status }
     }
 
+    /// Whether a requested path (no query) is this operation's, each `{parameter}` standing for one segment.
+    public func matches(path: String) -> Bool {
+        let requested = path.split(separator: "/")
+        let template = self.path.split(separator: "/")
+        return requested.count == template.count && zip(requested, template).allSatisfy { $1.hasPrefix("{") || $0 == $1 }
+    }
+
+    /// The methods a requested path takes: those of the most specific path template it matches, as a router picks it
+    /// (a literal segment wins over a `{parameter}` at the first place they differ); empty when it matches none.
+    public static func methods(at path: String, among operations: [APIOperation] = all) -> [Method] {
+        let matching = operations.filter { $0.matches(path: path) }
+        // Compare the templates segment by segment: `false` (a literal) sorts before `true` (a parameter).
+        func shape(_ operation: APIOperation) -> [Bool] { operation.path.split(separator: "/").map { $0.hasPrefix("{") } }
+        guard let best = matching.map(shape).min(by: { $0.lexicographicallyPrecedes($1) { !$0 && $1 } }) else { return [] }
+        return matching.filter { shape($0) == best }.map(\.method)
+    }
+
     /// The names of the path's `{parameters}`, in order.
     public var pathParameterNames: [String] {
         path.split(separator: "/").compactMap { segment in

@@ -172,6 +172,7 @@ extension EventRequest: WireSchema {
                 "reason": JSONSchema.string(maxLength: maxReasonCharacters).orNull.described("Why, for `failed`, `rolled_back` and `deferred`."),
             ]
         )
+        .requiring(["version": .semanticVersion, "sequence": .sequence], when: "type", is: "installed")
         .example(["id": "dev-1", "type": "failed", "version": "1.1.0", "sequence": 4, "reason": "sha256 mismatch for main.py"])
     }
 }

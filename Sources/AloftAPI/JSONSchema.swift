@@ -118,6 +118,17 @@ public struct JSONSchema: Sendable {
         return copy
     }
 
+    /// The same, and when member `name` is `value`, these members present too and matching their schemas (`if`/`then`).
+    public func requiring(_ members: [String: JSONSchema], when name: String, is value: JSONValue) -> JSONSchema {
+        var copy = self
+        copy.value["if"] = ["properties": .object([name: ["const": value]]), "required": [.string(name)]]
+        copy.value["then"] = [
+            "properties": .object(members.mapValues(\.json)), "required": .array(members.keys.sorted().map(JSONValue.string)),
+        ]
+        for schema in members.values { copy.definitions.merge(schema.definitions) { a, _ in a } }
+        return copy
+    }
+
     /// The same, with an annotation such as `contentMediaType`, which says something about a value but rules nothing out.
     public func annotated(_ keyword: String, _ value: JSONValue) -> JSONSchema {
         var copy = self

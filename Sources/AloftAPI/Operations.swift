@@ -201,7 +201,7 @@ extension APIOperation {
 
     static var deviceIDParameter: Parameter { .path("id", .deviceID, "The device's id.") }
 
-    static var limitParameter: Parameter { .query("limit", .integer(minimum: 1), "Only the newest this many.") }
+    static var limitParameter: Parameter { .query("limit", .integer(minimum: 1, maximum: Int.max), "Only the newest this many.") }
 
     static var noDevice: Response { .error(404, "No device has this id.") }
 

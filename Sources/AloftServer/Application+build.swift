@@ -124,6 +124,7 @@ public func buildRouter<Store: FleetStore>(
     let router = Router(context: AloftRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: ErrorMiddleware())
+    router.add(middleware: MethodNotAllowedMiddleware())
 
     // The device API: the address limit runs before authentication, so guessing tokens costs requests too;
     // the device limit after it, keyed by the device the token belongs to. Everything about the fleet needs an admin

@@ -44,3 +44,14 @@ extension HTTPRequest.Method {
     }
 }
 
+/// 405 with `Allow` for a method that a path of the API does not take, where the router alone would answer 404.
+struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let methods = APIOperation.methods(at: request.uri.path)
+        guard methods.isEmpty || methods.contains(where: { $0.rawValue == request.method.rawValue }) else {
+            let allowed = methods.map(\.rawValue).sorted().joined(separator: ", ")
+            throw APIError(.methodNotAllowed, "\(request.method.rawValue.prefix(20)) is not a method of this path; it takes \(allowed)", headers: [.allow: allowed])
+        }
+        return try await next(request, context)
+    }
+}

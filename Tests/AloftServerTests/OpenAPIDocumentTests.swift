@@ -87,7 +87,7 @@ import Testing
         guard case .object(let keywords) = schema else { return ["a schema that is not an object"] }
         let known: Set<String> = SchemaValidator.annotations.union([
             "$ref", "type", "enum", "const", "anyOf", "properties", "required", "additionalProperties", "propertyNames", "items", "minItems",
-            "maxItems", "minLength", "maxLength", "pattern", "minimum", "maximum",
+            "maxItems", "minLength", "maxLength", "pattern", "minimum", "maximum", "if", "then",
         ])
         var problems = keywords.keys.filter { !known.contains($0) }.map { "unsupported keyword '\($0)'" }
         if let ref = keywords["$ref"]?.stringValue, validator.components[String(ref.dropFirst(JSONSchema.componentPath("").count))] == nil {
@@ -95,9 +95,30 @@ import Testing
         }
         if let pattern = keywords["pattern"]?.stringValue, (try? NSRegularExpression(pattern: pattern)) == nil { problems.append("bad pattern \(pattern)") }
         var children = (keywords["properties"]?.objectValue?.values.map { $0 } ?? []) + (keywords["anyOf"]?.arrayValue ?? [])
-        for key in ["items", "propertyNames"] { if let child = keywords[key] { children.append(child) } }
+        for key in ["items", "propertyNames", "if", "then"] { if let child = keywords[key] { children.append(child) } }
         if case .object = keywords["additionalProperties"] { children.append(keywords["additionalProperties"]!) }
         return problems + children.flatMap { structuralProblems($0, validator: validator) }
+    }
+
+    @Test func aMethodAPathDoesNotTakeIs405WithAllow() async throws {
+        try await TestFleet.run { fleet in
+            let cases: [(HTTPRequest.Method, String, String)] = [
+                (.delete, "/api/v1/device/checkin", "POST"),
+                (.put, "/api/v1/admin/devices", "GET, POST"),
+                (.post, "/api/v1/blobs/\(String(repeating: "0", count: 64))", "GET"),
+                (.get, "/api/v1/admin/blobs/missing", "POST"),  // the literal path wins over `blobs/{sha256}`, as in the router
+                (.get, "/api/v1/admin/blobs/\(String(repeating: "0", count: 64))", "PUT"),
+                (.head, "/healthz", "GET"),
+            ]
+            for (method, path, allowed) in cases {
+                let response = try await fleet.send(method, path, token: nil)
+                #expect(response.status == .methodNotAllowed, "\(method) \(path)")
+                #expect(response.headers[.allow] == allowed, "\(method) \(path)")
+                if method != .head { #expect(response.errorCode == "not_found", "\(method) \(path)") }
+            }
+            #expect(try await fleet.send(.get, "/api/v1/nothing-here", token: nil).status == .notFound)
+            #expect(try await fleet.send(.get, "/api/v1/admin/devices/a/b/c").status == .notFound)
+        }
     }
 
     /// Each operation asked with no credential and with each kind: 401 exactly when the document's security does not list

@@ -35,6 +35,10 @@ struct SchemaValidator {
                 if !(rule.arrayValue ?? []).contains(instance) { errors.append("\(path): \(instance) is not one of \(rule)") }
             case "const":
                 if instance != rule { errors.append("\(path): \(instance) is not \(rule)") }
+            case "if":
+                if self.errors(instance, rule, at: path).isEmpty, let then = keywords["then"] { errors += self.errors(instance, then, at: path) }
+            case "then":
+                continue  // with "if"
             case "anyOf":
                 let branches = rule.arrayValue ?? []
                 if !branches.contains(where: { self.errors(instance, $0, at: path).isEmpty }) { errors.append("\(path): matches no branch of anyOf") }
