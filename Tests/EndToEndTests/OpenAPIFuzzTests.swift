@@ -37,6 +37,8 @@ import Testing
             "ALOFT_FUZZ_ADMIN_TOKEN": server.adminToken, "ALOFT_FUZZ_DEVICE_TOKEN": deviceToken, "ALOFT_FUZZ_DEVICE_ID": "dev-1",
             "ALOFT_FUZZ_ENROLLMENT_SECRET": enrollment.stdout.trimmingCharacters(in: .whitespacesAndNewlines),
             "ALOFT_FUZZ_BLOB": Digest.sha256Hex(main), "NO_COLOR": "1",
+            // Hypothesis keeps caches in ./.hypothesis otherwise, which is the checkout.
+            "HYPOTHESIS_STORAGE_DIRECTORY": scratch.path("hypothesis"),
         ]
 
         // The device API first: the management run revokes and reissues device tokens, this device's among them once it
