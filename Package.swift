@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "aloft", targets: ["aloft"]),
         .library(name: "AloftCore", targets: ["AloftCore"]),
+        .library(name: "AloftAPI", targets: ["AloftAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
@@ -36,6 +37,9 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
+        // The HTTP API's one definition: every request and response body, and the operations the OpenAPI document is built
+        // from. The server and the CLI's client both use it. No HTTP, no database.
+        .target(name: "AloftAPI", dependencies: ["AloftCore"]),
         // Persistence behind a protocol; FluentKit with SQLite (default) or PostgreSQL.
         .target(
             name: "AloftStore",
@@ -54,6 +58,7 @@ let package = Package(
         .target(
             name: "AloftServer",
             dependencies: [
+                "AloftAPI",
                 "AloftCore",
                 "AloftStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -75,6 +80,7 @@ let package = Package(
         .target(
             name: "AloftTools",
             dependencies: [
+                "AloftAPI",
                 "AloftCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -100,10 +106,11 @@ let package = Package(
         ),
         // What several test targets share (a seeded generator); not a product.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "AloftCoreTests", dependencies: ["AloftCore"]),
+        .testTarget(name: "AloftCoreTests", dependencies: ["AloftCore", "TestSupport"]),
         .testTarget(
             name: "AloftServerTests",
             dependencies: [
+                "AloftAPI",
                 "AloftServer",
                 "AloftStore",
                 "AloftCore",

@@ -1,5 +1,11 @@
 /// Rules for the names a person chooses: device ids, channel names, names of admin tokens and enrollments.
 public enum Identifiers {
+    /// The rule of ``validateName(_:what:)`` (device ids, names of admin tokens and enrollments) as an ECMA-262 regular
+    /// expression, for JSON Schemas.
+    public static let namePattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+    /// The rule of ``validateChannel(_:)`` as an ECMA-262 regular expression.
+    public static let channelPattern = "^[a-z0-9][a-z0-9-]{0,31}$"
+
     /// `[A-Za-z0-9][A-Za-z0-9._-]{0,63}`
     public static func validateDeviceID(_ id: String) throws(AloftError) {
         try validateName(id, what: "device id")

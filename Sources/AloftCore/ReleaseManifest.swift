@@ -149,6 +149,9 @@ public struct ReleaseManifest: Sendable, Equatable {
         return try? JSONDecoder().decode(FormatField.self, from: Data(text.utf8)).format
     }
 
+    /// The shape of a timestamp (`YYYY-MM-DDTHH:MM:SSZ`) as an ECMA-262 regular expression, for JSON Schemas.
+    public static let timestampPattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+
     public static func timestamp(_ date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!

@@ -2,6 +2,14 @@
 ///
 /// Devices never compare these (they compare sequence numbers); people and dashboards do.
 public struct SemanticVersion: Sendable, Hashable, Comparable, Codable, LosslessStringConvertible {
+    /// What ``init(parsing:)`` accepts, as an ECMA-262 regular expression (with at most 64 bytes in all), for JSON Schemas:
+    /// the spec's grammar with at most 9 digits a core number.
+    public static let pattern =
+        #"^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})"#
+        + #"(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?"#
+        + #"(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$"#
+    public static let maxLength = 64
+
     public let major: Int
     public let minor: Int
     public let patch: Int
@@ -22,7 +30,7 @@ public struct SemanticVersion: Sendable, Hashable, Comparable, Codable, Lossless
 
     public init(parsing text: String) throws(AloftError) {
         let fail = AloftError("invalid version '\(text.prefix(80))': expected semantic version MAJOR.MINOR.PATCH[-pre][+build], e.g. 1.2.0")
-        guard text.utf8.count <= 64 else { throw fail }
+        guard text.utf8.count <= Self.maxLength else { throw fail }
         var rest = Substring(text)
         var build: [String] = []
         if let plus = rest.firstIndex(of: "+") {
@@ -111,6 +119,14 @@ public struct SemanticVersion: Sendable, Hashable, Comparable, Codable, Lossless
 
 /// A MicroPython version as boards report it (`1.22.0`, `1.29.0-preview`), compared on (major, minor, patch).
 public struct MicroPythonVersion: Sendable, Comparable, CustomStringConvertible {
+    /// What ``init(parsing:)`` accepts, as an ECMA-262 regular expression (with at most 64 bytes in all), for JSON Schemas:
+    /// the spec's grammar with at most 9 digits a core number.
+    public static let pattern =
+        #"^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})"#
+        + #"(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?"#
+        + #"(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$"#
+    public static let maxLength = 64
+
     public let major: Int
     public let minor: Int
     public let patch: Int

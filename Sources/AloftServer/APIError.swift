@@ -1,3 +1,4 @@
+import AloftAPI
 import AloftCore
 import AloftStore
 import Foundation
@@ -32,30 +33,15 @@ struct APIError: Error, Sendable, Equatable {
     }
 
     static func code(for status: HTTPResponse.Status) -> String {
-        switch status.code {
-        case 400: "bad_request"
-        case 401: "unauthorized"
-        case 403: "forbidden"
-        case 404, 405: "not_found"
-        case 409: "conflict"
-        case 413: "payload_too_large"
-        case 416: "range_not_satisfiable"
-        case 429: "rate_limited"
-        case 400..<500: "bad_request"
-        default: "internal"
-        }
+        ErrorCode(status: status.code).rawValue
     }
 
     /// The error as the protocol's JSON body.
     func response() -> Response {
-        struct Body: Encodable {
-            var error: String
-            var message: String
-            var missing: [String]?
-        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(Body(error: code, message: message, missing: missing))) ?? Data(#"{"error":"internal"}"#.utf8)
+        let data = (try? encoder.encode(ErrorResponse(error: code, message: message, missing: missing)))
+            ?? Data(#"{"error":"internal","message":"internal error"}"#.utf8)
         var fields = headers
         fields[.contentType] = "application/json; charset=utf-8"
         fields[.contentLength] = String(data.count)

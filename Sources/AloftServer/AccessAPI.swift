@@ -1,3 +1,4 @@
+import AloftAPI
 import AloftCore
 import AloftStore
 import Foundation
@@ -10,21 +11,17 @@ import Hummingbird
 struct AccessAPI<Store: FleetStore>: Sendable {
     let store: Store
 
-    /// Adds the admin-only routes to a group that authenticates the admin.
-    func addAdminRoutes(to group: RouterGroup<AloftRequestContext>) {
-        group.get("tokens", use: listAdminTokens)
-        group.post("tokens", use: createAdminToken)
-        group.delete("tokens/:name", use: revokeAdminToken)
-        group.post("devices/:id/revoke", use: revokeDevice)
-        group.post("devices/:id/token", use: reissueDeviceToken)
-        group.get("enrollments", use: listEnrollments)
-        group.post("enrollments", use: createEnrollment)
-        group.delete("enrollments/:name", use: revokeEnrollment)
-    }
-
-    /// Adds `POST` on the group's own path: a device registers itself with an enrollment secret.
-    func addEnrollRoute(to group: RouterGroup<AloftRequestContext>) {
-        group.post(use: enroll)
+    /// Adds admin tokens, device token revocation and reissue, enrollments, and the enroll endpoint.
+    func addRoutes(to routes: RouteTable) {
+        routes.add(.listAdminTokens, use: listAdminTokens)
+        routes.add(.createAdminToken, use: createAdminToken)
+        routes.add(.revokeAdminToken, use: revokeAdminToken)
+        routes.add(.revokeDevice, use: revokeDevice)
+        routes.add(.reissueDeviceToken, use: reissueDeviceToken)
+        routes.add(.listEnrollments, use: listEnrollments)
+        routes.add(.createEnrollment, use: createEnrollment)
+        routes.add(.revokeEnrollment, use: revokeEnrollment)
+        routes.add(.enroll, use: enroll)
     }
 
     // MARK: Admin tokens

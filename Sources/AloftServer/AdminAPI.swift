@@ -1,3 +1,4 @@
+import AloftAPI
 import AloftCore
 import AloftStore
 import Foundation
@@ -5,26 +6,23 @@ import Hummingbird
 
 /// The management API: blobs, releases, channels and devices (docs/protocol.md, "Management API").
 struct AdminAPI<Store: FleetStore>: Sendable {
-    /// A release's envelopes: the largest format-1 manifest (the legacy envelope) plus escaping and signatures,
-    /// and a format-2 manifest, which is much smaller.
-    static var maxEnvelopeBody: Int { 4 * ReleaseManifest.legacyMaxEncodedBytes }
-    static var maxMissingQuery: Int { 4096 }
+    static var maxMissingQuery: Int { MissingBlobsRequest.maxHashes }
 
     let store: Store
     let blobs: BlobStore
 
-    /// Adds every management route to a group that authenticates the admin.
-    func addRoutes(to group: RouterGroup<AloftRequestContext>) {
-        group.post("blobs/missing", use: missingBlobs)
-        group.put("blobs/:sha256", use: putBlob)
-        group.post("releases", use: publish)
-        group.get("releases", use: listReleases)
-        group.get("channels/:channel", use: channel)
-        group.post("devices", use: createDevice)
-        group.get("devices", use: listDevices)
-        group.get("devices/:id", use: device)
-        group.get("devices/:id/events", use: events)
-        group.get("devices/:id/downloads", use: downloads)
+    /// Adds the management routes: blobs, releases, channels and devices.
+    func addRoutes(to routes: RouteTable) {
+        routes.add(.missingBlobs, use: missingBlobs)
+        routes.add(.putBlob, use: putBlob)
+        routes.add(.publishRelease, use: publish)
+        routes.add(.listReleases, use: listReleases)
+        routes.add(.channel, use: channel)
+        routes.add(.createDevice, use: createDevice)
+        routes.add(.listDevices, use: listDevices)
+        routes.add(.device, use: device)
+        routes.add(.deviceEvents, use: events)
+        routes.add(.deviceDownloads, use: downloads)
     }
 
     // MARK: Blobs
@@ -44,7 +42,7 @@ struct AdminAPI<Store: FleetStore>: Sendable {
     @Sendable func putBlob(request: Request, context: AloftRequestContext) async throws -> Response {
         let sha = try context.parameters.require("sha256")
         try Self.requireSHA256(sha)
-        let bytes = try await request.collectBody(limit: BlobStore.maxBlobSize)
+        let bytes = try await request.collectBody(limit: BodyLimit.blob)
         let stored = try blobs.put(bytes, sha256: sha)
         if stored.created {
             context.logger.info(
@@ -57,7 +55,7 @@ struct AdminAPI<Store: FleetStore>: Sendable {
     // MARK: Releases
 
     @Sendable func publish(request: Request, context: AloftRequestContext) async throws -> Response {
-        let publication = try await request.decodeJSON(as: ReleasePublication.self, limit: Self.maxEnvelopeBody)
+        let publication = try await request.decodeJSON(as: ReleasePublication.self, limit: BodyLimit.releaseEnvelope)
         let header = try publication.parsedHeader()
         if header.isExpired(at: Date()) { throw APIError.badRequest("this release expired at \(header.expires ?? ""); publish it with a later expiry") }
         let fileList = try fileList(named: header.files)

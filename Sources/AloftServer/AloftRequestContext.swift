@@ -1,3 +1,4 @@
+import AloftAPI
 import AloftStore
 import Foundation
 import Hummingbird
@@ -6,7 +7,7 @@ import NIOCore
 /// Per-request state: who is calling, resolved by ``BearerAuthenticator``.
 public struct AloftRequestContext: RequestContext, RemoteAddressRequestContext {
     /// Largest JSON body any endpoint decodes unless it says otherwise.
-    public static let maxJSONBody = 64 * 1024
+    public static let maxJSONBody = BodyLimit.json
 
     public var coreContext: CoreRequestContextStorage
     /// The client's address, for per-address rate limits; nil in router tests.

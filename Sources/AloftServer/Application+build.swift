@@ -1,3 +1,4 @@
+import AloftAPI
 import AloftCore
 import AloftStore
 import Foundation
@@ -123,37 +124,38 @@ public func buildRouter<Store: FleetStore>(
     let router = Router(context: AloftRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: ErrorMiddleware())
-
-    router.get("healthz") { _, context in try context.json(HealthResponse()) }
-
-    let deviceAPI = DeviceAPI(
-        store: store, catalog: ReleaseCatalog(store: store, blobs: blobs),
-        blobs: BlobResponder(blobs: blobs, store: store, metrics: metrics), metrics: metrics, pollInterval: pollInterval
-    )
-    let accessAPI = AccessAPI(store: store)
+    router.add(middleware: MethodNotAllowedMiddleware())
 
     // The device API: the address limit runs before authentication, so guessing tokens costs requests too;
-    // the device limit after it, keyed by the device the token belongs to.
+    // the device limit after it, keyed by the device the token belongs to. Everything about the fleet needs an admin
+    // token, the metrics included.
     let perAddress = RateLimitMiddleware(
         limiter: rateLimits.addressPerMinute > 0 ? RateLimiter(perMinute: rateLimits.addressPerMinute) : nil,
         scope: .address, metrics: metrics)
     let perDevice = RateLimitMiddleware(
         limiter: rateLimits.devicePerMinute > 0 ? RateLimiter(perMinute: rateLimits.devicePerMinute) : nil,
         scope: .device, metrics: metrics)
-    func deviceGroup(_ path: RouterPath, _ audience: BearerAuthenticator<Store>.Audience) -> RouterGroup<AloftRequestContext> {
-        router.group(path).add(middleware: perAddress).add(middleware: BearerAuthenticator(audience: audience, admin: admin, store: store))
-            .add(middleware: perDevice)
+    func authenticate(_ audience: BearerAuthenticator<Store>.Audience) -> BearerAuthenticator<Store> {
+        BearerAuthenticator(audience: audience, admin: admin, store: store)
     }
-    deviceAPI.addDeviceRoutes(to: deviceGroup("api/v1/device", .device))
-    accessAPI.addEnrollRoute(to: deviceGroup("api/v1/device/enroll", .enrollment))
-    deviceAPI.addBlobRoutes(to: deviceGroup("api/v1/blobs", .deviceOrAdmin))
+    let routes = RouteTable(
+        router: router,
+        middleware: [
+            .anyone: [],
+            .admin: [authenticate(.admin)],
+            .device: [perAddress, authenticate(.device), perDevice],
+            .deviceOrAdmin: [perAddress, authenticate(.deviceOrAdmin), perDevice],
+            .enrollment: [perAddress, authenticate(.enrollment), perDevice],
+        ])
 
-    // Everything about the fleet needs an admin token, the metrics included.
-    let adminAuth = BearerAuthenticator(audience: .admin, admin: admin, store: store)
-    let adminGroup = router.group("api/v1/admin").add(middleware: adminAuth)
-    AdminAPI(store: store, blobs: blobs).addRoutes(to: adminGroup)
-    accessAPI.addAdminRoutes(to: adminGroup)
-    router.group("metrics").add(middleware: adminAuth).get { _, _ in
+    DeviceAPI(
+        store: store, catalog: ReleaseCatalog(store: store, blobs: blobs),
+        blobs: BlobResponder(blobs: blobs, store: store, metrics: metrics), metrics: metrics, pollInterval: pollInterval
+    ).addRoutes(to: routes)
+    AdminAPI(store: store, blobs: blobs).addRoutes(to: routes)
+    AccessAPI(store: store).addRoutes(to: routes)
+
+    routes.add(.metrics) { _, _ in
         Response(
             status: .ok,
             headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -161,9 +163,16 @@ public func buildRouter<Store: FleetStore>(
         )
     }
     let dashboard = Dashboard()
-    router.group("dashboard").add(middleware: adminAuth).get { _, _ in
+    routes.add(.dashboard) { _, _ in
         let html = dashboard.render(devices: try await store.devices(), releases: try await store.releases(channel: nil))
         return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+    routes.add(.health) { _, context in try context.json(HealthResponse()) }
+    let document = ByteBuffer(bytes: OpenAPIDocument.encoded())
+    routes.add(.openAPIDocument) { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8", .contentLength: String(document.readableBytes)],
+            body: .init(byteBuffer: document))
     }
     return router
 }

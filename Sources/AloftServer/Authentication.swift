@@ -1,3 +1,4 @@
+import AloftAPI
 import AloftCore
 import AloftStore
 import Foundation
@@ -28,12 +29,18 @@ public struct AdminCredential: Sendable {
 ///
 /// The prefix says which table a presented secret is looked up in, so a device token is never mistaken
 /// for an enrollment secret or an admin token, and leaked secrets are easy to spot in logs and repositories.
-public enum BearerSecret: String, Sendable, CaseIterable {
-    case device = "aloft_dev_"
-    case admin = "aloft_adm_"
-    case enrollment = "aloft_enr_"
+public enum BearerSecret: Sendable, CaseIterable {
+    case device
+    case admin
+    case enrollment
 
-    public var prefix: String { rawValue }
+    public var prefix: String {
+        switch self {
+        case .device: SecretFormat.devicePrefix
+        case .admin: SecretFormat.adminPrefix
+        case .enrollment: SecretFormat.enrollmentPrefix
+        }
+    }
 
     public func generate() -> String {
         var generator = SystemRandomNumberGenerator()  // getrandom(2) / arc4random: a CSPRNG

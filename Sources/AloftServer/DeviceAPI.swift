@@ -1,3 +1,4 @@
+import AloftAPI
 import AloftCore
 import AloftStore
 import Foundation
@@ -6,11 +7,11 @@ import Hummingbird
 /// What devices call: check-in, events, and blob downloads (docs/protocol.md, "Device API" and "Blobs").
 struct DeviceAPI<Store: FleetStore>: Sendable {
     /// Event types the server accepts; each is also a metrics label, so the set stays closed.
-    static var eventTypes: Set<String> { ["downloading", "installed", "failed", "confirmed", "rolled_back", "deferred"] }
-    static var maxReasonCharacters: Int { 512 }
-    static var maxAgentCharacters: Int { 32 }
+    static var eventTypes: Set<String> { Set(EventRequest.types) }
+    static var maxReasonCharacters: Int { EventRequest.maxReasonCharacters }
+    static var maxAgentCharacters: Int { CheckInRequest.maxAgentCharacters }
     /// Values of a check-in's `format`: the manifest formats the server publishes.
-    static var supportedFormats: [Int] { [ReleaseManifest.legacyFormat, ReleaseManifest.currentFormat] }
+    static var supportedFormats: [Int] { CheckInRequest.formats }
 
     let store: Store
     let catalog: ReleaseCatalog<Store>
@@ -18,19 +19,15 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
     let metrics: ServerMetrics
     let pollInterval: Int
 
-    /// Adds `checkin` and `events` to a group that authenticates devices.
-    func addDeviceRoutes(to group: RouterGroup<AloftRequestContext>) {
-        group.post("checkin", use: checkIn)
-        group.post("events", use: event)
-    }
-
-    /// Adds `{sha256}` (raw, or zlib through `Accept-Encoding`) and `{sha256}/zlib` (for agents before 0.3.0) to a group
-    /// that authenticates devices or the admin.
-    func addBlobRoutes(to group: RouterGroup<AloftRequestContext>) {
-        group.get(":sha256") { request, context in
+    /// Adds check-in, events, and the blobs: `{sha256}` (raw, or zlib through `Accept-Encoding`) and `{sha256}/zlib` (for
+    /// agents before 0.3.0).
+    func addRoutes(to routes: RouteTable) {
+        routes.add(.checkIn, use: checkIn)
+        routes.add(.reportEvent, use: event)
+        routes.add(.blob) { request, context in
             try await blobs.respondNegotiating(sha256: context.parameters.require("sha256"), request: request, context: context)
         }
-        group.get(":sha256/zlib") { request, context in
+        routes.add(.zlibBlob) { request, context in
             try await blobs.respond(sha256: context.parameters.require("sha256"), encoding: .zlib, request: request, context: context)
         }
     }
@@ -61,10 +58,10 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
         guard let target = ReleaseSelection.target(for: facts, among: candidates.values.map(\.candidate), now: Date()),
             let offer = candidates[target.sequence]?.offer(format: target.format)
         else {
-            return try context.json(CheckInResponse(action: "none", poll: pollInterval))
+            return try context.json(CheckInResponse(action: CheckInResponse.none, poll: pollInterval))
         }
         metrics.updatesOffered.increment()
-        return try context.json(CheckInResponse(action: "update", poll: pollInterval, release: offer.release, zlib: offer.zlib))
+        return try context.json(CheckInResponse(action: CheckInResponse.update, poll: pollInterval, release: offer.release, zlib: offer.zlib))
     }
 
     @Sendable func event(request: Request, context: AloftRequestContext) async throws -> Response {
@@ -94,8 +91,8 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
         try requireSequence(body.sequence, field: "sequence", allowZero: true)
         if let rejected = body.rejected { try requireSequence(rejected, field: "rejected", allowZero: true) }
         if let version = body.version { try requireVersion(version) }
-        try requireText(body.board, field: "board", maxBytes: 128)
-        try requireText(body.micropython, field: "micropython", maxBytes: 64)
+        try requireText(body.board, field: "board", maxBytes: CheckInRequest.maxBoardBytes)
+        try requireText(body.micropython, field: "micropython", maxBytes: CheckInRequest.maxMicroPythonBytes)
         if let agent = body.agent { try requireAgent(agent) }
         if let mpy = body.mpy, mpy < 0 { throw APIError.badRequest("mpy must not be negative") }
         if let free = body.free, free < 0 { throw APIError.badRequest("free must not be negative") }

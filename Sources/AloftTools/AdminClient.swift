@@ -1,3 +1,4 @@
+import AloftAPI
 import AloftCore
 import AsyncHTTPClient
 import Foundation
@@ -62,130 +63,80 @@ public struct AdminClient: Sendable {
 
     /// Which of `digests` the server lacks, asked in batches, so a release of thousands of files fits the body limit.
     public func missingBlobs(_ digests: [String]) async throws(AloftError) -> [String] {
-        struct Answer: Decodable { var missing: [String] }
         var missing: [String] = []
         for start in stride(from: 0, to: digests.count, by: Self.missingBlobsBatch) {
             let batch = Array(digests[start..<min(start + Self.missingBlobsBatch, digests.count)])
-            missing += try await call("POST", "/api/v1/admin/blobs/missing", json: ["sha256": batch], as: Answer.self).missing
+            missing += try await call(.missingBlobs, json: MissingBlobsRequest(sha256: batch), as: MissingBlobsResponse.self).missing
         }
         return missing
     }
 
     public func uploadBlob(sha256: String, bytes: [UInt8]) async throws(AloftError) {
-        _ = try await send("PUT", "/api/v1/admin/blobs/\(sha256)", body: bytes, contentType: "application/octet-stream")
+        _ = try await send(.putBlob, ["sha256": sha256], body: bytes, contentType: "application/octet-stream")
     }
 
-    public struct Published: Decodable, Sendable {
-        public var version: String
-        public var sequence: Int
-        public var channel: String
-        /// Whether the server keeps a legacy envelope for agents before 0.3.0.
-        public var legacy: Bool?
-    }
-
-    public func publish(_ release: ReleasePublication) async throws(AloftError) -> Published {
-        try await call("POST", "/api/v1/admin/releases", json: release, as: Published.self)
-    }
-
-    public struct ReleaseSummary: Codable, Sendable {
-        public var version: String
-        public var sequence: Int
-        public var channel: String
-        public var created: String
-        public var files: Int
-        public var size: Int
-        public var publishedAt: String?
-        /// Whether agents before 0.3.0 are offered the release (nil from servers before format 2, whose releases all are).
-        public var legacy: Bool?
+    public func publish(_ release: ReleasePublication) async throws(AloftError) -> PublishedReleaseResponse {
+        try await call(.publishRelease, json: release, as: PublishedReleaseResponse.self)
     }
 
     public func releases(channel: String? = nil) async throws(AloftError) -> [ReleaseSummary] {
-        struct Answer: Decodable { var releases: [ReleaseSummary] }
-        let query = channel.map { "?channel=\($0)" } ?? ""
-        return try await call("GET", "/api/v1/admin/releases" + query, as: Answer.self).releases
+        try await call(.listReleases, query: channel.map { "channel=\($0)" }, as: ReleaseListResponse.self).releases
     }
 
     /// The highest sequence published on a channel, or 0.
     public func latestSequence(channel: String) async throws(AloftError) -> Int {
-        struct Latest: Decodable { var sequence: Int }
-        struct Answer: Decodable { var latest: Latest? }
-        return try await call("GET", "/api/v1/admin/channels/\(channel)", as: Answer.self).latest?.sequence ?? 0
+        try await call(.channel, ["channel": channel], as: ChannelResponse.self).latest?.sequence ?? 0
     }
 
     // MARK: Devices
 
-    public struct Registered: Decodable, Sendable {
-        public var id: String
-        public var channel: String
-        public var token: String
+    public func registerDevice(id: String, channel: String) async throws(AloftError) -> CreatedDeviceResponse {
+        try await call(.createDevice, json: CreateDeviceRequest(id: id, channel: channel), as: CreatedDeviceResponse.self)
     }
 
-    public func registerDevice(id: String, channel: String) async throws(AloftError) -> Registered {
-        try await call("POST", "/api/v1/admin/devices", json: ["id": id, "channel": channel], as: Registered.self)
+    public func devices() async throws(AloftError) -> [DeviceView] {
+        try await call(.listDevices, as: DeviceListResponse.self).devices
     }
 
-    public struct DeviceEvent: Codable, Sendable {
-        public var type: String
-        public var version: String?
-        public var sequence: Int?
-        public var reason: String?
-        public var at: String
+    public func device(_ id: String) async throws(AloftError) -> DeviceView {
+        try await call(.device, ["id": id], as: DeviceView.self)
     }
 
-    public struct Device: Codable, Sendable {
-        public var id: String
-        public var channel: String
-        public var board: String?
-        public var micropython: String?
-        /// The version of the Aloft agent the device last reported (nil from servers before agent updates).
-        public var agent: String?
-        public var version: String?
-        public var sequence: Int?
-        public var lastSeen: String?
-        public var lastEvent: DeviceEvent?
-        /// Whether the device's token is revoked (nil from servers before access control).
-        public var revoked: Bool?
-        /// The enrollment the device registered itself with.
-        public var enrollment: String?
+    public func events(device id: String) async throws(AloftError) -> [EventView] {
+        try await call(.deviceEvents, ["id": id], as: EventListResponse.self).events
     }
 
-    public func devices() async throws(AloftError) -> [Device] {
-        struct Answer: Decodable { var devices: [Device] }
-        return try await call("GET", "/api/v1/admin/devices", as: Answer.self).devices
-    }
-
-    public func device(_ id: String) async throws(AloftError) -> Device {
-        try await call("GET", "/api/v1/admin/devices/\(id)", as: Device.self)
-    }
-
-    public func events(device id: String) async throws(AloftError) -> [DeviceEvent] {
-        struct Answer: Decodable { var events: [DeviceEvent] }
-        return try await call("GET", "/api/v1/admin/devices/\(id)/events", as: Answer.self).events
-    }
-
-    public struct Download: Codable, Sendable {
-        public var sha256: String
-        public var encoding: String
-        public var bytes: Int
-        public var status: Int
-        public var at: String
-    }
-
-    public func downloads(device id: String) async throws(AloftError) -> [Download] {
-        struct Answer: Decodable { var downloads: [Download] }
-        return try await call("GET", "/api/v1/admin/devices/\(id)/downloads", as: Answer.self).downloads
+    public func downloads(device id: String) async throws(AloftError) -> [DownloadView] {
+        try await call(.deviceDownloads, ["id": id], as: DownloadListResponse.self).downloads
     }
 
     // MARK: Transport
 
-    func call<Body: Encodable, Answer: Decodable>(_ method: String, _ path: String, json: Body, as: Answer.Type) async throws(AloftError) -> Answer {
+    func call<Body: Encodable, Answer: Decodable>(
+        _ operation: APIOperation, _ parameters: [String: String] = [:], json: Body, as: Answer.Type
+    ) async throws(AloftError) -> Answer {
         let body: Data
         do { body = try JSONEncoder().encode(json) } catch { throw AloftError("cannot encode request: \(error)") }
-        return try decode(Answer.self, from: try await send(method, path, body: Array(body), contentType: "application/json"), path: path)
+        let bytes = try await send(operation, parameters, body: Array(body), contentType: "application/json")
+        return try decode(Answer.self, from: bytes, path: operation.path)
     }
 
-    func call<Answer: Decodable>(_ method: String, _ path: String, as: Answer.Type) async throws(AloftError) -> Answer {
-        try decode(Answer.self, from: try await send(method, path, body: nil, contentType: nil), path: path)
+    func call<Answer: Decodable>(
+        _ operation: APIOperation, _ parameters: [String: String] = [:], query: String? = nil, as: Answer.Type
+    ) async throws(AloftError) -> Answer {
+        try decode(Answer.self, from: try await send(operation, parameters, query: query, body: nil, contentType: nil), path: operation.path)
+    }
+
+    /// Sends a request for `operation`, its path's `{parameters}` filled in from `parameters`.
+    func send(
+        _ operation: APIOperation, _ parameters: [String: String] = [:], query: String? = nil, body: [UInt8]?, contentType: String?
+    ) async throws(AloftError) -> [UInt8] {
+        var path = operation.path
+        for name in operation.pathParameterNames {
+            guard let value = parameters[name] else { preconditionFailure("no value for {\(name)} of \(operation.path)") }
+            path = path.replacingOccurrences(of: "{\(name)}", with: value)
+        }
+        return try await send(operation.method.rawValue, path + (query.map { "?\($0)" } ?? ""), body: body, contentType: contentType)
     }
 
     private func decode<Answer: Decodable>(_ type: Answer.Type, from bytes: [UInt8], path: String) throws(AloftError) -> Answer {
@@ -215,8 +166,7 @@ public struct AdminClient: Sendable {
             throw AloftError("cannot reach the server at \(server): \(Self.describe(error))")
         }
         guard (200..<300).contains(status.code) else {
-            struct ErrorBody: Decodable { var error: String; var message: String }
-            if let error = try? JSONDecoder().decode(ErrorBody.self, from: Data(bytes)) {
+            if let error = try? JSONDecoder().decode(ErrorResponse.self, from: Data(bytes)) {
                 throw AloftError("server refused: \(error.message) (HTTP \(status.code))")
             }
             throw AloftError("server answered HTTP \(status.code) to \(method) \(path)")

@@ -183,7 +183,7 @@ struct Devices: AsyncParsableCommand {
             for d in devices {
                 let event = d.lastEvent.map { e in [e.type, e.version ?? "", e.reason.map { "(\($0))" } ?? ""].filter { !$0.isEmpty }.joined(separator: " ") } ?? "-"
                 rows.append([
-                    d.id, d.channel, d.version ?? "-", d.sequence.map(String.init) ?? "0", d.board ?? "-", d.agent ?? "-", d.lastSeen ?? "never", event,
+                    d.id, d.channel, d.version ?? "-", String(d.sequence), d.board ?? "-", d.agent ?? "-", d.lastSeen ?? "never", event,
                 ])
             }
             printTable(rows)

@@ -179,7 +179,7 @@ struct Release: AsyncParsableCommand {
             // LEGACY: whether devices with agents before 0.3.0 are offered the release.
             var rows = [["CHANNEL", "SEQ", "VERSION", "FILES", "BYTES", "CREATED", "LEGACY"]]
             rows += releases.map {
-                [$0.channel, String($0.sequence), $0.version, String($0.files), String($0.size), $0.created, ($0.legacy ?? true) ? "yes" : "no"]
+                [$0.channel, String($0.sequence), $0.version, String($0.files), String($0.size), $0.created, $0.legacy ? "yes" : "no"]
             }
             printTable(rows)
         }

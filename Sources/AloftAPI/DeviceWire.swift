@@ -1,0 +1,211 @@
+import AloftCore
+
+// The bodies of the device API (docs/protocol.md, "Device API"). Requests decode with synthesized Codable: a field left
+// out and a field sent as `null` are the same.
+
+/// What a device sends at every check-in: what it runs and what it can take.
+public struct CheckInRequest: Codable, Sendable, Equatable {
+    /// Values of ``format``: the manifest formats the server publishes (absent means format 1).
+    public static let formats = [ReleaseManifest.legacyFormat, ReleaseManifest.currentFormat]
+    /// The longest ``board`` and ``micropython``, in UTF-8 bytes.
+    public static let maxBoardBytes = 128
+    public static let maxMicroPythonBytes = 64
+    /// ``agent`` is 1 to this many of `A–Z a–z 0–9 . _ - +`.
+    public static let maxAgentCharacters = 32
+
+    public var id: String
+    /// The installed release's version; nil when nothing is installed yet.
+    public var version: String?
+    /// The installed release's sequence; 0 when nothing is installed yet.
+    public var sequence: Int
+    public var board: String?
+    public var micropython: String?
+    /// The version of the Aloft agent itself, e.g. `0.3.0`; nil is unknown.
+    public var agent: String?
+    public var mpy: Int?
+    /// Free flash bytes.
+    public var free: Int?
+    /// The highest sequence the device rolled back from; nothing at or below it is offered again.
+    public var rejected: Int?
+    /// The highest manifest format the agent reads; absent (agents before 0.3.0) is 1.
+    public var format: Int?
+
+    public init(
+        id: String, version: String? = nil, sequence: Int, board: String? = nil, micropython: String? = nil, agent: String? = nil,
+        mpy: Int? = nil, free: Int? = nil, rejected: Int? = nil, format: Int? = nil
+    ) {
+        self.id = id
+        self.version = version
+        self.sequence = sequence
+        self.board = board
+        self.micropython = micropython
+        self.agent = agent
+        self.mpy = mpy
+        self.free = free
+        self.rejected = rejected
+        self.format = format
+    }
+}
+
+/// The answer to a check-in: nothing to do, or the signed release to install.
+public struct CheckInResponse: Codable, Sendable, Equatable {
+    public static let none = "none"
+    public static let update = "update"
+
+    /// ``none`` or ``update``.
+    public var action: String
+    /// Seconds until the device should check in again.
+    public var poll: Int
+    /// With ``update``: the envelope in the format the device reads; left out otherwise.
+    public var release: SignedRelease?
+    /// Only beside a format-1 envelope: blob → size of its zlib form; left out otherwise.
+    public var zlib: [String: Int]?
+
+    public init(action: String, poll: Int, release: SignedRelease? = nil, zlib: [String: Int]? = nil) {
+        self.action = action
+        self.poll = poll
+        self.release = release
+        self.zlib = zlib
+    }
+}
+
+/// Something a device reports about a release: `downloading`, `installed`, `failed`, ….
+public struct EventRequest: Codable, Sendable, Equatable {
+    /// Event types the server accepts; each is also a metrics label, so the set stays closed.
+    public static let types = ["downloading", "installed", "failed", "confirmed", "rolled_back", "deferred"]
+    /// The longest ``reason``, in characters.
+    public static let maxReasonCharacters = 512
+
+    public var id: String
+    /// One of ``types``.
+    public var type: String
+    /// The release the event is about; nil when a refused manifest could not be read.
+    public var version: String?
+    public var sequence: Int?
+    public var reason: String?
+
+    public init(id: String, type: String, version: String? = nil, sequence: Int? = nil, reason: String? = nil) {
+        self.id = id
+        self.type = type
+        self.version = version
+        self.sequence = sequence
+        self.reason = reason
+    }
+}
+
+/// What a board of a generic image sends with its enrollment secret: the id it chose for itself.
+public struct EnrollRequest: Codable, Sendable, Equatable {
+    public var id: String
+
+    public init(id: String) {
+        self.id = id
+    }
+}
+
+/// A device just registered, by the admin or by enrollment, with its token: shown this once.
+public struct CreatedDeviceResponse: Codable, Sendable, Equatable {
+    public var id: String
+    public var channel: String
+    public var token: String
+
+    public init(id: String, channel: String, token: String) {
+        self.id = id
+        self.channel = channel
+        self.token = token
+    }
+}
+
+// MARK: Schemas
+
+extension CheckInRequest: WireSchema {
+    public static var schema: JSONSchema {
+        .object(
+            required: [
+                "id": .deviceID.described("The device's id; it must be the id of the token's device (else 403)."),
+                "sequence": .installedSequence.described("The installed release's sequence; 0 when nothing is installed."),
+            ],
+            optional: [
+                "version": JSONSchema.semanticVersion.orNull.described("The installed release's version; null when nothing is installed."),
+                "board": JSONSchema.printableText(maxBytes: maxBoardBytes).orNull.described("Board name, matched against `compat.boards`."),
+                "micropython": JSONSchema.printableText(maxBytes: maxMicroPythonBytes).orNull.described("MicroPython version, e.g. `1.22.0`."),
+                "agent": JSONSchema.string(pattern: "^[A-Za-z0-9._+-]{1,\(maxAgentCharacters)}$", minLength: 1, maxLength: maxAgentCharacters)
+                    .orNull.described("The agent's own version; null or absent is unknown."),
+                "mpy": JSONSchema.integer(minimum: 0, maximum: Int.max).orNull.described("`sys.implementation._mpy`."),
+                "free": JSONSchema.integer(minimum: 0, maximum: Int.max).orNull.described("Free flash bytes."),
+                "rejected": JSONSchema.installedSequence.orNull.described("The highest sequence the device rolled back from."),
+                "format": JSONSchema.integer(oneOf: formats).orNull.described("The highest manifest format the agent reads; absent is 1."),
+            ]
+        )
+        .example([
+            "id": "dev-1", "version": nil, "sequence": 0, "board": "esp32", "micropython": "1.22.0", "mpy": 2822, "free": 1_500_000,
+            "agent": "0.3.0", "format": 2,
+        ])
+    }
+}
+
+extension CheckInResponse: WireSchema {
+    public static var schema: JSONSchema {
+        .object(
+            required: [
+                "action": JSONSchema.string(oneOf: [none, update]),
+                "poll": JSONSchema.integer(minimum: 1).described("Seconds until the device should check in again."),
+            ],
+            optional: [
+                "release": JSONSchema.ref(SignedRelease.self).described("With `update` only: the signed envelope in the format the device reads."),
+                "zlib": JSONSchema.map(keys: .sha256, values: .count)
+                    .described("Beside a format-1 envelope only: blob → size of its zlib form, for the blobs that have one."),
+            ]
+        )
+    }
+}
+
+extension EventRequest: WireSchema {
+    public static var schema: JSONSchema {
+        .object(
+            required: [
+                "id": .deviceID.described("The device's id; it must be the id of the token's device (else 403)."),
+                "type": JSONSchema.string(oneOf: types),
+            ],
+            optional: [
+                "version": JSONSchema.semanticVersion.orNull.described("The release the event is about; an `installed` event needs it."),
+                "sequence": JSONSchema.sequence.orNull.described("The release the event is about; an `installed` event needs it."),
+                "reason": JSONSchema.string(maxLength: maxReasonCharacters).orNull.described("Why, for `failed`, `rolled_back` and `deferred`."),
+            ]
+        )
+        .requiring(["version": .semanticVersion, "sequence": .sequence], when: "type", is: "installed")
+        .example(["id": "dev-1", "type": "failed", "version": "1.1.0", "sequence": 4, "reason": "sha256 mismatch for main.py"])
+    }
+}
+
+extension EnrollRequest: WireSchema {
+    public static var schema: JSONSchema {
+        .object(required: ["id": .deviceID.described("The id the device chose; 409 when it is taken.")])
+    }
+}
+
+extension CreatedDeviceResponse: WireSchema {
+    public static var schema: JSONSchema {
+        .object(required: ["id": .deviceID, "channel": .channel, "token": .secret(prefix: SecretFormat.devicePrefix).described("The device token, shown once.")])
+    }
+}
+
+extension SignedRelease: WireSchema {
+    public static var schema: JSONSchema {
+        .object(required: [
+            "manifest": JSONSchema.string(minLength: 1, maxLength: ReleaseManifest.legacyMaxEncodedBytes).annotated("contentMediaType", "application/json")
+                .described("The canonical manifest JSON, as a string; signatures are over its UTF-8 bytes exactly."),
+            "signatures": JSONSchema.array(of: .ref(ReleaseSignature.self), minItems: 1, maxItems: SignedRelease.maxSignatures),
+        ])
+    }
+}
+
+extension ReleaseSignature: WireSchema {
+    public static var schema: JSONSchema {
+        .object(required: [
+            "keyid": JSONSchema.string(pattern: "^[0-9a-fA-F]{16}$", minLength: 16, maxLength: 16)
+                .described("First 16 hex characters (lowercase, which devices match exactly) of SHA-256 of the raw public key."),
+            "sig": JSONSchema.string(pattern: "^[A-Za-z0-9+/]{86}==$", minLength: 88, maxLength: 88)
+                .described("Ed25519 signature, 64 bytes in standard base64 with padding."),
+        ])
+    }
+}

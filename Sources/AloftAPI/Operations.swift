@@ -1,0 +1,236 @@
+import AloftCore
+
+// The operations of the API, as docs/protocol.md describes them; ``APIOperation/all`` lists every one.
+
+extension APIOperation {
+    /// Every operation the server serves, in the order of docs/protocol.md.
+    public static let all: [APIOperation] = [
+        checkIn, reportEvent, enroll, blob, zlibBlob,
+        missingBlobs, putBlob, publishRelease, listReleases, channel,
+        createDevice, listDevices, device, deviceEvents, deviceDownloads, revokeDevice, reissueDeviceToken,
+        listAdminTokens, createAdminToken, revokeAdminToken, listEnrollments, createEnrollment, revokeEnrollment,
+        metrics, dashboard, health, openAPIDocument,
+    ]
+
+    // MARK: Device API
+
+    public static let checkIn = APIOperation(
+        id: "checkIn", .post, "/api/v1/device/checkin", access: .device, tag: .device,
+        summary: "Report what the device runs; the answer is nothing to do, or the signed release to install.",
+        body: .json(.ref(CheckInRequest.self)), bodyLimit: BodyLimit.json,
+        answers: [
+            .json(200, "What to do, and when to check in again.", CheckInResponse.self),
+            .error(403, "The body's `id` is not the token's device."),
+        ])
+
+    public static let reportEvent = APIOperation(
+        id: "reportEvent", .post, "/api/v1/device/events", access: .device, tag: .device,
+        summary: "Report something that happened to a release on the device; history, not what the device runs.",
+        body: .json(.ref(EventRequest.self)), bodyLimit: BodyLimit.json,
+        answers: [
+            Response(204, "Recorded."),
+            .error(403, "The body's `id` is not the token's device."),
+        ])
+
+    public static let enroll = APIOperation(
+        id: "enroll", .post, "/api/v1/device/enroll", access: .enrollment, tag: .device,
+        summary: "A board of a generic image registers itself on the enrollment's channel and gets its own token.",
+        body: .json(.ref(EnrollRequest.self)), bodyLimit: BodyLimit.json,
+        answers: [
+            .json(201, "Registered; the token is shown this once.", CreatedDeviceResponse.self),
+            .error(409, "A device has this id."),
+        ])
+
+    public static let blob = APIOperation(
+        id: "getBlob", .get, "/api/v1/blobs/{sha256}", access: .deviceOrAdmin, tag: .blobs,
+        summary: "A blob's bytes; its zlib form instead (Content-Encoding: deflate) to a request that accepts deflate and has no Range.",
+        parameters: blobParameters + [
+            .header("Accept-Encoding", "With `deflate` (q above 0) and no Range: the zlib form (1 KiB window) when the server has one.")
+        ],
+        answers: blobAnswers(form: "the blob", negotiated: true))
+
+    public static let zlibBlob = APIOperation(
+        id: "getZlibBlob", .get, "/api/v1/blobs/{sha256}/zlib", access: .deviceOrAdmin, tag: .blobs,
+        summary: "The zlib form of a blob alone, for agents before 0.3.0 (404 when there is none).",
+        parameters: blobParameters, answers: blobAnswers(form: "the zlib form", negotiated: false))
+
+    // MARK: Management API
+
+    public static let missingBlobs = APIOperation(
+        id: "missingBlobs", .post, "/api/v1/admin/blobs/missing", access: .admin, tag: .management,
+        summary: "Which of these blobs the server lacks.",
+        body: .json(.ref(MissingBlobsRequest.self)), bodyLimit: BodyLimit.json,
+        answers: [.json(200, "The ones it lacks, each once, in the order asked.", MissingBlobsResponse.self)])
+
+    public static let putBlob = APIOperation(
+        id: "putBlob", .put, "/api/v1/admin/blobs/{sha256}", access: .admin, tag: .management,
+        summary: "Upload a blob; the server keeps its zlib form too when that is smaller.",
+        parameters: [.path("sha256", .sha256, "SHA-256 of the bytes sent; 400 when they hash to something else.")],
+        body: .bytes, bodyLimit: BodyLimit.blob,
+        answers: [
+            .json(200, "The server had it already.", StoredBlobResponse.self),
+            .json(201, "Stored.", StoredBlobResponse.self),
+        ])
+
+    public static let publishRelease = APIOperation(
+        id: "publishRelease", .post, "/api/v1/admin/releases", access: .admin, tag: .management,
+        summary: "Publish a signed format-2 release, with its format-1 legacy envelope when agents before 0.3.0 can take it.",
+        body: .json(.ref(ReleasePublication.self)), bodyLimit: BodyLimit.releaseEnvelope,
+        answers: [
+            .json(201, "Published.", PublishedReleaseResponse.self),
+            .error(
+                409,
+                "The sequence is not above the channel's latest, or blobs are missing: `missing` lists them (the file list alone while it is missing)."),
+        ])
+
+    public static let listReleases = APIOperation(
+        id: "listReleases", .get, "/api/v1/admin/releases", access: .admin, tag: .management,
+        summary: "Published releases, newest first.",
+        parameters: [.query("channel", .channel, "Only this channel's releases.")],
+        answers: [.json(200, "The releases.", ReleaseListResponse.self)])
+
+    public static let channel = APIOperation(
+        id: "getChannel", .get, "/api/v1/admin/channels/{channel}", access: .admin, tag: .management,
+        summary: "A channel's newest release.",
+        parameters: [.path("channel", .channel, "The channel.")],
+        answers: [.json(200, "The channel; `latest` is null when nothing was published on it.", ChannelResponse.self)])
+
+    public static let createDevice = APIOperation(
+        id: "createDevice", .post, "/api/v1/admin/devices", access: .admin, tag: .management,
+        summary: "Register a device on a channel; its token is shown this once.",
+        body: .json(.ref(CreateDeviceRequest.self)), bodyLimit: BodyLimit.json,
+        answers: [
+            .json(201, "Registered.", CreatedDeviceResponse.self),
+            .error(409, "A device has this id."),
+        ])
+
+    public static let listDevices = APIOperation(
+        id: "listDevices", .get, "/api/v1/admin/devices", access: .admin, tag: .management,
+        summary: "Every device, sorted by id.",
+        answers: [.json(200, "The devices.", DeviceListResponse.self)])
+
+    public static let device = APIOperation(
+        id: "getDevice", .get, "/api/v1/admin/devices/{id}", access: .admin, tag: .management,
+        summary: "One device.", parameters: [deviceIDParameter],
+        answers: [.json(200, "The device.", DeviceView.self), noDevice])
+
+    public static let deviceEvents = APIOperation(
+        id: "listDeviceEvents", .get, "/api/v1/admin/devices/{id}/events", access: .admin, tag: .management,
+        summary: "A device's events, newest first, as long as `aloft serve --history-days` keeps them.",
+        parameters: [deviceIDParameter, limitParameter],
+        answers: [.json(200, "The events.", EventListResponse.self), noDevice])
+
+    public static let deviceDownloads = APIOperation(
+        id: "listDeviceDownloads", .get, "/api/v1/admin/devices/{id}/downloads", access: .admin, tag: .management,
+        summary: "Every blob request the device made, newest first, as long as `aloft serve --history-days` keeps them.",
+        parameters: [deviceIDParameter, limitParameter],
+        answers: [.json(200, "The blob requests.", DownloadListResponse.self), noDevice])
+
+    public static let revokeDevice = APIOperation(
+        id: "revokeDevice", .post, "/api/v1/admin/devices/{id}/revoke", access: .admin, tag: .access,
+        summary: "Revoke a device's token: it gets 401 from the next request on.", parameters: [deviceIDParameter],
+        answers: [Response(204, "Revoked."), noDevice])
+
+    public static let reissueDeviceToken = APIOperation(
+        id: "reissueDeviceToken", .post, "/api/v1/admin/devices/{id}/token", access: .admin, tag: .access,
+        summary: "A new token for a device, shown this once; the old one stops working and a revoked device works again.",
+        parameters: [deviceIDParameter],
+        answers: [.json(200, "The new token.", DeviceTokenResponse.self), noDevice])
+
+    public static let listAdminTokens = APIOperation(
+        id: "listAdminTokens", .get, "/api/v1/admin/tokens", access: .admin, tag: .access,
+        summary: "Stored admin tokens, sorted by name; never the tokens themselves.",
+        answers: [.json(200, "The tokens.", AdminTokenListResponse.self)])
+
+    public static let createAdminToken = APIOperation(
+        id: "createAdminToken", .post, "/api/v1/admin/tokens", access: .admin, tag: .access,
+        summary: "Make a named admin token, shown this once.",
+        body: .json(.ref(CreateAdminTokenRequest.self)), bodyLimit: BodyLimit.json,
+        answers: [
+            .json(201, "Made.", CreatedAdminTokenResponse.self),
+            .error(409, "A token has this name, or it is `bootstrap`."),
+        ])
+
+    public static let revokeAdminToken = APIOperation(
+        id: "revokeAdminToken", .delete, "/api/v1/admin/tokens/{name}", access: .admin, tag: .access,
+        summary: "Revoke a stored admin token: it gets 401 from the next request on.",
+        parameters: [.path("name", .name, "The token's name.")],
+        answers: [Response(204, "Revoked."), .error(404, "No stored token has this name.")])
+
+    public static let listEnrollments = APIOperation(
+        id: "listEnrollments", .get, "/api/v1/admin/enrollments", access: .admin, tag: .access,
+        summary: "Enrollments, sorted by name; never the secrets.",
+        answers: [.json(200, "The enrollments.", EnrollmentListResponse.self)])
+
+    public static let createEnrollment = APIOperation(
+        id: "createEnrollment", .post, "/api/v1/admin/enrollments", access: .admin, tag: .access,
+        summary: "Make an enrollment: a secret, shown this once, that boards of a generic image register themselves with.",
+        body: .json(.ref(CreateEnrollmentRequest.self)), bodyLimit: BodyLimit.json,
+        answers: [
+            .json(201, "Made.", CreatedEnrollmentResponse.self),
+            .error(409, "An enrollment has this name."),
+        ])
+
+    public static let revokeEnrollment = APIOperation(
+        id: "revokeEnrollment", .delete, "/api/v1/admin/enrollments/{name}", access: .admin, tag: .access,
+        summary: "Revoke an enrollment: its secret gets 401 from then on; devices it enrolled keep working.",
+        parameters: [.path("name", .name, "The enrollment's name.")],
+        answers: [Response(204, "Revoked."), .error(404, "No enrollment has this name.")])
+
+    // MARK: Service
+
+    public static let metrics = APIOperation(
+        id: "metrics", .get, "/metrics", access: .admin, tag: .service, summary: "Prometheus metrics.",
+        answers: [Response(200, "The Prometheus text exposition format.", .text(mediaType: "text/plain"))])
+
+    public static let dashboard = APIOperation(
+        id: "dashboard", .get, "/dashboard", access: .admin, tag: .service,
+        summary: "The fleet dashboard, for a browser (the admin token as the Basic password).",
+        answers: [Response(200, "An HTML page.", .text(mediaType: "text/html"))])
+
+    public static let health = APIOperation(
+        id: "health", .get, "/healthz", access: .anyone, tag: .service, summary: "Whether the server is up.",
+        answers: [.json(200, "Up.", HealthResponse.self)])
+
+    public static let openAPIDocument = APIOperation(
+        id: "openAPIDocument", .get, "/api/v1/openapi.json", access: .anyone, tag: .service,
+        summary: "This document: the device and management APIs in OpenAPI 3.1.",
+        answers: [Response(200, "The document.", .json(JSONSchema(["type": "object"])))])
+
+    // MARK: Shared parts
+
+    static var deviceIDParameter: Parameter { .path("id", .deviceID, "The device's id.") }
+
+    static var limitParameter: Parameter { .query("limit", .integer(minimum: 1, maximum: Int.max), "Only the newest this many.") }
+
+    static var noDevice: Response { .error(404, "No device has this id.") }
+
+    static var blobParameters: [Parameter] {
+        [
+            .path("sha256", .sha256, "SHA-256 of the blob's raw bytes."),
+            .header("Range", "One range of the raw bytes: `bytes=A-B`, `bytes=A-` or `bytes=-N`; a malformed one or several ranges are ignored."),
+            .header("If-Range", "Keeps the Range only when it is the current ETag."),
+            .header("If-None-Match", "304 when it names the current ETag."),
+        ]
+    }
+
+    static func blobAnswers(form: String, negotiated: Bool) -> [Response] {
+        let vary = negotiated ? [Header("Vary", "`Accept-Encoding`: the same URL has two representations.")] : []
+        let etag = Header("ETag", "Strong: `\"<sha256>\"` for the raw bytes, `\"<sha256>.zlib\"` for the zlib form.")
+        let body = [
+            etag, Header("Accept-Ranges", "`bytes`."), Header("Content-Length", "Bytes of this answer's body.", schema: .integer(minimum: 0)),
+        ]
+        let encoding = negotiated ? [Header("Content-Encoding", "`deflate` when the body is the zlib form.", required: false)] : []
+        return [
+            Response(200, "The whole of \(form).", .bytes, headers: body + encoding + vary),
+            Response(
+                206, "One range of \(form).", .bytes,
+                headers: body + vary + [Header("Content-Range", "`bytes A-B/LENGTH`.")]),
+            Response(304, "Not modified: If-None-Match named the current ETag.", headers: [etag] + vary),
+            .error(404, negotiated ? "No blob with this SHA-256." : "No zlib form of this blob (or no blob)."),
+            .error(
+                416, "The range starts at or past the end, or asks for a suffix of 0 bytes.",
+                headers: [Header("Content-Range", "`bytes */LENGTH`.")] + vary),
+        ]
+    }
+}

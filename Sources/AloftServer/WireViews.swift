@@ -1,0 +1,67 @@
+import AloftAPI
+import AloftCore
+import AloftStore
+import Foundation
+import Hummingbird
+
+// The API's bodies (module AloftAPI) made from what the store keeps, and sent as JSON.
+
+extension ReleaseSummary {
+    init(_ release: ReleaseRecord) {
+        self.init(
+            version: release.version, sequence: release.sequence, channel: release.channel, created: release.created, files: release.fileCount,
+            size: release.totalSize, publishedAt: rfc3339(release.publishedAt), legacy: release.legacyEnvelope != nil)
+    }
+}
+
+extension EventView {
+    init(_ event: DeviceEvent) {
+        self.init(type: event.type, version: event.version, sequence: event.sequence, reason: event.reason, at: rfc3339(event.at))
+    }
+}
+
+extension DeviceView {
+    init(_ device: DeviceRecord) {
+        self.init(
+            id: device.id, channel: device.channel, board: device.board, micropython: device.micropython, agent: device.agent,
+            version: device.version, sequence: device.sequence, lastSeen: device.lastSeen.map(rfc3339), lastEvent: device.lastEvent.map(EventView.init),
+            revoked: device.revokedAt != nil, enrollment: device.enrollment)
+    }
+}
+
+extension DownloadView {
+    init(_ download: BlobDownload) {
+        self.init(sha256: download.sha256, encoding: download.encoding, bytes: download.bytes, status: download.status, at: rfc3339(download.at))
+    }
+}
+
+extension AdminTokenView {
+    init(_ token: AdminTokenRecord) {
+        self.init(name: token.name, created: rfc3339(token.createdAt), revoked: token.revokedAt != nil, revokedAt: token.revokedAt.map(rfc3339))
+    }
+}
+
+extension EnrollmentView {
+    init(_ enrollment: EnrollmentRecord) {
+        self.init(
+            name: enrollment.name, channel: enrollment.channel, created: rfc3339(enrollment.createdAt), revoked: enrollment.revokedAt != nil,
+            revokedAt: enrollment.revokedAt.map(rfc3339))
+    }
+}
+
+/// RFC 3339 UTC with seconds precision, the protocol's only time format.
+func rfc3339(_ date: Date) -> String {
+    ReleaseManifest.timestamp(date)
+}
+
+extension AloftRequestContext {
+    /// `value` as a JSON response.
+    func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try responseEncoder.encode(value)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8", .contentLength: String(data.count)],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+}

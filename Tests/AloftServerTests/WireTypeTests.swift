@@ -1,0 +1,151 @@
+import AloftAPI
+import AloftCore
+import Foundation
+import Testing
+
+/// Each wire type against its own schema: what it encodes to matches it, a value with every field set has exactly the
+/// schema's members (a field added to one and not the other fails here), and decoding gives the value back.
+@Suite struct WireTypeTests {
+    static let validator = SchemaValidator(document: OpenAPIDocument.build())
+    static let sha = String(repeating: "ab", count: 32)
+    static let time = "2026-11-29T02:33:34Z"
+    static let signed = SignedRelease(
+        manifest: #"{"format":2}"#, signatures: [ReleaseSignature(keyid: "0123456789abcdef", sig: Data(count: 64).base64EncodedString())])
+    static let event = EventView(type: "failed", version: "1.1.0", sequence: 4, reason: "sha256 mismatch", at: time)
+
+    /// The server's encoder, which is what goes on the wire.
+    static func encoded(_ value: some Encodable) throws -> JSONValue {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try JSONValue.parse(try encoder.encode(value))
+    }
+
+    func check<T: Codable & Equatable & WireSchema>(full: T, sparse: T? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let reference: JSONValue = ["$ref": .string(JSONSchema.componentPath(T.schemaName))]
+        #expect(Self.validator.components[T.schemaName] != nil, "\(T.schemaName) is not in the document", sourceLocation: sourceLocation)
+        for value in [full] + (sparse.map { [$0] } ?? []) {
+            let json = try Self.encoded(value)
+            #expect(Self.validator.errors(json, reference) == [], "\(T.self): \(json)", sourceLocation: sourceLocation)
+            #expect(try JSONDecoder().decode(T.self, from: try JSONEncoder().encode(value)) == value, sourceLocation: sourceLocation)
+        }
+        let members = Set(try Self.encoded(full).objectValue?.keys.map { $0 } ?? [])
+        let documented = Set(T.schema.value["properties"]?.objectValue?.keys.map { $0 } ?? [])
+        #expect(members == documented, "\(T.self): encodes \(members.sorted()), documented \(documented.sorted())", sourceLocation: sourceLocation)
+    }
+
+    @Test func deviceAPI() throws {
+        try check(
+            full: CheckInRequest(
+                id: "dev-1", version: "1.0.0", sequence: 3, board: "esp32", micropython: "1.22.0", agent: "0.3.0", mpy: 2822, free: 1_500_000,
+                rejected: 2, format: 2),
+            sparse: CheckInRequest(id: "dev-1", sequence: 0))
+        try check(
+            full: CheckInResponse(action: CheckInResponse.update, poll: 300, release: Self.signed, zlib: [Self.sha: 812]),
+            sparse: CheckInResponse(action: CheckInResponse.none, poll: 300))
+        try check(
+            full: EventRequest(id: "dev-1", type: "failed", version: "1.1.0", sequence: 4, reason: "sha256 mismatch"),
+            sparse: EventRequest(id: "dev-1", type: "downloading"))
+        try check(full: EnrollRequest(id: "sensor-0001"))
+        try check(full: CreatedDeviceResponse(id: "dev-1", channel: "stable", token: "aloft_dev_" + String(repeating: "A", count: 43)))
+        try check(full: Self.signed)
+        try check(full: ReleaseSignature(keyid: "0123456789abcdef", sig: Data(count: 64).base64EncodedString()))
+    }
+
+    @Test func managementAPI() throws {
+        try check(full: MissingBlobsRequest(sha256: [Self.sha]), sparse: MissingBlobsRequest(sha256: []))
+        try check(full: MissingBlobsResponse(missing: [Self.sha]))
+        try check(full: StoredBlobResponse(sha256: Self.sha, size: 812, zlibSize: 300), sparse: StoredBlobResponse(sha256: Self.sha, size: 0, zlibSize: nil))
+        try check(full: ReleasePublication(Self.signed, legacy: Self.signed), sparse: ReleasePublication(Self.signed))
+        try check(full: PublishedReleaseResponse(version: "1.2.0", sequence: 7, channel: "stable", legacy: true))
+        let summary = ReleaseSummary(
+            version: "1.2.0", sequence: 7, channel: "stable", created: Self.time, files: 2, size: 163, publishedAt: Self.time, legacy: false)
+        try check(full: summary)
+        try check(full: ReleaseListResponse(releases: [summary]))
+        try check(
+            full: ChannelResponse(channel: "stable", latest: .init(version: "1.2.0", sequence: 7)), sparse: ChannelResponse(channel: "beta", latest: nil))
+        try check(full: CreateDeviceRequest(id: "dev-1", channel: "stable"))
+        try check(full: Self.event, sparse: EventView(type: "confirmed", version: nil, sequence: nil, reason: nil, at: Self.time))
+        let device = DeviceView(
+            id: "dev-1", channel: "stable", board: "esp32", micropython: "1.22.0", agent: "0.3.0", version: "1.2.0", sequence: 7,
+            lastSeen: Self.time, lastEvent: Self.event, revoked: false, enrollment: "batch-1")
+        let fresh = DeviceView(
+            id: "dev-1", channel: "stable", board: nil, micropython: nil, agent: nil, version: nil, sequence: 0, lastSeen: nil, lastEvent: nil,
+            revoked: false, enrollment: nil)
+        try check(full: device, sparse: fresh)
+        try check(full: DeviceListResponse(devices: [device, fresh]))
+        try check(full: EventListResponse(events: [Self.event]))
+        let download = DownloadView(sha256: Self.sha, encoding: "zlib", bytes: 300, status: 200, at: Self.time)
+        try check(full: download)
+        try check(full: DownloadListResponse(downloads: [download]))
+        try check(full: DeviceTokenResponse(id: "dev-1", token: "aloft_dev_" + String(repeating: "-", count: 43)))
+        try check(full: HealthResponse())
+        try check(full: ErrorResponse(error: "conflict", message: "upload 1 blob", missing: [Self.sha]), sparse: ErrorResponse(error: "not_found", message: "no"))
+    }
+
+    @Test func accessControl() throws {
+        try check(full: CreateAdminTokenRequest(name: "ci"))
+        try check(full: CreatedAdminTokenResponse(name: "ci", token: "aloft_adm_" + String(repeating: "x", count: 43)))
+        let token = AdminTokenView(name: "ci", created: Self.time, revoked: true, revokedAt: Self.time)
+        try check(full: token, sparse: AdminTokenView(name: "ci", created: Self.time, revoked: false, revokedAt: nil))
+        try check(full: AdminTokenListResponse(tokens: [token]))
+        try check(full: CreateEnrollmentRequest(name: "batch-1", channel: "stable"))
+        try check(full: CreatedEnrollmentResponse(name: "batch-1", channel: "stable", secret: "aloft_enr_" + String(repeating: "9", count: 43)))
+        let enrollment = EnrollmentView(name: "batch-1", channel: "stable", created: Self.time, revoked: false, revokedAt: nil)
+        try check(full: EnrollmentView(name: "batch-1", channel: "stable", created: Self.time, revoked: true, revokedAt: Self.time), sparse: enrollment)
+        try check(full: EnrollmentListResponse(enrollments: [enrollment]))
+    }
+
+    /// Where the protocol shows `null`, the member is there as `null`; where it says "left out", it is absent.
+    @Test func nullAndAbsentAreAsTheProtocolSays() throws {
+        let fresh = try Self.encoded(
+            DeviceView(
+                id: "d", channel: "stable", board: nil, micropython: nil, agent: nil, version: nil, sequence: 0, lastSeen: nil, lastEvent: nil,
+                revoked: false, enrollment: nil))
+        for key in ["board", "micropython", "agent", "version", "lastSeen", "lastEvent", "enrollment"] { #expect(fresh[key] == .null, "\(key)") }
+        #expect(try Self.encoded(StoredBlobResponse(sha256: Self.sha, size: 1, zlibSize: nil))["zlibSize"] == .null)
+        #expect(try Self.encoded(ChannelResponse(channel: "c", latest: nil))["latest"] == .null)
+        #expect(try Self.encoded(EventView(type: "installed", version: nil, sequence: nil, reason: nil, at: Self.time))["reason"] == .null)
+        #expect(try Self.encoded(AdminTokenView(name: "n", created: Self.time, revoked: false, revokedAt: nil))["revokedAt"] == .null)
+        #expect(try Self.encoded(EnrollmentView(name: "n", channel: "c", created: Self.time, revoked: false, revokedAt: nil))["revokedAt"] == .null)
+        let none = try Self.encoded(CheckInResponse(action: "none", poll: 300))
+        #expect(none.objectValue?.keys.sorted() == ["action", "poll"])
+        #expect(try Self.encoded(ErrorResponse(error: "not_found", message: "no")).objectValue?.keys.sorted() == ["error", "message"])
+    }
+
+    /// The checks above are only as good as the validator: it must refuse what a schema rules out.
+    @Test func theValidatorRefusesWhatASchemaRulesOut() throws {
+        let device: JSONValue = ["$ref": .string(JSONSchema.componentPath(DeviceView.schemaName))]
+        let good = try Self.encoded(
+            DeviceView(
+                id: "dev-1", channel: "stable", board: nil, micropython: nil, agent: nil, version: "1.0.0", sequence: 1, lastSeen: nil,
+                lastEvent: Self.event, revoked: false, enrollment: nil))
+        #expect(Self.validator.errors(good, device) == [])
+        func with(_ key: String, _ value: JSONValue?) -> JSONValue {
+            var members = good.objectValue!
+            members[key] = value
+            return .object(members)
+        }
+        let bad: [(String, JSONValue)] = [
+            ("an unknown member", with("token", "secret")),
+            ("a missing member", with("revoked", nil)),
+            ("a wrong type", with("sequence", "1")),
+            ("null where not allowed", with("channel", .null)),
+            ("a pattern broken", with("id", "-dev")),
+            ("a string too long", with("channel", .string(String(repeating: "a", count: 33)))),
+            ("a number too small", with("sequence", -1)),
+            ("a bad nested value", with("lastEvent", ["type": "exploded", "version": nil, "sequence": nil, "reason": nil, "at": "2026-11-29T02:33:34Z"])),
+            ("a bad nullable value", with("version", "1.0")),
+        ]
+        for (what, value) in bad { #expect(Self.validator.errors(value, device) != [], "\(what) passed") }
+        #expect(Self.validator.errors(.integer(1), ["type": "string", "maxItem": 3]).contains { $0.contains("unsupported keyword") })
+        #expect(Self.validator.errors(.integer(1), ["$ref": "#/components/schemas/Nothing"]).contains { $0.contains("unresolved") })
+    }
+
+    @Test func errorCodesFollowTheStatus() {
+        #expect(ErrorCode(status: 400) == .badRequest)
+        #expect(ErrorCode(status: 405) == .notFound)
+        #expect(ErrorCode(status: 418) == .badRequest)
+        #expect(ErrorCode(status: 503) == .internal)
+        #expect(Set(ErrorCode.allCases.map(\.rawValue)).count == ErrorCode.allCases.count)
+    }
+}
