@@ -83,19 +83,10 @@ public struct BoardFacts: Decodable, Sendable {
     public var hashes: [String: String?]
 
     /// The script: prints `ALOFT-PROBE <json>`. It writes a small file at the root and removes it again.
-    public static let script = """
-        import sys, os, json
+    public static let script = "import sys, os, json\n" + BoardProvisioner.sha256Function + """
         def _h(p):
             try:
-                import hashlib, binascii
-                h = hashlib.sha256()
-                with open(p, "rb") as f:
-                    while True:
-                        b = f.read(512)
-                        if not b:
-                            break
-                        h.update(b)
-                return binascii.hexlify(h.digest()).decode()
+                return _sha(p)
             except OSError:
                 return None
         v = sys.implementation.version
@@ -321,6 +312,11 @@ public struct BoardProvisioner: Sendable {
                 os.rmdir(p)
             else:
                 os.remove(p)
+
+        """ + sha256Function
+
+    /// `_sha(path)`: a file's SHA-256 in hex, read 512 bytes at a time (OSError if it is not there).
+    static let sha256Function = """
         def _sha(p):
             import hashlib, binascii
             h = hashlib.sha256()
