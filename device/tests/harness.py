@@ -60,9 +60,13 @@ def raises(exc, fn, *args):
 
 
 def run():
+    import os
+
     name = sys.argv[0].rsplit("/", 1)[-1]
     failed = 0
-    for fn in _tests:
+    only = os.getenv("ALOFT_TEST_ONLY")  # a test's name: run that one alone
+    tests = [fn for fn in _tests if not only or fn.__name__ == only]
+    for fn in tests:
         try:
             fn()
             print("ok   %s" % fn.__name__)
@@ -70,7 +74,7 @@ def run():
             failed += 1
             print("FAIL %s" % fn.__name__)
             sys.print_exception(e)
-    print("%s: %d passed, %d failed" % (name.split(".")[0], len(_tests) - failed, failed))
+    print("%s: %d passed, %d failed" % (name.split(".")[0], len(tests) - failed, failed))
     sys.exit(1 if failed else 0)
 
 
