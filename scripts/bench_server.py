@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Check-ins at scale, measured side by side in one run (`make bench` runs it after bench.py).
+
+For each database (SQLite always; PostgreSQL when ALOFT_TEST_POSTGRES_URL names one, as
+scripts/with-postgres.sh sets for a throwaway cluster): a release build of `aloft serve` with DEVICES
+registered devices, then wrk (Debian `wrk`) at 32 connections for SECONDS:
+  - check-ins with nothing to do, every request from the next device in turn (its own token and body);
+  - GET /healthz of the same server: what the framework costs;
+and, when nginx is installed (Debian `nginx-light`), nginx serving a static version file, which is what
+the simplest OTA scripts poll. Printed as requests/s, p99, and ratios to /healthz of the same run.
+
+    ALOFT_BENCH_DEVICES=N   devices in the database (default 100000)
+    ALOFT_BENCH_ACTIVE=N    of which checking in during the run (default 5000): registered through the
+                            management API; the others are added with SQL (unknown tokens), so that the
+                            look-ups run against a database of DEVICES devices without registering them all
+    ALOFT_BENCH_SECONDS=S   seconds per wrk run (default 10)
+"""
+
+import concurrent.futures
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ALOFT = os.path.join(ROOT, ".build", "release", "aloft")
+DEVICES = int(os.getenv("ALOFT_BENCH_DEVICES") or 100000)
+ACTIVE = min(DEVICES, int(os.getenv("ALOFT_BENCH_ACTIVE") or 5000))
+SECONDS = int(os.getenv("ALOFT_BENCH_SECONDS") or 10)
+CONNECTIONS = 32
+TOKEN = "bench-admin-token-0123456789abcdef"
+
+# wrk: each request is the next device's check-in (id, token and body of its own), round robin.
+CHECKIN_LUA = r"""
+local devices = {}
+for line in io.lines("%(tokens)s") do
+  local id, token = line:match("^(%%S+) (%%S+)$")
+  devices[#devices + 1] = {id = id, token = token}
+end
+local next_device = 0
+function setup(thread)
+  thread:set("offset", next_device)
+  next_device = next_device + math.floor(#devices / 4)
+end
+function init(args)
+  i = offset
+end
+function request()
+  i = i %% #devices + 1
+  local d = devices[i]
+  local body = '{"id":"' .. d.id .. '","version":"1.0.0","sequence":1,"board":"esp32","micropython":"1.22.0","agent":"0.3.0","mpy":6,"free":1000000,"format":2}'
+  return wrk.format("POST", "/api/v1/device/checkin", {["Authorization"] = "Bearer " .. d.token, ["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wrk(url, script=None):
+    """(requests/s, p99 ms, non-2xx) of wrk -t1 -c32 against url."""
+    args = ["wrk", "-t1", "-c%d" % CONNECTIONS, "-d%ds" % SECONDS, "--latency"]
+    if script:
+        args += ["-s", script]
+    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rate, p99_ms, int(bad.group(1)) if bad else 0
+
+
+class Server:
+    def __init__(self, work, database=None):
+        data = os.path.join(work, "data")
+        args = [ALOFT, "serve", "--data", data, "--port", "0", "--admin-token", TOKEN, "--log-level", "error",
+                "--device-rate", "0", "--ip-rate", "0"]
+        if database:
+            args += ["--database", database]
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = self.process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+        if not match:
+            self.process.kill()
+            sys.exit("aloft serve did not start: %r" % line)
+        self.port = int(match.group(1))
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()
+
+
+def register(server, n, tokens_path):
+    """n devices registered through the management API (8 connections), their tokens in tokens_path."""
+    def batch(start):
+        conn = http.client.HTTPConnection("127.0.0.1", server.port)
+        out = []
+        for i in range(start, min(start + 500, n)):
+            body = json.dumps({"id": "bench-%06d" % i, "channel": "stable"})
+            conn.request("POST", "/api/v1/admin/devices", body, {"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"})
+            r = conn.getresponse()
+            answer = r.read()
+            if r.status != 201:
+                raise RuntimeError("registering bench-%06d: HTTP %d %s" % (i, r.status, answer[:200]))
+            out.append("bench-%06d %s" % (i, json.loads(answer)["token"]))
+        conn.close()
+        return out
+
+    t0 = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        lines = [line for part in pool.map(batch, range(0, n, 500)) for line in part]
+    with open(tokens_path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return time.monotonic() - t0
+
+
+def pad(work, database, n):
+    """n more devices straight into the database (ids pad-N, random token hashes), copying an API-registered row's
+    channel and created_at so that every column is as the server writes it."""
+    if n <= 0:
+        return
+    insert = ("INSERT INTO devices (id, channel, token_hash, sequence, created_at) "
+              "SELECT %s, channel, %s, 0, created_at FROM devices WHERE id = 'bench-000000'")
+    if database:
+        sql = insert % ("'pad-' || g", "md5('a' || g) || md5('b' || g)")
+        sql = sql.replace("FROM devices WHERE", "FROM devices, generate_series(1, %d) g WHERE" % n)
+        subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", database, "-c", sql], check=True, capture_output=True)
+    else:
+        import hashlib
+        import sqlite3
+
+        db = sqlite3.connect(os.path.join(work, "data", "aloft.sqlite"), timeout=60)
+        with db:
+            db.executemany(insert % ("?", "?"), (("pad-%06d" % i, hashlib.sha256(b"pad %d" % i).hexdigest()) for i in range(n)))
+        db.close()
+
+
+def publish(work, server):
+    env = dict(os.environ, ALOFT_SERVER=server.url, ALOFT_ADMIN_TOKEN=TOKEN)
+    keys = os.path.join(work, "keys")
+    if not os.path.exists(keys):
+        subprocess.run([ALOFT, "keys", "generate", "--out", keys], env=env, check=True, capture_output=True)
+    app = os.path.join(work, "app")
+    os.makedirs(app, exist_ok=True)
+    with open(os.path.join(app, "main.py"), "w") as f:
+        f.write("print('bench')\n")
+    subprocess.run([ALOFT, "release", "publish", app, "--version", "1.0.0", "--key", os.path.join(keys, "release.key")],
+                   env=env, check=True, capture_output=True)
+
+
+def measure(name, work, database=None):
+    os.makedirs(work)
+    server = Server(work, database)
+    try:
+        tokens = os.path.join(work, "tokens.txt")
+        took = register(server, ACTIVE, tokens)
+        pad(work, database, DEVICES - ACTIVE)
+        publish(work, server)
+        script = os.path.join(work, "checkin.lua")
+        with open(script, "w") as f:
+            f.write(CHECKIN_LUA % {"tokens": tokens})
+        wrk(server.url + "/healthz")  # warm up
+        health = wrk(server.url + "/healthz")
+        checkin = wrk(server.url + "/api/v1/device/checkin", script)
+        print("%s: %d devices, %d of them registered through the API in %.0f s (%d/s)" % (name, DEVICES, ACTIVE, took, ACTIVE / took))
+        print("  check-ins, nothing to do: %8.0f/s  p99 %6.1f ms%s" % (checkin[0], checkin[1], "  (%d not 2xx!)" % checkin[2] if checkin[2] else ""))
+        print("  GET /healthz:             %8.0f/s  p99 %6.1f ms" % health[:2])
+        print("  check-ins / healthz:      %8.3f" % (checkin[0] / health[0]))
+        return checkin, health
+    finally:
+        server.stop()
+
+
+def nginx(work):
+    """requests/s of nginx serving a static version file, or None without nginx."""
+    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    if not binary:
+        return None
+    root = os.path.join(work, "nginx")
+    os.makedirs(os.path.join(root, "www"))
+    with open(os.path.join(root, "www", "version.json"), "w") as f:
+        f.write('{"version": "1.0.0"}\n')
+    port = free_port()
+    conf = os.path.join(root, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write("""daemon off; worker_processes 1; pid %(r)s/nginx.pid; error_log %(r)s/error.log;
+events { worker_connections 1024; }
+http { access_log off; client_body_temp_path %(r)s; proxy_temp_path %(r)s; fastcgi_temp_path %(r)s; uwsgi_temp_path %(r)s; scgi_temp_path %(r)s;
+  server { listen 127.0.0.1:%(p)d; root %(r)s/www; } }
+""" % {"r": root, "p": port})
+    process = subprocess.Popen([binary, "-c", conf, "-p", root], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        return wrk("http://127.0.0.1:%d/version.json" % port)
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def main():
+    if not shutil.which("wrk"):
+        print("check-ins at scale: skipped (no wrk; apt-get install wrk nginx-light)")
+        return
+    if not os.access(ALOFT, os.X_OK):
+        sys.exit("missing %s (run `make bench`)" % ALOFT)
+    work = tempfile.mkdtemp(prefix="aloft-bench-server-")
+    try:
+        print("check-ins at scale: wrk -t1 -c%d, %d s a run, %d devices of %d in turn checking in with nothing to do" % (CONNECTIONS, SECONDS, ACTIVE, DEVICES))
+        sqlite = measure("SQLite", os.path.join(work, "sqlite"))
+        pg_url = os.getenv("ALOFT_TEST_POSTGRES_URL")
+        postgres = measure("PostgreSQL", os.path.join(work, "postgres"), pg_url) if pg_url else None
+        if not pg_url:
+            print("PostgreSQL: skipped (run under scripts/with-postgres.sh, as make bench does)")
+        static = nginx(work)
+        if static:
+            print("nginx, a static version file: %8.0f/s  p99 %6.1f ms" % static[:2])
+            print("  SQLite check-ins / nginx: %.3f" % (sqlite[0][0] / static[0]) + ("; PostgreSQL: %.3f" % (postgres[0][0] / static[0]) if postgres else ""))
+        else:
+            print("nginx: skipped (apt-get install nginx-light)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
