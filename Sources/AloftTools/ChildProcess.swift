@@ -16,9 +16,12 @@ public enum ChildProcess {
         case timedOut
     }
 
-    /// Starts `executable` with `arguments`, inheriting stdio, and waits until it ends or `deadline` passes
-    /// (then it is killed with SIGKILL).
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], deadline: ContinuousClock.Instant? = nil) throws(AloftError) -> Outcome {
+    /// Starts `executable` with `arguments`, inheriting stdio (or with stdout and stderr appended to the file `output`),
+    /// and waits until it ends or `deadline` passes (then it is killed with SIGKILL).
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], deadline: ContinuousClock.Instant? = nil,
+        output: String? = nil
+    ) throws(AloftError) -> Outcome {
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         let argv = [executable] + arguments
@@ -29,7 +32,14 @@ public enum ChildProcess {
             cEnv.forEach { free($0) }
         }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, nil, nil, cArgs, cEnv)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let output {
+            posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
+        let rc = posix_spawn(&pid, executable, &actions, nil, cArgs, cEnv)
         guard rc == 0 else { throw AloftError("cannot start \(executable): \(String(cString: strerror(rc)))") }
         var status: Int32 = 0
         while true {

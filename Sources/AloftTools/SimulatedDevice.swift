@@ -128,13 +128,19 @@ public struct SimulatedDevice: Sendable {
         /// Overrides the server URL in the device's config (the device still stores the old one).
         public var server: String?
         public var maxBoots: Int
+        /// A file the device's output (stdout and stderr) is appended to, instead of this process's.
+        public var output: URL?
+        /// A release this board cannot run: its main.py raises whenever that version is installed (`ALOFT_SIM_FAIL_ON`).
+        public var failOn: String?
 
-        public init(heap: String? = nil, untilIdle: Bool = false, timeout: Duration? = nil, server: String? = nil, maxBoots: Int = 50) {
+        public init(heap: String? = nil, untilIdle: Bool = false, timeout: Duration? = nil, server: String? = nil, maxBoots: Int = 50,
+                    failOn: String? = nil) {
             self.heap = heap
             self.untilIdle = untilIdle
             self.timeout = timeout
             self.server = server
             self.maxBoots = maxBoots
+            self.failOn = failOn
         }
     }
 
@@ -151,10 +157,11 @@ public struct SimulatedDevice: Sendable {
         arguments += [toolchain.runner, image.path]
         var environment: [String: String] = [:]
         if let server = options.server { environment["ALOFT_SIM_SERVER"] = server }
+        if let failOn = options.failOn { environment["ALOFT_SIM_FAIL_ON"] = failOn }
         let deadline = options.timeout.map { ContinuousClock.now + $0 }
         for boot in 1...options.maxBoots {
             log("[sim] boot \(boot)")
-            switch try ChildProcess.run(toolchain.micropython, arguments, environment: environment, deadline: deadline) {
+            switch try ChildProcess.run(toolchain.micropython, arguments, environment: environment, deadline: deadline, output: options.output?.path) {
             case .exited(Self.resetExitCode):
                 log("[sim] reset")
             case .exited(Self.notIdleExitCode):
@@ -171,6 +178,12 @@ public struct SimulatedDevice: Sendable {
         }
         log("[sim] gave up after \(options.maxBoots) boots in a row")
         return 3
+    }
+
+    /// A file's bytes from the device's flash (the flash tool's `cat`), nil when it has no such file.
+    public func read(_ path: String, toolchain: DeviceToolchain) throws(AloftError) -> [UInt8]? {
+        let result = try CapturedProcess.run(toolchain.micropython, [toolchain.flashTool, "cat", image.path, path], timeout: 60)
+        return result.code == 0 ? Array(result.stdout.utf8) : nil
     }
 
     static func isHeapSize(_ text: String) -> Bool {

@@ -193,7 +193,7 @@ struct Devices: AsyncParsableCommand {
 
 struct Sim: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Simulated devices: the MicroPython unix port on a file-backed LittleFS flash.", subcommands: [Run.self, Ls.self, Cat.self])
+        abstract: "Simulated devices: the MicroPython unix port on a file-backed LittleFS flash.", subcommands: [Run.self, SimFleet.self, Ls.self, Cat.self])
 
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(

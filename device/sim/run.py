@@ -14,6 +14,9 @@
 #                                   with it); default: the config's board and a hash of IMAGE's path
 #   ALOFT_SIM_CUT_AFTER_WRITES=N    power cut (SIGKILL) at the N-th block write; 0: none, but
 #                                   print "sim: N block writes" at the end
+#   ALOFT_SIM_FAIL_ON=VERSION       this board cannot run release VERSION: its main.py raises at once
+#                                   whenever VERSION is installed (on trial, or kept), like an application
+#                                   bug that shows only on some hardware (`aloft sim fleet --fail-on`)
 import os
 import sys
 from blockdev import FileBlockDev
@@ -71,6 +74,28 @@ def _hook_agent(server, battery, image):
     sys.modules["aloft_board"] = hooks
 
 
+def _fail_on(version):
+    # main.py raises while release `version` is installed, however it is started (by the agent's trial
+    # boot through execfile, or by boot() below)
+    import builtins
+    import json
+
+    real = execfile
+
+    def execfile_failing(path, g):
+        if path == "/main.py":
+            try:
+                with open("/.aloft/installed.json") as f:
+                    installed = json.load(f).get("version")
+            except (OSError, ValueError):
+                installed = None
+            if installed == version:
+                raise RuntimeError("sim: this board cannot run %s (ALOFT_SIM_FAIL_ON)" % version)
+        real(path, g)
+
+    builtins.execfile = execfile_failing
+
+
 def _run(path, g):
     # Like pyexec_file on a board: a missing file is skipped, an exception is printed.
     try:
@@ -91,6 +116,8 @@ def boot(image):
     g = {"__name__": "__main__"}
     try:
         _hook_agent(os.getenv("ALOFT_SIM_SERVER"), os.getenv("ALOFT_SIM_BATTERY"), image)
+        if os.getenv("ALOFT_SIM_FAIL_ON"):
+            _fail_on(os.getenv("ALOFT_SIM_FAIL_ON"))
         _run("/boot.py", g)  # a failing boot.py does not stop main.py on a board either
         if not _run("/main.py", g):
             return 1
