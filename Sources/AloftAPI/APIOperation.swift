@@ -198,6 +198,15 @@ public struct APIOperation: Sendable {
         return matching.filter { shape($0) == best }.map(\.method)
     }
 
+    /// The operation a request for `path` with `method` is routed to, by the same rule as ``methods(at:among:)``: of the
+    /// templates that match, the one with a literal where another has a parameter.
+    public static func operation(_ method: Method, at path: String, among operations: [APIOperation] = all) -> APIOperation? {
+        let matching = operations.filter { $0.matches(path: path) }
+        func shape(_ operation: APIOperation) -> [Bool] { operation.path.split(separator: "/").map { $0.hasPrefix("{") } }
+        guard let best = matching.map(shape).min(by: { $0.lexicographicallyPrecedes($1) { !$0 && $1 } }) else { return nil }
+        return matching.first { $0.method == method && shape($0) == best }
+    }
+
     /// The names of the path's `{parameters}`, in order.
     public var pathParameterNames: [String] {
         path.split(separator: "/").compactMap { segment in

@@ -122,6 +122,7 @@ public func buildRouter<Store: FleetStore>(
     rateLimits: RateLimits = .standard
 ) -> Router<AloftRequestContext> {
     let router = Router(context: AloftRequestContext.self)
+    router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: MethodNotAllowedMiddleware())
@@ -156,7 +157,8 @@ public func buildRouter<Store: FleetStore>(
     AccessAPI(store: store).addRoutes(to: routes)
 
     routes.add(.metrics) { _, _ in
-        Response(
+        metrics.recordCensus(try await store.deviceCensus())
+        return Response(
             status: .ok,
             headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: metrics.exposition()))

@@ -1,4 +1,8 @@
+import AloftAPI
+import AloftStore
+import Hummingbird
 import Prometheus
+import Synchronization
 
 /// The server's Prometheus counters, in a registry of its own so that applications (and tests) never share one.
 public final class ServerMetrics: Sendable {
@@ -40,8 +44,68 @@ public final class ServerMetrics: Sendable {
         ).increment()
     }
 
+    /// How long a request took, labelled with the API operation it was routed to (``APIOperation/id``, a closed set;
+    /// `other` for a path the API does not have) and the status code.
+    func requestFinished(operation: String, code: Int, after duration: Duration) {
+        registry.makeDurationHistogram(
+            descriptor: .init(
+                namespace: "aloft", subsystem: "http", metricName: "request_duration", unitName: "seconds",
+                helpText: "Time from a request's head to its response's head, by API operation and status code"),
+            labels: [("operation", operation), ("code", String(code))], buckets: Self.durationBuckets
+        ).recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    static let durationBuckets: [Duration] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10].map {
+        .nanoseconds(Int64($0 * 1_000_000_000))
+    }
+
+    /// The label sets of `aloft_devices` set by the last census, so that one whose devices are all gone is removed.
+    private let censusGauges = Mutex<[String: Gauge]>([:])
+
+    /// `aloft_devices{channel, version, state}`: devices (revoked ones left out) per channel, installed release and
+    /// last reported state, as the store counts them now.
+    func recordCensus(_ census: [DeviceCensusRow]) {
+        censusGauges.withLock { gauges in
+            var seen: [String: Gauge] = [:]
+            for row in census {
+                let labels = [("channel", row.channel), ("version", row.version ?? "none"), ("state", row.state ?? "none")]
+                let gauge = registry.makeGauge(
+                    descriptor: .init(
+                        namespace: "aloft", metricName: "devices",
+                        helpText: "Registered devices by channel, installed release and last reported state (none: nothing yet)"),
+                    labels: labels)
+                gauge.set(Double(row.count))
+                seen[labels.map { $0.0 + "=" + $0.1 }.joined(separator: ",")] = gauge
+            }
+            for (key, gauge) in gauges where seen[key] == nil { registry.unregisterGauge(gauge) }
+            gauges = seen
+        }
+    }
+
     /// Prometheus text exposition format.
     public func exposition() -> String {
         registry.emitToString()
+    }
+}
+
+/// Times every request (``ServerMetrics/requestFinished(operation:code:after:)``); outermost, so that authentication,
+/// rate limits and errors are in the figure.
+struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let operation = APIOperation.Method(rawValue: request.method.rawValue).flatMap { APIOperation.operation($0, at: request.uri.path) }?.id ?? "other"
+        do {
+            let response = try await next(request, context)
+            metrics.requestFinished(operation: operation, code: response.status.code, after: ContinuousClock.now - start)
+            return response
+        } catch let error as any HTTPResponseError {
+            metrics.requestFinished(operation: operation, code: error.status.code, after: ContinuousClock.now - start)
+            throw error
+        } catch {
+            metrics.requestFinished(operation: operation, code: 500, after: ContinuousClock.now - start)
+            throw error
+        }
     }
 }

@@ -19,6 +19,8 @@ public protocol FleetStore: Sendable {
     func replaceDeviceToken(id: String, tokenHash: String) async throws
     /// All devices, sorted by id.
     func devices() async throws -> [DeviceRecord]
+    /// How many devices (revoked ones left out) there are per channel, installed version and last event type.
+    func deviceCensus() async throws -> [DeviceCensusRow]
     /// Stores what a device said at check-in and when; does nothing for an unknown device.
     func recordCheckIn(_ checkIn: DeviceCheckIn) async throws
     /// Appends an event and makes it the device's last one. The installed release is what check-ins say, never an
@@ -312,5 +314,22 @@ public struct HistoryPruned: Sendable, Equatable {
     public init(events: Int, downloads: Int) {
         self.events = events
         self.downloads = downloads
+    }
+}
+
+/// One group of ``FleetStore/deviceCensus()``.
+public struct DeviceCensusRow: Sendable, Hashable {
+    public var channel: String
+    /// The installed release's version; nil when nothing is installed.
+    public var version: String?
+    /// The last event the devices reported (`confirmed`, `failed`, …); nil when none yet.
+    public var state: String?
+    public var count: Int
+
+    public init(channel: String, version: String?, state: String?, count: Int) {
+        self.channel = channel
+        self.version = version
+        self.state = state
+        self.count = count
     }
 }

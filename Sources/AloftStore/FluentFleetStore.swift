@@ -142,6 +142,29 @@ public final class FluentFleetStore: FleetStore {
         try await device.save(on: db)
     }
 
+    public func deviceCensus() async throws -> [DeviceCensusRow] {
+        guard let sql = try db() as? any SQLDatabase else {  // both drivers are SQL; counted here otherwise
+            var counts: [DeviceCensusRow: Int] = [:]
+            for d in try await devices() where d.revokedAt == nil {
+                counts[DeviceCensusRow(channel: d.channel, version: d.version, state: d.lastEvent?.type, count: 0), default: 0] += 1
+            }
+            return counts.map { row, count in DeviceCensusRow(channel: row.channel, version: row.version, state: row.state, count: count) }
+        }
+        struct Row: Decodable {
+            var channel: String
+            var version: String?
+            var state: String?
+            var count: Int
+        }
+        let rows = try await sql.raw(
+            """
+            SELECT channel, version, last_event_type AS state, COUNT(*) AS count FROM devices WHERE revoked_at IS NULL
+            GROUP BY channel, version, last_event_type ORDER BY channel, version, last_event_type
+            """
+        ).all(decoding: Row.self)
+        return rows.map { DeviceCensusRow(channel: $0.channel, version: $0.version, state: $0.state, count: $0.count) }
+    }
+
     public func devices() async throws -> [DeviceRecord] {
         try await DeviceModel.query(on: db()).sort(\.$id).all().map(\.record)
     }

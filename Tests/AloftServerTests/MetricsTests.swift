@@ -31,4 +31,56 @@ import Testing
             #expect(lines.contains("# TYPE aloft_checkins_total counter"))
         }
     }
+
+    /// Every request is timed under the operation it was routed to and its status code, refusals included.
+    @Test func requestDurationsArePerOperationAndCode() async throws {
+        try await TestFleet.run { fleet in
+            let token = try await fleet.registerDevice("dev-1")
+            _ = try await fleet.checkIn("dev-1", token: token)
+            _ = try await fleet.checkIn("dev-1", token: token)
+            #expect(try await fleet.send(.post, "/api/v1/device/checkin", token: "wrong", json: "{}").status == .unauthorized)
+            #expect(try await fleet.send(.get, "/no/such/path").status == .notFound)
+            #expect(try await fleet.send(.get, "/api/v1/admin/devices/dev-1").status == .ok)
+            let text = try await fleet.send(.get, "/metrics").text
+            let lines = Set(text.split(separator: "\n").map(String.init))
+            #expect(lines.contains("# TYPE aloft_http_request_duration_seconds histogram"), "\(text)")
+            #expect(lines.contains(#"aloft_http_request_duration_seconds_count{operation="checkIn",code="200"} 2"#), "\(text)")
+            #expect(lines.contains(#"aloft_http_request_duration_seconds_count{operation="checkIn",code="401"} 1"#), "\(text)")
+            #expect(lines.contains(#"aloft_http_request_duration_seconds_count{operation="other",code="404"} 1"#), "\(text)")
+            #expect(lines.contains(#"aloft_http_request_duration_seconds_count{operation="getDevice",code="200"} 1"#), "\(text)")
+            #expect(lines.contains(#"aloft_http_request_duration_seconds_bucket{operation="checkIn",code="200",le="+Inf"} 2"#), "\(text)")
+        }
+    }
+
+    /// `aloft_devices` counts devices per channel, installed version and last state at each scrape; a group that empties
+    /// disappears, and revoked devices are not counted.
+    @Test func devicesAreCountedPerReleaseAndState() async throws {
+        try await TestFleet.run { fleet in
+            let a = try await fleet.registerDevice("dev-a"), b = try await fleet.registerDevice("dev-b")
+            _ = try await fleet.registerDevice("dev-c", channel: "beta")
+            _ = try await fleet.registerDevice("dev-gone")
+            #expect(try await fleet.send(.post, "/api/v1/admin/devices/dev-gone/revoke").status == .noContent)
+            try await fleet.publish(TestRelease(sequence: 1))
+            _ = try await fleet.checkIn("dev-a", token: a, sequence: 1, version: "1.0.0")
+            _ = try await fleet.send(.post, "/api/v1/device/events", token: a, json: #"{"id":"dev-a","type":"confirmed","version":"1.0.0","sequence":1}"#)
+            _ = try await fleet.checkIn("dev-b", token: b)
+
+            func census() async throws -> Set<String> {
+                Set(try await fleet.send(.get, "/metrics").text.split(separator: "\n").filter { $0.hasPrefix("aloft_devices{") }.map(String.init))
+            }
+            let first = try await census()
+            #expect(first == [
+                #"aloft_devices{channel="beta",version="none",state="none"} 1.0"#,
+                #"aloft_devices{channel="stable",version="1.0.0",state="confirmed"} 1.0"#,
+                #"aloft_devices{channel="stable",version="none",state="none"} 1.0"#,
+            ], "\(first)")
+            _ = try await fleet.checkIn("dev-b", token: b, sequence: 1, version: "1.0.0")
+            _ = try await fleet.send(.post, "/api/v1/device/events", token: b, json: #"{"id":"dev-b","type":"confirmed","version":"1.0.0","sequence":1}"#)
+            let second = try await census()
+            #expect(second == [
+                #"aloft_devices{channel="beta",version="none",state="none"} 1.0"#,
+                #"aloft_devices{channel="stable",version="1.0.0",state="confirmed"} 2.0"#,
+            ], "\(second)")
+        }
+    }
 }

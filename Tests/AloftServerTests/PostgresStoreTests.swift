@@ -54,6 +54,9 @@ struct PostgresStoreTests {
         #expect(device.sequence == 0)  // what the check-in said; the installed event is history
         #expect(device.lastEvent?.sequence == latest)
         #expect(device.lastEvent?.reason == "ok")
+        // The census groups in SQL on PostgreSQL too (COUNT is a bigint there).
+        #expect(try await reopened.deviceCensus().filter { $0.channel == channel }
+            == [DeviceCensusRow(channel: channel, version: nil, state: "installed", count: 1)])
         #expect(try await reopened.releaseSequences(channel: channel, above: 0) == stored)
         // Both envelopes come back as stored (odd sequences have a legacy one in this fixture).
         for record in try await reopened.releases(channel: channel) {
