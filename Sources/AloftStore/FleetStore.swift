@@ -19,6 +19,12 @@ public protocol FleetStore: Sendable {
     func replaceDeviceToken(id: String, tokenHash: String) async throws
     /// All devices, sorted by id.
     func devices() async throws -> [DeviceRecord]
+    /// The devices of one channel, sorted by id.
+    func devices(channel: String) async throws -> [DeviceRecord]
+    /// Adds and removes tags (removal last), keeping them sorted and unique. Throws ``StoreError/deviceNotFound(_:)``.
+    func updateDeviceTags(id: String, add: [String], remove: [String]) async throws -> DeviceRecord
+    /// Pins the device to a version of its channel, or unpins it with nil. Throws ``StoreError/deviceNotFound(_:)``.
+    func setDevicePin(id: String, version: String?) async throws -> DeviceRecord
     /// Stores what a device said at check-in and when; does nothing for an unknown device.
     func recordCheckIn(_ checkIn: DeviceCheckIn) async throws
     /// Appends an event and makes it the device's last one. The installed release is what check-ins say, never an
@@ -45,6 +51,23 @@ public protocol FleetStore: Sendable {
     /// The sequences of the channel's releases above `sequence`, highest first; cheap, for check-in.
     func releaseSequences(channel: String, above sequence: Int) async throws -> [Int]
     func release(channel: String, sequence: Int) async throws -> ReleaseRecord?
+    /// The channel's release of this version; versions are unique per channel.
+    func release(channel: String, version: String) async throws -> ReleaseRecord?
+
+    // MARK: Rollouts
+
+    /// Stores a new running rollout in its first phase; the store picks its id.
+    func createRollout(_ rollout: NewRollout) async throws -> Rollout
+    /// Rollouts of one channel, or of all when nil, newest first.
+    func rollouts(channel: String?) async throws -> [Rollout]
+    func rollout(id: Int) async throws -> Rollout?
+    /// Stores a rollout's state: status, phase, phase start, settled time, halt reason. Throws ``StoreError/rolloutNotFound(_:)``.
+    func updateRollout(_ rollout: Rollout) async throws
+    /// Notes that the rollout offered its release to the device (once: a later offer keeps the first).
+    func recordOffer(rollout: Int, deviceID: String, at: Date) async throws
+    /// What each device the rollout offered its release to has done with it since, by device id. ``recordEvent(_:)``
+    /// keeps this up to date from the events about the rollout's release.
+    func rolloutOutcomes(rollout: Int) async throws -> [String: RolloutOutcome]
 
     // MARK: Admin tokens and enrollments
 
@@ -79,6 +102,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case adminTokenNotFound(String)
     case enrollmentExists(String)
     case enrollmentNotFound(String)
+    case rolloutNotFound(Int)
 
     public var description: String {
         switch self {
@@ -88,6 +112,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .adminTokenNotFound(let name): "no admin token named '\(name)'"
         case .enrollmentExists(let name): "an enrollment named '\(name)' already exists"
         case .enrollmentNotFound(let name): "no enrollment named '\(name)'"
+        case .rolloutNotFound(let id): "no rollout \(id)"
         case .sequenceNotIncreasing(let channel, let sequence, let latest):
             "sequence \(sequence) is not above the latest sequence \(latest) of channel '\(channel)'"
         }
@@ -101,12 +126,14 @@ public struct NewDevice: Sendable, Equatable {
     public var tokenHash: String
     /// The enrollment the device registered itself with; nil when an admin registered it.
     public var enrollment: String?
+    public var tags: [String]
 
-    public init(id: String, channel: String, tokenHash: String, enrollment: String? = nil) {
+    public init(id: String, channel: String, tokenHash: String, enrollment: String? = nil, tags: [String] = []) {
         self.id = id
         self.channel = channel
         self.tokenHash = tokenHash
         self.enrollment = enrollment
+        self.tags = tags
     }
 }
 
@@ -131,12 +158,24 @@ public struct DeviceRecord: Sendable, Equatable {
     public var revokedAt: Date?
     /// The enrollment the device registered itself with.
     public var enrollment: String?
+    /// Sorted, unique.
+    public var tags: [String]
+    /// The version the device is pinned to.
+    public var pin: String?
+    /// What the last check-in said: the highest sequence the device rolled back from, and the manifest format it reads.
+    public var rejected: Int?
+    public var format: Int?
 
     public init(
         id: String, channel: String, tokenHash: String, board: String? = nil, micropython: String? = nil, agent: String? = nil,
         mpy: Int? = nil, free: Int? = nil, version: String? = nil, sequence: Int = 0, lastSeen: Date? = nil, lastEvent: DeviceEvent? = nil,
-        createdAt: Date, revokedAt: Date? = nil, enrollment: String? = nil
+        createdAt: Date, revokedAt: Date? = nil, enrollment: String? = nil, tags: [String] = [], pin: String? = nil, rejected: Int? = nil,
+        format: Int? = nil
     ) {
+        self.tags = tags
+        self.pin = pin
+        self.rejected = rejected
+        self.format = format
         self.id = id
         self.channel = channel
         self.tokenHash = tokenHash
@@ -166,12 +205,17 @@ public struct DeviceCheckIn: Sendable, Equatable {
     public var agent: String?
     public var mpy: Int?
     public var free: Int?
+    public var rejected: Int?
+    /// The manifest format the agent reads; nil when it did not say (format 1).
+    public var format: Int?
     public var at: Date
 
     public init(
         deviceID: String, version: String?, sequence: Int, board: String?, micropython: String?, agent: String?, mpy: Int?, free: Int?,
-        at: Date
+        rejected: Int? = nil, format: Int? = nil, at: Date
     ) {
+        self.rejected = rejected
+        self.format = format
         self.deviceID = deviceID
         self.version = version
         self.sequence = sequence
@@ -246,11 +290,14 @@ public struct ReleaseRecord: Sendable, Equatable {
     public var fileCount: Int
     public var totalSize: Int
     public var publishedAt: Date
+    /// Published `--held`: offered to no device until a rollout starts it.
+    public var held: Bool
 
     public init(
         channel: String, sequence: Int, version: String, created: String, envelope: String?, legacyEnvelope: String? = nil, fileCount: Int,
-        totalSize: Int, publishedAt: Date
+        totalSize: Int, publishedAt: Date, held: Bool = false
     ) {
+        self.held = held
         self.channel = channel
         self.sequence = sequence
         self.version = version
@@ -263,11 +310,11 @@ public struct ReleaseRecord: Sendable, Equatable {
     }
 
     /// Takes channel, sequence, version, created, file count and size from a parsed manifest.
-    public init(manifest: ReleaseManifest, envelope: String, legacyEnvelope: String?, publishedAt: Date) {
+    public init(manifest: ReleaseManifest, envelope: String, legacyEnvelope: String?, publishedAt: Date, held: Bool = false) {
         self.init(
             channel: manifest.channel, sequence: manifest.sequence, version: manifest.version.description, created: manifest.created,
             envelope: envelope, legacyEnvelope: legacyEnvelope, fileCount: manifest.files.count, totalSize: manifest.totalSize,
-            publishedAt: publishedAt
+            publishedAt: publishedAt, held: held
         )
     }
 }
@@ -312,5 +359,22 @@ public struct HistoryPruned: Sendable, Equatable {
     public init(events: Int, downloads: Int) {
         self.events = events
         self.downloads = downloads
+    }
+}
+
+/// A rollout to start: what ``FleetStore/createRollout(_:)`` stores as running, in its first phase from `createdAt`.
+public struct NewRollout: Sendable, Equatable {
+    public var channel: String
+    public var sequence: Int
+    public var version: String
+    public var policy: RolloutPolicy
+    public var createdAt: Date
+
+    public init(channel: String, sequence: Int, version: String, policy: RolloutPolicy, createdAt: Date) {
+        self.channel = channel
+        self.sequence = sequence
+        self.version = version
+        self.policy = policy
+        self.createdAt = createdAt
     }
 }

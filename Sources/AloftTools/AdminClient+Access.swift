@@ -45,7 +45,7 @@ extension AdminClient {
     }
 
     /// Names go into URL paths; checking them here keeps a `/` or `?` from addressing something else.
-    private static func pathSegment(_ name: String, what: String) throws(AloftError) -> String {
+    static func pathSegment(_ name: String, what: String) throws(AloftError) -> String {
         try Identifiers.validateName(name, what: what)
         return name
     }

@@ -184,7 +184,8 @@ private func id(inPhase phase: Int?, of rollout: Rollout) -> String {
 
     @Test func aPercentageLimitWaitsForMinDevices() {
         let r = rollout(phases: [100], maxFailures: .percent(20), minDevices: 3)
-        let two = [member("a", .failed, reason: "hash"), member("b", .confirmed)]
+        // z was offered the release and has not reported since: it keeps the phase from being done.
+        let two = [member("a", .failed, reason: "hash"), member("b", .confirmed), member("z", .offered)]
         #expect(RolloutProgression.step(r, release: release3, members: two, now: now).status == .running)
         let three = two + [member("c", .downloading)]
         let halted = RolloutProgression.step(r, release: release3, members: three, now: now)
@@ -199,7 +200,7 @@ private func id(inPhase phase: Int?, of rollout: Rollout) -> String {
 
     @Test func aPhaseAdvancesWhenEveryDeviceSeenSinceItBeganIsSettled() {
         let r = rollout(started: now.addingTimeInterval(-60))
-        let canaries = (0..<10_000).lazy.map { "dev-\($0)" }.filter { r.phase(of: $0) == 0 }.prefix(2).map { $0 }
+        let canaries = Array((0..<10_000).lazy.map { "dev-\($0)" }.filter { r.phase(of: $0) == 0 }.prefix(2))
         let others = (0..<40).map { "dev-\($0)" }.filter { r.phase(of: $0) != 0 }
         // Nobody of the phase has checked in since it began: not done.
         let quiet = canaries.map { member($0, seen: now.addingTimeInterval(-120)) }
@@ -214,7 +215,7 @@ private func id(inPhase phase: Int?, of rollout: Rollout) -> String {
         #expect(next.phaseStartedAt == now)
         #expect(next.status == .running)
         // A device of the phase that cannot take the release does not hold it up.
-        let unfit = [member(canaries[0], .confirmed), member(canaries[1], sequence: 3)]
+        let unfit = [member(canaries[0], .confirmed), member(canaries[1], sequence: 3)] + others.map { member($0) }
         #expect(RolloutProgression.step(r, release: release3, members: unfit, now: now).phase == 1)
     }
 
