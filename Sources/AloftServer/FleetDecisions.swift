@@ -40,9 +40,16 @@ struct FleetDecisions<Store: FleetStore>: Sendable {
         return (decision, entries)
     }
 
-    /// The decision as the API shows it.
-    func view(_ device: DeviceRecord, rollouts: [Rollout], now: Date) async throws -> DeviceView {
-        let (decision, entries) = try await decide(Self.facts(device), channel: device.channel, rollouts: rollouts, now: now)
+    /// The decision as the API shows it. A listing passes `releases`, the channel's every release, loaded once for all its devices.
+    func view(_ device: DeviceRecord, rollouts: [Rollout], releases: [Int: ReleaseCatalog<Store>.Entry]? = nil, now: Date) async throws -> DeviceView {
+        let decision: CheckInDecision
+        let entries: [Int: ReleaseCatalog<Store>.Entry]
+        if let releases {
+            entries = releases
+            decision = ReleaseSelection.decide(for: Self.facts(device), releases: releases.values.map(\.candidate), rollouts: rollouts, now: now)
+        } else {
+            (decision, entries) = try await decide(Self.facts(device), channel: device.channel, rollouts: rollouts, now: now)
+        }
         let offered = decision.offer.flatMap { entries[$0.sequence]?.candidate.version }
         return DeviceView(device, decision: DecisionView(offer: offered, reason: decision.reason.code, why: decision.reason.description))
     }
