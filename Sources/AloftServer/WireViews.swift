@@ -45,7 +45,7 @@ extension EnrollmentView {
     init(_ enrollment: EnrollmentRecord) {
         self.init(
             name: enrollment.name, channel: enrollment.channel, created: rfc3339(enrollment.createdAt), revoked: enrollment.revokedAt != nil,
-            revokedAt: enrollment.revokedAt.map(rfc3339))
+            revokedAt: enrollment.revokedAt.map(rfc3339), tags: enrollment.tags)
     }
 }
 

@@ -81,7 +81,7 @@ public protocol FleetStore: Sendable {
     func revokeAdminToken(name: String) async throws
 
     /// Stores a named enrollment secret by its SHA-256. Throws ``StoreError/enrollmentExists(_:)`` when the name is taken.
-    func createEnrollment(name: String, channel: String, secretHash: String) async throws -> EnrollmentRecord
+    func createEnrollment(name: String, channel: String, secretHash: String, tags: [String]) async throws -> EnrollmentRecord
     /// All enrollments, revoked ones included, sorted by name.
     func enrollments() async throws -> [EnrollmentRecord]
     /// The enrollment whose secret hashes to `secretHash`, unless it is revoked.
@@ -341,8 +341,11 @@ public struct EnrollmentRecord: Sendable, Equatable {
     public var secretHash: String
     public var createdAt: Date
     public var revokedAt: Date?
+    /// Tags every device it enrolls gets.
+    public var tags: [String]
 
-    public init(name: String, channel: String, secretHash: String, createdAt: Date, revokedAt: Date? = nil) {
+    public init(name: String, channel: String, secretHash: String, createdAt: Date, revokedAt: Date? = nil, tags: [String] = []) {
+        self.tags = tags
         self.name = name
         self.channel = channel
         self.secretHash = secretHash
@@ -376,5 +379,12 @@ public struct NewRollout: Sendable, Equatable {
         self.version = version
         self.policy = policy
         self.createdAt = createdAt
+    }
+}
+
+extension FleetStore {
+    /// An enrollment whose devices get no tags of its own.
+    public func createEnrollment(name: String, channel: String, secretHash: String) async throws -> EnrollmentRecord {
+        try await createEnrollment(name: name, channel: channel, secretHash: secretHash, tags: [])
     }
 }

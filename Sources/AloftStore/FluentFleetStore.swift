@@ -371,10 +371,10 @@ extension FluentFleetStore {
 
     // MARK: Enrollments
 
-    public func createEnrollment(name: String, channel: String, secretHash: String) async throws -> EnrollmentRecord {
+    public func createEnrollment(name: String, channel: String, secretHash: String, tags: [String]) async throws -> EnrollmentRecord {
         let db = try db()
         if try await EnrollmentModel.query(on: db).filter(\.$name == name).first() != nil { throw StoreError.enrollmentExists(name) }
-        let model = EnrollmentModel(name: name, channel: channel, secretHash: secretHash, createdAt: Date())
+        let model = EnrollmentModel(name: name, channel: channel, secretHash: secretHash, createdAt: Date(), tags: tags)
         do {
             try await model.create(on: db)
         } catch let error as any DatabaseError where error.isConstraintFailure {

@@ -173,7 +173,7 @@ struct AddLegacyEnvelopes: AsyncMigration {
     }
 }
 
-/// Staged rollouts: device tags, pins and what check-ins say about rejection and format; held releases; rollouts and
+/// Staged rollouts: device and enrollment tags, pins and what check-ins say about rejection and format; held releases; rollouts and
 /// what each device did with a rollout's release.
 struct AddRollouts: AsyncMigration {
     var name: String { "aloft.v6.AddRollouts" }
@@ -184,6 +184,7 @@ struct AddRollouts: AsyncMigration {
         try await database.schema(DeviceModel.schema).field("rejected", .int64).update()
         try await database.schema(DeviceModel.schema).field("format", .int64).update()
         try await database.schema(ReleaseModel.schema).field("held", .bool).update()
+        try await database.schema(EnrollmentModel.schema).field("tags", .string).update()
 
         try await database.schema(RolloutModel.schema)
             .field("id", .int64, .identifier(auto: true))
@@ -221,6 +222,7 @@ struct AddRollouts: AsyncMigration {
     func revert(on database: any Database) async throws {
         try await database.schema(RolloutDeviceModel.schema).delete()
         try await database.schema(RolloutModel.schema).delete()
+        try await database.schema(EnrollmentModel.schema).deleteField("tags").update()
         try await database.schema(ReleaseModel.schema).deleteField("held").update()
         for field in ["format", "rejected", "pin", "tags"] { try await database.schema(DeviceModel.schema).deleteField(.string(field)).update() }
     }

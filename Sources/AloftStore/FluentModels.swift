@@ -197,18 +197,22 @@ final class EnrollmentModel: Model, @unchecked Sendable {
     @Field(key: "secret_hash") var secretHash: String
     @Field(key: "created_at") var createdAt: Date
     @OptionalField(key: "revoked_at") var revokedAt: Date?
+    // Added by AddRollouts, as on devices.
+    @OptionalField(key: "tags") var tags: String?
 
     init() {}
 
-    init(name: String, channel: String, secretHash: String, createdAt: Date) {
+    init(name: String, channel: String, secretHash: String, createdAt: Date, tags: [String]) {
         self.name = name
         self.channel = channel
         self.secretHash = secretHash
         self.createdAt = createdAt
+        self.tags = DeviceModel.encodeTags(tags)
     }
 
     var record: EnrollmentRecord {
-        EnrollmentRecord(name: name, channel: channel, secretHash: secretHash, createdAt: createdAt, revokedAt: revokedAt)
+        EnrollmentRecord(
+            name: name, channel: channel, secretHash: secretHash, createdAt: createdAt, revokedAt: revokedAt, tags: DeviceModel.decodeTags(tags))
     }
 }
 

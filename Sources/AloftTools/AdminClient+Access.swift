@@ -32,8 +32,9 @@ extension AdminClient {
 
     // MARK: Enrollments
 
-    public func createEnrollment(name: String, channel: String) async throws(AloftError) -> CreatedEnrollmentResponse {
-        try await call(.createEnrollment, json: CreateEnrollmentRequest(name: name, channel: channel), as: CreatedEnrollmentResponse.self)
+    public func createEnrollment(name: String, channel: String, tags: [String] = []) async throws(AloftError) -> CreatedEnrollmentResponse {
+        try await call(
+            .createEnrollment, json: CreateEnrollmentRequest(name: name, channel: channel, tags: tags.isEmpty ? nil : tags), as: CreatedEnrollmentResponse.self)
     }
 
     public func enrollments() async throws(AloftError) -> [EnrollmentView] {

@@ -137,6 +137,9 @@ extension DeviceCommand {
         @Option(help: "Enrollment secret from `aloft enrollment create` (or ALOFT_ENROLLMENT_SECRET).")
         var enrollmentSecret: String?
 
+        @Option(name: .customLong("tag"), help: "A tag every device of this image asks for when it enrolls (repeatable, or comma-separated).")
+        var tags: [String] = []
+
         @OptionGroup var image: ImageOptions
         @OptionGroup var agentForm: AgentFormOption
         @OptionGroup var server: ServerOptions
@@ -156,7 +159,8 @@ extension DeviceCommand {
             let ca = try image.deviceCA(server)
             var base = url
             while base.hasSuffix("/") { base.removeLast() }
-            let config = SimulatedDevice.Config(server: base, enrollmentSecret: secret, keys: keys, threshold: image.threshold, board: image.board ?? "sim", ca: ca)
+            var config = SimulatedDevice.Config(server: base, enrollmentSecret: secret, keys: keys, threshold: image.threshold, board: image.board ?? "sim", ca: ca)
+            config.tags = try tagList(tags.isEmpty ? nil : tags.joined(separator: ","))
             try config.validate()
             let device = SimulatedDevice(folder: URL(fileURLWithPath: out))
             try device.checkFree()

@@ -61,6 +61,20 @@ import Testing
         }
     }
 
+    @Test func enrolledDevicesGetTheEnrollmentsTagsAndTheirImages() async throws {
+        try await TestFleet.run { fleet in
+            let enrollment = try await fleet.send(.post, "/api/v1/admin/enrollments", json: #"{"name":"b1","channel":"stable","tags":["batch-1"]}"#)
+            #expect(enrollment.status == .created)
+            let secret = try #require(enrollment.object["secret"] as? String)
+            let listed = try await fleet.send(.get, "/api/v1/admin/enrollments").object["enrollments"] as? [[String: Any]]
+            #expect(listed?.first?["tags"] as? [String] == ["batch-1"])
+            #expect(try await fleet.send(.post, "/api/v1/device/enroll", token: secret, json: #"{"id":"s1","tags":["eu"]}"#).status == .created)
+            #expect(try await fleet.send(.get, "/api/v1/admin/devices/s1").object["tags"] as? [String] == ["batch-1", "eu"])
+            #expect(try await fleet.send(.post, "/api/v1/device/enroll", token: secret, json: #"{"id":"s2","tags":["e u"]}"#).status == .badRequest)
+            #expect(try await fleet.send(.post, "/api/v1/admin/enrollments", json: #"{"name":"b2","channel":"stable","tags":["?"]}"#).status == .badRequest)
+        }
+    }
+
     @Test func aPinHoldsADeviceOnItsRelease() async throws {
         try await TestFleet.run { fleet in
             let token = try await fleet.registerDevice("a")

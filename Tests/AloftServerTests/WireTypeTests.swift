@@ -45,7 +45,7 @@ import Testing
         try check(
             full: EventRequest(id: "dev-1", type: "failed", version: "1.1.0", sequence: 4, reason: "sha256 mismatch"),
             sparse: EventRequest(id: "dev-1", type: "downloading"))
-        try check(full: EnrollRequest(id: "sensor-0001"))
+        try check(full: EnrollRequest(id: "sensor-0001", tags: ["eu"]), sparse: EnrollRequest(id: "sensor-0001"))
         try check(full: CreatedDeviceResponse(id: "dev-1", channel: "stable", token: "aloft_dev_" + String(repeating: "A", count: 43)))
         try check(full: Self.signed)
         try check(full: ReleaseSignature(keyid: "0123456789abcdef", sig: Data(count: 64).base64EncodedString()))
@@ -116,10 +116,10 @@ import Testing
         let token = AdminTokenView(name: "ci", created: Self.time, revoked: true, revokedAt: Self.time)
         try check(full: token, sparse: AdminTokenView(name: "ci", created: Self.time, revoked: false, revokedAt: nil))
         try check(full: AdminTokenListResponse(tokens: [token]))
-        try check(full: CreateEnrollmentRequest(name: "batch-1", channel: "stable"))
+        try check(full: CreateEnrollmentRequest(name: "batch-1", channel: "stable", tags: ["batch-1"]), sparse: CreateEnrollmentRequest(name: "batch-1", channel: "stable"))
         try check(full: CreatedEnrollmentResponse(name: "batch-1", channel: "stable", secret: "aloft_enr_" + String(repeating: "9", count: 43)))
         let enrollment = EnrollmentView(name: "batch-1", channel: "stable", created: Self.time, revoked: false, revokedAt: nil)
-        try check(full: EnrollmentView(name: "batch-1", channel: "stable", created: Self.time, revoked: true, revokedAt: Self.time), sparse: enrollment)
+        try check(full: EnrollmentView(name: "batch-1", channel: "stable", created: Self.time, revoked: true, revokedAt: Self.time, tags: ["eu"]), sparse: enrollment)
         try check(full: EnrollmentListResponse(enrollments: [enrollment]))
     }
 

@@ -181,4 +181,25 @@ import Testing
         let promotedAgain = try server.aloft(["release", "promote", "--version", "1.0.0", "--from", "stable", "--to", "beta", "--key", key])
         #expect(promotedAgain.code == 0 && promotedAgain.stdout.contains("already published"), "\(promotedAgain.output)")
     }
+
+    @Test func anEnrolledDeviceGetsTheTagsOfItsEnrollmentAndItsImage() throws {
+        let scratch = try Scratch()
+        let server = try ServerProcess(data: scratch.url.appendingPathComponent("server"))
+        defer { server.stop() }
+        try #require(try server.aloft(["keys", "generate", "--out", scratch.path("k")]).code == 0)
+        let created = try server.aloft(["enrollment", "create", "--name", "batch-1", "--tag", "batch-1"])
+        try #require(created.code == 0, "\(created.output)")
+        let secret = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let image = try server.aloft(
+            ["device", "image", "--enrollment-secret", secret, "--tag", "greenhouse,eu", "--pubkey", scratch.path("k/release.pub"), "--out", scratch.path("g")])
+        try #require(image.code == 0, "\(image.output)")
+        expectClearFailure(
+            try server.aloft(["device", "image", "--enrollment-secret", secret, "--tag", "x y", "--pubkey", scratch.path("k/release.pub"), "--out", scratch.path("h")]),
+            mentions: "invalid tag")
+        try Self.boot(server, scratch.path("g"))
+        let devices = try server.json(["devices", "list", "--tag", "greenhouse", "--json"]) as! [[String: Any]]
+        #expect(devices.count == 1)
+        #expect(devices.first?["tags"] as? [String] == ["batch-1", "eu", "greenhouse"], "\(devices)")
+        #expect(devices.first?["enrollment"] as? String == "batch-1")
+    }
 }
