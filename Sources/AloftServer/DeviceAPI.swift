@@ -59,7 +59,11 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
             let poll = decision.retryAt.map { min(pollInterval, max(1, Int($0.timeIntervalSince(now).rounded(.up)))) } ?? pollInterval
             return try context.json(CheckInResponse(action: CheckInResponse.none, poll: poll))
         }
-        if let rollout = decision.rollout { try await store.recordOffer(rollout: rollout, deviceID: device.id, at: now) }
+        if let id = decision.rollout {
+            try await store.recordOffer(rollout: id, deviceID: device.id, at: now)
+            // A phase found done is not done any more while this device has the release to install: its soak waits.
+            if let rollout = rollouts.first(where: { $0.id == id }), rollout.settledAt != nil { try await decisions.advance(rollout, now: now) }
+        }
         metrics.updatesOffered.increment()
         return try context.json(CheckInResponse(action: CheckInResponse.update, poll: pollInterval, release: offer.release, zlib: offer.zlib))
     }

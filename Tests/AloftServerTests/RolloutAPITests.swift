@@ -259,6 +259,35 @@ import Testing
         }
     }
 
+    @Test func aDeviceOfThePhaseOfferedDuringTheSoakStartsItAgain() async throws {
+        let clock = TestClock(Self.start)
+        try await TestFleet.run(clock: clock.read) { fleet in
+            let phases = [50, 100]
+            let canaries = Self.ids(rollout: 1, phases: phases, phase: 0, count: 2)
+            let later = Self.ids(rollout: 1, phases: phases, phase: 1, count: 1)[0]
+            var tokens: [String: String] = [:]
+            for id in canaries + [later] { tokens[id] = try await fleet.registerDevice(id) }
+            try await fleet.publish(TestRelease(version: "1.0.0", sequence: 1))
+            let started = try await fleet.send(.post, "/api/v1/admin/rollouts", json: #"{"channel":"stable","version":"1.0.0","phases":[50,100],"soak":3600}"#)
+            #expect(started.status == .created)
+            clock.advance(by: 1)
+            #expect(try await fleet.offeredSequence(canaries[0], token: tokens[canaries[0]]!, format: 2) == 1)
+            try await event(fleet, canaries[0], token: tokens[canaries[0]]!, "confirmed", sequence: 1, version: "1.0.0")
+            #expect(try await fleet.send(.get, "/api/v1/admin/rollouts/1").object["settledAt"] as? String == "2026-12-02T12:00:01Z")
+            // The other canary shows up during the soak and is offered the release: the phase is not done any more.
+            clock.advance(by: 10)
+            #expect(try await fleet.offeredSequence(canaries[1], token: tokens[canaries[1]]!, format: 2) == 1)
+            #expect(try await fleet.send(.get, "/api/v1/admin/rollouts/1").object["settledAt"] is NSNull)
+            clock.advance(by: 3600)
+            #expect(try await fleet.offeredSequence(later, token: tokens[later]!, format: 2) == nil)
+            try await event(fleet, canaries[1], token: tokens[canaries[1]]!, "confirmed", sequence: 1, version: "1.0.0")
+            clock.advance(by: 3599)
+            #expect(try await fleet.offeredSequence(later, token: tokens[later]!, format: 2) == nil)
+            clock.advance(by: 1)
+            #expect(try await fleet.offeredSequence(later, token: tokens[later]!, format: 2) == 1)
+        }
+    }
+
     @Test func pauseResumeAndManualPhases() async throws {
         let clock = TestClock(Self.start)
         try await TestFleet.run(clock: clock.read) { fleet in
