@@ -31,6 +31,8 @@ import Testing
         let text = String(decoding: files["__init__.py"]!, as: UTF8.self)
         files["__init__.py"] = Array((text.replacingOccurrences(of: "VERSION = \"\(old)\"", with: "VERSION = \"\(version)\"") + tail).utf8)
         _ = try scratch.release("\(name)/aloft", files)
+        // A whole device folder, as `aloft agent export` reads one: the agent and the boot hook beside it.
+        _ = try scratch.release(name, ["boot.py": Array(try Data(contentsOf: Paths.repo.appendingPathComponent("device/boot.py")))])
         return files
     }
 
