@@ -41,8 +41,9 @@ public protocol FleetStore: Sendable {
 
     // MARK: Releases
 
-    /// Stores a release when its sequence is above the channel's latest, atomically with that check.
-    /// Throws ``StoreError/sequenceNotIncreasing(channel:sequence:latest:)`` otherwise.
+    /// Stores a release when its sequence is above the channel's latest and the channel has no release of its version,
+    /// atomically with those checks. Throws ``StoreError/sequenceNotIncreasing(channel:sequence:latest:)`` or
+    /// ``StoreError/versionExists(channel:version:sequence:)`` otherwise.
     func publish(_ release: NewRelease) async throws -> ReleaseRecord
     /// Releases of one channel, or of all channels when `channel` is nil, newest first.
     func releases(channel: String?) async throws -> [ReleaseRecord]
@@ -103,6 +104,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case enrollmentExists(String)
     case enrollmentNotFound(String)
     case rolloutNotFound(Int)
+    case versionExists(channel: String, version: String, sequence: Int)
 
     public var description: String {
         switch self {
@@ -113,6 +115,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .enrollmentExists(let name): "an enrollment named '\(name)' already exists"
         case .enrollmentNotFound(let name): "no enrollment named '\(name)'"
         case .rolloutNotFound(let id): "no rollout \(id)"
+        case .versionExists(let channel, let version, let sequence):
+            "channel '\(channel)' has version \(version) already (sequence \(sequence)); publish under a new version"
         case .sequenceNotIncreasing(let channel, let sequence, let latest):
             "sequence \(sequence) is not above the latest sequence \(latest) of channel '\(channel)'"
         }

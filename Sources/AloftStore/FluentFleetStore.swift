@@ -255,6 +255,10 @@ public final class FluentFleetStore: FleetStore {
                 if let latest, latest.sequence >= release.sequence {
                     throw StoreError.sequenceNotIncreasing(channel: release.channel, sequence: release.sequence, latest: latest.sequence)
                 }
+                // Versions are unique per channel (two publishers of one version race past the server's earlier check).
+                if let same = try await ReleaseModel.query(on: db).filter(\.$channel == release.channel).filter(\.$version == release.version).first() {
+                    throw StoreError.versionExists(channel: release.channel, version: release.version, sequence: same.sequence)
+                }
                 let model = ReleaseModel(release)
                 try await model.create(on: db)
                 return model.record

@@ -39,6 +39,9 @@ import Testing
         #expect(try await store.release(channel: channel, version: "1.0.2")?.held == true)
         #expect(try await store.release(channel: channel, version: "1.0.1")?.held == false)
         #expect(try await store.release(channel: channel, version: "9.9.9") == nil)
+        var sameVersion = FluentFleetStoreTests.release(3, channel: channel)
+        sameVersion.version = "1.0.2"
+        await #expect(throws: StoreError.versionExists(channel: channel, version: "1.0.2", sequence: 2)) { try await store.publish(sameVersion) }
 
         let policy = RolloutPolicy(
             phases: [10, 100], target: RolloutTarget(tags: ["eu"]), maxFailures: .percent(10), minDevices: 2, soak: 60,
