@@ -36,6 +36,8 @@ public struct AloftServerConfiguration: Sendable {
     public var clock: @Sendable () -> Date
     /// How often running rollouts are looked at apart from the device events that move them (soak times ending).
     public var rolloutInterval: Duration
+    /// The monotonic time the rate limits' buckets refill by.
+    public var rateLimitClock: RateLimiter.Clock
     /// Called once the server listens, with the bound port.
     public var onServerRunning: @Sendable (_ port: Int) async -> Void
 
@@ -44,10 +46,12 @@ public struct AloftServerConfiguration: Sendable {
         pollInterval: Int = 300, rateLimits: RateLimits = .standard, idleTimeout: Duration = .seconds(30), tls: ServerTLS? = nil,
         historyRetention: Duration? = .seconds(90 * 86_400), logger: Logger = Logger(label: "aloft.server"),
         clock: @escaping @Sendable () -> Date = { Date() }, rolloutInterval: Duration = .seconds(30),
+        rateLimitClock: @escaping RateLimiter.Clock = RateLimiter.monotonicClock,
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) {
         self.clock = clock
         self.rolloutInterval = rolloutInterval
+        self.rateLimitClock = rateLimitClock
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
@@ -99,7 +103,8 @@ public func buildApplication(_ configuration: AloftServerConfiguration) async th
     let store = try await FluentFleetStore.open(configuration.resolvedDatabase, logger: logger)
     let router = buildRouter(
         store: store, blobs: blobs, metrics: ServerMetrics(), admin: AdminCredential(token: configuration.adminToken),
-        pollInterval: configuration.pollInterval, rateLimits: configuration.rateLimits, clock: configuration.clock
+        pollInterval: configuration.pollInterval, rateLimits: configuration.rateLimits, clock: configuration.clock,
+        rateLimitClock: configuration.rateLimitClock
     )
     let host = configuration.host
     let onServerRunning = configuration.onServerRunning
@@ -129,7 +134,8 @@ public func buildApplication(_ configuration: AloftServerConfiguration) async th
 /// All routes, on top of the given store and blob directory; what tests drive.
 public func buildRouter<Store: FleetStore>(
     store: Store, blobs: BlobStore, metrics: ServerMetrics, admin: AdminCredential, pollInterval: Int = 300,
-    rateLimits: RateLimits = .standard, clock: @escaping @Sendable () -> Date = { Date() }
+    rateLimits: RateLimits = .standard, clock: @escaping @Sendable () -> Date = { Date() },
+    rateLimitClock: @escaping RateLimiter.Clock = RateLimiter.monotonicClock
 ) -> Router<AloftRequestContext> {
     let decisions = FleetDecisions(store: store, catalog: ReleaseCatalog(store: store, blobs: blobs), clock: clock)
     let router = Router(context: AloftRequestContext.self)
@@ -141,10 +147,10 @@ public func buildRouter<Store: FleetStore>(
     // the device limit after it, keyed by the device the token belongs to. Everything about the fleet needs an admin
     // token, the metrics included.
     let perAddress = RateLimitMiddleware(
-        limiter: rateLimits.addressPerMinute > 0 ? RateLimiter(perMinute: rateLimits.addressPerMinute) : nil,
+        limiter: rateLimits.addressPerMinute > 0 ? RateLimiter(perMinute: rateLimits.addressPerMinute, clock: rateLimitClock) : nil,
         scope: .address, metrics: metrics)
     let perDevice = RateLimitMiddleware(
-        limiter: rateLimits.devicePerMinute > 0 ? RateLimiter(perMinute: rateLimits.devicePerMinute) : nil,
+        limiter: rateLimits.devicePerMinute > 0 ? RateLimiter(perMinute: rateLimits.devicePerMinute, clock: rateLimitClock) : nil,
         scope: .device, metrics: metrics)
     func authenticate(_ audience: BearerAuthenticator<Store>.Audience) -> BearerAuthenticator<Store> {
         BearerAuthenticator(audience: audience, admin: admin, store: store)
