@@ -1,6 +1,8 @@
 // The bodies of access control (docs/protocol.md, "Management API"): admin tokens and enrollments. Secrets appear only
 // in the answer that makes them; lists never carry them.
 
+import AloftCore
+
 /// Makes a named admin token.
 public struct CreateAdminTokenRequest: Codable, Sendable, Equatable {
     public var name: String
@@ -59,10 +61,13 @@ public struct AdminTokenListResponse: Codable, Sendable, Equatable {
 public struct CreateEnrollmentRequest: Codable, Sendable, Equatable {
     public var name: String
     public var channel: String
+    /// Tags every device it enrolls gets.
+    public var tags: [String]?
 
-    public init(name: String, channel: String) {
+    public init(name: String, channel: String, tags: [String]? = nil) {
         self.name = name
         self.channel = channel
+        self.tags = tags
     }
 }
 
@@ -86,8 +91,11 @@ public struct EnrollmentView: Codable, Sendable, Equatable {
     public var created: String
     public var revoked: Bool
     public var revokedAt: String?
+    /// Tags every device it enrolls gets.
+    public var tags: [String]
 
-    public init(name: String, channel: String, created: String, revoked: Bool, revokedAt: String?) {
+    public init(name: String, channel: String, created: String, revoked: Bool, revokedAt: String?, tags: [String] = []) {
+        self.tags = tags
         self.name = name
         self.channel = channel
         self.created = created
@@ -102,9 +110,18 @@ public struct EnrollmentView: Codable, Sendable, Equatable {
         try c.encode(created, forKey: .created)
         try c.encode(revoked, forKey: .revoked)
         try c.encode(revokedAt, forKey: .revokedAt)
+        try c.encode(tags, forKey: .tags)
     }
 
-    enum CodingKeys: String, CodingKey { case name, channel, created, revoked, revokedAt }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            name: try c.decode(String.self, forKey: .name), channel: try c.decode(String.self, forKey: .channel),
+            created: try c.decode(String.self, forKey: .created), revoked: try c.decode(Bool.self, forKey: .revoked),
+            revokedAt: try c.decodeIfPresent(String.self, forKey: .revokedAt), tags: try c.decodeIfPresent([String].self, forKey: .tags) ?? [])
+    }
+
+    enum CodingKeys: String, CodingKey { case name, channel, created, revoked, revokedAt, tags }
 }
 
 /// Enrollments, sorted by name.
@@ -142,7 +159,9 @@ extension AdminTokenListResponse: WireSchema {
 
 extension CreateEnrollmentRequest: WireSchema {
     public static var schema: JSONSchema {
-        .object(required: ["name": JSONSchema.name.described("409 when an enrollment has it."), "channel": .channel])
+        .object(
+            required: ["name": JSONSchema.name.described("409 when an enrollment has it."), "channel": .channel],
+            optional: ["tags": JSONSchema.array(of: .tag, maxItems: Identifiers.maxTags).orNull.described("Tags every device it enrolls gets.")])
     }
 }
 
@@ -158,6 +177,7 @@ extension EnrollmentView: WireSchema {
     public static var schema: JSONSchema {
         .object(required: [
             "name": .name, "channel": .channel, "created": .timestamp, "revoked": .boolean, "revokedAt": JSONSchema.timestamp.orNull,
+            "tags": JSONSchema.array(of: .tag, maxItems: Identifiers.maxTags),
         ])
     }
 }

@@ -96,9 +96,12 @@ public struct EventRequest: Codable, Sendable, Equatable {
 /// What a board of a generic image sends with its enrollment secret: the id it chose for itself.
 public struct EnrollRequest: Codable, Sendable, Equatable {
     public var id: String
+    /// Tags from the image (`aloft device image --tag`), added to the enrollment's own.
+    public var tags: [String]?
 
-    public init(id: String) {
+    public init(id: String, tags: [String]? = nil) {
         self.id = id
+        self.tags = tags
     }
 }
 
@@ -179,7 +182,9 @@ extension EventRequest: WireSchema {
 
 extension EnrollRequest: WireSchema {
     public static var schema: JSONSchema {
-        .object(required: ["id": .deviceID.described("The id the device chose; 409 when it is taken.")])
+        .object(
+            required: ["id": .deviceID.described("The id the device chose; 409 when it is taken.")],
+            optional: ["tags": JSONSchema.array(of: .tag, maxItems: Identifiers.maxTags).orNull.described("Tags from the image, added to the enrollment's.")])
     }
 }
 

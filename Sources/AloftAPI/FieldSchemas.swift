@@ -12,6 +12,9 @@ extension JSONSchema {
     /// The name of an admin token or an enrollment: the device id rule.
     public static var name: JSONSchema { .string(pattern: Identifiers.namePattern, minLength: 1, maxLength: 64) }
 
+    /// A device tag: `[A-Za-z0-9][A-Za-z0-9._-]{0,31}`.
+    public static var tag: JSONSchema { .string(pattern: Identifiers.tagPattern, minLength: 1, maxLength: 32) }
+
     /// A channel: `[a-z0-9][a-z0-9-]{0,31}`.
     public static var channel: JSONSchema { .string(pattern: Identifiers.channelPattern, minLength: 1, maxLength: 32).example("stable") }
 

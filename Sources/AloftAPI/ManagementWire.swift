@@ -54,12 +54,18 @@ public struct PublishedReleaseResponse: Codable, Sendable, Equatable {
     public var channel: String
     /// Whether the release has a legacy envelope, so agents before 0.3.0 are offered it.
     public var legacy: Bool
+    /// Published `--held`: no device is offered it until a rollout starts it.
+    public var held: Bool
+    /// True when this exact release (the same files) was published with this version before: nothing changed.
+    public var alreadyPublished: Bool
 
-    public init(version: String, sequence: Int, channel: String, legacy: Bool) {
+    public init(version: String, sequence: Int, channel: String, legacy: Bool, held: Bool = false, alreadyPublished: Bool = false) {
         self.version = version
         self.sequence = sequence
         self.channel = channel
         self.legacy = legacy
+        self.held = held
+        self.alreadyPublished = alreadyPublished
     }
 }
 
@@ -77,8 +83,13 @@ public struct ReleaseSummary: Codable, Sendable, Equatable {
     public var publishedAt: String
     /// Whether agents before 0.3.0 are offered the release (it has a legacy envelope).
     public var legacy: Bool
+    /// Published `--held`.
+    public var held: Bool
 
-    public init(version: String, sequence: Int, channel: String, created: String, files: Int, size: Int, publishedAt: String, legacy: Bool) {
+    public init(
+        version: String, sequence: Int, channel: String, created: String, files: Int, size: Int, publishedAt: String, legacy: Bool, held: Bool = false
+    ) {
+        self.held = held
         self.version = version
         self.sequence = sequence
         self.channel = channel
@@ -134,10 +145,12 @@ public struct ChannelResponse: Codable, Sendable, Equatable {
 public struct CreateDeviceRequest: Codable, Sendable, Equatable {
     public var id: String
     public var channel: String
+    public var tags: [String]?
 
-    public init(id: String, channel: String) {
+    public init(id: String, channel: String, tags: [String]? = nil) {
         self.id = id
         self.channel = channel
+        self.tags = tags
     }
 }
 
@@ -187,11 +200,20 @@ public struct DeviceView: Codable, Sendable, Equatable {
     public var revoked: Bool
     /// The enrollment the device registered itself with; nil for a device the admin registered.
     public var enrollment: String?
+    /// Sorted.
+    public var tags: [String]
+    /// The version the device is pinned to.
+    public var pin: String?
+    /// What its next check-in would be offered, and why.
+    public var decision: DecisionView?
 
     public init(
         id: String, channel: String, board: String?, micropython: String?, agent: String?, version: String?, sequence: Int, lastSeen: String?,
-        lastEvent: EventView?, revoked: Bool, enrollment: String?
+        lastEvent: EventView?, revoked: Bool, enrollment: String?, tags: [String] = [], pin: String? = nil, decision: DecisionView? = nil
     ) {
+        self.tags = tags
+        self.pin = pin
+        self.decision = decision
         self.id = id
         self.channel = channel
         self.board = board
@@ -218,9 +240,26 @@ public struct DeviceView: Codable, Sendable, Equatable {
         try c.encode(lastEvent, forKey: .lastEvent)
         try c.encode(revoked, forKey: .revoked)
         try c.encode(enrollment, forKey: .enrollment)
+        try c.encode(tags, forKey: .tags)
+        try c.encode(pin, forKey: .pin)
+        try c.encode(decision, forKey: .decision)
     }
 
-    enum CodingKeys: String, CodingKey { case id, channel, board, micropython, agent, version, sequence, lastSeen, lastEvent, revoked, enrollment }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try c.decode(String.self, forKey: .id), channel: try c.decode(String.self, forKey: .channel),
+            board: try c.decodeIfPresent(String.self, forKey: .board), micropython: try c.decodeIfPresent(String.self, forKey: .micropython),
+            agent: try c.decodeIfPresent(String.self, forKey: .agent), version: try c.decodeIfPresent(String.self, forKey: .version),
+            sequence: try c.decode(Int.self, forKey: .sequence), lastSeen: try c.decodeIfPresent(String.self, forKey: .lastSeen),
+            lastEvent: try c.decodeIfPresent(EventView.self, forKey: .lastEvent), revoked: try c.decode(Bool.self, forKey: .revoked),
+            enrollment: try c.decodeIfPresent(String.self, forKey: .enrollment), tags: try c.decodeIfPresent([String].self, forKey: .tags) ?? [],
+            pin: try c.decodeIfPresent(String.self, forKey: .pin), decision: try c.decodeIfPresent(DecisionView.self, forKey: .decision))
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, channel, board, micropython, agent, version, sequence, lastSeen, lastEvent, revoked, enrollment, tags, pin, decision
+    }
 }
 
 /// Devices, sorted by id.
@@ -327,7 +366,8 @@ extension ReleasePublication: WireSchema {
             ],
             optional: [
                 "legacy": JSONSchema.ref(SignedRelease.self).orNull
-                    .described("The signed format-1 manifest of the same release, for agents before 0.3.0.")
+                    .described("The signed format-1 manifest of the same release, for agents before 0.3.0."),
+                "held": JSONSchema.boolean.orNull.described("Offer it to no device until a rollout starts it (`aloft release publish --held`)."),
             ]
         )
     }
@@ -338,6 +378,8 @@ extension PublishedReleaseResponse: WireSchema {
         .object(required: [
             "version": .semanticVersion, "sequence": .sequence, "channel": .channel,
             "legacy": JSONSchema.boolean.described("Whether agents before 0.3.0 are offered the release."),
+            "held": JSONSchema.boolean.described("Published held: no device is offered it until a rollout starts it."),
+            "alreadyPublished": JSONSchema.boolean.described("This version was published with these very files before; nothing changed."),
         ])
     }
 }
@@ -348,6 +390,7 @@ extension ReleaseSummary: WireSchema {
             "version": .semanticVersion, "sequence": .sequence, "channel": .channel, "created": .timestamp,
             "files": JSONSchema.integer(minimum: 1, maximum: ReleaseManifest.maxFiles), "size": .count, "publishedAt": .timestamp,
             "legacy": JSONSchema.boolean.described("Whether agents before 0.3.0 are offered the release."),
+            "held": JSONSchema.boolean.described("Published held: no device is offered it until a rollout starts it."),
         ])
     }
 }
@@ -368,7 +411,9 @@ extension ChannelResponse: WireSchema {
 
 extension CreateDeviceRequest: WireSchema {
     public static var schema: JSONSchema {
-        .object(required: ["id": .deviceID.described("409 when a device has it."), "channel": .channel])
+        .object(
+            required: ["id": .deviceID.described("409 when a device has it."), "channel": .channel],
+            optional: ["tags": JSONSchema.array(of: .tag, maxItems: Identifiers.maxTags).orNull])
     }
 }
 
@@ -394,6 +439,9 @@ extension DeviceView: WireSchema {
             "lastEvent": JSONSchema.ref(EventView.self).orNull,
             "revoked": JSONSchema.boolean.described("True while the device's token is revoked."),
             "enrollment": JSONSchema.name.orNull.described("The enrollment the device registered itself with; null when the admin registered it."),
+            "tags": JSONSchema.array(of: .tag, maxItems: Identifiers.maxTags),
+            "pin": JSONSchema.semanticVersion.orNull.described("The version the device is pinned to; null when it is not."),
+            "decision": JSONSchema.ref(DecisionView.self).orNull.described("What its next check-in would be offered, and why."),
         ])
     }
 }

@@ -7,7 +7,8 @@ extension APIOperation {
     public static let all: [APIOperation] = [
         checkIn, reportEvent, enroll, blob, zlibBlob,
         missingBlobs, putBlob, publishRelease, listReleases, channel,
-        createDevice, listDevices, device, deviceEvents, deviceDownloads, revokeDevice, reissueDeviceToken,
+        release, createDevice, listDevices, device, deviceEvents, deviceDownloads, tagDevice, pinDevice, unpinDevice,
+        startRollout, listRollouts, rollout, pauseRollout, resumeRollout, abortRollout, revokeDevice, reissueDeviceToken,
         listAdminTokens, createAdminToken, revokeAdminToken, listEnrollments, createEnrollment, revokeEnrollment,
         metrics, dashboard, health, openAPIDocument,
     ]
@@ -77,10 +78,12 @@ extension APIOperation {
         summary: "Publish a signed format-2 release, with its format-1 legacy envelope when agents before 0.3.0 can take it.",
         body: .json(.ref(ReleasePublication.self)), bodyLimit: BodyLimit.releaseEnvelope,
         answers: [
+            .json(200, "This version was published on the channel with the same files before: nothing changed (`alreadyPublished`).", PublishedReleaseResponse.self),
             .json(201, "Published.", PublishedReleaseResponse.self),
             .error(
                 409,
-                "The sequence is not above the channel's latest, or blobs are missing: `missing` lists them (the file list alone while it is missing)."),
+                "The channel has this version with other files, the sequence is not above the channel's latest, or blobs are missing: "
+                    + "`missing` lists them (the file list alone while it is missing)."),
         ])
 
     public static let listReleases = APIOperation(
@@ -104,10 +107,70 @@ extension APIOperation {
             .error(409, "A device has this id."),
         ])
 
+    public static let release = APIOperation(
+        id: "getRelease", .get, "/api/v1/admin/channels/{channel}/releases/{version}", access: .admin, tag: .management,
+        summary: "A release of a channel with its signed envelopes, for re-signing it for another channel (`aloft release promote`).",
+        parameters: [.path("channel", .channel, "The channel."), .path("version", .semanticVersion, "The release's version.")],
+        answers: [.json(200, "The release.", ReleaseEnvelopeResponse.self), .error(404, "The channel has no release of this version.")])
+
     public static let listDevices = APIOperation(
         id: "listDevices", .get, "/api/v1/admin/devices", access: .admin, tag: .management,
-        summary: "Every device, sorted by id.",
+        summary: "Devices, sorted by id, each with what its next check-in would be offered and why; filtered by tag, channel and version.",
+        parameters: [
+            .query("tag", .tag, "Only devices with this tag."), .query("channel", .channel, "Only devices of this channel."),
+            .query("version", .semanticVersion, "Only devices running this version."),
+        ],
         answers: [.json(200, "The devices.", DeviceListResponse.self)])
+
+    public static let tagDevice = APIOperation(
+        id: "tagDevice", .post, "/api/v1/admin/devices/{id}/tags", access: .admin, tag: .management,
+        summary: "Add tags to a device and remove others (removal last).", parameters: [deviceIDParameter],
+        body: .json(.ref(DeviceTagsRequest.self)), bodyLimit: BodyLimit.json,
+        answers: [.json(200, "The device, with its tags.", DeviceView.self), noDevice])
+
+    public static let pinDevice = APIOperation(
+        id: "pinDevice", .put, "/api/v1/admin/devices/{id}/pin", access: .admin, tag: .management,
+        summary: "Hold a device on a release of its channel: it is offered that one (when newer than what it runs) and no other.",
+        parameters: [deviceIDParameter], body: .json(.ref(DevicePinRequest.self)), bodyLimit: BodyLimit.json,
+        answers: [.json(200, "The device, pinned.", DeviceView.self), .error(404, "No device has this id, or its channel has no release of this version.")])
+
+    public static let unpinDevice = APIOperation(
+        id: "unpinDevice", .delete, "/api/v1/admin/devices/{id}/pin", access: .admin, tag: .management,
+        summary: "Unpin a device (unpinned already is fine).", parameters: [deviceIDParameter],
+        answers: [.json(200, "The device, unpinned.", DeviceView.self), noDevice])
+
+    public static let startRollout = APIOperation(
+        id: "startRollout", .post, "/api/v1/admin/rollouts", access: .admin, tag: .management,
+        summary: "Start a staged rollout of a release of a channel to a target, in phases, halting at its failure limit.",
+        body: .json(.ref(StartRolloutRequest.self)), bodyLimit: BodyLimit.json,
+        answers: [
+            .json(201, "Started: running, in phase 1.", RolloutView.self),
+            .error(404, "The channel has no release of this version."),
+            .error(409, "Another rollout of the channel is running or paused."),
+        ])
+
+    public static let listRollouts = APIOperation(
+        id: "listRollouts", .get, "/api/v1/admin/rollouts", access: .admin, tag: .management,
+        summary: "Rollouts, newest first, with their devices per phase.",
+        parameters: [.query("channel", .channel, "Only this channel's rollouts.")],
+        answers: [.json(200, "The rollouts.", RolloutListResponse.self)])
+
+    public static let rollout = APIOperation(
+        id: "getRollout", .get, "/api/v1/admin/rollouts/{rollout}", access: .admin, tag: .management,
+        summary: "A rollout: where it stands, why it halted, and per phase devices offered, downloading, installed, confirmed, failed, rolled back.",
+        parameters: [rolloutIDParameter], answers: [.json(200, "The rollout.", RolloutView.self), noRollout])
+
+    public static let pauseRollout = rolloutAction(
+        "pauseRollout", "pause", summary: "Pause a running rollout: no new device is offered its release until it resumes.",
+        refusal: "The rollout is not running.")
+
+    public static let resumeRollout = rolloutAction(
+        "resumeRollout", "resume", summary: "Resume a paused rollout, or start the next phase of one whose phase is done (manual, or soaking).",
+        refusal: "Nothing to resume: the rollout halted, ended, or its phase is not done.")
+
+    public static let abortRollout = rolloutAction(
+        "abortRollout", "abort", summary: "Abort a rollout for good: no new device is offered its release; devices on it stay on it.",
+        refusal: "The rollout is aborted or completed already.")
 
     public static let device = APIOperation(
         id: "getDevice", .get, "/api/v1/admin/devices/{id}", access: .admin, tag: .management,
@@ -204,6 +267,16 @@ extension APIOperation {
     static var limitParameter: Parameter { .query("limit", .integer(minimum: 1, maximum: Int.max), "Only the newest this many.") }
 
     static var noDevice: Response { .error(404, "No device has this id.") }
+
+    static var rolloutIDParameter: Parameter { .path("rollout", .integer(minimum: 1, maximum: Int.max), "The rollout's id.") }
+
+    static var noRollout: Response { .error(404, "No rollout has this id.") }
+
+    static func rolloutAction(_ id: String, _ verb: String, summary: String, refusal: String) -> APIOperation {
+        APIOperation(
+            id: id, .post, "/api/v1/admin/rollouts/{rollout}/\(verb)", access: .admin, tag: .management, summary: summary,
+            parameters: [rolloutIDParameter], answers: [.json(200, "The rollout afterwards.", RolloutView.self), noRollout, .error(409, refusal)])
+    }
 
     static var blobParameters: [Parameter] {
         [

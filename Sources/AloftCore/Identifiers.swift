@@ -35,3 +35,20 @@ public enum Identifiers {
         (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
     }
 }
+
+extension Identifiers {
+    /// The rule of ``validateTag(_:)`` as an ECMA-262 regular expression.
+    public static let tagPattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
+    /// The most tags one device carries.
+    public static let maxTags = 32
+
+    /// A device tag: `[A-Za-z0-9][A-Za-z0-9._-]{0,31}`.
+    public static func validateTag(_ tag: String) throws(AloftError) {
+        let bytes = Array(tag.utf8)
+        guard (1...32).contains(bytes.count), isAlnum(bytes[0]),
+              bytes.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
+        else {
+            throw AloftError("invalid tag '\(tag.prefix(80))': use 1-32 of A-Z a-z 0-9 . _ - starting with a letter or digit")
+        }
+    }
+}

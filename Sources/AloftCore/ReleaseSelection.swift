@@ -2,6 +2,10 @@ import Foundation
 
 /// What the server knows about a device when it picks the release to offer.
 public struct DeviceFacts: Sendable, Equatable {
+    public var id: String
+    public var tags: [String]
+    /// The version the operator pinned the device to; it is offered that release and no other.
+    public var pin: String?
     public var sequence: Int
     public var board: String?
     public var micropython: String?
@@ -10,7 +14,13 @@ public struct DeviceFacts: Sendable, Equatable {
     /// The manifest format the device's agent reads: 1 before agent 0.3.0 (which do not say), 2 since.
     public var format: Int
 
-    public init(sequence: Int, board: String?, micropython: String?, rejected: Int? = nil, format: Int = ReleaseManifest.legacyFormat) {
+    public init(
+        id: String = "", tags: [String] = [], pin: String? = nil, sequence: Int, board: String?, micropython: String?, rejected: Int? = nil,
+        format: Int = ReleaseManifest.legacyFormat
+    ) {
+        self.id = id
+        self.tags = tags
+        self.pin = pin
         self.sequence = sequence
         self.board = board
         self.micropython = micropython
@@ -22,14 +32,19 @@ public struct DeviceFacts: Sendable, Equatable {
 /// A published release as the selection rule sees it: what decides whether a device can take it.
 public struct ReleaseCandidate: Sendable, Equatable {
     public var sequence: Int
+    public var version: String
+    /// Published with `--held`: no device is offered it until a rollout starts it.
+    public var held: Bool
     public var compat: Compatibility
     public var expires: String?
     /// The manifest formats the release is published in: 2, and 1 when it has a legacy envelope
     /// (a release published before format 2 existed has only 1).
     public var formats: Set<Int>
 
-    public init(sequence: Int, compat: Compatibility, expires: String?, formats: Set<Int>) {
+    public init(sequence: Int, version: String = "", held: Bool = false, compat: Compatibility, expires: String?, formats: Set<Int>) {
         self.sequence = sequence
+        self.version = version
+        self.held = held
         self.compat = compat
         self.expires = expires
         self.formats = formats

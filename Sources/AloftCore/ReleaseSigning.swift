@@ -198,11 +198,14 @@ public struct ReleasePublication: Codable, Sendable, Equatable {
     public var manifest: String
     public var signatures: [ReleaseSignature]
     public var legacy: SignedRelease?
+    /// Store it signed but offer it to no device until a rollout starts it; absent is false.
+    public var held: Bool?
 
-    public init(_ envelope: SignedRelease, legacy: SignedRelease? = nil) {
+    public init(_ envelope: SignedRelease, legacy: SignedRelease? = nil, held: Bool? = nil) {
         self.manifest = envelope.manifest
         self.signatures = envelope.signatures
         self.legacy = legacy
+        self.held = held
     }
 
     /// The format-2 envelope, as devices that read format 2 receive it.

@@ -77,8 +77,10 @@ struct AccessAPI<Store: FleetStore>: Sendable {
         let body = try await request.decodeJSON(as: CreateEnrollmentRequest.self)
         try Identifiers.validateName(body.name, what: "enrollment name")
         try Identifiers.validateChannel(body.channel)
+        let tags = body.tags ?? []
+        try AdminAPI<Store>.requireTags(tags)
         let secret = BearerSecret.enrollment.generate()
-        let record = try await store.createEnrollment(name: body.name, channel: body.channel, secretHash: BearerSecret.hash(secret))
+        let record = try await store.createEnrollment(name: body.name, channel: body.channel, secretHash: BearerSecret.hash(secret), tags: tags)
         context.logger.notice(
             "created enrollment", metadata: ["name": "\(record.name)", "channel": "\(record.channel)", "by": "\(context.adminName ?? "-")"])
         return try context.json(CreatedEnrollmentResponse(name: record.name, channel: record.channel, secret: secret), status: .created)
@@ -97,9 +99,12 @@ struct AccessAPI<Store: FleetStore>: Sendable {
         guard let enrollment = context.enrollment else { throw APIError(.unauthorized, "this endpoint needs an enrollment secret") }
         let body = try await request.decodeJSON(as: EnrollRequest.self)
         try Identifiers.validateDeviceID(body.id)
+        // The enrollment's tags and the image's: a batch of boards can carry where it is going.
+        let tags = Array(Set(enrollment.tags + (body.tags ?? [])))
+        try AdminAPI<Store>.requireTags(tags)
         let token = BearerSecret.device.generate()
         let device = try await store.createDevice(
-            NewDevice(id: body.id, channel: enrollment.channel, tokenHash: BearerSecret.hash(token), enrollment: enrollment.name))
+            NewDevice(id: body.id, channel: enrollment.channel, tokenHash: BearerSecret.hash(token), enrollment: enrollment.name, tags: tags))
         context.logger.info("enrolled device", metadata: ["id": "\(device.id)", "channel": "\(device.channel)", "enrollment": "\(enrollment.name)"])
         return try context.json(CreatedDeviceResponse(id: device.id, channel: device.channel, token: token), status: .created)
     }

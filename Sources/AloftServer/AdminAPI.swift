@@ -10,6 +10,8 @@ struct AdminAPI<Store: FleetStore>: Sendable {
 
     let store: Store
     let blobs: BlobStore
+    let decisions: FleetDecisions<Store>
+    let clock: @Sendable () -> Date
 
     /// Adds the management routes: blobs, releases, channels and devices.
     func addRoutes(to routes: RouteTable) {
@@ -18,6 +20,7 @@ struct AdminAPI<Store: FleetStore>: Sendable {
         routes.add(.publishRelease, use: publish)
         routes.add(.listReleases, use: listReleases)
         routes.add(.channel, use: channel)
+        routes.add(.release, use: release)
         routes.add(.createDevice, use: createDevice)
         routes.add(.listDevices, use: listDevices)
         routes.add(.device, use: device)
@@ -57,7 +60,8 @@ struct AdminAPI<Store: FleetStore>: Sendable {
     @Sendable func publish(request: Request, context: AloftRequestContext) async throws -> Response {
         let publication = try await request.decodeJSON(as: ReleasePublication.self, limit: BodyLimit.releaseEnvelope)
         let header = try publication.parsedHeader()
-        if header.isExpired(at: Date()) { throw APIError.badRequest("this release expired at \(header.expires ?? ""); publish it with a later expiry") }
+        let now = clock()
+        if header.isExpired(at: now) { throw APIError.badRequest("this release expired at \(header.expires ?? ""); publish it with a later expiry") }
         let fileList = try fileList(named: header.files)
         let manifest = try publication.parsedRelease(fileList: fileList)
         var missing: [String] = []
@@ -73,18 +77,61 @@ struct AdminAPI<Store: FleetStore>: Sendable {
         guard missing.isEmpty else {
             throw APIError(.conflict, "upload the \(missing.count) missing blob(s) before publishing", missing: missing)
         }
+        // Versions are unique per channel: the same files again is a no-op, other files a conflict.
+        if let existing = try await store.release(channel: manifest.channel, version: manifest.version.description) {
+            guard try Self.fileListHash(existing) == header.files.sha256 else {
+                throw APIError(
+                    .conflict,
+                    "channel '\(existing.channel)' has version \(existing.version) already (sequence \(existing.sequence)) with other files; "
+                        + "publish these under a new version")
+            }
+            return try context.json(
+                PublishedReleaseResponse(
+                    version: existing.version, sequence: existing.sequence, channel: existing.channel, legacy: existing.legacyEnvelope != nil,
+                    held: existing.held, alreadyPublished: true))
+        }
         // Stored normalized; the manifest strings inside, the only parts signed, are kept byte for byte.
         let envelope = try String(decoding: context.responseEncoder.encode(publication.envelope), as: UTF8.self)
         let legacy = try publication.legacy.map { try String(decoding: context.responseEncoder.encode($0), as: UTF8.self) }
-        let release = try await store.publish(NewRelease(manifest: manifest, envelope: envelope, legacyEnvelope: legacy, publishedAt: Date()))
+        let held = publication.held ?? false
+        let release = try await store.publish(
+            NewRelease(manifest: manifest, envelope: envelope, legacyEnvelope: legacy, publishedAt: now, held: held))
         context.logger.info(
             "published release",
             metadata: [
                 "channel": "\(release.channel)", "sequence": "\(release.sequence)", "version": "\(release.version)", "legacy": "\(legacy != nil)",
+                "held": "\(held)",
             ])
         return try context.json(
-            PublishedReleaseResponse(version: release.version, sequence: release.sequence, channel: release.channel, legacy: legacy != nil),
+            PublishedReleaseResponse(version: release.version, sequence: release.sequence, channel: release.channel, legacy: legacy != nil, held: held),
             status: .created)
+    }
+
+    /// The SHA-256 of a stored release's file list, which names every file: the same hash, the same files.
+    /// A release from before format 2 has only a legacy manifest; its file list is hashed the way format 2 would.
+    static func fileListHash(_ record: ReleaseRecord) throws -> String {
+        func decode(_ text: String) throws -> SignedRelease { try JSONDecoder().decode(SignedRelease.self, from: Data(text.utf8)) }
+        if let envelope = try record.envelope.map(decode) { return try envelope.parsedHeader().files.sha256 }
+        guard let legacy = try record.legacyEnvelope.map(decode) else { return "" }
+        return Digest.sha256Hex(FileList.encode(try legacy.parsedLegacyManifest().files).utf8)
+    }
+
+    @Sendable func release(request: Request, context: AloftRequestContext) async throws -> Response {
+        let channel = try context.parameters.require("channel")
+        try Identifiers.validateChannel(channel)
+        let version = try context.parameters.require("version")
+        try Self.requireVersion(version)
+        guard let record = try await store.release(channel: channel, version: version) else {
+            throw APIError.notFound("channel '\(channel)' has no release \(version)")
+        }
+        func decode(_ text: String) throws -> SignedRelease { try JSONDecoder().decode(SignedRelease.self, from: Data(text.utf8)) }
+        guard let envelope = try record.envelope.map(decode) else {
+            throw APIError.notFound("release \(version) of '\(channel)' predates format 2 and has only a legacy manifest; publish it anew")
+        }
+        return try context.json(
+            ReleaseEnvelopeResponse(
+                channel: channel, version: record.version, sequence: record.sequence, held: record.held, release: envelope,
+                legacy: try record.legacyEnvelope.map(decode)))
     }
 
     /// The bytes of the file list a manifest names: 409 with `missing` when it was not uploaded, 400 when the blob
@@ -122,18 +169,41 @@ struct AdminAPI<Store: FleetStore>: Sendable {
         let body = try await request.decodeJSON(as: CreateDeviceRequest.self)
         try Identifiers.validateDeviceID(body.id)
         try Identifiers.validateChannel(body.channel)
+        let tags = body.tags ?? []
+        try Self.requireTags(tags)
         let token = BearerSecret.device.generate()
-        let device = try await store.createDevice(NewDevice(id: body.id, channel: body.channel, tokenHash: BearerSecret.hash(token)))
+        let device = try await store.createDevice(NewDevice(id: body.id, channel: body.channel, tokenHash: BearerSecret.hash(token), tags: tags))
         context.logger.info("registered device", metadata: ["id": "\(device.id)", "channel": "\(device.channel)"])
         return try context.json(CreatedDeviceResponse(id: device.id, channel: device.channel, token: token), status: .created)
     }
 
     @Sendable func listDevices(request: Request, context: AloftRequestContext) async throws -> Response {
-        try await context.json(DeviceListResponse(devices: store.devices().map(DeviceView.init)))
+        let query = request.uri.queryParameters
+        let tag = query["tag"].map(String.init), channel = query["channel"].map(String.init), version = query["version"].map(String.init)
+        if let tag { try Identifiers.validateTag(tag) }
+        if let channel { try Identifiers.validateChannel(channel) }
+        if let version { try Self.requireVersion(version) }
+        let all = if let channel { try await store.devices(channel: channel) } else { try await store.devices() }
+        let devices = all.filter { device in (tag.map(device.tags.contains) ?? true) && (version.map { device.version == $0 } ?? true) }
+        let now = clock()
+        // Each channel's releases and rollouts once, whatever the number of its devices.
+        var channels: [String: (rollouts: [Rollout], releases: [Int: ReleaseCatalog<Store>.Entry])] = [:]
+        var views: [DeviceView] = []
+        for device in devices {
+            if channels[device.channel] == nil {
+                channels[device.channel] = (
+                    try await store.rollouts(channel: device.channel), try await decisions.candidates(channel: device.channel, above: 0, pin: nil)
+                )
+            }
+            let channel = channels[device.channel]!
+            views.append(try await decisions.view(device, rollouts: channel.rollouts, releases: channel.releases, now: now))
+        }
+        return try context.json(DeviceListResponse(devices: views))
     }
 
     @Sendable func device(request: Request, context: AloftRequestContext) async throws -> Response {
-        try await context.json(DeviceView(existingDevice(context)))
+        let device = try await existingDevice(context)
+        return try await context.json(decisions.view(device, rollouts: store.rollouts(channel: device.channel), now: clock()))
     }
 
     @Sendable func events(request: Request, context: AloftRequestContext) async throws -> Response {
@@ -150,7 +220,7 @@ struct AdminAPI<Store: FleetStore>: Sendable {
 
     // MARK: Rules
 
-    private func existingDevice(_ context: AloftRequestContext) async throws -> DeviceRecord {
+    func existingDevice(_ context: AloftRequestContext) async throws -> DeviceRecord {
         let id = try context.parameters.require("id")
         try Identifiers.validateDeviceID(id)
         guard let device = try await store.device(id: id) else { throw APIError.notFound("no device '\(id)'") }
@@ -162,6 +232,17 @@ struct AdminAPI<Store: FleetStore>: Sendable {
         guard let text = request.uri.queryParameters["limit"] else { return nil }
         guard let limit = Int(text), limit > 0 else { throw APIError.badRequest("limit must be a positive integer") }
         return limit
+    }
+
+    static func requireVersion(_ version: String) throws {
+        guard version.utf8.count <= SemanticVersion.maxLength, SemanticVersion(version) != nil else {
+            throw APIError.badRequest("version '\(version.prefix(40))' is not a semantic version like 1.2.0")
+        }
+    }
+
+    static func requireTags(_ tags: [String]) throws {
+        guard tags.count <= Identifiers.maxTags else { throw APIError.badRequest("a device has at most \(Identifiers.maxTags) tags") }
+        for tag in tags { try Identifiers.validateTag(tag) }
     }
 
     static func requireSHA256(_ sha: String) throws {

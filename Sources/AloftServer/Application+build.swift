@@ -32,6 +32,12 @@ public struct AloftServerConfiguration: Sendable {
     /// How long device events and blob requests are kept (pruned hourly); nil keeps them forever.
     public var historyRetention: Duration?
     public var logger: Logger
+    /// What the server takes the time to be: check-ins, events, publishing, rollouts' soak times and windows.
+    public var clock: @Sendable () -> Date
+    /// How often running rollouts are looked at apart from the device events that move them (soak times ending).
+    public var rolloutInterval: Duration
+    /// The monotonic time the rate limits' buckets refill by.
+    public var rateLimitClock: RateLimiter.Clock
     /// Called once the server listens, with the bound port.
     public var onServerRunning: @Sendable (_ port: Int) async -> Void
 
@@ -39,8 +45,13 @@ public struct AloftServerConfiguration: Sendable {
         host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String, adminToken: String, database: FleetDatabase? = nil,
         pollInterval: Int = 300, rateLimits: RateLimits = .standard, idleTimeout: Duration = .seconds(30), tls: ServerTLS? = nil,
         historyRetention: Duration? = .seconds(90 * 86_400), logger: Logger = Logger(label: "aloft.server"),
+        clock: @escaping @Sendable () -> Date = { Date() }, rolloutInterval: Duration = .seconds(30),
+        rateLimitClock: @escaping RateLimiter.Clock = RateLimiter.monotonicClock,
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) {
+        self.clock = clock
+        self.rolloutInterval = rolloutInterval
+        self.rateLimitClock = rateLimitClock
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
@@ -92,7 +103,8 @@ public func buildApplication(_ configuration: AloftServerConfiguration) async th
     let store = try await FluentFleetStore.open(configuration.resolvedDatabase, logger: logger)
     let router = buildRouter(
         store: store, blobs: blobs, metrics: ServerMetrics(), admin: AdminCredential(token: configuration.adminToken),
-        pollInterval: configuration.pollInterval, rateLimits: configuration.rateLimits
+        pollInterval: configuration.pollInterval, rateLimits: configuration.rateLimits, clock: configuration.clock,
+        rateLimitClock: configuration.rateLimitClock
     )
     let host = configuration.host
     let onServerRunning = configuration.onServerRunning
@@ -110,6 +122,9 @@ public func buildApplication(_ configuration: AloftServerConfiguration) async th
         logger: logger
     )
     app.addServices(FleetStoreService(store: store))
+    app.addServices(
+        RolloutService(
+            decisions: FleetDecisions(store: store, catalog: ReleaseCatalog(store: store, blobs: blobs), clock: configuration.clock), interval: configuration.rolloutInterval, logger: logger))
     if let retention = configuration.historyRetention {  // added after the store: it stops first
         app.addServices(HistoryRetentionService(store: store, retention: retention, interval: .seconds(3600), logger: logger))
     }
@@ -119,8 +134,10 @@ public func buildApplication(_ configuration: AloftServerConfiguration) async th
 /// All routes, on top of the given store and blob directory; what tests drive.
 public func buildRouter<Store: FleetStore>(
     store: Store, blobs: BlobStore, metrics: ServerMetrics, admin: AdminCredential, pollInterval: Int = 300,
-    rateLimits: RateLimits = .standard
+    rateLimits: RateLimits = .standard, clock: @escaping @Sendable () -> Date = { Date() },
+    rateLimitClock: @escaping RateLimiter.Clock = RateLimiter.monotonicClock
 ) -> Router<AloftRequestContext> {
+    let decisions = FleetDecisions(store: store, catalog: ReleaseCatalog(store: store, blobs: blobs), clock: clock)
     let router = Router(context: AloftRequestContext.self)
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: LogRequestsMiddleware(.debug))
@@ -131,10 +148,10 @@ public func buildRouter<Store: FleetStore>(
     // the device limit after it, keyed by the device the token belongs to. Everything about the fleet needs an admin
     // token, the metrics included.
     let perAddress = RateLimitMiddleware(
-        limiter: rateLimits.addressPerMinute > 0 ? RateLimiter(perMinute: rateLimits.addressPerMinute) : nil,
+        limiter: rateLimits.addressPerMinute > 0 ? RateLimiter(perMinute: rateLimits.addressPerMinute, clock: rateLimitClock) : nil,
         scope: .address, metrics: metrics)
     let perDevice = RateLimitMiddleware(
-        limiter: rateLimits.devicePerMinute > 0 ? RateLimiter(perMinute: rateLimits.devicePerMinute) : nil,
+        limiter: rateLimits.devicePerMinute > 0 ? RateLimiter(perMinute: rateLimits.devicePerMinute, clock: rateLimitClock) : nil,
         scope: .device, metrics: metrics)
     func authenticate(_ audience: BearerAuthenticator<Store>.Audience) -> BearerAuthenticator<Store> {
         BearerAuthenticator(audience: audience, admin: admin, store: store)
@@ -150,10 +167,11 @@ public func buildRouter<Store: FleetStore>(
         ])
 
     DeviceAPI(
-        store: store, catalog: ReleaseCatalog(store: store, blobs: blobs),
-        blobs: BlobResponder(blobs: blobs, store: store, metrics: metrics), metrics: metrics, pollInterval: pollInterval
+        store: store, decisions: decisions, blobs: BlobResponder(blobs: blobs, store: store, metrics: metrics, clock: clock), metrics: metrics,
+        pollInterval: pollInterval, clock: clock
     ).addRoutes(to: routes)
-    AdminAPI(store: store, blobs: blobs).addRoutes(to: routes)
+    AdminAPI(store: store, blobs: blobs, decisions: decisions, clock: clock).addRoutes(to: routes)
+    RolloutAPI(store: store, decisions: decisions, clock: clock).addRoutes(to: routes)
     AccessAPI(store: store).addRoutes(to: routes)
 
     routes.add(.metrics) { _, _ in
@@ -186,5 +204,28 @@ struct FleetStoreService<Store: FleetStore>: Service {
     func run() async throws {
         try? await gracefulShutdown()
         await store.shutdown()
+    }
+}
+
+/// Steps every running rollout now and then, so a soak time that ends while no device reports anything still starts the
+/// next phase. Device events step their rollout at once; this is the backstop. A failed pass is logged and tried again.
+struct RolloutService<Store: FleetStore>: Service {
+    let decisions: FleetDecisions<Store>
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: interval)
+                do {
+                    for rollout in try await decisions.store.rollouts(channel: nil) where rollout.status == .running {
+                        try await decisions.advance(rollout, now: decisions.clock())
+                    }
+                } catch {
+                    logger.error("stepping rollouts failed; trying again later", metadata: ["error": "\(error)"])
+                }
+            }
+        }
     }
 }

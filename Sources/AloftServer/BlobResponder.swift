@@ -12,6 +12,7 @@ struct BlobResponder<Store: FleetStore>: Sendable {
     let blobs: BlobStore
     let store: Store
     let metrics: ServerMetrics
+    var clock: @Sendable () -> Date = { Date() }
     let fileIO = FileIO()
 
     /// `GET /api/v1/blobs/{sha256}`: the zlib form, said with `Content-Encoding: deflate`, when the request accepts
@@ -42,9 +43,10 @@ struct BlobResponder<Store: FleetStore>: Sendable {
             throw APIError.badRequest("'\(sha256.prefix(80))' is not a SHA-256 (64 lowercase hex characters)")
         }
         let deviceID = context.device?.id
+        let clock = self.clock
         let record = { @Sendable (status: HTTPResponse.Status, bytes: Int) async throws in
             try await store.recordDownload(
-                BlobDownload(deviceID: deviceID, sha256: sha256, encoding: encoding.rawValue, bytes: bytes, status: status.code, at: Date())
+                BlobDownload(deviceID: deviceID, sha256: sha256, encoding: encoding.rawValue, bytes: bytes, status: status.code, at: clock())
             )
         }
         guard let length = blobs.size(of: sha256, encoding: encoding) else {

@@ -14,10 +14,11 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
     static var supportedFormats: [Int] { CheckInRequest.formats }
 
     let store: Store
-    let catalog: ReleaseCatalog<Store>
+    let decisions: FleetDecisions<Store>
     let blobs: BlobResponder<Store>
     let metrics: ServerMetrics
     let pollInterval: Int
+    let clock: @Sendable () -> Date
 
     /// Adds check-in, events, and the blobs: `{sha256}` (raw, or zlib through `Accept-Encoding`) and `{sha256}/zlib` (for
     /// agents before 0.3.0).
@@ -37,28 +38,31 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
         let body = try await request.decodeJSON(as: CheckInRequest.self)
         try Self.requireSame(device, body.id)
         try Self.validate(body)
+        let now = clock()
         try await store.recordCheckIn(
             DeviceCheckIn(
                 deviceID: device.id, version: body.version, sequence: body.sequence, board: body.board, micropython: body.micropython,
-                agent: body.agent, mpy: body.mpy, free: body.free, at: Date()
+                agent: body.agent, mpy: body.mpy, free: body.free, rejected: body.rejected, format: body.format, at: now
             )
         )
         metrics.checkIns.increment()
 
-        // Usually empty: then the answer costs one indexed query and no manifest.
-        let newer = try await store.releaseSequences(channel: device.channel, above: body.sequence)
-        var candidates: [Int: ReleaseCatalog<Store>.Entry] = [:]
-        for sequence in newer {
-            if let entry = try await catalog.entry(channel: device.channel, sequence: sequence) { candidates[sequence] = entry }
-        }
+        // Usually no newer release and no rollout: then the answer costs two indexed queries and no manifest.
         let facts = DeviceFacts(
-            sequence: body.sequence, board: body.board, micropython: body.micropython, rejected: body.rejected,
-            format: body.format ?? ReleaseManifest.legacyFormat)
+            id: device.id, tags: device.tags, pin: device.pin, sequence: body.sequence, board: body.board, micropython: body.micropython,
+            rejected: body.rejected, format: body.format ?? ReleaseManifest.legacyFormat)
+        let rollouts = try await decisions.rollouts(channel: device.channel, now: now)
         // Expired releases are not offered: a device with a clock would refuse them (docs/protocol.md, "Expiry").
-        guard let target = ReleaseSelection.target(for: facts, among: candidates.values.map(\.candidate), now: Date()),
-            let offer = candidates[target.sequence]?.offer(format: target.format)
-        else {
-            return try context.json(CheckInResponse(action: CheckInResponse.none, poll: pollInterval))
+        let (decision, entries) = try await decisions.decide(facts, channel: device.channel, rollouts: rollouts, now: now)
+        guard let target = decision.offer, let offer = entries[target.sequence]?.offer(format: target.format) else {
+            // Outside a maintenance window the device comes back when it opens, if that is sooner than its usual poll.
+            let poll = decision.retryAt.map { min(pollInterval, max(1, Int($0.timeIntervalSince(now).rounded(.up)))) } ?? pollInterval
+            return try context.json(CheckInResponse(action: CheckInResponse.none, poll: poll))
+        }
+        if let id = decision.rollout {
+            try await store.recordOffer(rollout: id, deviceID: device.id, at: now)
+            // A phase found done is not done any more while this device has the release to install: its soak waits.
+            if let rollout = rollouts.first(where: { $0.id == id }), rollout.settledAt != nil { try await decisions.advance(rollout, now: now) }
         }
         metrics.updatesOffered.increment()
         return try context.json(CheckInResponse(action: CheckInResponse.update, poll: pollInterval, release: offer.release, zlib: offer.zlib))
@@ -69,10 +73,13 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
         let body = try await request.decodeJSON(as: EventRequest.self)
         try Self.requireSame(device, body.id)
         try Self.validate(body)
+        let now = clock()
         try await store.recordEvent(
-            DeviceEvent(deviceID: device.id, type: body.type, version: body.version, sequence: body.sequence, reason: body.reason, at: Date())
+            DeviceEvent(deviceID: device.id, type: body.type, version: body.version, sequence: body.sequence, reason: body.reason, at: now)
         )
         metrics.deviceEvent(type: body.type)
+        // An event about a rollout's release can halt it, finish its phase or complete it.
+        if RolloutDeviceState(event: body.type) != nil { try await decisions.eventArrived(channel: device.channel, sequence: body.sequence, now: now) }
         return Response(status: .noContent)
     }
 

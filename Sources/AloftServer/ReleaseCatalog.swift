@@ -75,7 +75,7 @@ final class ReleaseCatalog<Store: FleetStore>: Sendable {
             throw AloftError("release \(record.channel)/\(record.sequence) has no envelope in the store")
         }
         let candidate = ReleaseCandidate(
-            sequence: record.sequence, compat: compat, expires: header?.expires ?? legacyManifest?.expires, formats: formats)
+            sequence: record.sequence, version: record.version, held: record.held, compat: compat, expires: header?.expires ?? legacyManifest?.expires, formats: formats)
         return Entry(candidate: candidate, envelope: envelope, legacy: legacy, legacyZlib: zlib)
     }
 }

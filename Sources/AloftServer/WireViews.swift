@@ -10,7 +10,7 @@ extension ReleaseSummary {
     init(_ release: ReleaseRecord) {
         self.init(
             version: release.version, sequence: release.sequence, channel: release.channel, created: release.created, files: release.fileCount,
-            size: release.totalSize, publishedAt: rfc3339(release.publishedAt), legacy: release.legacyEnvelope != nil)
+            size: release.totalSize, publishedAt: rfc3339(release.publishedAt), legacy: release.legacyEnvelope != nil, held: release.held)
     }
 }
 
@@ -21,11 +21,11 @@ extension EventView {
 }
 
 extension DeviceView {
-    init(_ device: DeviceRecord) {
+    init(_ device: DeviceRecord, decision: DecisionView? = nil) {
         self.init(
             id: device.id, channel: device.channel, board: device.board, micropython: device.micropython, agent: device.agent,
             version: device.version, sequence: device.sequence, lastSeen: device.lastSeen.map(rfc3339), lastEvent: device.lastEvent.map(EventView.init),
-            revoked: device.revokedAt != nil, enrollment: device.enrollment)
+            revoked: device.revokedAt != nil, enrollment: device.enrollment, tags: device.tags, pin: device.pin, decision: decision)
     }
 }
 
@@ -45,7 +45,7 @@ extension EnrollmentView {
     init(_ enrollment: EnrollmentRecord) {
         self.init(
             name: enrollment.name, channel: enrollment.channel, created: rfc3339(enrollment.createdAt), revoked: enrollment.revokedAt != nil,
-            revokedAt: enrollment.revokedAt.map(rfc3339))
+            revokedAt: enrollment.revokedAt.map(rfc3339), tags: enrollment.tags)
     }
 }
 

@@ -21,6 +21,12 @@ public protocol FleetStore: Sendable {
     func devices() async throws -> [DeviceRecord]
     /// How many devices (revoked ones left out) there are per channel, installed version and last event type.
     func deviceCensus() async throws -> [DeviceCensusRow]
+    /// The devices of one channel, sorted by id.
+    func devices(channel: String) async throws -> [DeviceRecord]
+    /// Adds and removes tags (removal last), keeping them sorted and unique. Throws ``StoreError/deviceNotFound(_:)``.
+    func updateDeviceTags(id: String, add: [String], remove: [String]) async throws -> DeviceRecord
+    /// Pins the device to a version of its channel, or unpins it with nil. Throws ``StoreError/deviceNotFound(_:)``.
+    func setDevicePin(id: String, version: String?) async throws -> DeviceRecord
     /// Stores what a device said at check-in and when; does nothing for an unknown device.
     func recordCheckIn(_ checkIn: DeviceCheckIn) async throws
     /// Appends an event and makes it the device's last one. The installed release is what check-ins say, never an
@@ -37,8 +43,9 @@ public protocol FleetStore: Sendable {
 
     // MARK: Releases
 
-    /// Stores a release when its sequence is above the channel's latest, atomically with that check.
-    /// Throws ``StoreError/sequenceNotIncreasing(channel:sequence:latest:)`` otherwise.
+    /// Stores a release when its sequence is above the channel's latest and the channel has no release of its version,
+    /// atomically with those checks. Throws ``StoreError/sequenceNotIncreasing(channel:sequence:latest:)`` or
+    /// ``StoreError/versionExists(channel:version:sequence:)`` otherwise.
     func publish(_ release: NewRelease) async throws -> ReleaseRecord
     /// Releases of one channel, or of all channels when `channel` is nil, newest first.
     func releases(channel: String?) async throws -> [ReleaseRecord]
@@ -47,6 +54,23 @@ public protocol FleetStore: Sendable {
     /// The sequences of the channel's releases above `sequence`, highest first; cheap, for check-in.
     func releaseSequences(channel: String, above sequence: Int) async throws -> [Int]
     func release(channel: String, sequence: Int) async throws -> ReleaseRecord?
+    /// The channel's release of this version; versions are unique per channel.
+    func release(channel: String, version: String) async throws -> ReleaseRecord?
+
+    // MARK: Rollouts
+
+    /// Stores a new running rollout in its first phase; the store picks its id.
+    func createRollout(_ rollout: NewRollout) async throws -> Rollout
+    /// Rollouts of one channel, or of all when nil, newest first.
+    func rollouts(channel: String?) async throws -> [Rollout]
+    func rollout(id: Int) async throws -> Rollout?
+    /// Stores a rollout's state: status, phase, phase start, settled time, halt reason. Throws ``StoreError/rolloutNotFound(_:)``.
+    func updateRollout(_ rollout: Rollout) async throws
+    /// Notes that the rollout offered its release to the device (once: a later offer keeps the first).
+    func recordOffer(rollout: Int, deviceID: String, at: Date) async throws
+    /// What each device the rollout offered its release to has done with it since, by device id. ``recordEvent(_:)``
+    /// keeps this up to date from the events about the rollout's release.
+    func rolloutOutcomes(rollout: Int) async throws -> [String: RolloutOutcome]
 
     // MARK: Admin tokens and enrollments
 
@@ -60,7 +84,7 @@ public protocol FleetStore: Sendable {
     func revokeAdminToken(name: String) async throws
 
     /// Stores a named enrollment secret by its SHA-256. Throws ``StoreError/enrollmentExists(_:)`` when the name is taken.
-    func createEnrollment(name: String, channel: String, secretHash: String) async throws -> EnrollmentRecord
+    func createEnrollment(name: String, channel: String, secretHash: String, tags: [String]) async throws -> EnrollmentRecord
     /// All enrollments, revoked ones included, sorted by name.
     func enrollments() async throws -> [EnrollmentRecord]
     /// The enrollment whose secret hashes to `secretHash`, unless it is revoked.
@@ -81,6 +105,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case adminTokenNotFound(String)
     case enrollmentExists(String)
     case enrollmentNotFound(String)
+    case rolloutNotFound(Int)
+    case versionExists(channel: String, version: String, sequence: Int)
 
     public var description: String {
         switch self {
@@ -90,6 +116,9 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .adminTokenNotFound(let name): "no admin token named '\(name)'"
         case .enrollmentExists(let name): "an enrollment named '\(name)' already exists"
         case .enrollmentNotFound(let name): "no enrollment named '\(name)'"
+        case .rolloutNotFound(let id): "no rollout \(id)"
+        case .versionExists(let channel, let version, let sequence):
+            "channel '\(channel)' has version \(version) already (sequence \(sequence)); publish under a new version"
         case .sequenceNotIncreasing(let channel, let sequence, let latest):
             "sequence \(sequence) is not above the latest sequence \(latest) of channel '\(channel)'"
         }
@@ -103,12 +132,14 @@ public struct NewDevice: Sendable, Equatable {
     public var tokenHash: String
     /// The enrollment the device registered itself with; nil when an admin registered it.
     public var enrollment: String?
+    public var tags: [String]
 
-    public init(id: String, channel: String, tokenHash: String, enrollment: String? = nil) {
+    public init(id: String, channel: String, tokenHash: String, enrollment: String? = nil, tags: [String] = []) {
         self.id = id
         self.channel = channel
         self.tokenHash = tokenHash
         self.enrollment = enrollment
+        self.tags = tags
     }
 }
 
@@ -133,12 +164,24 @@ public struct DeviceRecord: Sendable, Equatable {
     public var revokedAt: Date?
     /// The enrollment the device registered itself with.
     public var enrollment: String?
+    /// Sorted, unique.
+    public var tags: [String]
+    /// The version the device is pinned to.
+    public var pin: String?
+    /// What the last check-in said: the highest sequence the device rolled back from, and the manifest format it reads.
+    public var rejected: Int?
+    public var format: Int?
 
     public init(
         id: String, channel: String, tokenHash: String, board: String? = nil, micropython: String? = nil, agent: String? = nil,
         mpy: Int? = nil, free: Int? = nil, version: String? = nil, sequence: Int = 0, lastSeen: Date? = nil, lastEvent: DeviceEvent? = nil,
-        createdAt: Date, revokedAt: Date? = nil, enrollment: String? = nil
+        createdAt: Date, revokedAt: Date? = nil, enrollment: String? = nil, tags: [String] = [], pin: String? = nil, rejected: Int? = nil,
+        format: Int? = nil
     ) {
+        self.tags = tags
+        self.pin = pin
+        self.rejected = rejected
+        self.format = format
         self.id = id
         self.channel = channel
         self.tokenHash = tokenHash
@@ -168,12 +211,17 @@ public struct DeviceCheckIn: Sendable, Equatable {
     public var agent: String?
     public var mpy: Int?
     public var free: Int?
+    public var rejected: Int?
+    /// The manifest format the agent reads; nil when it did not say (format 1).
+    public var format: Int?
     public var at: Date
 
     public init(
         deviceID: String, version: String?, sequence: Int, board: String?, micropython: String?, agent: String?, mpy: Int?, free: Int?,
-        at: Date
+        rejected: Int? = nil, format: Int? = nil, at: Date
     ) {
+        self.rejected = rejected
+        self.format = format
         self.deviceID = deviceID
         self.version = version
         self.sequence = sequence
@@ -248,11 +296,14 @@ public struct ReleaseRecord: Sendable, Equatable {
     public var fileCount: Int
     public var totalSize: Int
     public var publishedAt: Date
+    /// Published `--held`: offered to no device until a rollout starts it.
+    public var held: Bool
 
     public init(
         channel: String, sequence: Int, version: String, created: String, envelope: String?, legacyEnvelope: String? = nil, fileCount: Int,
-        totalSize: Int, publishedAt: Date
+        totalSize: Int, publishedAt: Date, held: Bool = false
     ) {
+        self.held = held
         self.channel = channel
         self.sequence = sequence
         self.version = version
@@ -265,11 +316,11 @@ public struct ReleaseRecord: Sendable, Equatable {
     }
 
     /// Takes channel, sequence, version, created, file count and size from a parsed manifest.
-    public init(manifest: ReleaseManifest, envelope: String, legacyEnvelope: String?, publishedAt: Date) {
+    public init(manifest: ReleaseManifest, envelope: String, legacyEnvelope: String?, publishedAt: Date, held: Bool = false) {
         self.init(
             channel: manifest.channel, sequence: manifest.sequence, version: manifest.version.description, created: manifest.created,
             envelope: envelope, legacyEnvelope: legacyEnvelope, fileCount: manifest.files.count, totalSize: manifest.totalSize,
-            publishedAt: publishedAt
+            publishedAt: publishedAt, held: held
         )
     }
 }
@@ -296,8 +347,11 @@ public struct EnrollmentRecord: Sendable, Equatable {
     public var secretHash: String
     public var createdAt: Date
     public var revokedAt: Date?
+    /// Tags every device it enrolls gets.
+    public var tags: [String]
 
-    public init(name: String, channel: String, secretHash: String, createdAt: Date, revokedAt: Date? = nil) {
+    public init(name: String, channel: String, secretHash: String, createdAt: Date, revokedAt: Date? = nil, tags: [String] = []) {
+        self.tags = tags
         self.name = name
         self.channel = channel
         self.secretHash = secretHash
@@ -331,5 +385,29 @@ public struct DeviceCensusRow: Sendable, Hashable {
         self.version = version
         self.state = state
         self.count = count
+    }
+}
+
+/// A rollout to start: what ``FleetStore/createRollout(_:)`` stores as running, in its first phase from `createdAt`.
+public struct NewRollout: Sendable, Equatable {
+    public var channel: String
+    public var sequence: Int
+    public var version: String
+    public var policy: RolloutPolicy
+    public var createdAt: Date
+
+    public init(channel: String, sequence: Int, version: String, policy: RolloutPolicy, createdAt: Date) {
+        self.channel = channel
+        self.sequence = sequence
+        self.version = version
+        self.policy = policy
+        self.createdAt = createdAt
+    }
+}
+
+extension FleetStore {
+    /// An enrollment whose devices get no tags of its own.
+    public func createEnrollment(name: String, channel: String, secretHash: String) async throws -> EnrollmentRecord {
+        try await createEnrollment(name: name, channel: channel, secretHash: secretHash, tags: [])
     }
 }

@@ -1,3 +1,4 @@
+import AloftCore
 import FluentKit
 import FluentPostgresDriver
 import FluentSQLiteDriver
@@ -28,7 +29,7 @@ public final class FluentFleetStore: FleetStore {
 
     /// Every migration, in order. Append-only.
     static let migrations: [any AsyncMigration] = [
-        CreateFleetSchema(), AddAccessControl(), AddDeviceAgent(), IndexHistoryTimes(), AddLegacyEnvelopes(),
+        CreateFleetSchema(), AddAccessControl(), AddDeviceAgent(), IndexHistoryTimes(), AddLegacyEnvelopes(), AddRollouts(),
     ]
 
     /// Connects to `database` and brings its schema up to date.
@@ -169,6 +170,28 @@ public final class FluentFleetStore: FleetStore {
         try await DeviceModel.query(on: db()).sort(\.$id).all().map(\.record)
     }
 
+    public func devices(channel: String) async throws -> [DeviceRecord] {
+        try await DeviceModel.query(on: db()).filter(\.$channel == channel).sort(\.$id).all().map(\.record)
+    }
+
+    public func updateDeviceTags(id: String, add: [String], remove: [String]) async throws -> DeviceRecord {
+        try await db().transaction { db in
+            guard let device = try await DeviceModel.find(id, on: db) else { throw StoreError.deviceNotFound(id) }
+            let tags = Set(DeviceModel.decodeTags(device.tags)).union(add).subtracting(remove)
+            device.tags = DeviceModel.encodeTags(Array(tags))
+            try await device.save(on: db)
+            return device.record
+        }
+    }
+
+    public func setDevicePin(id: String, version: String?) async throws -> DeviceRecord {
+        let db = try db()
+        guard let device = try await DeviceModel.find(id, on: db) else { throw StoreError.deviceNotFound(id) }
+        device.pin = version
+        try await device.save(on: db)
+        return device.record
+    }
+
     public func recordCheckIn(_ checkIn: DeviceCheckIn) async throws {
         // One UPDATE: check-in is the hot path.
         try await DeviceModel.query(on: db())
@@ -180,6 +203,8 @@ public final class FluentFleetStore: FleetStore {
             .set(\.$agent, to: checkIn.agent)
             .set(\.$mpy, to: checkIn.mpy)
             .set(\.$free, to: checkIn.free)
+            .set(\.$rejected, to: checkIn.rejected)
+            .set(\.$format, to: checkIn.format)
             .set(\.$lastSeen, to: checkIn.at)
             .update()
     }
@@ -194,6 +219,19 @@ public final class FluentFleetStore: FleetStore {
             device.lastEventReason = event.reason
             device.lastEventAt = event.at
             try await device.save(on: db)
+            // What the event says about a rollout's release, for each rollout of it that offered it to this device.
+            guard let sequence = event.sequence, let state = RolloutDeviceState(event: event.type) else { return }
+            let rollouts = try await RolloutModel.query(on: db).filter(\.$channel == device.channel).filter(\.$sequence == sequence).all(\.$id)
+            guard !rollouts.isEmpty else { return }
+            let rows = try await RolloutDeviceModel.query(on: db).filter(\.$deviceID == event.deviceID).filter(\.$rolloutID ~~ rollouts).all()
+            for row in rows {
+                let next = row.outcome.state.then(state)
+                guard next != row.outcome.state || state.isFailure else { continue }
+                row.state = next.rawValue
+                row.at = event.at
+                if state.isFailure { row.reason = event.reason }
+                try await row.save(on: db)
+            }
         }
     }
 
@@ -240,6 +278,10 @@ public final class FluentFleetStore: FleetStore {
                 if let latest, latest.sequence >= release.sequence {
                     throw StoreError.sequenceNotIncreasing(channel: release.channel, sequence: release.sequence, latest: latest.sequence)
                 }
+                // Versions are unique per channel (two publishers of one version race past the server's earlier check).
+                if let same = try await ReleaseModel.query(on: db).filter(\.$channel == release.channel).filter(\.$version == release.version).first() {
+                    throw StoreError.versionExists(channel: release.channel, version: release.version, sequence: same.sequence)
+                }
                 let model = ReleaseModel(release)
                 try await model.create(on: db)
                 return model.record
@@ -274,6 +316,50 @@ public final class FluentFleetStore: FleetStore {
 
     public func release(channel: String, sequence: Int) async throws -> ReleaseRecord? {
         try await ReleaseModel.query(on: db()).filter(\.$channel == channel).filter(\.$sequence == sequence).first()?.record
+    }
+
+    public func release(channel: String, version: String) async throws -> ReleaseRecord? {
+        try await ReleaseModel.query(on: db()).filter(\.$channel == channel).filter(\.$version == version).sort(\.$sequence, .descending).first()?.record
+    }
+
+    // MARK: Rollouts
+
+    public func createRollout(_ rollout: NewRollout) async throws -> Rollout {
+        let model = try RolloutModel(rollout)
+        try await model.create(on: db())
+        return try model.record()
+    }
+
+    public func rollouts(channel: String?) async throws -> [Rollout] {
+        let query = try RolloutModel.query(on: db()).sort(\.$id, .descending)
+        if let channel { query.filter(\.$channel == channel) }
+        return try await query.all().map { try $0.record() }
+    }
+
+    public func rollout(id: Int) async throws -> Rollout? {
+        try await RolloutModel.find(id, on: db())?.record()
+    }
+
+    public func updateRollout(_ rollout: Rollout) async throws {
+        let db = try db()
+        guard let model = try await RolloutModel.find(rollout.id, on: db) else { throw StoreError.rolloutNotFound(rollout.id) }
+        model.update(from: rollout)
+        try await model.save(on: db)
+    }
+
+    public func recordOffer(rollout: Int, deviceID: String, at: Date) async throws {
+        let db = try db()
+        if try await RolloutDeviceModel.query(on: db).filter(\.$rolloutID == rollout).filter(\.$deviceID == deviceID).first() != nil { return }
+        do {
+            try await RolloutDeviceModel(rolloutID: rollout, deviceID: deviceID, at: at).create(on: db)
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            // A concurrent check-in of the same device recorded it first.
+        }
+    }
+
+    public func rolloutOutcomes(rollout: Int) async throws -> [String: RolloutOutcome] {
+        let rows = try await RolloutDeviceModel.query(on: db()).filter(\.$rolloutID == rollout).all()
+        return Dictionary(rows.map { ($0.deviceID, $0.outcome) }, uniquingKeysWith: { a, _ in a })
     }
 }
 
@@ -312,10 +398,10 @@ extension FluentFleetStore {
 
     // MARK: Enrollments
 
-    public func createEnrollment(name: String, channel: String, secretHash: String) async throws -> EnrollmentRecord {
+    public func createEnrollment(name: String, channel: String, secretHash: String, tags: [String]) async throws -> EnrollmentRecord {
         let db = try db()
         if try await EnrollmentModel.query(on: db).filter(\.$name == name).first() != nil { throw StoreError.enrollmentExists(name) }
-        let model = EnrollmentModel(name: name, channel: channel, secretHash: secretHash, createdAt: Date())
+        let model = EnrollmentModel(name: name, channel: channel, secretHash: secretHash, createdAt: Date(), tags: tags)
         do {
             try await model.create(on: db)
         } catch let error as any DatabaseError where error.isConstraintFailure {

@@ -172,3 +172,58 @@ struct AddLegacyEnvelopes: AsyncMigration {
         try await database.schema(ReleaseModel.schema).deleteField("legacy_envelope").update()
     }
 }
+
+/// Staged rollouts: device and enrollment tags, pins and what check-ins say about rejection and format; held releases; rollouts and
+/// what each device did with a rollout's release.
+struct AddRollouts: AsyncMigration {
+    var name: String { "aloft.v6.AddRollouts" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema(DeviceModel.schema).field("tags", .string).update()
+        try await database.schema(DeviceModel.schema).field("pin", .string).update()
+        try await database.schema(DeviceModel.schema).field("rejected", .int64).update()
+        try await database.schema(DeviceModel.schema).field("format", .int64).update()
+        try await database.schema(ReleaseModel.schema).field("held", .bool).update()
+        try await database.schema(EnrollmentModel.schema).field("tags", .string).update()
+
+        try await database.schema(RolloutModel.schema)
+            .field("id", .int64, .identifier(auto: true))
+            .field("channel", .string, .required)
+            .field("sequence", .int64, .required)
+            .field("version", .string, .required)
+            .field("policy", .string, .required)
+            .field("status", .string, .required)
+            .field("phase", .int64, .required)
+            .field("phase_started_at", .datetime, .required)
+            .field("settled_at", .datetime)
+            .field("halt_reason", .string)
+            .field("created_at", .datetime, .required)
+            .create()
+
+        try await database.schema(RolloutDeviceModel.schema)
+            .field("id", .int64, .identifier(auto: true))
+            .field("rollout_id", .int64, .required)
+            .field("device_id", .string, .required)
+            .field("state", .string, .required)
+            .field("reason", .string)
+            .field("at", .datetime, .required)
+            .field("offered_at", .datetime, .required)
+            .unique(on: "rollout_id", "device_id")
+            .create()
+
+        if let sql = database as? any SQLDatabase {
+            try await sql.raw("CREATE INDEX IF NOT EXISTS rollouts_channel ON rollouts (channel, id)").run()
+            try await sql.raw("CREATE INDEX IF NOT EXISTS rollout_devices_device ON rollout_devices (device_id)").run()
+            try await sql.raw("CREATE INDEX IF NOT EXISTS releases_channel_version ON releases (channel, version)").run()
+            try await sql.raw("CREATE INDEX IF NOT EXISTS devices_channel ON devices (channel, id)").run()
+        }
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(RolloutDeviceModel.schema).delete()
+        try await database.schema(RolloutModel.schema).delete()
+        try await database.schema(EnrollmentModel.schema).deleteField("tags").update()
+        try await database.schema(ReleaseModel.schema).deleteField("held").update()
+        for field in ["format", "rejected", "pin", "tags"] { try await database.schema(DeviceModel.schema).deleteField(.string(field)).update() }
+    }
+}

@@ -1,3 +1,4 @@
+import AloftCore
 import FluentKit
 import Foundation
 
@@ -28,6 +29,11 @@ final class DeviceModel: Model, @unchecked Sendable {
     @OptionalField(key: "enrollment") var enrollment: String?
     // Added by AddDeviceAgent.
     @OptionalField(key: "agent") var agent: String?
+    // Added by AddRollouts. Tags as ",a,b," (sorted), so that one tag is a LIKE away.
+    @OptionalField(key: "tags") var tags: String?
+    @OptionalField(key: "pin") var pin: String?
+    @OptionalField(key: "rejected") var rejected: Int?
+    @OptionalField(key: "format") var format: Int?
 
     init() {}
 
@@ -38,6 +44,16 @@ final class DeviceModel: Model, @unchecked Sendable {
         self.sequence = 0
         self.createdAt = createdAt
         self.enrollment = device.enrollment
+        self.tags = Self.encodeTags(device.tags)
+    }
+
+    static func encodeTags(_ tags: [String]) -> String? {
+        let sorted = Set(tags).sorted()
+        return sorted.isEmpty ? nil : "," + sorted.joined(separator: ",") + ","
+    }
+
+    static func decodeTags(_ text: String?) -> [String] {
+        (text ?? "").split(separator: ",").map(String.init)
     }
 
     var record: DeviceRecord {
@@ -49,7 +65,7 @@ final class DeviceModel: Model, @unchecked Sendable {
         return DeviceRecord(
             id: id, channel: channel, tokenHash: tokenHash, board: board, micropython: micropython, agent: agent, mpy: mpy, free: free,
             version: version, sequence: sequence, lastSeen: lastSeen, lastEvent: lastEvent, createdAt: createdAt, revokedAt: revokedAt,
-            enrollment: enrollment
+            enrollment: enrollment, tags: Self.decodeTags(tags), pin: pin, rejected: rejected, format: format
         )
     }
 }
@@ -69,6 +85,8 @@ final class ReleaseModel: Model, @unchecked Sendable {
     @Field(key: "published_at") var publishedAt: Date
     // Added by AddLegacyEnvelopes.
     @OptionalField(key: "legacy_envelope") var legacyEnvelope: String?
+    // Added by AddRollouts; null (older rows) is not held.
+    @OptionalField(key: "held") var held: Bool?
 
     init() {}
 
@@ -82,12 +100,13 @@ final class ReleaseModel: Model, @unchecked Sendable {
         self.fileCount = release.fileCount
         self.totalSize = release.totalSize
         self.publishedAt = release.publishedAt
+        self.held = release.held
     }
 
     var record: ReleaseRecord {
         ReleaseRecord(
             channel: channel, sequence: sequence, version: version, created: created, envelope: envelope.isEmpty ? nil : envelope,
-            legacyEnvelope: legacyEnvelope, fileCount: fileCount, totalSize: totalSize, publishedAt: publishedAt
+            legacyEnvelope: legacyEnvelope, fileCount: fileCount, totalSize: totalSize, publishedAt: publishedAt, held: held ?? false
         )
     }
 }
@@ -178,17 +197,94 @@ final class EnrollmentModel: Model, @unchecked Sendable {
     @Field(key: "secret_hash") var secretHash: String
     @Field(key: "created_at") var createdAt: Date
     @OptionalField(key: "revoked_at") var revokedAt: Date?
+    // Added by AddRollouts, as on devices.
+    @OptionalField(key: "tags") var tags: String?
 
     init() {}
 
-    init(name: String, channel: String, secretHash: String, createdAt: Date) {
+    init(name: String, channel: String, secretHash: String, createdAt: Date, tags: [String]) {
         self.name = name
         self.channel = channel
         self.secretHash = secretHash
         self.createdAt = createdAt
+        self.tags = DeviceModel.encodeTags(tags)
     }
 
     var record: EnrollmentRecord {
-        EnrollmentRecord(name: name, channel: channel, secretHash: secretHash, createdAt: createdAt, revokedAt: revokedAt)
+        EnrollmentRecord(
+            name: name, channel: channel, secretHash: secretHash, createdAt: createdAt, revokedAt: revokedAt, tags: DeviceModel.decodeTags(tags))
+    }
+}
+
+final class RolloutModel: Model, @unchecked Sendable {
+    static let schema = "rollouts"
+
+    @ID(custom: "id", generatedBy: .database) var id: Int?
+    @Field(key: "channel") var channel: String
+    @Field(key: "sequence") var sequence: Int
+    @Field(key: "version") var version: String
+    /// ``RolloutPolicy`` as JSON: phases, target, limits, soak, window, manual.
+    @Field(key: "policy") var policy: String
+    @Field(key: "status") var status: String
+    @Field(key: "phase") var phase: Int
+    @Field(key: "phase_started_at") var phaseStartedAt: Date
+    @OptionalField(key: "settled_at") var settledAt: Date?
+    @OptionalField(key: "halt_reason") var haltReason: String?
+    @Field(key: "created_at") var createdAt: Date
+
+    init() {}
+
+    init(_ rollout: NewRollout) throws {
+        self.channel = rollout.channel
+        self.sequence = rollout.sequence
+        self.version = rollout.version
+        self.policy = String(decoding: try JSONEncoder().encode(rollout.policy), as: UTF8.self)
+        self.status = RolloutStatus.running.rawValue
+        self.phase = 0
+        self.phaseStartedAt = rollout.createdAt
+        self.createdAt = rollout.createdAt
+    }
+
+    func update(from rollout: Rollout) {
+        status = rollout.status.rawValue
+        phase = rollout.phase
+        phaseStartedAt = rollout.phaseStartedAt
+        settledAt = rollout.settledAt
+        haltReason = rollout.haltReason
+    }
+
+    func record() throws -> Rollout {
+        guard let id, let status = RolloutStatus(rawValue: status) else { throw FleetStoreConfigurationError("rollout row \(id ?? 0) is unreadable") }
+        let policy = try JSONDecoder().decode(RolloutPolicy.self, from: Data(self.policy.utf8))
+        return Rollout(
+            id: id, channel: channel, sequence: sequence, version: version, policy: policy, status: status, phase: phase,
+            phaseStartedAt: phaseStartedAt, settledAt: settledAt, haltReason: haltReason, createdAt: createdAt)
+    }
+}
+
+final class RolloutDeviceModel: Model, @unchecked Sendable {
+    static let schema = "rollout_devices"
+
+    @ID(custom: "id", generatedBy: .database) var id: Int?
+    @Field(key: "rollout_id") var rolloutID: Int
+    @Field(key: "device_id") var deviceID: String
+    @Field(key: "state") var state: String
+    @OptionalField(key: "reason") var reason: String?
+    /// When the state last changed.
+    @Field(key: "at") var at: Date
+    @Field(key: "offered_at") var offeredAt: Date
+
+    init() {}
+
+    init(rolloutID: Int, deviceID: String, at: Date) {
+        self.rolloutID = rolloutID
+        self.deviceID = deviceID
+        self.state = RolloutDeviceState.offered.rawValue
+        self.at = at
+        self.offeredAt = at
+    }
+
+    var outcome: RolloutOutcome {
+        RolloutOutcome(state: RolloutDeviceState(rawValue: state) ?? .offered, at: at, reason: reason)
     }
 }

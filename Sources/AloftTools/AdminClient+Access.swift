@@ -32,8 +32,9 @@ extension AdminClient {
 
     // MARK: Enrollments
 
-    public func createEnrollment(name: String, channel: String) async throws(AloftError) -> CreatedEnrollmentResponse {
-        try await call(.createEnrollment, json: CreateEnrollmentRequest(name: name, channel: channel), as: CreatedEnrollmentResponse.self)
+    public func createEnrollment(name: String, channel: String, tags: [String] = []) async throws(AloftError) -> CreatedEnrollmentResponse {
+        try await call(
+            .createEnrollment, json: CreateEnrollmentRequest(name: name, channel: channel, tags: tags.isEmpty ? nil : tags), as: CreatedEnrollmentResponse.self)
     }
 
     public func enrollments() async throws(AloftError) -> [EnrollmentView] {
@@ -45,7 +46,7 @@ extension AdminClient {
     }
 
     /// Names go into URL paths; checking them here keeps a `/` or `?` from addressing something else.
-    private static func pathSegment(_ name: String, what: String) throws(AloftError) -> String {
+    static func pathSegment(_ name: String, what: String) throws(AloftError) -> String {
         try Identifiers.validateName(name, what: what)
         return name
     }

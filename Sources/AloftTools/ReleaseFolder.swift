@@ -123,6 +123,9 @@ public struct Publisher: Sendable {
         public var uploadedBytes: Int
         /// Whether a format-1 manifest was signed and published too, so agents before 0.3.0 are offered the release.
         public var legacy: Bool
+        /// The channel had this version with the same files already: nothing changed (the manifest's sequence is the one it has).
+        public var alreadyPublished: Bool = false
+        public var held: Bool = false
     }
 
     let client: AdminClient
@@ -135,7 +138,8 @@ public struct Publisher: Sendable {
     /// manifest when agents before 0.3.0 can take the release (``ReleaseManifest/legacyRefusal``).
     public func publish(
         folder: ReleaseFolder, version: SemanticVersion, keys: [ReleasePrivateKey], channel: String,
-        compat: Compatibility, sequence: Int? = nil, created: Date = Date(), expires: String? = nil, trust: ReleaseTrust? = nil
+        compat: Compatibility, sequence: Int? = nil, created: Date = Date(), expires: String? = nil, trust: ReleaseTrust? = nil,
+        held: Bool = false
     ) async throws(AloftError) -> Outcome {
         try Identifiers.validateChannel(channel)
         let next: Int
@@ -163,7 +167,11 @@ public struct Publisher: Sendable {
             uploaded.insert(fileListSHA)
             uploadedBytes += fileList.count
         }
-        _ = try await client.publish(ReleasePublication(signed, legacy: legacy))
-        return Outcome(manifest: manifest, uploadedBlobs: uploaded.count, uploadedBytes: uploadedBytes, legacy: legacy != nil)
+        let answer = try await client.publish(ReleasePublication(signed, legacy: legacy, held: held ? true : nil))
+        var published = manifest
+        published.sequence = answer.sequence
+        return Outcome(
+            manifest: published, uploadedBlobs: uploaded.count, uploadedBytes: uploadedBytes, legacy: answer.legacy, alreadyPublished: answer.alreadyPublished,
+            held: answer.held)
     }
 }

@@ -31,6 +31,8 @@ public struct SimulatedDevice: Sendable {
         public var ca: String?
         /// A fleet enrollment secret, in a generic image instead of `id` and `token` (docs/protocol.md, "Enrollment").
         public var enroll: String?
+        /// Tags a generic image's devices ask for when they enroll.
+        public var tags: [String] = []
 
         public init(server: String, id: String, token: String, keys: [ReleasePublicKey], threshold: Int = 1, board: String?, ca: String? = nil) {
             self.server = server
@@ -70,6 +72,7 @@ public struct SimulatedDevice: Sendable {
                 object["token"] = token
             }
             if let ca { object["ca"] = ca }
+            if enroll != nil, !tags.isEmpty { object["tags"] = tags }
             do { return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) } catch {
                 throw AloftError("cannot encode the device config")
             }

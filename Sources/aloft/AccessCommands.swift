@@ -78,12 +78,16 @@ struct Enrollment: AsyncParsableCommand {
         @Option(help: "Channel the enrolled devices follow.")
         var channel: String = "stable"
 
+        @Option(name: .customLong("tag"), help: "A tag every device it enrolls gets (repeatable, or comma-separated).")
+        var tags: [String] = []
+
         @OptionGroup var server: ServerOptions
 
         func run() async throws {
             try Identifiers.validateName(name, what: "enrollment name")
             try Identifiers.validateChannel(channel)
-            let created = try await server.client().createEnrollment(name: name, channel: channel)
+            let tags = try tagList(self.tags.isEmpty ? nil : self.tags.joined(separator: ","))
+            let created = try await server.client().createEnrollment(name: name, channel: channel, tags: tags)
             print(created.secret)
             printError("created enrollment '\(created.name)' for channel \(created.channel); the secret is shown only this once")
         }

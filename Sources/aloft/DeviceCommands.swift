@@ -5,7 +5,7 @@ import Foundation
 
 struct DeviceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "device", abstract: "Register devices and manage their tokens.", subcommands: [Provision.self, Image.self, Revoke.self, Token.self])
+        commandName: "device", abstract: "Register devices and manage their tokens.", subcommands: [Provision.self, Image.self, Tag.self, Pin.self, Unpin.self, Revoke.self, Token.self])
 
     struct Provision: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -23,6 +23,9 @@ struct DeviceCommand: AsyncParsableCommand {
 
         @Option(help: "Channel the device follows.")
         var channel: String = "stable"
+
+        @Option(name: .customLong("tag"), help: "A tag for the device, for rollout targets (repeatable, or comma-separated).")
+        var tags: [String] = []
 
         @Option(help: "The board's serial port (/dev/ttyUSB0, /dev/ttyACM0, COM3), or auto for the one USB board attached.")
         var port: String?
@@ -48,6 +51,7 @@ struct DeviceCommand: AsyncParsableCommand {
         func run() async throws {
             try Identifiers.validateDeviceID(id)
             try Identifiers.validateChannel(channel)
+            _ = try tagList(tags.isEmpty ? nil : tags.joined(separator: ","))
             guard [port, folder, image.out].compactMap({ $0 }).count == 1 else {
                 throw ValidationError("say where the device is: --port (a board on USB), --folder (its files) or --out (a simulated board), one of them")
             }
@@ -104,8 +108,9 @@ struct DeviceCommand: AsyncParsableCommand {
         /// `inout` and `catch where`: that form crashed the Swift 6.3.1 compiler's ownership checker.
         func register(_ client: AdminClient) async throws -> String {
             var refused = ""
+            let tags = try tagList(tags.isEmpty ? nil : tags.joined(separator: ","))
             do {
-                return try await client.registerDevice(id: id, channel: channel).token
+                return try await client.registerDevice(id: id, channel: channel, tags: tags).token
             } catch {
                 refused = error.message
             }
@@ -132,6 +137,9 @@ extension DeviceCommand {
         @Option(help: "Enrollment secret from `aloft enrollment create` (or ALOFT_ENROLLMENT_SECRET).")
         var enrollmentSecret: String?
 
+        @Option(name: .customLong("tag"), help: "A tag every device of this image asks for when it enrolls (repeatable, or comma-separated).")
+        var tags: [String] = []
+
         @OptionGroup var image: ImageOptions
         @OptionGroup var agentForm: AgentFormOption
         @OptionGroup var server: ServerOptions
@@ -151,7 +159,8 @@ extension DeviceCommand {
             let ca = try image.deviceCA(server)
             var base = url
             while base.hasSuffix("/") { base.removeLast() }
-            let config = SimulatedDevice.Config(server: base, enrollmentSecret: secret, keys: keys, threshold: image.threshold, board: image.board ?? "sim", ca: ca)
+            var config = SimulatedDevice.Config(server: base, enrollmentSecret: secret, keys: keys, threshold: image.threshold, board: image.board ?? "sim", ca: ca)
+            config.tags = try tagList(tags.isEmpty ? nil : tags.joined(separator: ","))
             try config.validate()
             let device = SimulatedDevice(folder: URL(fileURLWithPath: out))
             try device.checkFree()
@@ -169,7 +178,17 @@ struct Devices: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "What the fleet runs.", subcommands: [List.self])
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Every device: installed version, agent version, last seen, last event.")
+        static let configuration = CommandConfiguration(
+            abstract: "Every device: installed version, agent version, last seen, last event, and why it is or is not offered a release.")
+
+        @Option(help: "Only devices with this tag.")
+        var tag: String?
+
+        @Option(help: "Only devices of this channel.")
+        var channel: String?
+
+        @Option(help: "Only devices running this version.")
+        var version: String?
 
         @Flag(help: "JSON output.")
         var json = false
@@ -177,13 +196,17 @@ struct Devices: AsyncParsableCommand {
         @OptionGroup var server: ServerOptions
 
         func run() async throws {
-            let devices = try await server.client().devices()
+            if let tag { try Identifiers.validateTag(tag) }
+            if let channel { try Identifiers.validateChannel(channel) }
+            if let version { _ = try SemanticVersion(parsing: version) }
+            let devices = try await server.client().devices(tag: tag, channel: channel, version: version)
             if json { return try printJSON(devices) }
-            var rows = [["ID", "CHANNEL", "VERSION", "SEQ", "BOARD", "AGENT", "LAST SEEN", "LAST EVENT"]]
+            var rows = [["ID", "CHANNEL", "VERSION", "SEQ", "BOARD", "AGENT", "TAGS", "LAST SEEN", "LAST EVENT", "WHY"]]
             for d in devices {
                 let event = d.lastEvent.map { e in [e.type, e.version ?? "", e.reason.map { "(\($0))" } ?? ""].filter { !$0.isEmpty }.joined(separator: " ") } ?? "-"
                 rows.append([
-                    d.id, d.channel, d.version ?? "-", String(d.sequence), d.board ?? "-", d.agent ?? "-", d.lastSeen ?? "never", event,
+                    d.id, d.channel, d.version ?? "-", String(d.sequence), d.board ?? "-", d.agent ?? "-", d.tags.isEmpty ? "-" : d.tags.joined(separator: ","),
+                    d.lastSeen ?? "never", event, d.decision?.why ?? "-",
                 ])
             }
             printTable(rows)

@@ -4,7 +4,7 @@ import ArgumentParser
 import Foundation
 
 struct Release: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Publish and list releases.", subcommands: [Publish.self, List.self])
+    static let configuration = CommandConfiguration(abstract: "Publish and list releases.", subcommands: [Publish.self, Promote.self, List.self])
 
     struct Publish: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Sign a folder of MicroPython files here and publish it.")
@@ -55,6 +55,9 @@ struct Release: AsyncParsableCommand {
         @Flag(help: "Do all but talk to the server (no --server needed): list what would be published and what is left out, and why.")
         var dryRun = false
 
+        @Flag(help: "Offer it to no device until `aloft rollout start` starts it, so none slips in between publish and rollout.")
+        var held = false
+
         @OptionGroup var server: ServerOptions
 
         func run() async throws {
@@ -63,7 +66,10 @@ struct Release: AsyncParsableCommand {
             if dryRun { return print(try dryRunReport(request)) }
             let outcome = try await Publisher(client: try server.client()).publish(
                 folder: request.folder, version: request.version, keys: request.signers, channel: channel, compat: request.compat,
-                sequence: sequence, created: request.created, expires: request.expires, trust: request.trust)
+                sequence: sequence, created: request.created, expires: request.expires, trust: request.trust, held: held)
+            if outcome.alreadyPublished {
+                return print("\(outcome.manifest.version) is already published on \(channel) (sequence \(outcome.manifest.sequence)) with these files; nothing changed")
+            }
             print(Self.summary(outcome, folder: request.folder, signers: request.signers.map(\.publicKey)))
         }
 
@@ -124,6 +130,7 @@ struct Release: AsyncParsableCommand {
                     ? "also signed in format 1 for devices with agents before 0.3.0"
                     : "not offered to devices with agents before 0.3.0: \(m.legacyRefusal ?? "no format-1 manifest")")
             let keyIDs = { (keys: [ReleasePublicKey]) in keys.map(\.keyID).joined(separator: ", ") }
+            if outcome.held { lines.append("held: no device is offered it until `aloft rollout start --channel \(m.channel) --version \(m.version)`") }
             lines.append("signed by key id \(keyIDs(signers))" + (m.expires.map { "; expires \($0)" } ?? "")
                 + (m.trust.map { "; devices then trust key id \(keyIDs($0.publicKeys)) (threshold \($0.threshold))" } ?? ""))
             return lines.joined(separator: "\n")
@@ -162,6 +169,44 @@ struct Release: AsyncParsableCommand {
         }
     }
 
+    struct Promote: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Publish a release of one channel on another: the same files, re-signed here with your key; nothing is uploaded again.")
+
+        @Option(help: "The release's version.")
+        var version: String
+
+        @Option(help: "The channel it is published on.")
+        var from: String
+
+        @Option(help: "The channel to publish it on.")
+        var to: String
+
+        @Option(name: .customLong("key"), help: "Private key (PKCS#8 PEM); repeatable: each key signs (up to 8).")
+        var keys: [String] = []
+
+        @Flag(help: "Offer it to no device of --to until a rollout starts it.")
+        var held = false
+
+        @OptionGroup var server: ServerOptions
+
+        func run() async throws {
+            _ = try SemanticVersion(parsing: version)
+            try Identifiers.validateChannel(from)
+            try Identifiers.validateChannel(to)
+            guard (1...SignedRelease.maxSignatures).contains(keys.count) else {
+                throw ValidationError("pass 1-\(SignedRelease.maxSignatures) --key options (private keys that sign the release)")
+            }
+            let signers = try keys.map { try ReleasePrivateKey(pem: try readKeyFile($0)) }
+            let outcome = try await Promoter(client: try server.client()).promote(
+                version: version, from: from, to: to, keys: signers, held: held, created: Date())
+            let m = outcome.manifest
+            if outcome.alreadyPublished { return print("\(m.version) is already published on \(to) (sequence \(m.sequence)) with these files; nothing changed") }
+            print("promoted \(m.version) from \(from) to \(to) (sequence \(m.sequence)): \(m.files.count) files, none uploaded"
+                + (held ? "; held until a rollout starts it" : ""))
+        }
+    }
+
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List published releases, newest first.")
 
@@ -177,9 +222,9 @@ struct Release: AsyncParsableCommand {
             let releases = try await server.client().releases(channel: channel)
             if json { return try printJSON(releases) }
             // LEGACY: whether devices with agents before 0.3.0 are offered the release.
-            var rows = [["CHANNEL", "SEQ", "VERSION", "FILES", "BYTES", "CREATED", "LEGACY"]]
+            var rows = [["CHANNEL", "SEQ", "VERSION", "FILES", "BYTES", "CREATED", "LEGACY", "HELD"]]
             rows += releases.map {
-                [$0.channel, String($0.sequence), $0.version, String($0.files), String($0.size), $0.created, $0.legacy ? "yes" : "no"]
+                [$0.channel, String($0.sequence), $0.version, String($0.files), String($0.size), $0.created, $0.legacy ? "yes" : "no", $0.held ? "yes" : "no"]
             }
             printTable(rows)
         }
@@ -193,10 +238,15 @@ func printJSON<T: Encodable>(_ value: T) throws {
 }
 
 func printTable(_ rows: [[String]]) {
-    guard let first = rows.first else { return }
+    for line in tableLines(rows) { print(line) }
+}
+
+/// Rows as lines of aligned columns.
+func tableLines(_ rows: [[String]]) -> [String] {
+    guard let first = rows.first else { return [] }
     let widths = first.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-    for row in rows {
-        print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-            .trimmingCharacters(in: .whitespaces))
+    return rows.map { row in
+        row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            .trimmingCharacters(in: .whitespaces)
     }
 }

@@ -163,7 +163,7 @@ import Testing
             let list = try await fleet.send(.get, "/api/v1/admin/enrollments")
             let enrollments = try #require(list.object["enrollments"] as? [[String: Any]])
             #expect(enrollments.count == 1 && enrollments[0]["revoked"] as? Bool == false && enrollments[0]["channel"] as? String == "beta")
-            #expect(Set(enrollments[0].keys) == ["name", "channel", "created", "revoked", "revokedAt"])
+            #expect(Set(enrollments[0].keys) == ["name", "channel", "created", "revoked", "revokedAt", "tags"])
             #expect(!list.text.contains(secret))
 
             #expect(try await fleet.send(.delete, "/api/v1/admin/enrollments/batch-1").status == .noContent)

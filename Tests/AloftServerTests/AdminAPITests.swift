@@ -204,8 +204,8 @@ import Testing
             let same = try await fleet.publish(TestRelease(version: "9.0.0", sequence: 3))
             #expect(same.status == .conflict)
             #expect((same.object["message"] as? String)?.contains("sequence") == true)
-            #expect(try await fleet.publish(TestRelease(sequence: 2)).status == .conflict)
-            #expect(try await fleet.publish(TestRelease(sequence: 4)).status == .created)
+            #expect(try await fleet.publish(TestRelease(version: "0.9.0", sequence: 2)).status == .conflict)
+            #expect(try await fleet.publish(TestRelease(version: "1.1.0", sequence: 4)).status == .created)
         }
     }
 
@@ -361,7 +361,7 @@ import Testing
             #expect(try await fleet.publish(big).status == .created)
 
             // A release that agents before 0.3.0 cannot install gets no legacy envelope (an empty file, here).
-            var empty = TestRelease(sequence: 2, files: TestRelease.defaultFiles + [TestRelease.File(path: "lib/pkg/__init__.py", bytes: [])])
+            var empty = TestRelease(version: "1.1.0", sequence: 2, files: TestRelease.defaultFiles + [TestRelease.File(path: "lib/pkg/__init__.py", bytes: [])])
             try await fleet.putBlob(empty.fileList)
             try await fleet.putBlob([])
             #expect(message(try await post(empty.publication))

@@ -146,6 +146,50 @@ final class DocumentedFleet: Sendable {
             try await api.call(.deviceDownloads, ["id": "dev-1"])
             try await api.call(.deviceDownloads, ["id": "nobody"])
 
+            // Tags, pins, a release read back for promotion, unique versions, and rollouts.
+            try await api.call(.tagDevice, ["id": "dev-1"], json: #"{"add":["lab","eu"],"remove":["eu"]}"#)
+            try await api.call(.tagDevice, ["id": "dev-1"], json: #"{"add":["no tag"]}"#)
+            try await api.call(.tagDevice, ["id": "nobody"], json: #"{"add":["lab"]}"#)
+            try await api.call(.listDevices, query: "tag=lab&channel=stable&version=1.0.0")
+            try await api.call(.listDevices, query: "tag=-")
+            try await api.call(.pinDevice, ["id": "dev-1"], json: #"{"version":"1.0.0"}"#)
+            try await api.call(.pinDevice, ["id": "dev-1"], json: #"{"version":"7.7.7"}"#)
+            try await api.call(.pinDevice, ["id": "dev-1"], json: #"{"version":"x"}"#)
+            try await api.call(.device, ["id": "dev-1"])
+            try await api.call(.unpinDevice, ["id": "dev-1"])
+            try await api.call(.unpinDevice, ["id": "nobody"])
+            try await api.call(.release, ["channel": "stable", "version": "1.0.0"])
+            try await api.call(.release, ["channel": "stable", "version": "7.7.7"])
+            try await api.call(.release, ["channel": "stable", "version": "x"])
+            let next = TestRelease(version: "1.1.0", sequence: 2, files: [TestRelease.File(path: "main.py", bytes: Array("print(2)\n".utf8))])
+            for bytes in next.files.map(\.bytes) + [next.fileList] { try await api.call(.putBlob, ["sha256": Digest.sha256Hex(bytes)], body: bytes) }
+            var clash = next
+            clash.manifest.version = SemanticVersion("1.0.0")!
+            clash.manifest.sequence = 3
+            let clashed = try await api.call(.publishRelease, json: Self.json(clash.publication))
+            #expect(clashed.status == .conflict)
+            var held = next.publication
+            held.held = true
+            try await api.call(.publishRelease, json: Self.json(held))
+            try await api.call(.startRollout, json: #"{"channel":"stable","version":"1.1.0","phases":[10,100],"manual":true}"#)
+            try await api.call(.startRollout, json: #"{"channel":"stable","version":"1.1.0"}"#)
+            try await api.call(.startRollout, json: #"{"channel":"stable","version":"7.7.7"}"#)
+            try await api.call(.startRollout, json: #"{"channel":"stable","version":"1.1.0","phases":[100,10]}"#)
+            try await api.call(.listRollouts)
+            try await api.call(.listRollouts, query: "channel=stable")
+            try await api.call(.listRollouts, query: "channel=BAD")
+            try await api.call(.rollout, ["rollout": "1"])
+            try await api.call(.rollout, ["rollout": "99"])
+            try await api.call(.rollout, ["rollout": "x"])
+            try await api.call(.pauseRollout, ["rollout": "1"])
+            try await api.call(.pauseRollout, ["rollout": "1"])
+            try await api.call(.resumeRollout, ["rollout": "1"])
+            try await api.call(.resumeRollout, ["rollout": "1"])
+            try await api.call(.abortRollout, ["rollout": "1"])
+            try await api.call(.abortRollout, ["rollout": "1"])
+            try await api.call(.abortRollout, ["rollout": "99"])
+            try await api.call(.device, ["id": "dev-1"])
+
             // Access control.
             try await api.call(.createAdminToken, json: #"{"name":"ci"}"#)
             try await api.call(.createAdminToken, json: #"{"name":"ci"}"#)

@@ -133,7 +133,9 @@ import Testing
                 (nil, nil), ("adminToken", TestFleet.adminToken), ("deviceToken", deviceToken), ("enrollmentSecret", secret),
             ]
             // Names nothing stored, so no call below changes the fleet.
-            let values = ["sha256": String(repeating: "0", count: 64), "id": "nobody", "channel": "stable", "name": "nobody"]
+            let values = [
+                "sha256": String(repeating: "0", count: 64), "id": "nobody", "channel": "stable", "name": "nobody", "version": "9.9.9", "rollout": "999999",
+            ]
             for operation in APIOperation.all {
                 let security = document["paths"]?[operation.path]?[operation.method.rawValue.lowercased()]?["security"]?.arrayValue ?? []
                 let accepted = Set(security.flatMap { $0.objectValue?.keys.map { $0 } ?? [] })

@@ -73,6 +73,13 @@ struct PostgresStoreTests {
         #expect(try await reopened.events(deviceID: deviceID, limit: nil).map(\.type) == ["installed"])
         await reopened.shutdown()
     }
+
+    @Test func storesRollouts() async throws {
+        try await PostgresTestDatabase.migrated.value
+        let store = try await FluentFleetStore.open(.postgres(url: try #require(PostgresTestDatabase.url)), logger: Logger(label: "aloft.test.pg"))
+        try await RolloutStoreTests.exercise(store, run: UUID().uuidString.prefix(8).lowercased())
+        await store.shutdown()
+    }
 }
 
 enum PostgresTestDatabase {

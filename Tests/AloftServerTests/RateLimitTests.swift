@@ -75,7 +75,8 @@ final class ManualClock: Sendable {
 
 @Suite struct RateLimitHTTPTests {
     @Test func aDeviceOverItsLimitGets429WithRetryAfter() async throws {
-        try await TestFleet.run(rateLimits: RateLimits(devicePerMinute: 3, addressPerMinute: 0)) { fleet in
+        // The buckets' clock stands still, so a slow machine does not refill them between the requests.
+        try await TestFleet.run(rateLimits: RateLimits(devicePerMinute: 3, addressPerMinute: 0), rateLimitClock: { .zero }) { fleet in
             let token = try await fleet.registerDevice("dev-1")
             let other = try await fleet.registerDevice("dev-2")
             for _ in 0..<3 { #expect(try await fleet.checkIn("dev-1", token: token).status == .ok) }
@@ -99,7 +100,7 @@ final class ManualClock: Sendable {
     }
 
     @Test func anAddressOverItsLimitGets429EvenWithBadTokens() async throws {
-        try await TestFleet.run(rateLimits: RateLimits(devicePerMinute: 0, addressPerMinute: 4)) { fleet in
+        try await TestFleet.run(rateLimits: RateLimits(devicePerMinute: 0, addressPerMinute: 4), rateLimitClock: { .zero }) { fleet in
             let token = try await fleet.registerDevice("dev-1")
             // Guessing tokens costs requests like anything else.
             for _ in 0..<4 { #expect(try await fleet.checkIn("dev-1", token: "aloft_dev_guess").status == .unauthorized) }

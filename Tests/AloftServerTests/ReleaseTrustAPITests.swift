@@ -27,11 +27,13 @@ import Testing
     }
 
     @Test func anExpiredReleaseIsNoLongerOffered() async throws {
-        try await TestFleet.run { fleet in
+        // The server's clock is the test's: the release expires when the test says, however slow the machine.
+        let clock = TestClock(Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)))
+        try await TestFleet.run(clock: clock.read) { fleet in
             let token = try await fleet.registerDevice("dev-1")
             try await fleet.publish(TestRelease(version: "1.0.0", sequence: 1))
             var expiring = TestRelease(version: "1.1.0", sequence: 2)
-            let end = Date().addingTimeInterval(2)
+            let end = clock.now.addingTimeInterval(2)
             expiring.manifest.expires = ReleaseManifest.timestamp(end)
             try #require(try await fleet.publish(expiring).status == .created)
 
@@ -41,7 +43,7 @@ import Testing
             #expect(try await offered(from: 0) == 2)
             #expect(try await offered(from: 0, format: 2) == 2)
             let expiry = try #require(ReleaseManifest.date(fromTimestamp: expiring.manifest.expires!))
-            try await Task.sleep(for: .milliseconds(Int(max(0, expiry.timeIntervalSinceNow) * 1000) + 100))
+            clock.set(expiry)
             // The newest release still in date is offered instead; a device already on it hears "none".
             #expect(try await offered(from: 0) == 1)
             #expect(try await offered(from: 0, format: 2) == 1)

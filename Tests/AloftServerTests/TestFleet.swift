@@ -6,6 +6,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Synchronization
 import Testing
 
 /// A fresh server (in-memory SQLite, temporary data directory) and helpers to drive it like a client would.
@@ -19,6 +20,7 @@ struct TestFleet: Sendable {
     /// Builds the real application and runs `body` against its router; removes the data directory afterwards.
     static func run(
         pollInterval: Int = 300, rateLimits: RateLimits = .standard, database: FleetDatabase = .sqliteMemory,
+        clock: @escaping @Sendable () -> Date = { Date() }, rateLimitClock: @escaping RateLimiter.Clock = RateLimiter.monotonicClock,
         _ body: @Sendable (TestFleet) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-server-test-\(UUID().uuidString)").path
@@ -28,7 +30,7 @@ struct TestFleet: Sendable {
         let app = try await buildApplication(
             AloftServerConfiguration(
                 dataDirectory: directory, adminToken: adminToken, database: database, pollInterval: pollInterval, rateLimits: rateLimits,
-                logger: logger)
+                logger: logger, clock: clock, rateLimitClock: rateLimitClock)
         )
         try await app.test(.router) { client in
             try await body(TestFleet(client: client, dataDirectory: directory))
@@ -126,6 +128,18 @@ struct TestFleet: Sendable {
         #expect(offered.zlib != nil, "a format-1 answer has the zlib map")
         return try offered.release.parsedLegacyManifest().sequence
     }
+}
+
+/// A clock a test sets: soak times and maintenance windows without sleeping.
+final class TestClock: Sendable {
+    private let time: Mutex<Date>
+
+    init(_ start: Date) { time = Mutex(start) }
+
+    var now: Date { time.withLock { $0 } }
+    func advance(by seconds: TimeInterval) { time.withLock { $0 = $0.addingTimeInterval(seconds) } }
+    func set(_ date: Date) { time.withLock { $0 = date } }
+    var read: @Sendable () -> Date { { self.now } }
 }
 
 /// A check-in answer that offers a release.

@@ -45,7 +45,7 @@ import Testing
         try check(
             full: EventRequest(id: "dev-1", type: "failed", version: "1.1.0", sequence: 4, reason: "sha256 mismatch"),
             sparse: EventRequest(id: "dev-1", type: "downloading"))
-        try check(full: EnrollRequest(id: "sensor-0001"))
+        try check(full: EnrollRequest(id: "sensor-0001", tags: ["eu"]), sparse: EnrollRequest(id: "sensor-0001"))
         try check(full: CreatedDeviceResponse(id: "dev-1", channel: "stable", token: "aloft_dev_" + String(repeating: "A", count: 43)))
         try check(full: Self.signed)
         try check(full: ReleaseSignature(keyid: "0123456789abcdef", sig: Data(count: 64).base64EncodedString()))
@@ -55,19 +55,20 @@ import Testing
         try check(full: MissingBlobsRequest(sha256: [Self.sha]), sparse: MissingBlobsRequest(sha256: []))
         try check(full: MissingBlobsResponse(missing: [Self.sha]))
         try check(full: StoredBlobResponse(sha256: Self.sha, size: 812, zlibSize: 300), sparse: StoredBlobResponse(sha256: Self.sha, size: 0, zlibSize: nil))
-        try check(full: ReleasePublication(Self.signed, legacy: Self.signed), sparse: ReleasePublication(Self.signed))
-        try check(full: PublishedReleaseResponse(version: "1.2.0", sequence: 7, channel: "stable", legacy: true))
+        try check(full: ReleasePublication(Self.signed, legacy: Self.signed, held: true), sparse: ReleasePublication(Self.signed))
+        try check(full: PublishedReleaseResponse(version: "1.2.0", sequence: 7, channel: "stable", legacy: true, held: true, alreadyPublished: true))
         let summary = ReleaseSummary(
-            version: "1.2.0", sequence: 7, channel: "stable", created: Self.time, files: 2, size: 163, publishedAt: Self.time, legacy: false)
+            version: "1.2.0", sequence: 7, channel: "stable", created: Self.time, files: 2, size: 163, publishedAt: Self.time, legacy: false, held: true)
         try check(full: summary)
         try check(full: ReleaseListResponse(releases: [summary]))
         try check(
             full: ChannelResponse(channel: "stable", latest: .init(version: "1.2.0", sequence: 7)), sparse: ChannelResponse(channel: "beta", latest: nil))
-        try check(full: CreateDeviceRequest(id: "dev-1", channel: "stable"))
+        try check(full: CreateDeviceRequest(id: "dev-1", channel: "stable", tags: ["lab"]), sparse: CreateDeviceRequest(id: "dev-1", channel: "stable"))
         try check(full: Self.event, sparse: EventView(type: "confirmed", version: nil, sequence: nil, reason: nil, at: Self.time))
         let device = DeviceView(
             id: "dev-1", channel: "stable", board: "esp32", micropython: "1.22.0", agent: "0.3.0", version: "1.2.0", sequence: 7,
-            lastSeen: Self.time, lastEvent: Self.event, revoked: false, enrollment: "batch-1")
+            lastSeen: Self.time, lastEvent: Self.event, revoked: false, enrollment: "batch-1", tags: ["eu", "greenhouse"], pin: "1.2.0",
+            decision: DecisionView(offer: nil, reason: "pinned", why: "pinned to 1.2.0"))
         let fresh = DeviceView(
             id: "dev-1", channel: "stable", board: nil, micropython: nil, agent: nil, version: nil, sequence: 0, lastSeen: nil, lastEvent: nil,
             revoked: false, enrollment: nil)
@@ -82,16 +83,43 @@ import Testing
         try check(full: ErrorResponse(error: "conflict", message: "upload 1 blob", missing: [Self.sha]), sparse: ErrorResponse(error: "not_found", message: "no"))
     }
 
+    @Test func rollouts() throws {
+        try check(full: DecisionView(offer: "1.3.0", reason: "rollout", why: "offered 1.3.0 in phase 1 (10%) of rollout 1"),
+                  sparse: DecisionView(offer: nil, reason: "up-to-date", why: "up to date"))
+        try check(full: DeviceTagsRequest(add: ["a"], remove: ["b"]), sparse: DeviceTagsRequest())
+        try check(full: DevicePinRequest(version: "1.2.0"))
+        try check(
+            full: StartRolloutRequest(
+                channel: "stable", version: "2.0.0", phases: [5, 25, 100], tags: ["eu"], boards: ["esp32*"], devices: ["dev-1"], maxFailures: "10%",
+                minDevices: 3, soak: 3600, window: "Mon-Fri 01:00-05:00 UTC", manual: true),
+            sparse: StartRolloutRequest(channel: "stable", version: "2.0.0"))
+        let phase = RolloutPhaseView(phase: 1, percent: 10, devices: 3, offered: 1, downloading: 1, installed: 1, confirmed: 0, failed: 0, rolledBack: 1)
+        try check(full: phase)
+        let rollout = RolloutView(
+            id: 1, channel: "stable", version: "2.0.0", sequence: 4, status: "halted", phase: 1, phases: [phase], tags: ["eu"], boards: [],
+            devices: [], maxFailures: "0", minDevices: 1, soak: 0, window: "Sat 22:00-02:00 UTC", manual: false, phaseStartedAt: Self.time,
+            settledAt: Self.time, haltReason: "1 of 1 device that tried failed or rolled back (limit 0): 1× main.py raised", createdAt: Self.time)
+        var fresh = rollout
+        fresh.window = nil
+        fresh.settledAt = nil
+        fresh.haltReason = nil
+        try check(full: rollout, sparse: fresh)
+        try check(full: RolloutListResponse(rollouts: [rollout, fresh]))
+        try check(
+            full: ReleaseEnvelopeResponse(channel: "beta", version: "2.0.0", sequence: 4, held: false, release: Self.signed, legacy: Self.signed),
+            sparse: ReleaseEnvelopeResponse(channel: "beta", version: "2.0.0", sequence: 4, held: true, release: Self.signed, legacy: nil))
+    }
+
     @Test func accessControl() throws {
         try check(full: CreateAdminTokenRequest(name: "ci"))
         try check(full: CreatedAdminTokenResponse(name: "ci", token: "aloft_adm_" + String(repeating: "x", count: 43)))
         let token = AdminTokenView(name: "ci", created: Self.time, revoked: true, revokedAt: Self.time)
         try check(full: token, sparse: AdminTokenView(name: "ci", created: Self.time, revoked: false, revokedAt: nil))
         try check(full: AdminTokenListResponse(tokens: [token]))
-        try check(full: CreateEnrollmentRequest(name: "batch-1", channel: "stable"))
+        try check(full: CreateEnrollmentRequest(name: "batch-1", channel: "stable", tags: ["batch-1"]), sparse: CreateEnrollmentRequest(name: "batch-1", channel: "stable"))
         try check(full: CreatedEnrollmentResponse(name: "batch-1", channel: "stable", secret: "aloft_enr_" + String(repeating: "9", count: 43)))
         let enrollment = EnrollmentView(name: "batch-1", channel: "stable", created: Self.time, revoked: false, revokedAt: nil)
-        try check(full: EnrollmentView(name: "batch-1", channel: "stable", created: Self.time, revoked: true, revokedAt: Self.time), sparse: enrollment)
+        try check(full: EnrollmentView(name: "batch-1", channel: "stable", created: Self.time, revoked: true, revokedAt: Self.time, tags: ["eu"]), sparse: enrollment)
         try check(full: EnrollmentListResponse(enrollments: [enrollment]))
     }
 

@@ -31,8 +31,8 @@ import Testing
         let text = String(decoding: files["__init__.py"]!, as: UTF8.self)
         files["__init__.py"] = Array((text.replacingOccurrences(of: "VERSION = \"\(old)\"", with: "VERSION = \"\(version)\"") + tail).utf8)
         _ = try scratch.release("\(name)/aloft", files)
-        // a folder like the checkout's device/, as ALOFT_DEVICE_DIR wants: the agent beside its boot stage
-        try FileManager.default.copyItem(atPath: Paths.repo.appendingPathComponent("device/boot.py").path, toPath: scratch.path("\(name)/boot.py"))
+        // A whole device folder, as `aloft agent export` reads one: the agent and the boot hook beside it.
+        _ = try scratch.release(name, ["boot.py": Array(try Data(contentsOf: Paths.repo.appendingPathComponent("device/boot.py")))])
         return files
     }
 

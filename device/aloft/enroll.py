@@ -12,8 +12,11 @@ def enroll(cfg):
 
     dev = cfg.get("id") or board.unique_id()
     print("aloft: enrolling as %s" % dev)
+    body = {"id": dev}
+    if cfg.get("tags"):
+        body["tags"] = cfg["tags"]  # from `aloft device image --tag`
     try:
-        a = api.post({"server": cfg["server"], "token": cfg["enroll"], "timeout": cfg.get("timeout", 10), "ca": cfg.get("ca")}, "/api/v1/device/enroll", {"id": dev})
+        a = api.post({"server": cfg["server"], "token": cfg["enroll"], "timeout": cfg.get("timeout", 10), "ca": cfg.get("ca")}, "/api/v1/device/enroll", body)
     except OSError as e:
         why = str(e)
         if why.startswith("HTTP 409"):

@@ -1,0 +1,323 @@
+import AloftCore
+
+// The bodies of tags, pins and rollouts (docs/protocol.md, "Rollouts").
+
+/// What a check-in of the device would be offered now, and why.
+public struct DecisionView: Codable, Sendable, Equatable {
+    /// The version offered; null when nothing is.
+    public var offer: String?
+    /// One of ``DecisionReason/codes``.
+    public var reason: String
+    /// The reason as a sentence.
+    public var why: String
+
+    public init(offer: String?, reason: String, why: String) {
+        self.offer = offer
+        self.reason = reason
+        self.why = why
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(offer, forKey: .offer)
+        try c.encode(reason, forKey: .reason)
+        try c.encode(why, forKey: .why)
+    }
+
+    enum CodingKeys: String, CodingKey { case offer, reason, why }
+}
+
+/// Adds tags to a device and removes others (removal last).
+public struct DeviceTagsRequest: Codable, Sendable, Equatable {
+    public var add: [String]?
+    public var remove: [String]?
+
+    public init(add: [String]? = nil, remove: [String]? = nil) {
+        self.add = add
+        self.remove = remove
+    }
+}
+
+/// Pins a device to a version of its channel.
+public struct DevicePinRequest: Codable, Sendable, Equatable {
+    public var version: String
+
+    public init(version: String) {
+        self.version = version
+    }
+}
+
+/// Starts a rollout of a release of a channel.
+public struct StartRolloutRequest: Codable, Sendable, Equatable {
+    public var channel: String
+    public var version: String
+    /// Cumulative percentages; absent is `[100]`, the whole target at once.
+    public var phases: [Int]?
+    public var tags: [String]?
+    public var boards: [String]?
+    public var devices: [String]?
+    /// `3` or `10%`; absent is `0`: the first failure halts.
+    public var maxFailures: String?
+    public var minDevices: Int?
+    /// Seconds between a phase done and the next.
+    public var soak: Int?
+    public var window: String?
+    public var manual: Bool?
+
+    public init(
+        channel: String, version: String, phases: [Int]? = nil, tags: [String]? = nil, boards: [String]? = nil, devices: [String]? = nil,
+        maxFailures: String? = nil, minDevices: Int? = nil, soak: Int? = nil, window: String? = nil, manual: Bool? = nil
+    ) {
+        self.channel = channel
+        self.version = version
+        self.phases = phases
+        self.tags = tags
+        self.boards = boards
+        self.devices = devices
+        self.maxFailures = maxFailures
+        self.minDevices = minDevices
+        self.soak = soak
+        self.window = window
+        self.manual = manual
+    }
+}
+
+/// One phase of a rollout and where its devices are.
+public struct RolloutPhaseView: Codable, Sendable, Equatable {
+    /// 1-based.
+    public var phase: Int
+    /// Cumulative percentage of the target.
+    public var percent: Int
+    /// Targeted devices whose number falls in this phase.
+    public var devices: Int
+    public var offered: Int
+    public var downloading: Int
+    public var installed: Int
+    public var confirmed: Int
+    public var failed: Int
+    public var rolledBack: Int
+
+    public init(
+        phase: Int, percent: Int, devices: Int, offered: Int = 0, downloading: Int = 0, installed: Int = 0, confirmed: Int = 0, failed: Int = 0,
+        rolledBack: Int = 0
+    ) {
+        self.phase = phase
+        self.percent = percent
+        self.devices = devices
+        self.offered = offered
+        self.downloading = downloading
+        self.installed = installed
+        self.confirmed = confirmed
+        self.failed = failed
+        self.rolledBack = rolledBack
+    }
+}
+
+/// A rollout: what it offers to whom, where it stands, and per phase where its devices are.
+public struct RolloutView: Codable, Sendable, Equatable {
+    public var id: Int
+    public var channel: String
+    public var version: String
+    public var sequence: Int
+    /// running, paused, halted, aborted or completed.
+    public var status: String
+    /// The current phase, 1-based.
+    public var phase: Int
+    public var phases: [RolloutPhaseView]
+    public var tags: [String]
+    public var boards: [String]
+    public var devices: [String]
+    public var maxFailures: String
+    public var minDevices: Int
+    public var soak: Int
+    public var window: String?
+    public var manual: Bool
+    public var phaseStartedAt: String
+    /// When the current phase was found done; null while it is not.
+    public var settledAt: String?
+    public var haltReason: String?
+    public var createdAt: String
+
+    public init(
+        id: Int, channel: String, version: String, sequence: Int, status: String, phase: Int, phases: [RolloutPhaseView], tags: [String],
+        boards: [String], devices: [String], maxFailures: String, minDevices: Int, soak: Int, window: String?, manual: Bool, phaseStartedAt: String,
+        settledAt: String?, haltReason: String?, createdAt: String
+    ) {
+        self.id = id
+        self.channel = channel
+        self.version = version
+        self.sequence = sequence
+        self.status = status
+        self.phase = phase
+        self.phases = phases
+        self.tags = tags
+        self.boards = boards
+        self.devices = devices
+        self.maxFailures = maxFailures
+        self.minDevices = minDevices
+        self.soak = soak
+        self.window = window
+        self.manual = manual
+        self.phaseStartedAt = phaseStartedAt
+        self.settledAt = settledAt
+        self.haltReason = haltReason
+        self.createdAt = createdAt
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(channel, forKey: .channel)
+        try c.encode(version, forKey: .version)
+        try c.encode(sequence, forKey: .sequence)
+        try c.encode(status, forKey: .status)
+        try c.encode(phase, forKey: .phase)
+        try c.encode(phases, forKey: .phases)
+        try c.encode(tags, forKey: .tags)
+        try c.encode(boards, forKey: .boards)
+        try c.encode(devices, forKey: .devices)
+        try c.encode(maxFailures, forKey: .maxFailures)
+        try c.encode(minDevices, forKey: .minDevices)
+        try c.encode(soak, forKey: .soak)
+        try c.encode(window, forKey: .window)
+        try c.encode(manual, forKey: .manual)
+        try c.encode(phaseStartedAt, forKey: .phaseStartedAt)
+        try c.encode(settledAt, forKey: .settledAt)
+        try c.encode(haltReason, forKey: .haltReason)
+        try c.encode(createdAt, forKey: .createdAt)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, channel, version, sequence, status, phase, phases, tags, boards, devices, maxFailures, minDevices, soak, window, manual
+        case phaseStartedAt, settledAt, haltReason, createdAt
+    }
+}
+
+/// Rollouts, newest first.
+public struct RolloutListResponse: Codable, Sendable, Equatable {
+    public var rollouts: [RolloutView]
+
+    public init(rollouts: [RolloutView]) {
+        self.rollouts = rollouts
+    }
+}
+
+/// A published release with its signed envelopes, for `aloft release promote` to re-sign for another channel.
+public struct ReleaseEnvelopeResponse: Codable, Sendable, Equatable {
+    public var channel: String
+    public var version: String
+    public var sequence: Int
+    public var held: Bool
+    public var release: SignedRelease
+    public var legacy: SignedRelease?
+
+    public init(channel: String, version: String, sequence: Int, held: Bool, release: SignedRelease, legacy: SignedRelease?) {
+        self.channel = channel
+        self.version = version
+        self.sequence = sequence
+        self.held = held
+        self.release = release
+        self.legacy = legacy
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(channel, forKey: .channel)
+        try c.encode(version, forKey: .version)
+        try c.encode(sequence, forKey: .sequence)
+        try c.encode(held, forKey: .held)
+        try c.encode(release, forKey: .release)
+        try c.encode(legacy, forKey: .legacy)
+    }
+
+    enum CodingKeys: String, CodingKey { case channel, version, sequence, held, release, legacy }
+}
+
+// MARK: Schemas
+
+extension JSONSchema {
+    static var tagList: JSONSchema { .array(of: .tag, maxItems: Identifiers.maxTags) }
+    static var targetList: JSONSchema { .array(of: .string(minLength: 1, maxLength: 64), maxItems: RolloutTarget.maxEntries) }
+    /// `3` or `10%`.
+    public static var failureLimit: JSONSchema { .string(pattern: "^[0-9]{1,6}%?$", minLength: 1, maxLength: 7).example("10%") }
+}
+
+extension DecisionView: WireSchema {
+    public static var schema: JSONSchema {
+        .object(required: [
+            "offer": JSONSchema.semanticVersion.orNull.described("The version offered; null when nothing is."),
+            "reason": JSONSchema.string(oneOf: DecisionReason.codes),
+            "why": JSONSchema.string(maxLength: 1024).described("The reason as a sentence."),
+        ])
+    }
+}
+
+extension DeviceTagsRequest: WireSchema {
+    public static var schema: JSONSchema {
+        .object(optional: ["add": JSONSchema.tagList.orNull, "remove": JSONSchema.tagList.orNull])
+    }
+}
+
+extension DevicePinRequest: WireSchema {
+    public static var schema: JSONSchema {
+        .object(required: ["version": JSONSchema.semanticVersion.described("A version published on the device's channel; 404 when none is.")])
+    }
+}
+
+extension StartRolloutRequest: WireSchema {
+    public static var schema: JSONSchema {
+        .object(
+            required: ["channel": .channel, "version": JSONSchema.semanticVersion.described("A version published on the channel; 404 when none is.")],
+            optional: [
+                "phases": JSONSchema.array(of: .integer(minimum: 1, maximum: 100), minItems: 1, maxItems: RolloutPolicy.maxPhases).orNull
+                    .described("Cumulative percentages, each above the one before; null is [100]."),
+                "tags": JSONSchema.tagList.orNull, "boards": JSONSchema.targetList.orNull.described("Board patterns with * and ?."),
+                "devices": JSONSchema.array(of: .deviceID, maxItems: RolloutTarget.maxEntries).orNull,
+                "maxFailures": JSONSchema.failureLimit.orNull.described("A count or a percentage of the devices that tried; null is 0."),
+                "minDevices": JSONSchema.integer(minimum: 1, maximum: 1_000_000).orNull,
+                "soak": JSONSchema.integer(minimum: 0, maximum: RolloutPolicy.maxSoak).orNull.described("Seconds between a phase done and the next."),
+                "window": JSONSchema.string(minLength: 1, maxLength: 80).orNull.described("A maintenance window like `Mon-Fri 01:00-05:00 UTC`."),
+                "manual": JSONSchema.boolean.orNull.described("Each next phase waits for resume."),
+            ])
+    }
+}
+
+extension RolloutPhaseView: WireSchema {
+    public static var schema: JSONSchema {
+        .object(required: [
+            "phase": JSONSchema.integer(minimum: 1, maximum: RolloutPolicy.maxPhases), "percent": JSONSchema.integer(minimum: 1, maximum: 100),
+            "devices": .count, "offered": .count, "downloading": .count, "installed": .count, "confirmed": .count, "failed": .count,
+            "rolledBack": .count,
+        ])
+    }
+}
+
+extension RolloutView: WireSchema {
+    public static var schema: JSONSchema {
+        .object(required: [
+            "id": JSONSchema.integer(minimum: 1), "channel": .channel, "version": .semanticVersion, "sequence": .sequence,
+            "status": JSONSchema.string(oneOf: RolloutStatus.allCases.map(\.rawValue)),
+            "phase": JSONSchema.integer(minimum: 1, maximum: RolloutPolicy.maxPhases).described("The current phase, 1-based."),
+            "phases": JSONSchema.array(of: .ref(RolloutPhaseView.self), minItems: 1, maxItems: RolloutPolicy.maxPhases),
+            "tags": JSONSchema.tagList, "boards": JSONSchema.targetList, "devices": JSONSchema.array(of: .deviceID, maxItems: RolloutTarget.maxEntries),
+            "maxFailures": .failureLimit, "minDevices": JSONSchema.integer(minimum: 1), "soak": JSONSchema.integer(minimum: 0),
+            "window": JSONSchema.string(maxLength: 80).orNull, "manual": .boolean, "phaseStartedAt": .timestamp,
+            "settledAt": JSONSchema.timestamp.orNull.described("When the current phase was found done; null while it is not."),
+            "haltReason": JSONSchema.string(maxLength: 4096).orNull, "createdAt": .timestamp,
+        ])
+    }
+}
+
+extension RolloutListResponse: WireSchema {
+    public static var schema: JSONSchema { .object(required: ["rollouts": JSONSchema.array(of: .ref(RolloutView.self))]) }
+}
+
+extension ReleaseEnvelopeResponse: WireSchema {
+    public static var schema: JSONSchema {
+        .object(required: [
+            "channel": .channel, "version": .semanticVersion, "sequence": .sequence, "held": .boolean,
+            "release": JSONSchema.ref(SignedRelease.self).described("The signed format-2 envelope."),
+            "legacy": JSONSchema.ref(SignedRelease.self).orNull.described("The signed format-1 envelope; null when the release has none."),
+        ])
+    }
+}

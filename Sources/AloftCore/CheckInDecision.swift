@@ -1,0 +1,184 @@
+import Foundation
+
+/// Why a device is, or is not, offered a release at check-in: a code for programs and a sentence for people.
+public enum DecisionReason: Sendable, Equatable, CustomStringConvertible {
+    /// No release of the channel is newer than what the device runs.
+    case upToDate
+    /// The newest release it can take, published to the whole channel.
+    case newest(version: String)
+    /// Offered by a rollout, to a device of the given phase (0-based).
+    case rollout(id: Int, phase: Int, percent: Int, version: String)
+    /// Pinned and running the pinned release.
+    case pinned(version: String)
+    /// Pinned to a newer release than it runs: offered that one.
+    case pinOffered(version: String)
+    /// Pinned to a version the channel has no release of.
+    case pinMissing(version: String)
+    /// Pinned to an older release than it runs: a pin never sends a device back.
+    case pinOlder(version: String)
+    /// Pinned to a release it rolled back, or cannot take.
+    case pinRejected(version: String)
+    case pinUnfit(version: String)
+    /// The newest newer release is one it rolled back (or older than that).
+    case rejected(version: String)
+    /// The newest newer release does not fit it: board, MicroPython, or manifest format.
+    case unfit(version: String)
+    case expired(version: String)
+    /// Published `--held` and no rollout started it.
+    case held(version: String)
+    case notTargeted(rollout: Int, version: String)
+    /// Its phase comes after the rollout's current one (0-based), which goes to `percent`.
+    case notInPhase(rollout: Int, phase: Int, percent: Int)
+    /// The rollout's last phase stops below the device's number.
+    case beyondPhases(rollout: Int, percent: Int)
+    case outsideWindow(rollout: Int, window: String, opens: Date)
+    case halted(rollout: Int, reason: String)
+    case paused(rollout: Int)
+    case aborted(rollout: Int)
+
+    /// Short and stable, for scripts: `up-to-date`, `rollout`, `not-in-phase`, ….
+    public var code: String {
+        switch self {
+        case .upToDate: "up-to-date"
+        case .newest: "newest"
+        case .rollout: "rollout"
+        case .pinned: "pinned"
+        case .pinOffered: "pin-offered"
+        case .pinMissing: "pin-missing"
+        case .pinOlder: "pin-older"
+        case .pinRejected: "pin-rejected"
+        case .pinUnfit: "pin-unfit"
+        case .rejected: "rejected"
+        case .unfit: "unfit"
+        case .expired: "expired"
+        case .held: "held"
+        case .notTargeted: "not-targeted"
+        case .notInPhase: "not-in-phase"
+        case .beyondPhases: "beyond-phases"
+        case .outsideWindow: "outside-window"
+        case .halted: "halted"
+        case .paused: "paused"
+        case .aborted: "aborted"
+        }
+    }
+
+    /// Every code, for the API's schema.
+    public static let codes = [
+        "up-to-date", "newest", "rollout", "pinned", "pin-offered", "pin-missing", "pin-older", "pin-rejected", "pin-unfit", "rejected", "unfit",
+        "expired", "held", "not-targeted", "not-in-phase", "beyond-phases", "outside-window", "halted", "paused", "aborted",
+    ]
+
+    public var description: String {
+        switch self {
+        case .upToDate: "up to date"
+        case .newest(let v): "offered \(v), the newest release of the channel"
+        case .rollout(let id, let phase, let percent, let v): "offered \(v) in phase \(phase + 1) (\(percent)%) of rollout \(id)"
+        case .pinned(let v): "pinned to \(v)"
+        case .pinOffered(let v): "pinned to \(v): offered it"
+        case .pinMissing(let v): "pinned to \(v), which the channel has no release of"
+        case .pinOlder(let v): "pinned to \(v), older than what it runs; a pin never sends a device back"
+        case .pinRejected(let v): "pinned to \(v), which it rolled back"
+        case .pinUnfit(let v): "pinned to \(v), which does not fit it (board, MicroPython, format or expiry)"
+        case .rejected(let v): "rolled back \(v); nothing newer to offer"
+        case .unfit(let v): "\(v) does not fit it (board, MicroPython or manifest format)"
+        case .expired(let v): "\(v) has expired"
+        case .held(let v): "release \(v) held until a rollout starts it"
+        case .notTargeted(let id, let v): "not a target of rollout \(id) (\(v))"
+        case .notInPhase(let id, let phase, let percent): "not in phase \(phase + 1) (\(percent)%) of rollout \(id) yet"
+        case .beyondPhases(let id, let percent): "outside the \(percent)% that rollout \(id) goes to"
+        case .outsideWindow(let id, let window, let opens):
+            "outside the maintenance window of rollout \(id) (\(window)), next opens at \(ReleaseManifest.timestamp(opens))"
+        case .halted(let id, let reason): "rollout \(id) halted: \(reason)"
+        case .paused(let id): "rollout \(id) is paused"
+        case .aborted(let id): "rollout \(id) was aborted"
+        }
+    }
+}
+
+/// What a check-in gets: a release to install or nothing, and why.
+public struct CheckInDecision: Sendable, Equatable {
+    public var offer: ReleaseOffer?
+    public var reason: DecisionReason
+
+    public init(offer: ReleaseOffer?, reason: DecisionReason) {
+        self.offer = offer
+        self.reason = reason
+    }
+
+    /// The rollout that offered the release, when one did.
+    public var rollout: Int? {
+        if case .rollout(let id, _, _, _) = reason { id } else { nil }
+    }
+
+    /// When the device should come back: the maintenance window's next opening, when that is what it waits for.
+    public var retryAt: Date? {
+        if case .outsideWindow(_, _, let opens) = reason { opens } else { nil }
+    }
+}
+
+extension ReleaseSelection {
+    /// The check-in decision: what the device is offered, from the channel's releases and rollouts, at `now`.
+    ///
+    /// A pin wins over everything: the device is offered its pinned release when that is newer than what it runs, and
+    /// nothing else. Otherwise the newest newer release that is available to the device is offered: one it did not roll
+    /// back, that it can take, and that no rollout or hold keeps from it. A release with a rollout is governed by the
+    /// newest rollout of it; a held release with none is offered to nobody; any other goes to the whole channel. When
+    /// nothing is offered, the reason is what keeps the newest newer release from the device.
+    public static func decide(for device: DeviceFacts, releases: [ReleaseCandidate], rollouts: [Rollout], now: Date) -> CheckInDecision {
+        if let pin = device.pin {
+            guard let pinned = releases.first(where: { $0.version == pin }) else { return CheckInDecision(offer: nil, reason: .pinMissing(version: pin)) }
+            if pinned.sequence == device.sequence { return CheckInDecision(offer: nil, reason: .pinned(version: pin)) }
+            if pinned.sequence < device.sequence { return CheckInDecision(offer: nil, reason: .pinOlder(version: pin)) }
+            if pinned.sequence <= device.rejected ?? 0 { return CheckInDecision(offer: nil, reason: .pinRejected(version: pin)) }
+            guard pinned.isTakeable(by: device, now: now) else { return CheckInDecision(offer: nil, reason: .pinUnfit(version: pin)) }
+            return CheckInDecision(offer: ReleaseOffer(sequence: pinned.sequence, format: device.format), reason: .pinOffered(version: pin))
+        }
+        let newer = releases.filter { $0.sequence > device.sequence }.sorted { $0.sequence > $1.sequence }
+        var blocked: DecisionReason? = nil
+        for release in newer {
+            switch availability(of: release, to: device, rollouts: rollouts, now: now) {
+            case .success(let reason): return CheckInDecision(offer: ReleaseOffer(sequence: release.sequence, format: device.format), reason: reason)
+            case .failure(let block): blocked = blocked ?? block.reason
+            }
+        }
+        return CheckInDecision(offer: nil, reason: blocked ?? .upToDate)
+    }
+
+    /// The rollout that governs a release: the newest (highest id) of it, if any.
+    public static func governingRollout(of release: ReleaseCandidate, among rollouts: [Rollout]) -> Rollout? {
+        rollouts.filter { $0.sequence == release.sequence }.max { $0.id < $1.id }
+    }
+
+    /// Whether a device could take a release by itself, leaving rollouts and holds aside: newer, not rolled back, fitting.
+    public static func isEligible(_ device: DeviceFacts, for release: ReleaseCandidate, now: Date) -> Bool {
+        device.pin == nil && release.sequence > device.sequence && release.sequence > device.rejected ?? 0 && release.isTakeable(by: device, now: now)
+    }
+
+    struct Block: Error { var reason: DecisionReason }
+
+    private static func availability(of release: ReleaseCandidate, to device: DeviceFacts, rollouts: [Rollout], now: Date) -> Result<DecisionReason, Block> {
+        if release.sequence <= device.rejected ?? 0 { return .failure(Block(reason: .rejected(version: release.version))) }
+        if ReleaseManifest.isExpired(release.expires, at: now) { return .failure(Block(reason: .expired(version: release.version))) }
+        guard release.isTakeable(by: device, now: now) else { return .failure(Block(reason: .unfit(version: release.version))) }
+        guard let rollout = governingRollout(of: release, among: rollouts) else {
+            return release.held ? .failure(Block(reason: .held(version: release.version))) : .success(.newest(version: release.version))
+        }
+        guard rollout.policy.target.includes(device) else { return .failure(Block(reason: .notTargeted(rollout: rollout.id, version: release.version))) }
+        switch rollout.status {
+        case .halted: return .failure(Block(reason: .halted(rollout: rollout.id, reason: rollout.haltReason ?? "its failure limit was reached")))
+        case .paused: return .failure(Block(reason: .paused(rollout: rollout.id)))
+        case .aborted: return .failure(Block(reason: .aborted(rollout: rollout.id)))
+        case .running, .completed: break
+        }
+        guard let phase = rollout.phase(of: device.id) else {
+            return .failure(Block(reason: .beyondPhases(rollout: rollout.id, percent: rollout.policy.phases.last ?? 0)))
+        }
+        if rollout.status == .running, phase > rollout.phase {
+            return .failure(Block(reason: .notInPhase(rollout: rollout.id, phase: rollout.phase, percent: rollout.percent)))
+        }
+        if let window = rollout.policy.window, !window.contains(now) {
+            return .failure(Block(reason: .outsideWindow(rollout: rollout.id, window: window.text, opens: window.nextOpening(after: now))))
+        }
+        return .success(.rollout(id: rollout.id, phase: phase, percent: rollout.policy.phases[phase], version: release.version))
+    }
+}

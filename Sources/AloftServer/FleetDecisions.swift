@@ -1,0 +1,119 @@
+import AloftAPI
+import AloftCore
+import AloftStore
+import Foundation
+
+/// Loads what the check-in decision and rollout progression look at, calls them (AloftCore), and stores what changed.
+/// The one place the server turns store records into the core's values, so check-in, device listings and rollout status
+/// see a device the same way.
+struct FleetDecisions<Store: FleetStore>: Sendable {
+    let store: Store
+    let catalog: ReleaseCatalog<Store>
+    let clock: @Sendable () -> Date
+
+    static func facts(_ device: DeviceRecord) -> DeviceFacts {
+        DeviceFacts(
+            id: device.id, tags: device.tags, pin: device.pin, sequence: device.sequence, board: device.board, micropython: device.micropython,
+            rejected: device.rejected, format: device.format ?? ReleaseManifest.legacyFormat)
+    }
+
+    /// The channel's releases above `sequence`, and the pinned one, by sequence.
+    func candidates(channel: String, above sequence: Int, pin: String?) async throws -> [Int: ReleaseCatalog<Store>.Entry] {
+        var entries: [Int: ReleaseCatalog<Store>.Entry] = [:]
+        for sequence in try await store.releaseSequences(channel: channel, above: sequence) {
+            if let entry = try await catalog.entry(channel: channel, sequence: sequence) { entries[sequence] = entry }
+        }
+        if let pin, let pinned = try await store.release(channel: channel, version: pin), entries[pinned.sequence] == nil,
+           let entry = try await catalog.entry(channel: channel, sequence: pinned.sequence)
+        {
+            entries[pinned.sequence] = entry
+        }
+        return entries
+    }
+
+    /// The decision for a device at `now`, with the releases it was made from.
+    func decide(_ facts: DeviceFacts, channel: String, rollouts: [Rollout], now: Date) async throws
+        -> (decision: CheckInDecision, entries: [Int: ReleaseCatalog<Store>.Entry])
+    {
+        let entries = try await candidates(channel: channel, above: facts.sequence, pin: facts.pin)
+        let decision = ReleaseSelection.decide(for: facts, releases: entries.values.map(\.candidate), rollouts: rollouts, now: now)
+        return (decision, entries)
+    }
+
+    /// The decision as the API shows it. A listing passes `releases`, the channel's every release, loaded once for all its devices.
+    func view(_ device: DeviceRecord, rollouts: [Rollout], releases: [Int: ReleaseCatalog<Store>.Entry]? = nil, now: Date) async throws -> DeviceView {
+        let decision: CheckInDecision
+        let entries: [Int: ReleaseCatalog<Store>.Entry]
+        if let releases {
+            entries = releases
+            decision = ReleaseSelection.decide(for: Self.facts(device), releases: releases.values.map(\.candidate), rollouts: rollouts, now: now)
+        } else {
+            (decision, entries) = try await decide(Self.facts(device), channel: device.channel, rollouts: rollouts, now: now)
+        }
+        let offered = decision.offer.flatMap { entries[$0.sequence]?.candidate.version }
+        return DeviceView(device, decision: DecisionView(offer: offered, reason: decision.reason.code, why: decision.reason.description))
+    }
+
+    /// The channel's rollouts after their soak timers at `now`, saved when one moved on.
+    func rollouts(channel: String, now: Date) async throws -> [Rollout] {
+        var rollouts = try await store.rollouts(channel: channel)
+        for index in rollouts.indices where rollouts[index].status == .running && rollouts[index].settledAt != nil {
+            let next = RolloutProgression.soaked(rollouts[index], now: now)
+            if next != rollouts[index] {
+                try await store.updateRollout(next)
+                rollouts[index] = next
+            }
+        }
+        return rollouts
+    }
+
+    /// Every device of the rollout's channel, with what it did with the rollout's release.
+    func members(of rollout: Rollout) async throws -> [RolloutMember] {
+        let outcomes = try await store.rolloutOutcomes(rollout: rollout.id)
+        return try await store.devices(channel: rollout.channel).map { device in
+            RolloutMember(facts: Self.facts(device), lastSeen: device.lastSeen, outcome: outcomes[device.id])
+        }
+    }
+
+    /// The rollout after one progression step at `now`, saved when it changed.
+    @discardableResult
+    func advance(_ rollout: Rollout, now: Date) async throws -> Rollout {
+        guard rollout.status == .running else { return rollout }
+        let release = try await catalog.entry(channel: rollout.channel, sequence: rollout.sequence)?.candidate
+        let next = RolloutProgression.step(rollout, release: release, members: try await members(of: rollout), now: now)
+        if next != rollout { try await store.updateRollout(next) }
+        return next
+    }
+
+    /// Steps every running rollout of the channel whose release this event is about.
+    func eventArrived(channel: String, sequence: Int?, now: Date) async throws {
+        guard let sequence else { return }
+        for rollout in try await store.rollouts(channel: channel) where rollout.sequence == sequence && rollout.status == .running {
+            try await advance(rollout, now: now)
+        }
+    }
+
+    /// The rollout with its devices per phase.
+    func view(_ rollout: Rollout) async throws -> RolloutView {
+        let reports = RolloutPhaseReport.reports(for: rollout, members: try await members(of: rollout))
+        return RolloutView(rollout, reports: reports)
+    }
+}
+
+extension RolloutView {
+    init(_ rollout: Rollout, reports: [RolloutPhaseReport]) {
+        let phases = reports.map { report in
+            RolloutPhaseView(
+                phase: report.phase + 1, percent: report.percent, devices: report.devices, offered: report.counts[.offered] ?? 0,
+                downloading: report.counts[.downloading] ?? 0, installed: report.counts[.installed] ?? 0, confirmed: report.counts[.confirmed] ?? 0,
+                failed: report.counts[.failed] ?? 0, rolledBack: report.counts[.rolledBack] ?? 0)
+        }
+        let policy = rollout.policy
+        self.init(
+            id: rollout.id, channel: rollout.channel, version: rollout.version, sequence: rollout.sequence, status: rollout.status.rawValue,
+            phase: rollout.phase + 1, phases: phases, tags: policy.target.tags, boards: policy.target.boards, devices: policy.target.devices,
+            maxFailures: policy.maxFailures.description, minDevices: policy.minDevices, soak: policy.soak, window: policy.window?.text,
+            manual: policy.manual, phaseStartedAt: rfc3339(rollout.phaseStartedAt), settledAt: rollout.settledAt.map(rfc3339),
+            haltReason: rollout.haltReason, createdAt: rfc3339(rollout.createdAt))
+    }
+}

@@ -1,0 +1,142 @@
+import AloftAPI
+import AloftCore
+import AloftStore
+import Foundation
+import Hummingbird
+
+/// Tags, pins and staged rollouts (docs/protocol.md, "Rollouts"). Each handler loads, calls the core, stores and answers.
+struct RolloutAPI<Store: FleetStore>: Sendable {
+    let store: Store
+    let decisions: FleetDecisions<Store>
+    let clock: @Sendable () -> Date
+
+    func addRoutes(to routes: RouteTable) {
+        routes.add(.tagDevice, use: tag)
+        routes.add(.pinDevice, use: pin)
+        routes.add(.unpinDevice, use: unpin)
+        routes.add(.startRollout, use: start)
+        routes.add(.listRollouts, use: list)
+        routes.add(.rollout, use: show)
+        routes.add(.pauseRollout) { request, context in
+            try await act(context) { rollout, _ throws(AloftError) in try RolloutProgression.pause(rollout) }
+        }
+        routes.add(.resumeRollout) { request, context in
+            try await act(context) { rollout, now throws(AloftError) in try RolloutProgression.resume(rollout, now: now) }
+        }
+        routes.add(.abortRollout) { request, context in
+            try await act(context) { rollout, _ throws(AloftError) in try RolloutProgression.abort(rollout) }
+        }
+    }
+
+    // MARK: Devices
+
+    @Sendable func tag(request: Request, context: AloftRequestContext) async throws -> Response {
+        let id = try deviceID(context)
+        let body = try await request.decodeJSON(as: DeviceTagsRequest.self)
+        let add = body.add ?? [], remove = body.remove ?? []
+        for tag in add + remove { try Identifiers.validateTag(tag) }
+        guard add.count <= Identifiers.maxTags, remove.count <= Identifiers.maxTags else {
+            throw APIError.badRequest("add or remove at most \(Identifiers.maxTags) tags at once")
+        }
+        guard let current = try await store.device(id: id) else { throw APIError.notFound("no device '\(id)'") }
+        guard Set(current.tags).union(add).subtracting(remove).count <= Identifiers.maxTags else {
+            throw APIError.badRequest("a device has at most \(Identifiers.maxTags) tags")
+        }
+        let device = try await store.updateDeviceTags(id: id, add: add, remove: remove)
+        return try await view(device, context: context)
+    }
+
+    @Sendable func pin(request: Request, context: AloftRequestContext) async throws -> Response {
+        let id = try deviceID(context)
+        let body = try await request.decodeJSON(as: DevicePinRequest.self)
+        try AdminAPI<Store>.requireVersion(body.version)
+        guard let current = try await store.device(id: id) else { throw APIError.notFound("no device '\(id)'") }
+        guard try await store.release(channel: current.channel, version: body.version) != nil else {
+            throw APIError.notFound("channel '\(current.channel)' of device '\(id)' has no release \(body.version)")
+        }
+        return try await view(store.setDevicePin(id: id, version: body.version), context: context)
+    }
+
+    @Sendable func unpin(request: Request, context: AloftRequestContext) async throws -> Response {
+        let id = try deviceID(context)
+        return try await view(store.setDevicePin(id: id, version: nil), context: context)
+    }
+
+    // MARK: Rollouts
+
+    @Sendable func start(request: Request, context: AloftRequestContext) async throws -> Response {
+        let body = try await request.decodeJSON(as: StartRolloutRequest.self)
+        try Identifiers.validateChannel(body.channel)
+        try AdminAPI<Store>.requireVersion(body.version)
+        let policy = RolloutPolicy(
+            phases: body.phases ?? [100],
+            target: RolloutTarget(tags: body.tags ?? [], boards: body.boards ?? [], devices: body.devices ?? []),
+            maxFailures: try body.maxFailures.map { text throws(AloftError) in try FailureThreshold(text) } ?? .count(0),
+            minDevices: body.minDevices ?? 1, soak: body.soak ?? 0,
+            window: try body.window.map { text throws(AloftError) in try MaintenanceWindow(text) }, manual: body.manual ?? false)
+        try policy.validate()
+        guard let release = try await store.release(channel: body.channel, version: body.version) else {
+            throw APIError.notFound("channel '\(body.channel)' has no release \(body.version); publish it first (--held keeps it from devices)")
+        }
+        if let active = try await store.rollouts(channel: body.channel).first(where: { $0.status.isActive }) {
+            throw APIError(
+                .conflict,
+                "rollout \(active.id) of \(active.version) on '\(active.channel)' is \(active.status.rawValue); abort it first (aloft rollout abort \(active.id))")
+        }
+        let now = clock()
+        var rollout = try await store.createRollout(
+            NewRollout(channel: body.channel, sequence: release.sequence, version: release.version, policy: policy, createdAt: now))
+        rollout = try await decisions.advance(rollout, now: now)
+        context.logger.info(
+            "started rollout",
+            metadata: ["id": "\(rollout.id)", "channel": "\(rollout.channel)", "version": "\(rollout.version)", "phases": "\(policy.phases)"])
+        return try await context.json(decisions.view(rollout), status: .created)
+    }
+
+    @Sendable func list(request: Request, context: AloftRequestContext) async throws -> Response {
+        let channel = request.uri.queryParameters["channel"].map(String.init)
+        if let channel { try Identifiers.validateChannel(channel) }
+        var views: [RolloutView] = []
+        for rollout in try await store.rollouts(channel: channel) { views.append(try await decisions.view(rollout)) }
+        return try context.json(RolloutListResponse(rollouts: views))
+    }
+
+    @Sendable func show(request: Request, context: AloftRequestContext) async throws -> Response {
+        try await context.json(decisions.view(existingRollout(context)))
+    }
+
+    /// An operator's action on a rollout: the core says what it becomes, or why it cannot (409).
+    private func act(
+        _ context: AloftRequestContext, _ change: (Rollout, Date) throws(AloftError) -> Rollout
+    ) async throws -> Response {
+        let rollout = try await existingRollout(context)
+        let now = clock()
+        var next: Rollout
+        do { next = try change(rollout, now) } catch { throw APIError(.conflict, error.message) }
+        try await store.updateRollout(next)
+        next = try await decisions.advance(next, now: now)
+        context.logger.info("rollout changed", metadata: ["id": "\(next.id)", "status": "\(next.status.rawValue)", "phase": "\(next.phase + 1)"])
+        return try await context.json(decisions.view(next))
+    }
+
+    // MARK: Rules
+
+    private func deviceID(_ context: AloftRequestContext) throws -> String {
+        let id = try context.parameters.require("id")
+        try Identifiers.validateDeviceID(id)
+        return id
+    }
+
+    private func existingRollout(_ context: AloftRequestContext) async throws -> Rollout {
+        let text = try context.parameters.require("rollout")
+        guard text.utf8.count <= 19, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let id = Int(text), id >= 1 else {
+            throw APIError.badRequest("rollout id must be a positive integer, got '\(text.prefix(40))'")
+        }
+        guard let rollout = try await store.rollout(id: id) else { throw APIError.notFound("no rollout \(id)") }
+        return rollout
+    }
+
+    private func view(_ device: DeviceRecord, context: AloftRequestContext) async throws -> Response {
+        try await context.json(decisions.view(device, rollouts: store.rollouts(channel: device.channel), now: clock()))
+    }
+}
