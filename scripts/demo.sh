@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole system on one machine: server on embedded SQLite, signed releases, three simulated devices
-# updating to v1, to v2, then to a new agent.
+# updating to v1, to v2, then to a new agent; then a fleet of twelve and a staged rollout: a bad release
+# halted at its canaries, a good one through every phase.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ALOFT="$(swift build --show-bin-path)/aloft"
@@ -63,6 +64,29 @@ ALOFT_DEVICE_DIR="$DATA/next-agent" "$ALOFT" release publish examples/greenhouse
 
 step "boot again: the new agent runs on trial under the old one, checks in and is confirmed"
 boot_all
+
+step "a fleet of 12 more devices on channel orchard, for a staged rollout (aloft sim fleet)"
+FLEET=(--count 12 --parallel 4 --channel orchard --prefix orchard --pubkey "$DATA/keys/release.pub")
+"$ALOFT" release publish examples/greenhouse/v1 --version 1.0.0 --channel orchard --key "$DATA/keys/release.key" >/dev/null
+"$ALOFT" sim fleet "$DATA/orchard" "${FLEET[@]}" | tail -1
+
+step "a bad release, 1.1.0 (its main.py raises), held, then rolled out in phases 10%, 50%, 100%, halting at the first failure"
+mkdir -p "$DATA/bad" && cp -r examples/greenhouse/v2/. "$DATA/bad/"
+printf 'raise RuntimeError("sensor bus not found")\n' > "$DATA/bad/main.py"
+"$ALOFT" release publish "$DATA/bad" --version 1.1.0 --channel orchard --key "$DATA/keys/release.key" --held | head -1
+"$ALOFT" rollout start --channel orchard --version 1.1.0 --phases 10,50,100 --max-failures 0
+"$ALOFT" sim fleet "$DATA/orchard" "${FLEET[@]}"
+"$ALOFT" rollout status
+echo "only the canaries tried it, and rolled back; the rest were never offered it"
+
+step "a good release, 1.2.0, through the same phases"
+"$ALOFT" release publish examples/greenhouse/v2 --version 1.2.0 --channel orchard --key "$DATA/keys/release.key" --held | head -1
+"$ALOFT" rollout start --channel orchard --version 1.2.0 --phases 10,50,100 --max-failures 0
+for round in 1 2 3 4; do
+  echo "-- round $round"
+  "$ALOFT" sim fleet "$DATA/orchard" "${FLEET[@]}" | tail -1
+done
+"$ALOFT" rollout status
 
 step "what the server knows"
 "$ALOFT" devices list
