@@ -47,13 +47,12 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
         )
         metrics.checkIns.increment()
 
-        // Usually no newer release and no rollout: then the answer costs two indexed queries and no manifest.
+        // Usually no newer release: then the answer costs the check-in's write and one indexed query, no manifest and no
+        // rollout. Expired releases are not offered: a device with a clock would refuse them (docs/protocol.md, "Expiry").
         let facts = DeviceFacts(
             id: device.id, tags: device.tags, pin: device.pin, sequence: body.sequence, board: body.board, micropython: body.micropython,
             rejected: body.rejected, format: body.format ?? ReleaseManifest.legacyFormat)
-        let rollouts = try await decisions.rollouts(channel: device.channel, now: now)
-        // Expired releases are not offered: a device with a clock would refuse them (docs/protocol.md, "Expiry").
-        let (decision, entries) = try await decisions.decide(facts, channel: device.channel, rollouts: rollouts, now: now)
+        let (decision, entries, rollouts) = try await decisions.decide(facts, channel: device.channel, now: now)
         guard let target = decision.offer, let offer = entries[target.sequence]?.offer(format: target.format) else {
             // Outside a maintenance window the device comes back when it opens, if that is sooner than its usual poll.
             let poll = decision.retryAt.map { min(pollInterval, max(1, Int($0.timeIntervalSince(now).rounded(.up)))) } ?? pollInterval

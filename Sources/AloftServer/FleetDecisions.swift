@@ -31,13 +31,19 @@ struct FleetDecisions<Store: FleetStore>: Sendable {
         return entries
     }
 
-    /// The decision for a device at `now`, with the releases it was made from.
-    func decide(_ facts: DeviceFacts, channel: String, rollouts: [Rollout], now: Date) async throws
-        -> (decision: CheckInDecision, entries: [Int: ReleaseCatalog<Store>.Entry])
+    /// The decision for a device at `now`, with the releases and rollouts it was made from. With `rollouts` nil they are
+    /// loaded only when they can matter (no pin, and a release newer than the device's), so the usual check-in of a device
+    /// that is up to date costs no rollout query.
+    func decide(_ facts: DeviceFacts, channel: String, rollouts: [Rollout]? = nil, now: Date) async throws
+        -> (decision: CheckInDecision, entries: [Int: ReleaseCatalog<Store>.Entry], rollouts: [Rollout])
     {
         let entries = try await candidates(channel: channel, above: facts.sequence, pin: facts.pin)
-        let decision = ReleaseSelection.decide(for: facts, releases: entries.values.map(\.candidate), rollouts: rollouts, now: now)
-        return (decision, entries)
+        var loaded = rollouts ?? []
+        if rollouts == nil, facts.pin == nil, entries.keys.contains(where: { $0 > facts.sequence }) {
+            loaded = try await self.rollouts(channel: channel, now: now)
+        }
+        let decision = ReleaseSelection.decide(for: facts, releases: entries.values.map(\.candidate), rollouts: loaded, now: now)
+        return (decision, entries, loaded)
     }
 
     /// The decision as the API shows it. A listing passes `releases`, the channel's every release, loaded once for all its devices.
@@ -48,7 +54,7 @@ struct FleetDecisions<Store: FleetStore>: Sendable {
             entries = releases
             decision = ReleaseSelection.decide(for: Self.facts(device), releases: releases.values.map(\.candidate), rollouts: rollouts, now: now)
         } else {
-            (decision, entries) = try await decide(Self.facts(device), channel: device.channel, rollouts: rollouts, now: now)
+            (decision, entries, _) = try await decide(Self.facts(device), channel: device.channel, rollouts: rollouts, now: now)
         }
         let offered = decision.offer.flatMap { entries[$0.sequence]?.candidate.version }
         return DeviceView(device, decision: DecisionView(offer: offered, reason: decision.reason.code, why: decision.reason.description))
