@@ -6,12 +6,8 @@ import Foundation
 extension AdminClient {
     // MARK: Devices
 
-    public func registerDevice(id: String, channel: String, tags: [String]) async throws(AloftError) -> CreatedDeviceResponse {
-        try await call(.createDevice, json: CreateDeviceRequest(id: id, channel: channel, tags: tags.isEmpty ? nil : tags), as: CreatedDeviceResponse.self)
-    }
-
     /// Devices, filtered on the server by tag, channel and installed version.
-    public func devices(tag: String?, channel: String?, version: String?) async throws(AloftError) -> [DeviceView] {
+    public func devices(tag: String? = nil, channel: String? = nil, version: String? = nil) async throws(AloftError) -> [DeviceView] {
         var query: [String] = []
         if let tag { query.append("tag=\(try Self.pathSegment(tag, what: "tag"))") }
         if let channel { query.append("channel=\(try Self.pathSegment(channel, what: "channel"))") }

@@ -90,12 +90,9 @@ public struct AdminClient: Sendable {
 
     // MARK: Devices
 
-    public func registerDevice(id: String, channel: String) async throws(AloftError) -> CreatedDeviceResponse {
-        try await call(.createDevice, json: CreateDeviceRequest(id: id, channel: channel), as: CreatedDeviceResponse.self)
-    }
-
-    public func devices() async throws(AloftError) -> [DeviceView] {
-        try await call(.listDevices, as: DeviceListResponse.self).devices
+    /// Registers a device with `tags` (for rollout targets): its token, shown this once.
+    public func registerDevice(id: String, channel: String, tags: [String] = []) async throws(AloftError) -> CreatedDeviceResponse {
+        try await call(.createDevice, json: CreateDeviceRequest(id: id, channel: channel, tags: tags.isEmpty ? nil : tags), as: CreatedDeviceResponse.self)
     }
 
     public func device(_ id: String) async throws(AloftError) -> DeviceView {

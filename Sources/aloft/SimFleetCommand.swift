@@ -36,6 +36,9 @@ struct SimFleet: AsyncParsableCommand {
     @Option(help: "Channel new devices follow.")
     var channel: String = "stable"
 
+    @Option(name: .customLong("tag"), help: "A tag for each new device, for rollout targets (repeatable, or comma-separated).")
+    var tags: [String] = []
+
     @Option(help: "MicroPython heap of each device, e.g. 128K.")
     var heap: String?
 
@@ -55,11 +58,12 @@ struct SimFleet: AsyncParsableCommand {
         if let failOn, SemanticVersion(failOn) == nil { throw ValidationError("--fail-on '\(failOn)' is not a version like 2.0.0") }
         guard image.out == nil else { throw ValidationError("--out does not apply: the fleet's devices go in \(folder)") }
         try Identifiers.validateChannel(channel)
+        let tags = try tagList(tags.isEmpty ? nil : tags.joined(separator: ","))
         let fleet = SimulatedFleet(folder: URL(fileURLWithPath: folder), prefix: prefix)
         try Identifiers.validateDeviceID(fleet.id(count))
         let tools = try micropython.toolchain()
         let missing = (1...count).filter { !FileManager.default.fileExists(atPath: fleet.device($0).image.path) }
-        if !missing.isEmpty { try await provision(fleet, missing, tools) }
+        if !missing.isEmpty { try await provision(fleet, missing, tags: tags, tools) }
 
         let started = Date()
         let options = SimulatedDevice.RunOptions(heap: heap, untilIdle: true, timeout: .milliseconds(Int(timeout * 1000)), failOn: failOn)
@@ -79,7 +83,7 @@ struct SimFleet: AsyncParsableCommand {
     }
 
     /// Registers and images the members that have no flash yet, the agent built once for all.
-    func provision(_ fleet: SimulatedFleet, _ indices: [Int], _ tools: DeviceToolchain) async throws {
+    func provision(_ fleet: SimulatedFleet, _ indices: [Int], tags: [String], _ tools: DeviceToolchain) async throws {
         let keys = try image.checkedKeys()
         let size = try image.checkedFlashSize()
         let client = try server.client()
@@ -91,7 +95,7 @@ struct SimFleet: AsyncParsableCommand {
             try device.checkFree()
             var config = SimulatedDevice.Config(
                 server: client.server, id: id, token: "", keys: keys, threshold: image.threshold, board: image.board ?? "sim", ca: try image.deviceCA(server))
-            config.token = try await client.registerDevice(id: id, channel: channel).token
+            config.token = try await client.registerDevice(id: id, channel: channel, tags: tags).token
             try device.createImage(config: config, flashSize: size, toolchain: tools, agent: agent)
         }
         say("provisioned \(indices.count) devices in \(folder) on channel \(channel)")

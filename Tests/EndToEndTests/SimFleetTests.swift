@@ -16,7 +16,7 @@ import Testing
         #expect(try server.aloft(["release", "publish", v1, "--version", "1.0.0", "--key", key]).code == 0)
         let args = ["sim", "fleet", fleet, "--count", "6", "--parallel", "3", "--pubkey", scratch.path("k/release.pub"), "--agent-form", "py"]
 
-        let first = try server.aloft(args, timeout: 600)
+        let first = try server.aloft(args + ["--tag", "orchard,row-1"], timeout: 600)
         try #require(first.code == 0, "\(first.output)")
         #expect(first.stdout.contains("provisioned 6 devices") && first.stdout.contains("6 devices in") && first.stdout.contains("6 on 1.0.0"), "\(first.stdout)")
 
@@ -29,6 +29,7 @@ import Testing
         let failing = rows.filter { $0.split(separator: " ").dropFirst().first == "*" }
         #expect(!failing.isEmpty && failing.count < 6, "with --fail-share 50 some devices fail and some do not: \(second.stdout)")
         let devices = try #require(try server.json(["devices", "list", "--json"]) as? [[String: Any]])
+        #expect(devices.allSatisfy { $0["tags"] as? [String] == ["orchard", "row-1"] }, "the fleet's devices carry --tag: \(devices)")
         for row in rows {
             let id = String(row.split(separator: " ")[0])
             let fails = failing.contains(row)
@@ -58,6 +59,7 @@ import Testing
         expectClearFailure(try server.aloft(base + ["--count", "2", "--fail-on", "two"]), mentions: "is not a version")
         expectClearFailure(try server.aloft(base + ["--count", "2", "--fail-share", "101"]), mentions: "--fail-share must be a percentage")
         expectClearFailure(try server.aloft(base + ["--count", "2", "--out", scratch.path("o")]), mentions: "--out does not apply")
+        expectClearFailure(try server.aloft(base + ["--count", "2", "--tag", "no spaces"]), mentions: "tag")
         expectClearFailure(try server.aloft(base + ["--count", "2"]), mentions: "none.pub")
         #expect(try (server.json(["devices", "list", "--json"]) as? [Any])?.isEmpty == true, "nothing registered")
     }
