@@ -29,6 +29,7 @@ build: setup
 	swift build $(SWIFT_BUILD_FLAGS)
 
 test: setup
+	scripts/apt-ensure.sh chromium:chromium
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	scripts/with-postgres.sh swift test --skip-build $(SWIFT_BUILD_FLAGS)
 

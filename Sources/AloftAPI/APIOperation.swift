@@ -41,6 +41,8 @@ public struct APIOperation: Sendable {
         case blobs
         case management
         case access
+        /// The fleet console: HTML pages and the forms they post, for a browser.
+        case console
         case service
     }
 
@@ -52,6 +54,8 @@ public struct APIOperation: Sendable {
         case bytes
         /// Text of this media type (Prometheus exposition, HTML).
         case text(mediaType: String)
+        /// `application/x-www-form-urlencoded` fields, as the schema of an object: what an HTML form posts.
+        case form(JSONSchema)
     }
 
     /// A path, query or header parameter.

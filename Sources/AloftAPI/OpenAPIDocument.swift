@@ -116,6 +116,8 @@ public enum OpenAPIDocument {
             return ["application/octet-stream": [:]]
         case .text(let mediaType):
             return [mediaType: ["schema": ["type": "string"]]]
+        case .form(let schema):
+            return ["application/x-www-form-urlencoded": ["schema": schema.json]]
         }
     }
 
@@ -135,7 +137,9 @@ public enum OpenAPIDocument {
         case .blobs: "Files by SHA-256, with Range, ETag and a zlib form. A device token or an admin token."
         case .management: "Releases, channels and devices. An admin token."
         case .access: "Admin tokens, device tokens and enrollments. An admin token."
-        case .service: "Health, metrics, the dashboard and this document."
+        case .console:
+            "The fleet console, for a browser: the admin token as the Basic password; its forms carry a token against cross-site requests."
+        case .service: "Health, metrics and this document."
         }
     }
 }

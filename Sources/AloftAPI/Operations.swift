@@ -10,7 +10,8 @@ extension APIOperation {
         release, createDevice, listDevices, device, deviceEvents, deviceDownloads, tagDevice, pinDevice, unpinDevice,
         startRollout, listRollouts, rollout, pauseRollout, resumeRollout, abortRollout, revokeDevice, reissueDeviceToken,
         listAdminTokens, createAdminToken, revokeAdminToken, listEnrollments, createEnrollment, revokeEnrollment,
-        metrics, dashboard, health, openAPIDocument,
+        dashboard, consoleDevices, consoleDevice, consolePauseRollout, consoleResumeRollout, consoleAbortRollout,
+        metrics, health, openAPIDocument,
     ]
 
     // MARK: Device API
@@ -240,16 +241,46 @@ extension APIOperation {
         parameters: [.path("name", .name, "The enrollment's name.")],
         answers: [Response(204, "Revoked."), .error(404, "No enrollment has this name.")])
 
+    // MARK: Console
+
+    public static let dashboard = APIOperation(
+        id: "dashboard", .get, "/dashboard", access: .admin, tag: .console,
+        summary: "The fleet: devices per release and per state, rollouts with their phases and buttons, releases.",
+        parameters: [.query("changed", .integer(minimum: 1, maximum: Int.max), "A rollout a button just changed: the page says what it is now.")],
+        answers: [Response(200, "An HTML page.", .text(mediaType: "text/html"))])
+
+    public static let consoleDevices = APIOperation(
+        id: "consoleDevices", .get, "/dashboard/devices", access: .admin, tag: .console,
+        summary: "The devices, \(consolePageSize) a page, sorted by id: search by id, filter by channel, version, tag and last state.",
+        parameters: [
+            .query("q", .string(maxLength: 64), "Part of the id, any case."),
+            .query("channel", .string(maxLength: 32), "Only this channel (empty: any)."),
+            .query("version", .string(maxLength: 64), "Only devices on this version; `none` for nothing installed (empty: any)."),
+            .query("tag", .string(maxLength: 32), "Only devices with this tag (empty: any)."),
+            .query("state", .string(maxLength: 32), "Only devices whose last event is of this type; `none` for no event yet (empty: any)."),
+            .query("page", .integer(minimum: 1, maximum: consoleMaxPage), "1-based; a page past the last shows none."),
+        ],
+        answers: [Response(200, "An HTML page.", .text(mediaType: "text/html"))])
+
+    public static let consoleDevice = APIOperation(
+        id: "consoleDevice", .get, "/dashboard/devices/{id}", access: .admin, tag: .console,
+        summary: "One device: what it runs, what it would be offered and why, its events and blob downloads (newest first).",
+        parameters: [deviceIDParameter],
+        answers: [Response(200, "An HTML page.", .text(mediaType: "text/html")), noDevice])
+
+    public static let consolePauseRollout = consoleRolloutAction("consolePauseRollout", "pause")
+    public static let consoleResumeRollout = consoleRolloutAction("consoleResumeRollout", "resume")
+    public static let consoleAbortRollout = consoleRolloutAction("consoleAbortRollout", "abort")
+
+    /// Devices on one page of ``consoleDevices``.
+    public static let consolePageSize = 50
+    public static let consoleMaxPage = 1_000_000
+
     // MARK: Service
 
     public static let metrics = APIOperation(
         id: "metrics", .get, "/metrics", access: .admin, tag: .service, summary: "Prometheus metrics.",
         answers: [Response(200, "The Prometheus text exposition format.", .text(mediaType: "text/plain"))])
-
-    public static let dashboard = APIOperation(
-        id: "dashboard", .get, "/dashboard", access: .admin, tag: .service,
-        summary: "The fleet dashboard, for a browser (the admin token as the Basic password).",
-        answers: [Response(200, "An HTML page.", .text(mediaType: "text/html"))])
 
     public static let health = APIOperation(
         id: "health", .get, "/healthz", access: .anyone, tag: .service, summary: "Whether the server is up.",
@@ -276,6 +307,20 @@ extension APIOperation {
         APIOperation(
             id: id, .post, "/api/v1/admin/rollouts/{rollout}/\(verb)", access: .admin, tag: .management, summary: summary,
             parameters: [rolloutIDParameter], answers: [.json(200, "The rollout afterwards.", RolloutView.self), noRollout, .error(409, refusal)])
+    }
+
+    /// A console button: the form posts its cross-site token; the answer sends the browser back to the fleet page.
+    static func consoleRolloutAction(_ id: String, _ verb: String) -> APIOperation {
+        APIOperation(
+            id: id, .post, "/dashboard/rollouts/{rollout}/\(verb)", access: .admin, tag: .console,
+            summary: "The console's \(verb) button: as `POST /api/v1/admin/rollouts/{rollout}/\(verb)`, from a form of the console only.",
+            parameters: [rolloutIDParameter],
+            body: .form(.object(required: ["csrf": .string(maxLength: 128)])), bodyLimit: 1024,
+            answers: [
+                Response(303, "Done; back to the fleet page.", headers: [Header("Location", "The fleet page, at this rollout.")]),
+                .error(403, "Not from a page of this console: another site's Origin or Sec-Fetch-Site, or a wrong or missing form token."),
+                noRollout, .error(409, "The rollout cannot \(verb) as it stands."),
+            ])
     }
 
     static var blobParameters: [Parameter] {

@@ -8,6 +8,20 @@ public enum Digest {
         return hex(hasher.finalize())
     }
 
+    /// HMAC-SHA256 of `message` under `key`, as 64 lowercase hex characters.
+    public static func hmacSHA256Hex(key: some Sequence<UInt8>, message: some Sequence<UInt8>) -> String {
+        hex(HMAC<SHA256>.authenticationCode(for: Array(message), using: SymmetricKey(data: Array(key))))
+    }
+
+    /// Whether two strings are equal, in a time that depends on their lengths only (for secrets and tokens).
+    public static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var difference: UInt8 = 0
+        for (p, q) in zip(x, y) { difference |= p ^ q }
+        return difference == 0
+    }
+
     public static func hex(_ bytes: some Sequence<UInt8>) -> String {
         let digits: [UInt8] = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []

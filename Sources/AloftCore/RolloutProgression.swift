@@ -148,3 +148,24 @@ public struct RolloutPhaseReport: Sendable, Equatable, Codable {
         return reports
     }
 }
+
+/// What an operator can do to a rollout, from the command line or the console: one rule for both.
+public enum RolloutAction: String, Sendable, CaseIterable {
+    case pause
+    case resume
+    case abort
+
+    /// The rollout afterwards, or why the action does not apply to it now.
+    public func apply(to rollout: Rollout, now: Date) throws(AloftError) -> Rollout {
+        switch self {
+        case .pause: try RolloutProgression.pause(rollout)
+        case .resume: try RolloutProgression.resume(rollout, now: now)
+        case .abort: try RolloutProgression.abort(rollout)
+        }
+    }
+
+    /// The actions that apply to the rollout as it stands (what the console offers as buttons).
+    public static func available(for rollout: Rollout) -> [RolloutAction] {
+        allCases.filter { action in (try? action.apply(to: rollout, now: rollout.phaseStartedAt)) != nil }
+    }
+}

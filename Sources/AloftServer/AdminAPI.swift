@@ -185,19 +185,7 @@ struct AdminAPI<Store: FleetStore>: Sendable {
         if let version { try Self.requireVersion(version) }
         let all = if let channel { try await store.devices(channel: channel) } else { try await store.devices() }
         let devices = all.filter { device in (tag.map(device.tags.contains) ?? true) && (version.map { device.version == $0 } ?? true) }
-        let now = clock()
-        // Each channel's releases and rollouts once, whatever the number of its devices.
-        var channels: [String: (rollouts: [Rollout], releases: [Int: ReleaseCatalog<Store>.Entry])] = [:]
-        var views: [DeviceView] = []
-        for device in devices {
-            if channels[device.channel] == nil {
-                channels[device.channel] = (
-                    try await store.rollouts(channel: device.channel), try await decisions.candidates(channel: device.channel, above: 0, pin: nil)
-                )
-            }
-            let channel = channels[device.channel]!
-            views.append(try await decisions.view(device, rollouts: channel.rollouts, releases: channel.releases, now: now))
-        }
+        let views = try await decisions.views(of: devices, now: clock())
         return try context.json(DeviceListResponse(devices: views))
     }
 

@@ -18,6 +18,8 @@ public struct AloftRequestContext: RequestContext, RemoteAddressRequestContext {
     public var isAdmin = false
     /// Which admin token: `bootstrap` or a stored token's name (for logs).
     public var adminName: String?
+    /// SHA-256 (hex) of the admin token presented: the key of the console's cross-site request tokens.
+    public var adminTokenHash: String?
     /// The enrollment whose secret was presented (`POST /api/v1/device/enroll` only).
     public var enrollment: EnrollmentRecord?
 

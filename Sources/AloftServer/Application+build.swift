@@ -173,6 +173,7 @@ public func buildRouter<Store: FleetStore>(
     AdminAPI(store: store, blobs: blobs, decisions: decisions, clock: clock).addRoutes(to: routes)
     RolloutAPI(store: store, decisions: decisions, clock: clock).addRoutes(to: routes)
     AccessAPI(store: store).addRoutes(to: routes)
+    ConsoleAPI(store: store, decisions: decisions, clock: clock).addRoutes(to: routes)
 
     routes.add(.metrics) { _, _ in
         metrics.recordCensus(try await store.deviceCensus())
@@ -181,11 +182,6 @@ public func buildRouter<Store: FleetStore>(
             headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: metrics.exposition()))
         )
-    }
-    let dashboard = Dashboard()
-    routes.add(.dashboard) { _, _ in
-        let html = dashboard.render(devices: try await store.devices(), releases: try await store.releases(channel: nil))
-        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
     }
     routes.add(.health) { _, context in try context.json(HealthResponse()) }
     let document = ByteBuffer(bytes: OpenAPIDocument.encoded())

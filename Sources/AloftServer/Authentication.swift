@@ -2,6 +2,7 @@ import AloftAPI
 import AloftCore
 import AloftStore
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// The bootstrap admin token given to `aloft serve`, kept only as its SHA-256 and compared in constant time.
@@ -91,6 +92,7 @@ struct BearerAuthenticator<Store: FleetStore>: RouterMiddleware {
             if let name = try await adminName(token) {
                 context.isAdmin = true
                 context.adminName = name
+                context.adminTokenHash = BearerSecret.hash(token)
                 return try await next(request, context)
             }
         case .device, .enrollment:
@@ -143,7 +145,11 @@ struct BearerAuthenticator<Store: FleetStore>: RouterMiddleware {
         return password.isEmpty ? nil : String(password)
     }
 
+    /// 401 with one `WWW-Authenticate` field per scheme: browsers (Chromium) read only the first challenge of a field, so
+    /// `Bearer, Basic …` in one field never brings up the login prompt.
     static func unauthorized(_ message: String, basic: Bool = false) -> APIError {
-        APIError(.unauthorized, message, headers: [.wwwAuthenticate: basic ? #"Bearer, Basic realm="Aloft""# : "Bearer"])
+        var headers: HTTPFields = [.wwwAuthenticate: "Bearer"]
+        if basic { headers.append(HTTPField(name: .wwwAuthenticate, value: #"Basic realm="Aloft", charset="UTF-8""#)) }
+        return APIError(.unauthorized, message, headers: headers)
     }
 }

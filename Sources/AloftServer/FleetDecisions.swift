@@ -60,6 +60,20 @@ struct FleetDecisions<Store: FleetStore>: Sendable {
         return DeviceView(device, decision: DecisionView(offer: offered, reason: decision.reason.code, why: decision.reason.description))
     }
 
+    /// The views of many devices, each channel's releases and rollouts loaded once whatever the number of its devices.
+    func views(of devices: [DeviceRecord], now: Date) async throws -> [DeviceView] {
+        var channels: [String: (rollouts: [Rollout], releases: [Int: ReleaseCatalog<Store>.Entry])] = [:]
+        var views: [DeviceView] = []
+        for device in devices {
+            if channels[device.channel] == nil {
+                channels[device.channel] = (try await store.rollouts(channel: device.channel), try await candidates(channel: device.channel, above: 0, pin: nil))
+            }
+            let channel = channels[device.channel]!
+            views.append(try await view(device, rollouts: channel.rollouts, releases: channel.releases, now: now))
+        }
+        return views
+    }
+
     /// The channel's rollouts after their soak timers at `now`, saved when one moved on.
     func rollouts(channel: String, now: Date) async throws -> [Rollout] {
         var rollouts = try await store.rollouts(channel: channel)
@@ -88,6 +102,30 @@ struct FleetDecisions<Store: FleetStore>: Sendable {
         let release = try await catalog.entry(channel: rollout.channel, sequence: rollout.sequence)?.candidate
         let next = RolloutProgression.step(rollout, release: release, members: try await members(of: rollout), now: now)
         if next != rollout { try await store.updateRollout(next) }
+        return next
+    }
+
+    /// The rollout the path's `{rollout}` names: 400 when it is not a positive integer, 404 when there is none.
+    func existingRollout(_ context: AloftRequestContext) async throws -> Rollout {
+        let text = try context.parameters.require("rollout")
+        guard text.utf8.count <= 19, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let id = Int(text), id >= 1 else {
+            throw APIError.badRequest("rollout id must be a positive integer, got '\(text.prefix(40))'")
+        }
+        guard let rollout = try await store.rollout(id: id) else { throw APIError.notFound("no rollout \(id)") }
+        return rollout
+    }
+
+    /// An operator's action on a rollout, from the API or the console: the core says what the rollout becomes, or why it
+    /// cannot (409); the result is saved and stepped at once.
+    func perform(_ action: RolloutAction, on rollout: Rollout, context: AloftRequestContext) async throws -> Rollout {
+        let now = clock()
+        var next: Rollout
+        do { next = try action.apply(to: rollout, now: now) } catch { throw APIError(.conflict, error.message) }
+        try await store.updateRollout(next)
+        next = try await advance(next, now: now)
+        context.logger.info(
+            "rollout changed",
+            metadata: ["id": "\(next.id)", "action": "\(action.rawValue)", "status": "\(next.status.rawValue)", "phase": "\(next.phase + 1)", "admin": "\(context.adminName ?? "-")"])
         return next
     }
 

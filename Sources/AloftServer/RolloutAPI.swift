@@ -17,14 +17,10 @@ struct RolloutAPI<Store: FleetStore>: Sendable {
         routes.add(.startRollout, use: start)
         routes.add(.listRollouts, use: list)
         routes.add(.rollout, use: show)
-        routes.add(.pauseRollout) { request, context in
-            try await act(context) { rollout, _ throws(AloftError) in try RolloutProgression.pause(rollout) }
-        }
-        routes.add(.resumeRollout) { request, context in
-            try await act(context) { rollout, now throws(AloftError) in try RolloutProgression.resume(rollout, now: now) }
-        }
-        routes.add(.abortRollout) { request, context in
-            try await act(context) { rollout, _ throws(AloftError) in try RolloutProgression.abort(rollout) }
+        for (operation, action) in [(APIOperation.pauseRollout, RolloutAction.pause), (.resumeRollout, .resume), (.abortRollout, .abort)] {
+            routes.add(operation) { _, context in
+                try await context.json(decisions.view(decisions.perform(action, on: decisions.existingRollout(context), context: context)))
+            }
         }
     }
 
@@ -102,21 +98,7 @@ struct RolloutAPI<Store: FleetStore>: Sendable {
     }
 
     @Sendable func show(request: Request, context: AloftRequestContext) async throws -> Response {
-        try await context.json(decisions.view(existingRollout(context)))
-    }
-
-    /// An operator's action on a rollout: the core says what it becomes, or why it cannot (409).
-    private func act(
-        _ context: AloftRequestContext, _ change: (Rollout, Date) throws(AloftError) -> Rollout
-    ) async throws -> Response {
-        let rollout = try await existingRollout(context)
-        let now = clock()
-        var next: Rollout
-        do { next = try change(rollout, now) } catch { throw APIError(.conflict, error.message) }
-        try await store.updateRollout(next)
-        next = try await decisions.advance(next, now: now)
-        context.logger.info("rollout changed", metadata: ["id": "\(next.id)", "status": "\(next.status.rawValue)", "phase": "\(next.phase + 1)"])
-        return try await context.json(decisions.view(next))
+        try await context.json(decisions.view(decisions.existingRollout(context)))
     }
 
     // MARK: Rules
@@ -125,15 +107,6 @@ struct RolloutAPI<Store: FleetStore>: Sendable {
         let id = try context.parameters.require("id")
         try Identifiers.validateDeviceID(id)
         return id
-    }
-
-    private func existingRollout(_ context: AloftRequestContext) async throws -> Rollout {
-        let text = try context.parameters.require("rollout")
-        guard text.utf8.count <= 19, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let id = Int(text), id >= 1 else {
-            throw APIError.badRequest("rollout id must be a positive integer, got '\(text.prefix(40))'")
-        }
-        guard let rollout = try await store.rollout(id: id) else { throw APIError.notFound("no rollout \(id)") }
-        return rollout
     }
 
     private func view(_ device: DeviceRecord, context: AloftRequestContext) async throws -> Response {

@@ -23,6 +23,9 @@ public protocol FleetStore: Sendable {
     func deviceCensus() async throws -> [DeviceCensusRow]
     /// The devices of one channel, sorted by id.
     func devices(channel: String) async throws -> [DeviceRecord]
+    /// One page of the devices that match `query`, sorted by id, and how many match in all: for a console listing that
+    /// stays small and fast however large the fleet is.
+    func devicePage(_ query: DeviceQuery) async throws -> DevicePage
     /// Adds and removes tags (removal last), keeping them sorted and unique. Throws ``StoreError/deviceNotFound(_:)``.
     func updateDeviceTags(id: String, add: [String], remove: [String]) async throws -> DeviceRecord
     /// Pins the device to a version of its channel, or unpins it with nil. Throws ``StoreError/deviceNotFound(_:)``.
@@ -368,6 +371,47 @@ public struct HistoryPruned: Sendable, Equatable {
     public init(events: Int, downloads: Int) {
         self.events = events
         self.downloads = downloads
+    }
+}
+
+/// Which devices ``FleetStore/devicePage(_:)`` lists; every filter given must hold.
+public struct DeviceQuery: Sendable, Equatable {
+    /// Part of the id, any case.
+    public var search: String?
+    public var channel: String?
+    /// The installed version; the empty string for devices with nothing installed.
+    public var version: String?
+    /// A tag the device has (exact case).
+    public var tag: String?
+    /// The type of the device's last event (`confirmed`, `failed`, …); the empty string for devices that reported none.
+    public var state: String?
+    /// Devices skipped, in id order.
+    public var offset: Int
+    public var limit: Int
+
+    public init(
+        search: String? = nil, channel: String? = nil, version: String? = nil, tag: String? = nil, state: String? = nil, offset: Int = 0,
+        limit: Int = 50
+    ) {
+        self.search = search
+        self.channel = channel
+        self.version = version
+        self.tag = tag
+        self.state = state
+        self.offset = offset
+        self.limit = limit
+    }
+}
+
+/// One page of a device listing.
+public struct DevicePage: Sendable, Equatable {
+    public var devices: [DeviceRecord]
+    /// Devices matching the query in all pages.
+    public var total: Int
+
+    public init(devices: [DeviceRecord], total: Int) {
+        self.devices = devices
+        self.total = total
     }
 }
 

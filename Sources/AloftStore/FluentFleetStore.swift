@@ -1,6 +1,7 @@
 import AloftCore
 import FluentKit
 import FluentPostgresDriver
+import FluentSQL
 import FluentSQLiteDriver
 import Foundation
 import Logging
@@ -172,6 +173,40 @@ public final class FluentFleetStore: FleetStore {
 
     public func devices(channel: String) async throws -> [DeviceRecord] {
         try await DeviceModel.query(on: db()).filter(\.$channel == channel).sort(\.$id).all().map(\.record)
+    }
+
+    public func devicePage(_ query: DeviceQuery) async throws -> DevicePage {
+        let filtered = try DeviceModel.query(on: db())
+        if let search = query.search, !search.isEmpty {
+            // LIKE's own characters are escaped, so `_` in an id is an underscore, not "any character".
+            let pattern = "%" + Self.escapeLike(search.lowercased()) + "%"
+            filtered.filter(.sql(embed: "LOWER(\(ident: "id")) LIKE \(bind: pattern) ESCAPE '!'"))
+        }
+        if let channel = query.channel { filtered.filter(\.$channel == channel) }
+        if let version = query.version {
+            if version.isEmpty { filtered.filter(\.$version == nil) } else { filtered.filter(\.$version == version) }
+        }
+        if let state = query.state {
+            if state.isEmpty { filtered.filter(\.$lastEventType == nil) } else { filtered.filter(\.$lastEventType == state) }
+        }
+        if let tag = query.tag {
+            // Tags are stored as `,a,b,`. REPLACE is case-sensitive in SQLite and PostgreSQL alike, where LIKE is not.
+            let needle = "," + tag + ","
+            filtered.filter(.sql(embed: "REPLACE(\(ident: "tags"), \(bind: needle), '') <> \(ident: "tags")"))
+        }
+        let total = try await filtered.copy().count()
+        let devices = try await filtered.sort(\.$id).range(query.offset..<(query.offset + max(0, query.limit))).all().map(\.record)
+        return DevicePage(devices: devices, total: total)
+    }
+
+    /// `text` with LIKE's `%` and `_` (and the escape character `!`) escaped by `!`.
+    static func escapeLike(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            if character == "%" || character == "_" || character == "!" { out.append("!") }
+            out.append(character)
+        }
+        return out
     }
 
     public func updateDeviceTags(id: String, add: [String], remove: [String]) async throws -> DeviceRecord {

@@ -80,6 +80,13 @@ struct PostgresStoreTests {
         try await RolloutStoreTests.exercise(store, run: UUID().uuidString.prefix(8).lowercased())
         await store.shutdown()
     }
+
+    @Test func filtersAndPagesDevices() async throws {
+        try await PostgresTestDatabase.migrated.value
+        let store = try await FluentFleetStore.open(.postgres(url: try #require(PostgresTestDatabase.url)), logger: Logger(label: "aloft.test.pg"))
+        try await DevicePageStoreTests.exercise(store, run: UUID().uuidString.prefix(8).lowercased())
+        await store.shutdown()
+    }
 }
 
 enum PostgresTestDatabase {
