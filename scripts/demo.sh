@@ -94,6 +94,17 @@ echo
 echo "files on greenhouse-1 (the agent's own lib/aloft/ left out):"
 "$ALOFT" sim ls "$DATA/greenhouse-1" | grep -v ' /lib/aloft/'
 echo
-echo "dashboard: $URL/dashboard (any user name, the admin token as password) while the server runs"
+echo "console: $URL/dashboard (any user name, the admin token as password) while the server runs"
+CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+if [ -n "$CHROMIUM" ]; then
+  mkdir -p "$DATA/screenshots"
+  for page in dashboard dashboard/devices dashboard/devices/greenhouse-1; do
+    name=$(basename "$page")
+    "$CHROMIUM" --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run --hide-scrollbars \
+      --user-data-dir="$DATA/chromium" --window-size=1280,1400 --screenshot="$DATA/screenshots/$name.png" \
+      "${URL/:\/\//://admin:$ALOFT_ADMIN_TOKEN@}/$page" >/dev/null 2>&1 || true
+  done
+  echo "screenshots of the console: $(ls "$DATA"/screenshots/*.png 2>/dev/null | tr '\n' ' ')"
+fi
 echo
 echo "done. server log: $DATA/server.log"
