@@ -38,6 +38,9 @@ public struct AloftServerConfiguration: Sendable {
     public var rolloutInterval: Duration
     /// The monotonic time the rate limits' buckets refill by.
     public var rateLimitClock: RateLimiter.Clock
+    /// How often the database is asked whether another server changed what this one caches (tokens, tags, pins,
+    /// releases): the longest a revocation on one server takes to reach the others.
+    public var cacheRefreshInterval: Duration
     /// Called once the server listens, with the bound port.
     public var onServerRunning: @Sendable (_ port: Int) async -> Void
 
@@ -46,12 +49,13 @@ public struct AloftServerConfiguration: Sendable {
         pollInterval: Int = 300, rateLimits: RateLimits = .standard, idleTimeout: Duration = .seconds(30), tls: ServerTLS? = nil,
         historyRetention: Duration? = .seconds(90 * 86_400), logger: Logger = Logger(label: "aloft.server"),
         clock: @escaping @Sendable () -> Date = { Date() }, rolloutInterval: Duration = .seconds(30),
-        rateLimitClock: @escaping RateLimiter.Clock = RateLimiter.monotonicClock,
+        rateLimitClock: @escaping RateLimiter.Clock = RateLimiter.monotonicClock, cacheRefreshInterval: Duration = .milliseconds(500),
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) {
         self.clock = clock
         self.rolloutInterval = rolloutInterval
         self.rateLimitClock = rateLimitClock
+        self.cacheRefreshInterval = cacheRefreshInterval
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
@@ -101,10 +105,12 @@ public func buildApplication(_ configuration: AloftServerConfiguration) async th
     try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
     let blobs = try BlobStore(directory: "\(configuration.dataDirectory)/blobs")
     let store = try await FluentFleetStore.open(configuration.resolvedDatabase, logger: logger)
+    let cache = FleetCache(store: store)
+    let catalog = ReleaseCatalog(store: store, blobs: blobs)
     let router = buildRouter(
         store: store, blobs: blobs, metrics: ServerMetrics(), admin: AdminCredential(token: configuration.adminToken),
         pollInterval: configuration.pollInterval, rateLimits: configuration.rateLimits, clock: configuration.clock,
-        rateLimitClock: configuration.rateLimitClock
+        rateLimitClock: configuration.rateLimitClock, cache: cache, catalog: catalog
     )
     let host = configuration.host
     let onServerRunning = configuration.onServerRunning
@@ -121,10 +127,12 @@ public func buildApplication(_ configuration: AloftServerConfiguration) async th
         },
         logger: logger
     )
-    app.addServices(FleetStoreService(store: store))
+    app.addServices(FleetStoreService(store: store))  // first: it stops last, writing the pending check-ins
+    app.addServices(CacheRefreshService(cache: cache, interval: configuration.cacheRefreshInterval, logger: logger))
     app.addServices(
         RolloutService(
-            decisions: FleetDecisions(store: store, catalog: ReleaseCatalog(store: store, blobs: blobs), clock: configuration.clock), interval: configuration.rolloutInterval, logger: logger))
+            decisions: FleetDecisions(store: store, catalog: catalog, cache: cache, clock: configuration.clock), interval: configuration.rolloutInterval,
+            logger: logger))
     if let retention = configuration.historyRetention {  // added after the store: it stops first
         app.addServices(HistoryRetentionService(store: store, retention: retention, interval: .seconds(3600), logger: logger))
     }
@@ -137,7 +145,17 @@ public func buildRouter<Store: FleetStore>(
     rateLimits: RateLimits = .standard, clock: @escaping @Sendable () -> Date = { Date() },
     rateLimitClock: @escaping RateLimiter.Clock = RateLimiter.monotonicClock
 ) -> Router<AloftRequestContext> {
-    let decisions = FleetDecisions(store: store, catalog: ReleaseCatalog(store: store, blobs: blobs), clock: clock)
+    buildRouter(
+        store: store, blobs: blobs, metrics: metrics, admin: admin, pollInterval: pollInterval, rateLimits: rateLimits, clock: clock,
+        rateLimitClock: rateLimitClock, cache: FleetCache(store: store), catalog: ReleaseCatalog(store: store, blobs: blobs))
+}
+
+/// The routes with the caches the application's services share.
+func buildRouter<Store: FleetStore>(
+    store: Store, blobs: BlobStore, metrics: ServerMetrics, admin: AdminCredential, pollInterval: Int, rateLimits: RateLimits,
+    clock: @escaping @Sendable () -> Date, rateLimitClock: @escaping RateLimiter.Clock, cache: FleetCache<Store>, catalog: ReleaseCatalog<Store>
+) -> Router<AloftRequestContext> {
+    let decisions = FleetDecisions(store: store, catalog: catalog, cache: cache, clock: clock)
     let router = Router(context: AloftRequestContext.self)
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: LogRequestsMiddleware(.debug))
@@ -154,7 +172,7 @@ public func buildRouter<Store: FleetStore>(
         limiter: rateLimits.devicePerMinute > 0 ? RateLimiter(perMinute: rateLimits.devicePerMinute, clock: rateLimitClock) : nil,
         scope: .device, metrics: metrics)
     func authenticate(_ audience: BearerAuthenticator<Store>.Audience) -> BearerAuthenticator<Store> {
-        BearerAuthenticator(audience: audience, admin: admin, store: store)
+        BearerAuthenticator(audience: audience, admin: admin, store: store, cache: cache)
     }
     let routes = RouteTable(
         router: router,

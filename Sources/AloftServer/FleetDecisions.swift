@@ -9,6 +9,7 @@ import Foundation
 struct FleetDecisions<Store: FleetStore>: Sendable {
     let store: Store
     let catalog: ReleaseCatalog<Store>
+    let cache: FleetCache<Store>
     let clock: @Sendable () -> Date
 
     static func facts(_ device: DeviceRecord) -> DeviceFacts {
@@ -20,7 +21,7 @@ struct FleetDecisions<Store: FleetStore>: Sendable {
     /// The channel's releases above `sequence`, and the pinned one, by sequence.
     func candidates(channel: String, above sequence: Int, pin: String?) async throws -> [Int: ReleaseCatalog<Store>.Entry] {
         var entries: [Int: ReleaseCatalog<Store>.Entry] = [:]
-        for sequence in try await store.releaseSequences(channel: channel, above: sequence) {
+        for sequence in try await cache.releaseSequences(channel: channel, above: sequence) {
             if let entry = try await catalog.entry(channel: channel, sequence: sequence) { entries[sequence] = entry }
         }
         if let pin, let pinned = try await store.release(channel: channel, version: pin), entries[pinned.sequence] == nil,

@@ -30,7 +30,9 @@ public protocol FleetStore: Sendable {
     func updateDeviceTags(id: String, add: [String], remove: [String]) async throws -> DeviceRecord
     /// Pins the device to a version of its channel, or unpins it with nil. Throws ``StoreError/deviceNotFound(_:)``.
     func setDevicePin(id: String, version: String?) async throws -> DeviceRecord
-    /// Stores what a device said at check-in and when; does nothing for an unknown device.
+    /// Stores what a device said at check-in and when; does nothing for an unknown device. The write may come a moment
+    /// later, with other check-ins (in one transaction), but every read of devices through this store sees it, and
+    /// ``shutdown()`` writes what is pending. A check-in older than the device's `lastSeen` is not written.
     func recordCheckIn(_ checkIn: DeviceCheckIn) async throws
     /// Appends an event and makes it the device's last one. The installed release is what check-ins say, never an
     /// event: a queued `installed` can arrive after the device rolled that release back.
@@ -95,7 +97,15 @@ public protocol FleetStore: Sendable {
     /// Revokes the named enrollment (again is fine); devices it enrolled keep their tokens. Throws ``StoreError/enrollmentNotFound(_:)``.
     func revokeEnrollment(name: String) async throws
 
-    /// Closes connections. The store must not be used afterwards.
+    // MARK: What servers cache
+
+    /// A number that grows whenever something a server caches changes, through any store on the same database: a
+    /// device's token, revocation, tags or pin, or a published release. A server polls it to drop its caches.
+    func changeGeneration() async throws -> Int
+    /// How many such changes this store made: a cache checks it on every use, so this server's own changes show at once.
+    var localChangeCount: Int { get }
+
+    /// Writes what is pending and closes connections. The store must not be used afterwards.
     func shutdown() async
 }
 

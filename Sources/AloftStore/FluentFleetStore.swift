@@ -7,6 +7,18 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
+
+/// How ``FluentFleetStore/publish(_:)`` keeps two publishers of one channel apart: on PostgreSQL (READ COMMITTED) a
+/// transaction-scoped advisory lock per channel around the check and the insert; SQLite's one connection serializes
+/// transactions anyway. Tests turn the lock off and widen the gap between check and insert to see the race it closes.
+struct PublishSerialization: Sendable {
+    var lock = true
+    /// Runs between the checks and the insert, inside the transaction (and the lock).
+    var afterCheck: (@Sendable (NewRelease) async -> Void)? = nil
+
+    static let standard = PublishSerialization()
+}
 
 /// ``FleetStore`` on FluentKit: one code path for SQLite (default) and PostgreSQL.
 ///
@@ -19,8 +31,22 @@ public final class FluentFleetStore: FleetStore {
     private let logger: Logger
     /// The file behind `.sqliteMemory`, removed at shutdown.
     private let scratchFile: String?
+    private let publishSerialization: PublishSerialization
+    /// Check-ins not written yet; ``checkInFlushInterval`` writes them, every device read and ``shutdown()`` first.
+    private let checkIns = CheckInBuffer()
+    private let flusher = Mutex<Task<Void, Never>?>(nil)
+    /// Changes made through this store (see ``changeGeneration()``), counted once committed.
+    private let localChanges = Atomic<Int>(0)
 
-    private init(databases: Databases, eventLoopGroup: any EventLoopGroup, backend: FleetDatabase, logger: Logger, scratchFile: String?) {
+    /// How long a check-in may wait to be written with others.
+    static var checkInFlushInterval: Duration { .milliseconds(100) }
+    static let changeLogTable = "fleet_changes"
+
+    private init(
+        databases: Databases, eventLoopGroup: any EventLoopGroup, backend: FleetDatabase, logger: Logger, scratchFile: String?,
+        publishSerialization: PublishSerialization
+    ) {
+        self.publishSerialization = publishSerialization
         self.databases = databases
         self.eventLoopGroup = eventLoopGroup
         self.backend = backend
@@ -30,7 +56,7 @@ public final class FluentFleetStore: FleetStore {
 
     /// Every migration, in order. Append-only.
     static let migrations: [any AsyncMigration] = [
-        CreateFleetSchema(), AddAccessControl(), AddDeviceAgent(), IndexHistoryTimes(), AddLegacyEnvelopes(), AddRollouts(),
+        CreateFleetSchema(), AddAccessControl(), AddDeviceAgent(), IndexHistoryTimes(), AddLegacyEnvelopes(), AddRollouts(), AddChangeLog(),
     ]
 
     /// Connects to `database` and brings its schema up to date.
@@ -38,8 +64,11 @@ public final class FluentFleetStore: FleetStore {
         try await open(database, logger: logger, migrations: migrations)
     }
 
-    /// Connects to `database` and runs `migrations`; tests open an older schema this way.
-    static func open(_ database: FleetDatabase, logger: Logger, migrations: [any AsyncMigration]) async throws -> FluentFleetStore {
+    /// Connects to `database` and runs `migrations`; tests open an older schema this way, and change how publishes are
+    /// serialized to see that the lock is what keeps sequences in order.
+    static func open(
+        _ database: FleetDatabase, logger: Logger, migrations: [any AsyncMigration], publishSerialization: PublishSerialization = .standard
+    ) async throws -> FluentFleetStore {
         // One event loop for SQLite means one pooled connection; PostgreSQL gets the shared group.
         let group: any EventLoopGroup
         let factory: DatabaseConfigurationFactory
@@ -68,17 +97,79 @@ public final class FluentFleetStore: FleetStore {
         }
         let databases = Databases(threadPool: .singleton, on: group)
         databases.use(factory, as: id, isDefault: true)
-        let store = FluentFleetStore(databases: databases, eventLoopGroup: group, backend: database, logger: logger, scratchFile: scratchFile)
+        let store = FluentFleetStore(
+            databases: databases, eventLoopGroup: group, backend: database, logger: logger, scratchFile: scratchFile,
+            publishSerialization: publishSerialization)
         do {
             try await store.migrate(migrations)
         } catch {
             await store.shutdown()
             throw error
         }
+        store.startFlushing()
         return store
     }
 
+    /// Writes pending check-ins every ``checkInFlushInterval`` until shutdown; a failed write is logged and retried.
+    private func startFlushing() {
+        let task = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.checkInFlushInterval)
+                guard let self else { return }
+                do { try await self.settle() } catch { self.logger.error("writing check-ins failed; trying again", metadata: ["error": "\(error)"]) }
+            }
+        }
+        flusher.withLock { $0 = task }
+    }
+
+    /// Writes the check-ins taken so far, waiting for one being written: what reads of devices do first.
+    func settle() async throws {
+        try await checkIns.flush { batch in try await self.write(batch) }
+    }
+
+    /// One transaction for the batch. A check-in older than what the row has (another server wrote a newer one) is left out.
+    private func write(_ batch: [DeviceCheckIn]) async throws {
+        try await db().transaction { db in
+            for checkIn in batch {
+                try await DeviceModel.query(on: db)
+                    .filter(\.$id == checkIn.deviceID)
+                    .group(.or) { $0.filter(\.$lastSeen == nil).filter(\.$lastSeen <= checkIn.at) }
+                    .set(\.$version, to: checkIn.version)
+                    .set(\.$sequence, to: checkIn.sequence)
+                    .set(\.$board, to: checkIn.board)
+                    .set(\.$micropython, to: checkIn.micropython)
+                    .set(\.$agent, to: checkIn.agent)
+                    .set(\.$mpy, to: checkIn.mpy)
+                    .set(\.$free, to: checkIn.free)
+                    .set(\.$rejected, to: checkIn.rejected)
+                    .set(\.$format, to: checkIn.format)
+                    .set(\.$lastSeen, to: checkIn.at)
+                    .update()
+            }
+        }
+    }
+
+    public func changeGeneration() async throws -> Int {
+        guard let sql = try db() as? any SQLDatabase else { return localChanges.load(ordering: .relaxed) }
+        struct Row: Decodable { var generation: Int? }
+        return try await sql.raw("SELECT MAX(id) AS generation FROM \(ident: Self.changeLogTable)").first(decoding: Row.self)?.generation ?? 0
+    }
+
+    public var localChangeCount: Int { localChanges.load(ordering: .relaxed) }
+
+    /// Notes a change servers cache, in the transaction that makes it; ``committed()`` counts it locally afterwards.
+    private func noteChange(on db: any Database) async throws {
+        guard let sql = db as? any SQLDatabase else { return }
+        try await sql.raw("INSERT INTO \(ident: Self.changeLogTable) (at) VALUES (\(bind: Date()))").run()
+    }
+
+    private func committed() {
+        localChanges.add(1, ordering: .relaxed)
+    }
+
     public func shutdown() async {
+        flusher.withLock { $0?.cancel() }
+        do { try await settle() } catch { logger.error("writing the last check-ins failed", metadata: ["error": "\(error)"]) }
         await databases.shutdownAsync()
         if let scratchFile {
             for suffix in ["", "-journal", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratchFile + suffix) }
@@ -121,7 +212,8 @@ public final class FluentFleetStore: FleetStore {
     }
 
     public func device(id: String) async throws -> DeviceRecord? {
-        try await DeviceModel.find(id, on: db())?.record
+        try await settle()
+        return try await DeviceModel.find(id, on: db())?.record
     }
 
     public func device(tokenHash: String) async throws -> DeviceRecord? {
@@ -129,22 +221,32 @@ public final class FluentFleetStore: FleetStore {
     }
 
     public func revokeDevice(id: String) async throws {
-        let db = try db()
-        guard let device = try await DeviceModel.find(id, on: db) else { throw StoreError.deviceNotFound(id) }
-        guard device.revokedAt == nil else { return }
-        device.revokedAt = Date()
-        try await device.save(on: db)
+        try await settle()
+        let changed: Bool = try await db().transaction { db in
+            guard let device = try await DeviceModel.find(id, on: db) else { throw StoreError.deviceNotFound(id) }
+            guard device.revokedAt == nil else { return false }
+            device.revokedAt = Date()
+            try await device.save(on: db)
+            try await self.noteChange(on: db)
+            return true
+        }
+        if changed { committed() }
     }
 
     public func replaceDeviceToken(id: String, tokenHash: String) async throws {
-        let db = try db()
-        guard let device = try await DeviceModel.find(id, on: db) else { throw StoreError.deviceNotFound(id) }
-        device.tokenHash = tokenHash
-        device.revokedAt = nil
-        try await device.save(on: db)
+        try await settle()
+        try await db().transaction { db in
+            guard let device = try await DeviceModel.find(id, on: db) else { throw StoreError.deviceNotFound(id) }
+            device.tokenHash = tokenHash
+            device.revokedAt = nil
+            try await device.save(on: db)
+            try await self.noteChange(on: db)
+        }
+        committed()
     }
 
     public func deviceCensus() async throws -> [DeviceCensusRow] {
+        try await settle()
         guard let sql = try db() as? any SQLDatabase else {  // both drivers are SQL; counted here otherwise
             var counts: [DeviceCensusRow: Int] = [:]
             for d in try await devices() where d.revokedAt == nil {
@@ -168,14 +270,17 @@ public final class FluentFleetStore: FleetStore {
     }
 
     public func devices() async throws -> [DeviceRecord] {
-        try await DeviceModel.query(on: db()).sort(\.$id).all().map(\.record)
+        try await settle()
+        return try await DeviceModel.query(on: db()).sort(\.$id).all().map(\.record)
     }
 
     public func devices(channel: String) async throws -> [DeviceRecord] {
-        try await DeviceModel.query(on: db()).filter(\.$channel == channel).sort(\.$id).all().map(\.record)
+        try await settle()
+        return try await DeviceModel.query(on: db()).filter(\.$channel == channel).sort(\.$id).all().map(\.record)
     }
 
     public func devicePage(_ query: DeviceQuery) async throws -> DevicePage {
+        try await settle()
         let filtered = try DeviceModel.query(on: db())
         if let search = query.search, !search.isEmpty {
             // LIKE's own characters are escaped, so `_` in an id is an underscore, not "any character".
@@ -210,41 +315,39 @@ public final class FluentFleetStore: FleetStore {
     }
 
     public func updateDeviceTags(id: String, add: [String], remove: [String]) async throws -> DeviceRecord {
-        try await db().transaction { db in
+        try await settle()
+        let record = try await db().transaction { db in
             guard let device = try await DeviceModel.find(id, on: db) else { throw StoreError.deviceNotFound(id) }
             let tags = Set(DeviceModel.decodeTags(device.tags)).union(add).subtracting(remove)
             device.tags = DeviceModel.encodeTags(Array(tags))
             try await device.save(on: db)
+            try await self.noteChange(on: db)
             return device.record
         }
+        committed()
+        return record
     }
 
     public func setDevicePin(id: String, version: String?) async throws -> DeviceRecord {
-        let db = try db()
-        guard let device = try await DeviceModel.find(id, on: db) else { throw StoreError.deviceNotFound(id) }
-        device.pin = version
-        try await device.save(on: db)
-        return device.record
+        try await settle()
+        let record = try await db().transaction { db in
+            guard let device = try await DeviceModel.find(id, on: db) else { throw StoreError.deviceNotFound(id) }
+            device.pin = version
+            try await device.save(on: db)
+            try await self.noteChange(on: db)
+            return device.record
+        }
+        committed()
+        return record
     }
 
     public func recordCheckIn(_ checkIn: DeviceCheckIn) async throws {
-        // One UPDATE: check-in is the hot path.
-        try await DeviceModel.query(on: db())
-            .filter(\.$id == checkIn.deviceID)
-            .set(\.$version, to: checkIn.version)
-            .set(\.$sequence, to: checkIn.sequence)
-            .set(\.$board, to: checkIn.board)
-            .set(\.$micropython, to: checkIn.micropython)
-            .set(\.$agent, to: checkIn.agent)
-            .set(\.$mpy, to: checkIn.mpy)
-            .set(\.$free, to: checkIn.free)
-            .set(\.$rejected, to: checkIn.rejected)
-            .set(\.$format, to: checkIn.format)
-            .set(\.$lastSeen, to: checkIn.at)
-            .update()
+        // The hot path: no write here; the next flush writes the newest check-in of each device with the others.
+        checkIns.add(checkIn)
     }
 
     public func recordEvent(_ event: DeviceEvent) async throws {
+        try await settle()
         try await db().transaction { db in
             guard let device = try await DeviceModel.find(event.deviceID, on: db) else { throw StoreError.deviceNotFound(event.deviceID) }
             try await EventModel(event).create(on: db)
@@ -300,9 +403,10 @@ public final class FluentFleetStore: FleetStore {
 
     public func publish(_ release: NewRelease) async throws -> ReleaseRecord {
         let isPostgres = if case .postgres = backend { true } else { false }
+        let serialization = publishSerialization
         do {
-            return try await db().transaction { db in
-                if isPostgres, let sql = db as? any SQLDatabase {
+            let record = try await db().transaction { db in
+                if isPostgres, serialization.lock, let sql = db as? any SQLDatabase {
                     // READ COMMITTED would let two publishers both pass the check below; serialize per channel.
                     try await sql.raw("SELECT pg_advisory_xact_lock(hashtext(\(bind: "aloft.releases." + release.channel)))").run()
                 }
@@ -317,10 +421,14 @@ public final class FluentFleetStore: FleetStore {
                 if let same = try await ReleaseModel.query(on: db).filter(\.$channel == release.channel).filter(\.$version == release.version).first() {
                     throw StoreError.versionExists(channel: release.channel, version: release.version, sequence: same.sequence)
                 }
+                await serialization.afterCheck?(release)
                 let model = ReleaseModel(release)
                 try await model.create(on: db)
+                try await self.noteChange(on: db)
                 return model.record
             }
+            committed()
+            return record
         } catch let error as any DatabaseError where error.isConstraintFailure {
             let latest = try await latestRelease(channel: release.channel)?.sequence ?? release.sequence
             throw StoreError.sequenceNotIncreasing(channel: release.channel, sequence: release.sequence, latest: latest)

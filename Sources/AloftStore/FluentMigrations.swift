@@ -227,3 +227,20 @@ struct AddRollouts: AsyncMigration {
         for field in ["format", "rejected", "pin", "tags"] { try await database.schema(DeviceModel.schema).deleteField(.string(field)).update() }
     }
 }
+
+/// A row per change that servers cache (a device's token, revocation, tags or pin; a published release): the largest
+/// id is the generation every server polls to drop what it cached (``FleetStore/changeGeneration()``).
+struct AddChangeLog: AsyncMigration {
+    var name: String { "aloft.v7.AddChangeLog" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema(FluentFleetStore.changeLogTable)
+            .field("id", .int64, .identifier(auto: true))
+            .field("at", .datetime, .required)
+            .create()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(FluentFleetStore.changeLogTable).delete()
+    }
+}

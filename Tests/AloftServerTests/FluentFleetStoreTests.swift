@@ -73,20 +73,40 @@ import Testing
         await store.shutdown()
     }
 
-    @Test func concurrentPublishesKeepSequencesStrictlyIncreasing() async throws {
-        let store = try await FluentFleetStore.open(.sqliteMemory, logger: Self.logger)
-        let accepted = await withTaskGroup(of: Int?.self) { group in
-            for sequence in 1...20 {
-                group.addTask { try? await store.publish(Self.release(sequence)).sequence }
+    /// Publishers of sequences 1…count at once, each held between its checks and its insert longer the lower its sequence,
+    /// so that without serialization the higher ones would be stored first. Returns the sequences accepted.
+    static func publishConcurrently(_ store: FluentFleetStore, channel: String, count: Int) async -> [Int] {
+        await withTaskGroup(of: Int?.self) { group in
+            for sequence in 1...count {
+                group.addTask { try? await store.publish(Self.release(sequence, channel: channel)).sequence }
             }
             var accepted: [Int] = []
             for await sequence in group { if let sequence { accepted.append(sequence) } }
             return accepted
         }
+    }
+
+    /// The gap between check and insert that ``publishConcurrently(_:channel:count:)`` relies on.
+    static func widenedGap(lock: Bool = true, count: Int = 10) -> PublishSerialization {
+        PublishSerialization(lock: lock) { release in try? await Task.sleep(for: .milliseconds(30 * (count + 1 - release.sequence))) }
+    }
+
+    /// The channel's sequences in the order they were stored (ids are given at insert).
+    static func insertionOrder(_ store: FluentFleetStore, channel: String) async throws -> [Int] {
+        let sql = try #require(try store.db() as? any SQLDatabase)
+        struct Row: Decodable { var sequence: Int }
+        return try await sql.raw("SELECT sequence FROM releases WHERE channel = \(bind: channel) ORDER BY id").all(decoding: Row.self).map(\.sequence)
+    }
+
+    /// What a device sees is every release above the last it saw: a release stored after a higher one would never be
+    /// offered to a device that saw the higher one. So the order of storing must be the order of sequences.
+    @Test func concurrentPublishesKeepSequencesStrictlyIncreasing() async throws {
+        let store = try await FluentFleetStore.open(.sqliteMemory, logger: Self.logger, migrations: FluentFleetStore.migrations, publishSerialization: Self.widenedGap())
+        let accepted = await Self.publishConcurrently(store, channel: "stable", count: 10)
         #expect(!accepted.isEmpty)
-        let stored = try await store.releases(channel: "stable").map(\.sequence)
+        let stored = try await Self.insertionOrder(store, channel: "stable")
         #expect(stored.sorted() == accepted.sorted())
-        #expect(Set(stored).count == stored.count)
+        #expect(stored == stored.sorted() && Set(stored).count == stored.count, "stored in the order \(stored)")
         await store.shutdown()
     }
 

@@ -1,7 +1,9 @@
-import AloftStore
+import SQLKit
 import Foundation
 import Logging
 import Testing
+
+@testable import AloftStore
 
 /// The same store code on PostgreSQL. Runs only when `ALOFT_TEST_POSTGRES_URL` names a database
 /// (e.g. `postgres://aloft@127.0.0.1:55432/aloft_test`); names are unique per run, so the database may be reused.
@@ -79,6 +81,30 @@ struct PostgresStoreTests {
         let store = try await FluentFleetStore.open(.postgres(url: try #require(PostgresTestDatabase.url)), logger: Logger(label: "aloft.test.pg"))
         try await RolloutStoreTests.exercise(store, run: UUID().uuidString.prefix(8).lowercased())
         await store.shutdown()
+    }
+
+    /// READ COMMITTED lets two publishers of a channel both pass the sequence check; the advisory lock keeps them apart.
+    /// Without it (the second half) the same publishers store higher sequences before lower ones, so the first half's
+    /// assertion is one the lock makes true, not the unique index or the sorted listing.
+    @Test func concurrentPublishersAreStoredInSequenceOrderOnlyWithTheLock() async throws {
+        let url = try #require(PostgresTestDatabase.url)
+        try await PostgresTestDatabase.migrated.value
+        let run = UUID().uuidString.prefix(8).lowercased()
+        for lock in [true, false] {
+            let store = try await FluentFleetStore.open(
+                .postgres(url: url), logger: Logger(label: "aloft.test.pg"), migrations: FluentFleetStore.migrations,
+                publishSerialization: FluentFleetStoreTests.widenedGap(lock: lock))
+            let channel = "order-\(run)-\(lock)"
+            let accepted = await FluentFleetStoreTests.publishConcurrently(store, channel: channel, count: 10)
+            let stored = try await FluentFleetStoreTests.insertionOrder(store, channel: channel)
+            #expect(stored.sorted() == accepted.sorted() && !stored.isEmpty)
+            if lock {
+                #expect(stored == stored.sorted(), "with the lock, stored in the order \(stored)")
+            } else {
+                #expect(stored != stored.sorted(), "without the lock the race shows: stored in the order \(stored)")
+            }
+            await store.shutdown()
+        }
     }
 
     @Test func filtersAndPagesDevices() async throws {

@@ -21,7 +21,7 @@ struct TestFleet: Sendable {
     static func run(
         pollInterval: Int = 300, rateLimits: RateLimits = .standard, database: FleetDatabase = .sqliteMemory,
         clock: @escaping @Sendable () -> Date = { Date() }, rateLimitClock: @escaping RateLimiter.Clock = RateLimiter.monotonicClock,
-        _ body: @Sendable (TestFleet) async throws -> Void
+        cacheRefreshInterval: Duration = .milliseconds(500), _ body: @Sendable (TestFleet) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-server-test-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -30,7 +30,7 @@ struct TestFleet: Sendable {
         let app = try await buildApplication(
             AloftServerConfiguration(
                 dataDirectory: directory, adminToken: adminToken, database: database, pollInterval: pollInterval, rateLimits: rateLimits,
-                logger: logger, clock: clock, rateLimitClock: rateLimitClock)
+                logger: logger, clock: clock, rateLimitClock: rateLimitClock, cacheRefreshInterval: cacheRefreshInterval)
         )
         try await app.test(.router) { client in
             try await body(TestFleet(client: client, dataDirectory: directory))
