@@ -14,6 +14,11 @@ the simplest OTA scripts poll. Printed as requests/s, p99, and ratios to /health
                             management API; the others are added with SQL (unknown tokens), so that the
                             look-ups run against a database of DEVICES devices without registering them all
     ALOFT_BENCH_SECONDS=S   seconds per wrk run (default 10)
+    ALOFT_BENCH_BIN=PATH    the aloft binary (default .build/release/aloft), e.g. an older build for a before figure
+    ALOFT_BENCH_FLEET=N     simulated devices for the fleet figure (default 16; 0 skips it)
+
+Then the fleet figure: N real simulated devices (MicroPython each, `aloft sim fleet`, 2 booting at once on a
+2-core machine) updated from one release to the next, as devices updated per minute.
 """
 
 import concurrent.futures
@@ -29,7 +34,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ALOFT = os.path.join(ROOT, ".build", "release", "aloft")
+ALOFT = os.getenv("ALOFT_BENCH_BIN") or os.path.join(ROOT, ".build", "release", "aloft")
+FLEET = int(os.getenv("ALOFT_BENCH_FLEET") or 16)
 DEVICES = int(os.getenv("ALOFT_BENCH_DEVICES") or 100000)
 ACTIVE = min(DEVICES, int(os.getenv("ALOFT_BENCH_ACTIVE") or 5000))
 SECONDS = int(os.getenv("ALOFT_BENCH_SECONDS") or 10)
@@ -214,6 +220,34 @@ http { access_log off; client_body_temp_path %(r)s; proxy_temp_path %(r)s; fastc
         process.wait()
 
 
+def fleet(work):
+    """(devices, seconds) for FLEET simulated devices to go from 1.0.0 to 1.1.0 (provisioned and installed first)."""
+    os.makedirs(work)
+    server = Server(work)
+    try:
+        env = dict(os.environ, ALOFT_SERVER=server.url, ALOFT_ADMIN_TOKEN=TOKEN)
+        publish(work, server)
+        keys = os.path.join(work, "keys")
+        base = [ALOFT, "sim", "fleet", os.path.join(work, "fleet"), "--count", str(FLEET), "--parallel", "2", "--pubkey",
+                os.path.join(keys, "release.pub")]
+        subprocess.run(base, env=env, check=True, capture_output=True)
+        app = os.path.join(work, "app")
+        with open(os.path.join(app, "main.py"), "w") as f:
+            f.write("print('bench 2')\n")
+        with open(os.path.join(app, "data.bin"), "wb") as f:
+            f.write(os.urandom(20000))
+        subprocess.run([ALOFT, "release", "publish", app, "--version", "1.1.0", "--key", os.path.join(keys, "release.key")],
+                       env=env, check=True, capture_output=True)
+        t0 = time.monotonic()
+        out = subprocess.run(base, env=env, check=True, capture_output=True, text=True).stdout
+        took = time.monotonic() - t0
+        if "%d on 1.1.0" % FLEET not in out:
+            sys.exit("fleet figure: not every device updated:\n" + out)
+        return FLEET, took
+    finally:
+        server.stop()
+
+
 def main():
     if not shutil.which("wrk"):
         print("check-ins at scale: skipped (no wrk; apt-get install wrk nginx-light)")
@@ -234,6 +268,10 @@ def main():
             print("  SQLite check-ins / nginx: %.3f" % (sqlite[0][0] / static[0]) + ("; PostgreSQL: %.3f" % (postgres[0][0] / static[0]) if postgres else ""))
         else:
             print("nginx: skipped (apt-get install nginx-light)")
+        if FLEET > 0:
+            count, took = fleet(os.path.join(work, "fleet"))
+            print("fleet: %d simulated devices (real MicroPython, 2 at a time) updated 1.0.0 -> 1.1.0 in %.0f s: %.0f devices/min"
+                  % (count, took, count * 60 / took))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

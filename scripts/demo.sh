@@ -94,7 +94,6 @@ echo
 echo "files on greenhouse-1 (the agent's own lib/aloft/ left out):"
 "$ALOFT" sim ls "$DATA/greenhouse-1" | grep -v ' /lib/aloft/'
 echo
-echo "console: $URL/dashboard (any user name, the admin token as password) while the server runs"
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 if [ -n "$CHROMIUM" ]; then
   mkdir -p "$DATA/screenshots"
@@ -108,3 +107,8 @@ if [ -n "$CHROMIUM" ]; then
 fi
 echo
 echo "done. server log: $DATA/server.log"
+if [ -t 0 ] && [ -t 1 ]; then
+  echo
+  echo "the fleet console: $URL/dashboard (any user name; password: $ALOFT_ADMIN_TOKEN)"
+  read -r -p "press Enter to stop the server " _ || true
+fi

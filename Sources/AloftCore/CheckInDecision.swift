@@ -105,14 +105,21 @@ public struct CheckInDecision: Sendable, Equatable {
         self.reason = reason
     }
 
+    // Not inlined: Swift 6.3.1's optimizer crashes (an ownership verification failure in CopyPropagation) on the
+    // server's check-in handler when these are inlined into it in a release build.
+
     /// The rollout that offered the release, when one did.
     public var rollout: Int? {
-        if case .rollout(let id, _, _, _) = reason { id } else { nil }
+        @inline(never) get {
+            if case .rollout(let id, _, _, _) = reason { id } else { nil }
+        }
     }
 
     /// When the device should come back: the maintenance window's next opening, when that is what it waits for.
     public var retryAt: Date? {
-        if case .outsideWindow(_, _, let opens) = reason { opens } else { nil }
+        @inline(never) get {
+            if case .outsideWindow(_, _, let opens) = reason { opens } else { nil }
+        }
     }
 }
 

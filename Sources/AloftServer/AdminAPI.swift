@@ -37,7 +37,9 @@ struct AdminAPI<Store: FleetStore>: Sendable {
         var missing: [String] = []
         for sha in body.sha256 {
             try Self.requireSHA256(sha)
-            if seen.insert(sha).inserted, !blobs.contains(sha) { missing.append(sha) }
+            if seen.insert(sha).inserted {
+                if try await !blobs.contains(sha) { missing.append(sha) }
+            }
         }
         return try context.json(MissingBlobsResponse(missing: missing))
     }
@@ -46,7 +48,7 @@ struct AdminAPI<Store: FleetStore>: Sendable {
         let sha = try context.parameters.require("sha256")
         try Self.requireSHA256(sha)
         let bytes = try await request.collectBody(limit: BodyLimit.blob)
-        let stored = try blobs.put(bytes, sha256: sha)
+        let stored = try await blobs.put(bytes, sha256: sha)
         if stored.created {
             context.logger.info(
                 "stored blob", metadata: ["sha256": "\(sha)", "size": "\(stored.size)", "zlib": "\(stored.zlibSize.map(String.init) ?? "-")"])
@@ -62,11 +64,11 @@ struct AdminAPI<Store: FleetStore>: Sendable {
         let header = try publication.parsedHeader()
         let now = clock()
         if header.isExpired(at: now) { throw APIError.badRequest("this release expired at \(header.expires ?? ""); publish it with a later expiry") }
-        let fileList = try fileList(named: header.files)
+        let fileList = try await fileList(named: header.files)
         let manifest = try publication.parsedRelease(fileList: fileList)
         var missing: [String] = []
         for file in manifest.files where !missing.contains(file.sha256) {
-            guard let size = blobs.size(of: file.sha256) else {
+            guard let size = try await blobs.size(of: file.sha256) else {
                 missing.append(file.sha256)
                 continue
             }
@@ -136,14 +138,14 @@ struct AdminAPI<Store: FleetStore>: Sendable {
 
     /// The bytes of the file list a manifest names: 409 with `missing` when it was not uploaded, 400 when the blob
     /// is not the size the manifest says (checked before the blob is read; a blob may be 16 MiB, a file list only 1 MiB).
-    private func fileList(named reference: FileListReference) throws -> [UInt8] {
-        guard let size = blobs.size(of: reference.sha256) else {
+    private func fileList(named reference: FileListReference) async throws -> [UInt8] {
+        guard let size = try await blobs.size(of: reference.sha256) else {
             throw APIError(.conflict, "upload the file list (blob \(reference.sha256)) before publishing", missing: [reference.sha256])
         }
         guard size == reference.size else {
             throw APIError.badRequest("the file list is \(size) bytes; the manifest says \(reference.size)")
         }
-        guard let bytes = try blobs.read(reference.sha256) else {
+        guard let bytes = try await blobs.read(reference.sha256) else {
             throw APIError(.conflict, "upload the file list (blob \(reference.sha256)) before publishing", missing: [reference.sha256])
         }
         return bytes

@@ -103,8 +103,9 @@ public func buildApplication(_ configuration: AloftServerConfiguration) async th
     let server: HTTPServerBuilder = try configuration.tls.map { try .tls(.http1(configuration: configuration.http1), tlsConfiguration: $0.configuration()) }
         ?? .http1(configuration: configuration.http1)
     try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
-    let blobs = try BlobStore(directory: "\(configuration.dataDirectory)/blobs")
     let store = try await FluentFleetStore.open(configuration.resolvedDatabase, logger: logger)
+    // On PostgreSQL the blobs are in the database too, and this folder a cache of them: servers need no shared disk.
+    let blobs = try BlobStore(directory: "\(configuration.dataDirectory)/blobs", shared: store.sharesBlobs ? StoreBlobs(store) : nil)
     let cache = FleetCache(store: store)
     let catalog = ReleaseCatalog(store: store, blobs: blobs)
     let router = buildRouter(
@@ -195,6 +196,11 @@ func buildRouter<Store: FleetStore>(
 
     routes.add(.metrics) { _, _ in
         metrics.recordCensus(try await store.deviceCensus())
+        var rollouts: [RolloutView] = []
+        for rollout in try await store.rollouts(channel: nil) where rollout.status.isActive || rollout.status == .halted {
+            rollouts.append(try await decisions.view(rollout))
+        }
+        metrics.recordRollouts(rollouts)
         return Response(
             status: .ok,
             headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

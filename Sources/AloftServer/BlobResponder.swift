@@ -21,9 +21,10 @@ struct BlobResponder<Store: FleetStore>: Sendable {
     func respondNegotiating(sha256: String, request: Request, context: AloftRequestContext) async throws -> Response {
         let vary = "Accept-Encoding"
         do {
-            let deflate = request.headers[.range] == nil
+            let accepts = request.headers[.range] == nil
                 && AcceptEncoding.accepts("deflate", header: request.headers[values: .acceptEncoding].joined(separator: ","))
-                && blobs.size(of: sha256, encoding: .zlib) != nil
+            var deflate = false
+            if accepts { deflate = try await blobs.size(of: sha256, encoding: .zlib) != nil }
             var response = try await respond(
                 sha256: sha256, encoding: deflate ? .zlib : .raw, contentEncoding: deflate ? "deflate" : nil, request: request, context: context)
             response.headers[.vary] = vary
@@ -49,7 +50,7 @@ struct BlobResponder<Store: FleetStore>: Sendable {
                 BlobDownload(deviceID: deviceID, sha256: sha256, encoding: encoding.rawValue, bytes: bytes, status: status.code, at: clock())
             )
         }
-        guard let length = blobs.size(of: sha256, encoding: encoding) else {
+        guard let length = try await blobs.size(of: sha256, encoding: encoding) else {
             try await record(.notFound, 0)
             throw APIError.notFound(encoding == .raw ? "no blob \(sha256) on this server" : "no zlib form of blob \(sha256) on this server")
         }

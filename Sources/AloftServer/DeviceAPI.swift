@@ -56,6 +56,7 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
         guard let target = decision.offer, let offer = entries[target.sequence]?.offer(format: target.format) else {
             // Outside a maintenance window the device comes back when it opens, if that is sooner than its usual poll.
             let poll = decision.retryAt.map { min(pollInterval, max(1, Int($0.timeIntervalSince(now).rounded(.up)))) } ?? pollInterval
+            metrics.checkIn(decision.retryAt == nil ? .none : .window)
             return try context.json(CheckInResponse(action: CheckInResponse.none, poll: poll))
         }
         if let id = decision.rollout {
@@ -64,6 +65,7 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
             if let rollout = rollouts.first(where: { $0.id == id }), rollout.settledAt != nil { try await decisions.advance(rollout, now: now) }
         }
         metrics.updatesOffered.increment()
+        metrics.checkIn(decision.rollout == nil ? .update : .rollout)
         return try context.json(CheckInResponse(action: CheckInResponse.update, poll: pollInterval, release: offer.release, zlib: offer.zlib))
     }
 

@@ -49,7 +49,7 @@ final class ReleaseCatalog<Store: FleetStore>: Sendable {
         let key = Key(channel: channel, sequence: sequence)
         if let cached = entries.withLock({ $0[key] }) { return cached }
         guard let record = try await store.release(channel: channel, sequence: sequence) else { return nil }
-        let entry = try Self.entry(record, blobs: blobs)
+        let entry = try await Self.entry(record, blobs: blobs)
         entries.withLock { entries in
             if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
             entries[key] = entry
@@ -58,7 +58,7 @@ final class ReleaseCatalog<Store: FleetStore>: Sendable {
     }
 
     /// Parses what was stored; publishing checked that both envelopes describe the same release.
-    private static func entry(_ record: ReleaseRecord, blobs: BlobStore) throws -> Entry {
+    private static func entry(_ record: ReleaseRecord, blobs: BlobStore) async throws -> Entry {
         func decode(_ text: String) throws -> SignedRelease { try JSONDecoder().decode(SignedRelease.self, from: Data(text.utf8)) }
         let envelope = try record.envelope.map(decode)
         let header = try envelope?.parsedHeader()
@@ -66,7 +66,7 @@ final class ReleaseCatalog<Store: FleetStore>: Sendable {
         let legacyManifest = try legacy?.parsedLegacyManifest()
         var zlib: [String: Int] = [:]
         for file in legacyManifest?.files ?? [] {
-            if let size = blobs.size(of: file.sha256, encoding: .zlib) { zlib[file.sha256] = size }
+            if let size = try await blobs.size(of: file.sha256, encoding: .zlib) { zlib[file.sha256] = size }
         }
         var formats = Set<Int>()
         if header != nil { formats.insert(ReleaseManifest.currentFormat) }

@@ -9,6 +9,20 @@ public final class ServerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let checkIns: Counter
     let updatesOffered: Counter
+    /// `aloft_checkin_outcomes_total{outcome}` by ``CheckInOutcome``, made once: check-in is the hot path.
+    private let outcomes: [CheckInOutcome: Counter]
+
+    /// What a check-in was answered.
+    enum CheckInOutcome: String, CaseIterable {
+        /// Nothing to do.
+        case none
+        /// Offered the channel's newest release (no rollout), or its pinned one.
+        case update
+        /// Offered a release by a rollout.
+        case rollout
+        /// Nothing now: outside a rollout's maintenance window, told when it opens.
+        case window
+    }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -18,6 +32,54 @@ public final class ServerMetrics: Sendable {
         self.updatesOffered = registry.makeCounter(
             descriptor: .init(namespace: "aloft", metricName: "updates_offered", unitName: "total", helpText: "Check-ins answered with an update")
         )
+        var outcomes: [CheckInOutcome: Counter] = [:]
+        for outcome in CheckInOutcome.allCases {
+            outcomes[outcome] = registry.makeCounter(
+                descriptor: .init(
+                    namespace: "aloft", metricName: "checkin_outcomes", unitName: "total",
+                    helpText: "Check-ins by answer: none, update (no rollout), rollout, window (outside a maintenance window)"),
+                labels: [("outcome", outcome.rawValue)])
+        }
+        self.outcomes = outcomes
+    }
+
+    func checkIn(_ outcome: CheckInOutcome) {
+        outcomes[outcome]?.increment()
+    }
+
+    /// The label sets of the rollout gauges set at the last scrape, so that those of a finished rollout go.
+    private let rolloutGauges = Mutex<[String: Gauge]>([:])
+
+    /// `aloft_rollout_phase{rollout,channel,version,status}`: the current phase (1-based) of each rollout not finished
+    /// (running, paused or halted); `aloft_rollout_devices{rollout,phase,state}`: its targeted devices per phase and state.
+    func recordRollouts(_ rollouts: [RolloutView]) {
+        rolloutGauges.withLock { gauges in
+            var seen: [String: Gauge] = [:]
+            func set(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Int) {
+                let gauge = registry.makeGauge(descriptor: .init(namespace: "aloft", metricName: name, helpText: help), labels: labels)
+                gauge.set(Double(value))
+                seen[name + "|" + labels.map { $0.0 + "=" + $0.1 }.joined(separator: ",")] = gauge
+            }
+            for rollout in rollouts {
+                let id = String(rollout.id)
+                set(
+                    "rollout_phase", "Current phase (1-based) of each running, paused or halted rollout",
+                    [("rollout", id), ("channel", rollout.channel), ("version", rollout.version), ("status", rollout.status)], rollout.phase)
+                for phase in rollout.phases {
+                    let states = [
+                        ("targeted", phase.devices), ("offered", phase.offered), ("downloading", phase.downloading), ("installed", phase.installed),
+                        ("confirmed", phase.confirmed), ("failed", phase.failed), ("rolled_back", phase.rolledBack),
+                    ]
+                    for (state, count) in states {
+                        set(
+                            "rollout_devices", "Devices of a rollout's phase by state (targeted: all of the phase)",
+                            [("rollout", id), ("phase", String(phase.phase)), ("state", state)], count)
+                    }
+                }
+            }
+            for (key, gauge) in gauges where seen[key] == nil { registry.unregisterGauge(gauge) }
+            gauges = seen
+        }
     }
 
     func blobBytesServed(_ bytes: Int, encoding: BlobStore.Encoding) {

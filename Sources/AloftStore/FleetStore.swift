@@ -105,6 +105,16 @@ public protocol FleetStore: Sendable {
     /// How many such changes this store made: a cache checks it on every use, so this server's own changes show at once.
     var localChangeCount: Int { get }
 
+    // MARK: Blobs shared by servers
+
+    /// Whether servers on this database share blobs through it (PostgreSQL): each server's blob folder is then a
+    /// cache of what the database holds.
+    var sharesBlobs: Bool { get }
+    /// Keeps one form (`raw` or `zlib`) of a blob; nothing happens when it is there already. The caller checked the hash.
+    func storeBlob(_ sha256: String, form: String, bytes: [UInt8]) async throws
+    /// One form of a blob, or nil when the database has none.
+    func blobBytes(_ sha256: String, form: String) async throws -> [UInt8]?
+
     /// Writes what is pending and closes connections. The store must not be used afterwards.
     func shutdown() async
 }

@@ -57,6 +57,7 @@ public final class FluentFleetStore: FleetStore {
     /// Every migration, in order. Append-only.
     static let migrations: [any AsyncMigration] = [
         CreateFleetSchema(), AddAccessControl(), AddDeviceAgent(), IndexHistoryTimes(), AddLegacyEnvelopes(), AddRollouts(), AddChangeLog(),
+        AddSharedBlobs(),
     ]
 
     /// Connects to `database` and brings its schema up to date.
@@ -156,6 +157,26 @@ public final class FluentFleetStore: FleetStore {
     }
 
     public var localChangeCount: Int { localChanges.load(ordering: .relaxed) }
+
+    // MARK: Shared blobs
+
+    public var sharesBlobs: Bool {
+        if case .postgres = backend { true } else { false }
+    }
+
+    public func storeBlob(_ sha256: String, form: String, bytes: [UInt8]) async throws {
+        let db = try db()
+        if try await BlobModel.query(on: db).filter(\.$id == BlobModel.key(sha256, form)).count() > 0 { return }
+        do {
+            try await BlobModel(sha256: sha256, form: form, bytes: bytes).create(on: db)
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            // Another server stored the same blob in between: blobs are immutable, so theirs is this one.
+        }
+    }
+
+    public func blobBytes(_ sha256: String, form: String) async throws -> [UInt8]? {
+        try await BlobModel.find(BlobModel.key(sha256, form), on: db()).map { Array($0.data) }
+    }
 
     /// Notes a change servers cache, in the transaction that makes it; ``committed()`` counts it locally afterwards.
     private func noteChange(on db: any Database) async throws {

@@ -244,3 +244,21 @@ struct AddChangeLog: AsyncMigration {
         try await database.schema(FluentFleetStore.changeLogTable).delete()
     }
 }
+
+/// Blobs in the database: with PostgreSQL, every server reads the blobs any server was given (each keeps a copy on its
+/// own disk as a cache). Created on SQLite too, where it stays empty (one machine has one disk).
+struct AddSharedBlobs: AsyncMigration {
+    var name: String { "aloft.v8.AddSharedBlobs" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema(BlobModel.schema)
+            .field("id", .string, .identifier(auto: false))
+            .field("data", .data, .required)
+            .field("size", .int64, .required)
+            .create()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(BlobModel.schema).delete()
+    }
+}

@@ -288,3 +288,23 @@ final class RolloutDeviceModel: Model, @unchecked Sendable {
         RolloutOutcome(state: RolloutDeviceState(rawValue: state) ?? .offered, at: at, reason: reason)
     }
 }
+
+/// One form of a blob kept in the database, for servers that share no disk (PostgreSQL only; see AddSharedBlobs).
+final class BlobModel: Model, @unchecked Sendable {
+    static let schema = "blobs"
+
+    /// `<sha256>.<form>`.
+    @ID(custom: "id", generatedBy: .user) var id: String?
+    @Field(key: "data") var data: Data
+    @Field(key: "size") var size: Int
+
+    init() {}
+
+    init(sha256: String, form: String, bytes: [UInt8]) {
+        self.id = Self.key(sha256, form)
+        self.data = Data(bytes)
+        self.size = bytes.count
+    }
+
+    static func key(_ sha256: String, _ form: String) -> String { sha256 + "." + form }
+}

@@ -190,20 +190,34 @@ struct Release: AsyncParsableCommand {
 
         @OptionGroup var server: ServerOptions
 
+        // The async part is one call: Swift 6.3.1 crashed (LLVM coroutine splitting, release build) on this function
+        // when it also validated and printed.
         func run() async throws {
+            let signers = try signers()
+            let client = try server.client()
+            let outcome = try await Promoter(client: client).promote(version: version, from: from, to: to, keys: signers, held: held, created: Date())
+            report(outcome.manifest, alreadyPublished: outcome.alreadyPublished)
+        }
+
+        private func signers() throws -> [ReleasePrivateKey] {
             _ = try SemanticVersion(parsing: version)
             try Identifiers.validateChannel(from)
             try Identifiers.validateChannel(to)
             guard (1...SignedRelease.maxSignatures).contains(keys.count) else {
                 throw ValidationError("pass 1-\(SignedRelease.maxSignatures) --key options (private keys that sign the release)")
             }
-            let signers = try keys.map { try ReleasePrivateKey(pem: try readKeyFile($0)) }
-            let outcome = try await Promoter(client: try server.client()).promote(
-                version: version, from: from, to: to, keys: signers, held: held, created: Date())
-            let m = outcome.manifest
-            if outcome.alreadyPublished { return print("\(m.version) is already published on \(to) (sequence \(m.sequence)) with these files; nothing changed") }
-            print("promoted \(m.version) from \(from) to \(to) (sequence \(m.sequence)): \(m.files.count) files, none uploaded"
-                + (held ? "; held until a rollout starts it" : ""))
+            var signers: [ReleasePrivateKey] = []
+            for path in keys { signers.append(try ReleasePrivateKey(pem: try readKeyFile(path))) }
+            return signers
+        }
+
+        private func report(_ m: ReleaseManifest, alreadyPublished: Bool) {
+            if alreadyPublished {
+                print("\(m.version) is already published on \(to) (sequence \(m.sequence)) with these files; nothing changed")
+            } else {
+                print("promoted \(m.version) from \(from) to \(to) (sequence \(m.sequence)): \(m.files.count) files, none uploaded"
+                    + (held ? "; held until a rollout starts it" : ""))
+            }
         }
     }
 

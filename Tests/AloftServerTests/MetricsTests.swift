@@ -1,3 +1,4 @@
+import AloftCore
 import AloftServer
 import Foundation
 import Hummingbird
@@ -29,6 +30,36 @@ import Testing
             #expect(lines.contains("aloft_blob_bytes_served_total{encoding=\"raw\"} \(file.bytes.count)"))
             #expect(lines.contains("aloft_device_events_total{type=\"installed\"} 1"))
             #expect(lines.contains("# TYPE aloft_checkins_total counter"))
+        }
+    }
+
+    /// Check-ins by outcome, and the phase and devices of each rollout not finished, counted at the scrape.
+    @Test func checkInOutcomesAndRolloutGauges() async throws {
+        let clock = TestClock(ReleaseManifest.date(fromTimestamp: "2026-12-02T12:00:00Z")!)  // a Wednesday, 12:00 UTC
+        try await TestFleet.run(clock: clock.read) { fleet in
+            let a = try await fleet.registerDevice("a"), b = try await fleet.registerDevice("b", channel: "beta")
+            _ = try await fleet.checkIn("a", token: a)  // nothing published: none
+            try await fleet.publish(TestRelease(version: "1.0.0", sequence: 1))
+            _ = try await fleet.checkIn("a", token: a)  // the channel's newest: update
+            try await fleet.publish(TestRelease(version: "1.0.0", sequence: 1, channel: "beta"))
+            let started = try await fleet.send(
+                .post, "/api/v1/admin/rollouts", json: #"{"channel":"beta","version":"1.0.0","window":"Sat 01:00-02:00 UTC"}"#)
+            #expect(started.status == .created, "\(started.text)")
+            _ = try await fleet.checkIn("b", token: b)  // outside the window
+            clock.set(ReleaseManifest.date(fromTimestamp: "2026-12-05T01:30:00Z")!)
+            _ = try await fleet.checkIn("b", token: b)  // inside it: offered by the rollout
+            let text = try await fleet.send(.get, "/metrics").text
+            let lines = Set(text.split(separator: "\n").map(String.init))
+            for (outcome, count) in [("none", 1), ("update", 1), ("window", 1), ("rollout", 1)] {
+                #expect(lines.contains(#"aloft_checkin_outcomes_total{outcome="\#(outcome)"} \#(count)"#), "\(outcome): \(text)")
+            }
+            #expect(lines.contains(#"aloft_rollout_phase{rollout="1",channel="beta",version="1.0.0",status="running"} 1.0"#), "\(text)")
+            #expect(lines.contains(#"aloft_rollout_devices{rollout="1",phase="1",state="targeted"} 1.0"#), "\(text)")
+            #expect(lines.contains(#"aloft_rollout_devices{rollout="1",phase="1",state="offered"} 1.0"#), "\(text)")
+            // A finished rollout's gauges go at the next scrape.
+            #expect(try await fleet.send(.post, "/api/v1/admin/rollouts/1/abort").status == .ok)
+            let after = try await fleet.send(.get, "/metrics").text
+            #expect(!after.contains("aloft_rollout_phase{") && !after.contains("aloft_rollout_devices{"), "\(after)")
         }
     }
 

@@ -107,8 +107,14 @@ final class ServerProcess: @unchecked Sendable {
             process.terminate()
             let deadline = Date().addingTimeInterval(10)
             while process.isRunning && Date() < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
         }
+        process.waitUntilExit()
+    }
+
+    /// SIGKILL: the server stops at once, as in a power cut or a crash.
+    func kill() {
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 
