@@ -194,21 +194,14 @@ public struct APIOperation: Sendable {
 
     /// The methods a requested path takes: those of the most specific path template it matches, as a router picks it
     /// (a literal segment wins over a `{parameter}` at the first place they differ); empty when it matches none.
-    public static func methods(at path: String, among operations: [APIOperation] = all) -> [Method] {
-        let matching = operations.filter { $0.matches(path: path) }
-        // Compare the templates segment by segment: `false` (a literal) sorts before `true` (a parameter).
-        func shape(_ operation: APIOperation) -> [Bool] { operation.path.split(separator: "/").map { $0.hasPrefix("{") } }
-        guard let best = matching.map(shape).min(by: { $0.lexicographicallyPrecedes($1) { !$0 && $1 } }) else { return [] }
-        return matching.filter { shape($0) == best }.map(\.method)
+    public static func methods(at path: String, among operations: [APIOperation]? = nil) -> [Method] {
+        (operations.map(RouteIndex.init) ?? .standard).best(path).map(\.method)
     }
 
     /// The operation a request for `path` with `method` is routed to, by the same rule as ``methods(at:among:)``: of the
     /// templates that match, the one with a literal where another has a parameter.
-    public static func operation(_ method: Method, at path: String, among operations: [APIOperation] = all) -> APIOperation? {
-        let matching = operations.filter { $0.matches(path: path) }
-        func shape(_ operation: APIOperation) -> [Bool] { operation.path.split(separator: "/").map { $0.hasPrefix("{") } }
-        guard let best = matching.map(shape).min(by: { $0.lexicographicallyPrecedes($1) { !$0 && $1 } }) else { return nil }
-        return matching.first { $0.method == method && shape($0) == best }
+    public static func operation(_ method: Method, at path: String, among operations: [APIOperation]? = nil) -> APIOperation? {
+        (operations.map(RouteIndex.init) ?? .standard).best(path).first { $0.method == method }
     }
 
     /// The names of the path's `{parameters}`, in order.
@@ -228,4 +221,49 @@ public enum BodyLimit {
     public static let releaseEnvelope = 4 * ReleaseManifest.legacyMaxEncodedBytes
     /// A blob: the largest file a release may carry.
     public static let blob = ReleaseManifest.maxFileSize
+}
+
+/// The path templates of a list of operations, split once, by number of segments: every request asks which operation
+/// its path is (metrics, 405 answers), and splitting every template each time cost more than the request itself.
+struct RouteIndex: Sendable {
+    private struct Template: Sendable {
+        var operation: APIOperation
+        /// Each segment: its literal text, or nil for a `{parameter}`.
+        var segments: [String?]
+    }
+
+    private let bySegmentCount: [Int: [Template]]
+
+    init(_ operations: [APIOperation]) {
+        var index: [Int: [Template]] = [:]
+        for operation in operations {
+            let segments = operation.path.split(separator: "/").map { $0.hasPrefix("{") ? nil : String($0) }
+            index[segments.count, default: []].append(Template(operation: operation, segments: segments))
+        }
+        bySegmentCount = index
+    }
+
+    static let standard = RouteIndex(APIOperation.all)
+
+    /// The operations of the most specific template `path` matches (one per method).
+    func best(_ path: String) -> [APIOperation] {
+        // `all` when no list is given (the usual case): see ``APIOperation/methods(at:among:)``.
+        let requested = path.split(separator: "/")
+        guard let candidates = bySegmentCount[requested.count] else { return [] }
+        var best: [Template] = []
+        for template in candidates where zip(requested, template.segments).allSatisfy({ $1 == nil || $0 == $1! }) {
+            guard let first = best.first else {
+                best = [template]
+                continue
+            }
+            // A literal (non-nil) where the other has a parameter, at the first place they differ, is more specific.
+            let shape = template.segments.map { $0 == nil }, bestShape = first.segments.map { $0 == nil }
+            if shape == bestShape {
+                best.append(template)
+            } else if shape.lexicographicallyPrecedes(bestShape, by: { !$0 && $1 }) {
+                best = [template]
+            }
+        }
+        return best.map(\.operation)
+    }
 }

@@ -214,3 +214,18 @@ extension ReleaseSignature: WireSchema {
         ])
     }
 }
+
+/// A body whose every field is a scalar (or null): a field it does not know is a top-level key not among these, which
+/// the server checks in one pass (check-ins and events are the hot path). `WireTypeTests` checks the names against
+/// what the type encodes.
+public protocol FlatJSONObject {
+    static var fieldNames: Set<String> { get }
+}
+
+extension CheckInRequest: FlatJSONObject {
+    public static let fieldNames: Set<String> = ["id", "version", "sequence", "board", "micropython", "agent", "mpy", "free", "rejected", "format"]
+}
+
+extension EventRequest: FlatJSONObject {
+    public static let fieldNames: Set<String> = ["id", "type", "version", "sequence", "reason"]
+}

@@ -1,3 +1,4 @@
+import AloftAPI
 import AloftCore
 import Foundation
 import Hummingbird
@@ -30,6 +31,22 @@ extension Request {
     }
 }
 
+/// The keys of a JSON object, whatever their values.
+private struct TopLevelKeys: Decodable {
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    let keys: [String]
+
+    init(from decoder: any Decoder) throws {
+        keys = try decoder.container(keyedBy: Key.self).allKeys.map(\.stringValue)
+    }
+}
+
 /// JSON decoding for request bodies: depth-limited, and refusing fields the target type does not have.
 enum StrictJSON {
     static func decode<T: Codable>(_ type: T.Type, from data: Data) throws -> T {
@@ -44,6 +61,14 @@ enum StrictJSON {
             value = try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
             throw APIError.badRequest("request body is not valid: \(APIError.describe(error))")
+        }
+        if let flat = T.self as? any FlatJSONObject.Type {
+            // One more pass over the keys instead of re-encoding the value and comparing two parsed trees.
+            let keys = try JSONDecoder().decode(TopLevelKeys.self, from: data).keys
+            if let field = keys.filter({ !flat.fieldNames.contains($0) }).min() {
+                throw APIError.badRequest("request body is not valid: unknown field '\(field.prefix(80))'")
+            }
+            return value
         }
         if let field = try unknownField(in: data, decodedAs: value) {
             throw APIError.badRequest("request body is not valid: unknown field '\(field.prefix(80))'")

@@ -129,23 +129,20 @@ public final class FluentFleetStore: FleetStore {
     }
 
     /// One transaction for the batch. A check-in older than what the row has (another server wrote a newer one) is left out.
+    /// Plain SQL: Fluent's query builder reflects over the model's fields for every statement, which was a fifth of a
+    /// busy server's time.
     private func write(_ batch: [DeviceCheckIn]) async throws {
         try await db().transaction { db in
-            for checkIn in batch {
-                try await DeviceModel.query(on: db)
-                    .filter(\.$id == checkIn.deviceID)
-                    .group(.or) { $0.filter(\.$lastSeen == nil).filter(\.$lastSeen <= checkIn.at) }
-                    .set(\.$version, to: checkIn.version)
-                    .set(\.$sequence, to: checkIn.sequence)
-                    .set(\.$board, to: checkIn.board)
-                    .set(\.$micropython, to: checkIn.micropython)
-                    .set(\.$agent, to: checkIn.agent)
-                    .set(\.$mpy, to: checkIn.mpy)
-                    .set(\.$free, to: checkIn.free)
-                    .set(\.$rejected, to: checkIn.rejected)
-                    .set(\.$format, to: checkIn.format)
-                    .set(\.$lastSeen, to: checkIn.at)
-                    .update()
+            guard let sql = db as? any SQLDatabase else { throw FleetStoreConfigurationError("the database does not take SQL") }
+            for c in batch {
+                try await sql.raw(
+                    """
+                    UPDATE "devices" SET "version" = \(bind: c.version), "sequence" = \(bind: c.sequence), "board" = \(bind: c.board),
+                    "micropython" = \(bind: c.micropython), "agent" = \(bind: c.agent), "mpy" = \(bind: c.mpy), "free" = \(bind: c.free),
+                    "rejected" = \(bind: c.rejected), "format" = \(bind: c.format), "last_seen" = \(bind: c.at)
+                    WHERE "id" = \(bind: c.deviceID) AND ("last_seen" IS NULL OR "last_seen" <= \(bind: c.at))
+                    """
+                ).run()
             }
         }
     }

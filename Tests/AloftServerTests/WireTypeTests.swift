@@ -124,6 +124,16 @@ import Testing
     }
 
     /// Where the protocol shows `null`, the member is there as `null`; where it says "left out", it is absent.
+    /// The bodies checked for unknown fields by their names alone: the names are every field the type encodes.
+    @Test func flatBodiesNameEveryFieldTheyEncode() throws {
+        func keys(_ value: some Encodable) throws -> Set<String> {
+            Set(try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(value)) as? [String: Any]).keys)
+        }
+        let checkIn = CheckInRequest(id: "d", version: "1.0.0", sequence: 1, board: "b", micropython: "1.22.0", agent: "0.5.0", mpy: 6, free: 1, rejected: 2, format: 2)
+        #expect(try keys(checkIn) == CheckInRequest.fieldNames)
+        #expect(try keys(EventRequest(id: "d", type: "installed", version: "1.0.0", sequence: 1, reason: "r")) == EventRequest.fieldNames)
+    }
+
     @Test func nullAndAbsentAreAsTheProtocolSays() throws {
         let fresh = try Self.encoded(
             DeviceView(
