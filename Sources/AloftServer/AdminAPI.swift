@@ -192,30 +192,23 @@ struct AdminAPI<Store: FleetStore>: Sendable {
     }
 
     @Sendable func device(request: Request, context: AloftRequestContext) async throws -> Response {
-        let device = try await existingDevice(context)
+        let device = try await decisions.existingDevice(context)
         return try await context.json(decisions.view(device, rollouts: store.rollouts(channel: device.channel), now: clock()))
     }
 
     @Sendable func events(request: Request, context: AloftRequestContext) async throws -> Response {
-        let device = try await existingDevice(context)
+        let device = try await decisions.existingDevice(context)
         let events = try await store.events(deviceID: device.id, limit: Self.limit(request))
         return try context.json(EventListResponse(events: events.map(EventView.init)))
     }
 
     @Sendable func downloads(request: Request, context: AloftRequestContext) async throws -> Response {
-        let device = try await existingDevice(context)
+        let device = try await decisions.existingDevice(context)
         let downloads = try await store.downloads(deviceID: device.id, limit: Self.limit(request))
         return try context.json(DownloadListResponse(downloads: downloads.map(DownloadView.init)))
     }
 
     // MARK: Rules
-
-    func existingDevice(_ context: AloftRequestContext) async throws -> DeviceRecord {
-        let id = try context.parameters.require("id")
-        try Identifiers.validateDeviceID(id)
-        guard let device = try await store.device(id: id) else { throw APIError.notFound("no device '\(id)'") }
-        return device
-    }
 
     /// Optional `?limit=N` (newest N) on event and download listings.
     private static func limit(_ request: Request) throws -> Int? {

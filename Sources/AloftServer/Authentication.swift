@@ -18,11 +18,12 @@ public struct AdminCredential: Sendable {
 
     /// Compares digests, not tokens, so neither length nor content leaks through timing.
     public func accepts(_ presented: String) -> Bool {
-        let candidate = Array(Digest.sha256Hex(presented.utf8).utf8)
-        guard candidate.count == digest.count else { return false }
-        var difference: UInt8 = 0
-        for (a, b) in zip(candidate, digest) { difference |= a ^ b }
-        return difference == 0
+        accepts(hash: Digest.sha256Hex(presented.utf8))
+    }
+
+    /// The same for a presented token's SHA-256 (hex), when it is computed already.
+    func accepts(hash: String) -> Bool {
+        Digest.constantTimeEqual(hash, String(decoding: digest, as: UTF8.self))
     }
 }
 
@@ -89,12 +90,13 @@ struct BearerAuthenticator<Store: FleetStore>: RouterMiddleware {
             throw Self.unauthorized("missing 'Authorization: Bearer <token>' header", basic: audience == .admin)
         }
         var context = context
+        let hash = BearerSecret.hash(token)
         switch audience {
         case .admin, .deviceOrAdmin:
-            if let name = try await adminName(token) {
+            if let name = try await adminName(token, hash: hash) {
                 context.isAdmin = true
                 context.adminName = name
-                context.adminTokenHash = BearerSecret.hash(token)
+                context.adminTokenHash = hash
                 return try await next(request, context)
             }
         case .device, .enrollment:
@@ -102,12 +104,12 @@ struct BearerAuthenticator<Store: FleetStore>: RouterMiddleware {
         }
         switch audience {
         case .device, .deviceOrAdmin:
-            if BearerSecret.device.matches(token), let device = try await cache.device(tokenHash: BearerSecret.hash(token)) {
+            if BearerSecret.device.matches(token), let device = try await cache.device(tokenHash: hash) {
                 context.device = device
                 return try await next(request, context)
             }
         case .enrollment:
-            if BearerSecret.enrollment.matches(token), let enrollment = try await store.enrollment(secretHash: BearerSecret.hash(token)) {
+            if BearerSecret.enrollment.matches(token), let enrollment = try await store.enrollment(secretHash: hash) {
                 context.enrollment = enrollment
                 return try await next(request, context)
             }
@@ -124,10 +126,10 @@ struct BearerAuthenticator<Store: FleetStore>: RouterMiddleware {
     }
 
     /// The admin's name for logs: `bootstrap` for the token given to `aloft serve`, else the stored token's name.
-    private func adminName(_ token: String) async throws -> String? {
-        if admin.accepts(token) { return AdminCredential.bootstrapName }
+    private func adminName(_ token: String, hash: String) async throws -> String? {
+        if admin.accepts(hash: hash) { return AdminCredential.bootstrapName }
         guard BearerSecret.admin.matches(token) else { return nil }
-        return try await store.adminToken(tokenHash: BearerSecret.hash(token))?.name
+        return try await store.adminToken(tokenHash: hash)?.name
     }
 
     static func bearerToken(_ header: String?) -> String? {

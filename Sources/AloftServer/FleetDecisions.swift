@@ -108,12 +108,25 @@ struct FleetDecisions<Store: FleetStore>: Sendable {
 
     /// The rollout the path's `{rollout}` names: 400 when it is not a positive integer, 404 when there is none.
     func existingRollout(_ context: AloftRequestContext) async throws -> Rollout {
-        let text = try context.parameters.require("rollout")
-        guard text.utf8.count <= 19, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let id = Int(text), id >= 1 else {
-            throw APIError.badRequest("rollout id must be a positive integer, got '\(text.prefix(40))'")
-        }
+        let id = try Self.rolloutID(context.parameters.require("rollout"), field: "rollout id")
         guard let rollout = try await store.rollout(id: id) else { throw APIError.notFound("no rollout \(id)") }
         return rollout
+    }
+
+    /// A rollout id as a path or query gives it: a positive integer, or 400 naming `field`.
+    static func rolloutID(_ text: String, field: String) throws -> Int {
+        guard text.utf8.count <= 19, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let id = Int(text), id >= 1 else {
+            throw APIError.badRequest("\(field) must be a positive integer, got '\(text.prefix(40))'")
+        }
+        return id
+    }
+
+    /// The device the path's `{id}` names: 400 when it is not a device id, 404 when there is none.
+    func existingDevice(_ context: AloftRequestContext) async throws -> DeviceRecord {
+        let id = try context.parameters.require("id")
+        try Identifiers.validateDeviceID(id)
+        guard let device = try await store.device(id: id) else { throw APIError.notFound("no device '\(id)'") }
+        return device
     }
 
     /// An operator's action on a rollout, from the API or the console: the core says what the rollout becomes, or why it

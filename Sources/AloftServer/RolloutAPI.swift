@@ -27,26 +27,25 @@ struct RolloutAPI<Store: FleetStore>: Sendable {
     // MARK: Devices
 
     @Sendable func tag(request: Request, context: AloftRequestContext) async throws -> Response {
-        let id = try deviceID(context)
         let body = try await request.decodeJSON(as: DeviceTagsRequest.self)
         let add = body.add ?? [], remove = body.remove ?? []
         for tag in add + remove { try Identifiers.validateTag(tag) }
         guard add.count <= Identifiers.maxTags, remove.count <= Identifiers.maxTags else {
             throw APIError.badRequest("add or remove at most \(Identifiers.maxTags) tags at once")
         }
-        guard let current = try await store.device(id: id) else { throw APIError.notFound("no device '\(id)'") }
+        let current = try await decisions.existingDevice(context)
         guard Set(current.tags).union(add).subtracting(remove).count <= Identifiers.maxTags else {
             throw APIError.badRequest("a device has at most \(Identifiers.maxTags) tags")
         }
-        let device = try await store.updateDeviceTags(id: id, add: add, remove: remove)
+        let device = try await store.updateDeviceTags(id: current.id, add: add, remove: remove)
         return try await view(device, context: context)
     }
 
     @Sendable func pin(request: Request, context: AloftRequestContext) async throws -> Response {
-        let id = try deviceID(context)
         let body = try await request.decodeJSON(as: DevicePinRequest.self)
         try AdminAPI<Store>.requireVersion(body.version)
-        guard let current = try await store.device(id: id) else { throw APIError.notFound("no device '\(id)'") }
+        let current = try await decisions.existingDevice(context)
+        let id = current.id
         guard try await store.release(channel: current.channel, version: body.version) != nil else {
             throw APIError.notFound("channel '\(current.channel)' of device '\(id)' has no release \(body.version)")
         }

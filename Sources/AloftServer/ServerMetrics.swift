@@ -47,39 +47,34 @@ public final class ServerMetrics: Sendable {
         outcomes[outcome]?.increment()
     }
 
-    /// The label sets of the rollout gauges set at the last scrape, so that those of a finished rollout go.
-    private let rolloutGauges = Mutex<[String: Gauge]>([:])
+    /// The rollout gauges set at the last scrape, so that those of a finished rollout go.
+    private let rolloutGauges = GaugeSet()
 
     /// `aloft_rollout_phase{rollout,channel,version,status}`: the current phase (1-based) of each rollout not finished
     /// (running, paused or halted); `aloft_rollout_devices{rollout,phase,state}`: its targeted devices per phase and state.
     func recordRollouts(_ rollouts: [RolloutView]) {
-        rolloutGauges.withLock { gauges in
-            var seen: [String: Gauge] = [:]
-            func set(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Int) {
-                let gauge = registry.makeGauge(descriptor: .init(namespace: "aloft", metricName: name, helpText: help), labels: labels)
-                gauge.set(Double(value))
-                seen[name + "|" + labels.map { $0.0 + "=" + $0.1 }.joined(separator: ",")] = gauge
-            }
-            for rollout in rollouts {
-                let id = String(rollout.id)
-                set(
-                    "rollout_phase", "Current phase (1-based) of each running, paused or halted rollout",
-                    [("rollout", id), ("channel", rollout.channel), ("version", rollout.version), ("status", rollout.status)], rollout.phase)
-                for phase in rollout.phases {
-                    let states = [
-                        ("targeted", phase.devices), ("offered", phase.offered), ("downloading", phase.downloading), ("installed", phase.installed),
-                        ("confirmed", phase.confirmed), ("failed", phase.failed), ("rolled_back", phase.rolledBack),
-                    ]
-                    for (state, count) in states {
-                        set(
-                            "rollout_devices", "Devices of a rollout's phase by state (targeted: all of the phase)",
-                            [("rollout", id), ("phase", String(phase.phase)), ("state", state)], count)
-                    }
+        var values: [GaugeSet.Value] = []
+        for rollout in rollouts {
+            let id = String(rollout.id)
+            values.append(
+                GaugeSet.Value(
+                    name: "rollout_phase", help: "Current phase (1-based) of each running, paused or halted rollout",
+                    labels: [("rollout", id), ("channel", rollout.channel), ("version", rollout.version), ("status", rollout.status)],
+                    value: rollout.phase))
+            for phase in rollout.phases {
+                let states = [
+                    ("targeted", phase.devices), ("offered", phase.offered), ("downloading", phase.downloading), ("installed", phase.installed),
+                    ("confirmed", phase.confirmed), ("failed", phase.failed), ("rolled_back", phase.rolledBack),
+                ]
+                for (state, count) in states {
+                    values.append(
+                        GaugeSet.Value(
+                            name: "rollout_devices", help: "Devices of a rollout's phase by state (targeted: all of the phase)",
+                            labels: [("rollout", id), ("phase", String(phase.phase)), ("state", state)], value: count))
                 }
             }
-            for (key, gauge) in gauges where seen[key] == nil { registry.unregisterGauge(gauge) }
-            gauges = seen
         }
+        rolloutGauges.replace(with: values, in: registry)
     }
 
     func blobBytesServed(_ bytes: Int, encoding: BlobStore.Encoding) {
@@ -121,32 +116,49 @@ public final class ServerMetrics: Sendable {
         .nanoseconds(Int64($0 * 1_000_000_000))
     }
 
-    /// The label sets of `aloft_devices` set by the last census, so that one whose devices are all gone is removed.
-    private let censusGauges = Mutex<[String: Gauge]>([:])
+    /// The `aloft_devices` gauges set by the last census, so that a group whose devices are all gone is removed.
+    private let censusGauges = GaugeSet()
 
     /// `aloft_devices{channel, version, state}`: devices (revoked ones left out) per channel, installed release and
     /// last reported state, as the store counts them now.
     func recordCensus(_ census: [DeviceCensusRow]) {
-        censusGauges.withLock { gauges in
-            var seen: [String: Gauge] = [:]
-            for row in census {
-                let labels = [("channel", row.channel), ("version", row.version ?? "none"), ("state", row.state ?? "none")]
-                let gauge = registry.makeGauge(
-                    descriptor: .init(
-                        namespace: "aloft", metricName: "devices",
-                        helpText: "Registered devices by channel, installed release and last reported state (none: nothing yet)"),
-                    labels: labels)
-                gauge.set(Double(row.count))
-                seen[labels.map { $0.0 + "=" + $0.1 }.joined(separator: ",")] = gauge
-            }
-            for (key, gauge) in gauges where seen[key] == nil { registry.unregisterGauge(gauge) }
-            gauges = seen
-        }
+        censusGauges.replace(
+            with: census.map { row in
+                GaugeSet.Value(
+                    name: "devices", help: "Registered devices by channel, installed release and last reported state (none: nothing yet)",
+                    labels: [("channel", row.channel), ("version", row.version ?? "none"), ("state", row.state ?? "none")], value: row.count)
+            }, in: registry)
     }
 
     /// Prometheus text exposition format.
     public func exposition() -> String {
         registry.emitToString()
+    }
+}
+
+/// Gauges set whole at each scrape: those of the last scrape that are not set again are unregistered, so a series
+/// whose subject is gone (an empty group, a finished rollout) stops being exported.
+final class GaugeSet: Sendable {
+    struct Value {
+        var name: String
+        var help: String
+        var labels: [(String, String)]
+        var value: Int
+    }
+
+    private let gauges = Mutex<[String: Gauge]>([:])
+
+    func replace(with values: [Value], in registry: PrometheusCollectorRegistry) {
+        gauges.withLock { gauges in
+            var seen: [String: Gauge] = [:]
+            for value in values {
+                let gauge = registry.makeGauge(descriptor: .init(namespace: "aloft", metricName: value.name, helpText: value.help), labels: value.labels)
+                gauge.set(Double(value.value))
+                seen[value.name + "|" + value.labels.map { $0.0 + "=" + $0.1 }.joined(separator: ",")] = gauge
+            }
+            for (key, gauge) in gauges where seen[key] == nil { registry.unregisterGauge(gauge) }
+            gauges = seen
+        }
     }
 }
 

@@ -18,7 +18,8 @@ final class CheckInBuffer: Sendable {
         }
     }
 
-    var isEmpty: Bool { pending.withLock { $0.isEmpty } }
+    /// Check-ins waiting, for tests.
+    var count: Int { pending.withLock { $0.count } }
 
     /// Writes what is pending with `write`, one batch at a time. A batch that fails goes back, under newer check-ins of
     /// the same devices, and the error is thrown.
