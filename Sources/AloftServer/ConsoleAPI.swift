@@ -37,17 +37,18 @@ struct ConsoleAPI<Store: FleetStore>: Sendable {
         for rollout in try await store.rollouts(channel: nil).prefix(Self.rolloutsShown) {
             rollouts.append((rollout, try await decisions.view(rollout)))
         }
-        let releases = try await store.releases(channel: nil)
+        // The newest few, not every release's envelopes (up to a megabyte each) to show twenty.
+        let releases = try await store.releases(channel: nil, limit: Self.releasesShown)
+        let releaseCount = try await store.releaseCount()
         // After a button, the page says what the rollout is now: read from the store, never echoed from the link.
         var notice: String?
-        if let text = request.uri.queryParameters["changed"] {
-            guard text.utf8.count <= 19, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let id = Int(text), id >= 1 else {
-                throw APIError.badRequest("changed must be a rollout id (a positive integer), got '\(text.prefix(40))'")
-            }
-            if let changed = try await store.rollout(id: id) { notice = "Rollout \(changed.id) (\(changed.version) on \(changed.channel)) is \(changed.status.rawValue)." }
+        if let text = request.uri.queryParameters["changed"],
+           let changed = try await store.rollout(id: FleetDecisions<Store>.rolloutID(String(text), field: "changed (a rollout id)"))
+        {
+            notice = "Rollout \(changed.id) (\(changed.version) on \(changed.channel)) is \(changed.status.rawValue)."
         }
         let html = pages.renderFleet(
-            census: census, rollouts: rollouts, releases: Array(releases.prefix(Self.releasesShown)), releaseCount: releases.count,
+            census: census, rollouts: rollouts, releases: releases, releaseCount: releaseCount,
             csrf: try ConsoleGuard.formToken(context), notice: notice, now: now)
         return Self.html(html)
     }
@@ -71,9 +72,8 @@ struct ConsoleAPI<Store: FleetStore>: Sendable {
     }
 
     @Sendable func device(request: Request, context: AloftRequestContext) async throws -> Response {
-        let id = try context.parameters.require("id")
-        try Identifiers.validateDeviceID(id)
-        guard let device = try await store.device(id: id) else { throw APIError.notFound("no device '\(id)'") }
+        let device = try await decisions.existingDevice(context)
+        let id = device.id
         let now = clock()
         let view = try await decisions.view(device, rollouts: store.rollouts(channel: device.channel), now: now)
         let events = try await store.events(deviceID: id, limit: ConsolePages.historyLimit)

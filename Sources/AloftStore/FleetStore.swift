@@ -52,8 +52,10 @@ public protocol FleetStore: Sendable {
     /// atomically with those checks. Throws ``StoreError/sequenceNotIncreasing(channel:sequence:latest:)`` or
     /// ``StoreError/versionExists(channel:version:sequence:)`` otherwise.
     func publish(_ release: NewRelease) async throws -> ReleaseRecord
-    /// Releases of one channel, or of all channels when `channel` is nil, newest first.
-    func releases(channel: String?) async throws -> [ReleaseRecord]
+    /// Releases of one channel, or of all channels when `channel` is nil, newest first; the newest `limit` when given.
+    func releases(channel: String?, limit: Int?) async throws -> [ReleaseRecord]
+    /// How many releases there are, in every channel.
+    func releaseCount() async throws -> Int
     /// The channel's release with the highest sequence.
     func latestRelease(channel: String) async throws -> ReleaseRecord?
     /// The sequences of the channel's releases above `sequence`, highest first; cheap, for check-in.
@@ -470,6 +472,11 @@ public struct NewRollout: Sendable, Equatable {
 }
 
 extension FleetStore {
+    /// Every release of one channel, or of all channels when `channel` is nil, newest first.
+    public func releases(channel: String?) async throws -> [ReleaseRecord] {
+        try await releases(channel: channel, limit: nil)
+    }
+
     /// An enrollment whose devices get no tags of its own.
     public func createEnrollment(name: String, channel: String, secretHash: String) async throws -> EnrollmentRecord {
         try await createEnrollment(name: name, channel: channel, secretHash: secretHash, tags: [])

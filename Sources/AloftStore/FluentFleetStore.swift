@@ -453,14 +453,19 @@ public final class FluentFleetStore: FleetStore {
         }
     }
 
-    public func releases(channel: String?) async throws -> [ReleaseRecord] {
+    public func releases(channel: String?, limit: Int?) async throws -> [ReleaseRecord] {
         let query = try ReleaseModel.query(on: db())
         if let channel {
             query.filter(\.$channel == channel).sort(\.$sequence, .descending)
         } else {
             query.sort(\.$publishedAt, .descending).sort(\.$id, .descending)
         }
+        if let limit { query.limit(limit) }
         return try await query.all().map(\.record)
+    }
+
+    public func releaseCount() async throws -> Int {
+        try await ReleaseModel.query(on: db()).count()
     }
 
     public func latestRelease(channel: String) async throws -> ReleaseRecord? {
