@@ -51,6 +51,28 @@ import Testing
         await reopened.shutdown()
     }
 
+    /// A database that fails a write (down, locked): the batch is not lost, and a check-in taken meanwhile wins over it.
+    @Test func aFailedWriteKeepsItsBatchUnderNewerCheckIns() async throws {
+        struct Down: Error {}
+        let buffer = CheckInBuffer()
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        buffer.add(Self.checkIn("a", sequence: 1, at: t0))
+        buffer.add(Self.checkIn("b", sequence: 1, at: t0))
+        buffer.add(Self.checkIn("a", sequence: 9, at: t0.addingTimeInterval(-1)))  // older than the one held: dropped
+        await #expect(throws: Down.self) {
+            try await buffer.flush { batch in
+                #expect(batch.count == 2)
+                buffer.add(Self.checkIn("a", sequence: 2, at: t0.addingTimeInterval(1)))
+                throw Down()
+            }
+        }
+        #expect(buffer.count == 2)
+        var written: [String: Int] = [:]
+        try await buffer.flush { batch in for c in batch { written[c.deviceID] = c.sequence } }
+        #expect(written == ["a": 2, "b": 1], "a's newer check-in, and b's from the failed batch")
+        #expect(buffer.count == 0)
+    }
+
     @Test func whatServersCacheMovesTheChangeGeneration() async throws {
         let store = try await FluentFleetStore.open(.sqliteMemory, logger: Self.logger)
         var generation = try await store.changeGeneration()
