@@ -47,7 +47,8 @@ def write(out, have, new_list):
             if "#" not in entry[0] and not entry[1] & 0x4000 and entry[0] not in w.agent:
                 out.write("d %s/%s\n" % (config.AGENT, entry[0]))
                 w.touched = True
-    n = _FIXED + w.blocks + (w.meta + 2047) // 2048  # metadata: a pair of blocks holds a block's worth
+    # metadata: a folder's pair of blocks splits when half full and holds 1 KiB of entries at worst
+    n = _FIXED + w.blocks + (w.meta + 511) // 512
     if w.touched:  # the copy of the agent kept until the new one is confirmed (previous.py)
         n += 2
         for entry in os.ilistdir(config.AGENT):

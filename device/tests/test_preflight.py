@@ -77,6 +77,59 @@ def the_flash_an_update_uses_stays_within_the_computed_bound():
     assert 0 < peak <= need, (peak, need)
 
 
+def many_files(n, size, seed):
+    # n files of size incompressible bytes in one folder (a library of modules, a folder of assets)
+    import shapes
+
+    files = dict(("lib/many/m%04d.bin" % i, shapes.noise(size, seed + i)) for i in range(n))
+    files["main.py"] = b"print('app many ok')\n"
+    return files
+
+
+@test
+def a_folder_of_hundreds_of_files_is_refused_or_fits():
+    # 400 files of 200 bytes (a block each) in one folder: their folder metadata alone takes tens of blocks (each file's name
+    # and place, in the stage and then at its path). On a 2 MiB flash that does not fit beside v1; the
+    # check must say so before downloading, never run out of flash during the install.
+    SERVER.publish("many", "5.0.0", 5, many_files(400, 200, 100))
+    dev = device("many", 2 * 1024 * 1024)
+    v1 = dev.files()
+    SERVER.post("/_ctl", {"release": "many"})
+    boots = dev.run()
+    out = output(boots)
+    if codes(boots) == [75, 75, 0]:
+        assert "app many ok" in out, out
+        return
+    assert codes(boots) == [2] and "insufficient storage" in out, out
+    assert dict((p, h) for p, h in dev.files().items() if not p.startswith("/.aloft/stage/")) == v1
+    print("     " + [l for l in out.splitlines() if "insufficient" in l][0])
+
+
+@test
+def the_flash_a_many_file_update_uses_stays_within_the_computed_bound():
+    # The bound test above, for 250 files of 200 bytes in one folder on 4 MiB: cuts spread over the install
+    # boot, from the last downloads (the stage at its fullest) to the end.
+    SERVER.publish("many2", "6.0.0", 6, many_files(250, 200, 900))
+    dev = device("many2", 4 * 1024 * 1024)
+    dev.save(TMP + "/many2/v1.img")
+    base = dev.used()
+    SERVER.post("/_ctl", {"release": "many2"})
+    code, out = dev.boot(env="ALOFT_SIM_CUT_AFTER_WRITES=0 ")
+    assert code == 75, out
+    writes = int(out.split("sim: ")[-1].split()[0])
+    need = int(out.split("needs ")[1].split()[0])
+    peak = 0
+    cuts = int(os.getenv("ALOFT_TEST_BOUND_CUTS") or 6)
+    for k in range(cuts):
+        n = writes // 2 + (writes // 2) * k // cuts
+        dev.load(TMP + "/many2/v1.img")
+        code, _ = dev.boot(env="ALOFT_SIM_CUT_AFTER_WRITES=%d " % n)
+        assert code == 137, code
+        peak = max(peak, dev.used() - base)
+    print("     %d bytes in use at the peak beyond v1, %d computed before (%d block writes)" % (peak, need, writes))
+    assert 0 < peak <= need, (peak, need)
+
+
 try:
     run()
 finally:
