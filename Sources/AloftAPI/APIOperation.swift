@@ -21,7 +21,7 @@ public struct APIOperation: Sendable {
         case admin
         /// A device token.
         case device
-        /// A device token or an admin token: blobs.
+        /// A device token or an admin token: blobs (a device's downloads have a rate bucket of their own).
         case deviceOrAdmin
         /// An enrollment secret: `POST /api/v1/device/enroll` only.
         case enrollment

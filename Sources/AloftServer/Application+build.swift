@@ -172,6 +172,10 @@ func buildRouter<Store: FleetStore>(
     let perDevice = RateLimitMiddleware(
         limiter: rateLimits.devicePerMinute > 0 ? RateLimiter(perMinute: rateLimits.devicePerMinute, clock: rateLimitClock) : nil,
         scope: .device, metrics: metrics)
+    let perDeviceDownloads = RateLimitMiddleware(
+        limiter: rateLimits.devicePerMinute > 0
+            ? RateLimiter(perMinute: rateLimits.downloadsPerMinute, burst: rateLimits.downloadBurst, clock: rateLimitClock) : nil,
+        scope: .device, metrics: metrics)
     func authenticate(_ audience: BearerAuthenticator<Store>.Audience) -> BearerAuthenticator<Store> {
         BearerAuthenticator(audience: audience, admin: admin, store: store, cache: cache)
     }
@@ -181,7 +185,7 @@ func buildRouter<Store: FleetStore>(
             .anyone: [],
             .admin: [authenticate(.admin)],
             .device: [perAddress, authenticate(.device), perDevice],
-            .deviceOrAdmin: [perAddress, authenticate(.deviceOrAdmin), perDevice],
+            .deviceOrAdmin: [perAddress, authenticate(.deviceOrAdmin), perDeviceDownloads],  // the blobs
             .enrollment: [perAddress, authenticate(.enrollment), perDevice],
         ])
 

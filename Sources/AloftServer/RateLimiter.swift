@@ -92,18 +92,28 @@ public final class RateLimiter: Sendable {
 }
 
 /// Limits on the device API: per device (its token) and per client address. 0 turns a limit off.
+///
+/// A device's blob downloads draw from a bucket of their own, which holds a whole release (its files and its file
+/// list) and refills at ten times the device rate: a fresh install of a release of thousands of files is one burst,
+/// and downloading never uses up the requests a device needs to check in and report.
 public struct RateLimits: Sendable, Equatable {
     public var devicePerMinute: Int
     public var addressPerMinute: Int
+    /// Blob requests a device may make at once (its downloads' bucket); the sustained rate is `downloadsPerMinute`.
+    public var downloadBurst: Int
 
     /// Generous for real devices: a check-in every few minutes, and a whole release's files in one burst.
     public static let standard = RateLimits(devicePerMinute: 120, addressPerMinute: 1200)
     public static let off = RateLimits(devicePerMinute: 0, addressPerMinute: 0)
 
-    public init(devicePerMinute: Int, addressPerMinute: Int) {
+    public init(devicePerMinute: Int, addressPerMinute: Int, downloadBurst: Int = ReleaseManifest.maxFiles + 1) {
         self.devicePerMinute = devicePerMinute
         self.addressPerMinute = addressPerMinute
+        self.downloadBurst = downloadBurst
     }
+
+    /// Blob requests a minute each device may make once its burst is spent; 0 (no limit) with `devicePerMinute`.
+    public var downloadsPerMinute: Int { devicePerMinute * 10 }
 }
 
 /// Answers 429 with `Retry-After` when the request's key has used up its bucket; requests without a key pass.

@@ -27,7 +27,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds devices wait between check-ins.")
     var poll: Int = 300
 
-    @Option(help: "Device API requests a minute each device may make, blob downloads included (429 beyond; 0: no limit).")
+    @Option(help: "Device API requests a minute each device may make (429 beyond; 0: no limit). Blob downloads have a bucket of their own: a whole release at once, then 10× this rate.")
     var deviceRate: Int = RateLimits.standard.devicePerMinute
 
     @Option(help: "Device API requests a minute each client address (IPv6: each /64) may make (0: no limit).")

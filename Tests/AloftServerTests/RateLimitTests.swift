@@ -86,16 +86,16 @@ final class ManualClock: Sendable {
             #expect((limited.object["message"] as? String)?.isEmpty == false)
             #expect(limited.headers[.retryAfter] == "20", "3 a minute: the next token comes 20 s later")
             #expect(limited.headers[.contentType]?.hasPrefix("application/json") == true)
-            // Blob downloads and events draw from the same bucket.
+            // Events draw from the same bucket; blob downloads from one of their own.
             let sha = try await fleet.putBlob(Array("b".utf8))
-            #expect(try await fleet.send(.get, "/api/v1/blobs/\(sha)", token: token).status == .tooManyRequests)
             #expect(try await fleet.send(.post, "/api/v1/device/events", token: token, json: #"{"id":"dev-1","type":"failed"}"#).status == .tooManyRequests)
+            #expect(try await fleet.send(.get, "/api/v1/blobs/\(sha)", token: token).status == .ok)
 
             #expect(try await fleet.checkIn("dev-2", token: other).status == .ok, "another device has its own bucket")
             #expect(try await fleet.send(.get, "/api/v1/blobs/\(sha)").status == .ok, "the admin is not limited")
             #expect(try await fleet.send(.get, "/api/v1/admin/devices").status == .ok)
             let metrics = try await fleet.send(.get, "/metrics").text
-            #expect(metrics.contains(#"aloft_rate_limited_total{scope="device"} 3"#), "\(metrics)")
+            #expect(metrics.contains(#"aloft_rate_limited_total{scope="device"} 2"#), "\(metrics)")
         }
     }
 
@@ -110,6 +110,24 @@ final class ManualClock: Sendable {
             #expect(try await fleet.send(.post, "/api/v1/device/enroll", token: "aloft_enr_x", json: #"{"id":"a"}"#).status == .tooManyRequests)
             #expect(try await fleet.send(.get, "/healthz", token: nil).status == .ok)
         }
+    }
+
+    @Test func blobDownloadsHaveABucketOfTheirOwn() async throws {
+        // 3 requests a minute: downloads refill at 30 a minute, after a burst of 5 here (a whole release by default).
+        let limits = RateLimits(devicePerMinute: 3, addressPerMinute: 0, downloadBurst: 5)
+        try await TestFleet.run(rateLimits: limits, rateLimitClock: { .zero }) { fleet in
+            let token = try await fleet.registerDevice("dev-1")
+            let sha = try await fleet.putBlob(Array(String(repeating: "temperature=21.5;", count: 200).utf8))
+            for _ in 0..<4 { #expect(try await fleet.send(.get, "/api/v1/blobs/\(sha)", token: token).status == .ok) }
+            #expect(try await fleet.send(.get, "/api/v1/blobs/\(sha)/zlib", token: token).status == .ok, "both forms count")
+            let limited = try await fleet.send(.get, "/api/v1/blobs/\(sha)", token: token)
+            #expect(limited.status == .tooManyRequests && limited.errorCode == "rate_limited")
+            #expect(limited.headers[.retryAfter] == "2", "30 a minute: the next one 2 s later")
+            for _ in 0..<3 { #expect(try await fleet.checkIn("dev-1", token: token).status == .ok, "downloads left check-ins alone") }
+            #expect(try await fleet.checkIn("dev-1", token: token).status == .tooManyRequests)
+        }
+        #expect(RateLimits.standard.downloadBurst == ReleaseManifest.maxFiles + 1, "the largest release and its file list at once")
+        #expect(RateLimits.standard.downloadsPerMinute == 1200)
     }
 
     @Test func defaultLimitsLetADeviceFetchAWholeRelease() async throws {
