@@ -115,6 +115,8 @@ let package = Package(
                 "AloftServer",
                 "AloftStore",
                 "AloftCore",
+                // The admin client against a live server (LiveServerTests).
+                "AloftTools",
                 "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

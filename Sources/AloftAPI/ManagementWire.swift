@@ -263,11 +263,21 @@ public struct DeviceView: Codable, Sendable, Equatable {
 }
 
 /// Devices, sorted by id.
+/// One page of devices, sorted by id.
 public struct DeviceListResponse: Codable, Sendable, Equatable {
     public var devices: [DeviceView]
+    /// Devices matching the filters, in all pages.
+    public var total: Int
+    /// The `after` that asks for the next page; nil on the last one.
+    public var next: String?
 
-    public init(devices: [DeviceView]) {
+    /// The most devices a page holds (`limit`'s largest value and its default).
+    public static let maxPage = 1000
+
+    public init(devices: [DeviceView], total: Int, next: String?) {
         self.devices = devices
+        self.total = total
+        self.next = next
     }
 }
 
@@ -447,7 +457,14 @@ extension DeviceView: WireSchema {
 }
 
 extension DeviceListResponse: WireSchema {
-    public static var schema: JSONSchema { .object(required: ["devices": JSONSchema.array(of: .ref(DeviceView.self))]) }
+    public static var schema: JSONSchema {
+        .object(
+            required: [
+                "devices": JSONSchema.array(of: .ref(DeviceView.self), maxItems: maxPage),
+                "total": JSONSchema.count.described("Devices matching the filters, in all pages."),
+            ],
+            optional: ["next": JSONSchema.deviceID.described("Pass as `after` for the next page; absent on the last page.")])
+    }
 }
 
 extension EventListResponse: WireSchema {

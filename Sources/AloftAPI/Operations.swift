@@ -116,12 +116,15 @@ extension APIOperation {
 
     public static let listDevices = APIOperation(
         id: "listDevices", .get, "/api/v1/admin/devices", access: .admin, tag: .management,
-        summary: "Devices, sorted by id, each with what its next check-in would be offered and why; filtered by tag, channel and version.",
+        summary:
+            "Devices, sorted by id, a page at a time (follow `next`), each with what its next check-in would be offered and why; filtered by tag, channel and version.",
         parameters: [
             .query("tag", .tag, "Only devices with this tag."), .query("channel", .channel, "Only devices of this channel."),
             .query("version", .semanticVersion, "Only devices running this version."),
+            .query("after", .deviceID, "Only devices whose id sorts after this one: the `next` of the page before."),
+            .query("limit", .integer(minimum: 1, maximum: DeviceListResponse.maxPage), "Devices a page (default and most: 1000)."),
         ],
-        answers: [.json(200, "The devices.", DeviceListResponse.self)])
+        answers: [.json(200, "One page of the devices.", DeviceListResponse.self)])
 
     public static let tagDevice = APIOperation(
         id: "tagDevice", .post, "/api/v1/admin/devices/{id}/tags", access: .admin, tag: .management,

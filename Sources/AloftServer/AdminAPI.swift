@@ -185,10 +185,15 @@ struct AdminAPI<Store: FleetStore>: Sendable {
         if let tag { try Identifiers.validateTag(tag) }
         if let channel { try Identifiers.validateChannel(channel) }
         if let version { try Self.requireVersion(version) }
-        let all = if let channel { try await store.devices(channel: channel) } else { try await store.devices() }
-        let devices = all.filter { device in (tag.map(device.tags.contains) ?? true) && (version.map { device.version == $0 } ?? true) }
+        let after = query["after"].map(String.init)
+        if let after { try Identifiers.validateDeviceID(after) }
+        let limit = try Self.limit(request) ?? DeviceListResponse.maxPage
+        guard limit <= DeviceListResponse.maxPage else { throw APIError.badRequest("limit is at most \(DeviceListResponse.maxPage) devices a page") }
+        let page = try await store.devicePage(DeviceQuery(channel: channel, version: version, tag: tag, after: after, limit: limit + 1))
+        let devices = Array(page.devices.prefix(limit))
         let views = try await decisions.views(of: devices, now: clock())
-        return try context.json(DeviceListResponse(devices: views))
+        let next = page.devices.count > limit ? devices.last?.id : nil
+        return try context.json(DeviceListResponse(devices: views, total: page.total, next: next))
     }
 
     @Sendable func device(request: Request, context: AloftRequestContext) async throws -> Response {

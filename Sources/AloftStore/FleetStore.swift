@@ -407,14 +407,17 @@ public struct DeviceQuery: Sendable, Equatable {
     public var tag: String?
     /// The type of the device's last event (`confirmed`, `failed`, …); the empty string for devices that reported none.
     public var state: String?
+    /// Only devices whose id sorts after this one (a cursor: the last id of the page before); `total` still counts them all.
+    public var after: String?
     /// Devices skipped, in id order.
     public var offset: Int
     public var limit: Int
 
     public init(
-        search: String? = nil, channel: String? = nil, version: String? = nil, tag: String? = nil, state: String? = nil, offset: Int = 0,
-        limit: Int = 50
+        search: String? = nil, channel: String? = nil, version: String? = nil, tag: String? = nil, state: String? = nil, after: String? = nil,
+        offset: Int = 0, limit: Int = 50
     ) {
+        self.after = after
         self.search = search
         self.channel = channel
         self.version = version

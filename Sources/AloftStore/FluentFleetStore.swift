@@ -318,6 +318,7 @@ public final class FluentFleetStore: FleetStore {
             filtered.filter(.sql(embed: "REPLACE(\(ident: "tags"), \(bind: needle), '') <> \(ident: "tags")"))
         }
         let total = try await filtered.copy().count()
+        if let after = query.after { filtered.filter(\.$id > after) }
         let devices = try await filtered.sort(\.$id).range(query.offset..<(query.offset + max(0, query.limit))).all().map(\.record)
         return DevicePage(devices: devices, total: total)
     }

@@ -6,13 +6,28 @@ import Foundation
 extension AdminClient {
     // MARK: Devices
 
-    /// Devices, filtered on the server by tag, channel and installed version.
-    public func devices(tag: String? = nil, channel: String? = nil, version: String? = nil) async throws(AloftError) -> [DeviceView] {
-        var query: [String] = []
+    /// Devices, filtered on the server by tag, channel and installed version: every page (of `pageSize` devices, the
+    /// server's default when nil), in id order.
+    public func devices(tag: String? = nil, channel: String? = nil, version: String? = nil, pageSize: Int? = nil) async throws(AloftError)
+        -> [DeviceView]
+    {
+        var query: [String] = pageSize.map { ["limit=\($0)"] } ?? []
         if let tag { query.append("tag=\(try Self.pathSegment(tag, what: "tag"))") }
         if let channel { query.append("channel=\(try Self.pathSegment(channel, what: "channel"))") }
         if let version { query.append("version=\(try Self.queryValue(version))") }
-        return try await call(.listDevices, query: query.isEmpty ? nil : query.joined(separator: "&"), as: DeviceListResponse.self).devices
+        var devices: [DeviceView] = []
+        var after: String?
+        repeat {
+            var parameters = query
+            if let after { parameters.append("after=\(try Self.pathSegment(after, what: "device id"))") }
+            let page = try await call(.listDevices, query: parameters.isEmpty ? nil : parameters.joined(separator: "&"), as: DeviceListResponse.self)
+            devices += page.devices
+            if let next = page.next, next == after || page.devices.isEmpty {
+                throw AloftError("the server's device pages do not advance (next is \(next))")
+            }
+            after = page.next
+        } while after != nil
+        return devices
     }
 
     public func tagDevice(id: String, add: [String], remove: [String]) async throws(AloftError) -> DeviceView {

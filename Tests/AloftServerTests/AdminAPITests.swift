@@ -64,6 +64,39 @@ import Testing
         }
     }
 
+    @Test func theDeviceListComesInPagesThatFollowNext() async throws {
+        try await TestFleet.run { fleet in
+            for i in 0..<7 { _ = try await fleet.registerDevice(String(format: "d-%02d", i), channel: i % 2 == 0 ? "stable" : "beta") }
+            var seen: [String] = []
+            var after: String?
+            var pages = 0
+            repeat {
+                let page = try await fleet.send(.get, "/api/v1/admin/devices?limit=3" + (after.map { "&after=" + $0 } ?? ""))
+                #expect(page.status == .ok)
+                #expect(page.object["total"] as? Int == 7)
+                let ids = try #require(page.object["devices"] as? [[String: Any]]).compactMap { $0["id"] as? String }
+                #expect(ids.count <= 3)
+                seen += ids
+                after = page.object["next"] as? String
+                if let after { #expect(after == ids.last) }
+                pages += 1
+            } while after != nil && pages < 10
+            #expect(seen == (0..<7).map { String(format: "d-%02d", $0) })
+            #expect(pages == 3, "3 + 3 + 1")
+            // A filter applies across the pages, and total counts what it matches.
+            let beta = try await fleet.send(.get, "/api/v1/admin/devices?channel=beta&limit=2&after=d-01")
+            #expect(beta.object["total"] as? Int == 3)
+            #expect((beta.object["devices"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == ["d-03", "d-05"])
+            #expect(beta.object["next"] == nil, "d-05 is the last beta device")
+            let all = try await fleet.send(.get, "/api/v1/admin/devices")
+            #expect((all.object["devices"] as? [[String: Any]])?.count == 7 && all.object["next"] == nil, "one page by default")
+            for bad in ["limit=0", "limit=1001", "limit=x", "after=-bad", "after=" + String(repeating: "a", count: 65)] {
+                let refused = try await fleet.send(.get, "/api/v1/admin/devices?" + bad)
+                #expect(refused.status == .badRequest && refused.errorCode != nil, "\(bad)")
+            }
+        }
+    }
+
     @Test func deviceRegistrationRefusesBadInput() async throws {
         try await TestFleet.run { fleet in
             _ = try await fleet.registerDevice("dev-1")

@@ -335,6 +335,13 @@ import Testing
                 #expect(response.status == .ok)
                 #expect(response.body.readableBytes < 100_000, "\(query): \(response.body.readableBytes) bytes")
             }
+            // The management API pages the same fleet: 1,000 devices a page, filtered and counted in the database.
+            let api = try await fleet.send(.get, "/api/v1/admin/devices")
+            #expect(api.object["total"] as? Int == 10_000 && api.object["next"] as? String == "field-00999")
+            #expect((api.object["devices"] as? [[String: Any]])?.count == 1000)
+            let lastPage = try await fleet.send(.get, "/api/v1/admin/devices?after=field-09499&tag=greenhouse")
+            #expect(lastPage.object["total"] as? Int == 1000 && lastPage.object["next"] == nil)
+            #expect((lastPage.object["devices"] as? [[String: Any]])?.compactMap { $0["id"] as? String }.first == "field-09500")
             let first = try await fleet.send(.get, "/dashboard/devices", token: nil, headers: [.authorization: Self.basic]).text
             #expect(first.contains("1–50 of 10000 devices · page 1 of 200"))
             let last = try await fleet.send(.get, "/dashboard/devices?page=200", token: nil, headers: [.authorization: Self.basic]).text

@@ -31,6 +31,17 @@ import Testing
         #expect(try await page(DeviceQuery()).ids == ids.sorted())
         #expect(try await page(DeviceQuery(offset: 1, limit: 2)) == (Array(ids.sorted()[1...2]), 5))
         #expect(try await page(DeviceQuery(offset: 9, limit: 2)) == ([], 5))
+        // A cursor (the last id of the page before) walks the same order as the sort; total still counts every match.
+        var walked: [String] = []
+        var after: String?
+        for _ in 0..<5 {
+            let next = try await page(DeviceQuery(after: after, limit: 2))
+            #expect(next.total == 5)
+            walked += next.ids
+            after = next.ids.last
+            if next.ids.count < 2 { break }
+        }
+        #expect(walked == ids.sorted(), "\(walked)")
         #expect(try await page(DeviceQuery(search: "A_1")).ids == [p + "A_1"], "`_` is not LIKE's any character")
         #expect(try await page(DeviceQuery(search: "-a")).ids.count == 2, "any case: A_1 and a-1")
         #expect(try await page(DeviceQuery(search: "%")).ids == [])

@@ -1,5 +1,6 @@
 import AloftCore
 import AloftServer
+import AloftTools
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -8,6 +9,24 @@ import Synchronization
 import Testing
 
 @Suite struct LiveServerTests {
+    /// `aloft device list` reads every page through the admin client.
+    @Test func theAdminClientFollowsEveryPageOfDevices() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-live-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var logger = Logger(label: "aloft.test.live")
+        logger.logLevel = .warning
+        let app = try await buildApplication(
+            AloftServerConfiguration(host: "127.0.0.1", port: 0, dataDirectory: directory, adminToken: TestFleet.adminToken, logger: logger))
+        try await app.test(.live) { client in
+            let fleet = TestFleet(client: client, dataDirectory: directory)
+            for i in 0..<7 { _ = try await fleet.registerDevice("d-\(i)", channel: i < 5 ? "stable" : "beta") }
+            let admin = try AdminClient(server: "http://127.0.0.1:\(client.port!)", adminToken: TestFleet.adminToken)
+            #expect(try await admin.devices(pageSize: 2).map(\.id) == (0..<7).map { "d-\($0)" }, "4 pages of 2")
+            #expect(try await admin.devices(channel: "stable", pageSize: 2).map(\.id) == (0..<5).map { "d-\($0)" })
+            #expect(try await admin.devices(channel: "beta").map(\.id) == ["d-5", "d-6"], "one page of the server's size")
+        }
+    }
+
     /// A real socket, the default SQLite file in the data directory, and a blob larger than one read chunk.
     @Test func servesOverARealSocket() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-live-\(UUID().uuidString)").path

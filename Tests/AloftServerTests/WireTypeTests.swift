@@ -73,7 +73,7 @@ import Testing
             id: "dev-1", channel: "stable", board: nil, micropython: nil, agent: nil, version: nil, sequence: 0, lastSeen: nil, lastEvent: nil,
             revoked: false, enrollment: nil)
         try check(full: device, sparse: fresh)
-        try check(full: DeviceListResponse(devices: [device, fresh]))
+        try check(full: DeviceListResponse(devices: [device, fresh], total: 5, next: "dev-2"), sparse: DeviceListResponse(devices: [], total: 0, next: nil))
         try check(full: EventListResponse(events: [Self.event]))
         let download = DownloadView(sha256: Self.sha, encoding: "zlib", bytes: 300, status: 200, at: Self.time)
         try check(full: download)
