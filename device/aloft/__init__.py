@@ -51,6 +51,7 @@ def confirm():
     a confirmed event is reported. True if a release was on trial, else False. Never raises."""
     global _trial
     _trial = None
+    was = core.tight()
     try:
         from . import config, trial
 
@@ -67,6 +68,7 @@ def confirm():
         return False
     finally:
         core.unload()
+        core.tight(was)
 
 
 def check():

@@ -5,6 +5,14 @@ from . import core
 
 
 def run(g, role):
+    was = core.tight()
+    try:
+        return _run(g, role, was)
+    finally:
+        core.tight(was)
+
+
+def _run(g, role, was):
     from . import config
 
     on_trial = role == "trial"
@@ -20,6 +28,8 @@ def run(g, role):
     cfg = config.load()
     if on_trial:
         from . import watch
+
+        core.tight(was)  # main.py runs with the application's own threshold
 
         watch.run(cfg, g if g is not None else {"__name__": "__main__"})
     elif cfg.get("boot_check", True):

@@ -41,6 +41,7 @@ def run():
     """One check: (result, poll seconds or None)."""
     job = Job()
     core.keep = ("config", "fs", "update")
+    was = core.tight()
     try:
         for name in _STAGES:
             stage = __import__("aloft." + name, None, None, ("run",))
@@ -58,6 +59,7 @@ def run():
             board.reset()
     finally:
         core.keep = ()
+        core.tight(was)
     return job.result or "none", job.poll
 
 

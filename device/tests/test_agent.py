@@ -179,6 +179,24 @@ def download_allocates_nothing_per_chunk():
     assert big_zlib - small_raw < 3000, (small_raw, big_zlib)  # the inflater's window and state
 
 
+@test
+def the_application_keeps_its_gc_threshold():
+    # The agent collects often while it works (core.tight) and gives the application its own setting back: after
+    # boot, after a check, after a confirmation.
+    main = (
+        b"import gc, aloft\nprint('threshold at start', gc.threshold())\ngc.threshold(12288)\naloft.check()\n"
+        b"print('threshold after check', gc.threshold())\naloft.confirm()\nprint('threshold after confirm', gc.threshold())\n"
+    )
+    fs.makedirs(TMP + "/gc")
+    dev = Device(SERVER, TMP + "/gc", files={"/main.py": main}, retries=1)
+    SERVER.offer(None)
+    boots = dev.run()
+    out = output(boots)
+    assert codes(boots) == [0] and out.count("up to date") == 2, out
+    assert "threshold at start 4096" not in out and "threshold at start" in out, out
+    assert "threshold after check 12288" in out and "threshold after confirm 12288" in out, out
+
+
 try:
     run()
 finally:
