@@ -55,26 +55,33 @@ def a_low_battery_defers_the_update():
     assert [e["type"] for e in SERVER.log()["events"][-3:]] == ["downloading", "installed", "confirmed"]
 
 
-@test
-def the_flash_an_update_uses_stays_within_the_computed_bound():
-    # Cut the install boot at many block writes and look at the flash in use each time: the peak
-    # above what v1 used must not exceed what the agent asked for before downloading.
-    dev = device("bound", 1024 * 1024)
-    dev.save(TMP + "/bound/v1.img")
+def peak_within_bound(dev, name, offer, cuts):
+    # Offer release name to dev (saved as it is), boot it once through to count the install boot's block writes,
+    # then cut that boot at each of cuts(writes) and look at the flash in use each time: the peak above what was
+    # on flash before must not exceed what the agent asked for before downloading.
+    dev.save(dev.tmp + "/before.img")
     base = dev.used()
-    SERVER.offer("r2")
+    offer()
     code, out = dev.boot(env="ALOFT_SIM_CUT_AFTER_WRITES=0 ")
     assert code == 75, out
     writes = int(out.split("sim: ")[-1].split()[0])
     need = int(out.split("needs ")[1].split()[0])
     peak = 0
-    for n in range(1, writes, max(writes // int(os.getenv("ALOFT_TEST_BOUND_CUTS") or 30), 1)):
-        dev.load(TMP + "/bound/v1.img")
+    for n in cuts(writes):
+        dev.load(dev.tmp + "/before.img")
         code, _ = dev.boot(env="ALOFT_SIM_CUT_AFTER_WRITES=%d " % n)
         assert code == 137, code
         peak = max(peak, dev.used() - base)
-    print("     %d bytes in use at the peak beyond v1, %d computed before (%d block writes)" % (peak, need, writes))
+    print("     %s: %d bytes in use at the peak beyond what was there, %d computed before (%d block writes)" % (
+        name, peak, need, writes))
     assert 0 < peak <= need, (peak, need)
+
+
+@test
+def the_flash_an_update_uses_stays_within_the_computed_bound():
+    # cuts at every 30th of the install boot's writes
+    every = lambda writes: range(1, writes, max(writes // int(os.getenv("ALOFT_TEST_BOUND_CUTS") or 30), 1))
+    peak_within_bound(device("bound", 1024 * 1024), "r2", lambda: SERVER.offer("r2"), every)
 
 
 def many_files(n, size, seed):
@@ -88,9 +95,9 @@ def many_files(n, size, seed):
 
 @test
 def a_folder_of_hundreds_of_files_is_refused_or_fits():
-    # 400 files of 200 bytes (a block each) in one folder: their folder metadata alone takes tens of blocks (each file's name
-    # and place, in the stage and then at its path). On a 2 MiB flash that does not fit beside v1; the
-    # check must say so before downloading, never run out of flash during the install.
+    # 400 files of 200 bytes (a block each) in one folder: their folder metadata alone takes tens of blocks
+    # (each file's name and place, in the stage and then at its path). On a 2 MiB flash that does not fit
+    # beside v1; the check must say so before downloading, never run out of flash during the install.
     SERVER.publish("many", "5.0.0", 5, many_files(400, 200, 100))
     dev = device("many", 2 * 1024 * 1024)
     v1 = dev.files()
@@ -110,24 +117,10 @@ def the_flash_a_many_file_update_uses_stays_within_the_computed_bound():
     # The bound test above, for 250 files of 200 bytes in one folder on 4 MiB: cuts spread over the install
     # boot, from the last downloads (the stage at its fullest) to the end.
     SERVER.publish("many2", "6.0.0", 6, many_files(250, 200, 900))
-    dev = device("many2", 4 * 1024 * 1024)
-    dev.save(TMP + "/many2/v1.img")
-    base = dev.used()
-    SERVER.post("/_ctl", {"release": "many2"})
-    code, out = dev.boot(env="ALOFT_SIM_CUT_AFTER_WRITES=0 ")
-    assert code == 75, out
-    writes = int(out.split("sim: ")[-1].split()[0])
-    need = int(out.split("needs ")[1].split()[0])
-    peak = 0
     cuts = int(os.getenv("ALOFT_TEST_BOUND_CUTS") or 6)
-    for k in range(cuts):
-        n = writes // 2 + (writes // 2) * k // cuts
-        dev.load(TMP + "/many2/v1.img")
-        code, _ = dev.boot(env="ALOFT_SIM_CUT_AFTER_WRITES=%d " % n)
-        assert code == 137, code
-        peak = max(peak, dev.used() - base)
-    print("     %d bytes in use at the peak beyond v1, %d computed before (%d block writes)" % (peak, need, writes))
-    assert 0 < peak <= need, (peak, need)
+    late = lambda writes: [writes // 2 + (writes // 2) * k // cuts for k in range(cuts)]
+    offer = lambda: SERVER.post("/_ctl", {"release": "many2"})
+    peak_within_bound(device("many2", 4 * 1024 * 1024), "many2", offer, late)
 
 
 try:
