@@ -9,7 +9,7 @@ import Synchronization
 import Testing
 
 @Suite struct LiveServerTests {
-    /// `aloft device list` reads every page through the admin client.
+    /// `aloft devices list` reads every page through the admin client.
     @Test func theAdminClientFollowsEveryPageOfDevices() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-live-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
