@@ -262,7 +262,6 @@ public struct DeviceView: Codable, Sendable, Equatable {
     }
 }
 
-/// Devices, sorted by id.
 /// One page of devices, sorted by id.
 public struct DeviceListResponse: Codable, Sendable, Equatable {
     public var devices: [DeviceView]

@@ -417,12 +417,12 @@ public struct DeviceQuery: Sendable, Equatable {
         search: String? = nil, channel: String? = nil, version: String? = nil, tag: String? = nil, state: String? = nil, after: String? = nil,
         offset: Int = 0, limit: Int = 50
     ) {
-        self.after = after
         self.search = search
         self.channel = channel
         self.version = version
         self.tag = tag
         self.state = state
+        self.after = after
         self.offset = offset
         self.limit = limit
     }

@@ -18,7 +18,7 @@ _INLINE = const(64)  # LittleFS keeps a file this small in its folder's metadata
 # half full, so a pair may hold only 1 KiB of entries (plan.py): measured, 300 files of a block each in one folder
 # took 358 blocks at the install's peak beyond what was on flash, 46 more than their own and the fixed ones.
 _ENTRY = const(32)
-_STAGED = const(61)
+_STAGED = const(61)  # 33 characters + _ENTRY, less the "#new" a staged name does not have
 
 
 class Walk:

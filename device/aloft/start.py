@@ -30,7 +30,6 @@ def _run(g, role, was):
         from . import watch
 
         core.tight(was)  # main.py runs with the application's own threshold
-
         watch.run(cfg, g if g is not None else {"__name__": "__main__"})
     elif cfg.get("boot_check", True):
         cfg = config = None
