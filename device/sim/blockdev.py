@@ -4,19 +4,19 @@
 #
 # FileBlockDev(path, cut=N) also pulls the power itself: the N-th writeblocks call writes only
 # part of its data (a torn write: 0, 1/4, 1/2 or 3/4 of it, by N) and then SIGKILLs the process,
-# so no finally block or atexit handler runs.
+# so no finally block or atexit handler runs. cut=0 only counts the writes.
 from micropython import const
 
 BLOCK_SIZE = const(4096)
 
 
 class FileBlockDev:
-    def __init__(self, path, cut=0):
+    def __init__(self, path, cut=None):
         self.f = open(path, "r+b")
         self.f.seek(0, 2)
         self.blocks = self.f.tell() // BLOCK_SIZE
         self.writes = 0  # writeblocks calls so far
-        self.cut = cut
+        self.cut = cut  # None: no power cut, and the writes are not reported
         self.erased = b"\xff" * 256  # allocated once: the simulated device's heap is small
 
     def readblocks(self, block, buf, offset=0):

@@ -19,7 +19,8 @@
 #                                   bug that shows only on some hardware (`aloft sim fleet --fail-on`)
 #
 # While the device runs, the simulator keeps as little of its own in the heap as a board would: this
-# script, the flash (blockdev.py; a board's flash driver is C) and the board's hooks (simboard.py).
+# script, the flash (blockdev.py; a board's flash driver is C) and the board's hooks (simboard.py, and
+# simfail.py for ALOFT_SIM_FAIL_ON); simsetup.py, which sets them up, is unloaded first.
 import os
 import sys
 
@@ -60,31 +61,19 @@ def main():
     if len(sys.argv) != 2:
         print("usage: run.py IMAGE", file=sys.stderr)
         return 1
-    import simboard  # before the image hides the host's files
-    from blockdev import FileBlockDev
+    import simsetup
 
-    cut = os.getenv("ALOFT_SIM_CUT_AFTER_WRITES")
-    try:
-        bd = FileBlockDev(sys.argv[1], int(cut or 0))
-        os.mount(os.VfsLfs2(bd), "/")
-    except OSError as e:
-        print("sim: cannot open image %s: %s" % (sys.argv[1], e), file=sys.stderr)
+    bd = simsetup.start(sys.argv[1])
+    del sys.modules["simsetup"]
+    simsetup = None
+    if bd is None:
         return 1
-    os.chdir("/")
-    # What device/boot.py does first, done here too because nothing may read the flash before: a change to
-    # it, so LittleFS finishes a rename a power cut interrupted.
     try:
-        os.mkdir("/.aloft")
-    except OSError:
-        pass
-    sys.modules["aloft_board"] = simboard
-    sys.path[:] = ["", ".frozen", "/lib"]
-    try:
-        return _boot(simboard.Reset)
+        return _boot(sys.modules["aloft_board"].Reset)
     finally:
         os.umount("/")
         bd.close()
-        if cut is not None:
+        if bd.cut is not None:
             print("sim: %d block writes" % bd.writes)
 
 
