@@ -51,6 +51,54 @@ import Testing
         await reopened.shutdown()
     }
 
+    /// More check-ins than one statement carries, with every optional field both set and left out (and one column nil in
+    /// every row, whose type PostgreSQL must still see as an integer), one of them older than what its row holds: each row
+    /// gets exactly its device's newest check-in, and the older one is left out.
+    static func writesBatchesOfManyStatements(_ database: FleetDatabase, channel: String) async throws {
+        let store = try await FluentFleetStore.open(database, logger: Self.logger)
+        let count = FluentFleetStore.checkInRowsPerStatement * 2 + 3
+        let ids = (0..<count).map { "\(channel)-\($0)" }
+        for id in ids { _ = try await store.createDevice(NewDevice(id: id, channel: channel, tokenHash: DeviceTokenHash.random())) }
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        let newest = Self.checkIn(ids[0], sequence: 5, at: t0.addingTimeInterval(10))
+        try await store.recordCheckIn(newest)
+        try await store.settle()
+
+        var want: [String: DeviceCheckIn] = [ids[0]: newest]
+        for (i, id) in ids.enumerated() {
+            let checkIn = DeviceCheckIn(
+                deviceID: id, version: i % 3 == 0 ? nil : "1.\(i).0", sequence: i, board: i % 2 == 0 ? "esp32-s3" : nil,
+                micropython: "1.2\(i % 10).0", agent: i % 5 == 0 ? nil : "0.3.\(i)", mpy: nil, free: i % 4 == 0 ? nil : i * 1000,
+                rejected: i % 7 == 0 ? i : nil, format: i % 2 == 0 ? 2 : nil, at: t0.addingTimeInterval(Double(i % 5)))
+            try await store.recordCheckIn(checkIn)
+            if i != 0 { want[id] = checkIn }
+        }
+        try await store.settle()
+        let rows = try await store.devices(channel: channel)
+        #expect(rows.count == count)
+        for row in rows {
+            let c = try #require(want[row.id])
+            let stored = DeviceCheckIn(
+                deviceID: row.id, version: row.version, sequence: row.sequence, board: row.board, micropython: row.micropython, agent: row.agent,
+                mpy: row.mpy, free: row.free, rejected: row.rejected, format: row.format, at: row.lastSeen ?? .distantPast)
+            #expect(stored == c, "\(row.id)")
+        }
+        await store.shutdown()
+    }
+
+    @Test func writesBatchesOfManyStatementsOnSQLite() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-batch-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        try await Self.writesBatchesOfManyStatements(.sqlite(path: path), channel: "lite")
+    }
+
+    @Test(.enabled(if: PostgresTestDatabase.url != nil, "set ALOFT_TEST_POSTGRES_URL to run against PostgreSQL"))
+    func writesBatchesOfManyStatementsOnPostgreSQL() async throws {
+        try await PostgresTestDatabase.migrated.value
+        try await Self.writesBatchesOfManyStatements(
+            .postgres(url: try #require(PostgresTestDatabase.url)), channel: "pg-\(UUID().uuidString.prefix(8).lowercased())")
+    }
+
     /// A database that fails a write (down, locked): the batch is not lost, and a check-in taken meanwhile wins over it.
     @Test func aFailedWriteKeepsItsBatchUnderNewerCheckIns() async throws {
         struct Down: Error {}
