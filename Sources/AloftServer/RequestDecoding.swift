@@ -27,6 +27,9 @@ extension Request {
     /// dropped without a word, and a client could not tell a server that understands a field from one that does not.
     func decodeJSON<T: Codable>(as type: T.Type = T.self, limit: Int = AloftRequestContext.maxJSONBody) async throws -> T {
         let buffer = try await collectBody(limit: limit)
+        if let flat = T.self as? any FlatJSONObject.Type, let value = buffer.withUnsafeReadableBytes({ StrictJSON.decodeFlat(T.self, fields: flat.fieldNames, from: $0) }) {
+            return value
+        }
         return try StrictJSON.decode(T.self, from: Data(buffer.readableBytesView))
     }
 }
@@ -49,6 +52,14 @@ private struct TopLevelKeys: Decodable {
 
 /// JSON decoding for request bodies: depth-limited, and refusing fields the target type does not have.
 enum StrictJSON {
+    /// The value of a flat body through ``FlatJSON``, or nil when it must go through ``decode(_:from:)``: text the fast
+    /// scanner does not take, a field the type does not have, or a value the type refuses (all of which then get
+    /// `JSONDecoder`'s verdict and message). One level deep by construction, so no depth check is needed.
+    static func decodeFlat<T: Decodable>(_ type: T.Type, fields names: Set<String>, from bytes: UnsafeRawBufferPointer) -> T? {
+        guard let fields = FlatJSON.fields(bytes), fields.allSatisfy({ names.contains($0.key) }) else { return nil }
+        return try? T(from: FlatFieldsDecoder(fields: fields))
+    }
+
     static func decode<T: Codable>(_ type: T.Type, from data: Data) throws -> T {
         guard !data.isEmpty else { throw APIError.badRequest("request body must be a JSON object") }
         do {
