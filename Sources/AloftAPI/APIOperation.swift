@@ -233,14 +233,20 @@ struct RouteIndex: Sendable {
     }
 
     private let bySegmentCount: [Int: [Template]]
+    /// The operations of each path without parameters, by the path as written: a request for one (a check-in, `/healthz`)
+    /// is one look-up instead of a split and a walk. No template can be more specific than one with only literals.
+    private let literalPaths: [String: [APIOperation]]
 
     init(_ operations: [APIOperation]) {
         var index: [Int: [Template]] = [:]
+        var literal: [String: [APIOperation]] = [:]
         for operation in operations {
             let segments = operation.path.split(separator: "/").map { $0.hasPrefix("{") ? nil : String($0) }
             index[segments.count, default: []].append(Template(operation: operation, segments: segments))
+            if !segments.contains(nil) { literal[operation.path, default: []].append(operation) }
         }
         bySegmentCount = index
+        literalPaths = literal
     }
 
     static let standard = RouteIndex(APIOperation.all)
@@ -248,6 +254,7 @@ struct RouteIndex: Sendable {
     /// The operations of the most specific template `path` matches (one per method).
     func best(_ path: String) -> [APIOperation] {
         // `all` when no list is given (the usual case): see ``APIOperation/methods(at:among:)``.
+        if let operations = literalPaths[path] { return operations }
         let requested = path.split(separator: "/")
         guard let candidates = bySegmentCount[requested.count] else { return [] }
         var best: [Template] = []

@@ -29,7 +29,13 @@ public struct SemanticVersion: Sendable, Hashable, Comparable, Codable, Lossless
     }
 
     public init(parsing text: String) throws(AloftError) {
-        let fail = AloftError("invalid version '\(text.prefix(80))': expected semantic version MAJOR.MINOR.PATCH[-pre][+build], e.g. 1.2.0")
+        if let core = Self.plainCore(text.utf8) {  // most versions are just that; every check-in carries one
+            self.init(major: core.0, minor: core.1, patch: core.2)
+            return
+        }
+        var fail: AloftError {
+            AloftError("invalid version '\(text.prefix(80))': expected semantic version MAJOR.MINOR.PATCH[-pre][+build], e.g. 1.2.0")
+        }
         guard text.utf8.count <= Self.maxLength else { throw fail }
         var rest = Substring(text)
         var build: [String] = []
@@ -55,6 +61,30 @@ public struct SemanticVersion: Sendable, Hashable, Comparable, Codable, Lossless
             numbers.append(n)
         }
         self.init(major: numbers[0], minor: numbers[1], patch: numbers[2], prerelease: prerelease, build: build)
+    }
+
+    /// MAJOR.MINOR.PATCH alone, read without allocating: nil for anything else (then the general rules decide).
+    private static func plainCore(_ bytes: String.UTF8View) -> (Int, Int, Int)? {
+        var numbers = (0, 0, 0)
+        var part = 0
+        var value = 0
+        var digits = 0
+        for byte in bytes {
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0, part < 2 else { return nil }
+                if part == 0 { numbers.0 = value } else { numbers.1 = value }
+                part += 1
+                value = 0
+                digits = 0
+            } else {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 9, !(digits == 1 && value == 0) else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+                digits += 1
+            }
+        }
+        guard part == 2, digits > 0 else { return nil }
+        numbers.2 = value
+        return numbers
     }
 
     public var description: String {

@@ -104,13 +104,29 @@ public final class ServerMetrics: Sendable {
     /// How long a request took, labelled with the API operation it was routed to (``APIOperation/id``, a closed set;
     /// `other` for a path the API does not have) and the status code.
     func requestFinished(operation: String, code: Int, after duration: Duration) {
-        registry.makeDurationHistogram(
-            descriptor: .init(
-                namespace: "aloft", subsystem: "http", metricName: "request_duration", unitName: "seconds",
-                helpText: "Time from a request's head to its response's head, by API operation and status code"),
-            labels: [("operation", operation), ("code", String(code))], buckets: Self.durationBuckets
-        ).recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        let key = HistogramKey(operation: operation, code: code)
+        let histogram =
+            requestDurations.withLock { $0[key] }
+            ?? {
+                // The registry names, sorts and looks up the labels on every call: once per operation and code is enough.
+                let made = registry.makeDurationHistogram(
+                    descriptor: .init(
+                        namespace: "aloft", subsystem: "http", metricName: "request_duration", unitName: "seconds",
+                        helpText: "Time from a request's head to its response's head, by API operation and status code"),
+                    labels: [("operation", operation), ("code", String(code))], buckets: Self.durationBuckets)
+                requestDurations.withLock { $0[key] = made }
+                return made
+            }()
+        histogram.recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
+
+    private struct HistogramKey: Hashable {
+        var operation: String
+        var code: Int
+    }
+
+    /// The request duration histograms made so far: operations and status codes are closed sets, so this stays small.
+    private let requestDurations = Mutex<[HistogramKey: DurationHistogram]>([:])
 
     static let durationBuckets: [Duration] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10].map {
         .nanoseconds(Int64($0 * 1_000_000_000))

@@ -57,11 +57,13 @@ func rfc3339(_ date: Date) -> String {
 extension AloftRequestContext {
     /// `value` as a JSON response.
     func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        let data = try responseEncoder.encode(value)
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json; charset=utf-8", .contentLength: String(data.count)],
-            body: .init(byteBuffer: ByteBuffer(bytes: data))
-        )
+        Self.json(encoded: ByteBuffer(bytes: try responseEncoder.encode(value)), status: status)
+    }
+
+    /// A JSON response of bytes `json(_:status:)` encoded before.
+    static func json(encoded body: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8", .contentLength: String(body.readableBytes)],
+            body: .init(byteBuffer: body))
     }
 }

@@ -53,11 +53,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("no admin token: pass --admin-token or set ALOFT_ADMIN_TOKEN")
         }
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown --log-level '\(logLevel)'") }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { label in ServerLogHandler(label: label, level: level) }
         let tls: ServerTLS?
         switch (tlsCert, tlsKey) {
         case (nil, nil): tls = nil
