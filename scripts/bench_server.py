@@ -54,14 +54,19 @@ function setup(thread)
   thread:set("offset", next_device)
   next_device = next_device + math.floor(#devices / 4)
 end
+-- Every request is formatted once, before the run: wrk shares the machine's cores with the server, and building a
+-- request in Lua each time took a fifth of a core away from what is measured.
+local requests = {}
 function init(args)
   i = offset
+  for k, d in ipairs(devices) do
+    local body = '{"id":"' .. d.id .. '","version":"1.0.0","sequence":1,"board":"esp32","micropython":"1.22.0","agent":"0.3.0","mpy":6,"free":1000000,"format":2}'
+    requests[k] = wrk.format("POST", "/api/v1/device/checkin", {["Authorization"] = "Bearer " .. d.token, ["Content-Type"] = "application/json"}, body)
+  end
 end
 function request()
-  i = i %% #devices + 1
-  local d = devices[i]
-  local body = '{"id":"' .. d.id .. '","version":"1.0.0","sequence":1,"board":"esp32","micropython":"1.22.0","agent":"0.3.0","mpy":6,"free":1000000,"format":2}'
-  return wrk.format("POST", "/api/v1/device/checkin", {["Authorization"] = "Bearer " .. d.token, ["Content-Type"] = "application/json"}, body)
+  i = i %% #requests + 1
+  return requests[i]
 end
 """
 
