@@ -132,17 +132,29 @@ struct BearerAuthenticator<Store: FleetStore>: RouterMiddleware {
         return try await store.adminToken(tokenHash: hash)?.name
     }
 
+    /// Whether `header` starts with `scheme` (lowercase ASCII) in any case; compared byte by byte, since every device
+    /// request asks.
+    static func hasSchemePrefix(_ header: String, _ scheme: StaticString) -> Bool {
+        var bytes = header.utf8.makeIterator()
+        for index in 0..<scheme.utf8CodeUnitCount {
+            guard let byte = bytes.next() else { return false }
+            let lower = (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) ? byte | 0x20 : byte
+            if lower != scheme.utf8Start[index] { return false }
+        }
+        return true
+    }
+
     static func bearerToken(_ header: String?) -> String? {
         // Tokens are short; a long header is refused before anything hashes or looks it up.
-        guard let header, header.utf8.count <= 512, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
-        let token = header.dropFirst(7).trimmingSpaces
+        guard let header, header.utf8.count <= 512, header.utf8.count > 7, hasSchemePrefix(header, "bearer ") else { return nil }
+        let token = Substring(header.utf8.dropFirst(7)).trimmingSpaces
         return token.isEmpty ? nil : String(token)
     }
 
     /// The password of `Authorization: Basic base64(user:password)`; the user name is ignored.
     static func basicPassword(_ header: String?) -> String? {
-        guard let header, header.utf8.count <= 512, header.count > 6, header.prefix(6).lowercased() == "basic ",
-              let decoded = Data(base64Encoded: String(header.dropFirst(6).trimmingSpaces)),
+        guard let header, header.utf8.count <= 512, header.utf8.count > 6, hasSchemePrefix(header, "basic "),
+              let decoded = Data(base64Encoded: String(Substring(header.utf8.dropFirst(6)).trimmingSpaces)),
               let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
         else { return nil }
         let password = text[text.index(after: colon)...]

@@ -10,11 +10,13 @@ final class CheckInBuffer: Sendable {
     private let pending = Mutex<[String: DeviceCheckIn]>([:])
     private let gate = SerialGate()
 
-    /// Keeps the newest check-in of the device.
-    func add(_ checkIn: DeviceCheckIn) {
+    /// Keeps the newest check-in of the device; returns how many devices' check-ins wait now.
+    @discardableResult
+    func add(_ checkIn: DeviceCheckIn) -> Int {
         pending.withLock { pending in
-            if let held = pending[checkIn.deviceID], held.at > checkIn.at { return }
+            if let held = pending[checkIn.deviceID], held.at > checkIn.at { return pending.count }
             pending[checkIn.deviceID] = checkIn
+            return pending.count
         }
     }
 
