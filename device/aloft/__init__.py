@@ -1,43 +1,48 @@
-# Aloft over-the-air update agent. boot() from /boot.py, poll() from the application's loop,
-# check() to check now, confirm() to accept a release on trial. Everything else loads only when
-# it is needed (update.py runs a check stage by stage; watch.py only on a trial boot).
+# Aloft over-the-air update agent: its public API and the little it keeps between checks. boot() from
+# /boot.py, poll() from the application's loop, check() to check now, confirm() to accept a release on
+# trial. Everything else loads when it is needed and goes again (docs/device.md, "The agent's modules"):
+# between checks an application holds this module and core.py.
 import time
-from . import core
 
 VERSION = "0.3.0"  # this agent's version, reported at every check-in
 
 _result = None
 _next = None  # ticks_ms when poll() checks again; None: at its first call
-_errors = 0  # checks in a row the server did not answer: they come back sooner, with backoff
+_errors = 0  # checks in a row the server did not answer: the next comes sooner
 _trial = None  # on a trial boot: what watch.py knows about the release on trial
 
 
 def boot(g=None, role=None):
-    """From /boot.py: finish or undo whatever a reset interrupted, then check once unless
-    config.json says "boot_check": false. When a new release is on trial, also run /main.py in
-    the globals g (boot.py passes its own), decide about the release, and reset: this call does
-    not return then. Does not return either when an update was installed (the board resets).
+    # From /boot.py: finish whatever a reset interrupted, then check once unless config.json says
+    # "boot_check": false; on a trial boot run /main.py in boot.py's globals g instead, decide, reset.
+    # Around an update of the agent, boot.py calls it twice (docs/device.md, "Updating the agent"): role
+    # "previous" (the agent it replaces) recovers and counts the boot, True when the new release is on
+    # trial; role "trial" (the new agent) runs the release without counting the boot again.
+    from . import core, start
 
-    While an update of the agent itself is installed or on trial, boot.py calls this twice
-    (docs/device.md, "Updating the agent"): role "previous" on the agent the update replaces,
-    kept in /.aloft/agent, which only finishes what a reset interrupted and counts the trial
-    boot, returning True when the new release is on trial; then role "trial" on the new agent,
-    which runs the release on trial without counting the boot again."""
-    from . import start
+    then = start.run(role)
+    start = None
+    core.unload()  # recovery's modules and start.py: nothing that comes next needs them
+    if role == "previous":
+        return then
+    if then == "trial":
+        from . import watch
 
-    return start.run(g, role)
+        watch.run(g if g is not None else {"__name__": "__main__"})
+    elif then:
+        check()
 
 
 def reject(reason):
-    """From boot.py, on the previous agent, when the new agent failed its trial boot (did not
-    import, or raised): roll the release on trial back for reason, then reset."""
-    from . import trial
+    # From boot.py, on the previous agent, when the new one failed its trial boot (did not import, or
+    # raised): roll the release on trial back for reason, then reset.
+    from .rollback import reject
 
-    trial.reject(reason)
+    reject(reason)
 
 
 def _confirm_if_healthy():
-    # confirm "auto": a check-in answered while this release is installed, and main.py has run
+    # confirm "auto": a check-in answered while this release is installed, and main.py ran
     # confirm_after seconds without raising (or returned).
     t = _trial
     if t is None or not t["auto"] or not t["ok"] or t["up"] is None:
@@ -47,60 +52,42 @@ def _confirm_if_healthy():
 
 
 def confirm():
-    """Accept the release on trial now, whatever "confirm" says: its previous files are dropped and
-    a confirmed event is reported. True if a release was on trial, else False. Never raises."""
+    """Accept the release on trial now, whatever "confirm" says: its previous files go, a confirmed event
+    is reported. True if a release was on trial, else False. Never raises."""
     global _trial
     _trial = None
-    was = core.tight()
-    try:
-        from . import config, trial
+    from . import accept
 
-        if not trial.confirm():
-            return False
-        trial = None
-        core.unload("trial", "journal", "ops", "accept", "outbox", "legacy", "previous")
-        from . import outbox
-
-        outbox.flush(config.load())
-        return True
-    except Exception as e:
-        core.log("confirm failed: %r" % (e,))
-        return False
-    finally:
-        core.unload()
-        core.tight(was)
+    return accept.run()
 
 
 def check():
-    """Check in now and install an offered release. Returns "none", "updated" (only if the reset
-    hook returns), "failed", "deferred" (battery low) or "error" (server unreachable, bad
-    configuration)."""
+    """Check in now and install an offered release. Returns "none", "updated" (only if the reset hook
+    returns), "failed", "deferred" (battery low) or "error" (server unreachable, bad configuration)."""
     global _result, _next, _errors
     poll = None
     try:
         _result, poll = _check()
     except Exception as e:  # e.g. no RAM left to load the agent: the application goes on
-        core.log("check failed: %r" % (e,))
+        print("aloft: check failed: %r" % (e,))
         _result = "error"
-    finally:  # board and config stay loaded: hooks and overrides are set on them from outside
-        core.unload()
     if _result == "error":
         _errors += 1
     else:
         _errors = 0
         if _trial is not None:
             _trial["ok"] = True
-    if not isinstance(poll, int):  # no answer: the configured interval
-        from . import config
+    try:
+        from . import core
 
-        try:
-            poll = int(config.load().get("poll", 300))
-        except Exception:
-            poll = 300
-        if _errors:  # sooner, doubling: 10 s, 20 s, 40 s ... up to the interval, less jitter
-            poll = max(core.jitter(min(poll, 10 << min(_errors - 1, 12)) * 1000) // 1000, 10)
-    # At least 10 s between checks; at most a day, so the ticks arithmetic cannot wrap.
-    _next = time.ticks_add(time.ticks_ms(), min(max(poll, 10), 86400) * 1000)
+        core.unload()  # what the check loaded
+        from .backoff import interval
+
+        poll = interval(poll, _errors)
+        core.unload()
+    except Exception:  # not even RAM for that
+        poll = 300
+    _next = time.ticks_add(time.ticks_ms(), poll * 1000)
     _confirm_if_healthy()
     return _result
 
@@ -113,8 +100,8 @@ def _check():
 
 
 def poll():
-    """check() when the server's poll interval has passed since the last check, else None. On a
-    trial boot, also confirms the release once it has proved healthy."""
+    """check() when the server's poll interval has passed since the last check, else None. On a trial
+    boot, also confirms the release once it proved healthy."""
     _confirm_if_healthy()
     if _next is None or time.ticks_diff(time.ticks_ms(), _next) >= 0:
         return check()

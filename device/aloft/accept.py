@@ -1,20 +1,39 @@
-# Keeping the release on trial: its trust adopted, the previous release's files dropped, a confirmed
-# event queued (docs/device.md, "Trial boots, confirmation and rollback"). Loaded only then.
-from . import config, fs, journal, trial
-from .journal import committed, trial_state
-from .ops import Ops
+# Keeping the release on trial (docs/device.md, "Trial boots, confirmation and rollback"): its trust adopted,
+# the previous release's files dropped, a confirmed event queued, then sent. Loaded only then.
+
+
+def run():
+    # aloft.confirm(): keep the release on trial, if there is one, then report it. Never raises.
+    from . import core
+
+    was = core.tight()
+    try:
+        if not confirm():
+            return False
+        core.unload("trial", "journal", "ops", "legacy", "cleanup", "previous")  # the event goes out without them
+        from . import config, outbox
+
+        outbox.flush(config.load())
+        return True
+    except Exception as e:
+        core.log("confirm failed: %r" % (e,))
+        return False
+    finally:
+        core.unload()
+        core.tight(was)
 
 
 def confirm(j=None):
     """Keep the release on trial (journal j, else the one on flash): drop the previous files and the
     trial record, queue a confirmed event. False when no release is on trial."""
-    from . import outbox
+    from . import config, fs, journal, outbox
+    from .cleanup import run
 
     if j is None:
         j = journal.read()
-        if j is None or not committed(j):
+        if j is None or not journal.committed(j):
             return False
-    t = trial_state(j) or {"sequence": j["sequence"], "boots": 0}
+    t = journal.trial_state(j) or {"sequence": j["sequence"], "boots": 0}
     if t.get("state") == "rollback":
         return False
     if t.get("state") != "confirmed":
@@ -25,13 +44,16 @@ def confirm(j=None):
         fs.write_json(config.TRUST, {"keys": n["keys"], "threshold": n["threshold"], "sequence": j["sequence"]})
     _drop_old(j)
     outbox.add("confirmed", j["version"], j["sequence"])
-    trial.cleanup(False)
+    run(False)
     print("aloft: %s confirmed" % j["version"])
     return True
 
 
 def _drop_old(j):
     # The previous release's files, kept beside the new ones during the trial.
+    from . import fs
+    from .ops import Ops
+
     for kind in "dmp":
         with Ops(j, kind) as ops:
             for path, _, old in ops:

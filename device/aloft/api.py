@@ -1,8 +1,10 @@
-# The JSON half of the protocol: POST a JSON body, read a JSON answer (check-in, events).
+# The JSON half of the protocol: POST a JSON body, read a JSON answer (check-in, events, enrollment): at most
+# 64 KiB (a check-in answer carries the manifest), all of it within the request's deadline.
 from micropython import const
 from . import http
+from .http import late, line
 
-_MAX_JSON = const(65536)  # a check-in answer carries the manifest; refuse anything bigger
+_MAX_JSON = const(65536)
 
 
 def _read(r, n, to_end=False):
@@ -11,7 +13,7 @@ def _read(r, n, to_end=False):
     if to_end:
         out = bytearray()
         while len(out) < n:
-            r._late()
+            late(r)
             data = r.sock.read(min(n - len(out), 1024))
             if not data:
                 break
@@ -21,7 +23,7 @@ def _read(r, n, to_end=False):
     view = memoryview(out)
     got = 0
     while got < n:
-        r._late()
+        late(r)
         k = r.sock.readinto(view[got : min(n, got + 1024)])
         if not k:
             raise OSError("connection closed after %d of %d bytes" % (got, n))
@@ -29,20 +31,20 @@ def _read(r, n, to_end=False):
     return out
 
 
-def answer(r):
-    """The JSON body of the Response r (Content-Length, chunked, or up to the end)."""
+def read(r):
+    """The JSON body of the http.Response r (Content-Length, chunked, or up to the end), parsed."""
     import json
 
     if r.chunked:
         body = bytearray()
         while True:
-            size = int(r._line().split(b";")[0], 16)
+            size = int(line(r).split(b";")[0], 16)
             if size == 0:
                 break
             if len(body) + size > _MAX_JSON:
                 raise ValueError("answer too large")
             body.extend(_read(r, size))
-            r._line()
+            line(r)
     elif r.length >= 0:
         if r.length > _MAX_JSON:
             raise ValueError("answer too large")
@@ -54,6 +56,8 @@ def answer(r):
     return json.loads(body)
 
 
+
+
 def post(cfg, path, value):
     """POST value as JSON and return the parsed answer (None for an empty one).
     Raises OSError for a non-2xx status, with the server's error message in it."""
@@ -63,12 +67,12 @@ def post(cfg, path, value):
     try:
         if r.status // 100 != 2:
             try:
-                why = answer(r)["message"]
+                why = read(r)["message"]
             except Exception:
                 why = "no details"
             raise OSError("HTTP %d from %s: %s" % (r.status, path, why))
         if r.status == 204 or r.length == 0:
             return None
-        return answer(r)
+        return read(r)
     finally:
-        r.close()
+        r.sock.close()

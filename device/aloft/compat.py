@@ -1,5 +1,14 @@
-# Whether a release fits a device: board globs and MicroPython versions (docs/protocol.md), apart
-# from manifest.py so that neither module is large to compile on a device.
+# Whether a release fits a device: board globs and MicroPython versions (docs/protocol.md, "compat"): the
+# shape of a manifest's compat (manifest.py), and what it says about this device (verify.py).
+
+
+def check(compat):
+    # ValueError unless compat is a manifest's valid "compat": 1-16 board globs, a minimum MicroPython X.Y[.Z].
+    boards = compat.get("boards") if isinstance(compat, dict) else None
+    if not isinstance(boards, list) or not 0 < len(boards) <= 16 or not all(isinstance(b, str) for b in boards):
+        raise ValueError("bad compat.boards")
+    if "micropython" in compat and version(compat["micropython"], True) is None:
+        raise ValueError("bad compat.micropython")
 
 
 def glob_match(pattern, name):
@@ -34,7 +43,7 @@ def version(s, strict=False):
     if not strict:
         s = s.split("+")[0].split("-")[0]
     parts = s.split(".")
-    if not 2 <= len(parts) <= 3 or not all(x and only(x, "0123456789") for x in parts):
+    if not 2 <= len(parts) <= 3 or not all(x and not x.strip("0123456789") for x in parts):
         return None
     v = [int(x) for x in parts]
     return (v[0], v[1], v[2] if len(v) == 3 else 0)
@@ -49,10 +58,3 @@ def incompatibility(m, board, micropython):
     if need and (version(micropython) or (0, 0, 0)) < need:
         return "needs MicroPython %s, device has %s" % (compat["micropython"], micropython)
     return None
-
-
-def only(s, allowed):
-    for ch in s:
-        if ch not in allowed:
-            return False
-    return True

@@ -1,5 +1,5 @@
-# What every part of the agent shares, and the one module besides the package that stays loaded: log
-# lines, unloading parts that are done, retry jitter, failure reasons.
+# What every part of the agent shares: log lines, unloading parts that are done, the GC threshold while the
+# agent works, failure reasons. Loaded with the agent's first work and kept.
 import sys
 from micropython import const
 
@@ -8,9 +8,9 @@ _GC_EVERY = const(4096)
 
 
 def tight(was=None):
-    # While the agent works (a check, a confirmation): a collection after every 4 KiB allocated, so what a step
-    # frees is reused before the heap spreads (a spread heap refuses a block it has room for): 4-6K less heap for
-    # an update (make bench). tight() sets it and returns the application's threshold; tight(was) gives that back.
+    # While the agent works (a check, a boot's recovery, a confirmation): a collection after every 4 KiB
+    # allocated, so what a step frees is reused before the heap spreads (a spread heap refuses a block it has
+    # room for). tight() sets it and returns the application's threshold; tight(was) gives that back.
     import gc
 
     if was is None:
@@ -36,19 +36,6 @@ def unload(*names):
             if pkg:
                 pkg.__dict__.pop(name, None)
     gc.collect()
-
-
-def jitter(ms):
-    # ms less a random part of up to half of it, so a fleet does not retry in step.
-    try:
-        from random import getrandbits
-
-        r = getrandbits(16)
-    except ImportError:
-        import time
-
-        r = time.ticks_us() & 0xFFFF
-    return ms - ms * r // 131072
 
 
 def reason(e):

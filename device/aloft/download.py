@@ -1,9 +1,6 @@
-# The download stage: the file list a manifest names, then every file the plan (plan.py) puts, into the stage. A download arrives in
-# <name>.part (transfer.py streams it there); the next attempt after a failure or a reset re-hashes those
-# bytes and asks only for the rest. Only when the whole file hashes right is it renamed to <name>.
-# A failure another attempt may mend (network, server error, bytes that do not hash right) is an
-# OSError; one it cannot (a 4xx, a size that contradicts the manifest, a full flash) a ValueError.
-import os
+# The download stage: the file list a manifest names, then every file the plan (plan.py) puts, into the stage,
+# each through blob.py. A failure another attempt may mend (network, server error, bytes that do not hash
+# right) is an OSError; one it cannot (a 4xx, a size that contradicts the manifest, a full flash) a ValueError.
 from micropython import const
 from . import config, core, fs
 
@@ -11,9 +8,9 @@ _CHUNK = const(1024)  # the one buffer file data passes through
 
 
 def run(job):
-    """Before the plan: the file list the manifest names. After it: every put of the plan. Staged, or
-    the check fails with the reason."""
-    from . import transfer  # with http, loaded before the buffer: one block each
+    """Before the plan: the file list the manifest names. After it: every put of the plan. Staged, or the
+    check fails with the reason."""
+    from . import blob  # with transfer and http, loaded before the buffer: one block each
 
     buf = memoryview(bytearray(_CHUNK))
     if not job.planned:
@@ -36,10 +33,11 @@ def run(job):
 
 
 def fetch(cfg, sha, size, label, dst, buf):
-    """The blob sha (size bytes; label names it in log lines and reasons) at dst, unless it is there
-    already. A transient failure is tried again (resuming) after a pause that doubles each time, with
-    jitter so a fleet does not come back in step. Returns None, or why it failed."""
+    """The blob sha (size bytes; label names it in log lines and reasons) at dst, unless it is there already.
+    A transient failure is tried again (resuming) after a pause that doubles each time, with jitter so a
+    fleet does not come back in step. Returns None, or why it failed."""
     import time
+    from . import blob
 
     if fs.stat(dst) is not None:
         core.log("have %s already" % label)
@@ -49,13 +47,15 @@ def fetch(cfg, sha, size, label, dst, buf):
     n = 0
     while True:
         try:
-            blob(cfg, sha, size, label, dst, buf)
+            blob.get(cfg, sha, size, label, dst, buf)
             return None
         except OSError as e:
             n += 1
             if n >= tries:
                 return str(e)
-            wait = core.jitter(pause << (n - 1))
+            from .backoff import jitter
+
+            wait = jitter(pause << (n - 1))
             core.log("%s; try %d of %d in %d ms" % (e, n + 1, tries, wait))
             time.sleep_ms(wait)
         except Exception as e:  # ValueError: another attempt cannot mend it; else a bug or an exhausted heap
@@ -64,30 +64,3 @@ def fetch(cfg, sha, size, label, dst, buf):
             import gc
 
             gc.collect()
-
-
-def blob(cfg, sha, size, label, dst, buf):
-    """Fetch blob sha into dst, resuming a partial download in dst.part, and check its size and
-    SHA-256. OSError(reason) when another attempt may succeed, ValueError(reason) when it cannot."""
-    from hashlib import sha256
-    from binascii import hexlify
-
-    part = dst + ".part"
-    h = sha256()
-    have = fs.feed(part, h, buf)
-    if have > size:
-        fs.remove(part)
-        h = sha256()
-        have = 0
-    if size == 0:  # an empty file needs no request
-        open(part, "wb").close()
-    elif have < size:
-        from . import transfer
-
-        h = transfer.get(cfg, sha, size, label, buf, part, h, have)
-    if hexlify(h.digest()).decode() != sha:
-        fs.remove(part)  # which byte is wrong is unknown: the next attempt starts over
-        if size == 0:
-            raise ValueError("%s is empty but its sha256 is not that of no bytes" % label)
-        raise OSError("sha256 mismatch for " + label)
-    os.rename(part, dst)

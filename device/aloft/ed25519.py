@@ -1,58 +1,10 @@
-# Ed25519 signature verification (RFC 8032, pure Ed25519) on MicroPython big ints.
+# Ed25519 signature verification (RFC 8032, pure Ed25519) on MicroPython big ints; the curve is curve.py.
 # Verify only: the device never signs. Strict like Go's crypto/ed25519: S must be below L,
 # A and R must be canonical encodings, and [S]B - [k]A must encode to exactly the R bytes.
-try:
-    from hashlib import sha512  # a few custom firmwares have it; stock MicroPython does not
-except ImportError:
-    from .sha512 import sha512
+from .curve import B, D, P, ZERO, add, double, encode, power
 
-_P = 2**255 - 19
 _L = 2**252 + 27742317777372353535851937790883648493
-_D = 37095705934669439343138083508754565189542113879843219016388785533085940283555
-_D2 = 2 * _D % _P
 _SQRT_M1 = 19681161376707505956807079304988542015446066515923890162744021073123829784752
-_B = (
-    15112221349535400772501151409588531511454012693041857206046113283949847762202,
-    46316835694926478169428394003475163141307993866256225615783033603165251855960,
-    1,
-    46827403850823179245072216630277197565144205554125654976674165829533817101731,
-)
-_ZERO = (0, 1, 1, 0)
-
-
-def _pow(b, e):
-    # Square-and-multiply: builtin three-argument pow() is not enabled on every port.
-    r = 1
-    while e:
-        if e & 1:
-            r = r * b % _P
-        b = b * b % _P
-        e >>= 1
-    return r
-
-
-def _add(p, q):
-    # Extended twisted Edwards coordinates, a = -1 (RFC 8032 5.1.4).
-    P = _P
-    a = (p[1] - p[0]) * (q[1] - q[0]) % P
-    b = (p[1] + p[0]) * (q[1] + q[0]) % P
-    c = p[3] * _D2 * q[3] % P
-    d = 2 * p[2] * q[2] % P
-    e, f, g, h = b - a, d - c, d + c, b + a
-    return (e * f % P, g * h % P, f * g % P, e * h % P)
-
-
-def _double(p):
-    P = _P
-    a = p[0] * p[0] % P
-    b = p[1] * p[1] % P
-    c = 2 * p[2] * p[2] % P
-    h = a + b
-    s = p[0] + p[1]
-    e = h - s * s
-    g = a - b
-    f = c + g
-    return (e * f % P, g * h % P, f * g % P, e * h % P)
 
 
 def _decode(s):
@@ -60,14 +12,13 @@ def _decode(s):
     y = int.from_bytes(s, "little")
     sign = y >> 255
     y &= (1 << 255) - 1
-    if y >= _P:
+    if y >= P:
         return None
-    P = _P
     yy = y * y % P
     u = (yy - 1) % P
-    v = (_D * yy + 1) % P
+    v = (D * yy + 1) % P
     v3 = v * v % P * v % P
-    x = u * v3 % P * _pow(u * v3 % P * v3 % P * v % P, (P - 5) // 8) % P
+    x = u * v3 % P * power(u * v3 % P * v3 % P * v % P, (P - 5) // 8) % P
     vxx = v * x % P * x % P
     if vxx != u:
         if vxx != P - u:
@@ -78,13 +29,6 @@ def _decode(s):
     if x & 1 != sign:
         x = P - x
     return (x, y, 1, x * y % P)
-
-
-def _encode(p):
-    zi = _pow(p[2], _P - 2)
-    x = p[0] * zi % _P
-    y = p[1] * zi % _P
-    return (y | (x & 1) << 255).to_bytes(32, "little")
 
 
 def verify(public_key, message, signature):
@@ -100,22 +44,27 @@ def verify(public_key, message, signature):
     s = int.from_bytes(signature[32:], "little")
     if s >= _L:
         return False
+    try:
+        from hashlib import sha512  # a few custom firmwares have it; stock MicroPython does not
+    except ImportError:
+        from .sha512 import sha512
     h = sha512(r)
     h.update(public_key)
     h.update(message)
     k = int.from_bytes(h.digest(), "little") % _L
+    h = sha512 = None
     # [S]B + [k](-A) in one pass (Straus), then compare its encoding with R.
-    na = ((_P - a[0]) % _P, a[1], 1, (_P - a[3]) % _P)
-    both = _add(_B, na)
-    q = _ZERO
+    na = ((P - a[0]) % P, a[1], 1, (P - a[3]) % P)
+    both = add(B, na)
+    q = ZERO
     for i in range(252, -1, -1):  # s and k are below L < 2**253
-        q = _double(q)
+        q = double(q)
         bs = s >> i & 1
         bk = k >> i & 1
         if bs and bk:
-            q = _add(q, both)
+            q = add(q, both)
         elif bs:
-            q = _add(q, _B)
+            q = add(q, B)
         elif bk:
-            q = _add(q, na)
-    return _encode(q) == r
+            q = add(q, na)
+    return encode(q) == r

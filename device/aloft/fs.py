@@ -1,5 +1,6 @@
-# Flash file helpers shared by the agent. State is replaced by temp file + rename, which
-# LittleFS does atomically, so a power cut leaves either the old or the new file.
+# Flash helpers shared by the agent. Every change the agent makes to the flash goes through here (a test cuts
+# the power at each one). State is replaced by temp file + rename, which LittleFS does atomically, so a power
+# cut leaves either the old or the new file.
 import os
 from micropython import const
 
@@ -23,6 +24,10 @@ def remove(path):
         os.remove(path)
     except OSError:
         pass
+
+
+def rename(a, b):
+    os.rename(a, b)
 
 
 def makedirs(path):
@@ -65,21 +70,8 @@ def prune(path):
             return
 
 
-def count(path):
-    """How many files the tree at path holds (a file: 1; nothing there: 0)."""
-    st = stat(path)
-    if st is None:
-        return 0
-    if not st[0] & _DIR:
-        return 1
-    n = 0
-    for entry in os.ilistdir(path):
-        n += count(path + "/" + entry[0])
-    return n
-
-
 def feed(path, h, buf):
-    """The bytes of path fed to the hash h through buf; returns how many (0: no such file)."""
+    # The bytes of path fed to the hash h through buf; returns how many (0: no such file).
     n = 0
     try:
         with open(path, "rb") as f:
@@ -91,16 +83,6 @@ def feed(path, h, buf):
                 n += k
     except OSError:
         return n
-
-
-def copy(src, dst, buf):
-    with open(src, "rb") as a:
-        with open(dst, "wb") as b:
-            while True:
-                n = a.readinto(buf)
-                if not n:
-                    return
-                b.write(buf if n == len(buf) else buf[:n])
 
 
 def read_json(path):

@@ -1,7 +1,6 @@
-# The install stage: once every file the plan puts is staged, the journal (journal.py) goes on flash
-# (the plan becomes its ops, then the header names both releases) and is applied; the commit is
+# The install stage: once every file the plan puts is staged, the journal (journal.py) goes on flash (the
+# plan becomes its ops, then the header names both releases) and is applied (apply.py); the commit is
 # installed.json naming the new release. Then the board resets into its trial boot (update.py).
-import os
 from . import config, core, fs
 
 
@@ -19,18 +18,22 @@ def run(job):
             core.unload("previous")
         from . import journal
 
-        os.rename(config.STAGE + "/plan", config.OPS)
+        fs.rename(config.STAGE + "/plan", config.OPS)
         j = {"version": m["version"], "sequence": m["sequence"], "list": m["files"]["sha256"]}
         j["previous"] = journal.record(job.have, job.have.get("rejected", 0))
         if job.agent:  # the previous agent is kept until the new one is confirmed
             j["agent"] = True
-        if "trust" in m:  # adopted when the release is confirmed (trial.confirm), dropped with a rollback
+        if "trust" in m:  # adopted when the release is confirmed (accept.py), dropped with a rollback
             j["trust"] = m["trust"]
         fs.write_json(config.JOURNAL, j)
+        journal = None
         try:
-            journal.apply(j)
+            from .apply import apply
+
+            apply(j)
         except Exception as e:
-            journal = None
+            apply = None
+            core.unload("apply", "journal", "ops", "legacy")
             try:
                 from . import trial
 
@@ -40,7 +43,9 @@ def run(job):
             raise ValueError("install failed: %s" % e)
     except Exception as e:
         job.fail(core.reason(e))
-        job.reset = config.journal()  # an undo failed too: boot recovery finishes it
+        from . import state
+
+        job.reset = state.journal()  # an undo failed too: boot recovery finishes it
         return
     core.log("installed %s" % m["version"])
     job.result, job.event, job.reset = "updated", "installed", True

@@ -1,25 +1,23 @@
 # An install as a transaction (docs/device.md, "The install transaction"). The journal (written by
 # install.py) is a small header, config.JOURNAL, naming both releases, and the renames, config.OPS, one
 # per line, all on flash before the first rename. After a reset at any point the install can be finished
-# (apply, roll forward) or undone (trial.restore, roll back) from the journal and the flash alone, until the
-# release is confirmed or rolled back (trial.py). Nothing here holds more than one op in RAM.
+# (apply.py, roll forward) or undone (restore.py, roll back) from the journal and the flash alone, until the
+# release is confirmed or rolled back (trial.py). Nothing holds more than one op in RAM.
 #
-# ops, applied kind by kind (every "d", then every "m", then every "p"; trial.restore goes p, m, d):
+# ops, applied kind by kind (every "d", then every "m", then every "p"; restore.py goes p, m, d):
 #   d PATH                   a file of the installed release the new one drops: PATH -> PATH#old
 #   m PATH                   set aside whole (a folder the new release no longer has, or one in the
 #                            way of a new file): PATH -> PATH#old
 #   p SHA SIZE OLD PATH      a new file: STAGE/<name> -> PATH#new; PATH -> PATH#old when OLD is 1; PATH#new -> PATH
 # PATH is absolute; the staged file is config.staged(SHA, PATH); ops.py reads them back. Each op looks at
-# the flash before it acts, so running apply (or trial.restore) again after a reset is safe. Writing
+# the flash before it acts, so running apply (or restore) again after a reset is safe. Writing
 # installed.json is the commit point; the old files stay until the release is confirmed.
 #
 # Why beside: LittleFS commits a rename within one folder at once, but one between folders in two
 # steps, and after a power cut between them it may not find the other files of the folder the file
 # came from until its next write repairs that (boot.py makes one first thing). So the only renames
 # between folders start in the stage, which holds nothing a boot needs.
-import os
 from . import config, fs
-from .ops import Ops
 
 
 def read():
@@ -52,7 +50,9 @@ def trial_state(j):
 
 def committed(j):
     """Whether installed.json names journal j's release: it is on trial (or being confirmed or rolled back)."""
-    return config.installed()["sequence"] == j["sequence"]
+    from .state import installed
+
+    return installed()["sequence"] == j["sequence"]
 
 
 def placed(path, src, old):
@@ -76,35 +76,3 @@ def record(r, rejected):
     if rejected:
         rec["rejected"] = rejected
     return rec
-
-
-def apply(j):
-    """Roll forward: perform every op (each one may already be done), then commit: the new file list
-    out of the stage, the trial record, then installed.json naming the new release. The old files
-    stay until it is confirmed."""
-    for kind in "dm":
-        with Ops(j, kind) as ops:
-            for path, _, old in ops:
-                if fs.stat(path) is not None and fs.stat(old) is None:
-                    os.rename(path, old)
-    with Ops(j, "p") as ops:
-        for path, src, old in ops:
-            new = path + "#new"
-            if fs.stat(new) is None:
-                if fs.stat(src) is None:
-                    if placed(path, src, old):
-                        continue  # done before the reset
-                    raise OSError("staged file for %s is missing" % path)
-                fs.makedirs(path[: path.rfind("/")])
-                os.rename(src, new)  # out of the stage: the one kind of rename between folders
-            if old and fs.stat(path) is not None and fs.stat(old) is None:
-                os.rename(path, old)
-            os.rename(new, path)
-    if j.get("list"):
-        dst = config.LISTS + "/" + j["list"]
-        if fs.stat(dst) is None:
-            fs.makedirs(config.LISTS)
-            os.rename(config.STAGE + "/" + j["list"][:16] + ".lst", dst)
-    if trial_state(j) is None:
-        fs.write_json(config.TRIAL, {"sequence": j["sequence"], "boots": 0, "state": "trial"})
-    fs.write_json(config.INSTALLED, record(j, j["previous"].get("rejected", 0)))

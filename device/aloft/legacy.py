@@ -2,7 +2,6 @@
 # while that agent installs this one and judges it from /.aloft/agent, and its installed record (files
 # inline), rewritten once as a file list (docs/device.md, "From an agent before 0.3.0"). Both are bounded by
 # what that agent could hold: a format-1 release, at most 256 files. Loaded only while such state exists.
-import os
 from . import config, fs
 
 
@@ -41,7 +40,7 @@ def convert(state):
                 f.write(line)
                 h.update(line)
         rec["list"] = hexlify(h.digest()).decode()
-        os.rename(tmp, config.LISTS + "/" + rec["list"])
+        fs.rename(tmp, config.LISTS + "/" + rec["list"])
     fs.write_json(config.INSTALLED, rec)
     print("aloft: installed record of %s rewritten for this agent" % rec["version"])
     return rec

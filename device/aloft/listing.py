@@ -1,22 +1,15 @@
 # The file-list stage: the list the verified manifest names (docs/protocol.md, "File list"), which the
 # download stage has put in the stage, checked in one pass over the flash, a line at a time: its SHA-256
-# and size against the manifest, each line's shape, each path's rules, sorted and unique, no path both a
+# and size against the manifest, each line's shape and path (paths.py), sorted and unique, no path both a
 # file and a folder, the agent all or none.
 from micropython import const
-from . import config, core, fs, paths
+from . import config, core, fs
 
-_MAX_LINE = const(203)  # 64 hex, a space, 8 digits, a space, 128 bytes of path, a newline
-_MAX_SIZE = const(16 * 1024 * 1024)
 _MAX_AGENT = const(64)  # agent files a release may carry (plan.py holds their names)
 
 
-def path(m):
-    """Where the file list of manifest m is staged."""
-    return "%s/%s.lst" % (config.STAGE, m["files"]["sha256"][:16])
-
-
 def run(job):
-    name = path(job.m)
+    name = "%s/%s.lst" % (config.STAGE, job.m["files"]["sha256"][:16])
     try:
         check(name, job.m["files"])
     except ValueError as e:
@@ -29,8 +22,9 @@ def run(job):
 def check(name, files):
     """ValueError(reason) unless the file list at name is the one files (a manifest's "files") names
     and keeps every rule."""
-    from binascii import hexlify, unhexlify
+    from binascii import hexlify
     from hashlib import sha256
+    from .paths import entry
 
     h = sha256()
     n = 0
@@ -46,24 +40,8 @@ def check(name, files):
             n += 1
             if n > files["count"]:
                 raise ValueError("file list has more than the %d lines files.count says" % files["count"])
-            where = "file list line %d" % n
-            if len(line) > _MAX_LINE or line[-1] != 10 or line[64:65] != b" ":
-                raise ValueError(where + ": not <sha256> <size> <path>")
-            sha = line[:64].decode()
-            try:
-                if len(unhexlify(sha)) != 32 or sha != sha.lower():
-                    raise ValueError
-            except ValueError:
-                raise ValueError(where + ": bad sha256")
-            sp = line.find(b" ", 65)
-            size = line[65:sp].decode() if sp > 65 else ""
-            if not size.isdigit() or len(size) > 8 or size[0] == "0" and len(size) > 1 or int(size) > _MAX_SIZE:
-                raise ValueError(where + ": bad size")
-            p = line[sp + 1 : -1].decode()
+            p = entry(line, n)
             line = None
-            why = paths.error(p)
-            if why:
-                raise ValueError("bad path %r: %s" % (p, why))
             if p <= prev:
                 raise ValueError("files not sorted by path or not unique at " + p)
             # Every path under x/ sorts right after x and the paths that extend x with one of + , - .

@@ -1,7 +1,7 @@
-# Format-2 release manifests (docs/protocol.md, "Release manifest (format 2)"): every field rule,
-# checked after the signature (signature.py). The file list the manifest names is checked by listing.py.
+# Format-2 release manifests (docs/protocol.md, "Release manifest (format 2)"): every field rule, checked
+# after the signature (signature.py); compat's in compat.py, expires' and trust's in optional.py. The file
+# list the manifest names is checked by listing.py.
 from micropython import const
-from .compat import only, version
 
 _MAX_SEQUENCE = 2**53 - 1
 _MAX_FILES = const(4096)
@@ -21,43 +21,39 @@ def parse(text):
     if not isinstance(m, dict) or m.get("format") != 2 or type(m.get("format")) is not int:
         raise ValueError("unsupported manifest format")
     v = m.get("version")
-    if not isinstance(v, str) or not 0 < len(v) <= 64 or not only(v, _CHARS):
+    if not isinstance(v, str) or not 0 < len(v) <= 64 or v.strip(_CHARS):
         raise ValueError("bad version")
     _int(m.get("sequence"), 1, _MAX_SEQUENCE, "sequence")
     c = m.get("channel")
-    if not isinstance(c, str) or not 0 < len(c) <= 32 or c[0] == "-" or not only(c, _CHARS[26:62] + "-"):
+    if not isinstance(c, str) or not 0 < len(c) <= 32 or c[0] == "-" or c.strip(_CHARS[26:62] + "-"):
         raise ValueError("bad channel")
-    t = m.get("created")
-    if not _time(t):
+    if not is_time(m.get("created")):
         raise ValueError("bad created time")
     if "expires" in m or "trust" in m:  # rarely there: their rules load only then
         from . import optional
 
-        optional.check(m, _time)
-    compat = m.get("compat")
-    boards = compat.get("boards") if isinstance(compat, dict) else None
-    if not isinstance(boards, list) or not 0 < len(boards) <= 16 or not all(isinstance(b, str) for b in boards):
-        raise ValueError("bad compat.boards")
-    if "micropython" in compat and version(compat["micropython"], True) is None:
-        raise ValueError("bad compat.micropython")
+        optional.check(m)
+    from . import compat
+
+    compat.check(m.get("compat"))
     f = m.get("files")
     if not isinstance(f, dict):
         raise ValueError("bad files")
     _int(f.get("count"), 1, _MAX_FILES, "files.count")
     _int(f.get("size"), 1, _MAX_LIST, "files.size")
     h = f.get("sha256")
-    if not isinstance(h, str) or len(h) != 64 or not only(h, _HEX):
+    if not isinstance(h, str) or len(h) != 64 or h.strip(_HEX):
         raise ValueError("bad files.sha256")
     return m
 
 
-def _time(t):
+def is_time(t):
     # YYYY-MM-DDTHH:MM:SSZ, digits where digits go.
     return (
         isinstance(t, str)
         and len(t) == 20
         and t[4] + t[7] + t[10] + t[13] + t[16] + t[19] == "--T::Z"
-        and only(t[:4] + t[5:7] + t[8:10] + t[11:13] + t[14:16] + t[17:19], _HEX[:10])
+        and not (t[:4] + t[5:7] + t[8:10] + t[11:13] + t[14:16] + t[17:19]).strip(_HEX[:10])
     )
 
 

@@ -1,8 +1,8 @@
 # The merge at the heart of planning an install (plan.py): two sorted file lists on flash, the installed
 # release's and the new one's, walked together a line of each at a time, so RAM holds neither. Every
-# path is dropped (only in the installed list), kept (same bytes on flash) or put; folders.py judges
-# what is in the way of a put and which folders go aside whole.
-from . import config, core, fs, folders
+# path is dropped (only in the installed list), kept (same bytes on flash) or put; folders.py and put.py
+# judge what is in the way of a put and which folders go aside whole.
+from . import config, core, fs
 
 
 def _line(f, skip_agent):
@@ -18,18 +18,6 @@ def _line(f, skip_agent):
             return e
 
 
-def _installed(have):
-    # The installed release's file list, opened, once it hashes to what installed.json says; None when
-    # nothing is installed or it is damaged (then every file is judged by its bytes on flash).
-    name = have.get("list")
-    if not name:
-        return None
-    if _digest(config.LISTS + "/" + name) == name:
-        return open(config.LISTS + "/" + name)
-    core.log("the installed file list is damaged; judging files by their bytes")
-    return None
-
-
 def _digest(path):
     from binascii import hexlify
     from hashlib import sha256
@@ -43,7 +31,15 @@ def write(out, have, new_list, w):
     """Write to out the ops that turn the installed release (record have) into the one whose checked
     file list is at new_list; w (folders.Walk) keeps what the walk knows and adds up the flash needed.
     ValueError when a file or folder no release installed is in the way."""
-    old = _installed(have)
+    from . import put
+
+    old = have.get("list")
+    if old:  # the installed release's file list, once it hashes to what installed.json says; else every file is judged by its bytes
+        if _digest(config.LISTS + "/" + old) == old:
+            old = open(config.LISTS + "/" + old)
+        else:
+            core.log("the installed file list is damaged; judging files by their bytes")
+            old = None
     new = open(new_list)
     try:
         a = _line(old, True) if old else None
@@ -77,7 +73,7 @@ def write(out, have, new_list, w):
                     continue  # unchanged
                 if kind == 2 and _digest(full) == e[0]:
                     continue  # there, but no release's (or the agent): kept, it has the bytes already
-            w.put(e, st, out)
+            put.write(w, e, st, out)
         w.enter("", out)
     finally:
         new.close()

@@ -1,5 +1,5 @@
-# Events for the server. An event that cannot be delivered now (server down, or the board resets
-# right after it) waits in a small file and goes out after the next successful check-in.
+# Events for the server. An event that cannot be delivered now (server down, or the board resets right after
+# it) waits in a small file and goes out after the next successful check-in (offer.py, accept.py).
 from micropython import const
 from . import config, fs
 
@@ -8,6 +8,7 @@ _KEEP = ("installed", "failed", "confirmed", "rolled_back", "deferred")  # "down
 
 
 def _event(kind, version, sequence, reason=None):
+    # An event as the server takes it (docs/protocol.md, "Events"), the reason cut to 512 characters.
     e = {"type": kind, "version": version, "sequence": sequence}
     if reason:
         e["reason"] = reason[:512]
@@ -38,22 +39,6 @@ def _post(cfg, e):
     api.post(cfg, "/api/v1/device/events", body)
 
 
-def send(cfg, kind, version, sequence, reason=None):
-    """Report an event now; queue it when that fails (never raises for a network error)."""
-    e = _event(kind, version, sequence, reason)
-    try:
-        _post(cfg, e)
-        print("aloft: reported %s" % kind)
-        return
-    except Exception as ex:
-        print("aloft: could not report %s (%s)%s" % (kind, ex, ", queued" if kind in _KEEP else ""))
-    if kind in _KEEP:
-        try:
-            add(kind, version, sequence, reason)
-        except OSError as ex:  # flash full or failing: the event is lost, the update outcome stands
-            print("aloft: cannot queue %s: %s" % (kind, ex))
-
-
 def flush(cfg):
     """Send the queued events, oldest first; stops at the first that fails. Never raises."""
     if fs.stat(config.OUTBOX) is None:
@@ -75,3 +60,18 @@ def flush(cfg):
             fs.write_json(config.OUTBOX, q[sent:])
     except OSError as ex:
         print("aloft: cannot update the outbox: %s" % ex)
+
+
+def send(cfg, kind, version, sequence, reason=None):
+    """Report an event now; queue it when that fails (never raises for a network error)."""
+    try:
+        _post(cfg, _event(kind, version, sequence, reason))
+        print("aloft: reported %s" % kind)
+        return
+    except Exception as ex:
+        print("aloft: could not report %s (%s)%s" % (kind, ex, ", queued" if kind in _KEEP else ""))
+    if kind in _KEEP:
+        try:
+            add(kind, version, sequence, reason)
+        except OSError as ex:  # flash full or failing: the event is lost, the update outcome stands
+            print("aloft: cannot queue %s: %s" % (kind, ex))

@@ -1,9 +1,9 @@
-# The plan stage: the renames of the install (journal.py's ops) into stage/plan, from one merge of two
-# sorted files on flash, the installed release's file list and the new one's (merge.py, folders.py;
+# The plan stage: the renames of the install (journal.py's ops) into stage/plan, from one merge of two sorted
+# files on flash, the installed release's file list and the new one's (merge.py, folders.py, put.py;
 # docs/device.md, "Planning an install"). Then the flash the install needs, against what is free.
 import os
 from micropython import const
-from . import board, config, core, fs
+from . import config, core, fs
 
 _BLOCK = const(4096)  # flash block: every file occupies whole blocks
 # Blocks besides the files: the stage folder (2), what a download writes between two syncs and the
@@ -20,9 +20,12 @@ def run(job):
         tmp = config.STAGE + "/plan.tmp"
         with open(tmp, "w") as out:
             need, job.agent = write(out, job.have, "%s/%s.lst" % (config.STAGE, m["files"]["sha256"][:16]))
-        os.rename(tmp, config.STAGE + "/plan")
+        fs.rename(tmp, config.STAGE + "/plan")
         job.planned = True
-        _prune(m["files"]["sha256"])
+        core.unload("merge", "folders", "put")
+        from . import board, sweep
+
+        sweep.run(m["files"]["sha256"])
         free = board.free_bytes()
         core.log("the update needs %d bytes of flash, %d free" % (need, free))
         if need > free:
@@ -33,15 +36,14 @@ def run(job):
 
 
 def write(out, have, new_list):
-    """Write the ops that turn the installed release (record have) into the one whose checked file list
-    is at new_list. Returns (bytes of flash the install needs beyond what is on flash now, whether it
-    changes the agent). ValueError when a file or folder no release installed is in the way."""
+    """Write the ops that turn the installed release (record have) into the one whose checked file list is at
+    new_list. Returns (bytes of flash the install needs beyond what is on flash now, whether it changes the
+    agent). ValueError when a file or folder no release installed is in the way."""
     from . import folders, merge
 
     w = folders.Walk()
     merge.write(out, have, new_list, w)
     merge = None
-    core.unload("merge")
     if w.agent is not None:  # modules the new agent no longer has
         for entry in list(os.ilistdir(config.AGENT)):
             if "#" not in entry[0] and not entry[1] & 0x4000 and entry[0] not in w.agent:
@@ -54,35 +56,3 @@ def write(out, have, new_list):
         for entry in os.ilistdir(config.AGENT):
             n += max(folders.blocks(os.stat(config.AGENT + "/" + entry[0])[6]), 1)
     return n * _BLOCK, w.touched
-
-
-def _prune(target):
-    # The stage holds downloads for one release, named in stage/target. For another one, what the plan
-    # puts moves to a new stage (renames out of the stage are safe, see journal.py) and the rest goes.
-    tag = config.STAGE + "/target"
-    try:
-        with open(tag) as f:
-            if f.read() == target:
-                return
-    except OSError:
-        pass
-    keep = config.STAGE + ".new"
-    fs.rmtree(keep)
-    os.mkdir(keep)
-    with open(config.STAGE + "/plan") as f:
-        while True:
-            line = f.readline()
-            if not line:
-                break
-            if line[0] == "p":
-                sha, _, _, path = line[2:-1].split(" ", 3)
-                name = config.staged(sha, path)
-                for side in ("", ".part"):
-                    if fs.stat(name + side) is not None:
-                        os.rename(name + side, keep + name[len(config.STAGE) :] + side)
-    for name in ("plan", target[:16] + ".lst"):
-        os.rename(config.STAGE + "/" + name, keep + "/" + name)
-    with open(keep + "/target", "w") as f:
-        f.write(target)
-    fs.rmtree(config.STAGE)
-    os.rename(keep, config.STAGE)

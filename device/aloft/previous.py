@@ -1,7 +1,7 @@
 # The previous agent: while a release that replaces the agent's own files is installed or on trial,
 # a whole copy of the agent it replaces stays in config.PREVIOUS/aloft. boot.py runs that copy
 # first at every boot until the new agent is confirmed or rolled back (docs/device.md, "Updating
-# the agent"); trial.cleanup drops it.
+# the agent"); cleanup.py drops it.
 import os
 from . import config, fs
 
@@ -18,8 +18,14 @@ def keep(buf):
     fs.makedirs(tmp + "/aloft")
     for entry in os.ilistdir(config.AGENT):
         if entry[1] & 0x4000 == 0:  # the agent is one flat package
-            fs.copy(config.AGENT + "/" + entry[0], tmp + "/aloft/" + entry[0], buf)
-    os.rename(tmp, config.PREVIOUS)
+            with open(config.AGENT + "/" + entry[0], "rb") as a:
+                with open(tmp + "/aloft/" + entry[0], "wb") as b:
+                    while True:
+                        n = a.readinto(buf)
+                        if not n:
+                            break
+                        b.write(buf if n == len(buf) else buf[:n])
+    fs.rename(tmp, config.PREVIOUS)
     aloft.__path__ = config.PREVIOUS + "/aloft"
 
 
@@ -30,7 +36,7 @@ def drop():
 
     if fs.stat(config.PREVIOUS) is not None:
         fs.rmtree(config.PREVIOUS + ".del")
-        os.rename(config.PREVIOUS, config.PREVIOUS + ".del")
+        fs.rename(config.PREVIOUS, config.PREVIOUS + ".del")
     if getattr(aloft, "__path__", None) == config.PREVIOUS + "/aloft":
         aloft.__path__ = config.AGENT  # the agent in /lib is whole again: restored, or confirmed
     for path in (".tmp", ".del"):

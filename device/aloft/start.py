@@ -1,36 +1,23 @@
-# What aloft.boot() does (the package keeps only its API loaded): recovery first, then the trial boot
-# (watch.py) or a check.
-import aloft
-from . import core
+# What a boot does first (aloft.boot): finish whatever a reset interrupted and count a trial boot (trial.py),
+# then say what comes next, which the package runs once this module is unloaded.
+from . import config, core, state
 
 
-def run(g, role):
+def run(role):
+    """For role "previous": whether the new release is on trial. Otherwise "trial" (run main.py on trial,
+    watch.py), True (check now) or False (config.json says "boot_check": false)."""
     was = core.tight()
     try:
-        return _run(g, role, was)
+        on_trial = role == "trial"
+        if role == "previous" or (role is None and state.pending()):  # before the configuration is read: recovery needs none
+            from . import trial
+
+            on_trial = trial.start()
+            trial = None
+            if role == "previous":
+                return on_trial
+        if on_trial:
+            return "trial"
+        return config.load().get("boot_check", True)
     finally:
         core.tight(was)
-
-
-def _run(g, role, was):
-    from . import config
-
-    on_trial = role == "trial"
-    if role == "previous" or (role is None and config.pending()):  # before the configuration is read: recovery needs none
-        from . import trial
-
-        on_trial = trial.start()
-        trial = config = None
-        core.unload("trial", "journal", "ops", "restore", "accept", "outbox", "legacy", "previous", "board")
-        if role == "previous":
-            return on_trial
-        from . import config
-    cfg = config.load()
-    if on_trial:
-        from . import watch
-
-        core.tight(was)  # main.py runs with the application's own threshold
-        watch.run(cfg, g if g is not None else {"__name__": "__main__"})
-    elif cfg.get("boot_check", True):
-        cfg = config = None
-        aloft.check()

@@ -1,14 +1,13 @@
-# After an install's commit: the release is on trial until it is confirmed or rolled back. Also
-# what a boot does first: finish whatever a reset interrupted, from the journal and the flash alone.
+# After an install's commit: the release is on trial until it is confirmed or rolled back. Also what a boot
+# does first: finish whatever a reset interrupted, from the journal and the flash alone.
 #
 # Phases, each entered by one atomic write (temp file + rename):
-#   journal written                        installing: a reset rolls forward (journal.apply)
+#   journal written                        installing: a reset rolls forward (apply.py)
 #   installed.json names the new release   committed, on trial; trial.json counts the boots
-#   trial.json "state": "confirmed"        confirming: trust.json (a release's trust), then the old
-#                                          files, journal, trial record go
-#   trial.json "state": "rollback"         rolling back: the old files return, installed.json names
-#                                          the previous release and rejects this one, same cleanup
-import os
+#   trial.json "state": "confirmed"        confirming (accept.py): trust.json (a release's trust), then the
+#                                          old files, journal, trial record go
+#   trial.json "state": "rollback"         rolling back (rollback.py): the old files return, installed.json
+#                                          names the previous release and rejects this one, same cleanup
 from . import config, fs, journal
 from .journal import committed, trial_state
 
@@ -44,7 +43,9 @@ def recover():
     if committed(j):
         return j
     try:
-        journal.apply(j)
+        from .apply import apply
+
+        apply(j)
         print("aloft: finished an interrupted install of %s" % j["version"])
         return j
     except Exception as e:
@@ -59,35 +60,10 @@ def undo(j):
     committed install is left alone: only rollback() takes a release on trial back."""
     if committed(j):
         return
+    from .restore import restore
+
     restore(j)
     cleanup(True)
-
-
-def cleanup(keep_stage):
-    # The journal goes first: once it is gone the files and installed.json agree, and whatever else
-    # is left (a trial record, staged files, the ops, file lists no record names, temporary copies) is garbage.
-    fs.remove(config.JOURNAL)
-    fs.remove(config.LEGACY)
-    fs.remove(config.OPS)
-    fs.remove(config.TRIAL)
-    if not keep_stage:
-        fs.rmtree(config.STAGE)
-    for path in (config.JOURNAL, config.LEGACY, config.INSTALLED, config.TRIAL, config.OUTBOX, config.TRUST):
-        fs.remove(path + ".tmp")  # half-written by a reset in fs.write_json
-    if fs.stat(config.LISTS) is not None:
-        try:  # as written: a legacy record stays one (the agent before 0.3.0 may be back)
-            keep = fs.read_json(config.INSTALLED).get("list")
-        except Exception:
-            keep = None
-        for entry in list(os.ilistdir(config.LISTS)):
-            if entry[0] != keep:
-                fs.remove(config.LISTS + "/" + entry[0])
-    for path in (config.PREVIOUS, config.PREVIOUS + ".tmp", config.PREVIOUS + ".del"):
-        if fs.stat(path) is not None:  # the previous agent, once its install or trial is over
-            from . import previous
-
-            previous.drop()
-            break
 
 
 def count_boot(j, limit):
@@ -103,15 +79,15 @@ def count_boot(j, limit):
     return True
 
 
-# Rolling back and confirming load only when they happen (restore.py, accept.py).
-def restore(j):
-    from .restore import restore
+# Cleaning up, rolling back and confirming load only when they happen.
+def cleanup(keep_stage):
+    from .cleanup import run
 
-    restore(j)
+    run(keep_stage)
 
 
 def rollback(j, reason):
-    from .restore import rollback
+    from .rollback import rollback
 
     rollback(j, reason)
 
@@ -120,9 +96,3 @@ def confirm(j=None):
     from .accept import confirm
 
     return confirm(j)
-
-
-def reject(reason):
-    from .restore import reject
-
-    reject(reason)

@@ -1,7 +1,8 @@
-# One check, stage by stage. Each stage is a module with run(job), loaded on its own and unloaded before
-# the next one loads, because compiling a module needs several times its size in RAM for a moment and the
+# One check, stage by stage. Each stage is a module with run(job), loaded on its own and unloaded before the
+# next one loads, because compiling a module needs several times its size in RAM for a moment and the
 # stages' data must fit beside it (config, fs and this module stay loaded for the whole check):
-#   checkin   report what is installed, read the answer                -> job.release (an offered envelope)
+#   checkin   report what is installed                                   -> job.answer
+#   offer     queued events out; what the answer means                   -> job.release (an offered envelope)
 #   verify    signatures, manifest rules, newer, unexpired, compatible, battery -> job.m
 #   download  the file list the manifest names, into the stage
 #   listing   the file list checked line by line                        (docs/protocol.md, "File list")
@@ -10,9 +11,9 @@
 #   install   the journal, the renames, the commit                       -> event "installed", reset
 # A stage that stops the check sets job.result; what it reports (job.event) goes out here, after the stage
 # is unloaded, so the event's HTTP code never shares the RAM with a stage's.
-from . import config, core, fs
+from . import config, core
 
-_STAGES = ("checkin", "verify", "download", "listing", "plan", "download", "install")
+_STAGES = ("checkin", "offer", "verify", "download", "listing", "plan", "download", "install")
 
 
 class Job:
@@ -23,8 +24,9 @@ class Job:
     reason = None
     poll = None  # seconds until the next check, from the server
     cfg = None
-    have = None  # the installed record (config.installed())
+    have = None  # the installed record (state.installed())
     device = None  # the check-in body: board, micropython, ...
+    answer = None  # the check-in's answer, until offer.py has read it
     release = None  # the offered envelope, until verify.py has checked it
     claimed = (None, 0)  # (version, sequence) the offered manifest says, before it is verified
     m = None  # the verified manifest (format 2: the file list is named, not listed)

@@ -21,7 +21,7 @@ def run(job):
 
         text = signature.verify(release, keys, n)
         t = keys = signature = release = None
-        core.unload("signature", "ed25519", "sha512")  # a module at a time: each needs RAM to load
+        core.unload("signature", "ed25519", "curve", "sha512", "compress")  # a module at a time: each needs RAM to load
         from . import manifest
 
         m = manifest.parse(text)

@@ -1,19 +1,20 @@
-# A trial boot: the new release's main.py runs under the agent's eye (this module is loaded only
-# then). An exception before the release is confirmed rolls it back; a clean start-up plus a
-# check-in confirms it (confirm "auto"); the board resets afterwards either way, so main.py does
-# not run a second time after boot.py.
+# A trial boot: the new release's main.py runs under the agent's eye (this module is loaded only then). An
+# exception before the release is confirmed rolls it back; a clean start-up plus a check-in confirms it
+# (confirm "auto"); the board resets afterwards either way, so main.py does not run a second time after
+# boot.py.
 import time
 import aloft
-from . import core
 
 
-def run(cfg, g):
-    """This boot's release is on trial: check in (unless "boot_check" is false), run main.py in the
-    globals g, decide, reset. Does not return unless the reset hook does."""
+def run(g):
+    """This boot's release is on trial: check in (unless "boot_check" is false), run main.py in the globals g,
+    decide, reset. Does not return unless the reset hook does."""
     import os
     import sys
-    from . import board
+    from . import board, config
 
+    cfg = config.load()
+    config = None
     aloft._trial = {
         "up": None,  # ticks_ms when main.py started
         "ok": False,  # a check-in was answered
@@ -46,7 +47,10 @@ def run(cfg, g):
     except Exception as e:
         sys.print_exception(e)
         if aloft._trial is not None:  # not confirmed yet: the release failed its start-up
-            rollback("main.py raised %s: %s" % (type(e).__name__, e))
+            aloft._trial = None
+            from .rollback import on_trial
+
+            on_trial("main.py raised %s: %s" % (type(e).__name__, e))
             board.reset()
             return
     if aloft._trial is not None:
@@ -57,8 +61,8 @@ def run(cfg, g):
 
 def _settle(cfg):
     # main.py returned on trial without confirming. With confirm "auto", keep trying to check in for
-    # confirm_wait seconds; the release is confirmed at the first answer. Otherwise the boot
-    # counter decides at the coming boots.
+    # confirm_wait seconds; the release is confirmed at the first answer. Otherwise the boot counter decides at
+    # the coming boots.
     if not aloft._trial["auto"]:
         print("aloft: main.py returned without aloft.confirm(); the release stays on trial")
         return
@@ -70,16 +74,9 @@ def _settle(cfg):
         left = time.ticks_diff(end, time.ticks_ms())
         if aloft._trial is None or left <= 0:
             break
-        time.sleep_ms(min(core.jitter(pause), left))
+        from .backoff import jitter
+
+        time.sleep_ms(min(jitter(pause), left))
         pause = min(pause * 2, 60000)
     if aloft._trial is not None:
         print("aloft: no check-in from the release on trial; it stays on trial")
-
-
-def rollback(reason):
-    from . import trial
-
-    aloft._trial = None
-    j = trial.journal.read()
-    if j is not None and trial.committed(j):
-        trial.rollback(j, reason)

@@ -52,9 +52,9 @@ class Server:
     def get(self, path):
         r = http.request(self.url, "GET", path, self.token)
         try:
-            return api.answer(r)
+            return api.read(r)
         finally:
-            r.close()
+            r.sock.close()
 
     def offer(self, release, variant=None, fault=None, hang=False):
         self.post("/_ctl", {"release": release, "variant": variant, "fault": fault, "hang": hang})

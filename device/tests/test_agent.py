@@ -147,7 +147,7 @@ def v3_drops_the_data_folder():
 def download_allocates_nothing_per_chunk():
     # RAM allocated for a 200 KB (zlib) or 40 KB (raw) blob equals that for a 12-byte one.
     import gc
-    from aloft import config, download
+    from aloft import blob, config
 
     config.STAGE = TMP + "/stage"
     fs.makedirs(config.STAGE)
@@ -159,13 +159,13 @@ def download_allocates_nothing_per_chunk():
     def cost(path):
         sha, size = r2["/" + path], {"lib/keep.py": 12, "data/big.txt": 204800, "data/noise.bin": 40960}[path]
         dst = config.STAGE + "/" + sha[:16]
-        download.blob(cfg, sha, size, path, dst, buf)  # loads the modules
+        blob.get(cfg, sha, size, path, dst, buf)  # loads the modules
         fs.remove(dst)
         gc.collect()
         gc.disable()
         try:
             before = gc.mem_alloc()
-            download.blob(cfg, sha, size, path, dst, buf)
+            blob.get(cfg, sha, size, path, dst, buf)
             return gc.mem_alloc() - before
         finally:
             gc.enable()

@@ -6,7 +6,7 @@ import json
 import os
 import time
 import aloft
-from aloft import checkin, config, fs, outbox, update
+from aloft import checkin, config, fs, offer, outbox, state, update
 
 calls = []
 
@@ -115,9 +115,9 @@ def boot_removes_leftovers_but_keeps_downloads():
     with open(config.STAGE + "/x.part", "w") as f:
         f.write("half a download")
     fs.write_json(config.TRIAL, {"sequence": 1, "boots": 1, "state": "trial"})  # without its journal
-    assert config.pending()
+    assert state.pending()
     aloft.boot()
-    assert not config.pending() and fs.stat(config.STAGE + "/x.part") is not None
+    assert not state.pending() and fs.stat(config.STAGE + "/x.part") is not None
     fs.rmtree(config.STAGE)
 
 
@@ -231,6 +231,7 @@ def check_in_reports_the_rejected_sequence_and_refuses_it():
     try:
         job = update.Job()
         checkin.run(job)
+        offer.run(job)
         assert seen[0]["rejected"] == 4 and seen[0]["sequence"] == 1 and seen[0]["format"] == 2, seen
         assert (job.result, job.poll, job.event) == ("none", 60, None), (job.result, job.poll, job.event)
     finally:

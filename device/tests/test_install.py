@@ -6,9 +6,9 @@ import hashlib
 import json
 import os
 from binascii import hexlify
-# Loaded now, so that a power cut (CountingOs) reaches every module that changes the flash; the rest load from the
-# host, which mount_flash keeps visible at its own path.
-from aloft import accept, config, fs, journal, legacy, outbox as _outbox, plan, restore, trial
+# Every change the agent makes to the flash goes through fs.py, whose os a power cut (CountingOs) replaces. The
+# modules the tests call are loaded now; the rest load from the host, which mount_flash keeps visible at its own path.
+from aloft import accept, apply, config, fs, journal, legacy, outbox as _outbox, plan, restore, state, trial
 
 HOST = "/" + DEVICE.split("/")[1]  # where mount_flash mounts the host folder: not part of the flash's tree
 
@@ -18,7 +18,7 @@ class Reset(BaseException):
 
 
 class CountingOs:
-    # os for the agent's flash code, that "loses power" before the n-th change to the flash.
+    # os for fs.py, that "loses power" before the n-th change to the flash.
     def __init__(self, n):
         self.n = n
 
@@ -91,7 +91,7 @@ def journal_for(files, seq, trust=None):
     data = file_list(files)
     name = sha(data)
     put("%s/%s.lst" % (config.STAGE, name[:16]), data)
-    have = config.installed()
+    have = state.installed()
     with open(config.STAGE + "/plan", "w") as out:
         plan.write(out, have, "%s/%s.lst" % (config.STAGE, name[:16]))
     with open(config.STAGE + "/plan") as f:
@@ -162,7 +162,7 @@ def release_on_flash():
     for files, seq in ((V1, 1), (V2, 2)):
         want = dict(("/" + p, b) for p, b in list(files.items()) + list(UNTRACKED.items()))
         if got == want:
-            inst = config.installed()
+            inst = state.installed()
             assert inst["sequence"] == seq and inst["list"] == sha(file_list(files)), inst
             with open(config.LISTS + "/" + inst["list"], "rb") as f:
                 assert f.read() == file_list(files)
@@ -178,20 +178,20 @@ def check_state(files, seq, trial_left=False):
     assert release_on_flash() == seq
     left = agent_state()
     if not trial_left:  # settled: no journal, trial record or old files (downloads may wait in the stage)
-        mine = (config.OUTBOX, config.TRUST, config.LISTS + "/" + config.installed()["list"])  # the installed release's file list
+        mine = (config.OUTBOX, config.TRUST, config.LISTS + "/" + state.installed()["list"])  # the installed release's file list
         assert [p for p in left if p not in mine and not p.startswith(config.STAGE)] == [], left
 
 
 def cut(fn, n, *args):
     # Run fn(*args) with power lost before its n-th flash change; True if it completed first.
-    journal.os = trial.os = fs.os = restore.os = CountingOs(n)
+    fs.os = CountingOs(n)
     try:
         fn(*args)
         return True
     except Reset:
         return False
     finally:
-        journal.os = trial.os = fs.os = restore.os = os
+        fs.os = os
 
 
 def with_device(fn, trust=None):
@@ -228,7 +228,7 @@ def every_cut(step, trust=None):
 @test
 def install_commits_to_a_trial_and_keeps_the_backups():
     def step(j):
-        journal.apply(j)
+        apply.apply(j)
         assert release_on_flash() == 2
         assert journal.read() is not None and journal.trial_state(j) == {"sequence": 2, "boots": 0, "state": "trial"}
         side = agent_state()
@@ -244,7 +244,7 @@ def install_commits_to_a_trial_and_keeps_the_backups():
 @test
 def reset_at_every_point_of_an_install_then_boot_recovery():
     def step(j, n):
-        done = cut(journal.apply, n, j)
+        done = cut(apply.apply, n, j)
         assert trial.recover() is not None, "not on trial after recovery"
         assert release_on_flash() == 2
         return done
@@ -263,7 +263,7 @@ def reset_at_every_point_of_an_undo_then_undo_or_recover():
         ends = set()
 
         def step(j, n):
-            cut(journal.apply, 9, j)  # part way in
+            cut(apply.apply, 9, j)  # part way in
             done = cut(trial.undo, n, j)
             if done:
                 check_state(V1, 1)
@@ -280,13 +280,13 @@ def reset_at_every_point_of_an_undo_then_undo_or_recover():
 @test
 def reset_at_every_point_of_a_rollback_then_boot_recovery():
     def step(j, n):
-        journal.apply(j)
+        apply.apply(j)
         done = cut(trial.rollback, n, j, "main.py raised ValueError: boom")
         if trial.recover() is not None:  # the reset came before the rollback was decided: still on
             assert n == 0 and release_on_flash() == 2  # trial, and main.py raises again at the next boot
             trial.rollback(j, "main.py raised ValueError: boom")
         check_state(V1, 1)
-        assert config.installed()["rejected"] == 2
+        assert state.installed()["rejected"] == 2
         assert outbox() == [("rolled_back", 2)], outbox()
         assert fs.read_json(config.OUTBOX)[0]["reason"] == "main.py raised ValueError: boom"
         return done
@@ -300,7 +300,7 @@ def reset_during_a_rollback_and_again_during_its_recovery():
 
     def step(j, n):
         nonlocal points
-        journal.apply(j)
+        apply.apply(j)
         done = cut(trial.rollback, n, j, "boom")
         if not done and n:
             for m in range(0, 40, 3):  # a second reset while recovering, then a clean boot
@@ -311,7 +311,7 @@ def reset_during_a_rollback_and_again_during_its_recovery():
         if n == 0:  # not decided yet: decided again at the next boot
             trial.rollback(j, "boom")
         check_state(V1, 1)
-        assert config.installed()["rejected"] == 2 and outbox() == [("rolled_back", 2)]
+        assert state.installed()["rejected"] == 2 and outbox() == [("rolled_back", 2)]
         return done
 
     every_cut(step)
@@ -321,7 +321,7 @@ def reset_during_a_rollback_and_again_during_its_recovery():
 @test
 def reset_at_every_point_of_a_confirmation_then_boot_recovery():
     def step(j, n):
-        journal.apply(j)
+        apply.apply(j)
         done = cut(trial.confirm, n, j)
         t = journal.trial_state(j)
         on_trial = trial.recover() is not None
@@ -331,7 +331,7 @@ def reset_at_every_point_of_a_confirmation_then_boot_recovery():
             trial.confirm(j)
         check_state(V2, 2)
         assert outbox() == [("confirmed", 2)], outbox()
-        assert "rejected" not in config.installed()
+        assert "rejected" not in state.installed()
         return done
 
     print("     %d reset points" % every_cut(step))
@@ -348,7 +348,7 @@ def trust():
 def a_release_trust_is_adopted_by_its_confirmation_at_every_reset_point():
     def step(j, n):
         assert j["trust"] == TRUST
-        journal.apply(j)
+        apply.apply(j)
         assert trust() is None  # on trial: the old trust stays in force
         done = cut(trial.confirm, n, j)
         if trial.recover() is not None:  # not decided yet: still the old trust
@@ -364,7 +364,7 @@ def a_release_trust_is_adopted_by_its_confirmation_at_every_reset_point():
 @test
 def a_rolled_back_release_trust_is_dropped_at_every_reset_point():
     def step(j, n):
-        journal.apply(j)
+        apply.apply(j)
         done = cut(trial.rollback, n, j, "boom")
         if trial.recover() is not None:
             trial.rollback(j, "boom")
@@ -378,7 +378,7 @@ def a_rolled_back_release_trust_is_dropped_at_every_reset_point():
 @test
 def boots_on_trial_are_counted_and_one_too_many_rolls_back():
     def step(j):
-        journal.apply(j)
+        apply.apply(j)
         for boot in (1, 2, 3):
             assert trial.recover() is not None
             assert trial.count_boot(j, 3)
@@ -395,7 +395,7 @@ def boots_on_trial_are_counted_and_one_too_many_rolls_back():
 @test
 def a_reset_while_counting_a_boot_loses_no_state():
     def step(j, n):
-        journal.apply(j)
+        apply.apply(j)
         done = cut(trial.count_boot, n, j, 3)
         assert trial.recover() is not None and release_on_flash() == 2
         assert journal.trial_state(j)["boots"] == 1 if done else journal.trial_state(j)["boots"] in (0, 1)
@@ -407,7 +407,7 @@ def a_reset_while_counting_a_boot_loses_no_state():
 @test
 def recover_rolls_back_when_a_staged_file_is_lost():
     def step(j):
-        cut(journal.apply, 3, j)
+        cut(apply.apply, 3, j)
         os.remove(config.staged(sha(V2["new/deep/file.bin"]), "/new/deep/file.bin"))
         assert trial.recover() is None
         assert release_on_flash() == 1
@@ -430,14 +430,14 @@ def a_lost_staged_file_is_never_taken_for_an_installed_one():
 @test
 def leftovers_without_a_journal_are_removed_but_downloads_kept():
     def step(j):
-        journal.apply(j)
+        apply.apply(j)
         trial.confirm(j)
         check_state(V2, 2)
         fs.write_json(config.TRIAL, {"sequence": 1, "boots": 2, "state": "trial"})
         put(config.STAGE + "/abc.part", b"half a download")
-        assert config.pending()
+        assert state.pending()
         assert trial.recover() is None
-        assert not config.pending()
+        assert not state.pending()
         assert agent_state() == [config.LISTS + "/" + sha(file_list(V2)), config.OUTBOX, config.STAGE + "/abc.part"], agent_state()
         assert release_on_flash() == 2
 
@@ -447,10 +447,10 @@ def leftovers_without_a_journal_are_removed_but_downloads_kept():
 @test
 def a_stage_alone_is_not_pending():
     def step(j):
-        journal.apply(j)
+        apply.apply(j)
         trial.confirm(j)
         put(config.STAGE + "/abc.part", b"half")
-        assert not config.pending()
+        assert not state.pending()
 
     with_device(step)
 
@@ -461,7 +461,7 @@ def plan_refuses_a_folder_or_file_no_release_installed_in_the_way():
         data = file_list(files)
         put(config.STAGE + "/x.lst", data)
         with open(config.STAGE + "/plan.tmp", "w") as out:
-            return plan.write(out, config.installed(), config.STAGE + "/x.lst")
+            return plan.write(out, state.installed(), config.STAGE + "/x.lst")
 
     def step(j):
         os.remove(config.JOURNAL)  # planning happens with no install under way
@@ -489,13 +489,13 @@ def the_journal_keeps_the_previous_record_and_the_rejected_sequence():
     def step(j):
         assert j["previous"] == {"version": "1.0.0", "sequence": 1, "list": sha(file_list(V1))}, j["previous"]
         os.remove(config.JOURNAL)
-        rec = config.installed()
+        rec = state.installed()
         rec["rejected"] = 5
         fs.write_json(config.INSTALLED, rec)
         j2 = journal_for(V1, 6)  # nothing changes: no ops
         assert j2["previous"]["rejected"] == 5 and ops(j2) == [], ops(j2)
-        journal.apply(j2)
-        assert config.installed()["rejected"] == 5 and config.installed()["sequence"] == 6
+        apply.apply(j2)
+        assert state.installed()["rejected"] == 5 and state.installed()["sequence"] == 6
 
     with_device(step)
 
@@ -507,9 +507,9 @@ def a_legacy_record_is_rewritten_as_a_file_list_once_nothing_needs_it():
         legacy = {"version": "1.0.0", "sequence": 1, "files": dict((p, sha(b)) for p, b in V1.items()), "rejected": 3}
         fs.write_json(config.INSTALLED, legacy)
         fs.write_json(config.LEGACY, {"version": "2.0.0", "sequence": 2, "ops": [], "files": {}, "previous": legacy})
-        assert config.installed()["files"] == legacy["files"]  # a legacy journal still needs it as it is
+        assert state.installed()["files"] == legacy["files"]  # a legacy journal still needs it as it is
         os.remove(config.LEGACY)
-        rec = config.installed()
+        rec = state.installed()
         assert rec == {"version": "1.0.0", "sequence": 1, "rejected": 3, "list": sha(file_list(V1))}, rec
         assert fs.read_json(config.INSTALLED) == rec
         assert release_on_flash() == 1

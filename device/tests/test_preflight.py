@@ -23,7 +23,7 @@ def device(name, size, **settings):
 
 @test
 def too_little_flash_is_refused_before_downloading():
-    dev = device("small", 320 * 1024)
+    dev = device("small", 384 * 1024)
     before = dev.files()
     n = len(SERVER.log()["downloads"])
     SERVER.offer("r2")  # 200 KB and 40 KB files to fetch

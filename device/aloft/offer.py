@@ -1,0 +1,47 @@
+# After a check-in was answered: the queued events go out, then what the answer means. Nothing to do, or
+# nothing to do now (a release on trial, a rolled-back sequence): job.result "none"; an offered release:
+# job.release, the envelope, and job.claimed, the (version, sequence) its unverified manifest says.
+from . import config, core, fs
+
+
+def run(job):
+    answer, job.answer = job.answer, None
+    if fs.stat(config.OUTBOX) is not None:
+        from . import outbox
+
+        outbox.flush(job.cfg)
+        outbox = None
+        core.unload("outbox", "api", "http", "net", "tls")
+    have = job.have
+    from .state import journal
+
+    busy = journal()  # a release on trial: nothing else is installed meanwhile
+    action = answer.get("action")
+    if action == "update" and busy:
+        core.log("%s is on trial; an offered release waits until it is confirmed or rolled back" % have["version"])
+        action = "none"
+    if action == "update":
+        job.release = answer.get("release")
+        job.claimed = _claimed(job.release)
+        if 0 < job.claimed[1] <= have.get("rejected", 0):
+            core.log("sequence %d was rolled back on this device; waiting for a newer release" % job.claimed[1])
+            action = "none"
+    if action == "none":
+        if not busy and fs.stat(config.STAGE) is not None:
+            fs.rmtree(config.STAGE)  # downloads of a release no longer offered
+        core.log("up to date (%s, sequence %d)" % (have["version"] or "nothing installed", have["sequence"]))
+        job.result = "none"
+    elif action != "update":
+        core.log("check-in answer has unknown action %r" % (action,))
+        job.result = "error"
+
+
+def _claimed(release):
+    # What the (not yet verified) manifest of an offered release says it is: (version, sequence).
+    try:
+        import json
+
+        m = json.loads(release["manifest"])
+        return str(m["version"]), int(m["sequence"])
+    except Exception:
+        return None, 0

@@ -1,0 +1,57 @@
+# Rolling back the release on trial (docs/device.md, "Trial boots, confirmation and rollback"): after too many
+# boots (trial.py), when main.py raises on its trial boot (watch.py), when the new agent fails (boot.py).
+# Loaded only then.
+from . import config, fs, journal
+from .journal import committed, trial_state
+
+
+def rollback(j, reason):
+    """Take the release on trial back: the previous files return from path#old, installed.json names the
+    previous release and records this sequence as rejected, a rolled_back event is queued. Each step can run
+    again after a reset (trial.recover finishes it)."""
+    from . import outbox
+    from .restore import restore
+
+    t = trial_state(j) or {"sequence": j["sequence"], "boots": 0}
+    if t.get("state") != "rollback":
+        t["state"] = "rollback"
+        t["reason"] = reason
+        fs.write_json(config.TRIAL, t)
+    print("aloft: rolling back %s: %s" % (j["version"], t["reason"]))
+    restore(j)
+    prev = j["previous"]
+    fs.write_json(config.INSTALLED, journal.record(prev, max(prev.get("rejected", 0), j["sequence"])))
+    outbox.add("rolled_back", j["version"], j["sequence"], t["reason"])
+    import aloft
+
+    stale = j.get("agent") and getattr(aloft, "__path__", None) != config.PREVIOUS + "/aloft"
+    from .cleanup import run
+
+    run(False)
+    if stale:  # the agent on flash is the previous one again, and the code running now is not it
+        from . import board
+
+        board.reset()
+
+
+def on_trial(reason):
+    # main.py raised before the release on trial was confirmed (watch.py).
+    j = journal.read()
+    if j is not None and committed(j):
+        rollback(j, reason)
+
+
+def reject(reason):
+    """The new agent failed its trial boot (aloft.reject): roll the release on trial back, unless it was
+    confirmed meanwhile (then the confirmation is finished), and reset."""
+    from . import board
+
+    j = journal.read()
+    t = trial_state(j) if j is not None and committed(j) else None
+    if t is not None and t.get("state") == "trial":
+        rollback(j, reason)
+    else:
+        from .trial import recover
+
+        recover()
+    board.reset()

@@ -1,0 +1,36 @@
+# What the agent's state on flash says (config.py names the files): the installed release, whether an
+# install's journal is there, whether an install or a trial is under way.
+from . import config, fs
+
+
+def journal():
+    # Whether an install journal is on flash (this agent's, or a legacy one).
+    return fs.stat(config.JOURNAL) is not None or fs.stat(config.LEGACY) is not None
+
+
+def pending():
+    # Whether an install, a trial or what one left behind is on flash (see trial.recover): a journal, a trial
+    # record, or a copy of the previous agent (boot.py runs a whole copy first, which cleans up after itself;
+    # one it cannot import is left for this agent to remove). Downloads in the stage alone are not: they wait
+    # for the next check to resume them.
+    return journal() or fs.stat(config.TRIAL) is not None or fs.stat(config.PREVIOUS) is not None
+
+
+def installed():
+    # The installed record; {"version": None, "sequence": 0} when nothing is installed. A record written by
+    # an agent before 0.3.0 (its files inline) is rewritten in this agent's form once no journal needs it
+    # any more (legacy.py).
+    try:
+        state = fs.read_json(config.INSTALLED)
+        if isinstance(state, dict) and type(state.get("sequence")) is int:
+            if isinstance(state.get("files"), dict) and not pending():  # this agent is the one installed now
+                from . import legacy
+
+                state = legacy.convert(state)
+            return state
+        print("aloft: installed.json is malformed, treating the device as empty")
+    except OSError:
+        pass
+    except ValueError:
+        print("aloft: installed.json is unreadable, treating the device as empty")
+    return {"version": None, "sequence": 0}
