@@ -7,7 +7,8 @@
 - an update of the agent itself (--include-agent): bytes on the wire and the smallest heap;
 - Ed25519 verification time on the MicroPython unix port;
 - server check-in latency (sequential, loopback, bounded count).
-Every server and device here is on 127.0.0.1 and stops by itself.
+Every server and device here is on 127.0.0.1 and stops by itself. ALOFT_BENCH_ONLY=heap prints only the smallest heaps
+(the same searches), for measuring the agent's RAM while it changes.
 """
 import json
 import os
@@ -24,6 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALOFT = os.environ.get("ALOFT_BIN") or os.path.join(ROOT, ".build/release/aloft")
 MICROPYTHON = os.environ.get("ALOFT_MICROPYTHON") or os.path.join(ROOT, ".venv/bin/micropython")
 TOKEN = "bench-admin-token"
+HEAP_ONLY = os.environ.get("ALOFT_BENCH_ONLY") == "heap"
 
 
 def aloft(*args, check=True, timeout=300, env=None):
@@ -142,7 +144,8 @@ def main():
             form["agent"] = agent_form
             print("smallest heap completing v1 install and v1 -> v2, agent as %s: %dK (-X heapsize)" % (agent_form, smallest_heap(trial, 8, 128)))
         form["agent"] = "py"
-        agent_flash(work)
+        if not HEAP_ONLY:
+            agent_flash(work)
 
         # An update of the agent: v2's files and this checkout's agent with another VERSION (only __init__.py differs).
         agent_dir = os.path.join(work, "agent-device")
@@ -184,6 +187,8 @@ def main():
         print("smallest heap completing an update of the agent: %dK (-X heapsize)" % smallest_heap(agent_trial, 32))
 
         bench_release_sizes(work)
+        if HEAP_ONLY:
+            return
 
         # Check-in latency: a device with nothing to do, sequential requests on loopback.
         cfg = json.loads(aloft("sim", "cat", first_device, "/.aloft/config.json").stdout)
@@ -296,4 +301,5 @@ def bench_ed25519():
 
 if __name__ == "__main__":
     main()
-    bench_ed25519()
+    if not HEAP_ONLY:
+        bench_ed25519()

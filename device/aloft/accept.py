@@ -10,7 +10,7 @@ def run():
     try:
         if not confirm():
             return False
-        core.unload("trial", "journal", "ops", "legacy", "cleanup", "previous")  # the event goes out without them
+        core.unload("trial", "journal", "ops", "state", "legacy", "cleanup", "previous")  # the event goes out without them
         from . import config, outbox
 
         outbox.flush(config.load())
@@ -24,8 +24,8 @@ def run():
 
 
 def confirm(j=None):
-    """Keep the release on trial (journal j, else the one on flash): drop the previous files and the
-    trial record, queue a confirmed event. False when no release is on trial."""
+    # Keep the release on trial (journal j, else the one on flash): drop the previous files and the
+    # trial record, queue a confirmed event. False when no release is on trial.
     from . import config, fs, journal, outbox
     from .cleanup import run
 

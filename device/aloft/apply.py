@@ -6,9 +6,9 @@ from .ops import Ops
 
 
 def apply(j):
-    """Roll forward: perform every op (each one may already be done), then commit: the new file list
-    out of the stage, the trial record, then installed.json naming the new release. The old files
-    stay until it is confirmed."""
+    # Roll forward: perform every op (each one may already be done), then commit: the new file list
+    # out of the stage, the trial record, then installed.json naming the new release. The old files
+    # stay until it is confirmed.
     for kind in "dm":
         with Ops(j, kind) as ops:
             for path, _, old in ops:

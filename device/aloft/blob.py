@@ -4,8 +4,8 @@ from . import fs, transfer
 
 
 def get(cfg, sha, size, label, dst, buf):
-    """Fetch blob sha into dst, resuming a partial download in dst.part, and check its size and SHA-256.
-    OSError(reason) when another attempt may succeed, ValueError(reason) when it cannot."""
+    # Fetch blob sha into dst, resuming a partial download in dst.part, and check its size and SHA-256.
+    # OSError(reason) when another attempt may succeed, ValueError(reason) when it cannot.
     from hashlib import sha256
     from binascii import hexlify
 

@@ -4,8 +4,8 @@ from . import VERSION, config, core, state
 
 
 def run(job):
-    """One check-in: job.answer, the server's answer (and job.cfg, job.have, job.device, job.poll), or
-    job.result "error" when there is none."""
+    # One check-in: job.answer, the server's answer (and job.cfg, job.have, job.device, job.poll), or
+    # job.result "error" when there is none.
     cfg = None
     try:
         cfg = job.cfg = config.load()

@@ -12,7 +12,7 @@ def check(compat):
 
 
 def glob_match(pattern, name):
-    """fnmatch with only '*' (any run) and '?' (one character), case-sensitive."""
+    # fnmatch with only '*' (any run) and '?' (one character), case-sensitive.
     p = i = 0
     star = -1
     mark = 0
@@ -36,8 +36,8 @@ def glob_match(pattern, name):
 
 
 def version(s, strict=False):
-    """(major, minor, patch) of "X.Y" or "X.Y.Z"; unless strict, a "-pre" or "+build" suffix is
-    dropped. None when s is not such a version."""
+    # (major, minor, patch) of "X.Y" or "X.Y.Z"; unless strict, a "-pre" or "+build" suffix is
+    # dropped. None when s is not such a version.
     if not isinstance(s, str):
         return None
     if not strict:
@@ -50,7 +50,7 @@ def version(s, strict=False):
 
 
 def incompatibility(m, board, micropython):
-    """Why a parsed manifest does not fit this device, or None when it does."""
+    # Why a parsed manifest does not fit this device, or None when it does.
     compat = m["compat"]
     if not any(glob_match(g, board) for g in compat["boards"]):
         return "board %s not in %s" % (board, ",".join(compat["boards"]))

@@ -4,12 +4,12 @@
 from micropython import const
 from . import config, core, fs
 
-_CHUNK = const(1024)  # the one buffer file data passes through
+_CHUNK = const(512)  # the one buffer file data passes through: RAM is scarcer than time per chunk
 
 
 def run(job):
-    """Before the plan: the file list the manifest names. After it: every put of the plan. Staged, or the
-    check fails with the reason."""
+    # Before the plan: the file list the manifest names. After it: every put of the plan. Staged, or the
+    # check fails with the reason.
     from . import blob  # with transfer and http, loaded before the buffer: one block each
 
     buf = memoryview(bytearray(_CHUNK))
@@ -33,9 +33,9 @@ def run(job):
 
 
 def fetch(cfg, sha, size, label, dst, buf):
-    """The blob sha (size bytes; label names it in log lines and reasons) at dst, unless it is there already.
-    A transient failure is tried again (resuming) after a pause that doubles each time, with jitter so a
-    fleet does not come back in step. Returns None, or why it failed."""
+    # The blob sha (size bytes; label names it in log lines and reasons) at dst, unless it is there already.
+    # A transient failure is tried again (resuming) after a pause that doubles each time, with jitter so a
+    # fleet does not come back in step. Returns None, or why it failed.
     import time
     from . import blob
 

@@ -32,9 +32,8 @@ def _decode(s):
 
 
 def verify(public_key, message, signature):
-    """True when signature (64 bytes) is a valid Ed25519 signature of message by public_key (32 bytes).
-
-    message may be bytes or str (a str is verified as its UTF-8 bytes, without copying it)."""
+    # True when signature (64 bytes) is a valid Ed25519 signature of message by public_key (32 bytes).
+    # message may be bytes or str (a str is verified as its UTF-8 bytes, without copying it).
     if len(public_key) != 32 or len(signature) != 64:
         return False
     a = _decode(public_key)

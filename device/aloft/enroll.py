@@ -6,8 +6,8 @@ from . import board, config, fs
 
 
 def enroll(cfg):
-    """Enroll with cfg["enroll"]; return cfg with "id" and "token" (and no "enroll") once they are
-    on flash. Raises OSError with the reason (the caller reports "error"; the next check retries)."""
+    # Enroll with cfg["enroll"]; return cfg with "id" and "token" (and no "enroll") once they are
+    # on flash. Raises OSError with the reason (the caller reports "error"; the next check retries).
     from . import api
 
     dev = cfg.get("id") or board.unique_id()

@@ -1,6 +1,6 @@
 # Minimal HTTP/1.1 client on a plain socket: one request per connection ("Connection: close"), a timeout on
 # every socket operation, and the body left on the socket so blobs stream through the caller's buffer
-# instead of being read into RAM. net.py opens the connection.
+# instead of being read into RAM. net.py sends the request.
 import time
 from micropython import const
 from . import net
@@ -30,22 +30,15 @@ def line(r):
 
 
 def request(server, method, path, token, body=None, timeout=10, headers="", ca=None):
-    """Send one request and read the status line and headers; the caller reads the body from the returned
-    Response and must close its sock. body is bytes (sent as JSON) or None; headers is extra header lines, each
-    ending in CRLF; ca is the PEM text of the CA an https:// server's certificate must chain to (tls.py),
-    else that certificate is not checked. Every socket operation times out after timeout seconds; the status
-    line and headers (and a JSON answer read by api.py) must arrive within 3 x timeout."""
+    # Send one request and read the status line and headers; the caller reads the body from the returned
+    # Response and must close its sock. body is bytes (sent as JSON) or None; headers is extra header lines, each
+    # ending in CRLF; ca is the PEM text of the CA an https:// server's certificate must chain to (tls.py),
+    # else that certificate is not checked. Every socket operation times out after timeout seconds; the status
+    # line and headers (and a JSON answer read by reply.py) must arrive within 3 x timeout.
     r = Response()
     r.deadline = time.ticks_add(time.ticks_ms(), int(timeout * 3000))
-    s, host, port, prefix = net.connect(server, timeout, ca)
+    s = r.sock = net.send(server, method, path, token, body, timeout, headers, ca)
     try:
-        s.write("%s %s%s HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\nConnection: close\r\n%s" % (method, prefix, path, host, port, token, headers))
-        if body is not None:
-            s.write("Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
-            s.write(body)
-        else:
-            s.write("\r\n")
-        r.sock = s
         h = line(r)
         if not h.startswith(b"HTTP/1."):
             raise OSError("bad status line %r" % h[:40])

@@ -11,7 +11,7 @@ def run(job):
             from . import previous
 
             if job.agent:
-                previous.keep(memoryview(bytearray(1024)))
+                previous.keep(memoryview(bytearray(512)))
             else:
                 previous.drop()
             previous = None

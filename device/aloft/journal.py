@@ -21,8 +21,8 @@ from . import config, fs
 
 
 def read():
-    """The journal header (a dict), None when there is none or it is unreadable. One that an agent
-    before 0.3.0 wrote (config.LEGACY) has its ops inline and "legacy": True."""
+    # The journal header (a dict), None when there is none or it is unreadable. One that an agent
+    # before 0.3.0 wrote (config.LEGACY) has its ops inline and "legacy": True.
     for path in (config.JOURNAL, config.LEGACY):
         try:
             j = fs.read_json(path)
@@ -40,7 +40,7 @@ def read():
 
 
 def trial_state(j):
-    """The trial record of journal j's release, None when there is none for it."""
+    # The trial record of journal j's release, None when there is none for it.
     try:
         t = fs.read_json(config.TRIAL)
     except (OSError, ValueError):
@@ -49,16 +49,16 @@ def trial_state(j):
 
 
 def committed(j):
-    """Whether installed.json names journal j's release: it is on trial (or being confirmed or rolled back)."""
+    # Whether installed.json names journal j's release: it is on trial (or being confirmed or rolled back).
     from .state import installed
 
     return installed()["sequence"] == j["sequence"]
 
 
 def placed(path, src, old):
-    """Whether the new file of a put is at its path: neither its staged copy nor path#new is left, a
-    file is at the path (a folder there is one an "m" op brought back), and the file it replaced (if
-    any) is in path#old. Anything else is not ours."""
+    # Whether the new file of a put is at its path: neither its staged copy nor path#new is left, a
+    # file is at the path (a folder there is one an "m" op brought back), and the file it replaced (if
+    # any) is in path#old. Anything else is not ours.
     if fs.stat(src) is not None or fs.stat(path + "#new") is not None:
         return False
     st = fs.stat(path)
@@ -68,7 +68,7 @@ def placed(path, src, old):
 
 
 def record(r, rejected):
-    """The installed record of release r (a journal, or its "previous"), with rejected when set."""
+    # The installed record of release r (a journal, or its "previous"), with rejected when set.
     rec = {"version": r["version"], "sequence": r["sequence"]}
     for key in ("list", "files"):  # this agent's record names its file list; a legacy one lists the files
         if r.get(key) is not None:

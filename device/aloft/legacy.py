@@ -6,9 +6,9 @@ from . import config, fs
 
 
 def op(ops, i, kind):
-    """The first op of kind at or after index i of a legacy journal's ops, as ops.Ops gives them, and
-    the index after it; (None, i) when there is none. ["del", path, old]; ["put", path, src, new, old]
-    (new is always path#new); there is no "m"."""
+    # The first op of kind at or after index i of a legacy journal's ops, as ops.Ops gives them, and
+    # the index after it; (None, i) when there is none. ["del", path, old]; ["put", path, src, new, old]
+    # (new is always path#new); there is no "m".
     name = "del" if kind == "d" else "put" if kind == "p" else None
     while i < len(ops):
         o = ops[i]
@@ -19,9 +19,9 @@ def op(ops, i, kind):
 
 
 def convert(state):
-    """Rewrite a legacy installed record as this agent's: its files as a file list in config.LISTS
-    (sizes from the flash; a missing file gets 0, so the next update fetches it again), then
-    installed.json naming it. Returns the new record."""
+    # Rewrite a legacy installed record as this agent's: its files as a file list in config.LISTS
+    # (sizes from the flash; a missing file gets 0, so the next update fetches it again), then
+    # installed.json naming it. Returns the new record.
     from binascii import hexlify
     from hashlib import sha256
 

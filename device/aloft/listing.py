@@ -20,8 +20,8 @@ def run(job):
 
 
 def check(name, files):
-    """ValueError(reason) unless the file list at name is the one files (a manifest's "files") names
-    and keeps every rule."""
+    # ValueError(reason) unless the file list at name is the one files (a manifest's "files") names
+    # and keeps every rule.
     from binascii import hexlify
     from hashlib import sha256
     from .paths import entry

@@ -11,7 +11,7 @@ _HEX = "0123456789abcdef"
 
 
 def parse(text):
-    """The manifest as a dict after checking every rule of format 2; else ValueError(reason)."""
+    # The manifest as a dict after checking every rule of format 2; else ValueError(reason).
     import json
 
     try:

@@ -1,10 +1,12 @@
-# Opening an HTTP connection (http.py): the server URL taken apart, the socket connected with a timeout on
-# every operation, and TLS for an https:// server (checked against config.json's "ca" by tls.py).
+# Sending an HTTP request (http.py reads the answer): the server URL taken apart, the socket connected with a
+# timeout on every operation, TLS for an https:// server (checked against config.json's "ca" by tls.py), the
+# request line, headers and body written piece by piece.
 
 
-def connect(url, timeout, ca):
-    """A connected socket to the server at url ("http://host:port/prefix", or https://), with host, port and
-    the path prefix. Closed again when anything fails."""
+def send(url, method, path, token, body, timeout, headers, ca):
+    # The connected socket to the server at url ("http://host:port/prefix", or https://) once the request is
+    # sent: method on the prefix and path, bearer token, extra header lines, body (JSON bytes) or None.
+    # Closed again when anything fails.
     import socket
 
     scheme, _, rest = url.partition("://")
@@ -30,7 +32,13 @@ def connect(url, timeout, ca):
             except ImportError:
                 raise OSError("this firmware has no ssl module; use an http:// server")
             s = ssl.wrap_socket(s, server_hostname=host)
+        s.write("%s %s%s HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\nConnection: close\r\n%s" % (method, ("/" + prefix).rstrip("/"), path, host, port, token, headers))
+        if body is not None:
+            s.write("Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+            s.write(body)
+        else:
+            s.write("\r\n")
     except BaseException:
         s.close()
         raise
-    return s, host, port, ("/" + prefix).rstrip("/")
+    return s

@@ -11,7 +11,7 @@ def run(job):
 
         outbox.flush(job.cfg)
         outbox = None
-        core.unload("outbox", "api", "http", "net", "tls")
+        core.unload("outbox", "api", "reply", "http", "net", "tls")
     have = job.have
     from .state import journal
 

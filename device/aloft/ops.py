@@ -4,9 +4,9 @@ from . import config, fs
 
 
 class Ops:
-    """The ops of journal j of one kind ("d", "m" or "p"), in order, as (path, src, old): src is the
-    staged file of a put (None otherwise), old is path#old or None (a put over nothing). Use as
-    `with Ops(j, kind) as ops: for path, src, old in ops: ...`: the file is closed on every path."""
+    # The ops of journal j of one kind ("d", "m" or "p"), in order, as (path, src, old): src is the
+    # staged file of a put (None otherwise), old is path#old or None (a put over nothing). Use as
+    # `with Ops(j, kind) as ops: for path, src, old in ops: ...`: the file is closed on every path.
 
     def __init__(self, j, kind):
         self.kind = kind

@@ -3,9 +3,9 @@
 
 
 def check(m):
-    """ValueError(reason) unless m's expires (when present) is a real time after created, and its
-    trust (when present) is 1-8 keys, 64 lowercase hex, sorted, distinct, with distinct key ids,
-    and a threshold of 1 up to their number."""
+    # ValueError(reason) unless m's expires (when present) is a real time after created, and its
+    # trust (when present) is 1-8 keys, 64 lowercase hex, sorted, distinct, with distinct key ids,
+    # and a threshold of 1 up to their number.
     if "expires" in m:
         from .manifest import is_time
 

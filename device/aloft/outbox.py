@@ -24,8 +24,8 @@ def _queued():
 
 
 def add(kind, version, sequence, reason=None):
-    """Queue an event. The same type for the same sequence replaces the older one, so a step
-    repeated after a reset queues it once."""
+    # Queue an event. The same type for the same sequence replaces the older one, so a step
+    # repeated after a reset queues it once.
     q = [e for e in _queued() if isinstance(e, dict) and (e.get("type"), e.get("sequence")) != (kind, sequence)]
     q.append(_event(kind, version, sequence, reason))
     fs.write_json(config.OUTBOX, q[-_MAX:])
@@ -40,7 +40,7 @@ def _post(cfg, e):
 
 
 def flush(cfg):
-    """Send the queued events, oldest first; stops at the first that fails. Never raises."""
+    # Send the queued events, oldest first; stops at the first that fails. Never raises.
     if fs.stat(config.OUTBOX) is None:
         return
     q = _queued()
@@ -63,7 +63,7 @@ def flush(cfg):
 
 
 def send(cfg, kind, version, sequence, reason=None):
-    """Report an event now; queue it when that fails (never raises for a network error)."""
+    # Report an event now; queue it when that fails (never raises for a network error).
     try:
         _post(cfg, _event(kind, version, sequence, reason))
         print("aloft: reported %s" % kind)

@@ -7,8 +7,8 @@ _MAX_SIZE = const(16 * 1024 * 1024)
 
 
 def entry(line, n):
-    """The path of line n of a file list (bytes, with its newline) once it is <sha256> <size> <path> by every
-    rule; else ValueError(reason)."""
+    # The path of line n of a file list (bytes, with its newline) once it is <sha256> <size> <path> by every
+    # rule; else ValueError(reason).
     from binascii import unhexlify
 
     where = "file list line %d" % n
@@ -32,7 +32,7 @@ def entry(line, n):
 
 
 def error(p):
-    """Why p is not a valid release path (docs/protocol.md, Paths), or None when it is."""
+    # Why p is not a valid release path (docs/protocol.md, Paths), or None when it is.
     if not isinstance(p, str) or not p:
         return "empty"
     if "\\" in p:

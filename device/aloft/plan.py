@@ -22,7 +22,7 @@ def run(job):
             need, job.agent = write(out, job.have, "%s/%s.lst" % (config.STAGE, m["files"]["sha256"][:16]))
         fs.rename(tmp, config.STAGE + "/plan")
         job.planned = True
-        core.unload("merge", "folders", "put")
+        core.unload("merge", "lists", "folders", "dirs", "put")
         from . import board, sweep
 
         sweep.run(m["files"]["sha256"])
@@ -36,9 +36,9 @@ def run(job):
 
 
 def write(out, have, new_list):
-    """Write the ops that turn the installed release (record have) into the one whose checked file list is at
-    new_list. Returns (bytes of flash the install needs beyond what is on flash now, whether it changes the
-    agent). ValueError when a file or folder no release installed is in the way."""
+    # Write the ops that turn the installed release (record have) into the one whose checked file list is at
+    # new_list. Returns (bytes of flash the install needs beyond what is on flash now, whether it changes the
+    # agent). ValueError when a file or folder no release installed is in the way.
     from . import folders, merge
 
     w = folders.Walk()

@@ -7,10 +7,10 @@ from . import config, fs
 
 
 def keep(buf):
-    """Before the journal of an install that replaces agent files is written: a copy of the agent
-    as it is, in config.PREVIOUS (complete or not there: copied to a temporary folder, renamed),
-    and the rest of this run imports its modules from there (boot.py does the same at the boots
-    until the new agent is confirmed or rolled back)."""
+    # Before the journal of an install that replaces agent files is written: a copy of the agent
+    # as it is, in config.PREVIOUS (complete or not there: copied to a temporary folder, renamed),
+    # and the rest of this run imports its modules from there (boot.py does the same at the boots
+    # until the new agent is confirmed or rolled back).
     import aloft
 
     drop()
@@ -30,8 +30,8 @@ def keep(buf):
 
 
 def drop():
-    """Remove the previous agent's copy, and what an interrupted copy or removal left. The copy
-    goes by one rename first, so a boot never finds half of it."""
+    # Remove the previous agent's copy, and what an interrupted copy or removal left. The copy
+    # goes by one rename first, so a boot never finds half of it.
     import aloft
 
     if fs.stat(config.PREVIOUS) is not None:

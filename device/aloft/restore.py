@@ -6,9 +6,9 @@ from .ops import Ops
 
 
 def restore(j):
-    """The exact inverse of apply's ops, kind by kind in reverse (p, m, d): a new file goes (to path#new,
-    then) away, the old file comes back. A reset in the middle leaves a state either direction can finish (a
-    roll forward then finds new files missing and gives way to an undo)."""
+    # The exact inverse of apply's ops, kind by kind in reverse (p, m, d): a new file goes (to path#new,
+    # then) away, the old file comes back. A reset in the middle leaves a state either direction can finish (a
+    # roll forward then finds new files missing and gives way to an undo).
     with Ops(j, "p") as ops:
         for path, src, old in ops:
             new = path + "#new"

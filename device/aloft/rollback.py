@@ -6,9 +6,9 @@ from .journal import committed, trial_state
 
 
 def rollback(j, reason):
-    """Take the release on trial back: the previous files return from path#old, installed.json names the
-    previous release and records this sequence as rejected, a rolled_back event is queued. Each step can run
-    again after a reset (trial.recover finishes it)."""
+    # Take the release on trial back: the previous files return from path#old, installed.json names the
+    # previous release and records this sequence as rejected, a rolled_back event is queued. Each step can run
+    # again after a reset (trial.recover finishes it).
     from . import outbox
     from .restore import restore
 
@@ -42,8 +42,8 @@ def on_trial(reason):
 
 
 def reject(reason):
-    """The new agent failed its trial boot (aloft.reject): roll the release on trial back, unless it was
-    confirmed meanwhile (then the confirmation is finished), and reset."""
+    # The new agent failed its trial boot (aloft.reject): roll the release on trial back, unless it was
+    # confirmed meanwhile (then the confirmation is finished), and reset.
     from . import board
 
     j = journal.read()

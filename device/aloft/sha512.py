@@ -9,7 +9,7 @@ _IV = (
 
 
 class sha512:
-    """hashlib-style SHA-512: update() with any buffer (str hashes as its UTF-8 bytes), digest()."""
+    # hashlib-style SHA-512: update() with any buffer (str hashes as its UTF-8 bytes), digest().
 
     def __init__(self, data=None):
         self._h = list(_IV)

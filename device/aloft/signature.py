@@ -3,8 +3,8 @@
 
 
 def verify(envelope, keys, threshold=1):
-    """The manifest string of a signed envelope, once signatures by threshold distinct keys of keys
-    (64-hex Ed25519 public keys) verify over its UTF-8 bytes exactly as received; else ValueError."""
+    # The manifest string of a signed envelope, once signatures by threshold distinct keys of keys
+    # (64-hex Ed25519 public keys) verify over its UTF-8 bytes exactly as received; else ValueError.
     from binascii import a2b_base64, hexlify, unhexlify
     from hashlib import sha256
     from . import ed25519

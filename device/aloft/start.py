@@ -4,8 +4,8 @@ from . import config, core, state
 
 
 def run(role):
-    """For role "previous": whether the new release is on trial. Otherwise "trial" (run main.py on trial,
-    watch.py), True (check now) or False (config.json says "boot_check": false)."""
+    # For role "previous": whether the new release is on trial. Otherwise "trial" (run main.py on trial,
+    # watch.py), True (check now) or False (config.json says "boot_check": false).
     was = core.tight()
     try:
         on_trial = role == "trial"

@@ -9,8 +9,8 @@ _SYNC = const(8192)  # bytes between file syncs: what a reset can cost a downloa
 
 
 def copy(src, packed, part, mode, h, done, size, path, buf, secs):
-    """Bytes done.. of a blob of size bytes from the socket src into the file part (opened with mode) and
-    the hash h, within secs seconds; packed: the socket carries them as a zlib stream."""
+    # Bytes done.. of a blob of size bytes from the socket src into the file part (opened with mode) and
+    # the hash h, within secs seconds; packed: the socket carries them as a zlib stream.
     if packed:
         import deflate
 

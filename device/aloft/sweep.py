@@ -5,7 +5,7 @@ from . import config, fs
 
 
 def run(target):
-    """Keep in the stage only what the plan puts, for the release whose file list has SHA-256 target."""
+    # Keep in the stage only what the plan puts, for the release whose file list has SHA-256 target.
     tag = config.STAGE + "/target"
     try:
         with open(tag) as f:

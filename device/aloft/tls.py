@@ -3,8 +3,8 @@
 
 
 def wrap(sock, host, pem):
-    """sock wrapped in TLS, the chain verified against the CA certificate pem (PEM text) and the
-    certificate's names matched against host. OSError("... certificate ...") when that fails."""
+    # sock wrapped in TLS, the chain verified against the CA certificate pem (PEM text) and the
+    # certificate's names matched against host. OSError("... certificate ...") when that fails.
     import ssl
     from binascii import a2b_base64
 

@@ -8,8 +8,8 @@ _ENOSPC = const(28)
 
 
 def get(cfg, sha, size, path, buf, part, h, have):
-    """Request blob sha (size bytes, for path) from byte have on (its first have bytes are in the file part
-    and were fed to the SHA-256 h) and append the rest to part. Returns the hash of the whole file."""
+    # Request blob sha (size bytes, for path) from byte have on (its first have bytes are in the file part
+    # and were fed to the SHA-256 h) and append the rest to part. Returns the hash of the whole file.
     timeout = cfg.get("timeout", 10)
     print("aloft: get %s (%d bytes%s)" % (path, size, ", from %d" % have if have else ""))
     r = None

@@ -13,8 +13,8 @@ from .journal import committed, trial_state
 
 
 def start():
-    """What a boot does first: finish whatever a reset interrupted, and count the boot when a release
-    is on trial (rolling it back after too many). True when this boot runs a release on trial."""
+    # What a boot does first: finish whatever a reset interrupted, and count the boot when a release
+    # is on trial (rolling it back after too many). True when this boot runs a release on trial.
     try:
         limit = int(config.load().get("trial_boots", 3))
     except Exception:  # recovery must run even with a broken configuration
@@ -24,10 +24,10 @@ def start():
 
 
 def recover():
-    """Finish whatever a reset interrupted: an install is rolled forward (every staged file was
-    verified before the journal was written; if that fails after all, it is undone), a confirmation
-    or a rollback is finished, leftovers without a journal are removed. Returns the journal when
-    the device is on trial afterwards, else None."""
+    # Finish whatever a reset interrupted: an install is rolled forward (every staged file was
+    # verified before the journal was written; if that fails after all, it is undone), a confirmation
+    # or a rollback is finished, leftovers without a journal are removed. Returns the journal when
+    # the device is on trial afterwards, else None.
     j = journal.read()
     if j is None:
         cleanup(True)  # the stage stays: its downloads resume at the next check
@@ -55,9 +55,9 @@ def recover():
 
 
 def undo(j):
-    """Roll back an install that is not committed (an install that failed in the same run, or one
-    recovery cannot finish). The verified downloads stay in the stage for the next attempt. A
-    committed install is left alone: only rollback() takes a release on trial back."""
+    # Roll back an install that is not committed (an install that failed in the same run, or one
+    # recovery cannot finish). The verified downloads stay in the stage for the next attempt. A
+    # committed install is left alone: only rollback() takes a release on trial back.
     if committed(j):
         return
     from .restore import restore
@@ -67,8 +67,8 @@ def undo(j):
 
 
 def count_boot(j, limit):
-    """Count a boot of the release on trial (before anything else runs); roll back when it is boot
-    limit + 1. True while the release stays on trial."""
+    # Count a boot of the release on trial (before anything else runs); roll back when it is boot
+    # limit + 1. True while the release stays on trial.
     t = trial_state(j) or {"sequence": j["sequence"], "boots": 0, "state": "trial"}
     t["boots"] += 1
     fs.write_json(config.TRIAL, t)

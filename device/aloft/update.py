@@ -40,7 +40,7 @@ class Job:
 
 
 def run():
-    """One check: (result, poll seconds or None)."""
+    # One check: (result, poll seconds or None).
     job = Job()
     core.keep = ("config", "fs", "update")
     was = core.tight()

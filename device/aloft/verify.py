@@ -5,9 +5,9 @@
 
 
 def run(job):
-    """job.m, the manifest of the offered envelope job.release once it is signed under the current
-    trust, a valid manifest newer than the installed record, not expired, and fits the device (the
-    check-in body: board, micropython); else the check fails with the reason it is refused."""
+    # job.m, the manifest of the offered envelope job.release once it is signed under the current
+    # trust, a valid manifest newer than the installed record, not expired, and fits the device (the
+    # check-in body: board, micropython); else the check fails with the reason it is refused.
     from . import config, core, fs
 
     release, job.release = job.release, None
@@ -51,8 +51,8 @@ def run(job):
 
 
 def expired(m, now=None):
-    """Whether manifest m has expires and the clock (now: a time.gmtime() tuple) is set, year 2025 or
-    later, and at or past it. Without a set clock the check is skipped."""
+    # Whether manifest m has expires and the clock (now: a time.gmtime() tuple) is set, year 2025 or
+    # later, and at or past it. Without a set clock the check is skipped.
     if "expires" not in m:
         return False
     if now is None:

@@ -7,8 +7,8 @@ import aloft
 
 
 def run(g):
-    """This boot's release is on trial: check in (unless "boot_check" is false), run main.py in the globals g,
-    decide, reset. Does not return unless the reset hook does."""
+    # This boot's release is on trial: check in (unless "boot_check" is false), run main.py in the globals g,
+    # decide, reset. Does not return unless the reset hook does.
     import os
     import sys
     from . import board, config
