@@ -4,7 +4,9 @@
 # legacy (format-1) envelope of a release that carries this agent, installs it with its own code, and
 # judges this agent from /.aloft/agent on the trial boot. This agent confirms (or rolls back) that
 # legacy install, rewrites the record as a file list, and from then on takes format-2 releases. A new
-# agent that fails its trial is rolled back to 0.2.0 exactly as it was.
+# agent that fails its trial is rolled back to 0.2.0 exactly as it was. A device on the released 0.3.0
+# (data/agent-0.3.0.tar.gz: the same on-flash format, the agent in fewer, larger modules) installs this agent
+# the same way, or is rolled back to 0.3.0 when it fails.
 # (Power cuts during the migration: test_powercut.py.)
 from harness import run, tempdir, test
 from simulated import Device, Server, checkout_agent, codes, output, released_agent
@@ -32,9 +34,9 @@ def offer(dev, name):
     SERVER.post("/_ctl", {"device": dev.id, "release": name})
 
 
-def device(name):
+def device(name, agent=OLD):
     fs.makedirs(TMP + "/" + name)
-    dev = Device(SERVER, TMP + "/" + name, agent_src=OLD, id=name, **SETTINGS)
+    dev = Device(SERVER, TMP + "/" + name, agent_src=agent, id=name, **SETTINGS)
     dev.id = name
     return dev
 
@@ -142,6 +144,51 @@ def a_new_agent_that_never_confirms_is_rolled_back_by_the_released_one():
     assert "rolling back 2.0.0: not confirmed after 3 boots" in out, out
     assert dev.agent() == OLD_AGENT and dev.app() == R1
     assert dev.state("installed.json")["files"] == dict((p[1:], h) for p, h in R1.items())
+
+
+OLD3 = released_agent(TMP, "0.3.0")
+R5 = publish("m5", 5, dict(app(5), **checkout_agent("0.3.1")))
+R7 = publish("m7", 7, app(7))
+R6 = publish("m6", 6, dict(app(6), **checkout_agent("0.3.2", edit={"__init__.py": lambda b: b + b"raise ImportError('broken on purpose')\n"})))
+
+
+@test
+def a_device_on_the_released_0_3_0_installs_this_agent():
+    dev = device("mig-4", OLD3)
+    offer(dev, "m1")
+    assert codes(dev.run()) == [75, 75, 0]
+    assert checkins(dev)[-1]["agent"] == "0.3.0"
+    offer(dev, "m5")
+    boots = dev.run()
+    assert codes(boots) == [75, 75, 0], output(boots)
+    trial = boots[1][1]
+    # 0.3.0, kept in /.aloft/agent, counts the trial boot; then this agent runs the release and confirms it
+    assert trial.index("5.0.0 on trial, boot 1 of 3") < trial.index("agent 0.3.1 loaded") < trial.index("app 5 ok"), trial
+    assert "5.0.0 confirmed" in trial, trial
+    assert dev.agent() == only(R5, "/lib/aloft/") and dev.app() == dict((p, h) for p, h in R5.items() if not p.startswith("/lib/aloft/"))
+    assert not dev.side_files() and not [p for p in dev.files() if p.startswith("/.aloft/agent")]
+    c = checkins(dev)[-1]
+    assert c["agent"] == "0.3.1" and c["sequence"] == 5, c
+    offer(dev, "m7")  # and it takes the next release, keeping the agent
+    boots = dev.run()
+    assert codes(boots) == [75, 75, 0] and "app 7 ok" in boots[2][1], output(boots)
+    assert dev.agent() == only(R5, "/lib/aloft/")
+
+
+@test
+def a_new_agent_that_fails_its_trial_is_rolled_back_to_the_released_0_3_0():
+    dev = device("mig-5", OLD3)
+    offer(dev, "m1")
+    assert codes(dev.run()) == [75, 75, 0]
+    old = dev.agent()
+    offer(dev, "m6")
+    boots = dev.run()
+    out = output(boots)
+    assert "the new agent failed: ImportError: broken on purpose" in out, out
+    assert dev.agent() == old and dev.app() == R1, dev.agent()
+    assert dev.state("installed.json")["rejected"] == 6 and not dev.side_files()
+    c = checkins(dev)[-1]
+    assert c["agent"] == "0.3.0" and c["rejected"] == 6 and c["sequence"] == 1, c
 
 
 try:
