@@ -75,3 +75,10 @@ def send(cfg, kind, version, sequence, reason=None):
             add(kind, version, sequence, reason)
         except OSError as ex:  # flash full or failing: the event is lost, the update outcome stands
             print("aloft: cannot queue %s: %s" % (kind, ex))
+
+
+def report(job):
+    # The event a stage of a check asked for (update.py): for the manifest it verified, else the one offered.
+    m = job.m
+    version, sequence = (m["version"], m["sequence"]) if m else job.claimed
+    send(job.cfg, job.event, version, sequence, job.reason)

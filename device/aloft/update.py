@@ -9,8 +9,7 @@
 #   plan      the renames (stage/plan), flash needed                     -> event "downloading"
 #   download  every file the plan puts, into the stage
 #   install   the journal, the renames, the commit                       -> event "installed", reset
-# A stage that stops the check sets job.result; what it reports (job.event) goes out here, after the stage
-# is unloaded, so the event's HTTP code never shares the RAM with a stage's.
+# A stage that stops the check sets job.result; what it reports (job.event) goes out after it (outbox.report).
 from . import config, core
 
 _STAGES = ("checkin", "offer", "verify", "download", "listing", "plan", "download", "install")
@@ -50,8 +49,15 @@ def run():
             stage.run(job)
             stage = None
             core.unload()
-            if job.event:
-                _report(job)
+            if job.event:  # reported with the stage unloaded, so the event's HTTP code never shares the RAM with it
+                try:
+                    from . import outbox
+
+                    outbox.report(job)
+                except Exception as e:  # nothing may keep an installed release from its reset
+                    core.log("could not report %s (%s)" % (job.event, e))
+                job.event = job.reason = outbox = None
+                core.unload()
             if job.result:
                 break
         if job.reset:
@@ -64,15 +70,3 @@ def run():
         core.tight(was)
     return job.result or "none", job.poll
 
-
-def _report(job):
-    m = job.m
-    version, sequence = (m["version"], m["sequence"]) if m else job.claimed
-    try:
-        from . import outbox
-
-        outbox.send(job.cfg, job.event, version, sequence, job.reason)
-    except Exception as e:  # nothing may keep an installed release from its reset
-        core.log("could not report %s (%s)" % (job.event, e))
-    job.event = job.reason = None
-    core.unload()
