@@ -5,7 +5,7 @@ import json
 import os
 import time
 import flashtool
-from aloft import api, fs, http
+from aloft import api, fs, http, reply
 
 
 def python():
@@ -52,7 +52,7 @@ class Server:
     def get(self, path):
         r = http.request(self.url, "GET", path, self.token)
         try:
-            return api.read(r)
+            return reply.read(r)
         finally:
             r.sock.close()
 
