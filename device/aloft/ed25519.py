@@ -3,6 +3,11 @@
 # A and R must be canonical encodings, and [S]B - [k]A must encode to exactly the R bytes.
 from .curve import B, D, P, ZERO, add, double, encode, power
 
+try:
+    from hashlib import sha512  # a few custom firmwares have it; stock MicroPython does not
+except ImportError:
+    from .sha512 import sha512
+
 _L = 2**252 + 27742317777372353535851937790883648493
 _SQRT_M1 = 19681161376707505956807079304988542015446066515923890162744021073123829784752
 
@@ -43,15 +48,11 @@ def verify(public_key, message, signature):
     s = int.from_bytes(signature[32:], "little")
     if s >= _L:
         return False
-    try:
-        from hashlib import sha512  # a few custom firmwares have it; stock MicroPython does not
-    except ImportError:
-        from .sha512 import sha512
     h = sha512(r)
     h.update(public_key)
     h.update(message)
     k = int.from_bytes(h.digest(), "little") % _L
-    h = sha512 = None
+    h = None
     # [S]B + [k](-A) in one pass (Straus), then compare its encoding with R.
     na = ((P - a[0]) % P, a[1], 1, (P - a[3]) % P)
     both = add(B, na)

@@ -9,8 +9,7 @@ def rollback(j, reason):
     # Take the release on trial back: the previous files return from path#old, installed.json names the
     # previous release and records this sequence as rejected, a rolled_back event is queued. Each step can run
     # again after a reset (trial.recover finishes it).
-    from . import outbox
-    from .restore import restore
+    from . import core
 
     t = trial_state(j) or {"sequence": j["sequence"], "boots": 0}
     if t.get("state") != "rollback":
@@ -18,10 +17,18 @@ def rollback(j, reason):
         t["reason"] = reason
         fs.write_json(config.TRIAL, t)
     print("aloft: rolling back %s: %s" % (j["version"], t["reason"]))
+    from .restore import restore
+
     restore(j)
+    restore = None
+    core.unload("restore", "ops")  # a module at a time: on a trial boot the application's RAM is in use too
     prev = j["previous"]
     fs.write_json(config.INSTALLED, journal.record(prev, max(prev.get("rejected", 0), j["sequence"])))
+    from . import outbox
+
     outbox.add("rolled_back", j["version"], j["sequence"], t["reason"])
+    outbox = None
+    core.unload("outbox")
     import aloft
 
     stale = j.get("agent") and getattr(aloft, "__path__", None) != config.PREVIOUS + "/aloft"
