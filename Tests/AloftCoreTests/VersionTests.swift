@@ -14,12 +14,25 @@ import Testing
         #expect(versions.shuffled().sorted() == versions)
     }
 
+    /// Plain versions take a path of their own (every check-in carries one); it reads them as the general rules do.
+    @Test func plainVersions() throws {
+        for (text, core) in [("0.0.0", (0, 0, 0)), ("1.2.3", (1, 2, 3)), ("10.20.30", (10, 20, 30)), ("999999999.0.7", (999_999_999, 0, 7))] {
+            let version = try SemanticVersion(parsing: text)
+            #expect((version.major, version.minor, version.patch) == core && version.prerelease.isEmpty && version.build.isEmpty)
+            #expect(version.description == text)
+        }
+    }
+
     @Test func buildMetadataDoesNotCount() throws {
         #expect(try SemanticVersion(parsing: "1.0.0+a") == SemanticVersion(parsing: "1.0.0+b"))
         #expect(try SemanticVersion(parsing: "1.0.0-rc.1+x.7").description == "1.0.0-rc.1+x.7")
     }
 
-    @Test(arguments: ["", "1", "1.2", "1.2.3.4", "01.2.3", "1.2.3-", "1.2.3-01", "1.2.3+", "1.2.3-a..b", "v1.2.3", "1.2.3-é", " 1.2.3", "1.-2.3", "9999999999.0.0"])
+    @Test(arguments: [
+        "", "1", "1.2", "1.2.3.4", "01.2.3", "1.2.3-", "1.2.3-01", "1.2.3+", "1.2.3-a..b", "v1.2.3", "1.2.3-é", " 1.2.3", "1.-2.3", "9999999999.0.0",
+        // and for the plain MAJOR.MINOR.PATCH path: leading zeros, empty parts, more than 9 digits, signs, spaces
+        "1.02.3", "1.2.03", "00.1.2", "1..3", ".1.2", "1.2.", "1.2.3 ", "0.0.1234567890", "+1.2.3", "1.2.3\n",
+    ])
     func rejects(_ text: String) {
         #expect(SemanticVersion(text) == nil)
     }
