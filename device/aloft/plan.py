@@ -1,6 +1,6 @@
 # The plan stage: the renames of the install (journal.py's ops) into stage/plan, from one merge of two sorted
-# files on flash, the installed release's file list and the new one's (merge.py, folders.py, put.py;
-# docs/device.md, "Planning an install"). Then the flash the install needs, against what is free.
+# files on flash, the installed release's file list and the new one's (merge.py; docs/device.md, "The install
+# transaction"). Then the flash the install needs (docs/device.md, "Flash needed by an update"), against what is free.
 import os
 from micropython import const
 from . import config, core, fs
