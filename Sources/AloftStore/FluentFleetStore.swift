@@ -44,8 +44,9 @@ public final class FluentFleetStore: FleetStore {
     /// How long a check-in may wait to be written with others.
     static var checkInFlushInterval: Duration { .milliseconds(100) }
     /// Check-ins waiting that are written at once, without waiting for ``checkInFlushInterval``: a busy server writes
-    /// batches of about this size, so that no write holds a core long enough to show in the answers' latency (100 ms of
-    /// check-ins at 20,000 a second was 8 ms of work in one go, and the 99th percentile of answers followed it).
+    /// batches of about this size, so that no write holds a core long enough to show in the answers' latency (at 20,000
+    /// check-ins a second the 99th percentile was 14 ms on SQLite and 26 ms on PostgreSQL with the 100 ms writes alone,
+    /// 4–6 ms with these; `make bench`).
     static var checkInsWrittenEarly: Int { 250 }
     static let changeLogTable = "fleet_changes"
 
@@ -156,6 +157,7 @@ public final class FluentFleetStore: FleetStore {
         }
     }
 
+    /// The statement that writes `checkIns` (each of another device).
     static func checkInUpdate(_ checkIns: ArraySlice<DeviceCheckIn>) -> SQLQueryString {
         let rows: [SQLQueryString] = checkIns.map { c in
             """
