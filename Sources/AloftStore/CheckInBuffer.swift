@@ -10,13 +10,11 @@ final class CheckInBuffer: Sendable {
     private let pending = Mutex<[String: DeviceCheckIn]>([:])
     private let gate = SerialGate()
 
-    /// Keeps the newest check-in of the device; returns how many devices' check-ins wait now.
-    @discardableResult
-    func add(_ checkIn: DeviceCheckIn) -> Int {
+    /// Keeps the newest check-in of the device.
+    func add(_ checkIn: DeviceCheckIn) {
         pending.withLock { pending in
-            if let held = pending[checkIn.deviceID], held.at > checkIn.at { return pending.count }
+            if let held = pending[checkIn.deviceID], held.at > checkIn.at { return }
             pending[checkIn.deviceID] = checkIn
-            return pending.count
         }
     }
 

@@ -38,16 +38,8 @@ public final class FluentFleetStore: FleetStore {
     /// Changes made through this store (see ``changeGeneration()``), counted once committed.
     private let localChanges = Atomic<Int>(0)
 
-    /// Whether a write of ``checkInsWrittenEarly`` check-ins is under way.
-    private let earlyWrite = Atomic<Bool>(false)
-
     /// How long a check-in may wait to be written with others.
     static var checkInFlushInterval: Duration { .milliseconds(100) }
-    /// Check-ins waiting that are written at once, without waiting for ``checkInFlushInterval``: a busy server writes
-    /// batches of about this size, so that no write holds a core long enough to show in the answers' latency (at 20,000
-    /// check-ins a second the 99th percentile was 14 ms on SQLite and 26 ms on PostgreSQL with the 100 ms writes alone,
-    /// 4–6 ms with these; `make bench`).
-    static var checkInsWrittenEarly: Int { 250 }
     static let changeLogTable = "fleet_changes"
 
     private init(
@@ -389,14 +381,7 @@ public final class FluentFleetStore: FleetStore {
 
     public func recordCheckIn(_ checkIn: DeviceCheckIn) async throws {
         // The hot path: no write here; the next flush writes the newest check-in of each device with the others.
-        if checkIns.add(checkIn) >= Self.checkInsWrittenEarly,
-            earlyWrite.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
-        {
-            Task {
-                defer { earlyWrite.store(false, ordering: .releasing) }
-                do { try await settle() } catch { logger.error("writing check-ins failed; trying again", metadata: ["error": "\(error)"]) }
-            }
-        }
+        checkIns.add(checkIn)
     }
 
     public func recordEvent(_ event: DeviceEvent) async throws {
