@@ -31,7 +31,7 @@ def apply(j):
         dst = config.LISTS + "/" + j["list"]
         if fs.stat(dst) is None:
             fs.makedirs(config.LISTS)
-            fs.rename(config.STAGE + "/" + j["list"][:16] + ".lst", dst)
+            fs.rename(config.staged_list(j["list"]), dst)
     if trial_state(j) is None:
         fs.write_json(config.TRIAL, {"sequence": j["sequence"], "boots": 0, "state": "trial"})
     fs.write_json(config.INSTALLED, record(j, j["previous"].get("rejected", 0)))

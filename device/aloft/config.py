@@ -28,6 +28,12 @@ def staged(sha, path):
     return "%s/%s.%s" % (STAGE, sha[:16], hexlify(sha256(path).digest()[:8]).decode())
 
 
+def staged_list(sha):
+    # Where the file list whose SHA-256 is sha waits in the stage, from its download until the install moves it
+    # to LISTS/<sha>.
+    return "%s/%s.lst" % (STAGE, sha[:16])
+
+
 def load():
     # config.json with the board's values over it (aloft_board.config; the simulator points "server"
     # elsewhere). OSError when there is none, ValueError when a required key is missing.

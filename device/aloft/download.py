@@ -16,7 +16,7 @@ def run(job):
     if not job.planned:
         files = job.m["files"]
         fs.makedirs(config.STAGE)
-        why = fetch(job.cfg, files["sha256"], files["size"], "the file list", "%s/%s.lst" % (config.STAGE, files["sha256"][:16]), buf)
+        why = fetch(job.cfg, files["sha256"], files["size"], "the file list", config.staged_list(files["sha256"]), buf)
         return job.fail(why) if why else None
     with open(config.STAGE + "/plan") as f:
         while True:

@@ -1,6 +1,7 @@
-# Flash helpers shared by the agent. Every change the agent makes to the flash goes through here (a test cuts
-# the power at each one). State is replaced by temp file + rename, which LittleFS does atomically, so a power
-# cut leaves either the old or the new file.
+# Flash helpers shared by the agent. Every rename, removal and folder the agent makes goes through here, so
+# test_install.py can cut the power before each one (test_powercut.py cuts any block write, file contents
+# included). State is replaced by temp file + rename, which LittleFS does atomically, so a power cut leaves
+# either the old or the new file.
 import os
 from micropython import const
 

@@ -9,7 +9,7 @@ _MAX_AGENT = const(64)  # agent files a release may carry (plan.py holds their n
 
 
 def run(job):
-    name = "%s/%s.lst" % (config.STAGE, job.m["files"]["sha256"][:16])
+    name = config.staged_list(job.m["files"]["sha256"])
     try:
         check(name, job.m["files"])
     except ValueError as e:

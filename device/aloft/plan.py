@@ -19,7 +19,7 @@ def run(job):
     try:
         tmp = config.STAGE + "/plan.tmp"
         with open(tmp, "w") as out:
-            need, job.agent = write(out, job.have, "%s/%s.lst" % (config.STAGE, m["files"]["sha256"][:16]))
+            need, job.agent = write(out, job.have, config.staged_list(m["files"]["sha256"]))
         fs.rename(tmp, config.STAGE + "/plan")
         job.planned = True
         core.unload("merge", "lists", "folders", "dirs", "put")

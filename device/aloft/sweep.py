@@ -27,8 +27,8 @@ def run(target):
                 for side in ("", ".part"):
                     if fs.stat(name + side) is not None:
                         fs.rename(name + side, keep + name[len(config.STAGE) :] + side)
-    for name in ("plan", target[:16] + ".lst"):
-        fs.rename(config.STAGE + "/" + name, keep + "/" + name)
+    for name in (config.STAGE + "/plan", config.staged_list(target)):
+        fs.rename(name, keep + name[len(config.STAGE) :])
     with open(keep + "/target", "w") as f:
         f.write(target)
     fs.rmtree(config.STAGE)

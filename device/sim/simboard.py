@@ -1,12 +1,12 @@
 # The simulated board's hooks: what /lib/aloft_board.py is on a board (docs/device.md, "Board hooks").
-# run.py imports this before the image hides the host's files, sets it up from the environment and puts it in
+# simsetup.py imports this before the image hides the host's files, sets it up from the environment and puts it in
 # sys.modules as aloft_board, so every import of the agent (boot.py imports it afresh around an update of the
 # agent) finds it. It stays in RAM for the whole run, as a board's hook module would.
 import os
 
 config = {}  # wins over config.json: {"server": ALOFT_SIM_SERVER} when that is set
 image = None  # the image's absolute path
-level = None  # ALOFT_SIM_BATTERY; without it run.py removes battery(): a board without a gauge
+level = None  # ALOFT_SIM_BATTERY; without it simsetup.py removes battery(): a board without a gauge
 
 
 class Reset(BaseException):

@@ -90,10 +90,10 @@ def journal_for(files, seq, trust=None):
     new file list staged, the plan (plan.write) as the journal's ops, the staged files, the header."""
     data = file_list(files)
     name = sha(data)
-    put("%s/%s.lst" % (config.STAGE, name[:16]), data)
+    put(config.staged_list(name), data)
     have = state.installed()
     with open(config.STAGE + "/plan", "w") as out:
-        plan.write(out, have, "%s/%s.lst" % (config.STAGE, name[:16]))
+        plan.write(out, have, config.staged_list(name))
     with open(config.STAGE + "/plan") as f:
         for line in f:
             if line[0] == "p":
