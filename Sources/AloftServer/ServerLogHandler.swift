@@ -10,8 +10,17 @@ public struct ServerLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
 
     public init(label: String, level: Logger.Level) {
-        lines = StreamLogHandler.standardError(label: label)
-        lines.logLevel = level
+        self.init(lines: StreamLogHandler.standardError(label: label), level: level)
+    }
+
+    /// Lines to `stream` instead of standard error (tests).
+    init(label: String, level: Logger.Level, stream: any TextOutputStream & Sendable) {
+        self.init(lines: StreamLogHandler(label: label, stream: stream), level: level)
+    }
+
+    private init(lines: StreamLogHandler, level: Logger.Level) {
+        self.lines = lines
+        self.lines.logLevel = level
     }
 
     public var logLevel: Logger.Level {
