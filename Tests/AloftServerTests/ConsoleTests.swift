@@ -308,8 +308,10 @@ import Testing
 
     /// 10,000 devices straight into the database, then the console as a browser sees it: small pages, right counts.
     @Test func tenThousandDevicesListInSmallPages() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-console-\(UUID().uuidString).sqlite").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        try await withScratchSQLite { path in try await Self.tenThousandDevicesListInSmallPages(path) }
+    }
+
+    static func tenThousandDevicesListInSmallPages(_ path: String) async throws {
         let store = try await FluentFleetStore.open(.sqlite(path: path), logger: .init(label: "test"))
         let sql = try #require(store.db() as? any SQLDatabase)
         let created = Self.start.timeIntervalSince1970

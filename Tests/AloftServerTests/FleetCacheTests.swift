@@ -17,8 +17,10 @@ import Testing
     }
 
     @Test func aCheckInIsReadBackAtOnceWrittenSoonAndKeptOverAShutdown() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-batch-\(UUID().uuidString).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        try await withScratchSQLite { path in try await Self.aCheckInIsReadBackAtOnceWrittenSoonAndKeptOverAShutdown(path) }
+    }
+
+    static func aCheckInIsReadBackAtOnceWrittenSoonAndKeptOverAShutdown(_ path: String) async throws {
         let store = try await FluentFleetStore.open(.sqlite(path: path), logger: Self.logger)
         _ = try await store.createDevice(NewDevice(id: "d", channel: "stable", tokenHash: String(repeating: "1", count: 64)))
         let t0 = Date(timeIntervalSince1970: 1_800_000_000)
@@ -87,9 +89,7 @@ import Testing
     }
 
     @Test func writesBatchesOfManyStatementsOnSQLite() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-batch-\(UUID().uuidString).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        try await Self.writesBatchesOfManyStatements(.sqlite(path: path), channel: "lite")
+        try await withScratchSQLite { path in try await Self.writesBatchesOfManyStatements(.sqlite(path: path), channel: "lite") }
     }
 
     @Test(.enabled(if: PostgresTestDatabase.url != nil, "set ALOFT_TEST_POSTGRES_URL to run against PostgreSQL"))
@@ -207,9 +207,7 @@ import Testing
     }
 
     @Test func onOneSQLiteFile() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-two-\(UUID().uuidString).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        try await Self.exercise(.sqlite(path: path), channel: "lite")
+        try await withScratchSQLite { path in try await Self.exercise(.sqlite(path: path), channel: "lite") }
     }
 
     @Test(.enabled(if: PostgresTestDatabase.url != nil, "set ALOFT_TEST_POSTGRES_URL to run against PostgreSQL"))

@@ -330,7 +330,11 @@ import Testing
             #expect(outside.object["poll"] as? Int == 3600)
             #expect(try await decision(fleet, "a")["why"] as? String
                 == "outside the maintenance window of rollout 1 (Mon-Fri 13:00-14:00 UTC), next opens at 2026-12-02T13:00:00Z")
-            clock.advance(by: 3600)
+            // Half an hour on, the answer says so: "nothing to do" answers are encoded once per poll and kept.
+            clock.advance(by: 1800)
+            #expect(try await fleet.checkIn("a", token: token, format: 2).object["poll"] as? Int == 1800)
+            #expect(try await fleet.checkIn("a", token: token, format: 2).object["poll"] as? Int == 1800)
+            clock.advance(by: 1800)
             #expect(try await fleet.offeredSequence("a", token: token, format: 2) == 1)
         }
     }

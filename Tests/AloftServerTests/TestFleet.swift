@@ -9,6 +9,13 @@ import Logging
 import Synchronization
 import Testing
 
+/// A SQLite database file of one test's own, removed afterwards with its write-ahead log (`-wal`, `-shm`).
+func withScratchSQLite(_ body: (_ path: String) async throws -> Void) async throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-\(UUID().uuidString).sqlite").path
+    defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+    try await body(path)
+}
+
 /// A fresh server (in-memory SQLite, temporary data directory) and helpers to drive it like a client would.
 struct TestFleet: Sendable {
     static let adminToken = "test-admin-token-0123456789"
