@@ -58,7 +58,13 @@ def confirm():
     _trial = None
     from . import accept
 
-    return accept.run()
+    if not accept.run():
+        return False
+    accept = None  # unloaded: the event goes out without it and what it used
+    from . import outbox
+
+    outbox.flush()
+    return True
 
 
 def check():

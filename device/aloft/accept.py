@@ -1,20 +1,16 @@
 # Keeping the release on trial (docs/device.md, "Trial boots, confirmation and rollback"): its trust adopted,
-# the previous release's files dropped, a confirmed event queued, then sent. Loaded only then.
+# the previous release's files dropped, a confirmed event queued (aloft.confirm() sends it once this module
+# and all it used are unloaded). Loaded only then.
 
 
 def run():
-    # aloft.confirm(): keep the release on trial, if there is one, then report it. Never raises.
+    # aloft.confirm(): keep the release on trial, if there is one. Never raises; unloads every module it
+    # loaded, this one too.
     from . import core
 
     was = core.tight()
     try:
-        if not confirm():
-            return False
-        core.unload("trial", "journal", "ops", "state", "legacy", "cleanup", "previous")  # the event goes out without them
-        from . import config, outbox
-
-        outbox.flush(config.load())
-        return True
+        return confirm()
     except Exception as e:
         core.log("confirm failed: %r" % (e,))
         return False

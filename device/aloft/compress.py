@@ -25,10 +25,10 @@ _K = (  # 8 bytes each: 640 B of RAM as bytes, ~4 KB as ints
 )
 
 
-def compress(h, block):
-    # One 128-byte block into the eight words of state h.
+def compress(h, block, w):
+    # One 128-byte block into the eight words of state h; w: array("Q") of 80, the message schedule. An array,
+    # not a list: 80 words above 2**62 are 80 big ints in a list (5.8K on the 64-bit unix port), 640 bytes here.
     M = _M
-    w = [0] * 80  # one allocation, not a list that grows
     for i in range(16):
         w[i] = int.from_bytes(block[i * 8 : i * 8 + 8], "big")
     for i in range(16, 80):

@@ -39,8 +39,21 @@ def _post(cfg, e):
     api.post(cfg, "/api/v1/device/events", body)
 
 
-def flush(cfg):
-    # Send the queued events, oldest first; stops at the first that fails. Never raises.
+def flush(cfg=None):
+    # Send the queued events, oldest first; stops at the first that fails. Never raises. Without cfg (after a
+    # confirmation): config.json's, and every module the agent loaded for it is unloaded after.
+    if cfg is None:
+        from . import core
+
+        was = core.tight()
+        try:
+            flush(config.load())
+        except Exception as e:  # no config, or no RAM
+            core.log("could not report queued events: %s" % e)
+        finally:
+            core.unload()
+            core.tight(was)
+        return
     if fs.stat(config.OUTBOX) is None:
         return
     q = _queued()

@@ -1,5 +1,6 @@
 # SHA-512 (FIPS 180-4) in plain MicroPython. Ed25519 needs it and stock hashlib has only sha256;
 # it hashes a few kilobytes per update (the manifest), so speed matters little and size more.
+from array import array
 from .compress import compress
 
 _IV = (
@@ -14,6 +15,7 @@ class sha512:
     def __init__(self, data=None):
         self._h = list(_IV)
         self._buf = bytearray(128)
+        self._w = array("Q", bytes(640))  # compress()'s message schedule, once per hash
         self._n = 0  # bytes waiting in _buf
         self._len = 0
         if data is not None:
@@ -30,10 +32,10 @@ class sha512:
             self._n += i
             if self._n < 128:
                 return
-            compress(self._h, self._buf)
+            compress(self._h, self._buf, self._w)
             self._n = 0
         while n - i >= 128:
-            compress(self._h, mv[i : i + 128])
+            compress(self._h, mv[i : i + 128], self._w)
             i += 128
         if i < n:
             self._buf[: n - i] = mv[i:]
@@ -46,5 +48,5 @@ class sha512:
         tail.extend(bytes((112 - len(tail)) % 128))
         tail.extend((self._len * 8).to_bytes(16, "big"))
         for i in range(0, len(tail), 128):
-            compress(h, memoryview(tail)[i : i + 128])
+            compress(h, memoryview(tail)[i : i + 128], self._w)
         return b"".join(v.to_bytes(8, "big") for v in h)

@@ -7,6 +7,12 @@ def verify(envelope, keys, threshold=1):
     # (64-hex Ed25519 public keys) verify over its UTF-8 bytes exactly as received; else ValueError.
     from binascii import a2b_base64, hexlify, unhexlify
     from hashlib import sha256
+
+    try:
+        from hashlib import sha512  # a few custom firmwares have it; stock MicroPython does not
+    except ImportError:
+        from .sha512 import sha512  # compiled (with compress.py) before ed25519.py and curve.py: less is live
+    sha512 = None
     from . import ed25519
 
     text = envelope.get("manifest") if isinstance(envelope, dict) else None

@@ -32,7 +32,7 @@ START = """
 import os, sys
 sys.path.insert(0, %r)
 from blockdev import FileBlockDev
-_bd = FileBlockDev(%r, 0)
+_bd = FileBlockDev(%r)
 if %r:
     try:
         os.mount(os.VfsFat(_bd), "/")

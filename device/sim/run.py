@@ -41,22 +41,6 @@ def _run(path, g):
     return True
 
 
-def _boot(reset):
-    g = {"__name__": "__main__"}
-    try:
-        _run("/boot.py", g)  # a failing boot.py does not stop main.py on a board either
-        if not _run("/main.py", g):
-            return 1
-    except reset:
-        return 75
-    aloft = sys.modules.get("aloft")
-    result = aloft.last_result() if aloft else None
-    if result == "none":
-        return 0
-    print("sim: last check result: %s" % result)
-    return 2
-
-
 def main():
     if len(sys.argv) != 2:
         print("usage: run.py IMAGE", file=sys.stderr)
@@ -68,12 +52,23 @@ def main():
     simsetup = None
     if bd is None:
         return 1
+    g = {"__name__": "__main__"}
     try:
-        return _boot(sys.modules["aloft_board"].Reset)
+        _run("/boot.py", g)  # a failing boot.py does not stop main.py on a board either
+        if not _run("/main.py", g):
+            return 1
+        aloft = sys.modules.get("aloft")
+        result = aloft.last_result() if aloft else None
+        if result == "none":
+            return 0
+        print("sim: last check result: %s" % result)
+        return 2
+    except sys.modules["aloft_board"].Reset:
+        return 75
     finally:
         os.umount("/")
         bd.close()
-        if bd.cut is not None:
+        if hasattr(bd, "cut"):
             print("sim: %d block writes" % bd.writes)
 
 

@@ -2,11 +2,9 @@
 # simsetup.py imports this before the image hides the host's files, sets it up from the environment and puts it in
 # sys.modules as aloft_board, so every import of the agent (boot.py imports it afresh around an update of the
 # agent) finds it. It stays in RAM for the whole run, as a board's hook module would.
-import os
-
 config = {}  # wins over config.json: {"server": ALOFT_SIM_SERVER} when that is set
-image = None  # the image's absolute path
 level = None  # ALOFT_SIM_BATTERY; without it simsetup.py removes battery(): a board without a gauge
+uid = None  # what unique_id() says (simsetup.py); an enrolled device has no unique_id()
 
 
 class Reset(BaseException):
@@ -20,22 +18,12 @@ def reset():
 
 
 def board_name():
-    # The config's board, else "sim".
-    try:
-        import json
-
-        with open("/.aloft/config.json") as f:
-            return json.load(f).get("board") or "sim"
-    except (OSError, ValueError):
-        return "sim"
+    # Asked only when config.json names no board.
+    return "sim"
 
 
 def unique_id():
-    # ALOFT_SIM_UNIQUE_ID, else the board's name and 12 hex digits of the SHA-256 of the image's absolute path.
-    from binascii import hexlify
-    from hashlib import sha256
-
-    return os.getenv("ALOFT_SIM_UNIQUE_ID") or "%s-%s" % (board_name(), hexlify(sha256(image).digest()[:6]).decode())
+    return uid
 
 
 def battery():

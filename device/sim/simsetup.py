@@ -6,12 +6,11 @@ import sys
 
 
 def start(image):
-    """The flash (blockdev.FileBlockDev) of image, mounted at /, or None when it cannot be opened (said on
-    standard error)."""
+    """The flash (blockdev.FileBlockDev; simcut.CuttingBlockDev with ALOFT_SIM_CUT_AFTER_WRITES) of image,
+    mounted at /, or None when it cannot be opened (said on standard error)."""
     import simboard
-    from blockdev import FileBlockDev
 
-    simboard.image = image if image.startswith("/") else os.getcwd() + "/" + image
+    path = image if image.startswith("/") else os.getcwd() + "/" + image  # before / is the image
     if os.getenv("ALOFT_SIM_SERVER"):
         simboard.config["server"] = os.getenv("ALOFT_SIM_SERVER")
     if os.getenv("ALOFT_SIM_BATTERY"):
@@ -22,7 +21,15 @@ def start(image):
         import simfail  # noqa: F401 (it wraps execfile)
     cut = os.getenv("ALOFT_SIM_CUT_AFTER_WRITES")
     try:
-        bd = FileBlockDev(image, None if cut is None else int(cut))
+        if cut is None:
+            from blockdev import FileBlockDev as Dev
+
+            bd = Dev(image)
+        else:
+            from simcut import CuttingBlockDev as Dev
+
+            bd = Dev(image, int(cut))
+        Dev = None
         os.mount(os.VfsLfs2(bd), "/")
     except OSError as e:
         print("sim: cannot open image %s: %s" % (image, e), file=sys.stderr)
@@ -34,6 +41,21 @@ def start(image):
         os.mkdir("/.aloft")
     except OSError:
         pass
+    try:
+        import json
+
+        with open("/.aloft/config.json") as f:
+            cfg = json.load(f)
+    except (OSError, ValueError):
+        cfg = {}
+    if cfg.get("id"):
+        del simboard.unique_id  # enrolled: the agent does not ask
+    else:
+        # ALOFT_SIM_UNIQUE_ID, else the board's name and 12 hex digits of the SHA-256 of the image's absolute path.
+        from binascii import hexlify
+        from hashlib import sha256
+
+        simboard.uid = os.getenv("ALOFT_SIM_UNIQUE_ID") or "%s-%s" % (cfg.get("board") or "sim", hexlify(sha256(path).digest()[:6]).decode())
     sys.modules["aloft_board"] = simboard
     sys.path[:] = ["", ".frozen", "/lib"]
     return bd
