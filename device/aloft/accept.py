@@ -47,13 +47,13 @@ def confirm(j=None):
 
 def _drop_old(j):
     # The previous release's files, kept beside the new ones during the trial.
-    from . import fs
+    from . import fs, tree
     from .ops import Ops
 
     for kind in "dmp":
         with Ops(j, kind) as ops:
             for path, _, old in ops:
                 if old:
-                    fs.rmtree(old) if kind == "m" else fs.remove(old)
+                    tree.rmtree(old) if kind == "m" else fs.remove(old)
                     if kind != "p":
-                        fs.prune(old)  # a folder the release no longer has
+                        tree.prune(old)  # a folder the release no longer has

@@ -1,6 +1,6 @@
 # Rolling an install forward (journal.py): every op of the journal, each of which may be done already, then
 # the commit. install.py runs it after writing the journal, trial.recover after a reset cut it short.
-from . import config, fs
+from . import config, fs, tree
 from .journal import placed, record, trial_state
 from .ops import Ops
 
@@ -22,7 +22,7 @@ def apply(j):
                     if placed(path, src, old):
                         continue  # done before the reset
                     raise OSError("staged file for %s is missing" % path)
-                fs.makedirs(path[: path.rfind("/")])
+                tree.makedirs(path[: path.rfind("/")])
                 fs.rename(src, new)  # out of the stage: the one kind of rename between folders
             if old and fs.stat(path) is not None and fs.stat(old) is None:
                 fs.rename(path, old)
@@ -30,7 +30,7 @@ def apply(j):
     if j.get("list"):
         dst = config.LISTS + "/" + j["list"]
         if fs.stat(dst) is None:
-            fs.makedirs(config.LISTS)
+            tree.makedirs(config.LISTS)
             fs.rename(config.staged_list(j["list"]), dst)
     if trial_state(j) is None:
         fs.write_json(config.TRIAL, {"sequence": j["sequence"], "boots": 0, "state": "trial"})

@@ -1,6 +1,6 @@
 # What is left once an install, a confirmation or a rollback is over (trial.py), or what a reset left
 # behind (checkin.py): the journal goes first, then whatever it made garbage.
-from . import config, fs
+from . import config, fs, tree
 
 
 def run(keep_stage):
@@ -11,7 +11,7 @@ def run(keep_stage):
     fs.remove(config.OPS)
     fs.remove(config.TRIAL)
     if not keep_stage:
-        fs.rmtree(config.STAGE)
+        tree.rmtree(config.STAGE)
     for path in (config.JOURNAL, config.LEGACY, config.INSTALLED, config.TRIAL, config.OUTBOX, config.TRUST):
         fs.remove(path + ".tmp")  # half-written by a reset in fs.write_json
     if fs.stat(config.LISTS) is not None:

@@ -1,7 +1,7 @@
 # The folders of the paths the merge (merge.py) walks in order: opened as a path enters them, closed when it
 # leaves; what closes with none of the new release's files goes aside whole, or must (folders.Walk).
 import os
-from . import fs
+from . import fs, tree
 
 
 def count(path):
@@ -29,7 +29,7 @@ def enter(w, p, out):
             dirs[-1][1] = dirs[-1][1] or d[1]
             dirs[-1][2] += d[2]
         full = "/" + d[0]
-        if d[1] or not fs.is_dir(full):
+        if d[1] or not tree.is_dir(full):
             continue
         mine = count(full) == d[2]
         if full in w.inway:
@@ -37,7 +37,7 @@ def enter(w, p, out):
             if not mine:
                 raise ValueError("folder %s holds files no release installed; it is in the way of the file %s" % (d[0], d[0]))
         elif mine:
-            fs.rmtree(full + "#old")
+            tree.rmtree(full + "#old")
             out.write("m %s\n" % full)
     if not p:
         for full in w.inway:  # folders no release file was ever in: only an empty one may go

@@ -15,7 +15,11 @@ def run(job):
     buf = memoryview(bytearray(_CHUNK))
     if not job.planned:
         files = job.m["files"]
-        fs.makedirs(config.STAGE)
+        from .tree import makedirs
+
+        makedirs(config.STAGE)
+        makedirs = None
+        core.unload("tree")
         why = fetch(job.cfg, files["sha256"], files["size"], "the file list", config.staged_list(files["sha256"]), buf)
         return job.fail(why) if why else None
     with open(config.STAGE + "/plan") as f:

@@ -2,7 +2,7 @@
 # the release drops, folders in the way of new files (put.py sets them aside); and the flash the install
 # needs. Bounded by the depth of a path and a few paths in the way, never by the number of files.
 from micropython import const
-from . import config, fs
+from . import config, fs, tree
 
 _INLINE = const(64)  # LittleFS keeps a file this small in its folder's metadata (its limit is 128 bytes or more)
 # Bytes of folder metadata per entry beyond its name (tags, the place of the file, commit padding, "#new"), and a
@@ -45,7 +45,7 @@ class Walk:
 
     def agent_file(self, p):
         if self.agent is None:
-            if not fs.is_dir(config.AGENT):
+            if not tree.is_dir(config.AGENT):
                 raise ValueError("the agent is not in %s (frozen into the firmware?): a release cannot replace it" % config.AGENT)
             self.agent = set()
         self.agent.add(p[len(config.AGENT_FILES) :])

@@ -1,11 +1,11 @@
-# Flash helpers shared by the agent. Every rename, removal and folder the agent makes goes through here, so
-# test_install.py can cut the power before each one (test_powercut.py cuts any block write, file contents
+# Flash helpers shared by the agent. Every rename, removal and folder the agent makes goes through this module's
+# os (tree.py's folders too), so test_install.py can cut the power before each one (test_powercut.py cuts any block write, file contents
 # included). State is replaced by temp file + rename, which LittleFS does atomically, so a power cut leaves
 # either the old or the new file.
 import os
 from micropython import const
 
-_DIR = const(0x4000)
+FOLDER = const(0x4000)  # the folder bit of os.stat()'s mode (tree.py)
 
 
 def stat(path):
@@ -13,11 +13,6 @@ def stat(path):
         return os.stat(path)
     except OSError:
         return None
-
-
-def is_dir(path):
-    st = stat(path)
-    return st is not None and st[0] & _DIR != 0
 
 
 def remove(path):
@@ -29,46 +24,6 @@ def remove(path):
 
 def rename(a, b):
     os.rename(a, b)
-
-
-def makedirs(path):
-    # Every folder of an absolute path, from the root down.
-    if not path.strip("/"):
-        return
-    i = 0
-    while True:
-        i = path.find("/", i + 1)
-        if i < 0:
-            i = len(path)
-        if not is_dir(path[:i]):
-            os.mkdir(path[:i])
-        if i == len(path):
-            return
-
-
-def rmtree(path):
-    st = stat(path)
-    if st is None:
-        return
-    if st[0] & _DIR:
-        for entry in os.ilistdir(path):
-            rmtree(path + "/" + entry[0])
-        os.rmdir(path)
-    else:
-        os.remove(path)
-
-
-def prune(path):
-    # Remove the folders above path that are now empty, stopping at the first one that is not.
-    # (LittleFS's rmdir removes files too, hence the is_dir check.)
-    while True:
-        path = path[: path.rfind("/")]
-        if not path or not is_dir(path):
-            return
-        try:
-            os.rmdir(path)
-        except OSError:
-            return
 
 
 def feed(path, h, buf):

@@ -2,7 +2,7 @@
 # while that agent installs this one and judges it from /.aloft/agent, and its installed record (files
 # inline), rewritten once as a file list (docs/device.md, "From an agent before 0.3.0"). Both are bounded by
 # what that agent could hold: a format-1 release, at most 256 files. Loaded only while such state exists.
-from . import config, fs
+from . import config, fs, tree
 
 
 def op(ops, i, kind):
@@ -30,7 +30,7 @@ def convert(state):
     if state.get("rejected"):
         rec["rejected"] = state["rejected"]
     if files:
-        fs.makedirs(config.LISTS)
+        tree.makedirs(config.LISTS)
         tmp = config.LISTS + "/convert.tmp"
         h = sha256()
         with open(tmp, "w") as f:

@@ -2,7 +2,7 @@
 # release's and the new one's, walked together a line of each at a time, so RAM holds neither. Every
 # path is dropped (only in the installed list), kept (same bytes on flash) or put; dirs.py and put.py judge
 # what is in the way of a put and which folders go aside whole, folders.Walk keeps what they know.
-from . import config, fs
+from . import config, fs, tree
 
 
 def write(out, have, new_list, w):
@@ -34,7 +34,7 @@ def write(out, have, new_list, w):
             st = fs.stat(full)
             if kind == 1:  # dropped: aside until the release is confirmed
                 if st is not None and not st[0] & 0x4000:
-                    fs.rmtree(full + "#old")
+                    tree.rmtree(full + "#old")
                     out.write("d %s\n" % full)
                     w.dropped.append(p)
                     w.touched = w.touched or p.startswith(config.AGENT_FILES)

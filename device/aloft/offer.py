@@ -28,7 +28,9 @@ def run(job):
             action = "none"
     if action == "none":
         if not busy and fs.stat(config.STAGE) is not None:
-            fs.rmtree(config.STAGE)  # downloads of a release no longer offered
+            from .tree import rmtree
+
+            rmtree(config.STAGE)  # downloads of a release no longer offered
         core.log("up to date (%s, sequence %d)" % (have["version"] or "nothing installed", have["sequence"]))
         job.result = "none"
     elif action != "update":

@@ -3,7 +3,7 @@
 # first at every boot until the new agent is confirmed or rolled back (docs/device.md, "Updating
 # the agent"); cleanup.py drops it.
 import os
-from . import config, fs
+from . import config, fs, tree
 
 
 def keep(buf):
@@ -15,7 +15,7 @@ def keep(buf):
 
     drop()
     tmp = config.PREVIOUS + ".tmp"
-    fs.makedirs(tmp + "/aloft")
+    tree.makedirs(tmp + "/aloft")
     for entry in os.ilistdir(config.AGENT):
         if entry[1] & 0x4000 == 0:  # the agent is one flat package
             with open(config.AGENT + "/" + entry[0], "rb") as a:
@@ -35,9 +35,9 @@ def drop():
     import aloft
 
     if fs.stat(config.PREVIOUS) is not None:
-        fs.rmtree(config.PREVIOUS + ".del")
+        tree.rmtree(config.PREVIOUS + ".del")
         fs.rename(config.PREVIOUS, config.PREVIOUS + ".del")
     if getattr(aloft, "__path__", None) == config.PREVIOUS + "/aloft":
         aloft.__path__ = config.AGENT  # the agent in /lib is whole again: restored, or confirmed
     for path in (".tmp", ".del"):
-        fs.rmtree(config.PREVIOUS + path)
+        tree.rmtree(config.PREVIOUS + path)

@@ -1,7 +1,7 @@
 # A new file in the plan (merge.py): its "p" op and what must go aside first for it ("m"); the walk w
 # (folders.Walk) adds up the flash it needs.
 from micropython import const
-from . import config, fs
+from . import config, fs, tree
 
 _INWAY = const(8)  # folders in the way of new files, waiting for their verdict
 
@@ -30,12 +30,12 @@ def write(w, e, st, out):
     if st is not None and st[0] & 0x4000:
         if len(w.inway) == _INWAY:
             raise ValueError("more than %d folders are in the way of new files" % _INWAY)
-        fs.rmtree(full + "#old")
+        tree.rmtree(full + "#old")
         out.write("m %s\n" % full)
         w.inway.append(full)
         st = None
     for side in ("#new", "#old"):  # not ours yet: apply would take them for its own
-        fs.rmtree(full + side)
+        tree.rmtree(full + side)
     out.write("p %s %d %d %s\n" % (e[0], e[1], st is not None, full))
     w.touched = w.touched or p.startswith(config.AGENT_FILES)
     w.add(e, full, st is not None)

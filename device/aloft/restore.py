@@ -1,6 +1,6 @@
 # Taking an install back: the exact inverse of apply.py, for an undo (not committed, trial.undo) and a
 # rollback (on trial, rollback.py). Loaded only then.
-from . import fs
+from . import fs, tree
 from .journal import placed
 from .ops import Ops
 
@@ -17,7 +17,7 @@ def restore(j):
             if old and fs.stat(old) is not None:
                 fs.rename(old, path)
             fs.remove(new)
-            fs.prune(path)  # folders the put created, even if the reset came before its rename
+            tree.prune(path)  # folders the put created, even if the reset came before its rename
     # A folder set aside may hold another one set aside (apply did the inner first): repeat until none
     # comes back, at most once per level of a path.
     moved = True
@@ -31,5 +31,5 @@ def restore(j):
     with Ops(j, "d") as ops:
         for path, _, old in ops:
             if fs.stat(old) is not None:
-                fs.makedirs(path[: path.rfind("/")])
+                tree.makedirs(path[: path.rfind("/")])
                 fs.rename(old, path)

@@ -1,5 +1,24 @@
 # Signed release envelopes: which manifest enough trusted keys signed. Checked before the manifest
-# is even parsed; the bytes verified are the string as received, never a re-encoding.
+# is even parsed; the bytes verified are the string as received, never a re-encoding. The stage after the
+# offer (update.py), on its own so that Ed25519 loads with as little else in RAM as possible.
+
+
+def run(job):
+    # job.text, the manifest of the offered envelope job.release once it is signed under the current trust
+    # (/.aloft/trust.json, else config.json's keys and threshold); else the check fails with the reason.
+    from . import config, core, fs
+
+    release, job.release = job.release, None
+    try:
+        try:
+            t = fs.read_json(config.TRUST)
+            keys, n = t["keys"], t["threshold"]
+        except OSError:  # none adopted yet (an unreadable one is a refusal, never a fallback)
+            keys, n = job.cfg["keys"], job.cfg.get("threshold", 1)
+        t = None
+        job.text = verify(release, keys, n)
+    except Exception as e:  # ValueError: refused, the text says why; anything else: a bug or an exhausted heap
+        job.fail(core.reason(e))
 
 
 def verify(envelope, keys, threshold=1):

@@ -1,7 +1,7 @@
 # The stage after a plan (plan.py): it holds downloads for one release, named in stage/target. For another
 # one, what the plan puts moves to a new stage (renames out of the stage are safe, see journal.py) and the
 # rest goes.
-from . import config, fs
+from . import config, fs, tree
 
 
 def run(target):
@@ -14,8 +14,8 @@ def run(target):
     except OSError:
         pass
     keep = config.STAGE + ".new"
-    fs.rmtree(keep)
-    fs.makedirs(keep)
+    tree.rmtree(keep)
+    tree.makedirs(keep)
     with open(config.STAGE + "/plan") as f:
         while True:
             line = f.readline()
@@ -31,5 +31,5 @@ def run(target):
         fs.rename(name, keep + name[len(config.STAGE) :])
     with open(keep + "/target", "w") as f:
         f.write(target)
-    fs.rmtree(config.STAGE)
+    tree.rmtree(config.STAGE)
     fs.rename(keep, config.STAGE)

@@ -3,16 +3,17 @@
 # stages' data must fit beside it (config, fs and this module stay loaded for the whole check):
 #   checkin   report what is installed                                   -> job.answer
 #   offer     queued events out; what the answer means                   -> job.release (an offered envelope)
-#   verify    signatures, manifest rules, newer, unexpired, compatible, battery -> job.m
+#   signature signed by enough trusted keys                              -> job.text (the manifest as signed)
+#   verify    manifest rules, newer, unexpired, compatible, battery     -> job.m
 #   download  the file list the manifest names, into the stage
 #   listing   the file list checked line by line                        (docs/protocol.md, "File list")
 #   plan      the renames (stage/plan), flash needed                     -> event "downloading"
 #   download  every file the plan puts, into the stage
 #   install   the journal, the renames, the commit                       -> event "installed", reset
-# A stage that stops the check sets job.result; what it reports (job.event) goes out after it (outbox.report).
+# A stage that stops the check sets job.result; what it reports (job.event) goes out after it (events.report).
 from . import config, core
 
-_STAGES = ("checkin", "offer", "verify", "download", "listing", "plan", "download", "install")
+_STAGES = ("checkin", "offer", "signature", "verify", "download", "listing", "plan", "download", "install")
 
 
 class Job:
@@ -26,7 +27,8 @@ class Job:
     have = None  # the installed record (state.installed())
     device = None  # the check-in body: board, micropython, ...
     answer = None  # the check-in's answer, until offer.py has read it
-    release = None  # the offered envelope, until verify.py has checked it
+    release = None  # the offered envelope, until signature.py has checked it
+    text = None  # its manifest once signed, until verify.py has parsed it
     claimed = (None, 0)  # (version, sequence) the offered manifest says, before it is verified
     m = None  # the verified manifest (format 2: the file list is named, not listed)
     planned = False  # plan.py wrote stage/plan
@@ -51,12 +53,12 @@ def run():
             core.unload()
             if job.event:  # reported with the stage unloaded, so the event's HTTP code never shares the RAM with it
                 try:
-                    from . import outbox
+                    from . import events
 
-                    outbox.report(job)
+                    events.report(job)
                 except Exception as e:  # nothing may keep an installed release from its reset
                     core.log("could not report %s (%s)" % (job.event, e))
-                job.event = job.reason = outbox = None
+                job.event = job.reason = events = None
                 core.unload()
             if job.result:
                 break

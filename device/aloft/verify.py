@@ -1,27 +1,15 @@
-# Whether an offered release may be installed: signed by enough trusted keys (the current trust:
-# /.aloft/trust.json, else config.json's keys and threshold), a valid format-2 manifest, newer than
-# what is installed, not expired, compatible with this device; and whether now (the battery). The first stage after the check-in, so
-# the largest steps of all (Ed25519, the manifest rules) run with as little else in RAM as possible.
+# Whether the manifest the signature stage (signature.py) let through may be installed: a valid format-2
+# manifest, newer than what is installed, not expired, compatible with this device; and whether now (the
+# battery). The manifest rules run with nothing of Ed25519 left in RAM.
 
 
 def run(job):
-    # job.m, the manifest of the offered envelope job.release once it is signed under the current
-    # trust, a valid manifest newer than the installed record, not expired, and fits the device (the
-    # check-in body: board, micropython); else the check fails with the reason it is refused.
-    from . import config, core, fs
+    # job.m, the manifest job.text once it is valid, newer than the installed record, not expired, and fits the
+    # device (the check-in body: board, micropython); else the check fails with the reason it is refused.
+    from . import core
 
-    release, job.release = job.release, None
+    text, job.text = job.text, None
     try:
-        try:
-            t = fs.read_json(config.TRUST)
-            keys, n = t["keys"], t["threshold"]
-        except OSError:  # none adopted yet (an unreadable one is a refusal, never a fallback)
-            keys, n = job.cfg["keys"], job.cfg.get("threshold", 1)
-        from . import signature
-
-        text = signature.verify(release, keys, n)
-        t = keys = signature = release = None
-        core.unload("signature", "ed25519", "curve", "sha512", "compress")  # a module at a time: each needs RAM to load
         from . import manifest
 
         m = manifest.parse(text)

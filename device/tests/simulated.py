@@ -5,7 +5,7 @@ import json
 import os
 import time
 import flashtool
-from aloft import api, fs, http, reply
+from aloft import api, fs, http, reply, tree
 
 
 def python():
@@ -152,7 +152,7 @@ class Device:
         self.tmp = tmp
         self.image = tmp + "/flash.img"
         src = tmp + "/src"
-        fs.rmtree(src)
+        tree.rmtree(src)
         write(src + "/boot.py", read((agent_src or DEVICE) + "/boot.py"))
         agent = agent_src + "/aloft" if agent_src else os.getenv("ALOFT_TEST_AGENT_DIR") or DEVICE + "/aloft"
         for name in os.listdir(agent):
@@ -167,7 +167,7 @@ class Device:
         for path, data in (files or {}).items():
             write(src + path, data)
         flashtool.mkfs(self.image, size, src, True)
-        fs.rmtree(src)
+        tree.rmtree(src)
 
     def boot(self, heap=None, env=""):
         """One boot: (exit code, output). 75: it asked for a reset; 137: it was killed."""

@@ -4,7 +4,7 @@
 # a 52 KiB heap, v3 drops a folder. Needs python3 with `cryptography` (ALOFT_PYTHON picks another).
 from harness import run, tempdir, test
 import time
-from aloft import fs
+from aloft import fs, tree
 from simulated import Device, Server, codes, output
 
 TMP = tempdir("agent")
@@ -150,7 +150,7 @@ def download_allocates_nothing_per_chunk():
     from aloft import blob, config
 
     config.STAGE = TMP + "/stage"
-    fs.makedirs(config.STAGE)
+    tree.makedirs(config.STAGE)
     SERVER.offer("r2")
     r2 = RELEASES["r2"]
     cfg = {"server": SERVER.url, "token": SERVER.token}
@@ -187,7 +187,7 @@ def the_application_keeps_its_gc_threshold():
         b"import gc, aloft\nprint('threshold at start', gc.threshold())\ngc.threshold(12288)\naloft.check()\n"
         b"print('threshold after check', gc.threshold())\naloft.confirm()\nprint('threshold after confirm', gc.threshold())\n"
     )
-    fs.makedirs(TMP + "/gc")
+    tree.makedirs(TMP + "/gc")
     dev = Device(SERVER, TMP + "/gc", files={"/main.py": main}, retries=1)
     SERVER.offer(None)
     boots = dev.run()
@@ -201,4 +201,4 @@ try:
     run()
 finally:
     SERVER.quit()
-    fs.rmtree(TMP)
+    tree.rmtree(TMP)

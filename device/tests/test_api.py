@@ -6,7 +6,7 @@ import json
 import os
 import time
 import aloft
-from aloft import checkin, config, fs, offer, outbox, state, update
+from aloft import checkin, config, events, fs, http, offer, outbox, reply, state, tree, update
 
 calls = []
 
@@ -43,7 +43,7 @@ mount_flash(flash)
 def provision(**extra):
     cfg = {"server": "http://127.0.0.1:9", "id": "dev-1", "token": "t", "keys": ["00" * 32], "poll": 120}
     cfg.update(extra)
-    fs.makedirs(config.DIR)
+    tree.makedirs(config.DIR)
     fs.write_json(config.CONFIG, cfg)
 
 
@@ -111,14 +111,14 @@ def boot_checks_unless_configured_not_to():
 def boot_removes_leftovers_but_keeps_downloads():
     aloft._check = fake_check("none", 30)
     provision(boot_check=False)
-    fs.makedirs(config.STAGE)
+    tree.makedirs(config.STAGE)
     with open(config.STAGE + "/x.part", "w") as f:
         f.write("half a download")
     fs.write_json(config.TRIAL, {"sequence": 1, "boots": 1, "state": "trial"})  # without its journal
     assert state.pending()
     aloft.boot()
     assert not state.pending() and fs.stat(config.STAGE + "/x.part") is not None
-    fs.rmtree(config.STAGE)
+    tree.rmtree(config.STAGE)
 
 
 @test
@@ -179,13 +179,13 @@ def queued():
 def undelivered_events_are_queued_bounded_and_deduplicated():
     fs.remove(config.OUTBOX)
     cfg = {"server": "http://127.0.0.1:9", "id": "dev-1", "token": "t", "timeout": 1}
-    outbox.send(cfg, "failed", "1.0.0", 1, "x" * 600)  # refused connection: queued, no exception
+    events.send(cfg, "failed", "1.0.0", 1, "x" * 600)  # refused connection: queued, no exception
     cfg["server"] = "nonsense"
-    outbox.send(cfg, "installed", "1.0.0", 1)
-    outbox.send(cfg, "downloading", "1.0.0", 1)  # news only: not kept
+    events.send(cfg, "installed", "1.0.0", 1)
+    events.send(cfg, "downloading", "1.0.0", 1)  # news only: not kept
     assert queued() == [("failed", 1), ("installed", 1)], queued()
     assert len(fs.read_json(config.OUTBOX)[0]["reason"]) == 512
-    outbox.send(cfg, "failed", "1.0.0", 1, "again")  # the same event again replaces the older one
+    events.send(cfg, "failed", "1.0.0", 1, "again")  # the same event again replaces the older one
     assert queued() == [("installed", 1), ("failed", 1)], queued()
     for seq in range(2, 12):
         outbox.add("rolled_back", "x", seq, "boom")
@@ -196,14 +196,16 @@ def undelivered_events_are_queued_bounded_and_deduplicated():
 def queued_events_go_out_in_order_and_stop_at_the_first_failure():
     sent = []
     fail_at = [3]
-    real_post = outbox._post
+    from aloft import events  # the module flush() will import: a check since the top may have unloaded the other
+
+    real_post = events.post
 
     def post(cfg, e):
         if len(sent) == fail_at[0]:
             raise OSError("server gone")
         sent.append((e["type"], e["sequence"]))
 
-    outbox._post = post
+    events.post = post
     try:
         before = queued()
         outbox.flush({"id": "dev-1"})
@@ -212,7 +214,7 @@ def queued_events_go_out_in_order_and_stop_at_the_first_failure():
         outbox.flush({"id": "dev-1"})
         assert sent == before and fs.stat(config.OUTBOX) is None
     finally:
-        outbox._post = real_post
+        events.post = real_post
 
 
 @test
@@ -245,6 +247,38 @@ def check_in_without_config_is_an_error():
     job = update.Job()
     checkin.run(job)
     assert (job.result, job.poll, job.release) == ("error", None, None)
+
+
+def answer(body, length=-1, chunked=False):
+    # An http.Response whose JSON body is read from body (bytes).
+    import io
+
+    r = http.Response()
+    r.sock, r.length, r.chunked = io.BytesIO(body), length, chunked
+    r.deadline = time.ticks_add(time.ticks_ms(), 60000)
+    return r
+
+
+@test
+def a_json_answer_is_read_by_its_length_chunked_or_to_the_end():
+    doc = {"poll": 30, "note": "\u00e9" * 700}
+    body = json.dumps(doc).encode()
+    assert reply.read(answer(body + b"trailing", len(body))) == doc
+    chunks = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(body[i : i + 700]), body[i : i + 700]) for i in range(0, len(body), 700))
+    assert reply.read(answer(chunks + b"0\r\n\r\n", chunked=True)) == doc
+    assert reply.read(answer(body)) == doc  # no length: up to the end of the connection
+    big = b"[" + b"0," * reply.MAX_JSON + b"0]"
+    for r in (answer(big, len(big)), answer(big), answer(b"%x\r\n%s\r\n0\r\n\r\n" % (len(big), big), chunked=True)):
+        try:
+            reply.read(r)
+            raise AssertionError("an answer over 64 KiB was read")
+        except ValueError as e:
+            assert str(e) == "answer too large", e
+    try:
+        reply.read(answer(body[:100], len(body)))
+        raise AssertionError("a cut answer was read")
+    except OSError as e:
+        assert str(e) == "connection closed after 100 of %d bytes" % len(body), e
 
 
 run()

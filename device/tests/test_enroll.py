@@ -2,7 +2,7 @@
 # against fake_server.py: config.json holds an enrollment secret instead of an id and token; the first
 # check enrolls with board.unique_id(), writes id and token into config.json and checks in as usual.
 from harness import run, tempdir, test
-from aloft import fs
+from aloft import tree
 from simulated import Device, Server, codes, output
 
 TMP = tempdir("enroll")
@@ -11,7 +11,7 @@ R1 = SERVER.releases()["r1"]
 
 
 def generic(tag, secret, uid):
-    fs.makedirs(TMP + "/" + tag)
+    tree.makedirs(TMP + "/" + tag)
     dev = Device(SERVER, TMP + "/" + tag, id=None, token=None, enroll=secret)
     return dev, "ALOFT_SIM_UNIQUE_ID=%s " % uid
 
@@ -97,4 +97,4 @@ try:
     run()
 finally:
     SERVER.quit()
-    fs.rmtree(TMP)
+    tree.rmtree(TMP)

@@ -5,7 +5,7 @@ import os
 from binascii import hexlify
 import flashtool
 from blockdev import FileBlockDev
-from aloft import fs
+from aloft import tree
 
 TMP = tempdir("flashtool")
 SRC = TMP + "/src"
@@ -101,4 +101,4 @@ def cli_errors_exit_1():
 try:
     run()
 finally:
-    fs.rmtree(TMP)
+    tree.rmtree(TMP)

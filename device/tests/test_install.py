@@ -8,7 +8,7 @@ import os
 from binascii import hexlify
 # Every change the agent makes to the flash goes through fs.py, whose os a power cut (CountingOs) replaces. The
 # modules the tests call are loaded now; the rest load from the host, which mount_flash keeps visible at its own path.
-from aloft import accept, apply, config, fs, journal, legacy, outbox as _outbox, plan, restore, state, trial
+from aloft import accept, apply, config, fs, journal, legacy, outbox as _outbox, plan, restore, state, tree, trial
 
 HOST = "/" + DEVICE.split("/")[1]  # where mount_flash mounts the host folder: not part of the flash's tree
 
@@ -113,19 +113,19 @@ def ops(j):
 
 
 def put(path, data):
-    fs.makedirs(path[: path.rfind("/")])
+    tree.makedirs(path[: path.rfind("/")])
     with open(path, "wb") as f:
         f.write(data)
 
 
-def tree(path=""):
+def listing(path=""):
     out = {}
     for e in os.ilistdir(path or "/"):
         p = path + "/" + e[0]
         if p == HOST:
             continue
         if e[1] == 0x4000:
-            sub = tree(p)
+            sub = listing(p)
             out.update(sub if sub else {p + "/": None})  # an empty folder shows too
         else:
             with open(p, "rb") as f:
@@ -148,14 +148,14 @@ def device_v1(trust=None):
         put("/" + p, b)
     for p, b in UNTRACKED.items():
         put("/" + p, b)
-    fs.makedirs(config.DIR)
+    tree.makedirs(config.DIR)
     fs.write_json(config.INSTALLED, {"version": "1.0.0", "sequence": 1, "list": write_list(V1)})
     return journal_for(V2, 2, trust)
 
 
 def release_on_flash():
     """1 or 2: which release the files outside /.aloft are, exactly; AssertionError for anything else."""
-    got = tree()
+    got = listing()
     for p in list(got):
         if p.startswith("/.aloft/") or "#" in p:  # the agent's: its state, and path#old / path#new
             got.pop(p)
@@ -171,7 +171,7 @@ def release_on_flash():
 
 
 def agent_state():
-    return sorted(p for p in tree() if (p.startswith("/.aloft/") or "#" in p) and p != config.INSTALLED)
+    return sorted(p for p in listing() if (p.startswith("/.aloft/") or "#" in p) and p != config.INSTALLED)
 
 
 def check_state(files, seq, trial_left=False):

@@ -10,7 +10,7 @@
 # (Power cuts during the migration: test_powercut.py.)
 from harness import run, tempdir, test
 from simulated import Device, Server, checkout_agent, codes, output, released_agent
-from aloft import fs
+from aloft import tree
 
 TMP = tempdir("migrate")
 SERVER = Server(TMP)
@@ -35,7 +35,7 @@ def offer(dev, name):
 
 
 def device(name, agent=OLD):
-    fs.makedirs(TMP + "/" + name)
+    tree.makedirs(TMP + "/" + name)
     dev = Device(SERVER, TMP + "/" + name, agent_src=agent, id=name, **SETTINGS)
     dev.id = name
     return dev
@@ -195,4 +195,4 @@ try:
     run()
 finally:
     SERVER.quit()
-    fs.rmtree(TMP)
+    tree.rmtree(TMP)

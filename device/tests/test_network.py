@@ -4,7 +4,7 @@
 # it with a Range request; once the server behaves, the device updates on its own.
 from harness import run, tempdir, test
 import time
-from aloft import fs
+from aloft import tree
 from simulated import Device, Server, codes, output
 
 TMP = tempdir("network")
@@ -182,4 +182,4 @@ try:
     run()
 finally:
     SERVER.quit()
-    fs.rmtree(TMP)
+    tree.rmtree(TMP)

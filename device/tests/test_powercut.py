@@ -17,7 +17,7 @@ import json
 import os
 import sys
 import time
-from aloft import fs
+from aloft import fs, tree
 from shapes import noise
 from simulated import Device, Server, checkout_agent
 
@@ -196,7 +196,7 @@ def worker(index, count, plan_path):
         with open(plan["results"] + ".%d" % index + ".tmp", "w") as f:
             json.dump(results, f)
         os.rename(plan["results"] + ".%d" % index + ".tmp", plan["results"] + ".%d" % index)
-        fs.rmtree(tmp)
+        tree.rmtree(tmp)
 
 
 if len(sys.argv) == 5 and sys.argv[1] == "--worker":
@@ -217,7 +217,7 @@ SETTINGS = {"retries": 1, "confirm_wait": 1}
 
 def make(name, installed, size=512 * 1024):
     """A device, cut-<name>, with each release of installed installed and confirmed in turn."""
-    fs.makedirs(TMP + "/" + name)
+    tree.makedirs(TMP + "/" + name)
     dev = Device(SERVER, TMP + "/" + name, size, id="cut-" + name, **SETTINGS)
     dev.name = name
     for release in installed:
@@ -369,4 +369,4 @@ try:
     run()
 finally:
     SERVER.quit()
-    fs.rmtree(TMP)
+    tree.rmtree(TMP)

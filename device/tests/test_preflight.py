@@ -4,7 +4,7 @@
 # (Incompatible boards and MicroPython versions: test_agent.py.)
 from harness import run, tempdir, test
 import os
-from aloft import fs
+from aloft import tree
 from simulated import Device, Server, codes, output
 
 TMP = tempdir("preflight")
@@ -13,7 +13,7 @@ RELEASES = SERVER.releases()
 
 
 def device(name, size, **settings):
-    fs.makedirs(TMP + "/" + name)
+    tree.makedirs(TMP + "/" + name)
     dev = Device(SERVER, TMP + "/" + name, size, **settings)
     SERVER.offer("r1")
     boots = dev.run()
@@ -127,4 +127,4 @@ try:
     run()
 finally:
     SERVER.quit()
-    fs.rmtree(TMP)
+    tree.rmtree(TMP)

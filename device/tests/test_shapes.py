@@ -9,7 +9,7 @@
 from harness import run, tempdir, test
 import os
 from simulated import Device, Server, codes, output
-from aloft import fs
+from aloft import tree
 import shapes
 
 TMP = tempdir("shapes")
@@ -29,7 +29,7 @@ def offer(dev, name):
 
 
 def device(name, size=2 * 1024 * 1024):
-    fs.makedirs(TMP + "/" + name)
+    tree.makedirs(TMP + "/" + name)
     dev = Device(SERVER, TMP + "/" + name, size, id=name, **SETTINGS)
     dev.id = name
     return dev
@@ -150,4 +150,4 @@ try:
     run()
 finally:
     SERVER.quit()
-    fs.rmtree(TMP)
+    tree.rmtree(TMP)

@@ -3,7 +3,7 @@ from harness import DEVICE, RamFlash, micropython, read, run, sh, tempdir, test,
 import json
 import os
 import flashtool
-from aloft import fs
+from aloft import tree
 
 TMP = tempdir("sim")
 RUN = "%s %s/sim/run.py" % (micropython(), DEVICE)
@@ -22,8 +22,8 @@ def device(main=None, boot=True, cfg=UNREACHABLE):
     write(src + "/.aloft/config.json", json.dumps(cfg).encode())
     if main is not None:
         write(src + "/main.py", main)
-    flashtool.mkfs(TMP + "/flash.img", 256 * 1024, src, True)
-    fs.rmtree(src)
+    flashtool.mkfs(TMP + "/flash.img", 512 * 1024, src, True)
+    tree.rmtree(src)
     return TMP + "/flash.img"
 
 
@@ -146,4 +146,4 @@ def bad_arguments_exit_1():
 try:
     run()
 finally:
-    fs.rmtree(TMP)
+    tree.rmtree(TMP)

@@ -2,7 +2,7 @@
 # configuration") on simulated devices against fake_server.py serving HTTPS on 127.0.0.1 with a
 # certificate (IP subjectAltName) from a CA of its own.
 from harness import run, tempdir, test
-from aloft import fs
+from aloft import tree
 from simulated import Device, Server, codes, output
 
 TMP = tempdir("tls")
@@ -11,7 +11,7 @@ R1 = SERVER.releases()["r1"]
 
 
 def device(tag, **settings):
-    fs.makedirs(TMP + "/" + tag)
+    tree.makedirs(TMP + "/" + tag)
     return Device(SERVER, TMP + "/" + tag, **settings)
 
 
@@ -74,4 +74,4 @@ try:
     run()
 finally:
     SERVER.quit()
-    fs.rmtree(TMP)
+    tree.rmtree(TMP)

@@ -3,7 +3,7 @@
 # by aloft.poll(), and the rejected sequence afterwards. Ends with the whole cycle, rollback
 # included, in a 52 KiB heap (48K is the least it takes on the 64-bit unix port).
 from harness import run, tempdir, test
-from aloft import fs
+from aloft import tree
 from simulated import Device, Server, codes, output
 
 TMP = tempdir("trial")
@@ -97,7 +97,7 @@ def a_release_that_never_confirms_is_rolled_back_after_three_boots():
 
 @test
 def manual_confirmation_waits_for_aloft_confirm():
-    fs.makedirs(TMP + "/manual")
+    tree.makedirs(TMP + "/manual")
     dev = Device(SERVER, TMP + "/manual", confirm="manual")
     SERVER.offer("t3")  # its main.py never calls aloft.confirm()
     out = settle(dev, [75, 75, 75, 75, 0])  # install, three trial boots, then one too many
@@ -150,4 +150,4 @@ try:
     run()
 finally:
     SERVER.quit()
-    fs.rmtree(TMP)
+    tree.rmtree(TMP)

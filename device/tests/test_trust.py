@@ -4,7 +4,7 @@
 # alone, retires A, then refuses a release signed by A; a rolled-back release's trust is discarded.
 # Also a device with threshold 2.
 from harness import run, tempdir, test
-from aloft import fs
+from aloft import tree
 from simulated import Device, Server, codes, output
 
 TMP = tempdir("trust")
@@ -101,7 +101,7 @@ def a_rolled_back_release_does_not_change_the_trust():
 
 @test
 def threshold_two_needs_two_distinct_trusted_keys():
-    fs.makedirs(TMP + "/two")
+    tree.makedirs(TMP + "/two")
     dev = Device(SERVER, TMP + "/two", keys=[A, B], threshold=2)
     refused(dev, "h1", "signed by 1 trusted key(s), 2 needed")  # A twice counts once
     refused(dev, "h2", "signed by 1 trusted key(s), 2 needed")  # X is not trusted
@@ -113,4 +113,4 @@ try:
     run()
 finally:
     SERVER.quit()
-    fs.rmtree(TMP)
+    tree.rmtree(TMP)

@@ -1,0 +1,44 @@
+# Events for the server (docs/protocol.md, "Events"), sent as they happen. One that cannot go now (server down)
+# and matters waits in the outbox (outbox.py) for the next check-in; only then is that module loaded.
+
+KEEP = ("installed", "failed", "confirmed", "rolled_back", "deferred")  # "downloading" is only news
+
+
+def event(kind, version, sequence, reason=None):
+    # An event as the server takes it, the reason cut to 512 characters.
+    e = {"type": kind, "version": version, "sequence": sequence}
+    if reason:
+        e["reason"] = reason[:512]
+    return e
+
+
+def post(cfg, e):
+    from . import api
+
+    body = {"id": cfg["id"]}
+    body.update(e)
+    api.post(cfg, "/api/v1/device/events", body)
+
+
+def send(cfg, kind, version, sequence, reason=None):
+    # Report an event now; queue it when that fails (never raises for a network error).
+    try:
+        post(cfg, event(kind, version, sequence, reason))
+        print("aloft: reported %s" % kind)
+        return
+    except Exception as ex:
+        print("aloft: could not report %s (%s)%s" % (kind, ex, ", queued" if kind in KEEP else ""))
+    if kind in KEEP:
+        try:
+            from .outbox import add
+
+            add(kind, version, sequence, reason)
+        except OSError as ex:  # flash full or failing: the event is lost, the update outcome stands
+            print("aloft: cannot queue %s: %s" % (kind, ex))
+
+
+def report(job):
+    # The event a stage of a check asked for (update.py): for the manifest it verified, else the one offered.
+    m = job.m
+    version, sequence = (m["version"], m["sequence"]) if m else job.claimed
+    send(job.cfg, job.event, version, sequence, job.reason)
