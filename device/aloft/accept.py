@@ -22,7 +22,7 @@ def run():
 def confirm(j=None):
     # Keep the release on trial (journal j, else the one on flash): drop the previous files and the
     # trial record, queue a confirmed event. False when no release is on trial.
-    from . import config, fs, journal, outbox
+    from . import where, fs, journal, outbox
     from .cleanup import run
 
     if j is None:
@@ -34,10 +34,10 @@ def confirm(j=None):
         return False
     if t.get("state") != "confirmed":
         t["state"] = "confirmed"
-        fs.write_json(config.TRIAL, t)
+        fs.write_json(where.TRIAL, t)
     n = j.get("trust")
     if n:  # the release's trust replaces the current one; again after a reset, until the journal goes
-        fs.write_json(config.TRUST, {"keys": n["keys"], "threshold": n["threshold"], "sequence": j["sequence"]})
+        fs.write_json(where.TRUST, {"keys": n["keys"], "threshold": n["threshold"], "sequence": j["sequence"]})
     _drop_old(j)
     outbox.add("confirmed", j["version"], j["sequence"])
     run(False)

@@ -1,6 +1,6 @@
 # Rolling an install forward (journal.py): every op of the journal, each of which may be done already, then
 # the commit. install.py runs it after writing the journal, trial.recover after a reset cut it short.
-from . import config, fs, tree
+from . import config, where, fs, tree
 from .journal import placed, record, trial_state
 from .ops import Ops
 
@@ -28,10 +28,10 @@ def apply(j):
                 fs.rename(path, old)
             fs.rename(new, path)
     if j.get("list"):
-        dst = config.LISTS + "/" + j["list"]
+        dst = where.LISTS + "/" + j["list"]
         if fs.stat(dst) is None:
-            tree.makedirs(config.LISTS)
+            tree.makedirs(where.LISTS)
             fs.rename(config.staged_list(j["list"]), dst)
     if trial_state(j) is None:
-        fs.write_json(config.TRIAL, {"sequence": j["sequence"], "boots": 0, "state": "trial"})
-    fs.write_json(config.INSTALLED, record(j, j["previous"].get("rejected", 0)))
+        fs.write_json(where.TRIAL, {"sequence": j["sequence"], "boots": 0, "state": "trial"})
+    fs.write_json(where.INSTALLED, record(j, j["previous"].get("rejected", 0)))

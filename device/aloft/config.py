@@ -1,21 +1,13 @@
-# Where the agent keeps its state on flash (docs/device.md, "On the board's flash"), and its configuration.
-# What that state says is state.py's.
+# Where the agent keeps its state on flash (docs/device.md, "On the board's flash"): the folder, the stage and the
+# configuration; the state files are named in files.py, which only the steps that read or write them load. What
+# that state says is state.py's.
 from . import fs
 
 DIR = "/.aloft"
 CONFIG = DIR + "/config.json"  # written at provisioning; by the agent only when it enrolls (enroll.py)
-INSTALLED = DIR + "/installed.json"  # {"version", "sequence", "list"?: sha256 of LISTS/<sha256>, "rejected"?}
-LISTS = DIR + "/lists"  # file lists (docs/protocol.md, "File list"): the installed release's, and during an install the new one's
-JOURNAL = DIR + "/journal"  # an install's header, from just before its first rename until it is confirmed or rolled back
-OPS = DIR + "/journal.ops"  # the install's renames, one per line (journal.py)
-LEGACY = DIR + "/journal.json"  # the journal of an agent before 0.3.0, while it installs this one (legacy.py)
-TRIAL = DIR + "/trial.json"  # {"sequence", "boots", "state": "trial"|"confirmed"|"rollback", "reason"?}
-OUTBOX = DIR + "/outbox.json"  # events not delivered yet, oldest first
-TRUST = DIR + "/trust.json"  # {"keys", "threshold", "sequence"}: adopted from a confirmed release; else config's keys
 STAGE = DIR + "/stage"  # downloads (download.py), the plan (plan.py), the offered file list (listing.py)
 AGENT = "/lib/aloft"  # the agent; a release may replace it (docs/device.md, "Updating the agent")
 AGENT_FILES = "lib/aloft/"  # how a release names the agent's files
-PREVIOUS = DIR + "/agent"  # PREVIOUS/aloft: the agent before an update of the agent, until it is confirmed
 
 
 def staged(sha, path):

@@ -22,6 +22,14 @@ def run(job):
         core.unload("tree")
         why = fetch(job.cfg, files["sha256"], files["size"], "the file list", config.staged_list(files["sha256"]), buf)
         return job.fail(why) if why else None
+    # "downloading" goes out now, its HTTP code (http, net) already loaded for the downloads: not compiled for
+    # the event after the plan and again here (compiles after unloads are where the heap is most spread).
+    from . import events
+
+    job.event = "downloading"
+    events.report(job)
+    job.event = events = None
+    core.unload("events", "api", "reply")
     with open(config.STAGE + "/plan") as f:
         while True:
             line = f.readline()

@@ -1,5 +1,5 @@
 # An install as a transaction (docs/device.md, "The install transaction"). The journal (written by
-# install.py) is a small header, config.JOURNAL, naming both releases, and the renames, config.OPS, one
+# install.py) is a small header, where.JOURNAL, naming both releases, and the renames, where.OPS, one
 # per line, all on flash before the first rename. After a reset at any point the install can be finished
 # (apply.py, roll forward) or undone (restore.py, roll back) from the journal and the flash alone, until the
 # release is confirmed or rolled back (trial.py). Nothing holds more than one op in RAM.
@@ -17,13 +17,13 @@
 # steps, and after a power cut between them it may not find the other files of the folder the file
 # came from until its next write repairs that (boot.py makes one first thing). So the only renames
 # between folders start in the stage, which holds nothing a boot needs.
-from . import config, fs
+from . import config, where, fs
 
 
 def read():
     # The journal header (a dict), None when there is none or it is unreadable. One that an agent
-    # before 0.3.0 wrote (config.LEGACY) has its ops inline and "legacy": True.
-    for path in (config.JOURNAL, config.LEGACY):
+    # before 0.3.0 wrote (where.LEGACY) has its ops inline and "legacy": True.
+    for path in (where.JOURNAL, where.LEGACY):
         try:
             j = fs.read_json(path)
         except OSError:
@@ -33,7 +33,7 @@ def read():
             return None
         if not isinstance(j, dict) or type(j.get("sequence")) is not int:
             return None
-        if path == config.LEGACY:
+        if path == where.LEGACY:
             j["legacy"] = True
         return j
     return None
@@ -42,7 +42,7 @@ def read():
 def trial_state(j):
     # The trial record of journal j's release, None when there is none for it.
     try:
-        t = fs.read_json(config.TRIAL)
+        t = fs.read_json(where.TRIAL)
     except (OSError, ValueError):
         return None
     return t if isinstance(t, dict) and t.get("sequence") == j["sequence"] else None

@@ -1,8 +1,8 @@
-# What this agent reads of the state an agent before 0.3.0 left: its journal (config.LEGACY, ops inline)
+# What this agent reads of the state an agent before 0.3.0 left: its journal (where.LEGACY, ops inline)
 # while that agent installs this one and judges it from /.aloft/agent, and its installed record (files
 # inline), rewritten once as a file list (docs/device.md, "From an agent before 0.3.0"). Both are bounded by
 # what that agent could hold: a format-1 release, at most 256 files. Loaded only while such state exists.
-from . import config, fs, tree
+from . import where, fs, tree
 
 
 def op(ops, i, kind):
@@ -19,7 +19,7 @@ def op(ops, i, kind):
 
 
 def convert(state):
-    # Rewrite a legacy installed record as this agent's: its files as a file list in config.LISTS
+    # Rewrite a legacy installed record as this agent's: its files as a file list in where.LISTS
     # (sizes from the flash; a missing file gets 0, so the next update fetches it again), then
     # installed.json naming it. Returns the new record.
     from binascii import hexlify
@@ -30,8 +30,8 @@ def convert(state):
     if state.get("rejected"):
         rec["rejected"] = state["rejected"]
     if files:
-        tree.makedirs(config.LISTS)
-        tmp = config.LISTS + "/convert.tmp"
+        tree.makedirs(where.LISTS)
+        tmp = where.LISTS + "/convert.tmp"
         h = sha256()
         with open(tmp, "w") as f:
             for path in sorted(files):
@@ -40,7 +40,7 @@ def convert(state):
                 f.write(line)
                 h.update(line)
         rec["list"] = hexlify(h.digest()).decode()
-        fs.rename(tmp, config.LISTS + "/" + rec["list"])
-    fs.write_json(config.INSTALLED, rec)
+        fs.rename(tmp, where.LISTS + "/" + rec["list"])
+    fs.write_json(where.INSTALLED, rec)
     print("aloft: installed record of %s rewritten for this agent" % rec["version"])
     return rec

@@ -31,7 +31,9 @@ def installed(have):
     name = have.get("list")
     if not name:
         return None
-    if digest(config.LISTS + "/" + name) == name:
-        return open(config.LISTS + "/" + name)
+    from .where import LISTS
+
+    if digest(LISTS + "/" + name) == name:
+        return open(LISTS + "/" + name)
     core.log("the installed file list is damaged; judging files by their bytes")
     return None

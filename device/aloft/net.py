@@ -22,16 +22,10 @@ def send(url, method, path, token, body, timeout, headers, ca):
     try:
         s.settimeout(timeout)
         s.connect(ai[-1])
-        if scheme == "https" and ca:
-            from . import tls
+        if scheme == "https":
+            from .tls import wrap
 
-            s = tls.wrap(s, host, ca)
-        elif scheme == "https":
-            try:
-                import ssl
-            except ImportError:
-                raise OSError("this firmware has no ssl module; use an http:// server")
-            s = ssl.wrap_socket(s, server_hostname=host)
+            s = wrap(s, host, ca)
         s.write("%s %s%s HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\nConnection: close\r\n%s" % (method, ("/" + prefix).rstrip("/"), path, host, port, token, headers))
         if body is not None:
             s.write("Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))

@@ -1,12 +1,12 @@
 # After a check-in was answered: the queued events go out, then what the answer means. Nothing to do, or
 # nothing to do now (a release on trial, a rolled-back sequence): job.result "none"; an offered release:
 # job.release, the envelope, and job.claimed, the (version, sequence) its unverified manifest says.
-from . import config, core, fs
+from . import config, core, where, fs
 
 
 def run(job):
     answer, job.answer = job.answer, None
-    if fs.stat(config.OUTBOX) is not None:
+    if fs.stat(where.OUTBOX) is not None:
         from . import outbox
 
         outbox.flush(job.cfg)

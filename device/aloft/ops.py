@@ -1,6 +1,6 @@
 # The ops of an install journal (journal.py), read back from flash one line at a time; or from the
 # journal itself when an agent before 0.3.0 wrote it (legacy.py).
-from . import config, fs
+from . import config, where, fs
 
 
 class Ops:
@@ -15,9 +15,9 @@ class Ops:
         self.f = None
         if self.legacy is None:
             try:
-                self.f = open(config.OPS)
+                self.f = open(where.OPS)
             except OSError:  # written before the header and removed after it: gone only once the header is
-                if fs.stat(config.JOURNAL) is not None:
+                if fs.stat(where.JOURNAL) is not None:
                     raise OSError("the journal's ops are missing")
 
     def __enter__(self):

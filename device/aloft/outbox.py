@@ -1,14 +1,14 @@
 # Events that could not be delivered when they happened (events.py; server down, or the board resets right after
 # them) wait in a small file and go out after the next successful check-in (offer.py) or confirmation.
 from micropython import const
-from . import config, fs
+from . import config, where, fs
 
 _MAX = const(8)  # events kept; the oldest goes first when more wait
 
 
 def _queued():
     try:
-        q = fs.read_json(config.OUTBOX)
+        q = fs.read_json(where.OUTBOX)
         return q if isinstance(q, list) else []
     except (OSError, ValueError):
         return []
@@ -21,7 +21,7 @@ def add(kind, version, sequence, reason=None):
     from .events import event
 
     q.append(event(kind, version, sequence, reason))
-    fs.write_json(config.OUTBOX, q[-_MAX:])
+    fs.write_json(where.OUTBOX, q[-_MAX:])
 
 
 def flush(cfg=None):
@@ -39,7 +39,7 @@ def flush(cfg=None):
             core.unload()
             core.tight(was)
         return
-    if fs.stat(config.OUTBOX) is None:
+    if fs.stat(where.OUTBOX) is None:
         return
     from .events import post
 
@@ -55,8 +55,8 @@ def flush(cfg=None):
         print("aloft: could not report queued events: %s" % ex)
     try:
         if sent == len(q):
-            fs.remove(config.OUTBOX)
+            fs.remove(where.OUTBOX)
         elif sent:
-            fs.write_json(config.OUTBOX, q[sent:])
+            fs.write_json(where.OUTBOX, q[sent:])
     except OSError as ex:
         print("aloft: cannot update the outbox: %s" % ex)

@@ -30,7 +30,6 @@ def run(job):
         core.log("the update needs %d bytes of flash, %d free" % (need, free))
         if need > free:
             return job.fail("insufficient storage: need %d bytes, %d free" % (need, free))
-        job.event = "downloading"
     except Exception as e:
         job.fail(core.reason(e))
 

@@ -1,20 +1,20 @@
 # The previous agent: while a release that replaces the agent's own files is installed or on trial,
-# a whole copy of the agent it replaces stays in config.PREVIOUS/aloft. boot.py runs that copy
+# a whole copy of the agent it replaces stays in where.PREVIOUS/aloft. boot.py runs that copy
 # first at every boot until the new agent is confirmed or rolled back (docs/device.md, "Updating
 # the agent"); cleanup.py drops it.
 import os
-from . import config, fs, tree
+from . import config, where, fs, tree
 
 
 def keep(buf):
     # Before the journal of an install that replaces agent files is written: a copy of the agent
-    # as it is, in config.PREVIOUS (complete or not there: copied to a temporary folder, renamed),
+    # as it is, in where.PREVIOUS (complete or not there: copied to a temporary folder, renamed),
     # and the rest of this run imports its modules from there (boot.py does the same at the boots
     # until the new agent is confirmed or rolled back).
     import aloft
 
     drop()
-    tmp = config.PREVIOUS + ".tmp"
+    tmp = where.PREVIOUS + ".tmp"
     tree.makedirs(tmp + "/aloft")
     for entry in os.ilistdir(config.AGENT):
         if entry[1] & 0x4000 == 0:  # the agent is one flat package
@@ -25,8 +25,8 @@ def keep(buf):
                         if not n:
                             break
                         b.write(buf if n == len(buf) else buf[:n])
-    fs.rename(tmp, config.PREVIOUS)
-    aloft.__path__ = config.PREVIOUS + "/aloft"
+    fs.rename(tmp, where.PREVIOUS)
+    aloft.__path__ = where.PREVIOUS + "/aloft"
 
 
 def drop():
@@ -34,10 +34,10 @@ def drop():
     # goes by one rename first, so a boot never finds half of it.
     import aloft
 
-    if fs.stat(config.PREVIOUS) is not None:
-        tree.rmtree(config.PREVIOUS + ".del")
-        fs.rename(config.PREVIOUS, config.PREVIOUS + ".del")
-    if getattr(aloft, "__path__", None) == config.PREVIOUS + "/aloft":
+    if fs.stat(where.PREVIOUS) is not None:
+        tree.rmtree(where.PREVIOUS + ".del")
+        fs.rename(where.PREVIOUS, where.PREVIOUS + ".del")
+    if getattr(aloft, "__path__", None) == where.PREVIOUS + "/aloft":
         aloft.__path__ = config.AGENT  # the agent in /lib is whole again: restored, or confirmed
     for path in (".tmp", ".del"):
-        tree.rmtree(config.PREVIOUS + path)
+        tree.rmtree(where.PREVIOUS + path)

@@ -1,7 +1,7 @@
 # Rolling back the release on trial (docs/device.md, "Trial boots, confirmation and rollback"): after too many
 # boots (trial.py), when main.py raises on its trial boot (watch.py), when the new agent fails (boot.py).
 # Loaded only then.
-from . import config, fs, journal
+from . import where, fs, journal
 from .journal import committed, trial_state
 
 
@@ -15,7 +15,7 @@ def rollback(j, reason):
     if t.get("state") != "rollback":
         t["state"] = "rollback"
         t["reason"] = reason
-        fs.write_json(config.TRIAL, t)
+        fs.write_json(where.TRIAL, t)
     print("aloft: rolling back %s: %s" % (j["version"], t["reason"]))
     from .restore import restore
 
@@ -23,7 +23,7 @@ def rollback(j, reason):
     restore = None
     core.unload("restore", "ops")  # a module at a time: on a trial boot the application's RAM is in use too
     prev = j["previous"]
-    fs.write_json(config.INSTALLED, journal.record(prev, max(prev.get("rejected", 0), j["sequence"])))
+    fs.write_json(where.INSTALLED, journal.record(prev, max(prev.get("rejected", 0), j["sequence"])))
     from . import outbox
 
     outbox.add("rolled_back", j["version"], j["sequence"], t["reason"])
@@ -31,7 +31,7 @@ def rollback(j, reason):
     core.unload("outbox")
     import aloft
 
-    stale = j.get("agent") and getattr(aloft, "__path__", None) != config.PREVIOUS + "/aloft"
+    stale = j.get("agent") and getattr(aloft, "__path__", None) != where.PREVIOUS + "/aloft"
     from .cleanup import run
 
     run(False)

@@ -6,12 +6,12 @@
 def run(job):
     # job.text, the manifest of the offered envelope job.release once it is signed under the current trust
     # (/.aloft/trust.json, else config.json's keys and threshold); else the check fails with the reason.
-    from . import config, core, fs
+    from . import config, core, where, fs
 
     release, job.release = job.release, None
     try:
         try:
-            t = fs.read_json(config.TRUST)
+            t = fs.read_json(where.TRUST)
             keys, n = t["keys"], t["threshold"]
         except OSError:  # none adopted yet (an unreadable one is a refusal, never a fallback)
             keys, n = job.cfg["keys"], job.cfg.get("threshold", 1)

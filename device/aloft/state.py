@@ -1,11 +1,11 @@
 # What the agent's state on flash says (config.py names the files): the installed release, whether an
 # install's journal is there, whether an install or a trial is under way.
-from . import config, fs
+from . import config, where, fs
 
 
 def journal():
     # Whether an install journal is on flash (this agent's, or a legacy one).
-    return fs.stat(config.JOURNAL) is not None or fs.stat(config.LEGACY) is not None
+    return fs.stat(where.JOURNAL) is not None or fs.stat(where.LEGACY) is not None
 
 
 def pending():
@@ -13,7 +13,7 @@ def pending():
     # record, or a copy of the previous agent (boot.py runs a whole copy first, which cleans up after itself;
     # one it cannot import is left for this agent to remove). Downloads in the stage alone are not: they wait
     # for the next check to resume them.
-    return journal() or fs.stat(config.TRIAL) is not None or fs.stat(config.PREVIOUS) is not None
+    return journal() or fs.stat(where.TRIAL) is not None or fs.stat(where.PREVIOUS) is not None
 
 
 def installed():
@@ -21,7 +21,7 @@ def installed():
     # an agent before 0.3.0 (its files inline) is rewritten in this agent's form once no journal needs it
     # any more (legacy.py).
     try:
-        state = fs.read_json(config.INSTALLED)
+        state = fs.read_json(where.INSTALLED)
         if isinstance(state, dict) and type(state.get("sequence")) is int:
             if isinstance(state.get("files"), dict) and not pending():  # this agent is the one installed now
                 from . import legacy

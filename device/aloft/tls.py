@@ -1,11 +1,16 @@
-# TLS with the server's certificate checked against config.json's "ca" (docs/protocol.md, "Device
-# configuration"): loaded by http.py only for an https:// server when a CA is configured.
+# TLS for an https:// server (net.py), its certificate checked against config.json's "ca" (docs/protocol.md,
+# "Device configuration") when there is one. Loaded only for an https:// server.
 
 
 def wrap(sock, host, pem):
-    # sock wrapped in TLS, the chain verified against the CA certificate pem (PEM text) and the
-    # certificate's names matched against host. OSError("... certificate ...") when that fails.
-    import ssl
+    # sock wrapped in TLS; with pem (the CA certificate's PEM text), the chain verified against it and the
+    # certificate's names matched against host: OSError("... certificate ...") when that fails.
+    try:
+        import ssl
+    except ImportError:
+        raise OSError("this firmware has no ssl module; use an http:// server")
+    if not pem:
+        return ssl.wrap_socket(sock, server_hostname=host)
     from binascii import a2b_base64
 
     try:

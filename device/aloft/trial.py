@@ -8,7 +8,7 @@
 #                                          old files, journal, trial record go
 #   trial.json "state": "rollback"         rolling back (rollback.py): the old files return, installed.json
 #                                          names the previous release and rejects this one, same cleanup
-from . import config, fs, journal
+from . import config, where, fs, journal
 from .journal import committed, trial_state
 
 
@@ -71,7 +71,7 @@ def count_boot(j, limit):
     # limit + 1. True while the release stays on trial.
     t = trial_state(j) or {"sequence": j["sequence"], "boots": 0, "state": "trial"}
     t["boots"] += 1
-    fs.write_json(config.TRIAL, t)
+    fs.write_json(where.TRIAL, t)
     if t["boots"] > limit:
         rollback(j, "not confirmed after %d boots" % limit)
         return False

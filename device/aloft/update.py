@@ -7,8 +7,8 @@
 #   verify    manifest rules, newer, unexpired, compatible, battery     -> job.m
 #   download  the file list the manifest names, into the stage
 #   listing   the file list checked line by line                        (docs/protocol.md, "File list")
-#   plan      the renames (stage/plan), flash needed                     -> event "downloading"
-#   download  every file the plan puts, into the stage
+#   plan      the renames (stage/plan), flash needed
+#   download  event "downloading"; every file the plan puts, into the stage
 #   install   the journal, the renames, the commit                       -> event "installed", reset
 # A stage that stops the check sets job.result; what it reports (job.event) goes out after it (events.report).
 from . import config, core
@@ -30,7 +30,7 @@ class Job:
     release = None  # the offered envelope, until signature.py has checked it
     text = None  # its manifest once signed, until verify.py has parsed it
     claimed = (None, 0)  # (version, sequence) the offered manifest says, before it is verified
-    m = None  # the verified manifest (format 2: the file list is named, not listed)
+    m = None  # of the verified manifest: version, sequence, files (the file list named, not listed), trust
     planned = False  # plan.py wrote stage/plan
     agent = False  # whether the install changes the agent's files (plan.py)
     reset = False  # the board must reset after the check (an install, or an undo left to recovery)

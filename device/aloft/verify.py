@@ -26,7 +26,11 @@ def run(job):
         job.device = None  # nothing after this needs the check-in body
         if why:
             return job.fail("incompatible: " + why)
-        job.m = m
+        # What the later stages read of it; the rest (channel, times, compat) need not stay in RAM.
+        job.m = {"version": m["version"], "sequence": m["sequence"], "files": m["files"]}
+        if "trust" in m:
+            job.m["trust"] = m["trust"]
+        m = None
         low = job.cfg.get("min_battery")  # the last check before anything is fetched
         if low:
             from . import board

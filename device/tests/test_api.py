@@ -6,7 +6,7 @@ import json
 import os
 import time
 import aloft
-from aloft import checkin, config, events, fs, http, offer, outbox, reply, state, tree, update
+from aloft import checkin, config, events, fs, http, offer, outbox, reply, state, tree, update, where
 
 calls = []
 
@@ -114,7 +114,7 @@ def boot_removes_leftovers_but_keeps_downloads():
     tree.makedirs(config.STAGE)
     with open(config.STAGE + "/x.part", "w") as f:
         f.write("half a download")
-    fs.write_json(config.TRIAL, {"sequence": 1, "boots": 1, "state": "trial"})  # without its journal
+    fs.write_json(where.TRIAL, {"sequence": 1, "boots": 1, "state": "trial"})  # without its journal
     assert state.pending()
     aloft.boot()
     assert not state.pending() and fs.stat(config.STAGE + "/x.part") is not None
@@ -170,21 +170,21 @@ def the_update_path_is_unloaded_after_a_check():
 
 def queued():
     try:
-        return [(e["type"], e["sequence"]) for e in fs.read_json(config.OUTBOX)]
+        return [(e["type"], e["sequence"]) for e in fs.read_json(where.OUTBOX)]
     except OSError:
         return []
 
 
 @test
 def undelivered_events_are_queued_bounded_and_deduplicated():
-    fs.remove(config.OUTBOX)
+    fs.remove(where.OUTBOX)
     cfg = {"server": "http://127.0.0.1:9", "id": "dev-1", "token": "t", "timeout": 1}
     events.send(cfg, "failed", "1.0.0", 1, "x" * 600)  # refused connection: queued, no exception
     cfg["server"] = "nonsense"
     events.send(cfg, "installed", "1.0.0", 1)
     events.send(cfg, "downloading", "1.0.0", 1)  # news only: not kept
     assert queued() == [("failed", 1), ("installed", 1)], queued()
-    assert len(fs.read_json(config.OUTBOX)[0]["reason"]) == 512
+    assert len(fs.read_json(where.OUTBOX)[0]["reason"]) == 512
     events.send(cfg, "failed", "1.0.0", 1, "again")  # the same event again replaces the older one
     assert queued() == [("installed", 1), ("failed", 1)], queued()
     for seq in range(2, 12):
@@ -212,7 +212,7 @@ def queued_events_go_out_in_order_and_stop_at_the_first_failure():
         assert sent == before[:3] and queued() == before[3:], (sent, queued())
         fail_at[0] = 100
         outbox.flush({"id": "dev-1"})
-        assert sent == before and fs.stat(config.OUTBOX) is None
+        assert sent == before and fs.stat(where.OUTBOX) is None
     finally:
         events.post = real_post
 
@@ -220,7 +220,7 @@ def queued_events_go_out_in_order_and_stop_at_the_first_failure():
 @test
 def check_in_reports_the_rejected_sequence_and_refuses_it():
     provision()
-    fs.write_json(config.INSTALLED, {"version": "1.0.0", "sequence": 1, "files": {}, "rejected": 4})
+    fs.write_json(where.INSTALLED, {"version": "1.0.0", "sequence": 1, "files": {}, "rejected": 4})
     seen = []
     from aloft import api
 
@@ -238,7 +238,7 @@ def check_in_reports_the_rejected_sequence_and_refuses_it():
         assert (job.result, job.poll, job.event) == ("none", 60, None), (job.result, job.poll, job.event)
     finally:
         api.post = api_post
-        fs.remove(config.INSTALLED)
+        fs.remove(where.INSTALLED)
 
 
 @test

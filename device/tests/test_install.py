@@ -8,7 +8,7 @@ import os
 from binascii import hexlify
 # Every change the agent makes to the flash goes through fs.py, whose os a power cut (CountingOs) replaces. The
 # modules the tests call are loaded now; the rest load from the host, which mount_flash keeps visible at its own path.
-from aloft import accept, apply, config, fs, journal, legacy, outbox as _outbox, plan, restore, state, tree, trial
+from aloft import accept, apply, config, fs, journal, legacy, outbox as _outbox, plan, restore, state, tree, trial, where
 
 HOST = "/" + DEVICE.split("/")[1]  # where mount_flash mounts the host folder: not part of the flash's tree
 
@@ -81,7 +81,7 @@ def write_list(files):
     # A release's file list where the agent keeps them; its name.
     data = file_list(files)
     name = sha(data)
-    put(config.LISTS + "/" + name, data)
+    put(where.LISTS + "/" + name, data)
     return name
 
 
@@ -99,16 +99,16 @@ def journal_for(files, seq, trust=None):
             if line[0] == "p":
                 h, _, _, path = line[2:-1].split(" ", 3)
                 put(config.staged(h, path), files[path[1:]])
-    os.rename(config.STAGE + "/plan", config.OPS)
+    os.rename(config.STAGE + "/plan", where.OPS)
     j = {"version": "%d.0.0" % seq, "sequence": seq, "list": name, "previous": journal.record(have, have.get("rejected", 0))}
     if trust:
         j["trust"] = trust
-    fs.write_json(config.JOURNAL, j)
+    fs.write_json(where.JOURNAL, j)
     return j
 
 
 def ops(j):
-    with open(config.OPS) as f:
+    with open(where.OPS) as f:
         return [line.split() for line in f]
 
 
@@ -149,7 +149,7 @@ def device_v1(trust=None):
     for p, b in UNTRACKED.items():
         put("/" + p, b)
     tree.makedirs(config.DIR)
-    fs.write_json(config.INSTALLED, {"version": "1.0.0", "sequence": 1, "list": write_list(V1)})
+    fs.write_json(where.INSTALLED, {"version": "1.0.0", "sequence": 1, "list": write_list(V1)})
     return journal_for(V2, 2, trust)
 
 
@@ -164,21 +164,21 @@ def release_on_flash():
         if got == want:
             inst = state.installed()
             assert inst["sequence"] == seq and inst["list"] == sha(file_list(files)), inst
-            with open(config.LISTS + "/" + inst["list"], "rb") as f:
+            with open(where.LISTS + "/" + inst["list"], "rb") as f:
                 assert f.read() == file_list(files)
             return seq
     raise AssertionError("a mix on flash: %s" % sorted(got))
 
 
 def agent_state():
-    return sorted(p for p in listing() if (p.startswith("/.aloft/") or "#" in p) and p != config.INSTALLED)
+    return sorted(p for p in listing() if (p.startswith("/.aloft/") or "#" in p) and p != where.INSTALLED)
 
 
 def check_state(files, seq, trial_left=False):
     assert release_on_flash() == seq
     left = agent_state()
     if not trial_left:  # settled: no journal, trial record or old files (downloads may wait in the stage)
-        mine = (config.OUTBOX, config.TRUST, config.LISTS + "/" + state.installed()["list"])  # the installed release's file list
+        mine = (where.OUTBOX, where.TRUST, where.LISTS + "/" + state.installed()["list"])  # the installed release's file list
         assert [p for p in left if p not in mine and not p.startswith(config.STAGE)] == [], left
 
 
@@ -205,7 +205,7 @@ def with_device(fn, trust=None):
 
 def outbox():
     try:
-        return [(e["type"], e["sequence"]) for e in fs.read_json(config.OUTBOX)]
+        return [(e["type"], e["sequence"]) for e in fs.read_json(where.OUTBOX)]
     except OSError:
         return []
 
@@ -288,7 +288,7 @@ def reset_at_every_point_of_a_rollback_then_boot_recovery():
         check_state(V1, 1)
         assert state.installed()["rejected"] == 2
         assert outbox() == [("rolled_back", 2)], outbox()
-        assert fs.read_json(config.OUTBOX)[0]["reason"] == "main.py raised ValueError: boom"
+        assert fs.read_json(where.OUTBOX)[0]["reason"] == "main.py raised ValueError: boom"
         return done
 
     print("     %d reset points" % every_cut(step))
@@ -339,7 +339,7 @@ def reset_at_every_point_of_a_confirmation_then_boot_recovery():
 
 def trust():
     try:
-        return fs.read_json(config.TRUST)
+        return fs.read_json(where.TRUST)
     except OSError:
         return None
 
@@ -386,7 +386,7 @@ def boots_on_trial_are_counted_and_one_too_many_rolls_back():
         assert trial.recover() is not None
         assert not trial.count_boot(j, 3)
         check_state(V1, 1)
-        e = fs.read_json(config.OUTBOX)[-1]
+        e = fs.read_json(where.OUTBOX)[-1]
         assert e["type"] == "rolled_back" and e["reason"] == "not confirmed after 3 boots", e
 
     with_device(step)
@@ -433,12 +433,12 @@ def leftovers_without_a_journal_are_removed_but_downloads_kept():
         apply.apply(j)
         trial.confirm(j)
         check_state(V2, 2)
-        fs.write_json(config.TRIAL, {"sequence": 1, "boots": 2, "state": "trial"})
+        fs.write_json(where.TRIAL, {"sequence": 1, "boots": 2, "state": "trial"})
         put(config.STAGE + "/abc.part", b"half a download")
         assert state.pending()
         assert trial.recover() is None
         assert not state.pending()
-        assert agent_state() == [config.LISTS + "/" + sha(file_list(V2)), config.OUTBOX, config.STAGE + "/abc.part"], agent_state()
+        assert agent_state() == [where.LISTS + "/" + sha(file_list(V2)), where.OUTBOX, config.STAGE + "/abc.part"], agent_state()
         assert release_on_flash() == 2
 
     with_device(step)
@@ -464,7 +464,7 @@ def plan_refuses_a_folder_or_file_no_release_installed_in_the_way():
             return plan.write(out, state.installed(), config.STAGE + "/x.lst")
 
     def step(j):
-        os.remove(config.JOURNAL)  # planning happens with no install under way
+        os.remove(where.JOURNAL)  # planning happens with no install under way
         put("/blocker/x.py", b"user folder\n")
         put("/afile", b"user file\n")
         e = raises(ValueError, planned, dict(V1, blocker=b"x"))
@@ -488,10 +488,10 @@ def plan_refuses_a_folder_or_file_no_release_installed_in_the_way():
 def the_journal_keeps_the_previous_record_and_the_rejected_sequence():
     def step(j):
         assert j["previous"] == {"version": "1.0.0", "sequence": 1, "list": sha(file_list(V1))}, j["previous"]
-        os.remove(config.JOURNAL)
+        os.remove(where.JOURNAL)
         rec = state.installed()
         rec["rejected"] = 5
-        fs.write_json(config.INSTALLED, rec)
+        fs.write_json(where.INSTALLED, rec)
         j2 = journal_for(V1, 6)  # nothing changes: no ops
         assert j2["previous"]["rejected"] == 5 and ops(j2) == [], ops(j2)
         apply.apply(j2)
@@ -505,13 +505,13 @@ def a_legacy_record_is_rewritten_as_a_file_list_once_nothing_needs_it():
     def step(j):
         trial.undo(j)
         legacy = {"version": "1.0.0", "sequence": 1, "files": dict((p, sha(b)) for p, b in V1.items()), "rejected": 3}
-        fs.write_json(config.INSTALLED, legacy)
-        fs.write_json(config.LEGACY, {"version": "2.0.0", "sequence": 2, "ops": [], "files": {}, "previous": legacy})
+        fs.write_json(where.INSTALLED, legacy)
+        fs.write_json(where.LEGACY, {"version": "2.0.0", "sequence": 2, "ops": [], "files": {}, "previous": legacy})
         assert state.installed()["files"] == legacy["files"]  # a legacy journal still needs it as it is
-        os.remove(config.LEGACY)
+        os.remove(where.LEGACY)
         rec = state.installed()
         assert rec == {"version": "1.0.0", "sequence": 1, "rejected": 3, "list": sha(file_list(V1))}, rec
-        assert fs.read_json(config.INSTALLED) == rec
+        assert fs.read_json(where.INSTALLED) == rec
         assert release_on_flash() == 1
 
     with_device(step)
