@@ -44,8 +44,8 @@ def write(out, have, new_list):
     merge.write(out, have, new_list, w)
     merge = None
     if w.agent is not None:  # modules the new agent no longer has
-        for entry in list(os.ilistdir(config.AGENT)):
-            if "#" not in entry[0] and not entry[1] & 0x4000 and entry[0] not in w.agent:
+        for entry in os.ilistdir(config.AGENT):  # only out is written: the folder does not change meanwhile
+            if "#" not in entry[0] and not entry[1] & 0x4000 and "\n%s\n" % entry[0] not in w.agent:
                 out.write("d %s/%s\n" % (config.AGENT, entry[0]))
                 w.touched = True
     # metadata: a folder's pair of blocks splits when half full and holds 1 KiB of entries at worst
