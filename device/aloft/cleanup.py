@@ -1,6 +1,6 @@
 # What is left once an install, a confirmation or a rollback is over (trial.py), or what a reset left
 # behind (checkin.py): the journal goes first, then whatever it made garbage.
-from . import config, where, fs, tree
+from . import config, where, fs
 
 
 def run(keep_stage):
@@ -11,7 +11,10 @@ def run(keep_stage):
     fs.remove(where.OPS)
     fs.remove(where.TRIAL)
     if not keep_stage:
-        tree.rmtree(config.STAGE)
+        from .tree import rmtree
+
+        rmtree(config.STAGE)
+        rmtree = None
     for path in (where.JOURNAL, where.LEGACY, where.INSTALLED, where.TRIAL, where.OUTBOX, where.TRUST):
         fs.remove(path + ".tmp")  # half-written by a reset in fs.write_json
     if fs.stat(where.LISTS) is not None:

@@ -5,7 +5,7 @@ KEEP = ("installed", "failed", "confirmed", "rolled_back", "deferred")  # "downl
 
 
 def event(kind, version, sequence, reason=None):
-    # An event as the server takes it, the reason cut to 512 characters.
+    # An event as the server takes it, the reason cut to 512 characters (outbox.add builds the same).
     e = {"type": kind, "version": version, "sequence": sequence}
     if reason:
         e["reason"] = reason[:512]

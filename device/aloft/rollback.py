@@ -21,7 +21,7 @@ def rollback(j, reason):
 
     restore(j)
     restore = None
-    core.unload("restore", "ops")  # a module at a time: on a trial boot the application's RAM is in use too
+    core.unload("restore", "ops", "tree")  # a module at a time: on a trial boot the application's RAM is in use too
     prev = j["previous"]
     fs.write_json(where.INSTALLED, journal.record(prev, max(prev.get("rejected", 0), j["sequence"])))
     from . import outbox

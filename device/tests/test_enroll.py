@@ -26,7 +26,7 @@ def a_generic_image_enrolls_then_checks_in_and_updates_in_the_same_boot():
     cfg = dev.state("config.json")
     assert "id" not in cfg and "token" not in cfg and cfg["enroll"] == SERVER.enroll
     SERVER.offer("r1")
-    boots = dev.run(heap="52K", env=env)  # 48K at least
+    boots = dev.run(heap="48K", env=env)  # 44K at least
     out = output(boots)
     assert codes(boots) == [75, 75, 0], out
     assert "aloft: enrolled as mp-0a0b0c01" in out, out

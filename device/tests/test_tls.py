@@ -24,7 +24,7 @@ def with_the_right_ca_the_device_checks_in_and_updates():
     assert SERVER.url.startswith("https://127.0.0.1:")
     dev = device("right", ca=SERVER.ca, id="tls-right")
     SERVER.offer("r1")
-    boots = dev.run(heap="56K")  # verifying a certificate chain (mbedTLS) costs RAM: 52K at least here, 48K without TLS
+    boots = dev.run(heap="56K")  # verifying a certificate chain (mbedTLS) costs RAM: 52K at least here, 44K without TLS
     assert codes(boots) == [75, 75, 0], output(boots)
     assert dev.app() == R1 and dev.state("installed.json")["sequence"] == 1
     assert checkins("tls-right"), SERVER.log()["checkins"]

@@ -1,7 +1,7 @@
 # Trial boots on a simulated device against fake_server.py: a release whose main.py raises, one that
 # never confirms (a hard crash before it could), "manual" confirmation, a looping main.py confirmed
 # by aloft.poll(), and the rejected sequence afterwards. Ends with the whole cycle, rollback
-# included, in a 52 KiB heap (48K is the least it takes on the 64-bit unix port).
+# included, in a 48 KiB heap (44K is the least it takes on the 64-bit unix port).
 from harness import run, tempdir, test
 from aloft import tree
 from simulated import Device, Server, codes, output
@@ -136,12 +136,12 @@ def a_looping_main_py_is_confirmed_by_poll_after_the_start_up_window():
 
 
 @test
-def the_whole_cycle_with_a_rollback_in_a_52k_heap():
+def the_whole_cycle_with_a_rollback_in_a_48k_heap():
     SERVER.offer("t8")
-    settle(DEV, [75, 75, 0], heap="52K")
+    settle(DEV, [75, 75, 0], heap="48K")
     assert DEV.app() == T8
     SERVER.offer("t9")
-    out = settle(DEV, [75, 75, 0], heap="52K")
+    out = settle(DEV, [75, 75, 0], heap="48K")
     assert "rolling back 29.0.0: main.py raised OSError: no sensor" in out, out
     assert DEV.app() == T8
 

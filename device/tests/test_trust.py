@@ -78,7 +78,7 @@ def a_release_signed_by_the_new_key_alone_is_accepted():
 
 @test
 def a_release_with_trust_b_retires_a():
-    installs(DEV, "k4", K4, heap="50K")  # 46K at least
+    installs(DEV, "k4", K4, heap="48K")  # 44K at least
     assert DEV.state("trust.json") == {"keys": [B], "threshold": 1, "sequence": 4}, DEV.state("trust.json")
 
 
