@@ -22,7 +22,7 @@ def run():
 def confirm(j=None):
     # Keep the release on trial (journal j, else the one on flash): drop the previous files and the
     # trial record, queue a confirmed event. False when no release is on trial.
-    from . import where, fs, journal, outbox
+    from . import fs, journal, outbox, where
     from .cleanup import run
 
     if j is None:

@@ -1,6 +1,6 @@
 # Rolling an install forward (journal.py): every op of the journal, each of which may be done already, then
 # the commit. install.py runs it after writing the journal, trial.recover after a reset cut it short.
-from . import config, where, fs, tree
+from . import config, fs, tree, where
 from .journal import placed, record, trial_state
 from .ops import Ops
 

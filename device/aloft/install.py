@@ -1,7 +1,7 @@
 # The install stage: once every file the plan puts is staged, the journal (journal.py) goes on flash (the
 # plan becomes its ops, then the header names both releases) and is applied (apply.py); the commit is
 # installed.json naming the new release. Then the board resets into its trial boot (update.py).
-from . import config, core, where, fs
+from . import config, core, fs, where
 
 
 def run(job):

@@ -17,7 +17,7 @@
 # steps, and after a power cut between them it may not find the other files of the folder the file
 # came from until its next write repairs that (boot.py makes one first thing). So the only renames
 # between folders start in the stage, which holds nothing a boot needs.
-from . import config, where, fs
+from . import fs, where
 
 
 def read():

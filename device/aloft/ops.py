@@ -1,6 +1,6 @@
 # The ops of an install journal (journal.py), read back from flash one line at a time; or from the
 # journal itself when an agent before 0.3.0 wrote it (legacy.py).
-from . import config, where, fs
+from . import config, fs, where
 
 
 class Ops:

@@ -1,7 +1,7 @@
 # Events that could not be delivered when they happened (events.py; server down, or the board resets right after
 # them) wait in a small file and go out after the next successful check-in (offer.py) or confirmation.
 from micropython import const
-from . import config, where, fs
+from . import config, fs, where
 
 _MAX = const(8)  # events kept; the oldest goes first when more wait
 

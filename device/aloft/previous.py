@@ -3,7 +3,7 @@
 # first at every boot until the new agent is confirmed or rolled back (docs/device.md, "Updating
 # the agent"); cleanup.py drops it.
 import os
-from . import config, where, fs, tree
+from . import config, fs, tree, where
 
 
 def keep(buf):

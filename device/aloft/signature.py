@@ -6,7 +6,7 @@
 def run(job):
     # job.text, the manifest of the offered envelope job.release once it is signed under the current trust
     # (/.aloft/trust.json, else config.json's keys and threshold); else the check fails with the reason.
-    from . import config, core, where, fs
+    from . import core, fs, where
 
     release, job.release = job.release, None
     try:

@@ -1,6 +1,6 @@
-# What the agent's state on flash says (config.py names the files): the installed release, whether an
+# What the agent's state on flash says (where.py names the files): the installed release, whether an
 # install's journal is there, whether an install or a trial is under way.
-from . import config, where, fs
+from . import fs, where
 
 
 def journal():
