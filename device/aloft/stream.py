@@ -10,20 +10,27 @@ _SYNC = const(8192)  # bytes between file syncs: what a reset can cost a downloa
 
 def copy(src, packed, part, mode, h, done, size, path, buf, secs):
     # Bytes done.. of a blob of size bytes from the socket src into the file part (opened with mode) and
-    # the hash h, within secs seconds; packed: the socket carries them as a zlib stream.
+    # the hash h, within secs seconds; packed: the socket carries them as a zlib stream. False, with nothing
+    # written, when there is no RAM for the inflater (transfer.py then asks for the bytes raw); else True.
+    full = len(buf)
+    n = None  # a read made before the loop: the first of a packed blob, before the file is opened
     if packed:
-        import deflate
+        try:
+            import deflate
 
-        src = deflate.DeflateIO(src, deflate.ZLIB, 10)  # the server compresses with a 1 KiB window
+            src = deflate.DeflateIO(src, deflate.ZLIB, 10)  # the server compresses with a 1 KiB window at most
+            n = src.readinto(buf, min(size - done, full))  # the inflater's state and window are allocated here
+        except MemoryError:
+            return False
     # However slowly a server trickles, a download ends: at least min_speed bytes/s on average.
     late = time.ticks_add(time.ticks_ms(), min(secs, 86400) * 1000)
-    full = len(buf)
     with open(part, mode) as out:
         unsynced = 0
         while done < size:
-            if time.ticks_diff(time.ticks_ms(), late) > 0:
-                raise OSError("%s too slow: %d of %d bytes in time" % (path, done, size))
-            n = src.readinto(buf, min(size - done, full))
+            if n is None:
+                if time.ticks_diff(time.ticks_ms(), late) > 0:
+                    raise OSError("%s too slow: %d of %d bytes in time" % (path, done, size))
+                n = src.readinto(buf, min(size - done, full))
             if not n:
                 raise OSError("connection closed after %d of %d bytes of %s" % (done, size, path))
             chunk = buf if n == full else buf[:n]
@@ -31,6 +38,7 @@ def copy(src, packed, part, mode, h, done, size, path, buf, secs):
             h.update(chunk)
             done += n
             unsynced += n
+            n = None
             if unsynced >= _SYNC:
                 out.flush()  # LittleFS commits the file: a reset keeps these bytes
                 unsynced = 0
@@ -39,3 +47,4 @@ def copy(src, packed, part, mode, h, done, size, path, buf, secs):
     if more:
         fs.remove(part)
         raise OSError("%s inflates to more than %d bytes" % (path, size))
+    return True

@@ -5,17 +5,19 @@ from micropython import const
 from . import fs, http, stream
 
 _ENOSPC = const(28)
+raw = False  # the inflater did not fit once: the rest of this download stage asks for raw bytes
 
 
 def get(cfg, sha, size, path, buf, part, h, have):
     # Request blob sha (size bytes, for path) from byte have on (its first have bytes are in the file part
     # and were fed to the SHA-256 h) and append the rest to part. Returns the hash of the whole file.
+    global raw
     timeout = cfg.get("timeout", 10)
     print("aloft: get %s (%d bytes%s)" % (path, size, ", from %d" % have if have else ""))
     r = None
     packed = False
     try:
-        ask = "Range: bytes=%d-\r\n" % have if have else "Accept-Encoding: deflate\r\n"
+        ask = "Range: bytes=%d-\r\n" % have if have else "" if raw else "Accept-Encoding: deflate\r\n"
         r = http.request(cfg["server"], "GET", "/api/v1/blobs/" + sha, cfg["token"], None, timeout, ask, cfg.get("ca"))
         mode = "wb"
         if have and r.status == 206 and r.start == have:
@@ -37,8 +39,8 @@ def get(cfg, sha, size, path, buf, part, h, have):
         packed = r.deflate and r.status == 200
         if not packed and r.length != size - have:
             raise ValueError("server sends %d bytes for %s, manifest says %d" % (have + r.length, path, size))
-        stream.copy(r.sock, packed, part, mode, h, have, size, path, buf, timeout + (size - have) // max(cfg.get("min_speed", 1024), 1))
-        return h
+        if stream.copy(r.sock, packed, part, mode, h, have, size, path, buf, timeout + (size - have) // max(cfg.get("min_speed", 1024), 1)):
+            return h
     except EOFError:  # from the inflater: the stream ended early; what came is good
         raise OSError("download of %s failed: connection closed inside the zlib stream" % path)
     except OSError as e:  # socket errors and timeouts; EINVAL from the inflater: corrupt data
@@ -57,3 +59,11 @@ def get(cfg, sha, size, path, buf, part, h, have):
     finally:
         if r:
             r.sock.close()
+    # No RAM for the inflater (nothing was written): better the raw bytes than no update.
+    print("aloft: no RAM to inflate %s; it and the rest come raw" % path)
+    raw = True
+    r = None
+    import gc
+
+    gc.collect()
+    return get(cfg, sha, size, path, buf, part, h, have)

@@ -17,6 +17,8 @@
 #   ALOFT_SIM_FAIL_ON=VERSION       this board cannot run release VERSION: its main.py raises at once
 #                                   whenever VERSION is installed (on trial, or kept), like an application
 #                                   bug that shows only on some hardware (`aloft sim fleet --fail-on`)
+#   ALOFT_SIM_NO_RAM_TO_INFLATE=1   this board never has the RAM for an inflater (siminflate.py): every
+#                                   zlib download fails where the inflater allocates its state and window
 #
 # While the device runs, the simulator keeps as little of its own in the heap as a board would: this
 # script, the flash (blockdev.py; a board's flash driver is C) and the board's hooks (simboard.py, and

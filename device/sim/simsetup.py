@@ -19,6 +19,10 @@ def start(image):
         del simboard.battery
     if os.getenv("ALOFT_SIM_FAIL_ON"):
         import simfail  # noqa: F401 (it wraps execfile)
+    if os.getenv("ALOFT_SIM_NO_RAM_TO_INFLATE"):
+        import siminflate
+
+        sys.modules["deflate"] = siminflate
     cut = os.getenv("ALOFT_SIM_CUT_AFTER_WRITES")
     try:
         if cut is None:

@@ -178,6 +178,24 @@ def a_server_that_stops_answering_check_ins_changes_nothing():
     installs()
 
 
+@test
+def without_ram_for_the_inflater_the_blobs_come_raw():
+    # A board whose inflater never fits (ALOFT_SIM_NO_RAM_TO_INFLATE): the first zlib answer is dropped unread, that
+    # blob and every later one are asked for raw, and the release installs as it would with the RAM.
+    back_to_v1()
+    SERVER.offer("r2")
+    n = len(SERVER.log()["downloads"])
+    boots = DEV.run(env="ALOFT_SIM_NO_RAM_TO_INFLATE=1 ")
+    assert codes(boots) == [75, 75, 0], output(boots)
+    assert DEV.app() == R2
+    got = downloads(n)
+    packed = [d[0] for d in got if d[1] == "zlib"]
+    assert BIG in packed, got  # offered packed, once per download stage at most (the file list's, the files')
+    assert output(boots).count("no RAM to inflate") == len(packed) <= 2, output(boots)
+    for sha in packed:
+        assert (sha, "raw", None, 200) in got, got  # then fetched raw, whole
+
+
 try:
     run()
 finally:

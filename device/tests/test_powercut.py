@@ -137,8 +137,8 @@ def settle(releases, dev, kind):
     for boot in range(8):
         code, out = dev.boot()
         on = which(releases, view(dev, kind))
-        if on is None:
-            return "mixed", "boot %d after the cut left %s" % (boot, sorted(view(dev, kind)))
+        if on is None:  # what the boot printed says why its recovery did not finish
+            return "mixed", "boot %d after the cut left %s; it printed:\n%s" % (boot, sorted(view(dev, kind)), out)
         if dev.state("installed.json")["sequence"] != SEQUENCE[on]:
             return "mixed", "boot %d: installed.json says %s, the files are %s" % (boot, dev.state("installed.json"), on)
         expected = "app 33 starts" in out or "the new agent failed: ImportError: broken agent" in out
