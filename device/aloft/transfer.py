@@ -60,6 +60,8 @@ def get(cfg, sha, size, path, buf, part, h, have):
         if r:
             r.sock.close()
     # No RAM for the inflater (nothing was written): better the raw bytes than no update.
+    if raw:  # packed although not asked for: asking again would get the same
+        raise ValueError("no RAM to inflate %s, and the server sends it packed unasked" % path)
     print("aloft: no RAM to inflate %s; it and the rest come raw" % path)
     raw = True
     r = None

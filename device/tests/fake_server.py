@@ -21,8 +21,9 @@ enrolled before (or "dev-1"), 401 for any other secret; every attempt goes to /_
 
 FAULT is {"blob": path in the offered release, "kind": K, "times": N (optional: only the first N
 requests for that blob)}; K is "500", "404", "truncate" (half the body, then close), "corrupt"
-(one bit flipped), "long" (Content-Length one too many), "stall" (half the body, then 4 s
-silence), "hang" (no answer at all for 30 s), "trickle" (64 bytes every 0.3 s) or "norange"
+(one bit flipped), "long" (Content-Length one too many), "packed" (the zlib form even when not asked
+for), "stall" (half the body, then 4 s silence), "hang" (no answer at all for 30 s), "trickle" (64
+bytes every 0.3 s) or "norange"
 (Range ignored: 200 and the whole body). "hang": true makes every device request hang.
 Blobs honour "Range: bytes=A-" (206, or 416 past the end); check-ins ignore "rejected" so
 the device's own refusal is tested.
@@ -385,9 +386,6 @@ class Handler(BaseHTTPRequestHandler):
             return
         rng = self.headers.get("Range") if len(parts) == 5 else None
         raw, zform = s.blobs[parts[4]]
-        # /zlib (agents before 0.3.0), or Accept-Encoding: deflate without a Range when it is smaller
-        packed = len(parts) == 6 or (not rng and "deflate" in (self.headers.get("Accept-Encoding") or "") and len(zform) < len(raw))
-        body = zform if packed else raw
         kind = None
         with s.lock:
             fault = s.fault
@@ -400,6 +398,10 @@ class Handler(BaseHTTPRequestHandler):
                 data = offered.get(fault["blob"], RELEASES["r2"][2].get(fault["blob"], b""))
             if hashlib.sha256(data).hexdigest() == parts[4]:
                 kind = fault["kind"]
+        # /zlib (agents before 0.3.0), or Accept-Encoding: deflate without a Range when it is smaller ("packed": asked or not)
+        asked = "deflate" in (self.headers.get("Accept-Encoding") or "") or kind == "packed"
+        packed = len(parts) == 6 or (not rng and asked and len(zform) < len(raw))
+        body = zform if packed else raw
         status = 200
         start = 0
         if rng and kind != "norange" and rng.startswith("bytes=") and rng.endswith("-") and rng[6:-1].isdigit():

@@ -194,6 +194,9 @@ def without_ram_for_the_inflater_the_blobs_come_raw():
     assert output(boots).count("no RAM to inflate") == len(packed) <= 2, output(boots)
     for sha in packed:
         assert (sha, "raw", None, 200) in got, got  # then fetched raw, whole
+    # a server that packs it anyway is not asked again and again
+    back_to_v1()
+    fails({"blob": "data/big.txt", "kind": "packed"}, "no RAM to inflate data/big.txt, and the server sends it packed unasked", "ALOFT_SIM_NO_RAM_TO_INFLATE=1 ")
 
 
 try:
