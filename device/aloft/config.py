@@ -1,5 +1,5 @@
 # Where the agent keeps its state on flash (docs/device.md, "On the board's flash"): the folder, the stage and the
-# configuration; the state files are named in files.py, which only the steps that read or write them load. What
+# configuration; the state files are named in where.py, which only the steps that read or write them load. What
 # that state says is state.py's.
 from . import fs
 

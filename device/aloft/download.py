@@ -15,20 +15,18 @@ def run(job):
     buf = memoryview(bytearray(_CHUNK))
     if not job.planned:
         files = job.m["files"]
-        from .tree import makedirs
-
-        makedirs(config.STAGE)
-        makedirs = None
-        core.unload("tree")
+        try:
+            fs.os.mkdir(config.STAGE)  # in /.aloft, which boot.py makes
+        except OSError:  # there already
+            pass
         why = fetch(job.cfg, files["sha256"], files["size"], "the file list", config.staged_list(files["sha256"]), buf)
         return job.fail(why) if why else None
     # "downloading" goes out now, its HTTP code (http, net) already loaded for the downloads: not compiled for
     # the event after the plan and again here (compiles after unloads are where the heap is most spread).
-    from . import events
+    from .update import report
 
     job.event = "downloading"
-    events.report(job)
-    job.event = events = None
+    report(job)
     core.unload("events", "api", "reply")
     with open(config.STAGE + "/plan") as f:
         while True:

@@ -1,7 +1,7 @@
 # Flash helpers shared by the agent. Every rename, removal and folder the agent makes goes through this module's
-# os (tree.py's folders too), so test_install.py can cut the power before each one (test_powercut.py cuts any block write, file contents
-# included). State is replaced by temp file + rename, which LittleFS does atomically, so a power cut leaves
-# either the old or the new file.
+# os (tree.py's folders too), so test_install.py can cut the power before each one (test_powercut.py cuts any
+# block write, file contents included). State is replaced by temp file + rename, which LittleFS does atomically,
+# so a power cut leaves either the old or the new file.
 import os
 from micropython import const
 

@@ -52,13 +52,7 @@ def run():
             stage = None
             core.unload()
             if job.event:  # reported with the stage unloaded, so the event's HTTP code never shares the RAM with it
-                try:
-                    from . import events
-
-                    events.report(job)
-                except Exception as e:  # nothing may keep an installed release from its reset
-                    core.log("could not report %s (%s)" % (job.event, e))
-                job.event = job.reason = events = None
+                report(job)
                 core.unload()
             if job.result:
                 break
@@ -72,3 +66,14 @@ def run():
         core.tight(was)
     return job.result or "none", job.poll
 
+
+def report(job):
+    # The event a stage asked for (job.event, job.reason), sent (events.py) and then forgotten. Never raises: nothing
+    # may keep an installed release from its reset, and "downloading" is only news. The caller unloads what it loaded.
+    try:
+        from . import events
+
+        events.report(job)
+    except Exception as e:  # no RAM to load the HTTP code, say
+        core.log("could not report %s (%s)" % (job.event, e))
+    job.event = job.reason = None

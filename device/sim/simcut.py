@@ -2,6 +2,8 @@
 # writeblocks call writes only part of its data (a torn write: 0, 1/4, 1/2 or 3/4 of it, by N) and then SIGKILLs
 # the process, so no finally block or atexit handler runs. N=0 only counts the writes. Loaded only then.
 from blockdev import BLOCK_SIZE, FileBlockDev
+
+
 class CuttingBlockDev(FileBlockDev):
     # Counts the block writes; the cut-th one is torn and the power goes (cut=0: never, only counted).
     def __init__(self, path, cut):

@@ -168,6 +168,26 @@ def the_update_path_is_unloaded_after_a_check():
     assert "aloft.manifest" not in sys.modules and "manifest" not in dir(aloft)
 
 
+@test
+def a_report_that_fails_to_load_or_send_never_stops_the_check():
+    # update.report: what every stage's event (and the download's "downloading") goes through.
+    from aloft import events
+
+    job = update.Job()
+    job.event, job.reason = "downloading", "why"
+    real = events.report
+
+    def broken(job):
+        raise MemoryError("no RAM for the HTTP code")
+
+    events.report = broken
+    try:
+        update.report(job)  # must not raise
+    finally:
+        events.report = real
+    assert (job.event, job.reason) == (None, None)
+
+
 def queued():
     try:
         return [(e["type"], e["sequence"]) for e in fs.read_json(where.OUTBOX)]
