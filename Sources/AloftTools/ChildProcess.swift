@@ -17,13 +17,17 @@ public enum ChildProcess {
     }
 
     /// Starts `executable` with `arguments`, inheriting stdio (or with stdout and stderr appended to the file `output`),
-    /// and waits until it ends or `deadline` passes (then it is killed with SIGKILL).
+    /// in `directory` (else this process's), and waits until it ends or `deadline` passes (then it is killed with SIGKILL).
+    /// Relative paths in `arguments` are the child's to resolve, in `directory`.
     public static func run(
         _ executable: String, _ arguments: [String], environment: [String: String] = [:], deadline: ContinuousClock.Instant? = nil,
-        output: String? = nil
+        output: String? = nil, directory: String? = nil
     ) throws(AloftError) -> Outcome {
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
+        let here = FileManager.default.currentDirectoryPath
+        let executable = executable.hasPrefix("/") ? executable : here + "/" + executable
+        let output = output.map { $0.hasPrefix("/") ? $0 : here + "/" + $0 }
         let argv = [executable] + arguments
         let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         let cEnv: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -39,8 +43,18 @@ public enum ChildProcess {
             posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
+        if let directory {
+            // glibc 2.29+ (and musl, macOS) have it; Swift's Glibc module does not show it.
+            typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+            guard let symbol = dlsym(nil, "posix_spawn_file_actions_addchdir_np") else {
+                throw AloftError("cannot start \(executable) in \(directory): this C library has no posix_spawn_file_actions_addchdir_np")
+            }
+            _ = unsafeBitCast(symbol, to: AddChdir.self)(&actions, directory)
+        }
         let rc = posix_spawn(&pid, executable, &actions, nil, cArgs, cEnv)
-        guard rc == 0 else { throw AloftError("cannot start \(executable): \(String(cString: strerror(rc)))") }
+        guard rc == 0 else {
+            throw AloftError("cannot start \(executable)\(directory.map { " in \($0)" } ?? ""): \(String(cString: strerror(rc)))")
+        }
         var status: Int32 = 0
         while true {
             let r = waitpid(pid, &status, deadline == nil ? 0 : WNOHANG)

@@ -63,7 +63,8 @@ public struct DeviceToolchain: Sendable {
     }
 
     var flashTool: String { deviceDir.appendingPathComponent("sim/flashtool.py").path }
-    var runner: String { deviceDir.appendingPathComponent("sim/run.py").path }
+    /// The simulator's folder, where `run.py` runs (``SimulatedDevice``).
+    var simDir: String { deviceDir.appendingPathComponent("sim").path }
 
     /// Runs the flash tool (`mkfs`, `ls`, `cat`, `hash`) with stdio passed through.
     public func flashTool(_ arguments: [String]) throws(AloftError) -> Int32 {

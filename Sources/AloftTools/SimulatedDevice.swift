@@ -157,14 +157,19 @@ public struct SimulatedDevice: Sendable {
             guard Self.isHeapSize(heap) else { throw AloftError("invalid heap size '\(heap)': use a number with an optional K or M, e.g. 64K") }
             arguments += ["-X", "heapsize=\(heap)"]
         }
-        arguments += [toolchain.runner, image.path]
+        // run.py by that name, in its folder: the simulator's modules load by short names then, so what they hold in
+        // the device's heap is the same wherever the checkout (or the unpacked copy) is.
+        arguments += ["run.py", image.path]
         var environment: [String: String] = [:]
         if let server = options.server { environment["ALOFT_SIM_SERVER"] = server }
         if let failOn = options.failOn { environment["ALOFT_SIM_FAIL_ON"] = failOn }
         let deadline = options.timeout.map { ContinuousClock.now + $0 }
         for boot in 1...options.maxBoots {
             log("[sim] boot \(boot)")
-            switch try ChildProcess.run(toolchain.micropython, arguments, environment: environment, deadline: deadline, output: options.output?.path) {
+            switch try ChildProcess.run(
+                toolchain.micropython, arguments, environment: environment, deadline: deadline, output: options.output?.path,
+                directory: toolchain.simDir)
+            {
             case .exited(Self.resetExitCode):
                 log("[sim] reset")
             case .exited(Self.notIdleExitCode):

@@ -14,7 +14,7 @@ class FileBlockDev:
         self.f = open(path, "r+b")
         self.f.seek(0, 2)
         self.blocks = self.f.tell() // BLOCK_SIZE
-        self.erased = b"\xff" * 256  # allocated once: the simulated device's heap is small
+        self.erased = b"\xff" * 64  # allocated once, and small: so is the simulated device's heap
         self.close = self.f.close
 
     def readblocks(self, block, buf, offset=0):
@@ -34,7 +34,7 @@ class FileBlockDev:
             return BLOCK_SIZE
         if op == 6:  # erase: flash reads 0xff after it
             self.f.seek(arg * BLOCK_SIZE)
-            for _ in range(BLOCK_SIZE // 256):
+            for _ in range(BLOCK_SIZE // 64):
                 self.f.write(self.erased)
             self.f.flush()
         elif op == 3:  # sync

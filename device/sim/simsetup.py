@@ -52,6 +52,8 @@ def start(image):
             cfg = json.load(f)
     except (OSError, ValueError):
         cfg = {}
+    if cfg.get("board"):
+        del simboard.board_name  # asked only when config.json names no board
     if cfg.get("id"):
         del simboard.unique_id  # enrolled: the agent does not ask
     else:

@@ -92,7 +92,8 @@ def micropython():
     """The unix port binary running this test, for child processes."""
     import os
 
-    return os.getenv("ALOFT_MICROPYTHON") or sys.executable
+    path = os.getenv("ALOFT_MICROPYTHON") or sys.executable
+    return path if path.startswith("/") or "/" not in path else os.getcwd() + "/" + path
 
 
 def sh(cmd):

@@ -172,7 +172,8 @@ class Device:
     def boot(self, heap=None, env=""):
         """One boot: (exit code, output). 75: it asked for a reset; 137: it was killed."""
         log = self.tmp + "/run.log"
-        code = sh("%s%s %s %s/sim/run.py %s > %s 2>&1" % (env, micropython(), "-X heapsize=" + heap if heap else "", DEVICE, self.image, log))
+        # run.py by that name, in its folder, as `aloft sim run` starts it: the heap is the same wherever the checkout is
+        code = sh("cd %s/sim && %s%s %s run.py %s > %s 2>&1" % (DEVICE, env, micropython(), "-X heapsize=" + heap if heap else "", self.image, log))
         return code, read(log).decode()
 
     def run(self, heap=None, env="", boots=8):
