@@ -11,20 +11,23 @@ _SYNC = const(8192)  # bytes between file syncs: what a reset can cost a downloa
 def copy(src, packed, part, mode, h, done, size, path, buf, secs):
     # Bytes done.. of a blob of size bytes from the socket src into the file part (opened with mode) and
     # the hash h, within secs seconds; packed: the socket carries them as a zlib stream. False, with nothing
-    # written, when there is no RAM for the inflater (transfer.py then asks for the bytes raw); else True.
+    # written, when there is no RAM for the inflater, or for the file beside it (transfer.py then asks for the
+    # bytes raw); else True.
     full = len(buf)
     n = None  # a read made before the loop: the first of a packed blob, before the file is opened
+    out = None
     if packed:
         try:
             import deflate
 
             src = deflate.DeflateIO(src, deflate.ZLIB, 10)  # the server compresses with a 1 KiB window at most
             n = src.readinto(buf, min(size - done, full))  # the inflater's state and window are allocated here
+            out = open(part, mode)  # and then the file's buffer beside them, still before anything is written
         except MemoryError:
             return False
     # However slowly a server trickles, a download ends: at least min_speed bytes/s on average.
     late = time.ticks_add(time.ticks_ms(), min(secs, 86400) * 1000)
-    with open(part, mode) as out:
+    with out or open(part, mode) as out:
         unsynced = 0
         while done < size:
             if n is None:

@@ -1,6 +1,8 @@
 # Boot a simulated device from a flash image, as a board would:
 #
-#   micropython run.py IMAGE
+#   micropython run.py IMAGE        (in this folder, as `aloft sim run` and the tests start it: from elsewhere
+#                                   it works too, but the long paths the simulator's modules then load by take
+#                                   some of the device's heap, and how much depends on where the checkout is)
 #
 # mounts IMAGE at /, runs /boot.py then /main.py in one __main__ namespace, with the board hooks
 # (aloft_board, see aloft/board.py) from simboard.py: reset() ends the process with code 75 (the caller
@@ -18,7 +20,8 @@
 #                                   whenever VERSION is installed (on trial, or kept), like an application
 #                                   bug that shows only on some hardware (`aloft sim fleet --fail-on`)
 #   ALOFT_SIM_NO_RAM_TO_INFLATE=1   this board never has the RAM for an inflater (siminflate.py): every
-#                                   zlib download fails where the inflater allocates its state and window
+#                                   zlib download fails where the inflater allocates its state and window;
+#                                   =open: the inflater fits, the file it would inflate into then does not
 #
 # While the device runs, the simulator keeps as little of its own in the heap as a board would: this
 # script, the flash (blockdev.py; a board's flash driver is C) and the board's hooks (simboard.py, and
