@@ -186,10 +186,11 @@ class Device:
         return out
 
     def save(self, path):
-        sh("cp %s %s" % (self.image, path))
+        # a copy that fails (a full disk) is the host's failure, not the device's: said as such
+        assert sh("cp %s %s" % (self.image, path)) == 0, "cannot copy %s to %s" % (self.image, path)
 
     def load(self, path):
-        sh("cp %s %s" % (path, self.image))
+        assert sh("cp %s %s" % (path, self.image)) == 0, "cannot copy %s to %s" % (path, self.image)
 
     def files(self):
         """{"/path": sha256} of every file on the flash."""
