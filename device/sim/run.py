@@ -21,6 +21,7 @@
 #                                   bug that shows only on some hardware (`aloft sim fleet --fail-on`)
 #   ALOFT_SIM_NO_RAM_TO_INFLATE=1   this board never has the RAM for an inflater (siminflate.py): every
 #                                   zlib download fails where the inflater allocates its state and window;
+#                                   =fill: the real inflater, in a heap with no free block left;
 #                                   =open: the inflater fits, the file it would inflate into then does not
 #
 # While the device runs, the simulator keeps as little of its own in the heap as a board would: this

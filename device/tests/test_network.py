@@ -205,6 +205,12 @@ def without_ram_for_the_inflater_the_blobs_come_raw():
 
 
 @test
+def the_real_inflater_without_ram_fails_cleanly_and_the_blobs_come_raw():
+    # The deflate module itself, its first read in a heap with no free block left: MemoryError, nothing written.
+    comes_raw("fill")
+
+
+@test
 def without_ram_for_the_file_beside_the_inflater_the_blobs_come_raw():
     # The real inflater fits, and then the .part file it would inflate into does not (its buffer): nothing is written
     # yet either, so the same fallback.
