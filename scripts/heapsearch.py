@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Where the device's heap runs out, trial by trial: make bench's 200 KB update (a fresh install, then a one-file
+update, each with its trial boot and confirmation) on a fresh simulated device at each heap given, several times.
+
+    python3 scripts/heapsearch.py [--form py|mpy] [--trials N] HEAP [HEAP ...]        e.g. 42K 43K 44K
+
+For each heap: how many trials completed, and for each that did not, which half (v1, v2) stopped and the agent's last
+traceback line or failure. Each trial follows a channel and has a device id of its own, whose lengths differ: where a
+large block fits depends on such incidental layout, so make bench's one-trial binary search moves by 2 KiB from run to
+run, and a change to the agent's RAM is judged by these ratios instead (docs/device.md, "Heap"). A blob fetched raw
+because its inflater did not fit counts as completed, as in bench.py's first figure.
+
+Like bench.py: ALOFT_BIN (default .build/release/aloft), ALOFT_MICROPYTHON (default .venv/bin/micropython), and
+ALOFT_DEVICE_DIR to try the agent of a working tree without rebuilding aloft. Everything is on 127.0.0.1 and stops by
+itself; the scratch folder goes at the end.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402 (the same server, releases and helpers as make bench)
+
+
+def where(output):
+    """The line saying why a run stopped: the last "File ..., line N" of a traceback with its error, else the agent's
+    failure line, else the last line."""
+    lines = [line.strip() for line in output.splitlines() if line.strip() and not line.startswith("[sim]")]
+    frames = [i for i, line in enumerate(lines) if line.startswith('File "')]
+    if frames:
+        i = frames[-1]
+        m = re.match(r'File "(?:.*/)?([^/"]+)", line (\d+)', lines[i])
+        error = lines[i + 1] if i + 1 < len(lines) else ""
+        return "%s:%s %s" % (m.group(1), m.group(2), error) if m else lines[i]
+    failed = [line for line in lines if "failed" in line]
+    return (failed or lines or ["no output"])[-1]
+
+
+def trial(work, n, heap, form):
+    """None when v1 then v2 installed and were confirmed at heap, else (half, why)."""
+    keys = os.path.join(work, "keys")
+    channel = "c" + "x" * (n % 7) + str(n)  # lengths vary with n
+    for half, version in (("v1", "1.0.0"), ("v2", "2.0.0")):
+        bench.aloft("release", "publish", os.path.join(work, half), "--version", version, "--key", keys + "/release.key",
+                    "--channel", channel)
+        if half == "v1":
+            bench.aloft("device", "provision", "--id", "t-" + channel, "--channel", channel, "--pubkey", keys + "/release.pub",
+                        "--out", os.path.join(work, channel), "--agent-form", form)
+        r = bench.aloft("sim", "run", os.path.join(work, channel), "--until-idle", "--timeout", "300", "--heap", heap, check=False)
+        if bench.get("/api/v1/admin/devices/t-" + channel).get("sequence") != int(version[0]):
+            return half, where(r.stdout + r.stderr)
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("heaps", nargs="+", metavar="HEAP", help="a -X heapsize, e.g. 43K")
+    ap.add_argument("--form", choices=("py", "mpy"), default="py", help="the agent's form on the device (default py)")
+    ap.add_argument("--trials", type=int, default=3, help="trials per heap (default 3)")
+    a = ap.parse_args()
+    for heap in a.heaps:
+        if not re.fullmatch(r"[1-9][0-9]{0,5}[KkMm]?", heap):
+            sys.exit("heapsearch: bad heap %r: a number with an optional K or M, e.g. 43K" % heap)
+    if a.trials < 1:
+        sys.exit("heapsearch: --trials must be at least 1")
+    for binary in (bench.ALOFT, bench.MICROPYTHON):
+        if not os.access(binary, os.X_OK):
+            sys.exit("heapsearch: missing %s (make build setup, or set ALOFT_BIN / ALOFT_MICROPYTHON)" % binary)
+    work = tempfile.mkdtemp(prefix="aloft-heapsearch-")
+    server = subprocess.Popen([bench.ALOFT, "serve", "--data", os.path.join(work, "server"), "--port", "0", "--admin-token",
+                               bench.TOKEN, "--log-level", "warning", "--device-rate", "0", "--ip-rate", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        bench.SERVER = re.search(r"http://\S+", server.stdout.readline()).group(0)
+        bench.aloft("keys", "generate", "--out", os.path.join(work, "keys"))
+        v1, v2 = bench.releases()
+        bench.write_release(os.path.join(work, "v1"), v1)
+        bench.write_release(os.path.join(work, "v2"), v2)
+        print("the 200 KB update (%s agent, %s), %d trials per heap" % (a.form, bench.MICROPYTHON, a.trials))
+        n = 0
+        for heap in a.heaps:
+            failures = []
+            for _ in range(a.trials):
+                n += 1
+                got = trial(work, n, heap, a.form)
+                if got:
+                    failures.append("%s %s" % got)
+            print("%5s %d/%d%s" % (heap, a.trials - len(failures), a.trials, "".join("\n      " + f for f in failures)))
+    finally:
+        server.terminate()
+        server.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
