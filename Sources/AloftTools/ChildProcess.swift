@@ -44,9 +44,15 @@ public enum ChildProcess {
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
         if let directory {
-            // glibc 2.29+ (and musl, macOS) have it; Swift's Glibc module does not show it.
+            // glibc 2.29+, musl and macOS 10.15+ have it; Swift's Glibc module does not show it. RTLD_DEFAULT is
+            // ((void *) 0) in glibc and musl, ((void *) -2) in macOS.
+            #if canImport(Darwin)
+            let everywhere = UnsafeMutableRawPointer(bitPattern: -2)
+            #else
+            let everywhere: UnsafeMutableRawPointer? = nil
+            #endif
             typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
-            guard let symbol = dlsym(nil, "posix_spawn_file_actions_addchdir_np") else {
+            guard let symbol = dlsym(everywhere, "posix_spawn_file_actions_addchdir_np") else {
                 throw AloftError("cannot start \(executable) in \(directory): this C library has no posix_spawn_file_actions_addchdir_np")
             }
             _ = unsafeBitCast(symbol, to: AddChdir.self)(&actions, directory)
