@@ -52,6 +52,11 @@ class DeflateIO:
         held = _fill() if fresh and _MODE == "fill" else None
         try:
             n = self.real.readinto(buf) if n is None else self.real.readinto(buf, n)
+        except MemoryError:
+            held = None
+            if fresh and _MODE == "fill":
+                print("sim: the real inflater's first read found the heap full")
+            raise
         finally:
             held = None
         _armed = fresh and _MODE == "open"

@@ -193,6 +193,7 @@ def comes_raw(mode):
     assert output(boots).count("no RAM to inflate") == len(packed) <= 2, output(boots)
     for sha in packed:
         assert (sha, "raw", None, 200) in got, got  # then fetched raw, whole
+    return boots
 
 
 @test
@@ -207,7 +208,8 @@ def without_ram_for_the_inflater_the_blobs_come_raw():
 @test
 def the_real_inflater_without_ram_fails_cleanly_and_the_blobs_come_raw():
     # The deflate module itself, its first read in a heap with no free block left: MemoryError, nothing written.
-    comes_raw("fill")
+    boots = comes_raw("fill")
+    assert output(boots).count("the real inflater's first read found the heap full") == output(boots).count("no RAM to inflate")
 
 
 @test
