@@ -19,6 +19,8 @@
 #   ALOFT_SIM_FAIL_ON=VERSION       this board cannot run release VERSION: its main.py raises at once
 #                                   whenever VERSION is installed (on trial, or kept), like an application
 #                                   bug that shows only on some hardware (`aloft sim fleet --fail-on`)
+#   ALOFT_SIM_NO_RAM_FOR=MODULE     this board never has the RAM to load MODULE (simnoram.py), e.g. aloft.plan:
+#                                   importing it by that name raises MemoryError
 #   ALOFT_SIM_NO_RAM_TO_INFLATE=1   this board never has the RAM for an inflater (siminflate.py): every
 #                                   zlib download fails where the inflater allocates its state and window;
 #                                   =fill: the real inflater, in a heap with no free block left;

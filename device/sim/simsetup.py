@@ -19,6 +19,8 @@ def start(image):
         del simboard.battery
     if os.getenv("ALOFT_SIM_FAIL_ON"):
         import simfail  # noqa: F401 (it wraps execfile)
+    if os.getenv("ALOFT_SIM_NO_RAM_FOR"):
+        import simnoram  # noqa: F401 (it wraps __import__)
     if os.getenv("ALOFT_SIM_NO_RAM_TO_INFLATE"):
         import siminflate
 

@@ -178,6 +178,26 @@ def a_server_that_stops_answering_check_ins_changes_nothing():
     installs()
 
 
+@test
+def no_ram_to_load_a_stage_fails_the_update_and_says_why():
+    # A board that cannot load the plan stage's code (ALOFT_SIM_NO_RAM_FOR): the update fails, the server is told why,
+    # nothing is installed, and with the RAM back the next check installs it from what was downloaded.
+    back_to_v1()
+    SERVER.offer("r2")
+    k = len(SERVER.log()["events"])
+    boots = DEV.run(env="ALOFT_SIM_NO_RAM_FOR=aloft.plan ")
+    assert codes(boots) == [2] and "last check result: failed" in output(boots), output(boots)
+    assert DEV.app() == V1 and DEV.state("journal") is None
+    got = [(e["type"], e.get("reason", "")) for e in SERVER.log()["events"][k:]]
+    assert len(got) == 1 and got[0][0] == "failed" and got[0][1].startswith("no RAM to load the plan stage ("), got
+    # before an update is offered there is nothing to report: the check is an error, as when the server is away
+    k = len(SERVER.log()["events"])
+    boots = DEV.run(env="ALOFT_SIM_NO_RAM_FOR=aloft.checkin ")
+    assert codes(boots) == [2] and "last check result: error" in output(boots), output(boots)
+    assert SERVER.log()["events"][k:] == []
+    installs()
+
+
 def comes_raw(mode):
     """r2 installs, with ALOFT_SIM_NO_RAM_TO_INFLATE=mode, as it would with the RAM: the first zlib answer of each
     download stage is dropped with nothing written, that blob and every later one are asked for raw."""
