@@ -6,15 +6,9 @@ import Testing
 
 /// The simulator's process runner: the folder a child starts in, the paths it is given, and how it ended.
 @Suite struct ChildProcessTests {
-    static func scratch() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-child-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
-
     @Test func aChildStartsInTheFolderItIsGivenAndRelativePathsAreItsToResolve() throws {
-        let dir = try Self.scratch()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let scratch = Scratch()
+        let dir = try scratch.folder("child", [:])
         let log = dir.appendingPathComponent("out.log").path
         let outcome = try ChildProcess.run("/bin/sh", ["-c", "pwd; echo here > made.txt; exit 3"], output: log, directory: dir.path)
         #expect(outcome == .exited(3))
