@@ -47,5 +47,5 @@ def run(job):
 
         job.reset = state.journal()  # an undo failed too: boot recovery finishes it
         return
+    job.result, job.event, job.reset = "updated", "installed", True  # before the log line, which allocates
     core.log("installed %s" % m["version"])
-    job.result, job.event, job.reset = "updated", "installed", True

@@ -51,11 +51,10 @@ def run():
                 stage = __import__("aloft." + name, None, None, ("run",))
                 stage.run(job)  # a stage catches its own failures; what escapes is no RAM to load its code
             except MemoryError as e:
-                stage = None
-                core.unload()
-                if not job.claimed[1] or job.result:  # no update under way: the check is an error, as before
+                if not job.claimed[1]:  # no update under way: the check is an error, as before
                     raise
-                job.fail("no RAM to load the %s stage (%s)" % (name, e))  # reported like any failed update
+                if not job.result:  # what the stage decided stands: an install that is done still resets
+                    job.fail("no RAM to load the %s stage (%s)" % (name, e))  # reported like any failed update
             stage = None
             core.unload()
             if job.event:  # reported with the stage unloaded, so the event's HTTP code never shares the RAM with it

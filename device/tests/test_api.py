@@ -238,6 +238,64 @@ def queued_events_go_out_in_order_and_stop_at_the_first_failure():
 
 
 @test
+def no_ram_in_a_stage_fails_the_update_unless_the_stage_had_decided():
+    # update.run: a MemoryError escaping a stage (the RAM to load its code) fails the update it was about, reported;
+    # before any offer the check is an error; a stage that had decided keeps its decision (an install that is done
+    # still resets into its trial boot).
+    import sys
+
+    class Reset(Exception):
+        pass
+
+    class Hooks:  # aloft_board: the reset the install asks for
+        @staticmethod
+        def reset():
+            raise Reset()
+
+    def stage(claimed, result=None):
+        class Stage:
+            @staticmethod
+            def run(job):
+                job.claimed = claimed
+                job.m = {"version": claimed[0], "sequence": claimed[1]} if claimed[1] else None
+                if result:
+                    job.result, job.event, job.reset = result, "installed", True
+                raise MemoryError("memory allocation failed, allocating 1536 bytes")
+
+        return Stage
+
+    stages = update._STAGES
+    fs.remove(where.OUTBOX)  # no server in this test: the failed event waits there
+    sys.modules["aloft_board"] = Hooks
+    sys.modules.pop("aloft.board", None)
+    update._STAGES = ("fake",)
+    try:
+        sys.modules["aloft.fake"] = stage(("9.0.0", 9))
+        assert update.run() == ("failed", None)
+        assert queued() == [("failed", 9)], queued()
+        assert fs.read_json(where.OUTBOX)[0]["reason"] == "no RAM to load the fake stage (memory allocation failed, allocating 1536 bytes)"
+        sys.modules["aloft.fake"] = stage((None, 0))
+        try:
+            update.run()
+            assert False, "no update offered: the MemoryError is the check's"
+        except MemoryError:
+            pass
+        sys.modules["aloft.fake"] = stage(("9.0.0", 9), "updated")
+        try:
+            update.run()
+            assert False, "the install's reset did not come"
+        except Reset:
+            pass
+        assert queued() == [("failed", 9), ("installed", 9)], queued()  # the install's decision stood
+    finally:
+        update._STAGES = stages
+        fs.remove(where.OUTBOX)
+        sys.modules.pop("aloft_board", None)
+        sys.modules.pop("aloft.fake", None)
+        sys.modules.pop("aloft.board", None)
+
+
+@test
 def check_in_reports_the_rejected_sequence_and_refuses_it():
     provision()
     fs.write_json(where.INSTALLED, {"version": "1.0.0", "sequence": 1, "files": {}, "rejected": 4})
