@@ -53,12 +53,11 @@ class DeflateIO:
         try:
             n = self.real.readinto(buf) if n is None else self.real.readinto(buf, n)
         except MemoryError:
-            held = None
-            if fresh and _MODE == "fill":
+            if held:
+                held = None  # the heap back before anything prints
                 print("sim: the real inflater's first read found the heap full")
             raise
-        finally:
-            held = None
+        held = None
         _armed = fresh and _MODE == "open"
         return n
 
