@@ -67,6 +67,25 @@ def releases():
     return v1, v2
 
 
+def start(work):
+    """An aloft server on a free loopback port with its data in work/server (SERVER is its URL; the caller terminates
+    it), release keys in work/keys, and the releases() v1 and v2 written to work/v1 and work/v2: (server, v1, v2).
+    Rate limits off: the check-in latency loop below is one device asking 520 times in a row."""
+    global SERVER
+    server = subprocess.Popen([ALOFT, "serve", "--data", os.path.join(work, "server"), "--port", "0", "--admin-token", TOKEN,
+                               "--log-level", "warning", "--device-rate", "0", "--ip-rate", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        SERVER = re.search(r"http://\S+", server.stdout.readline()).group(0)
+        aloft("keys", "generate", "--out", os.path.join(work, "keys"))
+        v1, v2 = releases()
+        write_release(os.path.join(work, "v1"), v1)
+        write_release(os.path.join(work, "v2"), v2)
+    except BaseException:  # no server left behind
+        server.terminate()
+        raise
+    return server, v1, v2
+
+
 def smallest_heap(trial, lo, hi=256):
     """Binary search (to 2 KiB) for the smallest -X heapsize in KiB at which trial(n, heap) succeeds; hi must."""
     n = 1
@@ -83,20 +102,12 @@ def smallest_heap(trial, lo, hi=256):
 
 
 def main():
-    global SERVER
     for binary in (ALOFT, MICROPYTHON):
         if not os.access(binary, os.X_OK):
             sys.exit("missing %s (run `make bench`)" % binary)
     work = tempfile.mkdtemp(prefix="aloft-bench-")
-    # Rate limits off: the check-in latency loop below is one device asking 520 times in a row.
-    server = subprocess.Popen([ALOFT, "serve", "--data", os.path.join(work, "server"), "--port", "0", "--admin-token", TOKEN,
-                               "--log-level", "warning", "--device-rate", "0", "--ip-rate", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    server, v1, v2 = start(work)
     try:
-        SERVER = re.search(r"http://\S+", server.stdout.readline()).group(0)
-        aloft("keys", "generate", "--out", os.path.join(work, "keys"))
-        v1, v2 = releases()
-        write_release(os.path.join(work, "v1"), v1)
-        write_release(os.path.join(work, "v2"), v2)
         print("release v1: %d files, %d bytes; v2 changes main.py, adds lib/new.py, removes lib/old.py" % (len(v1), sum(map(len, v1.values()))))
 
         # Each trial device follows its own channel so v1 -> v2 can be repeated at any heap size.

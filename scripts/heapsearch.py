@@ -18,7 +18,6 @@ import argparse
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -44,14 +43,14 @@ def trial(work, n, heap, form):
     """None when v1 then v2 installed and were confirmed at heap, else (half, why)."""
     keys = os.path.join(work, "keys")
     channel = "c" + "x" * (n % 7) + str(n)  # lengths vary with n
-    for half, version in (("v1", "1.0.0"), ("v2", "2.0.0")):
+    for half, version, sequence in (("v1", "1.0.0", 1), ("v2", "2.0.0", 2)):
         bench.aloft("release", "publish", os.path.join(work, half), "--version", version, "--key", keys + "/release.key",
                     "--channel", channel)
         if half == "v1":
             bench.aloft("device", "provision", "--id", "t-" + channel, "--channel", channel, "--pubkey", keys + "/release.pub",
                         "--out", os.path.join(work, channel), "--agent-form", form)
         r = bench.aloft("sim", "run", os.path.join(work, channel), "--until-idle", "--timeout", "300", "--heap", heap, check=False)
-        if bench.get("/api/v1/admin/devices/t-" + channel).get("sequence") != int(version[0]):
+        if bench.get("/api/v1/admin/devices/t-" + channel).get("sequence") != sequence:
             return half, where(r.stdout + r.stderr)
     return None
 
@@ -71,15 +70,8 @@ def main():
         if not os.access(binary, os.X_OK):
             sys.exit("heapsearch: missing %s (make build setup, or set ALOFT_BIN / ALOFT_MICROPYTHON)" % binary)
     work = tempfile.mkdtemp(prefix="aloft-heapsearch-")
-    server = subprocess.Popen([bench.ALOFT, "serve", "--data", os.path.join(work, "server"), "--port", "0", "--admin-token",
-                               bench.TOKEN, "--log-level", "warning", "--device-rate", "0", "--ip-rate", "0"],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    server = bench.start(work)[0]
     try:
-        bench.SERVER = re.search(r"http://\S+", server.stdout.readline()).group(0)
-        bench.aloft("keys", "generate", "--out", os.path.join(work, "keys"))
-        v1, v2 = bench.releases()
-        bench.write_release(os.path.join(work, "v1"), v1)
-        bench.write_release(os.path.join(work, "v2"), v2)
         print("the 200 KB update (%s agent, %s), %d trials per heap" % (a.form, bench.MICROPYTHON, a.trials))
         n = 0
         for heap in a.heaps:
