@@ -28,14 +28,14 @@ import bench  # noqa: E402 (the same server, releases and helpers as make bench)
 def where(output):
     """The line saying why a run stopped: the last "File ..., line N" of a traceback with its error, else the agent's
     failure line, else the last line."""
-    lines = [line.strip() for line in output.splitlines() if line.strip() and not line.startswith("[sim]")]
+    lines = [line.strip() for line in output.splitlines() if line.strip() and not line.startswith(("[sim]", "sim:"))]
     frames = [i for i, line in enumerate(lines) if line.startswith('File "')]
     if frames:
         i = frames[-1]
         m = re.match(r'File "(?:.*/)?([^/"]+)", line (\d+)', lines[i])
         error = lines[i + 1] if i + 1 < len(lines) else ""
         return "%s:%s %s" % (m.group(1), m.group(2), error) if m else lines[i]
-    failed = [line for line in lines if "failed" in line]
+    failed = [line for line in lines if "failed" in line and "could not report" not in line]
     return (failed or lines or ["no output"])[-1]
 
 
