@@ -96,10 +96,15 @@ struct Release: AsyncParsableCommand {
             let created = Date()
             var agent: AgentPackage?
             let staging = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-publish-\(getpid())-\(UUID().uuidString)")
-            if includeAgent { agent = try AgentPackage.locate().built(agentForm.form, into: staging.appendingPathComponent("agent")) }
-            var folder = try ReleaseFolder(root: URL(fileURLWithPath: source), agent: agent)
-            if compile { folder = try folder.compiled(with: try MpyCross.locate(), into: staging.appendingPathComponent("app")) }
-            return (version, compat, signers, created, try expiryTimestamp(from: created), try trustField(), folder, staging)
+            do {
+                if includeAgent { agent = try AgentPackage.locate().built(agentForm.form, into: staging.appendingPathComponent("agent")) }
+                var folder = try ReleaseFolder(root: URL(fileURLWithPath: source), agent: agent)
+                if compile { folder = try folder.compiled(with: try MpyCross.locate(), into: staging.appendingPathComponent("app")) }
+                return (version, compat, signers, created, try expiryTimestamp(from: created), try trustField(), folder, staging)
+            } catch {
+                try? FileManager.default.removeItem(at: staging)  // run() removes it once it is returned
+                throw error
+            }
         }
 
         /// `--dry-run`: the manifest is built and signed as for publishing (the channel's next sequence, which only the

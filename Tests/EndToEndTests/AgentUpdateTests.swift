@@ -56,8 +56,12 @@ import Testing
         #expect(publish.stdout.contains("carries the device agent 0.9.0-e2e: \(newAgent.count) files under lib/aloft/"), "\(publish.stdout)")
         // a folder with agent files of its own and --include-agent: refused, nothing published
         let both = try fleet.scratch.release("release-both", ["main.py": [1], "lib/aloft/__init__.py": [2]])
-        let refused = try fleet.server.aloft(["release", "publish", both, "--version", "9.0.0", "--key", fleet.scratch.path("keys/release.key"), "--include-agent"])
+        let tmp = fleet.scratch.path("tmp-refused")  // where the CLI builds the agent it would ship: nothing may stay
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        let refused = try fleet.server.aloft(
+            ["release", "publish", both, "--version", "9.0.0", "--key", fleet.scratch.path("keys/release.key"), "--include-agent"], environment: ["TMPDIR": tmp])
         #expect(refused.code != 0 && refused.output.contains("already has agent files"), "\(refused.output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp) == [], "a refused publish left its staging folder behind")
 
         // The agent's files are in the file list, read a line at a time: an agent update needs no more RAM than another.
         let boot = try fleet.boot(heap: "72K")

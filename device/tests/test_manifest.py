@@ -1,17 +1,18 @@
 # Manifest rules (docs/protocol.md): paths, board globs, MicroPython versions, field checks, file lists
 # and signed envelopes (data/envelopes.json, made by `python3 fake_server.py --vectors`).
-from harness import HERE, raises, run, test
+from harness import HERE, raises, run, tempdir, test
 import json
 from binascii import hexlify
 from hashlib import sha256
-from aloft import compat, listing, manifest, paths, signature, verify
+from aloft import compat, listing, manifest, paths, signature, tree, verify
 
 with open(HERE + "/data/envelopes.json") as f:
     V = json.load(f)
 KEY = V["key"]
 
 SHA = "ab" * 32
-LIST = "/tmp/aloft-test-list-%d" % id(SHA)
+TMP = tempdir("manifest")
+LIST = TMP + "/list"
 
 
 def doc(**change):
@@ -291,4 +292,7 @@ def trust_rules():
         refused(doc(trust=bad), why)
 
 
-run()
+try:
+    run()
+finally:
+    tree.rmtree(TMP)

@@ -9,6 +9,7 @@
 # (Power cuts during an update of the agent: test_powercut.py.)
 from harness import run, tempdir, test
 from simulated import Device, Server, checkout_agent as agent, codes, output
+from aloft import tree
 
 TMP = tempdir("selfupdate")
 SERVER = Server(TMP)
@@ -144,8 +145,6 @@ def a_later_agent_drops_a_module_and_an_app_release_keeps_the_agent():
 @test
 def a_board_whose_agent_is_not_in_lib_aloft_refuses_a_release_that_carries_one():
     # The agent imported from elsewhere (as from the firmware, when frozen): nothing to replace in /lib/aloft.
-    from aloft import tree
-
     tree.makedirs(TMP + "/frozen")
     dev = Device(SERVER, TMP + "/frozen", agent_dir="/aloft", id="frozen-1", **SETTINGS)
     publish("f1", 1, dict(app(1), **agent("0.3.9")))
@@ -164,8 +163,6 @@ def a_board_whose_agent_is_not_in_lib_aloft_refuses_a_release_that_carries_one()
 def a_copy_of_the_previous_agent_that_does_not_import_is_removed():
     # Only flash damage makes one (the copy is made and removed by renames), but then boot.py must not
     # stumble over it at every boot: the installed agent boots instead and removes it.
-    from aloft import tree
-
     tree.makedirs(TMP + "/damaged")
     dev = Device(SERVER, TMP + "/damaged", id="damaged-1", files={"/.aloft/agent/aloft/__init__.py": b"raise ImportError('damaged copy')\n"}, **SETTINGS)
     SERVER.post("/_ctl", {"device": "damaged-1", "release": None})
@@ -180,3 +177,4 @@ try:
     run()
 finally:
     SERVER.quit()
+    tree.rmtree(TMP)

@@ -12,18 +12,20 @@ UNREACHABLE = {"server": "http://127.0.0.1:9", "id": "dev-1", "token": "t", "key
 
 def device(main=None, boot=True, cfg=UNREACHABLE):
     src = tempdir("sim-src")
-    if boot is True:
-        write(src + "/boot.py", read(DEVICE + "/boot.py"))
-    elif boot:
-        write(src + "/boot.py", boot)
-    for name in os.listdir(DEVICE + "/aloft"):
-        if name.endswith(".py"):
-            write(src + "/lib/aloft/" + name, read(DEVICE + "/aloft/" + name))
-    write(src + "/.aloft/config.json", json.dumps(cfg).encode())
-    if main is not None:
-        write(src + "/main.py", main)
-    flashtool.mkfs(TMP + "/flash.img", 512 * 1024, src, True)
-    tree.rmtree(src)
+    try:
+        if boot is True:
+            write(src + "/boot.py", read(DEVICE + "/boot.py"))
+        elif boot:
+            write(src + "/boot.py", boot)
+        for name in os.listdir(DEVICE + "/aloft"):
+            if name.endswith(".py"):
+                write(src + "/lib/aloft/" + name, read(DEVICE + "/aloft/" + name))
+        write(src + "/.aloft/config.json", json.dumps(cfg).encode())
+        if main is not None:
+            write(src + "/main.py", main)
+        flashtool.mkfs(TMP + "/flash.img", 512 * 1024, src, True)
+    finally:
+        tree.rmtree(src)
     return TMP + "/flash.img"
 
 
