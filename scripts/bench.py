@@ -68,22 +68,31 @@ def releases():
 
 
 def start(work):
-    """An aloft server on a free loopback port with its data in work/server (SERVER is its URL; the caller terminates
-    it), release keys in work/keys, and the releases() v1 and v2 written to work/v1 and work/v2: (server, v1, v2).
-    Rate limits off: the check-in latency loop below is one device asking 520 times in a row."""
+    """An aloft server on a free loopback port with its data in work/server (SERVER is its URL), release keys in
+    work/keys, and the releases() v1 and v2 written to work/v1 and work/v2: (server, v1, v2); stop() ends it all, and
+    start() does itself when it fails. Rate limits off: the check-in latency loop below is one device asking 520 times in a row."""
     global SERVER
-    server = subprocess.Popen([ALOFT, "serve", "--data", os.path.join(work, "server"), "--port", "0", "--admin-token", TOKEN,
-                               "--log-level", "warning", "--device-rate", "0", "--ip-rate", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    server = None
     try:
+        server = subprocess.Popen([ALOFT, "serve", "--data", os.path.join(work, "server"), "--port", "0", "--admin-token", TOKEN,
+                                   "--log-level", "warning", "--device-rate", "0", "--ip-rate", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         SERVER = re.search(r"http://\S+", server.stdout.readline()).group(0)
         aloft("keys", "generate", "--out", os.path.join(work, "keys"))
         v1, v2 = releases()
         write_release(os.path.join(work, "v1"), v1)
         write_release(os.path.join(work, "v2"), v2)
-    except BaseException:  # no server left behind
-        server.terminate()
+    except BaseException:  # no server nor folder left behind
+        stop(server, work)
         raise
     return server, v1, v2
+
+
+def stop(server, work):
+    """What start() set up, gone: the server (if it started) stopped, the folder work removed."""
+    if server:
+        server.terminate()
+        server.wait(timeout=10)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def smallest_heap(trial, lo, hi=256):
@@ -226,9 +235,7 @@ def main():
         elapsed = time.monotonic() - t0
         print("check-in (nothing to do), sequential on loopback: %.2f ms each, %d/s" % (elapsed / count * 1000, count / elapsed))
     finally:
-        server.terminate()
-        server.wait(timeout=10)
-        shutil.rmtree(work, ignore_errors=True)
+        stop(server, work)
 
 
 

@@ -17,7 +17,6 @@ itself; the scratch folder goes at the end.
 import argparse
 import os
 import re
-import shutil
 import sys
 import tempfile
 
@@ -83,9 +82,7 @@ def main():
                     failures.append("%s %s" % got)
             print("%5s %d/%d%s" % (heap, a.trials - len(failures), a.trials, "".join("\n      " + f for f in failures)))
     finally:
-        server.terminate()
-        server.wait()
-        shutil.rmtree(work, ignore_errors=True)
+        bench.stop(server, work)
 
 
 if __name__ == "__main__":

@@ -61,8 +61,10 @@ struct Release: AsyncParsableCommand {
         @OptionGroup var server: ServerOptions
 
         func run() async throws {
-            let request = try prepare()
-            defer { try? FileManager.default.removeItem(at: request.staging) }  // compiled files, read until uploaded
+            // the agent it ships and compiled files, read until uploaded; gone however publish ends, as in the other commands
+            let staging = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-publish-\(getpid())-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: staging) }
+            let request = try prepare(staging: staging)
             if dryRun { return print(try dryRunReport(request)) }
             let outcome = try await Publisher(client: try server.client()).publish(
                 folder: request.folder, version: request.version, keys: request.signers, channel: channel, compat: request.compat,
@@ -75,13 +77,13 @@ struct Release: AsyncParsableCommand {
 
         typealias Request = (
             version: SemanticVersion, compat: Compatibility, signers: [ReleasePrivateKey], created: Date, expires: String?,
-            trust: ReleaseTrust?, folder: ReleaseFolder, staging: URL
+            trust: ReleaseTrust?, folder: ReleaseFolder
         )
 
         /// Everything `run()` needs before it talks to the server: checked options, signing keys, the files.
         /// Kept out of the async `run()` (with `summary`): inlined there, it crashed the Swift 6.3.1 optimizer while it
         /// split the coroutine (release builds).
-        @inline(never) func prepare() throws -> Request {
+        @inline(never) func prepare(staging: URL) throws -> Request {
             let version = try SemanticVersion(parsing: version)
             var compat = Compatibility(boards: boards.isEmpty ? ["*"] : boards, micropython: minMicropython)
             try compat.validate()
@@ -95,16 +97,10 @@ struct Release: AsyncParsableCommand {
             guard Set(signers.map(\.publicKey)).count == signers.count else { throw ValidationError("the same key is given twice with --key") }
             let created = Date()
             var agent: AgentPackage?
-            let staging = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-publish-\(getpid())-\(UUID().uuidString)")
-            do {
-                if includeAgent { agent = try AgentPackage.locate().built(agentForm.form, into: staging.appendingPathComponent("agent")) }
-                var folder = try ReleaseFolder(root: URL(fileURLWithPath: source), agent: agent)
-                if compile { folder = try folder.compiled(with: try MpyCross.locate(), into: staging.appendingPathComponent("app")) }
-                return (version, compat, signers, created, try expiryTimestamp(from: created), try trustField(), folder, staging)
-            } catch {
-                try? FileManager.default.removeItem(at: staging)  // run() removes it once it is returned
-                throw error
-            }
+            if includeAgent { agent = try AgentPackage.locate().built(agentForm.form, into: staging.appendingPathComponent("agent")) }
+            var folder = try ReleaseFolder(root: URL(fileURLWithPath: source), agent: agent)
+            if compile { folder = try folder.compiled(with: try MpyCross.locate(), into: staging.appendingPathComponent("app")) }
+            return (version, compat, signers, created, try expiryTimestamp(from: created), try trustField(), folder)
         }
 
         /// `--dry-run`: the manifest is built and signed as for publishing (the channel's next sequence, which only the
