@@ -20,7 +20,8 @@
 import struct
 from hashlib import sha256
 
-from espverify import CHIPS, _xor, verify  # noqa: F401 (verify is part of this module's API)
+from espchips import CHIPS
+from espverify import _xor, verify  # noqa: F401 (verify is part of this module's API)
 
 MAGIC_DESC = 0xABCD5432
 RECORD_AT = 0x120  # the simulator's record in an app image: right after esp_app_desc_t

@@ -55,13 +55,15 @@ def main():
         return 1
     import simsetup
 
-    bd = simsetup.start(sys.argv[1])
+    bd, code = simsetup.start(sys.argv[1])
     del sys.modules["simsetup"]
     simsetup = None
     if bd is None:
         return 1
     g = {"__name__": "__main__"}
     try:
+        if code is not None:  # the ESP32 did not get to boot.py
+            return code
         _run("/boot.py", g)  # a failing boot.py does not stop main.py on a board either
         if not _run("/main.py", g):
             return 1
@@ -74,9 +76,15 @@ def main():
     except sys.modules["aloft_board"].Reset:
         return 75
     finally:
-        os.umount("/")
+        if code is None:
+            os.umount("/")
         bd.close()
-        if hasattr(bd, "cut"):
+        if hasattr(bd, "ops"):  # an ESP32's flash (espflash.py)
+            if bd.violations:
+                print("sim: %d NOR violations" % bd.violations)
+            if bd.cut is not None:
+                print("sim: %d flash operations" % bd.ops)
+        elif hasattr(bd, "cut"):
             print("sim: %d block writes" % bd.writes)
 
 
