@@ -50,6 +50,9 @@ def start(image):
     try:
         if esp32_flash(image):
             from espflash import Flash
+            import esp32  # before espboot, which imports it: the compiler's peaks apart, not stacked
+
+            esp32 = None
             import espboot
 
             bd = Flash(image, None if cut is None else int(cut))
