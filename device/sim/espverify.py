@@ -59,10 +59,9 @@ def verify(read, size, chip, load=False):
         raise ValueError("can't run on higher chip revision, expected max %d" % (buf[17] | buf[18] << 8))
     if buf[1] > 16:
         raise ValueError("segment count %d exceeds max 16" % buf[1])
-    h = sha256() if buf[23] == 1 else None  # hash_appended
-    hashed = buf[23] == 1
+    hashed = buf[23] == 1  # hash_appended: the SHA-256 of everything before it follows the checksum
     if hashed:
-        h.update(mv[:24])
+        h = sha256(mv[:24])
     csum = 0xEF
     pos = 24
     for i in range(buf[1]):
