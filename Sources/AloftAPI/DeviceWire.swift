@@ -57,7 +57,7 @@ public struct CheckInRequest: Codable, Sendable, Equatable {
     }
 
     /// Values of `fw_state`.
-    public static let firmwareStates = ["valid", "trial"]
+    public static let firmwareStates = FirmwareReport.states
     public static let maxBuildBytes = FirmwareImage.maxBuildCharacters
     public static let maxSlotLabelBytes = 16
 
@@ -88,13 +88,15 @@ public struct CheckInRequest: Codable, Sendable, Equatable {
         self.firmwareRejected = firmwareRejected
     }
 
-    /// What the device says of its firmware, for the decision; nil from agents before 0.4.0 (no `ota`).
-    public var firmware: DeviceFirmware? {
-        guard let ota else { return nil }
-        return DeviceFirmware(
-            build: build, ota: ota, chip: chip, slot: slot, running: running, onTrial: firmwareState == "trial", rollback: rollback, sha256: firmwareSHA256,
+    /// The firmware fields as sent, which the server keeps.
+    public var firmwareReport: FirmwareReport {
+        FirmwareReport(
+            build: build, ota: ota, chip: chip, slot: slot, running: running, state: firmwareState, rollback: rollback, sha256: firmwareSHA256,
             rejected: firmwareRejected)
     }
+
+    /// What the device says of its firmware, for the decision; nil from agents before 0.4.0 (no `ota`).
+    public var firmware: DeviceFirmware? { firmwareReport.firmware }
 }
 
 /// The answer to a check-in: nothing to do, or the signed release to install.

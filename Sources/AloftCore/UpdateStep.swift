@@ -35,6 +35,54 @@ public struct DeviceFirmware: Sendable, Equatable {
     }
 }
 
+/// The firmware fields of a check-in as the device sent them (docs/firmware.md, "Check-in"): what the server keeps of a
+/// device, and what ``firmware`` turns into the decision's ``DeviceFirmware``.
+public struct FirmwareReport: Sendable, Equatable {
+    /// Values of ``state`` (`fw_state`).
+    public static let states = ["valid", "trial"]
+
+    public var build: String?
+    /// Sent by every agent since 0.4.0, by no older one.
+    public var ota: Bool?
+    public var chip: String?
+    public var slot: Int?
+    public var running: String?
+    /// `fw_state`: `valid`, or `trial` while a new firmware is on trial.
+    public var state: String?
+    public var rollback: Bool?
+    /// `fw_sha256`.
+    public var sha256: String?
+    /// `fw_rejected`.
+    public var rejected: String?
+
+    public init(
+        build: String? = nil, ota: Bool? = nil, chip: String? = nil, slot: Int? = nil, running: String? = nil, state: String? = nil,
+        rollback: Bool? = nil, sha256: String? = nil, rejected: String? = nil
+    ) {
+        self.build = build
+        self.ota = ota
+        self.chip = chip
+        self.slot = slot
+        self.running = running
+        self.state = state
+        self.rollback = rollback
+        self.sha256 = sha256
+        self.rejected = rejected
+    }
+
+    /// Nothing reported: an agent before 0.4.0.
+    public var isEmpty: Bool { self == FirmwareReport() }
+
+    public var onTrial: Bool { state == "trial" }
+
+    /// What the decision looks at; nil without `ota`: an agent before 0.4.0, which cannot update firmware.
+    public var firmware: DeviceFirmware? {
+        guard let ota else { return nil }
+        return DeviceFirmware(
+            build: build, ota: ota, chip: chip, slot: slot, running: running, onTrial: onTrial, rollback: rollback, sha256: sha256, rejected: rejected)
+    }
+}
+
 /// Which part of a release a device takes at this check: its firmware first, or its files.
 public enum UpdateStep: String, Sendable, Equatable, Codable, CaseIterable {
     case files
