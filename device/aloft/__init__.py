@@ -25,10 +25,10 @@ def boot(g=None, role=None):
     core.unload()  # recovery's modules and start.py: nothing that comes next needs them
     if role == "previous":
         return then
-    if then == "trial":
+    if then == "trial" or then == "firmware":
         from . import watch
 
-        watch.run(g if g is not None else {"__name__": "__main__"})
+        watch.run(g if g is not None else {"__name__": "__main__"}, then == "firmware")
     elif then:
         check()
 

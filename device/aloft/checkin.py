@@ -39,6 +39,21 @@ def run(job):
         board = v = None
         if have.get("rejected"):
             body["rejected"] = have["rejected"]
+        try:  # the firmware below the files (docs/firmware.md): what an ESP32 can say of it
+            import esp32  # noqa: F401
+
+            esp32 = None
+        except ImportError:  # no firmware slots a release could update
+            body["ota"] = False
+            b = getattr(sys.implementation, "_build", None)
+            if b:
+                body["build"] = b
+        if "ota" not in body:
+            from . import fwinfo
+
+            fwinfo.report(body, cfg)
+            fwinfo = None
+            core.unload("fwinfo", "slots")
         from . import api
 
         job.answer = api.post(cfg, "/api/v1/device/checkin", body)

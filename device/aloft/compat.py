@@ -9,6 +9,8 @@ def check(compat):
         raise ValueError("bad compat.boards")
     if "micropython" in compat and version(compat["micropython"], True) is None:
         raise ValueError("bad compat.micropython")
+    if "mpy" in compat and (type(compat["mpy"]) is not int or not 0 < compat["mpy"] < 256):
+        raise ValueError("bad compat.mpy")
 
 
 def glob_match(pattern, name):
@@ -49,12 +51,15 @@ def version(s, strict=False):
     return (v[0], v[1], v[2] if len(v) == 3 else 0)
 
 
-def incompatibility(m, board, micropython):
-    # Why a parsed manifest does not fit this device, or None when it does.
+def incompatibility(m, board, micropython, mpy=None):
+    # Why a parsed manifest does not fit this device (or this device on the firmware it is about to take), or None when
+    # it does. mpy: sys.implementation._mpy (its low byte is the .mpy version the firmware loads), None when unknown.
     compat = m["compat"]
     if not any(glob_match(g, board) for g in compat["boards"]):
         return "board %s not in %s" % (board, ",".join(compat["boards"]))
     need = version(compat.get("micropython"))
     if need and (version(micropython) or (0, 0, 0)) < need:
         return "needs MicroPython %s, device has %s" % (compat["micropython"], micropython)
+    if compat.get("mpy") and mpy is not None and mpy & 0xFF != compat["mpy"]:
+        return "needs .mpy version %d, the firmware loads %d" % (compat["mpy"], mpy & 0xFF)
     return None

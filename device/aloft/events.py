@@ -4,11 +4,14 @@
 KEEP = ("installed", "failed", "confirmed", "rolled_back", "deferred")  # "downloading" is only news
 
 
-def event(kind, version, sequence, reason=None):
-    # An event as the server takes it, the reason cut to 512 characters (outbox.add builds the same).
+def event(kind, version, sequence, reason=None, step=None):
+    # An event as the server takes it, the reason cut to 512 characters, "step": "firmware" for one of a firmware step
+    # (outbox.add builds the same).
     e = {"type": kind, "version": version, "sequence": sequence}
     if reason:
         e["reason"] = reason[:512]
+    if step:
+        e["step"] = step
     return e
 
 
@@ -20,10 +23,10 @@ def post(cfg, e):
     api.post(cfg, "/api/v1/device/events", body)
 
 
-def send(cfg, kind, version, sequence, reason=None):
+def send(cfg, kind, version, sequence, reason=None, step=None):
     # Report an event now; queue it when that fails (never raises for a network error).
     try:
-        post(cfg, event(kind, version, sequence, reason))
+        post(cfg, event(kind, version, sequence, reason, step))
         print("aloft: reported %s" % kind)
         return
     except Exception as ex:
@@ -32,7 +35,7 @@ def send(cfg, kind, version, sequence, reason=None):
         try:
             from .outbox import add
 
-            add(kind, version, sequence, reason)
+            add(kind, version, sequence, reason, step)
         except OSError as ex:  # flash full or failing: the event is lost, the update outcome stands
             print("aloft: cannot queue %s: %s" % (kind, ex))
 
@@ -41,4 +44,4 @@ def report(job):
     # The event a stage of a check asked for (update.py): for the manifest it verified, else the one offered.
     m = job.m
     version, sequence = (m["version"], m["sequence"]) if m else job.claimed
-    send(job.cfg, job.event, version, sequence, job.reason)
+    send(job.cfg, job.event, version, sequence, job.reason, job.step if job.step == "firmware" else None)

@@ -29,7 +29,7 @@ def parse(text):
         raise ValueError("bad channel")
     if not is_time(m.get("created")):
         raise ValueError("bad created time")
-    if "expires" in m or "trust" in m:  # rarely there: their rules load only then
+    if "expires" in m or "trust" in m or "firmware" in m:  # rarely there: their rules load only then
         from . import optional
 
         optional.check(m)

@@ -1,5 +1,5 @@
-# The optional manifest fields expires and trust (docs/protocol.md): their rules, loaded by
-# manifest.parse only for a manifest that has one of them.
+# The optional manifest fields expires, trust and firmware (docs/protocol.md, docs/firmware.md): their rules,
+# loaded by manifest.parse only for a manifest that has one of them.
 
 
 def check(m):
@@ -16,6 +16,8 @@ def check(m):
             raise ValueError("expires %s is not after created %s" % (e, m["created"]))
     if "trust" in m:
         _trust(m["trust"])
+    if "firmware" in m:
+        _firmware(m["firmware"])
 
 
 def _real(t):
@@ -46,3 +48,24 @@ def _trust(t):
     n = t.get("threshold")
     if type(n) is not int or not 0 < n <= len(keys):
         raise ValueError("bad trust.threshold")
+
+
+def _firmware(f):
+    # 1-8 images sorted by build, each {build, chip, micropython X.Y.Z, mpy, sha256, size}.
+    if not isinstance(f, list) or not 0 < len(f) <= 8:
+        raise ValueError("bad firmware")
+    prev = ""
+    for e in f:
+        b = e.get("build") if isinstance(e, dict) and len(e) == 6 else None
+        if not isinstance(b, str) or not 0 < len(b) <= 48 or b <= prev or b.strip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"):
+            raise ValueError("bad firmware build (or not sorted, distinct)")
+        prev = b
+        v = e.get("micropython")
+        h = e.get("sha256")
+        if not isinstance(e.get("chip"), str) or not isinstance(v, str) or len(v.split(".")) != 3 or v.strip("0123456789."):
+            raise ValueError("bad firmware " + b)
+        if not isinstance(h, str) or len(h) != 64 or h.strip("0123456789abcdef"):
+            raise ValueError("bad firmware %s sha256" % b)
+        for k, lo, hi in (("mpy", 1, 255), ("size", 256, 16 * 1024 * 1024)):
+            if type(e.get(k)) is not int or not lo <= e[k] <= hi:
+                raise ValueError("bad firmware %s %s" % (b, k))

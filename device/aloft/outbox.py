@@ -14,15 +14,17 @@ def _queued():
         return []
 
 
-def add(kind, version, sequence, reason=None):
-    # Queue an event. The same type for the same sequence replaces the older one, so a step
+def add(kind, version, sequence, reason=None, step=None):
+    # Queue an event. The same type for the same sequence and step replaces the older one, so a step
     # repeated after a reset queues it once.
-    q = [e for e in _queued() if isinstance(e, dict) and (e.get("type"), e.get("sequence")) != (kind, sequence)]
+    q = [e for e in _queued() if isinstance(e, dict) and (e.get("type"), e.get("sequence"), e.get("step")) != (kind, sequence, step)]
     # The shape events.event() gives, built here so that a rollback on a trial boot (the application's RAM in use)
     # compiles this module only.
     e = {"type": kind, "version": version, "sequence": sequence}
     if reason:
         e["reason"] = reason[:512]
+    if step:
+        e["step"] = step
     q.append(e)
     fs.write_json(where.OUTBOX, q[-_MAX:])
 

@@ -10,10 +10,15 @@
 #   plan      the renames (stage/plan), flash needed
 #   download  event "downloading"; every file the plan puts, into the stage
 #   install   the journal, the renames, the commit                       -> event "installed", reset
+# or, when the offer asks for the release's firmware first and verify found an image for this board (job.fw):
+#   flash     the image into the next firmware slot (docs/firmware.md)
+#   switch    the slot read back, set_boot(), the step journaled           -> event "installed", reset
 # A stage that stops the check sets job.result; what it reports (job.event) goes out after it (events.report).
 from . import config, core
 
-_STAGES = ("checkin", "offer", "signature", "verify", "download", "listing", "plan", "download", "install")
+_CHECK = ("checkin", "offer", "signature", "verify")
+_FILES = ("download", "listing", "plan", "download", "install")
+_FIRMWARE = ("flash", "switch")
 
 
 class Job:
@@ -31,6 +36,8 @@ class Job:
     text = None  # its manifest once signed, until verify.py has parsed it
     claimed = (None, 0)  # (version, sequence) the offered manifest says, before it is verified
     m = None  # of the verified manifest: version, sequence, files (the file list named, not listed), trust
+    step = None  # what the offer asks for: "firmware" first, or the files (None)
+    fw = None  # with a firmware step: the manifest's image for this board's build (verify.py)
     planned = False  # plan.py wrote stage/plan
     agent = False  # whether the install changes the agent's files (plan.py)
     reset = False  # the board must reset after the check (an install, or an undo left to recovery)
@@ -40,13 +47,21 @@ class Job:
         self.result, self.event, self.reason = result, event, reason
 
 
+def _stages(job):
+    # The check's stages in order: after verify, the firmware step's when it found one for this board (job.fw).
+    for name in _CHECK:
+        yield name
+    for name in _FIRMWARE if job.fw else _FILES:
+        yield name
+
+
 def run():
     # One check: (result, poll seconds or None).
     job = Job()
     core.keep = ("config", "fs", "update")
     was = core.tight()
     try:
-        for name in _STAGES:
+        for name in _stages(job):
             try:
                 stage = __import__("aloft." + name, None, None, ("run",))
                 stage.run(job)  # a stage catches its own failures; what escapes is no RAM to load its code
@@ -63,7 +78,8 @@ def run():
             if job.result:
                 break
         if job.reset:
-            core.log("resetting" + (" into %s" % job.m["version"] if job.result == "updated" else " to finish the rollback"))
+            into = job.m and ("firmware %s" % job.fw["micropython"] if job.fw else job.m["version"])
+            core.log("resetting" + (" into %s" % into if job.result == "updated" else " to finish the rollback"))
             from . import board
 
             board.reset()

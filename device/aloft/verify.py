@@ -22,8 +22,17 @@ def run(job):
             return job.fail("expired at " + m["expires"])
         from . import compat
 
-        why = compat.incompatibility(m, job.device["board"], job.device["micropython"])
-        job.device = None  # nothing after this needs the check-in body
+        dev = job.device
+        mp, mpy = dev["micropython"], dev.get("mpy")
+        if job.step == "firmware":  # the release's firmware first: its files must fit what that firmware runs
+            for fw in m.get("firmware") or ():
+                if fw["build"] == dev.get("build"):
+                    job.fw, mp, mpy = fw, fw["micropython"], fw["mpy"]
+                    break
+            else:
+                return job.fail("the release has no firmware for build %s" % dev.get("build"))
+        why = compat.incompatibility(m, dev["board"], mp, mpy)
+        job.device = dev = None  # nothing after this needs the check-in body
         if why:
             return job.fail("incompatible: " + why)
         # What the later stages read of it; the rest (channel, times, compat) need not stay in RAM.

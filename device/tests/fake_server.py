@@ -4,9 +4,11 @@
 Speaks the device half of docs/protocol.md (check-in, events, raw and zlib blobs) for a few
 fixed, signed releases, and injects faults on request. Test-only endpoints:
 
-  POST /_ctl  {"release": "r1"|"r2"|...|null, "variant": null|"badsig"|..., "fault": null|FAULT, "hang": false}
+  POST /_ctl  {"release": "r1"|"r2"|...|null, "variant": null|"badsig"|..., "fault": null|FAULT, "hang": false,
+              "step": null|"firmware"|"files" (what every offer asks for; null: firmware_step's rule)}
   POST /_ctl  {"device": id, "release": ...}: what that device is offered, whatever the above says
   POST /_publish  {"name", "version", "sequence", "files": {path: base64}, "boards"?, "micropython"?,
+                   "firmware"?: [{"build", "chip", "micropython", "mpy", "image": base64}],
                    "extra"?: {manifest fields, e.g. "expires"; "trust": {"keys": [key names], "threshold"}},
                    "sign"?: [{"key": name, "kid"?: name, "bad"?: true}]}  (names: A, B, C, X)
   GET  /_keys  {name: 64-hex public key}; A is the key devices are provisioned with
@@ -19,7 +21,7 @@ Enrollment: POST /api/v1/device/enroll with "Authorization: Bearer aloft_enr_tes
 gives 201 {"id", "channel", "token": "aloft_dev_<n>"} (then that token checks in as ID), 409 for an id
 enrolled before (or "dev-1"), 401 for any other secret; every attempt goes to /_log "enrollments".
 
-FAULT is {"blob": path in the offered release, "kind": K, "times": N (optional: only the first N
+FAULT is {"blob": path in the offered release ("<list>": its file list, "<firmware>": its image), "kind": K, "times": N (optional: only the first N
 requests for that blob)}; K is "500", "404", "truncate" (half the body, then close), "corrupt"
 (one bit flipped), "long" (Content-Length one too many), "packed" (the zlib form even when not asked
 for), "stall" (half the body, then 4 s silence), "hang" (no answer at all for 30 s), "trickle" (64
@@ -154,6 +156,7 @@ V3 = {"main.py": b'print("app 3.0.0")\n', "lib/keep.py": V1["lib/keep.py"]}  # d
 RELEASES = {"r1": ("1.0.0", 1, V1), "r2": ("2.0.0", 2, V2), "r3": ("3.0.0", 3, V3)}
 COMPAT = {}  # name -> (boards, micropython) for published releases
 EXTRA = {}  # name -> (manifest fields to add, signers) for published releases
+FIRMWARE = {}  # name -> [image bytes] of a published release's firmware
 
 
 # Variants whose file list breaks a rule: the list the manifest names (and signs) is this one.
@@ -202,6 +205,20 @@ def release_envelope(name, variant, legacy=False):
     return env
 
 
+def firmware_step(name, checkin, forced=None):
+    """The step a device is offered of release name (docs/firmware.md, a stand-in for the server's rule): "firmware"
+    when the release has an image for its build and it runs another, "wait" while its firmware is on trial, else None
+    (the files); forced ("firmware" or "files") wins over the rule."""
+    if forced:
+        return None if forced == "files" else forced
+    if checkin.get("fw_state") == "trial":
+        return "wait"
+    for f in EXTRA.get(name, ({}, None))[0].get("firmware", ()):
+        if checkin.get("ota") and f["build"] == checkin.get("build") and f["sha256"] != checkin.get("fw_sha256"):
+            return "firmware"
+    return None
+
+
 def add_blob(out, data):
     c = zlib.compressobj(9, zlib.DEFLATED, 10)
     out[hashlib.sha256(data).hexdigest()] = (data, c.compress(data) + c.flush())
@@ -227,6 +244,7 @@ class State:
     def __init__(self):
         self.lock = threading.Lock()
         self.release = None
+        self.step = None  # "firmware" or "files": what every offer asks for, whatever the device runs
         self.variant = None
         self.fault = None
         self.hang = False
@@ -282,6 +300,7 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     s.release, s.variant, s.fault = body.get("release"), body.get("variant"), body.get("fault")
                     s.hang = bool(body.get("hang"))
+                    s.step = body.get("step")
                     s.served = {}
             self._json(200, {})
             return
@@ -295,6 +314,16 @@ class Handler(BaseHTTPRequestHandler):
                 if "trust" in extra:  # key names -> sorted hex keys
                     t = extra["trust"]
                     extra["trust"] = {"keys": sorted(raw_public(KEYS[k]).hex() for k in t["keys"]), "threshold": t.get("threshold", 1)}
+                if body.get("firmware"):  # [{"build", "chip", "micropython", "mpy", "image": base64}]: the manifest's firmware
+                    images = []
+                    for f in body["firmware"]:
+                        data = base64.b64decode(f["image"])
+                        add_blob(s.blobs, data)
+                        FIRMWARE.setdefault(body["name"], []).append(data)
+                        entry = {k: f[k] for k in ("build", "chip", "micropython", "mpy")}
+                        entry.update(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+                        images.append(entry)
+                    extra["firmware"] = sorted(images, key=lambda e: e["build"])
                 EXTRA[body["name"]] = (extra, body.get("sign"))
                 add_blobs(s.blobs, files)
                 s.files.update(hashlib.sha256(b).hexdigest() for b in files.values())
@@ -314,7 +343,14 @@ class Handler(BaseHTTPRequestHandler):
                 self._json(200, {"action": "none", "poll": 300})
                 return
             if body.get("format", 1) >= 2:  # format 2: the envelope alone; blobs compressed by Accept-Encoding
-                self._json(200, {"action": "update", "poll": 300, "release": release_envelope(name, variant)})
+                answer = {"action": "update", "poll": 300, "release": release_envelope(name, variant)}
+                step = firmware_step(name, body, s.step)
+                if step == "wait":
+                    self._json(200, {"action": "none", "poll": 300})
+                    return
+                if step:
+                    answer["step"] = step
+                self._json(200, answer)
                 return
             zmap = {}
             for data in RELEASES[name][2].values():
@@ -394,6 +430,8 @@ class Handler(BaseHTTPRequestHandler):
         if fault and fault.get("times", n) >= n:
             if fault["blob"] == "<list>":  # the offered release's file list
                 data = file_list(offered)
+            elif fault["blob"] == "<firmware>":  # the offered release's (first) firmware image
+                data = FIRMWARE.get(s.release, [b""])[0]
             else:
                 data = offered.get(fault["blob"], RELEASES["r2"][2].get(fault["blob"], b""))
             if hashlib.sha256(data).hexdigest() == parts[4]:

@@ -145,10 +145,12 @@ class Device:
         d.tmp, d.image = tmp, tmp + "/flash.img"
         return d
 
-    def __init__(self, server, tmp, size=1024 * 1024, files=None, agent_dir="/lib/aloft", agent_src=None, **settings):
+    def __init__(self, server, tmp, size=1024 * 1024, files=None, agent_dir="/lib/aloft", agent_src=None, profile=None, app=None, **settings):
         """agent_dir: where the agent goes; elsewhere than /lib/aloft it stands for one frozen into the firmware.
         agent_src: the folder with the agent to provision (aloft/ and boot.py), else this checkout's device/
-        (or $ALOFT_TEST_AGENT_DIR's modules, e.g. the agent compiled to .mpy)."""
+        (or $ALOFT_TEST_AGENT_DIR's modules, e.g. the agent compiled to .mpy). profile: a simulated ESP32 board
+        (flashtool.PROFILES, docs/firmware.md) instead of a plain LittleFS image, running app (an image's bytes) or
+        the default firmware (size is then the profile's)."""
         self.tmp = tmp
         self.image = tmp + "/flash.img"
         src = tmp + "/src"
@@ -166,7 +168,12 @@ class Device:
         write(src + "/.aloft/config.json", json.dumps(cfg).encode())
         for path, data in (files or {}).items():
             write(src + path, data)
-        flashtool.mkfs(self.image, size, src, True)
+        if profile:
+            if app is not None:
+                write(tmp + "/app.bin", app)
+            flashtool.mkflash(self.image, profile, src, tmp + "/app.bin" if app is not None else None, True)
+        else:
+            flashtool.mkfs(self.image, size, src, True)
         tree.rmtree(src)
 
     def boot(self, heap=None, env=""):
@@ -256,6 +263,16 @@ class Device:
             return (st[2] - st[3]) * st[0]
         finally:
             bd.close()
+
+
+def booted(out):
+    """What the last ESP32 boot in out booted: (slot label, MicroPython version), from the simulator's line
+    "sim: booting ota_1: MicroPython 1.26.0, boots"; None when out has none."""
+    i = out.rfind("sim: booting ")
+    if i < 0:
+        return None
+    label, _, rest = out[i + 13 :].partition(": MicroPython ")
+    return label, rest.split(",")[0].strip()
 
 
 def codes(boots):

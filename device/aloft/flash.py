@@ -1,0 +1,172 @@
+# The firmware step's download (docs/firmware.md, "The agent's firmware step"): what a firmware must be for this board
+# before anything is written, then the image streamed into the next slot through the files' download path
+# (download.fetch's retries, transfer.py's request and Range resume, stream.py's one 512-byte buffer and SHA-256),
+# each 4 KiB block erased as the stream enters it and written where it is (writeblocks with an offset: no erase, no
+# 4 KiB buffer; R1.1). where.FWSTEP keeps the progress every 64 KiB; after a reset the written part is hashed again
+# from the slot and the rest asked for with Range.
+import sys
+from micropython import const
+from . import core, fs, where
+
+_CHUNK = const(512)
+_SAVE = const(65536)  # bytes between saves of the progress: what a reset can cost the download at most
+_HEAD = const(0x28)  # the header, the first segment's, and the app descriptor's magic
+
+
+class Slot:
+    # What stream.copy writes in place of a file: the next firmware slot, from byte pos on. The image's header is
+    # checked as soon as its first 40 bytes are in, so a wrong image stops at once.
+    def __init__(self, p, step, chip):
+        self.p = p
+        self.step = step
+        self.chip = chip
+        self.pos = self.saved = step["done"]
+
+    def open(self, mode):
+        if mode != "ab":  # the whole image again
+            self.pos = 0
+        self.saved = self.pos
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.flush()
+
+    def write(self, buf):
+        from . import slots
+
+        n = len(buf)
+        i = 0
+        while i < n:
+            off = self.pos % slots.SECTOR
+            if not off:  # the stream enters a block: erase it (ioctl 6 erases one 4 KiB block)
+                self.p.ioctl(6, self.pos // slots.SECTOR)
+            k = min(n - i, slots.SECTOR - off)
+            self.p.writeblocks(0, buf if k == n else buf[i : i + k], self.pos)  # at byte pos, without an erase
+            i += k
+            if self.pos < _HEAD <= self.pos + k:
+                why = slots.refusal(slots.header(self.p, bytearray(_HEAD)), self.chip)
+                if why:
+                    raise ValueError(why)
+            self.pos += k
+        if self.pos - self.saved >= _SAVE:
+            self.flush()
+
+    def flush(self):
+        if self.step["done"] != self.pos:
+            self.step["done"] = self.pos
+            fs.write_json(where.FWSTEP, self.step)
+        self.saved = self.pos
+
+    def drop(self):
+        self.pos = 0
+        self.flush()
+
+
+def run(job):
+    # The image of job.fw in the next slot, whole and hashed right (where.FWSTEP "written"), or the check fails with why.
+    from . import slots
+
+    fw = job.fw
+    buf = memoryview(bytearray(_CHUNK))
+    try:
+        r = slots.running()
+        try:
+            nxt = r.get_next_update()
+        except OSError:
+            return job.fail("no OTA partition table: this board cannot take a firmware update")
+        why = refusal(fw, r, nxt, buf)
+        if why:
+            return job.fail(why)
+        step = _step(fw, job.m, r, nxt)
+        if step["state"] == "written":
+            core.log("have the firmware already")
+            return
+        from .update import report
+
+        job.event = "downloading"
+        report(job)
+        core.unload("events", "api", "reply")
+        from .download import fetch
+
+        slot = Slot(nxt, step, slots.chip(r, buf))
+        why = fetch(job.cfg, fw["sha256"], fw["size"], "the firmware", slot, buf, _get)
+        if why:
+            return job.fail(why)
+        step["state"] = "written"
+        fs.write_json(where.FWSTEP, step)
+    except Exception as e:
+        job.fail(core.reason(e))
+
+
+def refusal(fw, r, nxt, buf):
+    # Why this board cannot take the firmware fw now, before anything is written; None when it can.
+    from . import slots, state
+
+    if state.journal():
+        return "an install is under way"
+    if slots.state_of(r, buf) == slots.PENDING:
+        return "the running firmware is on trial"
+    if slots.label(nxt) == slots.label(r):
+        return "no slot to update into besides the running one"
+    if fw["chip"] != slots.chip_name(slots.chip(r, buf)):
+        return "the image is for %s, this board is %s" % (fw["chip"], slots.chip_name(slots.chip(r, buf)))
+    if fw["size"] > nxt.info()[3]:
+        return "the image (%d bytes) is larger than the slot %s (%d bytes)" % (fw["size"], slots.label(nxt), nxt.info()[3])
+    try:
+        f = fs.read_json(where.FIRMWARE)
+    except (OSError, ValueError):
+        f = {}
+    if f.get("sha256") == fw["sha256"]:
+        return "this board runs that firmware already"
+    if f.get("rejected") == fw["sha256"]:
+        return "this board rolled that firmware back before"
+    from .compat import version
+
+    have = sys.implementation.version[:3]
+    new = version(fw["micropython"])
+    if new < have:
+        return "a downgrade (MicroPython %d.%d.%d to %s)" % (have + (fw["micropython"],))
+    if (have < (1, 22, 0)) != (new < (1, 22, 0)):
+        return "the LittleFS 2.1 line lies between MicroPython %d.%d.%d and %s (a rollback could not mount the files)" % (have + (fw["micropython"],))
+    return None
+
+
+def _step(fw, m, r, nxt):
+    # The step under way for this image (a download to resume), else a new one.
+    from . import slots
+
+    try:
+        step = fs.read_json(where.FWSTEP)
+        if step.get("sha256") == fw["sha256"] and step.get("to") == slots.label(nxt) and step.get("state") in ("writing", "written"):
+            return step
+    except (OSError, ValueError):
+        pass
+    step = {"state": "writing", "sha256": fw["sha256"], "size": fw["size"], "micropython": fw["micropython"], "version": m["version"],
+            "sequence": m["sequence"], "from": slots.label(r), "to": slots.label(nxt), "done": 0}
+    fs.write_json(where.FWSTEP, step)
+    return step
+
+
+def _get(cfg, sha, size, label, slot, buf):
+    # download.fetch's getter for a slot (blob.get's for a file): the part written hashed again, the rest fetched.
+    from binascii import hexlify
+    from hashlib import sha256
+    from . import transfer
+
+    h = sha256()
+    done = slot.pos
+    pos = 0
+    while pos < done:  # what a reset kept
+        k = min(len(buf), done - pos)
+        chunk = buf if k == len(buf) else buf[:k]
+        slot.p.readblocks(0, chunk, pos)
+        h.update(chunk)
+        pos += k
+    if done < size:
+        h = transfer.get(cfg, sha, size, label, buf, slot, h, done)
+    if hexlify(h.digest()).decode() != sha:
+        slot.drop()
+        raise OSError("sha256 mismatch for " + label)
