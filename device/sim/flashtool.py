@@ -1,11 +1,13 @@
-# Simulated device flash images (LittleFS v2 in a file), run by the MicroPython unix port:
+# Simulated device flash images, run by the MicroPython unix port:
 #
-#   micropython flashtool.py mkfs IMAGE SIZE_BYTES SRC_DIR [--force]
+#   micropython flashtool.py mkfs IMAGE SIZE_BYTES SRC_DIR [--force]              a LittleFS v2 in a file
+#   micropython flashtool.py mkflash IMAGE PROFILE SRC_DIR [--app FILE] [--force] the whole flash of an ESP32 board
 #   micropython flashtool.py ls IMAGE        "size /path" per file, sorted
 #   micropython flashtool.py cat IMAGE PATH  the file's bytes on stdout
 #   micropython flashtool.py hash IMAGE      "sha256 size /path" per file, sorted
 #
-# The image is used through the VFS object, never mounted, so host paths keep working.
+# ls, cat and hash read either kind (on an ESP32 flash, the LittleFS of its vfs partition). The image is used
+# through the VFS object, never mounted, so host paths keep working.
 import os
 import sys
 from micropython import const
@@ -66,14 +68,98 @@ def _copy_tree(vfs, host, dst, buf):
                         b.write(memoryview(buf)[:n])
 
 
+# The simulated ESP32 boards (docs/firmware.md, "Profiles"): chip, build, flash MiB, partition table
+# (espimage.TABLES), the bootloader's settings.
+PROFILES = {
+    "esp32-ota": ("esp32", "ESP32_GENERIC-OTA", 4, "ota", {"rollback": True}),
+    "esp32-ota-norollback": ("esp32", "ESP32_GENERIC-OTA", 4, "ota", {"rollback": False}),
+    "esp32": ("esp32", "ESP32_GENERIC", 4, "plus", {"rollback": True}),
+    "nano-esp32": ("esp32s3", "ARDUINO_NANO_ESP32", 16, "nano", {"rollback": True}),
+}
+DEFAULT_FIRMWARE = "1.24.1"
+
+
+def mkflash(image, profile, src, app=None, force=False):
+    """Create image, the whole flash of a board of profile (PROFILES), as after a USB flash of its firmware.bin and
+    the files of src copied in: the bootloader at the chip's offset, the partition table at 0x8000, otadata blank,
+    the app in ota_0 (or factory), the vfs partition (ffat on the Nano) formatted as LittleFS (the esp32 port's
+    defaults: 4096-byte blocks, read/prog size 32) holding src. app: the path of an app image, else one espimage.py
+    builds: MicroPython 1.24.1, the profile's build, booting (and confirming itself on the Nano). On the Nano ESP32
+    otadata says ota_0 VALID (seq 1), which its factory recovery partition would otherwise win over."""
+    import espimage
+    import esp32
+    from espflash import Flash
+
+    if profile not in PROFILES:
+        raise Error("unknown profile %s (one of %s)" % (profile, ", ".join(sorted(PROFILES))))
+    if _exists(image) and not force:
+        raise Error("%s exists (use --force to replace it)" % image)
+    if not _exists(src) or not os.stat(src)[0] & _DIR:
+        raise Error("no such folder: " + src)
+    if app is not None and not _exists(app):
+        raise Error("no such app image: " + app)
+    chip, build, mib, table, settings = PROFILES[profile]
+    entries = espimage.TABLES[table]
+    slot = [e for e in entries if e[1] == 0 and e[2] == 0x10] or [e for e in entries if e[1] == 0 and e[2] == 0]
+    slot = slot[0]
+    erased = b"\xff" * BLOCK_SIZE
+    with open(image, "wb") as f:
+        for _ in range(mib * 1024 * 1024 // BLOCK_SIZE):
+            f.write(erased)
+        f.seek(espimage.CHIPS[chip][1])
+        f.write(espimage.bootloader(chip, settings, build=build))
+        f.seek(espimage.TABLE_AT)
+        f.write(espimage.partition_table(entries))
+        f.seek(slot[3])
+        if app is None:
+            espimage.app(chip, build, DEFAULT_FIRMWARE, auto_confirm=profile == "nano-esp32", out=f.write)
+        else:
+            with open(app, "rb") as a:
+                buf = bytearray(BLOCK_SIZE)
+                n = 0
+                while True:
+                    k = a.readinto(buf)
+                    if not k:
+                        break
+                    n += k
+                    if n > slot[4]:
+                        raise Error("%s is larger than %s (%d bytes)" % (app, slot[0], slot[4]))
+                    f.write(memoryview(buf)[:k])
+    flash = Flash(image)
+    try:
+        esp32.flash, esp32.table, esp32.chip = flash, tuple(entries), espimage.CHIPS[chip]
+        if profile == "nano-esp32":
+            o, e = esp32.otadata()
+            esp32.rewrite(o, e, 1, 0, 2)  # {seq 1, VALID}: ota_0
+        part = esp32.Partition.find(1, label="vfs") or esp32.Partition.find(1, label="ffat")
+        os.VfsLfs2.mkfs(part[0])
+        _copy_tree(os.VfsLfs2(part[0]), src.rstrip("/"), "", bytearray(BLOCK_SIZE))
+    finally:
+        flash.close()
+
+
 def open_image(image):
-    """(block device, VfsLfs2) of an existing image; close the block device when done."""
+    """(block device, VfsLfs2) of an existing image (on an ESP32 flash, of its vfs partition); close the block
+    device when done."""
     if not _exists(image):
         raise Error("no such image: " + image)
-    bd = FileBlockDev(image)
+    from simsetup import esp32_flash
+
+    if esp32_flash(image):
+        import espboot
+        import esp32
+        from espflash import Flash
+
+        bd = Flash(image)
+        esp32.flash = bd
+        esp32.table = espboot._table(bd) or ()
+        part = esp32.Partition.find(1, label="vfs") or esp32.Partition.find(1, label="ffat")
+    else:
+        bd = FileBlockDev(image)
+        part = [bd]
     try:
-        return bd, os.VfsLfs2(bd)
-    except OSError:
+        return bd, os.VfsLfs2(part[0])
+    except (OSError, IndexError):
         bd.close()
         raise Error("not a LittleFS v2 image: " + image)
 
@@ -133,6 +219,18 @@ def main(argv):
             raise Error("bad size: " + argv[3])
         mkfs(argv[2], size, argv[4], len(argv) == 6)
         return
+    if cmd == "mkflash" and 5 <= len(argv) <= 8:
+        args = argv[5:]
+        force = "--force" in args
+        if force:
+            args.remove("--force")
+        app = None
+        if args[:1] == ["--app"] and len(args) == 2:
+            app = args[1]
+            args = []
+        if not args:
+            mkflash(argv[2], argv[3], argv[4], app, force)
+            return
     if cmd in ("ls", "hash") and len(argv) == 3 or cmd == "cat" and len(argv) == 4:
         bd, vfs = open_image(argv[2])
         try:
@@ -147,7 +245,8 @@ def main(argv):
         finally:
             bd.close()
         return
-    raise Error("usage: flashtool.py mkfs IMAGE SIZE_BYTES SRC_DIR [--force] | ls IMAGE | cat IMAGE PATH | hash IMAGE")
+    raise Error("usage: flashtool.py mkfs IMAGE SIZE_BYTES SRC_DIR [--force] | mkflash IMAGE PROFILE SRC_DIR [--app FILE] "
+                "[--force] | ls IMAGE | cat IMAGE PATH | hash IMAGE")
 
 
 if __name__ == "__main__":

@@ -7,15 +7,21 @@
 # mounts IMAGE at /, runs /boot.py then /main.py in one __main__ namespace, with the board hooks
 # (aloft_board, see aloft/board.py) from simboard.py: reset() ends the process with code 75 (the caller
 # starts it again). (On a trial boot the agent runs main.py from boot.py and resets, so the second step
-# does not come.)
-# Exit codes: 75 reset requested, 0 finished and the last check said "none", 2 finished with
-# another (or no) check result, 1 main.py raised. Environment:
+# does not come.) IMAGE is a LittleFS image (flashtool.py mkfs), or the whole flash of a simulated ESP32
+# (flashtool.py mkflash, docs/firmware.md "The simulator's ESP32"): its bootloader (espboot.py) runs first and
+# boots a slot, the esp32 module is there, and the vfs partition is mounted at /.
+# Exit codes: 75 reset requested (on an ESP32 also: the firmware crashed or hung before boot.py), 0 finished
+# and the last check said "none", 2 finished with another (or no) check result, 1 main.py raised, 3 the
+# ESP32's bootloader found nothing bootable, 137 a power cut (SIGKILL), 138 the ESP32's running slot was
+# written or erased (SIGUSR1: an agent bug the simulator stops). Environment:
 #   ALOFT_SIM_SERVER=URL            the server URL instead of the config's
 #   ALOFT_SIM_BATTERY=PERCENT       what the board's battery hook reports (default: no battery)
 #   ALOFT_SIM_UNIQUE_ID=ID          what the board's unique_id hook reports (a generic image enrolls
 #                                   with it); default: the config's board and a hash of IMAGE's path
 #   ALOFT_SIM_CUT_AFTER_WRITES=N    power cut (SIGKILL) at the N-th block write; 0: none, but
-#                                   print "sim: N block writes" at the end
+#                                   print "sim: N block writes" at the end. On an ESP32 every flash
+#                                   operation counts (each sector erased, each write, the bootloader's
+#                                   too): "sim: N flash operations" (espflash.py)
 #   ALOFT_SIM_FAIL_ON=VERSION       this board cannot run release VERSION: its main.py raises at once
 #                                   whenever VERSION is installed (on trial, or kept), like an application
 #                                   bug that shows only on some hardware (`aloft sim fleet --fail-on`)
@@ -28,7 +34,8 @@
 #
 # While the device runs, the simulator keeps as little of its own in the heap as a board would: this
 # script, the flash (blockdev.py; a board's flash driver is C) and the board's hooks (simboard.py, and
-# simfail.py for ALOFT_SIM_FAIL_ON); simsetup.py, which sets them up, is unloaded first.
+# simfail.py for ALOFT_SIM_FAIL_ON); simsetup.py, which sets them up, is unloaded first. An ESP32 also keeps
+# espflash.py, esp32.py, espverify.py (set_boot's check) and simsys.py: about 15 KB more on the 64-bit port.
 import os
 import sys
 
@@ -55,13 +62,15 @@ def main():
         return 1
     import simsetup
 
-    bd = simsetup.start(sys.argv[1])
+    bd, code = simsetup.start(sys.argv[1])
     del sys.modules["simsetup"]
     simsetup = None
     if bd is None:
         return 1
     g = {"__name__": "__main__"}
     try:
+        if code is not None:  # the ESP32 did not get to boot.py
+            return code
         _run("/boot.py", g)  # a failing boot.py does not stop main.py on a board either
         if not _run("/main.py", g):
             return 1
@@ -74,9 +83,15 @@ def main():
     except sys.modules["aloft_board"].Reset:
         return 75
     finally:
-        os.umount("/")
+        if code is None:
+            os.umount("/")
         bd.close()
-        if hasattr(bd, "cut"):
+        if hasattr(bd, "ops"):  # an ESP32's flash (espflash.py)
+            if bd.violations:
+                print("sim: %d NOR violations" % bd.violations)
+            if bd.cut is not None:
+                print("sim: %d flash operations" % bd.ops)
+        elif hasattr(bd, "cut"):
             print("sim: %d block writes" % bd.writes)
 
 

@@ -1,13 +1,33 @@
 # What run.py does before the device boots: the board's hooks (simboard.py) set up from the environment, the
-# image opened and mounted at /, the import path of a board. Loaded before the image hides the host's files,
+# image opened (an ESP32 flash booted by its bootloader, espboot.py) and mounted at /, the import path of a board. Loaded before the image hides the host's files,
 # and unloaded again before boot.py runs: a board has none of this in its heap.
 import os
 import sys
 
 
+def esp32_flash(image):
+    """Whether image is the flash of a simulated ESP32 (flashtool.py mkflash): a bootloader image (0xE9) at 0, 0x1000
+    or 0x2000 (the chip's bootloader offset) and a partition table (AA 50) at 0x8000. Anything else is a LittleFS."""
+    try:
+        with open(image, "rb") as f:
+            f.seek(0x8000)
+            if f.read(2) != b"\xaa\x50":
+                return False
+            for off in (0, 0x1000, 0x2000):
+                f.seek(off)
+                if f.read(1) == b"\xe9":
+                    return True
+    except OSError:
+        pass
+    return False
+
+
 def start(image):
-    """The flash (blockdev.FileBlockDev; simcut.CuttingBlockDev with ALOFT_SIM_CUT_AFTER_WRITES) of image,
-    mounted at /, or None when it cannot be opened (said on standard error)."""
+    """(flash, code): the flash of image mounted at /, code None; or code the exit code when the board does not get
+    that far (the ESP32 bootloader found nothing bootable, or the firmware reset before boot.py), flash None when it
+    cannot be opened (said on standard error). A LittleFS image is blockdev.FileBlockDev (simcut.CuttingBlockDev
+    with ALOFT_SIM_CUT_AFTER_WRITES); an ESP32 flash is espflash.Flash, booted by espboot.py, its vfs (or ffat)
+    partition mounted."""
     import simboard
 
     path = image if image.startswith("/") else os.getcwd() + "/" + image  # before / is the image
@@ -26,8 +46,31 @@ def start(image):
 
         sys.modules["deflate"] = siminflate
     cut = os.getenv("ALOFT_SIM_CUT_AFTER_WRITES")
+    bd = None
     try:
-        if cut is None:
+        if esp32_flash(image):
+            from espflash import Flash
+            import esp32  # before espboot, which imports it: the compiler's peaks apart, not stacked
+
+            esp32 = None
+            import espboot
+
+            bd = Flash(image, None if cut is None else int(cut))
+            Flash = None
+            code = espboot.boot(bd)
+            del sys.modules["espboot"], sys.modules["espchips"]
+            espboot = None
+            if code is not None:
+                return bd, code
+            import esp32
+
+            part = esp32.Partition.find(1, label="vfs") or esp32.Partition.find(1, label="ffat")
+            if not part:
+                print("sim: no vfs partition on this flash")
+                return bd, 1
+            os.mount(os.VfsLfs2(part[0]), "/")
+            part = esp32 = None
+        elif cut is None:
             from blockdev import FileBlockDev as Dev
 
             bd = Dev(image)
@@ -36,10 +79,13 @@ def start(image):
 
             bd = Dev(image, int(cut))
         Dev = None
-        os.mount(os.VfsLfs2(bd), "/")
+        if not hasattr(bd, "ops"):
+            os.mount(os.VfsLfs2(bd), "/")
     except OSError as e:
         print("sim: cannot open image %s: %s" % (image, e), file=sys.stderr)
-        return None
+        if bd is not None:
+            bd.close()
+        return None, None
     os.chdir("/")
     # What device/boot.py does first, done here too because nothing may read the flash before: a change to
     # it, so LittleFS finishes a rename a power cut interrupted.
@@ -66,4 +112,4 @@ def start(image):
         simboard.uid = os.getenv("ALOFT_SIM_UNIQUE_ID") or "%s-%s" % (cfg.get("board") or "sim", hexlify(sha256(path).digest()[:6]).decode())
     sys.modules["aloft_board"] = simboard
     sys.path[:] = ["", ".frozen", "/lib"]
-    return bd
+    return bd, None
