@@ -59,7 +59,7 @@ public struct ESPAppImage: Sendable, Equatable {
         guard !bytes.isEmpty else { throw AloftError("the file is empty, not an ESP app image") }
         guard bytes[0] == Self.magic else {
             if let full = FullFlashImage(bytes) { throw full.refusal }
-            throw AloftError("not an ESP app image: it starts with byte \(hex(bytes[0])), not the image magic 0xe9")
+            throw AloftError("not an ESP app image: it starts with byte \(hexByte(bytes[0])), not the image magic 0xe9")
         }
         guard bytes.count >= Self.headerSize else {
             throw Self.truncated(bytes.count, "inside the \(Self.headerSize)-byte image header")
@@ -88,7 +88,7 @@ public struct ESPAppImage: Sendable, Equatable {
         case 0:
             throw AloftError(
                 "the image carries no SHA-256 of itself (hash_appended, header byte 23, is 0): the bootloader could not check it, so it is refused")
-        default: throw AloftError("header byte 23 (hash_appended) is \(hex(bytes[23])), not 1")
+        default: throw AloftError("header byte 23 (hash_appended) is \(hexByte(bytes[23])), not 1")
         }
 
         var segments: [Segment] = []
@@ -122,7 +122,7 @@ public struct ESPAppImage: Sendable, Equatable {
         }
         guard bytes[checksumOffset] == checksum else {
             throw AloftError(
-                "bad checksum: the image says \(hex(bytes[checksumOffset])) at \(hex(checksumOffset)), its segments give \(hex(checksum)): "
+                "bad checksum: the image says \(hexByte(bytes[checksumOffset])) at \(hex(checksumOffset)), its segments give \(hexByte(checksum)): "
                     + "the image is damaged")
         }
         let appended = Digest.hex(bytes[hashOffset..<end])
@@ -395,3 +395,6 @@ struct Bytes {
 
 /// `0x1f`: lowercase hex, as esptool prints addresses and sizes.
 func hex(_ value: some BinaryInteger) -> String { "0x" + String(value, radix: 16) }
+
+/// `0x0f`: a byte in two hex digits, as esptool prints the checksum.
+func hexByte(_ byte: UInt8) -> String { "0x" + (byte < 0x10 ? "0" : "") + String(byte, radix: 16) }

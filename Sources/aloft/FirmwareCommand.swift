@@ -90,7 +90,7 @@ struct FirmwareCommand: ParsableCommand {
             }
             lines += tableLines(table).map { "  " + $0 }
             lines += [
-                row("checksum", "\(hex(image.checksum)) at \(hex(image.checksumOffset)) (valid)"),
+                row("checksum", "\(hexByte(image.checksum)) at \(hex(image.checksumOffset)) (valid)"),
                 row("appended", "sha256 \(image.appendedSHA256) (valid)"),
                 "app descriptor at 0x20:",
                 row("  secure_version", "\(d.secureVersion)"),
@@ -240,3 +240,6 @@ private struct Report: Encodable {
 
 /// `0x1f`: lowercase hex, as esptool prints addresses and sizes.
 private func hex(_ value: some BinaryInteger) -> String { "0x" + String(value, radix: 16) }
+
+/// `0x0f`: a byte in two hex digits, as esptool prints the checksum.
+private func hexByte(_ byte: UInt8) -> String { "0x" + (byte < 0x10 ? "0" : "") + String(byte, radix: 16) }

@@ -85,7 +85,7 @@ import Testing
         Case("esp8266-sized chip id", replacing(good, at: 12, with: [0, 1]), "chip id 256 in the image header is none of the chips Aloft knows"),
         Case("hash not appended", replacing(good, at: 23, with: [0]),
          "the image carries no SHA-256 of itself (hash_appended, header byte 23, is 0): the bootloader could not check it, so it is refused"),
-        Case("hash_appended 2", replacing(good, at: 23, with: [2]), "header byte 23 (hash_appended) is 0x2, not 1"),
+        Case("hash_appended 2", replacing(good, at: 23, with: [2]), "header byte 23 (hash_appended) is 0x02, not 1"),
         Case("odd segment length", replacing(good, at: 0x54C + 4, with: [63]),
          "segment 1 (at 0x54c, load address 0x3ffb0000) is 0x3f bytes long, not a multiple of 4"),
         Case("cut in a segment header", Array(good.prefix(0x54C + 5)),
@@ -249,5 +249,4 @@ private func replacing(_ bytes: [UInt8], at offset: Int, with new: [UInt8]) -> [
     return copy
 }
 
-private func hexByte(_ byte: UInt8) -> String { "0x" + String(byte, radix: 16) }
 private func hexNumber(_ n: Int) -> String { "0x" + String(n, radix: 16) }
