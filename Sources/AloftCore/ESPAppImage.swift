@@ -55,7 +55,7 @@ public struct ESPAppImage: Sendable, Equatable {
     /// Reads and checks an app image; the error says, in one line, the first thing wrong and where.
     public init(parsing input: some Collection<UInt8>) throws(AloftError) {
         let bytes = Array(input)
-        let file = Bytes(bytes)
+        let file = ImageBytes(bytes)
         guard !bytes.isEmpty else { throw AloftError("the file is empty, not an ESP app image") }
         guard bytes[0] == Self.magic else {
             if let full = FullFlashImage(bytes) { throw full.refusal }
@@ -201,7 +201,7 @@ public struct ESPAppDescriptor: Sendable, Equatable {
     /// SHA-256 of the ELF file the image was made from, 64 lowercase hex.
     public let elfSHA256: String
 
-    fileprivate init(_ file: Bytes, at base: Int) {
+    fileprivate init(_ file: ImageBytes, at base: Int) {
         secureVersion = file.u32(base + 4)
         version = file.text(base + 16, 32)
         projectName = file.text(base + 48, 32)
@@ -308,23 +308,23 @@ public struct FirmwareVersion: Sendable, Equatable {
 /// A full flash image (MicroPython's `firmware.bin`, ports/esp32/makeimg.py: the bootloader, the partition table at flash
 /// 0x8000, the app at the first app partition, the file starting at the bootloader's offset), recognised so that a refusal
 /// can say where its app is.
-struct FullFlashImage {
-    /// Where the file starts in flash (the bootloader's offset).
-    let flashOffset: Int
-    /// The partition table's first app partition, when the file has a table.
-    let app: (name: String, offset: Int)?
-    let chip: ESPChip?
+enum FullFlashImage {
+    /// The file starts at `flashOffset` in flash (the bootloader's offset) and has a partition table whose first app
+    /// partition, where makeimg.py puts the app, is `app`.
+    case withTable(flashOffset: Int, app: (name: String, offset: Int))
+    /// An ESP image for `chip` without an app descriptor and no partition table after it: a bootloader, alone or cut short.
+    case bootloader(chip: ESPChip)
+
     static let partitionTableAddress = 0x8000
-    /// Where the app goes without a partition table to say: the first app partition of every table in ports/esp32.
+    /// Where the app goes when no partition table says: the first app partition of every table in ports/esp32.
     static let defaultAppAddress = 0x10000
 
     /// Found by its ESP-IDF partition table (entries starting `AA 50`, gen_esp32part.py) at 0x8000 less one of the
-    /// bootloader offsets, or by an ESP image at 0 without an app descriptor (a bootloader) for a chip Aloft knows.
+    /// bootloader offsets, or by an ESP image at 0 without an app descriptor for a chip Aloft knows.
     init?(_ bytes: [UInt8]) {
+        var chip: ESPChip?
         if bytes.count >= ESPAppImage.headerSize, bytes[0] == ESPAppImage.magic {
-            chip = ESPChip(imageChipID: Bytes(bytes).u16(12))
-        } else {
-            chip = nil
+            chip = ESPChip(imageChipID: ImageBytes(bytes).u16(12))
         }
         var offsets = [0x1000, 0, 0x2000]
         if let chip {
@@ -333,41 +333,41 @@ struct FullFlashImage {
         }
         for offset in offsets {
             if let app = Self.firstApp(bytes, tableAt: Self.partitionTableAddress - offset) {
-                flashOffset = offset
-                self.app = app
+                self = .withTable(flashOffset: offset, app: app)
                 return
             }
         }
         guard let chip else { return nil }
-        flashOffset = chip.bootloaderOffset
-        app = nil
+        self = .bootloader(chip: chip)
     }
 
     var refusal: AloftError {
-        guard let app else {
-            let chip = chip!
+        switch self {
+        case .bootloader(let chip):
+            let offset = chip.bootloaderOffset
             return AloftError(
                 "this is a bootloader or a full flash image (firmware.bin: magic 0xe9 but no app descriptor at 0x20), not an app image: "
-                    + "the app is at \(hex(Self.defaultAppAddress - flashOffset)) of an \(chip.rawValue) firmware.bin "
-                    + "(flash \(hex(Self.defaultAppAddress)) - \(hex(flashOffset))); publish the app alone, micropython.org's .app-bin")
+                    + "the app is at \(hex(Self.defaultAppAddress - offset)) of an \(chip.rawValue) firmware.bin "
+                    + "(flash \(hex(Self.defaultAppAddress)) - \(hex(offset))); publish the app alone, micropython.org's .app-bin")
+        case .withTable(let flashOffset, let app):
+            return AloftError(
+                "this is a full flash image (firmware.bin: bootloader, partition table at \(hex(Self.partitionTableAddress - flashOffset)), app), "
+                    + "not an app image: publish the app alone, micropython.org's .app-bin, "
+                    + "or this file's bytes from \(hex(app.offset - flashOffset)) on "
+                    + "(partition \(app.name) at flash \(hex(app.offset)); the file starts at flash \(hex(flashOffset)))")
         }
-        return AloftError(
-            "this is a full flash image (firmware.bin: bootloader, partition table at \(hex(Self.partitionTableAddress - flashOffset)), app), "
-                + "not an app image: publish the app alone, micropython.org's .app-bin, "
-                + "or this file's bytes from \(hex(app.offset - flashOffset)) on "
-                + "(partition \(app.name) at flash \(hex(app.offset)); the file starts at flash \(hex(flashOffset)))")
     }
 
-    /// The first app partition of the table at `at` (where makeimg.py puts the app), or nil when there is no table there.
+    /// The first app partition of the table at `at`, or nil when there is no table there.
     private static func firstApp(_ bytes: [UInt8], tableAt at: Int) -> (name: String, offset: Int)? {
-        let file = Bytes(bytes)
+        let file = ImageBytes(bytes)
         var entry = at
         // At most 0xC00 bytes of entries (ESP-IDF's partition table size), ended by 0xFF or the MD5 entry (EB EB).
         while entry + 32 <= bytes.count, entry < at + 0xC00 {
             guard bytes[entry] == 0xAA, bytes[entry + 1] == 0x50 else { return nil }
             if bytes[entry + 2] == 0x00 {  // type app
                 let offset = Int(file.u32(entry + 4))
-                // An app partition below the table would not be a table ESP-IDF made; nor would one the file cannot start before.
+                // An app partition at or below the table is not in a table ESP-IDF would make.
                 guard offset > partitionTableAddress else { return nil }
                 return (file.text(entry + 12, 16), offset)
             }
@@ -378,7 +378,7 @@ struct FullFlashImage {
 }
 
 /// Little-endian reads of a file's bytes, in range (callers check the length first).
-struct Bytes {
+struct ImageBytes {
     let bytes: [UInt8]
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
