@@ -30,9 +30,42 @@ public struct CheckInRequest: Codable, Sendable, Equatable {
     /// The highest manifest format the agent reads; absent (agents before 0.3.0) is 1.
     public var format: Int?
 
+    // What it runs below the files (docs/firmware.md, "Check-in"): every agent since 0.4.0 sends `ota`, older ones none.
+    /// The firmware build, `sys.implementation._build`.
+    public var build: String?
+    /// Whether the board can take a firmware update (an OTA partition table); its presence says the agent can.
+    public var ota: Bool?
+    public var chip: String?
+    /// Bytes of the slot a new firmware would go to.
+    public var slot: Int?
+    /// The running slot's label.
+    public var running: String?
+    /// `fw_state`, one of ``firmwareStates``: the running firmware is `valid`, or on `trial`.
+    public var firmwareState: String?
+    /// Whether the bootloader rolls back a failed firmware; absent until the device learned it.
+    public var rollback: Bool?
+    /// `fw_sha256`: SHA-256 of the running image.
+    public var firmwareSHA256: String?
+    /// `fw_rejected`: SHA-256 of the last image the device rolled back.
+    public var firmwareRejected: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, version, sequence, board, micropython, agent, mpy, free, rejected, format, build, ota, chip, slot, running, rollback
+        case firmwareState = "fw_state"
+        case firmwareSHA256 = "fw_sha256"
+        case firmwareRejected = "fw_rejected"
+    }
+
+    /// Values of `fw_state`.
+    public static let firmwareStates = FirmwareReport.states
+    public static let maxBuildBytes = FirmwareImage.maxBuildCharacters
+    public static let maxSlotLabelBytes = 16
+
     public init(
         id: String, version: String? = nil, sequence: Int, board: String? = nil, micropython: String? = nil, agent: String? = nil,
-        mpy: Int? = nil, free: Int? = nil, rejected: Int? = nil, format: Int? = nil
+        mpy: Int? = nil, free: Int? = nil, rejected: Int? = nil, format: Int? = nil, build: String? = nil, ota: Bool? = nil, chip: String? = nil,
+        slot: Int? = nil, running: String? = nil, firmwareState: String? = nil, rollback: Bool? = nil, firmwareSHA256: String? = nil,
+        firmwareRejected: String? = nil
     ) {
         self.id = id
         self.version = version
@@ -44,7 +77,26 @@ public struct CheckInRequest: Codable, Sendable, Equatable {
         self.free = free
         self.rejected = rejected
         self.format = format
+        self.build = build
+        self.ota = ota
+        self.chip = chip
+        self.slot = slot
+        self.running = running
+        self.firmwareState = firmwareState
+        self.rollback = rollback
+        self.firmwareSHA256 = firmwareSHA256
+        self.firmwareRejected = firmwareRejected
     }
+
+    /// The firmware fields as sent, which the server keeps.
+    public var firmwareReport: FirmwareReport {
+        FirmwareReport(
+            build: build, ota: ota, chip: chip, slot: slot, running: running, state: firmwareState, rollback: rollback, sha256: firmwareSHA256,
+            rejected: firmwareRejected)
+    }
+
+    /// What the device says of its firmware, for the decision; nil from agents before 0.4.0 (no `ota`).
+    public var firmware: DeviceFirmware? { firmwareReport.firmware }
 }
 
 /// The answer to a check-in: nothing to do, or the signed release to install.
@@ -60,12 +112,15 @@ public struct CheckInResponse: Codable, Sendable, Equatable {
     public var release: SignedRelease?
     /// Only beside a format-1 envelope: blob → size of its zlib form; left out otherwise.
     public var zlib: [String: Int]?
+    /// With ``update``: `firmware` when the device is to take the release's firmware first; left out for its files.
+    public var step: String?
 
-    public init(action: String, poll: Int, release: SignedRelease? = nil, zlib: [String: Int]? = nil) {
+    public init(action: String, poll: Int, release: SignedRelease? = nil, zlib: [String: Int]? = nil, step: String? = nil) {
         self.action = action
         self.poll = poll
         self.release = release
         self.zlib = zlib
+        self.step = step
     }
 }
 
@@ -83,13 +138,16 @@ public struct EventRequest: Codable, Sendable, Equatable {
     public var version: String?
     public var sequence: Int?
     public var reason: String?
+    /// `firmware` for an event of a release's firmware step; absent for its files.
+    public var step: String?
 
-    public init(id: String, type: String, version: String? = nil, sequence: Int? = nil, reason: String? = nil) {
+    public init(id: String, type: String, version: String? = nil, sequence: Int? = nil, reason: String? = nil, step: String? = nil) {
         self.id = id
         self.type = type
         self.version = version
         self.sequence = sequence
         self.reason = reason
+        self.step = step
     }
 }
 
@@ -137,6 +195,17 @@ extension CheckInRequest: WireSchema {
                 "free": JSONSchema.integer(minimum: 0, maximum: Int.max).orNull.described("Free flash bytes."),
                 "rejected": JSONSchema.installedSequence.orNull.described("The highest sequence the device rolled back from."),
                 "format": JSONSchema.integer(oneOf: formats).orNull.described("The highest manifest format the agent reads; absent is 1."),
+                "build": JSONSchema.string(pattern: "^[A-Za-z0-9_-]{1,\(maxBuildBytes)}$", minLength: 1, maxLength: maxBuildBytes).orNull
+                    .described("The firmware build, `sys.implementation._build`."),
+                "ota": JSONSchema.boolean.orNull.described("Whether the board can take a firmware update; sent by every agent since 0.4.0."),
+                "chip": JSONSchema.string(oneOf: FirmwareImage.chips).orNull.described("The chip, from the running image's header."),
+                "slot": JSONSchema.integer(minimum: 0, maximum: Int.max).orNull.described("Bytes of the slot a new firmware would go to."),
+                "running": JSONSchema.string(pattern: "^[A-Za-z0-9_]{1,\(maxSlotLabelBytes)}$", minLength: 1, maxLength: maxSlotLabelBytes).orNull
+                    .described("The running slot's label."),
+                "fw_state": JSONSchema.string(oneOf: firmwareStates).orNull.described("The running firmware: `valid`, or on `trial`."),
+                "rollback": JSONSchema.boolean.orNull.described("Whether the bootloader rolls back a failed firmware; absent until learned."),
+                "fw_sha256": JSONSchema.sha256.orNull.described("SHA-256 of the running firmware image."),
+                "fw_rejected": JSONSchema.sha256.orNull.described("SHA-256 of the last firmware image the device rolled back."),
             ]
         )
         .example([
@@ -157,6 +226,8 @@ extension CheckInResponse: WireSchema {
                 "release": JSONSchema.ref(SignedRelease.self).described("With `update` only: the signed envelope in the format the device reads."),
                 "zlib": JSONSchema.map(keys: .sha256, values: .count)
                     .described("Beside a format-1 envelope only: blob → size of its zlib form, for the blobs that have one."),
+                "step": JSONSchema.string(oneOf: [UpdateStep.firmware.rawValue])
+                    .described("With `update` only: `firmware` when the device is to take the release's firmware first; absent for its files."),
             ]
         )
     }
@@ -173,6 +244,8 @@ extension EventRequest: WireSchema {
                 "version": JSONSchema.semanticVersion.orNull.described("The release the event is about; an `installed` event needs it."),
                 "sequence": JSONSchema.sequence.orNull.described("The release the event is about; an `installed` event needs it."),
                 "reason": JSONSchema.string(maxLength: maxReasonCharacters).orNull.described("Why, for `failed`, `rolled_back` and `deferred`."),
+                "step": JSONSchema.string(oneOf: [UpdateStep.firmware.rawValue]).orNull
+                    .described("`firmware` for an event of the release's firmware step; absent for its files."),
             ]
         )
         .requiring(["version": .semanticVersion, "sequence": .sequence], when: "type", is: "installed")
@@ -223,9 +296,12 @@ public protocol FlatJSONObject {
 }
 
 extension CheckInRequest: FlatJSONObject {
-    public static let fieldNames: Set<String> = ["id", "version", "sequence", "board", "micropython", "agent", "mpy", "free", "rejected", "format"]
+    public static let fieldNames: Set<String> = [
+        "id", "version", "sequence", "board", "micropython", "agent", "mpy", "free", "rejected", "format", "build", "ota", "chip", "slot", "running",
+        "fw_state", "rollback", "fw_sha256", "fw_rejected",
+    ]
 }
 
 extension EventRequest: FlatJSONObject {
-    public static let fieldNames: Set<String> = ["id", "type", "version", "sequence", "reason"]
+    public static let fieldNames: Set<String> = ["id", "type", "version", "sequence", "reason", "step"]
 }

@@ -16,13 +16,15 @@ public enum DecisionReason: Sendable, Equatable, CustomStringConvertible {
     case pinMissing(version: String)
     /// Pinned to an older release than it runs: a pin never sends a device back.
     case pinOlder(version: String)
-    /// Pinned to a release it rolled back, or cannot take.
+    /// Pinned to a release it rolled back, or cannot take (and why).
     case pinRejected(version: String)
-    case pinUnfit(version: String)
+    case pinUnfit(version: String, why: String)
     /// The newest newer release is one it rolled back (or older than that).
     case rejected(version: String)
-    /// The newest newer release does not fit it: board, MicroPython, or manifest format.
-    case unfit(version: String)
+    /// The newest newer release does not fit it (board, MicroPython, `.mpy`, manifest format, firmware), and why.
+    case unfit(version: String, why: String)
+    /// Its firmware is on trial: nothing is offered until it is confirmed or rolled back.
+    case firmwareOnTrial
     case expired(version: String)
     /// Published `--held` and no rollout started it.
     case held(version: String)
@@ -59,13 +61,14 @@ public enum DecisionReason: Sendable, Equatable, CustomStringConvertible {
         case .halted: "halted"
         case .paused: "paused"
         case .aborted: "aborted"
+        case .firmwareOnTrial: "firmware-on-trial"
         }
     }
 
     /// Every code, for the API's schema.
     public static let codes = [
         "up-to-date", "newest", "rollout", "pinned", "pin-offered", "pin-missing", "pin-older", "pin-rejected", "pin-unfit", "rejected", "unfit",
-        "expired", "held", "not-targeted", "not-in-phase", "beyond-phases", "outside-window", "halted", "paused", "aborted",
+        "expired", "held", "not-targeted", "not-in-phase", "beyond-phases", "outside-window", "halted", "paused", "aborted", "firmware-on-trial",
     ]
 
     public var description: String {
@@ -78,9 +81,9 @@ public enum DecisionReason: Sendable, Equatable, CustomStringConvertible {
         case .pinMissing(let v): "pinned to \(v), which the channel has no release of"
         case .pinOlder(let v): "pinned to \(v), older than what it runs; a pin never sends a device back"
         case .pinRejected(let v): "pinned to \(v), which it rolled back"
-        case .pinUnfit(let v): "pinned to \(v), which does not fit it (board, MicroPython, format or expiry)"
+        case .pinUnfit(let v, let why): "pinned to \(v), which does not fit it: \(why)"
         case .rejected(let v): "rolled back \(v); nothing newer to offer"
-        case .unfit(let v): "\(v) does not fit it (board, MicroPython or manifest format)"
+        case .unfit(let v, let why): "\(v) does not fit it: \(why)"
         case .expired(let v): "\(v) has expired"
         case .held(let v): "release \(v) held until a rollout starts it"
         case .notTargeted(let id, let v): "not a target of rollout \(id) (\(v))"
@@ -91,6 +94,7 @@ public enum DecisionReason: Sendable, Equatable, CustomStringConvertible {
         case .halted(let id, let reason): "rollout \(id) halted: \(reason)"
         case .paused(let id): "rollout \(id) is paused"
         case .aborted(let id): "rollout \(id) was aborted"
+        case .firmwareOnTrial: "its firmware is on trial; nothing is offered until it is confirmed or rolled back"
         }
     }
 }
@@ -103,6 +107,15 @@ public struct CheckInDecision: Sendable, Equatable {
     public init(offer: ReleaseOffer?, reason: DecisionReason) {
         self.offer = offer
         self.reason = reason
+    }
+
+    /// The reason as people read it, with the step of an offer: `offered 2.0.0, the newest release of the channel:
+    /// firmware first (ESP32_GENERIC-OTA, MicroPython 1.26.0)`, or why its firmware is left out of a files step.
+    public var why: String {
+        guard let plan = offer?.plan else { return reason.description }
+        if let image = plan.image { return "\(reason): firmware first (\(image.build), MicroPython \(image.micropython))" }
+        if let skipped = plan.firmwareSkipped { return "\(reason): its files alone, not its firmware (\(skipped))" }
+        return reason.description
     }
 
     // Not inlined: Swift 6.3.1's optimizer crashes (an ownership verification failure in CopyPropagation) on the
@@ -132,19 +145,24 @@ extension ReleaseSelection {
     /// newest rollout of it; a held release with none is offered to nobody; any other goes to the whole channel. When
     /// nothing is offered, the reason is what keeps the newest newer release from the device.
     public static func decide(for device: DeviceFacts, releases: [ReleaseCandidate], rollouts: [Rollout], now: Date) -> CheckInDecision {
+        if device.firmware?.onTrial == true { return CheckInDecision(offer: nil, reason: .firmwareOnTrial) }
         if let pin = device.pin {
             guard let pinned = releases.first(where: { $0.version == pin }) else { return CheckInDecision(offer: nil, reason: .pinMissing(version: pin)) }
             if pinned.sequence == device.sequence { return CheckInDecision(offer: nil, reason: .pinned(version: pin)) }
             if pinned.sequence < device.sequence { return CheckInDecision(offer: nil, reason: .pinOlder(version: pin)) }
             if pinned.sequence <= device.rejected ?? 0 { return CheckInDecision(offer: nil, reason: .pinRejected(version: pin)) }
-            guard pinned.isTakeable(by: device, now: now) else { return CheckInDecision(offer: nil, reason: .pinUnfit(version: pin)) }
-            return CheckInDecision(offer: ReleaseOffer(sequence: pinned.sequence, format: device.format), reason: .pinOffered(version: pin))
+            switch pinned.fit(for: device, now: now) {
+            case .failure(let unfit): return CheckInDecision(offer: nil, reason: .pinUnfit(version: pin, why: unfit.why))
+            case .success(let plan):
+                return CheckInDecision(offer: ReleaseOffer(sequence: pinned.sequence, format: device.format, plan: plan), reason: .pinOffered(version: pin))
+            }
         }
         let newer = releases.filter { $0.sequence > device.sequence }.sorted { $0.sequence > $1.sequence }
         var blocked: DecisionReason? = nil
         for release in newer {
             switch availability(of: release, to: device, rollouts: rollouts, now: now) {
-            case .success(let reason): return CheckInDecision(offer: ReleaseOffer(sequence: release.sequence, format: device.format), reason: reason)
+            case .success(let (reason, plan)):
+                return CheckInDecision(offer: ReleaseOffer(sequence: release.sequence, format: device.format, plan: plan), reason: reason)
             case .failure(let block): blocked = blocked ?? block.reason
             }
         }
@@ -163,12 +181,18 @@ extension ReleaseSelection {
 
     struct Block: Error { var reason: DecisionReason }
 
-    private static func availability(of release: ReleaseCandidate, to device: DeviceFacts, rollouts: [Rollout], now: Date) -> Result<DecisionReason, Block> {
+    private static func availability(of release: ReleaseCandidate, to device: DeviceFacts, rollouts: [Rollout], now: Date)
+        -> Result<(DecisionReason, UpdatePlan), Block>
+    {
         if release.sequence <= device.rejected ?? 0 { return .failure(Block(reason: .rejected(version: release.version))) }
         if ReleaseManifest.isExpired(release.expires, at: now) { return .failure(Block(reason: .expired(version: release.version))) }
-        guard release.isTakeable(by: device, now: now) else { return .failure(Block(reason: .unfit(version: release.version))) }
+        let plan: UpdatePlan
+        switch release.fit(for: device, now: now) {
+        case .failure(let unfit): return .failure(Block(reason: .unfit(version: release.version, why: unfit.why)))
+        case .success(let fit): plan = fit
+        }
         guard let rollout = governingRollout(of: release, among: rollouts) else {
-            return release.held ? .failure(Block(reason: .held(version: release.version))) : .success(.newest(version: release.version))
+            return release.held ? .failure(Block(reason: .held(version: release.version))) : .success((.newest(version: release.version), plan))
         }
         guard rollout.policy.target.includes(device) else { return .failure(Block(reason: .notTargeted(rollout: rollout.id, version: release.version))) }
         switch rollout.status {
@@ -186,6 +210,6 @@ extension ReleaseSelection {
         if let window = rollout.policy.window, !window.contains(now) {
             return .failure(Block(reason: .outsideWindow(rollout: rollout.id, window: window.text, opens: window.nextOpening(after: now))))
         }
-        return .success(.rollout(id: rollout.id, phase: phase, percent: rollout.policy.phases[phase], version: release.version))
+        return .success((.rollout(id: rollout.id, phase: phase, percent: rollout.policy.phases[phase], version: release.version), plan))
     }
 }

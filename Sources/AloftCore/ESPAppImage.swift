@@ -154,7 +154,7 @@ public struct ESPAppImage: Sendable, Equatable {
     /// name different versions. A `given` version must be the banner's (one of them, when they disagree).
     public func micropythonVersion(given: String? = nil) throws(AloftError) -> FirmwareVersion {
         if let given {
-            guard FirmwareVersion.isRelease(given) else {
+            guard FirmwareImage.isPlainVersion(given) else {
                 throw AloftError("the MicroPython version given must be X.Y.Z (digits only), got '\(given.prefix(40))'")
             }
         }
@@ -293,15 +293,6 @@ public struct FirmwareVersion: Sendable, Equatable {
         if let note { return note }
         guard let banner else { return "given" }
         return "the banner at \(hex(banner.offset)): \(banner.text)"
-    }
-
-    /// `X.Y.Z`: three numbers of 1 to 6 digits, without leading zeros (one spelling for each version).
-    static func isRelease(_ text: String) -> Bool {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 3
-            && parts.allSatisfy {
-                (1...6).contains($0.count) && $0.utf8.allSatisfy { (0x30...0x39).contains($0) } && ($0.count == 1 || $0.first != "0")
-            }
     }
 }
 

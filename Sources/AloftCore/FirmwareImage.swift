@@ -1,21 +1,26 @@
-/// One firmware image of a release (docs/firmware.md, "Manifest"): the ESP32 app image that devices running `build` take,
-/// with the MicroPython version it runs and the `.mpy` version that firmware loads.
-public struct FirmwareImage: Codable, Sendable, Equatable {
-    /// `BOARD` or `BOARD-VARIANT`, as `sys.implementation._build` reports it.
-    public var build: String
-    /// One of ``ESPChip``'s names.
-    public var chip: String
-    /// `X.Y.Z`, digits only.
-    public var micropython: String
-    /// The `.mpy` major version the firmware loads: 6 for MicroPython 1.19 and later, 5 for 1.12 to 1.18.
-    public var mpy: Int
-    /// Of the image file.
-    public var sha256: String
-    public var size: Int
-
-    public static let maxBuildLength = 48
+/// One firmware image a release carries: an ESP-IDF app image for one MicroPython firmware build (docs/firmware.md).
+///
+/// The manifest lists these under `firmware`, sorted by ``build``; a device whose firmware build is ``build`` and whose
+/// running image is another takes this one first (``FirmwareStep``).
+public struct FirmwareImage: Codable, Sendable, Equatable, Hashable {
+    /// Most images one release carries.
+    public static let maxImages = 8
+    public static let maxBuildCharacters = 48
+    /// Smallest and largest image: an app image is at least its header and descriptor; no ESP32 OTA slot is above 16 MiB.
     public static let minSize = 256
     public static let maxSize = 16 * 1024 * 1024
+    /// The chips an image may be for, as esptool and `idf.py` name them.
+    public static let chips = ["esp32", "esp32c2", "esp32c3", "esp32c5", "esp32c6", "esp32h2", "esp32p4", "esp32s2", "esp32s3"]
+
+    /// The firmware build, as `sys.implementation._build` reports it: `ESP32_GENERIC-OTA`.
+    public var build: String
+    public var chip: String
+    /// The MicroPython version the image runs, `X.Y.Z`.
+    public var micropython: String
+    /// The `.mpy` major version the firmware loads.
+    public var mpy: Int
+    public var sha256: String
+    public var size: Int
 
     public init(build: String, chip: String, micropython: String, mpy: Int, sha256: String, size: Int) {
         self.build = build
@@ -26,86 +31,70 @@ public struct FirmwareImage: Codable, Sendable, Equatable {
         self.size = size
     }
 
-    /// Checks the field rules of docs/firmware.md, "Manifest"; the message names the first one broken. Whether the entries
-    /// of a release are sorted and unique is the manifest's concern.
+    /// The MicroPython version as a comparable value (validated images always have one).
+    public var version: MicroPythonVersion? { MicroPythonVersion(micropython) }
+
+    /// Checks the rules of docs/firmware.md, "Manifest"; the message names the build and the rule.
     public func validate() throws(AloftError) {
-        try Self.validateBuild(build)
-        func fail(_ why: String) -> AloftError { AloftError("firmware '\(build)': \(why)") }
-        guard ESPChip(rawValue: chip) != nil else {
-            throw fail("chip must be one of \(ESPChip.allCases.map(\.rawValue).joined(separator: ", ")), got '\(chip.prefix(40))'")
+        guard Self.isBuildName(build) else {
+            throw AloftError("firmware build must be 1-\(Self.maxBuildCharacters) of A-Z a-z 0-9 _ -, got '\(build.prefix(60))'")
         }
-        guard FirmwareVersion.isRelease(micropython) else { throw fail("micropython must be a version X.Y.Z (digits only), got '\(micropython.prefix(40))'") }
-        guard let expected = Self.mpy(forMicroPython: micropython) else {
-            throw fail("MicroPython \(micropython) is older than 1.12, the first whose .mpy files (version 5) Aloft knows")
+        guard Self.chips.contains(chip) else {
+            throw AloftError("firmware \(build): chip must be one of \(Self.chips.joined(separator: ", ")), got '\(chip.prefix(20))'")
         }
-        guard mpy == expected else { throw fail("mpy must be \(expected) for MicroPython \(micropython), got \(mpy)") }
-        guard Digest.isSHA256Hex(sha256) else { throw fail("sha256 must be 64 lowercase hex characters") }
-        guard (Self.minSize...Self.maxSize).contains(size) else { throw fail("size must be \(Self.minSize)...\(Self.maxSize) bytes, got \(size)") }
-    }
-
-    /// A build name: 1 to ``maxBuildLength`` of `A-Z a-z 0-9 _ -`.
-    public static func validateBuild(_ build: String) throws(AloftError) {
-        let allowed = build.utf8.allSatisfy {
-            (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)
-                || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+        guard Self.isPlainVersion(micropython) else {
+            throw AloftError("firmware \(build): micropython must be a version X.Y.Z (digits only), got '\(micropython.prefix(30))'")
         }
-        guard (1...maxBuildLength).contains(build.utf8.count), allowed else {
-            throw AloftError("a firmware build is 1-\(maxBuildLength) of A-Z a-z 0-9 _ -, like ESP32_GENERIC-OTA; got '\(build.prefix(60))'")
+        guard (1...255).contains(mpy) else { throw AloftError("firmware \(build): mpy must be between 1 and 255, got \(mpy)") }
+        guard Digest.isSHA256Hex(sha256) else { throw AloftError("firmware \(build): sha256 must be 64 lowercase hex characters") }
+        guard (Self.minSize...Self.maxSize).contains(size) else {
+            throw AloftError("firmware \(build): size must be between \(Self.minSize) and \(Self.maxSize) bytes, got \(size)")
         }
     }
 
-    /// The `.mpy` major version MicroPython `version` (`X.Y.Z`) loads: 6 from 1.19 on, 5 from 1.12 to 1.18
-    /// (docs/firmware.md; MicroPython's docs/reference/mpyfiles.rst); nil before 1.12 or for anything but a version.
-    public static func mpy(forMicroPython version: String) -> Int? {
-        guard FirmwareVersion.isRelease(version), let v = MicroPythonVersion(version) else { return nil }
-        if v >= MicroPythonVersion("1.19.0")! { return 6 }
-        if v >= MicroPythonVersion("1.12.0")! { return 5 }
+    /// The rules of a manifest's `firmware` list: 1 to ``maxImages`` valid images, sorted by build, each build once.
+    public static func validate(_ images: [FirmwareImage]) throws(AloftError) {
+        guard (1...maxImages).contains(images.count) else {
+            throw AloftError("firmware lists 1-\(maxImages) images, got \(images.count) (leave it out for a release without firmware)")
+        }
+        for image in images { try image.validate() }
+        for (a, b) in zip(images, images.dropFirst()) {
+            guard Array(a.build.utf8).lexicographicallyPrecedes(Array(b.build.utf8)) else {
+                throw AloftError(a.build == b.build ? "firmware lists build \(a.build) twice" : "firmware is not sorted by build (\(a.build) before \(b.build))")
+            }
+        }
+    }
+
+    /// `images` sorted as a manifest lists them.
+    public static func sorted(_ images: [FirmwareImage]) -> [FirmwareImage] {
+        images.sorted { Array($0.build.utf8).lexicographicallyPrecedes(Array($1.build.utf8)) }
+    }
+
+    /// The `.mpy` major version a MicroPython version loads (docs/reference/mpyfiles.rst): 6 from 1.19, 5 from 1.12; nil before.
+    public static func mpyVersion(forMicroPython version: MicroPythonVersion) -> Int? {
+        if version >= MicroPythonVersion("1.19")! { return 6 }
+        if version >= MicroPythonVersion("1.12")! { return 5 }
         return nil
     }
-}
 
-extension FirmwareImage {
-    /// The entry publish writes for `image` as the firmware of `build`, after every check publish makes, or the reason it
-    /// refuses, in one line.
-    ///
-    /// - The chip: a build MicroPython makes (``FirmwareBuilds``) runs on the chip its board.json names, and the image must
-    ///   be for that chip; any other build needs `chip`, the chip the caller says it runs on. A `chip` given for a known
-    ///   build must be the table's.
-    /// - The size: at most the OTA slot of the build's partition table, when it ships one; a build without one (a board
-    ///   converted to an OTA table by hand) has its slot checked at check-in, where the device reports it.
-    /// - The MicroPython version: the image's banner, or `micropython` when the banner is missing or ambiguous
-    ///   (``ESPAppImage/micropythonVersion(given:)``); `mpy` follows from it, and versions before 1.12 are refused.
-    public init(build: String, image: ESPAppImage, chip: ESPChip? = nil, micropython: String? = nil) throws(AloftError) {
-        try Self.validateBuild(build)
-        let expected: ESPChip
-        let known = FirmwareBuilds.build(named: build)
-        switch (known, chip) {
-        case (let known?, let given?) where known.chip != given:
-            throw AloftError("\(build) runs on the \(known.chip.rawValue) (MicroPython's board.json), not the \(given.rawValue) given")
-        case (let known?, _):
-            expected = known.chip
-        case (nil, let given?):
-            expected = given
-        case (nil, nil):
-            throw AloftError(
-                "unknown firmware build '\(build)' (not a board or variant of MicroPython's ports/esp32): give the chip it runs on to publish it")
-        }
-        guard image.chip == expected else {
-            throw AloftError("chip \(image.chip.rawValue) is not what \(build) runs (\(expected.rawValue)\(known == nil ? ", as given" : ""))")
-        }
-        if let slot = known?.otaSlotSize, image.size > slot {
-            throw AloftError("the image is larger than the OTA slot of \(build) (\(image.size) > \(slot))")
-        }
-        let version = try image.micropythonVersion(given: micropython).version
-        guard let mpy = Self.mpy(forMicroPython: version) else {
-            throw AloftError("MicroPython \(version) is too old: firmware updates need 1.12 or later (.mpy version 5 or 6)")
-        }
-        self.init(build: build, chip: image.chip.rawValue, micropython: version, mpy: mpy, sha256: image.sha256, size: image.size)
-        try validate()
+    static func isBuildName(_ s: String) -> Bool {
+        (1...maxBuildCharacters).contains(s.utf8.count)
+            && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F || $0 == 0x2D }
     }
 
-    /// ``init(build:image:chip:micropython:)`` of the image in `imageBytes` (the whole file).
-    public init(build: String, imageBytes: some Collection<UInt8>, chip: ESPChip? = nil, micropython: String? = nil) throws(AloftError) {
-        try self.init(build: build, image: try ESPAppImage(parsing: imageBytes), chip: chip, micropython: micropython)
+    /// `X.Y.Z`, digits only, no leading zeros, at most 6 digits a part.
+    static func isPlainVersion(_ s: String) -> Bool {
+        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 3
+            && parts.allSatisfy { part in
+                (1...6).contains(part.count) && part.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } && (part == "0" || part.first != "0")
+            }
+    }
+
+    var canonicalValue: CanonicalJSON {
+        .object([
+            "build": .string(build), "chip": .string(chip), "micropython": .string(micropython), "mpy": .integer(mpy), "sha256": .string(sha256),
+            "size": .integer(size),
+        ])
     }
 }

@@ -31,10 +31,13 @@ public struct ReleaseManifest: Sendable, Equatable {
     public var expires: String?
     /// Optional: the release keys a device trusts once it has confirmed this release.
     public var trust: ReleaseTrust?
+    /// Optional: firmware images, one per firmware build, sorted by build (docs/firmware.md); format 2 only.
+    public var firmware: [FirmwareImage]?
 
     public init(
         version: SemanticVersion, sequence: Int, channel: String, created: String,
-        compat: Compatibility = Compatibility(), files: [FileEntry], expires: String? = nil, trust: ReleaseTrust? = nil
+        compat: Compatibility = Compatibility(), files: [FileEntry], expires: String? = nil, trust: ReleaseTrust? = nil,
+        firmware: [FirmwareImage]? = nil
     ) {
         self.version = version
         self.sequence = sequence
@@ -44,6 +47,7 @@ public struct ReleaseManifest: Sendable, Equatable {
         self.files = files.sorted { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
         self.expires = expires
         self.trust = trust
+        self.firmware = firmware.map(FirmwareImage.sorted)
     }
 
     public var totalSize: Int { files.reduce(0) { $0 + $1.size } }
@@ -52,6 +56,7 @@ public struct ReleaseManifest: Sendable, Equatable {
     /// A release that carries the agent (files under `lib/aloft/`) must carry all of it, `lib/aloft/__init__.py` at least.
     public func validate() throws(AloftError) {
         try Self.validateFields(sequence: sequence, channel: channel, created: created, expires: expires, trust: trust, compat: compat)
+        if let firmware { try FirmwareImage.validate(firmware) }
         try FileList.validate(files)
     }
 
@@ -62,7 +67,7 @@ public struct ReleaseManifest: Sendable, Equatable {
     public var header: ManifestHeader {
         ManifestHeader(
             version: version, sequence: sequence, channel: channel, created: created, compat: compat, files: FileListReference(of: files),
-            expires: expires, trust: trust)
+            expires: expires, trust: trust, firmware: firmware)
     }
 
     /// The exact text that gets signed: the format-2 manifest.
@@ -85,8 +90,9 @@ public struct ReleaseManifest: Sendable, Equatable {
         guard files.count <= Self.legacyMaxFiles else {
             throw AloftError("a format-1 manifest lists at most \(Self.legacyMaxFiles) files, this release has \(files.count)")
         }
+        // Format 1 has no firmware and no compat.mpy: its agents take the files alone, as `compat` allows.
         var object = Self.canonicalFields(
-            format: Self.legacyFormat, version: version, sequence: sequence, channel: channel, created: created, compat: compat,
+            format: Self.legacyFormat, version: version, sequence: sequence, channel: channel, created: created, compat: compat.legacy,
             expires: expires, trust: trust)
         object["files"] = .array(files.map { .object(["path": .string($0.path), "sha256": .string($0.sha256), "size": .integer($0.size)]) })
         return CanonicalJSON.object(object).encoded
@@ -128,7 +134,7 @@ public struct ReleaseManifest: Sendable, Equatable {
     }
 
     /// The fields in which `other` describes a different release, in the order docs/protocol.md lists them
-    /// (channel, version, sequence, created, compat, expires, trust, files); empty when both describe the same one.
+    /// (channel, version, sequence, created, compat, expires, trust, firmware, files); empty when both describe the same one.
     public func differences(from other: ReleaseManifest) -> [String] {
         var fields: [String] = []
         if channel != other.channel { fields.append("channel") }
@@ -139,6 +145,7 @@ public struct ReleaseManifest: Sendable, Equatable {
         if compat != other.compat { fields.append("compat") }
         if expires != other.expires { fields.append("expires") }
         if trust != other.trust { fields.append("trust") }
+        if firmware != other.firmware { fields.append("firmware") }
         if files != other.files { fields.append("files") }
         return fields
     }
@@ -289,10 +296,11 @@ public struct ManifestHeader: Codable, Sendable, Equatable {
     public var files: FileListReference
     public var expires: String?
     public var trust: ReleaseTrust?
+    public var firmware: [FirmwareImage]?
 
     public init(
         version: SemanticVersion, sequence: Int, channel: String, created: String, compat: Compatibility = Compatibility(),
-        files: FileListReference, expires: String? = nil, trust: ReleaseTrust? = nil
+        files: FileListReference, expires: String? = nil, trust: ReleaseTrust? = nil, firmware: [FirmwareImage]? = nil
     ) {
         self.format = ReleaseManifest.currentFormat
         self.version = version
@@ -303,6 +311,7 @@ public struct ManifestHeader: Codable, Sendable, Equatable {
         self.files = files
         self.expires = expires
         self.trust = trust
+        self.firmware = firmware
     }
 
     /// Checks every rule of docs/protocol.md, "Release manifest (format 2)"; the message names the first one broken.
@@ -311,6 +320,7 @@ public struct ManifestHeader: Codable, Sendable, Equatable {
             throw AloftError("unsupported manifest format \(format) (this version reads \(ReleaseManifest.currentFormat))")
         }
         try ReleaseManifest.validateFields(sequence: sequence, channel: channel, created: created, expires: expires, trust: trust, compat: compat)
+        if let firmware { try FirmwareImage.validate(firmware) }
         try files.validate()
     }
 
@@ -319,6 +329,7 @@ public struct ManifestHeader: Codable, Sendable, Equatable {
             format: format, version: version, sequence: sequence, channel: channel, created: created, compat: compat, expires: expires,
             trust: trust)
         object["files"] = files.canonicalValue
+        if let firmware { object["firmware"] = .array(firmware.map(\.canonicalValue)) }
         return .object(object)
     }
 
@@ -333,7 +344,7 @@ public struct ManifestHeader: Codable, Sendable, Equatable {
         let entries = try FileList.parse(fileList, matching: files)
         return ReleaseManifest(
             version: version, sequence: sequence, channel: channel, created: created, compat: compat, files: entries, expires: expires,
-            trust: trust)
+            trust: trust, firmware: firmware)
     }
 
     /// Parses and validates a format-2 manifest, and insists its text is already canonical.
@@ -358,14 +369,18 @@ public struct ManifestHeader: Codable, Sendable, Equatable {
     }
 }
 
-/// Which devices a release is for: board globs and a minimum MicroPython version.
+/// Which devices a release is for: board globs, a minimum MicroPython version and the `.mpy` version its bytecode needs.
 public struct Compatibility: Codable, Sendable, Equatable {
     public var boards: [String]
     public var micropython: String?
+    /// The `.mpy` major version the release's compiled files need (`--compile`): a device whose firmware loads another
+    /// cannot import them. Format 2 only (docs/firmware.md); format 1 leaves it out.
+    public var mpy: Int?
 
-    public init(boards: [String] = ["*"], micropython: String? = nil) {
+    public init(boards: [String] = ["*"], micropython: String? = nil, mpy: Int? = nil) {
         self.boards = boards
         self.micropython = micropython
+        self.mpy = mpy
     }
 
     public func validate() throws(AloftError) {
@@ -376,6 +391,7 @@ public struct Compatibility: Codable, Sendable, Equatable {
                 throw AloftError("compat.micropython must be a version like 1.21 or 1.21.0, got '\(micropython.prefix(40))'")
             }
         }
+        if let mpy, !(1...255).contains(mpy) { throw AloftError("compat.mpy must be between 1 and 255, got \(mpy)") }
     }
 
     /// Makes `minimum` the release's minimum MicroPython unless it asks for a later one already.
@@ -388,15 +404,34 @@ public struct Compatibility: Codable, Sendable, Equatable {
     /// Whether a device with this board name and MicroPython version may install the release.
     /// A device that does not say its version is refused when a minimum is set.
     public func accepts(board: String, micropython deviceVersion: String?) -> Bool {
-        guard boards.contains(where: { (try? BoardPattern($0))?.matches(board) ?? false }) else { return false }
-        guard let minimum = micropython.flatMap(MicroPythonVersion.init) else { return true }
-        guard let have = deviceVersion.flatMap(MicroPythonVersion.init) else { return false }
-        return have >= minimum
+        incompatibility(board: board, micropython: deviceVersion, mpy: nil) == nil
     }
+
+    /// Why a device with this board name, MicroPython version and `.mpy` major version cannot install the release, or nil
+    /// when it can. A device that does not say its version is refused when a minimum is set; one that does not say its
+    /// `.mpy` version is taken to load what its MicroPython version loads.
+    public func incompatibility(board: String, micropython deviceVersion: String?, mpy deviceMpy: Int?) -> String? {
+        guard boards.contains(where: { (try? BoardPattern($0))?.matches(board) ?? false }) else {
+            return "board \(board.isEmpty ? "(not reported)" : board) is not in \(boards.joined(separator: ","))"
+        }
+        let have = deviceVersion.flatMap(MicroPythonVersion.init)
+        if let minimum = micropython.flatMap(MicroPythonVersion.init) {
+            guard let have else { return "needs MicroPython \(micropython!) (the device does not say its version)" }
+            guard have >= minimum else { return "needs MicroPython \(micropython!) (runs \(have))" }
+        }
+        if let mpy, let loads = deviceMpy ?? have.flatMap(FirmwareImage.mpyVersion(forMicroPython:)), loads != mpy {
+            return "needs .mpy version \(mpy) (its firmware loads \(loads))"
+        }
+        return nil
+    }
+
+    /// The legacy (format 1) form: format 1 has no `mpy`.
+    var legacy: Compatibility { Compatibility(boards: boards, micropython: micropython) }
 
     var canonicalValue: CanonicalJSON {
         var object: [String: CanonicalJSON] = ["boards": .array(boards.map { .string($0) })]
         if let micropython { object["micropython"] = .string(micropython) }
+        if let mpy { object["mpy"] = .integer(mpy) }
         return .object(object)
     }
 }

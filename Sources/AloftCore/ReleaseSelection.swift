@@ -13,10 +13,16 @@ public struct DeviceFacts: Sendable, Equatable {
     public var rejected: Int?
     /// The manifest format the device's agent reads: 1 before agent 0.3.0 (which do not say), 2 since.
     public var format: Int
+    /// `sys.implementation._mpy` as reported (its low byte is the `.mpy` major version); nil when not reported.
+    public var mpy: Int?
+    /// The agent's own version, as reported.
+    public var agent: String?
+    /// What it runs below the files; nil for agents before 0.4.0, which cannot update firmware.
+    public var firmware: DeviceFirmware?
 
     public init(
         id: String = "", tags: [String] = [], pin: String? = nil, sequence: Int, board: String?, micropython: String?, rejected: Int? = nil,
-        format: Int = ReleaseManifest.legacyFormat
+        format: Int = ReleaseManifest.legacyFormat, mpy: Int? = nil, agent: String? = nil, firmware: DeviceFirmware? = nil
     ) {
         self.id = id
         self.tags = tags
@@ -26,6 +32,9 @@ public struct DeviceFacts: Sendable, Equatable {
         self.micropython = micropython
         self.rejected = rejected
         self.format = format
+        self.mpy = mpy
+        self.agent = agent
+        self.firmware = firmware
     }
 }
 
@@ -40,31 +49,53 @@ public struct ReleaseCandidate: Sendable, Equatable {
     /// The manifest formats the release is published in: 2, and 1 when it has a legacy envelope
     /// (a release published before format 2 existed has only 1).
     public var formats: Set<Int>
+    /// Its firmware images (format 2), one per build.
+    public var firmware: [FirmwareImage]
+    /// Published with `--firmware-without-rollback`: its firmware may go to boards whose bootloader does not roll back.
+    public var firmwareWithoutRollback: Bool
 
-    public init(sequence: Int, version: String = "", held: Bool = false, compat: Compatibility, expires: String?, formats: Set<Int>) {
+    public init(
+        sequence: Int, version: String = "", held: Bool = false, compat: Compatibility, expires: String?, formats: Set<Int>,
+        firmware: [FirmwareImage] = [], firmwareWithoutRollback: Bool = false
+    ) {
         self.sequence = sequence
         self.version = version
         self.held = held
         self.compat = compat
         self.expires = expires
         self.formats = formats
+        self.firmware = firmware
+        self.firmwareWithoutRollback = firmwareWithoutRollback
     }
 
-    /// Whether `device` can take this release at `now`: compatible, not expired, and in the format the device reads.
+    /// Whether `device` can take this release at `now`: compatible (``UpdateOrder/plan(for:release:)``), not expired, and
+    /// in the format the device reads.
     public func isTakeable(by device: DeviceFacts, now: Date?) -> Bool {
-        formats.contains(device.format) && !ReleaseManifest.isExpired(expires, at: now)
-            && compat.accepts(board: device.board ?? "", micropython: device.micropython)
+        if case .success = fit(for: device, now: now) { return true }
+        return false
+    }
+
+    /// How `device` takes this release at `now`, or why it cannot: the format it reads, expiry, then compatibility and the
+    /// order of its two layers.
+    public func fit(for device: DeviceFacts, now: Date?) -> Result<UpdatePlan, Unfit> {
+        guard formats.contains(device.format) else {
+            return .failure(Unfit(device.format == ReleaseManifest.legacyFormat ? "its agent (before 0.3.0) reads format 1, which this release is not signed in" : "not signed in manifest format \(device.format)"))
+        }
+        if ReleaseManifest.isExpired(expires, at: now) { return .failure(Unfit("it has expired")) }
+        return UpdateOrder.plan(for: device, release: self)
     }
 }
 
-/// The release a device is offered, and in which manifest format.
+/// The release a device is offered, in which manifest format, and which step of it.
 public struct ReleaseOffer: Sendable, Equatable {
     public var sequence: Int
     public var format: Int
+    public var plan: UpdatePlan
 
-    public init(sequence: Int, format: Int) {
+    public init(sequence: Int, format: Int, plan: UpdatePlan = .files) {
         self.sequence = sequence
         self.format = format
+        self.plan = plan
     }
 }
 
@@ -79,8 +110,8 @@ public enum ReleaseSelection {
     /// has one. With `now`, releases expired at that time are not considered at all (a device with a clock would refuse them).
     public static func target(for device: DeviceFacts, among releases: [ReleaseCandidate], now: Date? = nil) -> ReleaseOffer? {
         guard let newest = releases.filter({ $0.isTakeable(by: device, now: now) }).max(by: { $0.sequence < $1.sequence }),
-            newest.sequence > device.sequence, newest.sequence > device.rejected ?? 0
+            newest.sequence > device.sequence, newest.sequence > device.rejected ?? 0, case .success(let plan) = newest.fit(for: device, now: now)
         else { return nil }
-        return ReleaseOffer(sequence: newest.sequence, format: device.format)
+        return ReleaseOffer(sequence: newest.sequence, format: device.format, plan: plan)
     }
 }

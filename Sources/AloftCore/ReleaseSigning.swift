@@ -229,8 +229,11 @@ public struct ReleasePublication: Codable, Sendable, Equatable {
     public func parsedRelease(fileList: some Collection<UInt8>) throws(AloftError) -> ReleaseManifest {
         let release = try parsedHeader().release(fileList: fileList)
         if let legacy {
-            let old: ReleaseManifest
+            var old: ReleaseManifest
             do { old = try legacy.parsedLegacyManifest() } catch { throw AloftError("legacy: \(error.message)") }
+            // What format 1 cannot say: its agents take the files alone, as its compat allows.
+            if old.compat == release.compat.legacy { old.compat = release.compat }
+            old.firmware = release.firmware
             if let why = release.legacyRefusal { throw AloftError("a legacy envelope must not be published for this release: \(why)") }
             let differences = release.differences(from: old)
             guard differences.isEmpty else {

@@ -164,27 +164,32 @@ public struct Rollout: Sendable, Equatable {
 /// What a device of a rollout has done with its release, as its events say.
 public enum RolloutDeviceState: String, Codable, Sendable, CaseIterable {
     case offered
+    /// Its firmware step is under way or done, its files not yet (docs/firmware.md): neither settled nor a failure.
+    case firmware
     case downloading
     case installed
     case confirmed
     case failed
     case rolledBack = "rolled_back"
 
-    /// From a device event's type; nil for those that say nothing about the release (`deferred`).
-    public init?(event: String) {
-        guard let state = Self(rawValue: event), state != .offered else { return nil }
-        self = state
+    /// From a device event's type and step; nil for those that say nothing about the release (`deferred`). An event of the
+    /// firmware step (`step` `firmware`) is progress (``firmware``) unless it is a failure, which counts as any failure.
+    public init?(event: String, step: String? = nil) {
+        guard let state = Self(rawValue: event), state != .offered, state != .firmware else { return nil }
+        self = step == UpdateStep.firmware.rawValue && !state.isFailure ? .firmware : state
     }
 
     /// Done with the release, one way or the other.
     public var isSettled: Bool { self == .confirmed || self == .failed || self == .rolledBack }
     public var isFailure: Bool { self == .failed || self == .rolledBack }
 
-    /// The state after an event of `next`: confirmed and rolled back are final, but a rollback after a confirmation counts.
+    /// The state after an event of `next`: confirmed and rolled back are final, but a rollback after a confirmation counts;
+    /// a late event of the firmware step does not take back what the files step has done since.
     public func then(_ next: RolloutDeviceState) -> RolloutDeviceState {
         switch self {
         case .rolledBack: .rolledBack
         case .confirmed: next == .rolledBack ? .rolledBack : .confirmed
+        case .downloading, .installed: next == .firmware ? self : next
         default: next
         }
     }

@@ -104,7 +104,7 @@ struct FirmwareCommand: ParsableCommand {
             case .success(let version):
                 let prerelease = version.banner.map { $0.isPrerelease ? ", a pre-release (\($0.tag))" : "" } ?? ""
                 lines.append(row("micropython", "\(version.version)\(prerelease), from \(version.source)"))
-                lines.append(row("mpy", FirmwareImage.mpy(forMicroPython: version.version).map(String.init) ?? "none: before 1.12"))
+                lines.append(row("mpy", mpy(version.version).map(String.init) ?? "none: before 1.12"))
             case .failure(let error):
                 lines.append(row("micropython", "unknown: \(error.message)"))
             }
@@ -218,7 +218,7 @@ private struct Report: Encodable {
         case .success(let v):
             micropython = MicroPython(
                 version: v.version, source: v.source, banner: v.banner?.text, tag: v.banner?.tag, prerelease: v.banner?.isPrerelease,
-                mpy: FirmwareImage.mpy(forMicroPython: v.version))
+                mpy: mpy(v.version))
         case .failure(let error):
             micropython = MicroPython(error: error.message)
         }
@@ -237,6 +237,9 @@ private struct Report: Encodable {
         }
     }
 }
+
+/// The `.mpy` version MicroPython `version` (X.Y.Z) loads, as publish writes it.
+private func mpy(_ version: String) -> Int? { MicroPythonVersion(version).flatMap(FirmwareImage.mpyVersion(forMicroPython:)) }
 
 /// `0x1f`: lowercase hex, as esptool prints addresses and sizes.
 private func hex(_ value: some BinaryInteger) -> String { "0x" + String(value, radix: 16) }

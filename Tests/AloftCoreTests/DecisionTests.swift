@@ -147,14 +147,15 @@ private func id(inPhase phase: Int?, of rollout: Rollout) -> String {
         // The pin takes a held release whose rollout halted.
         #expect(decide(device("a", 1, pin: "1.4.0")).offer?.sequence == 4)
         let unfit = ReleaseSelection.decide(for: device("a", 1, pin: "1.5.0"), releases: [release(5, boards: ["rp2"])], rollouts: [], now: now)
-        #expect(unfit.reason == .pinUnfit(version: "1.5.0"))
+        #expect(unfit.reason == .pinUnfit(version: "1.5.0", why: "board esp32 is not in rp2"))
+        #expect(unfit.reason.description == "pinned to 1.5.0, which does not fit it: board esp32 is not in rp2")
     }
 
     @Test func rejectedAndUnfitReleasesExplainThemselves() {
         #expect(ReleaseSelection.decide(for: device("a", 2, rejected: 3), releases: [release(2), release(3)], rollouts: [], now: now).reason
             == .rejected(version: "1.3.0"))
         #expect(ReleaseSelection.decide(for: device("a", 2), releases: [release(3, boards: ["rp2"])], rollouts: [], now: now).reason
-            == .unfit(version: "1.3.0"))
+            == .unfit(version: "1.3.0", why: "board esp32 is not in rp2"))
         var expiring = release(3)
         expiring.expires = "2026-01-01T00:00:00Z"
         #expect(ReleaseSelection.decide(for: device("a", 2), releases: [expiring], rollouts: [], now: now).reason == .expired(version: "1.3.0"))

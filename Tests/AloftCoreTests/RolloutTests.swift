@@ -125,3 +125,70 @@ func at(_ timestamp: String) -> Date { ReleaseManifest.date(fromTimestamp: times
         try RolloutPolicy(phases: [5, 25, 100]).validate()
     }
 }
+
+/// A device's firmware step in a rollout (docs/firmware.md, "Offer and events"): progress that is not done, a failure
+/// like any other.
+@Suite struct RolloutFirmwareStepTests {
+    let now = at("2026-12-07T12:00:00Z")
+    let release = ReleaseCandidate(sequence: 3, version: "1.3.0", compat: Compatibility(), expires: nil, formats: [1, 2])
+
+    func rollout(maxFailures: FailureThreshold = .count(0)) -> Rollout {
+        Rollout(
+            id: 1, channel: "stable", sequence: 3, version: "1.3.0", policy: RolloutPolicy(phases: [100], maxFailures: maxFailures),
+            phaseStartedAt: now.addingTimeInterval(-60), createdAt: now.addingTimeInterval(-60))
+    }
+
+    func member(_ id: String, _ state: RolloutDeviceState, reason: String? = nil) -> RolloutMember {
+        RolloutMember(
+            facts: DeviceFacts(id: id, sequence: 2, board: "esp32", micropython: "1.24.1", format: 2), lastSeen: now,
+            outcome: RolloutOutcome(state: state, at: now, reason: reason))
+    }
+
+    @Test func eventsOfTheFirmwareStepAreProgressOrFailure() {
+        for type in ["downloading", "installed", "confirmed"] {
+            #expect(RolloutDeviceState(event: type, step: "firmware") == .firmware, "\(type)")
+            #expect(RolloutDeviceState(event: type) == RolloutDeviceState(rawValue: type), "\(type) of the files step")
+        }
+        #expect(RolloutDeviceState(event: "failed", step: "firmware") == .failed)
+        #expect(RolloutDeviceState(event: "rolled_back", step: "firmware") == .rolledBack)
+        #expect(RolloutDeviceState(event: "deferred", step: "firmware") == nil)
+        // `firmware` is a state, never an event type.
+        #expect(RolloutDeviceState(event: "firmware") == nil)
+        #expect(!RolloutDeviceState.firmware.isSettled && !RolloutDeviceState.firmware.isFailure)
+    }
+
+    @Test func statesMoveFromTheFirmwareStepToTheFiles() {
+        #expect(RolloutDeviceState.offered.then(.firmware) == .firmware)
+        #expect(RolloutDeviceState.firmware.then(.firmware) == .firmware)
+        #expect(RolloutDeviceState.firmware.then(.downloading) == .downloading)
+        #expect(RolloutDeviceState.firmware.then(.rolledBack) == .rolledBack)
+        #expect(RolloutDeviceState.failed.then(.firmware) == .firmware, "a firmware step tried again")
+        // A late event of the firmware step does not undo the files step, nor a final state.
+        #expect(RolloutDeviceState.downloading.then(.firmware) == .downloading)
+        #expect(RolloutDeviceState.installed.then(.firmware) == .installed)
+        #expect(RolloutDeviceState.confirmed.then(.firmware) == .confirmed)
+        #expect(RolloutDeviceState.rolledBack.then(.firmware) == .rolledBack)
+    }
+
+    @Test func aDeviceInItsFirmwareStepTriedButHoldsThePhase() {
+        // Its firmware step keeps the only phase from being done, so the rollout does not complete.
+        let running = RolloutProgression.step(rollout(), release: release, members: [member("a", .firmware), member("b", .confirmed)], now: now)
+        #expect(running.status == .running && running.settledAt == nil)
+        #expect(RolloutProgression.step(rollout(), release: release, members: [member("a", .confirmed), member("b", .confirmed)], now: now).status
+            == .completed)
+        // It counts as a device that tried: 1 failure of 2 is within 50%, of 1 it is not.
+        let half = rollout(maxFailures: .percent(50))
+        #expect(RolloutProgression.step(half, release: release, members: [member("a", .firmware), member("b", .failed)], now: now).status == .running)
+        #expect(RolloutProgression.step(half, release: release, members: [member("a", .offered), member("b", .failed)], now: now).status == .halted)
+        let reports = RolloutPhaseReport.reports(for: rollout(), members: [member("a", .firmware), member("b", .firmware), member("c", .offered)])
+        #expect(reports[0].counts == [.firmware: 2, .offered: 1])
+    }
+
+    @Test func aFirmwareRollbackHaltsAsAnyFailure() {
+        let state = RolloutDeviceState(event: "rolled_back", step: "firmware")!
+        let halted = RolloutProgression.step(
+            rollout(), release: release, members: [member("a", state, reason: "firmware ESP32_GENERIC-OTA rolled back by the bootloader")], now: now)
+        #expect(halted.status == .halted)
+        #expect(halted.haltReason == "1 of 1 device that tried failed or rolled back (limit 0): 1× firmware ESP32_GENERIC-OTA rolled back by the bootloader")
+    }
+}

@@ -3,10 +3,8 @@ import Testing
 
 @testable import AloftCore
 
-/// A release's firmware entry (docs/firmware.md, "Manifest") and the check publish makes to write one from an image.
-@Suite struct FirmwareImageTests {
-    static let sha = String(repeating: "a", count: 64)
-
+/// The check publish makes to write a release's firmware entry (docs/firmware.md, "Manifest") from an image.
+@Suite struct FirmwareCheckTests {
     @Test func makesTheEntryOfAnImage() throws {
         let bytes = ESPTestImage.standard()
         let entry = try FirmwareImage(build: "ESP32_GENERIC-OTA", imageBytes: bytes)
@@ -76,15 +74,12 @@ import Testing
         ("1.12.0", 5), ("1.12.9", 5), ("1.18.0", 5), ("1.18.99", 5), ("1.19.0", 6), ("1.19.1", 6), ("1.26.0", 6), ("2.0.0", 6),
     ])
     func mpyFollowsTheVersion(version: String, mpy: Int) throws {
-        #expect(FirmwareImage.mpy(forMicroPython: version) == mpy)
+        #expect(FirmwareImage.mpyVersion(forMicroPython: MicroPythonVersion(version)!) == mpy)
         let image = try ESPAppImage(parsing: ESPTestImage.standard(banners: ["MicroPython v\(version) on 2020-01-01; ESP32 module with ESP32"]))
         #expect(try FirmwareImage(build: "ESP32_GENERIC", image: image).mpy == mpy)
     }
 
     @Test func firmwareBefore112IsRefused() throws {
-        #expect(FirmwareImage.mpy(forMicroPython: "1.11.0") == nil)
-        #expect(FirmwareImage.mpy(forMicroPython: "0.99.0") == nil)
-        #expect(FirmwareImage.mpy(forMicroPython: "1.19") == nil)
         let image = try ESPAppImage(parsing: ESPTestImage.standard(banners: ["MicroPython v1.11 on 2019-05-29; ESP32 module with ESP32"]))
         #expect(throws: AloftError("MicroPython 1.11.0 is too old: firmware updates need 1.12 or later (.mpy version 5 or 6)")) {
             try FirmwareImage(build: "ESP32_GENERIC", image: image)
@@ -100,80 +95,9 @@ import Testing
         } catch {
             #expect(error.message.hasPrefix("bad checksum"), "\(error.message)")
         }
-        #expect(throws: AloftError("a firmware build is 1-48 of A-Z a-z 0-9 _ -, like ESP32_GENERIC-OTA; got 'ESP32 GENERIC'")) {
+        #expect(throws: AloftError("firmware build must be 1-48 of A-Z a-z 0-9 _ -, got 'ESP32 GENERIC'")) {
             try FirmwareImage(build: "ESP32 GENERIC", imageBytes: ESPTestImage.standard())
         }
-    }
-
-    // MARK: validate()
-
-    static let valid = FirmwareImage(build: "ESP32_GENERIC-OTA", chip: "esp32", micropython: "1.26.0", mpy: 6, sha256: sha, size: 1_500_000)
-
-    @Test func aValidEntryPasses() throws {
-        try Self.valid.validate()
-        for size in [256, 16 * 1024 * 1024] {
-            var entry = Self.valid
-            entry.size = size
-            try entry.validate()
-        }
-        var old = Self.valid
-        old.micropython = "1.18.0"
-        old.mpy = 5
-        try old.validate()
-        var longest = Self.valid
-        longest.build = String(repeating: "A", count: 48)
-        try longest.validate()
-    }
-
-    @Test(arguments: [
-        ("empty build", "build", "", "a firmware build is 1-48 of A-Z a-z 0-9 _ -, like ESP32_GENERIC-OTA; got ''"),
-        ("long build", "build", String(repeating: "A", count: 49), "a firmware build is 1-48 of A-Z a-z 0-9 _ -"),
-        ("dot in build", "build", "ESP32.GENERIC", "a firmware build is 1-48 of A-Z a-z 0-9 _ -, like ESP32_GENERIC-OTA; got 'ESP32.GENERIC'"),
-        ("slash in build", "build", "../x", "a firmware build is 1-48 of A-Z a-z 0-9 _ -"),
-        ("non-ASCII build", "build", "ESP32_GÉNÉRIC", "a firmware build is 1-48 of A-Z a-z 0-9 _ -"),
-        ("unknown chip", "chip", "esp8266",
-         "firmware 'ESP32_GENERIC-OTA': chip must be one of esp32, esp32s2, esp32s3, esp32c2, esp32c3, esp32c5, esp32c6, esp32h2, esp32p4, got 'esp8266'"),
-        ("chip in capitals", "chip", "ESP32", "firmware 'ESP32_GENERIC-OTA': chip must be one of"),
-        ("two-part version", "micropython", "1.26", "firmware 'ESP32_GENERIC-OTA': micropython must be a version X.Y.Z (digits only), got '1.26'"),
-        ("pre-release version", "micropython", "1.27.0-preview", "firmware 'ESP32_GENERIC-OTA': micropython must be a version X.Y.Z (digits only)"),
-        ("leading zero", "micropython", "1.026.0", "firmware 'ESP32_GENERIC-OTA': micropython must be a version X.Y.Z (digits only)"),
-        ("v prefix", "micropython", "v1.26.0", "firmware 'ESP32_GENERIC-OTA': micropython must be a version X.Y.Z (digits only)"),
-        ("ancient version", "micropython", "1.11.0",
-         "firmware 'ESP32_GENERIC-OTA': MicroPython 1.11.0 is older than 1.12, the first whose .mpy files (version 5) Aloft knows"),
-        ("uppercase sha256", "sha256", String(repeating: "A", count: 64), "firmware 'ESP32_GENERIC-OTA': sha256 must be 64 lowercase hex characters"),
-        ("short sha256", "sha256", "abc", "firmware 'ESP32_GENERIC-OTA': sha256 must be 64 lowercase hex characters"),
-    ])
-    func refusesAField(_ name: String, field: String, value: String, message: String) {
-        var entry = Self.valid
-        switch field {
-        case "build": entry.build = value
-        case "chip": entry.chip = value
-        case "micropython": entry.micropython = value
-        default: entry.sha256 = value
-        }
-        do {
-            try entry.validate()
-            Issue.record("\(name): accepted")
-        } catch {
-            #expect(error.message.hasPrefix(message), "\(name): \(error.message)")
-        }
-    }
-
-    @Test(arguments: [(5, 1_500_000, "firmware 'ESP32_GENERIC-OTA': mpy must be 6 for MicroPython 1.26.0, got 5"),
-                      (7, 1_500_000, "firmware 'ESP32_GENERIC-OTA': mpy must be 6 for MicroPython 1.26.0, got 7"),
-                      (6, 255, "firmware 'ESP32_GENERIC-OTA': size must be 256...16777216 bytes, got 255"),
-                      (6, 16 * 1024 * 1024 + 1, "firmware 'ESP32_GENERIC-OTA': size must be 256...16777216 bytes, got 16777217")])
-    func refusesANumber(mpy: Int, size: Int, message: String) {
-        var entry = Self.valid
-        entry.mpy = mpy
-        entry.size = size
-        #expect(throws: AloftError(message)) { try entry.validate() }
-    }
-
-    @Test func mpy5IsFor112To118() {
-        var entry = Self.valid
-        entry.micropython = "1.18.0"
-        #expect(throws: AloftError("firmware 'ESP32_GENERIC-OTA': mpy must be 5 for MicroPython 1.18.0, got 6")) { try entry.validate() }
     }
 }
 
@@ -221,5 +145,11 @@ import Testing
         #expect(names == names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
         #expect(Set(names).count == names.count)
         for name in names { try FirmwareImage.validateBuild(name) }
+    }
+
+    /// The manifest's chip names and the chips images name by id are one list.
+    @Test func theManifestsChipsAreTheImageChips() {
+        #expect(Set(FirmwareImage.chips) == Set(ESPChip.allCases.map(\.rawValue)))
+        #expect(Set(FirmwareBuilds.all.map(\.chip)) == Set(ESPChip.allCases))
     }
 }
