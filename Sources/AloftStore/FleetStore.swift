@@ -196,13 +196,16 @@ public struct DeviceRecord: Sendable, Equatable {
     /// What the last check-in said: the highest sequence the device rolled back from, and the manifest format it reads.
     public var rejected: Int?
     public var format: Int?
+    /// What the last check-in said of the firmware it runs; empty from agents before 0.4.0.
+    public var firmware: FirmwareReport
 
     public init(
         id: String, channel: String, tokenHash: String, board: String? = nil, micropython: String? = nil, agent: String? = nil,
         mpy: Int? = nil, free: Int? = nil, version: String? = nil, sequence: Int = 0, lastSeen: Date? = nil, lastEvent: DeviceEvent? = nil,
         createdAt: Date, revokedAt: Date? = nil, enrollment: String? = nil, tags: [String] = [], pin: String? = nil, rejected: Int? = nil,
-        format: Int? = nil
+        format: Int? = nil, firmware: FirmwareReport = FirmwareReport()
     ) {
+        self.firmware = firmware
         self.tags = tags
         self.pin = pin
         self.rejected = rejected
@@ -239,12 +242,15 @@ public struct DeviceCheckIn: Sendable, Equatable {
     public var rejected: Int?
     /// The manifest format the agent reads; nil when it did not say (format 1).
     public var format: Int?
+    /// The firmware it runs, as it said; empty from agents before 0.4.0.
+    public var firmware: FirmwareReport
     public var at: Date
 
     public init(
         deviceID: String, version: String?, sequence: Int, board: String?, micropython: String?, agent: String?, mpy: Int?, free: Int?,
-        rejected: Int? = nil, format: Int? = nil, at: Date
+        rejected: Int? = nil, format: Int? = nil, firmware: FirmwareReport = FirmwareReport(), at: Date
     ) {
+        self.firmware = firmware
         self.rejected = rejected
         self.format = format
         self.deviceID = deviceID
@@ -268,14 +274,17 @@ public struct DeviceEvent: Sendable, Equatable {
     public var version: String?
     public var sequence: Int?
     public var reason: String?
+    /// `firmware` for an event of the release's firmware step; nil for its files.
+    public var step: String?
     public var at: Date
 
-    public init(deviceID: String, type: String, version: String?, sequence: Int?, reason: String?, at: Date) {
+    public init(deviceID: String, type: String, version: String?, sequence: Int?, reason: String?, step: String? = nil, at: Date) {
         self.deviceID = deviceID
         self.type = type
         self.version = version
         self.sequence = sequence
         self.reason = reason
+        self.step = step
         self.at = at
     }
 }
@@ -323,11 +332,17 @@ public struct ReleaseRecord: Sendable, Equatable {
     public var publishedAt: Date
     /// Published `--held`: offered to no device until a rollout starts it.
     public var held: Bool
+    /// The manifest's firmware images, sorted by build; empty for a release without firmware.
+    public var firmware: [FirmwareImage]
+    /// Published `--firmware-without-rollback`: its firmware may go to boards whose bootloader does not roll back.
+    public var firmwareWithoutRollback: Bool
 
     public init(
         channel: String, sequence: Int, version: String, created: String, envelope: String?, legacyEnvelope: String? = nil, fileCount: Int,
-        totalSize: Int, publishedAt: Date, held: Bool = false
+        totalSize: Int, publishedAt: Date, held: Bool = false, firmware: [FirmwareImage] = [], firmwareWithoutRollback: Bool = false
     ) {
+        self.firmware = firmware
+        self.firmwareWithoutRollback = firmwareWithoutRollback
         self.held = held
         self.channel = channel
         self.sequence = sequence
@@ -340,12 +355,14 @@ public struct ReleaseRecord: Sendable, Equatable {
         self.publishedAt = publishedAt
     }
 
-    /// Takes channel, sequence, version, created, file count and size from a parsed manifest.
-    public init(manifest: ReleaseManifest, envelope: String, legacyEnvelope: String?, publishedAt: Date, held: Bool = false) {
+    /// Takes channel, sequence, version, created, file count, size and firmware from a parsed manifest.
+    public init(
+        manifest: ReleaseManifest, envelope: String, legacyEnvelope: String?, publishedAt: Date, held: Bool = false, firmwareWithoutRollback: Bool = false
+    ) {
         self.init(
             channel: manifest.channel, sequence: manifest.sequence, version: manifest.version.description, created: manifest.created,
             envelope: envelope, legacyEnvelope: legacyEnvelope, fileCount: manifest.files.count, totalSize: manifest.totalSize,
-            publishedAt: publishedAt, held: held
+            publishedAt: publishedAt, held: held, firmware: manifest.firmware ?? [], firmwareWithoutRollback: firmwareWithoutRollback
         )
     }
 }

@@ -57,7 +57,7 @@ public final class FluentFleetStore: FleetStore {
     /// Every migration, in order. Append-only.
     static let migrations: [any AsyncMigration] = [
         CreateFleetSchema(), AddAccessControl(), AddDeviceAgent(), IndexHistoryTimes(), AddLegacyEnvelopes(), AddRollouts(), AddChangeLog(),
-        AddSharedBlobs(),
+        AddSharedBlobs(), AddFirmware(),
     ]
 
     /// Connects to `database` and brings its schema up to date.
@@ -128,7 +128,7 @@ public final class FluentFleetStore: FleetStore {
         try await checkIns.flush { batch in try await self.write(batch) }
     }
 
-    /// Rows a single UPDATE of ``write(_:)`` carries: 11 binds each, far below SQLite's 32,766 and PostgreSQL's 65,535.
+    /// Rows a single UPDATE of ``write(_:)`` carries: 20 binds each, 10,000 in all, below SQLite's 32,766 and PostgreSQL's 65,535.
     static var checkInRowsPerStatement: Int { 500 }
 
     /// One transaction for the batch, one statement per ``checkInRowsPerStatement`` check-ins: `UPDATE … FROM (VALUES …)`.
@@ -152,15 +152,19 @@ public final class FluentFleetStore: FleetStore {
     /// The statement that writes `checkIns` (each of another device).
     static func checkInUpdate(_ checkIns: ArraySlice<DeviceCheckIn>) -> SQLQueryString {
         let rows: [SQLQueryString] = checkIns.map { c in
-            """
-            (\(bind: c.deviceID), \(bind: c.version), \(bind: c.sequence), \(bind: c.board), \(bind: c.micropython), \(bind: c.agent), \
-            \(bind: c.mpy), \(bind: c.free), \(bind: c.rejected), \(bind: c.format), \(bind: c.at))
-            """
+            let f = c.firmware
+            return """
+                (\(bind: c.deviceID), \(bind: c.version), \(bind: c.sequence), \(bind: c.board), \(bind: c.micropython), \(bind: c.agent), \
+                \(bind: c.mpy), \(bind: c.free), \(bind: c.rejected), \(bind: c.format), \(bind: c.at), \(bind: f.build), \(bind: f.ota), \
+                \(bind: f.chip), \(bind: f.slot), \(bind: f.running), \(bind: f.state), \(bind: f.rollback), \(bind: f.sha256), \(bind: f.rejected))
+                """
         }
         return """
             UPDATE "devices" SET "version" = "v"."column2", "sequence" = "v"."column3", "board" = "v"."column4",
             "micropython" = "v"."column5", "agent" = "v"."column6", "mpy" = "v"."column7", "free" = "v"."column8",
-            "rejected" = "v"."column9", "format" = "v"."column10", "last_seen" = "v"."column11"
+            "rejected" = "v"."column9", "format" = "v"."column10", "last_seen" = "v"."column11", "fw_build" = "v"."column12",
+            "fw_ota" = "v"."column13", "fw_chip" = "v"."column14", "fw_slot" = "v"."column15", "fw_running" = "v"."column16",
+            "fw_state" = "v"."column17", "fw_rollback" = "v"."column18", "fw_sha256" = "v"."column19", "fw_rejected" = "v"."column20"
             FROM (VALUES \(rows.joined(separator: ", "))) AS "v"
             WHERE "devices"."id" = "v"."column1" AND ("devices"."last_seen" IS NULL OR "devices"."last_seen" <= "v"."column11")
             """
@@ -393,10 +397,11 @@ public final class FluentFleetStore: FleetStore {
             device.lastEventVersion = event.version
             device.lastEventSequence = event.sequence
             device.lastEventReason = event.reason
+            device.lastEventStep = event.step
             device.lastEventAt = event.at
             try await device.save(on: db)
             // What the event says about a rollout's release, for each rollout of it that offered it to this device.
-            guard let sequence = event.sequence, let state = RolloutDeviceState(event: event.type) else { return }
+            guard let sequence = event.sequence, let state = RolloutDeviceState(event: event.type, step: event.step) else { return }
             let rollouts = try await RolloutModel.query(on: db).filter(\.$channel == device.channel).filter(\.$sequence == sequence).all(\.$id)
             guard !rollouts.isEmpty else { return }
             let rows = try await RolloutDeviceModel.query(on: db).filter(\.$deviceID == event.deviceID).filter(\.$rolloutID ~~ rollouts).all()
@@ -460,10 +465,10 @@ public final class FluentFleetStore: FleetStore {
                     throw StoreError.versionExists(channel: release.channel, version: release.version, sequence: same.sequence)
                 }
                 await serialization.afterCheck?(release)
-                let model = ReleaseModel(release)
+                let model = try ReleaseModel(release)
                 try await model.create(on: db)
                 try await self.noteChange(on: db)
-                return model.record
+                return try model.record()
             }
             committed()
             return record
@@ -481,7 +486,7 @@ public final class FluentFleetStore: FleetStore {
             query.sort(\.$publishedAt, .descending).sort(\.$id, .descending)
         }
         if let limit { query.limit(limit) }
-        return try await query.all().map(\.record)
+        return try await query.all().map { try $0.record() }
     }
 
     public func releaseCount() async throws -> Int {
@@ -489,7 +494,7 @@ public final class FluentFleetStore: FleetStore {
     }
 
     public func latestRelease(channel: String) async throws -> ReleaseRecord? {
-        try await ReleaseModel.query(on: db()).filter(\.$channel == channel).sort(\.$sequence, .descending).first()?.record
+        try await ReleaseModel.query(on: db()).filter(\.$channel == channel).sort(\.$sequence, .descending).first()?.record()
     }
 
     public func releaseSequences(channel: String, above sequence: Int) async throws -> [Int] {
@@ -501,11 +506,11 @@ public final class FluentFleetStore: FleetStore {
     }
 
     public func release(channel: String, sequence: Int) async throws -> ReleaseRecord? {
-        try await ReleaseModel.query(on: db()).filter(\.$channel == channel).filter(\.$sequence == sequence).first()?.record
+        try await ReleaseModel.query(on: db()).filter(\.$channel == channel).filter(\.$sequence == sequence).first()?.record()
     }
 
     public func release(channel: String, version: String) async throws -> ReleaseRecord? {
-        try await ReleaseModel.query(on: db()).filter(\.$channel == channel).filter(\.$version == version).sort(\.$sequence, .descending).first()?.record
+        try await ReleaseModel.query(on: db()).filter(\.$channel == channel).filter(\.$version == version).sort(\.$sequence, .descending).first()?.record()
     }
 
     // MARK: Rollouts

@@ -262,3 +262,30 @@ struct AddSharedBlobs: AsyncMigration {
         try await database.schema(BlobModel.schema).delete()
     }
 }
+
+/// Firmware (docs/firmware.md): what each check-in says of a device's firmware, the step of an event (and of a device's
+/// last one), a release's firmware images and whether it was published `--firmware-without-rollback`. Every column is
+/// nullable: rows from before are devices that reported nothing of their firmware, files-step events, releases without
+/// firmware.
+struct AddFirmware: AsyncMigration {
+    var name: String { "aloft.v9.AddFirmware" }
+
+    static let deviceFields: [(String, DatabaseSchema.DataType)] = [
+        ("fw_build", .string), ("fw_ota", .bool), ("fw_chip", .string), ("fw_slot", .int64), ("fw_running", .string), ("fw_state", .string),
+        ("fw_rollback", .bool), ("fw_sha256", .string), ("fw_rejected", .string), ("last_event_step", .string),
+    ]
+
+    func prepare(on database: any Database) async throws {
+        for (field, type) in Self.deviceFields { try await database.schema(DeviceModel.schema).field(.string(field), type).update() }
+        try await database.schema(EventModel.schema).field("step", .string).update()
+        try await database.schema(ReleaseModel.schema).field("firmware", .string).update()
+        try await database.schema(ReleaseModel.schema).field("firmware_without_rollback", .bool).update()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(ReleaseModel.schema).deleteField("firmware_without_rollback").update()
+        try await database.schema(ReleaseModel.schema).deleteField("firmware").update()
+        try await database.schema(EventModel.schema).deleteField("step").update()
+        for (field, _) in Self.deviceFields.reversed() { try await database.schema(DeviceModel.schema).deleteField(.string(field)).update() }
+    }
+}

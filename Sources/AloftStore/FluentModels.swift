@@ -34,6 +34,17 @@ final class DeviceModel: Model, @unchecked Sendable {
     @OptionalField(key: "pin") var pin: String?
     @OptionalField(key: "rejected") var rejected: Int?
     @OptionalField(key: "format") var format: Int?
+    // Added by AddFirmware: what the last check-in said of the firmware (the check-in's fields of the same names, fw_ first).
+    @OptionalField(key: "fw_build") var firmwareBuild: String?
+    @OptionalField(key: "fw_ota") var firmwareOTA: Bool?
+    @OptionalField(key: "fw_chip") var firmwareChip: String?
+    @OptionalField(key: "fw_slot") var firmwareSlot: Int?
+    @OptionalField(key: "fw_running") var firmwareRunning: String?
+    @OptionalField(key: "fw_state") var firmwareState: String?
+    @OptionalField(key: "fw_rollback") var firmwareRollback: Bool?
+    @OptionalField(key: "fw_sha256") var firmwareSHA256: String?
+    @OptionalField(key: "fw_rejected") var firmwareRejected: String?
+    @OptionalField(key: "last_event_step") var lastEventStep: String?
 
     init() {}
 
@@ -60,12 +71,16 @@ final class DeviceModel: Model, @unchecked Sendable {
         let id = self.id ?? ""
         var lastEvent: DeviceEvent? = nil
         if let type = lastEventType, let at = lastEventAt {
-            lastEvent = DeviceEvent(deviceID: id, type: type, version: lastEventVersion, sequence: lastEventSequence, reason: lastEventReason, at: at)
+            lastEvent = DeviceEvent(
+                deviceID: id, type: type, version: lastEventVersion, sequence: lastEventSequence, reason: lastEventReason, step: lastEventStep, at: at)
         }
+        let firmware = FirmwareReport(
+            build: firmwareBuild, ota: firmwareOTA, chip: firmwareChip, slot: firmwareSlot, running: firmwareRunning, state: firmwareState,
+            rollback: firmwareRollback, sha256: firmwareSHA256, rejected: firmwareRejected)
         return DeviceRecord(
             id: id, channel: channel, tokenHash: tokenHash, board: board, micropython: micropython, agent: agent, mpy: mpy, free: free,
             version: version, sequence: sequence, lastSeen: lastSeen, lastEvent: lastEvent, createdAt: createdAt, revokedAt: revokedAt,
-            enrollment: enrollment, tags: Self.decodeTags(tags), pin: pin, rejected: rejected, format: format
+            enrollment: enrollment, tags: Self.decodeTags(tags), pin: pin, rejected: rejected, format: format, firmware: firmware
         )
     }
 }
@@ -87,10 +102,13 @@ final class ReleaseModel: Model, @unchecked Sendable {
     @OptionalField(key: "legacy_envelope") var legacyEnvelope: String?
     // Added by AddRollouts; null (older rows) is not held.
     @OptionalField(key: "held") var held: Bool?
+    // Added by AddFirmware: the manifest's firmware images as JSON (null: none), and null (older rows) is false.
+    @OptionalField(key: "firmware") var firmware: String?
+    @OptionalField(key: "firmware_without_rollback") var firmwareWithoutRollback: Bool?
 
     init() {}
 
-    init(_ release: NewRelease) {
+    init(_ release: NewRelease) throws {
         self.channel = release.channel
         self.sequence = release.sequence
         self.version = release.version
@@ -101,12 +119,16 @@ final class ReleaseModel: Model, @unchecked Sendable {
         self.totalSize = release.totalSize
         self.publishedAt = release.publishedAt
         self.held = release.held
+        self.firmware = release.firmware.isEmpty ? nil : String(decoding: try JSONEncoder().encode(release.firmware), as: UTF8.self)
+        self.firmwareWithoutRollback = release.firmwareWithoutRollback
     }
 
-    var record: ReleaseRecord {
+    func record() throws -> ReleaseRecord {
         ReleaseRecord(
             channel: channel, sequence: sequence, version: version, created: created, envelope: envelope.isEmpty ? nil : envelope,
-            legacyEnvelope: legacyEnvelope, fileCount: fileCount, totalSize: totalSize, publishedAt: publishedAt, held: held ?? false
+            legacyEnvelope: legacyEnvelope, fileCount: fileCount, totalSize: totalSize, publishedAt: publishedAt, held: held ?? false,
+            firmware: try firmware.map { try JSONDecoder().decode([FirmwareImage].self, from: Data($0.utf8)) } ?? [],
+            firmwareWithoutRollback: firmwareWithoutRollback ?? false
         )
     }
 }
@@ -122,6 +144,8 @@ final class EventModel: Model, @unchecked Sendable {
     @OptionalField(key: "sequence") var sequence: Int?
     @OptionalField(key: "reason") var reason: String?
     @Field(key: "at") var at: Date
+    // Added by AddFirmware; null is the files step.
+    @OptionalField(key: "step") var step: String?
 
     init() {}
 
@@ -131,11 +155,12 @@ final class EventModel: Model, @unchecked Sendable {
         self.version = event.version
         self.sequence = event.sequence
         self.reason = event.reason
+        self.step = event.step
         self.at = event.at
     }
 
     var record: DeviceEvent {
-        DeviceEvent(deviceID: deviceID, type: type, version: version, sequence: sequence, reason: reason, at: at)
+        DeviceEvent(deviceID: deviceID, type: type, version: version, sequence: sequence, reason: reason, step: step, at: at)
     }
 }
 

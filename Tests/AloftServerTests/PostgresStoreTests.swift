@@ -107,6 +107,13 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test func storesFirmware() async throws {
+        try await PostgresTestDatabase.migrated.value
+        let store = try await FluentFleetStore.open(.postgres(url: try #require(PostgresTestDatabase.url)), logger: Logger(label: "aloft.test.pg"))
+        try await FirmwareStoreTests.exercise(store, run: UUID().uuidString.prefix(8).lowercased())
+        await store.shutdown()
+    }
+
     @Test func filtersAndPagesDevices() async throws {
         try await PostgresTestDatabase.migrated.value
         let store = try await FluentFleetStore.open(.postgres(url: try #require(PostgresTestDatabase.url)), logger: Logger(label: "aloft.test.pg"))
