@@ -85,10 +85,14 @@ public struct ReleaseSummary: Codable, Sendable, Equatable {
     public var legacy: Bool
     /// Published `--held`.
     public var held: Bool
+    /// Its firmware images, one per build (docs/firmware.md); empty for a release without firmware.
+    public var firmware: [FirmwareImage]
 
     public init(
-        version: String, sequence: Int, channel: String, created: String, files: Int, size: Int, publishedAt: String, legacy: Bool, held: Bool = false
+        version: String, sequence: Int, channel: String, created: String, files: Int, size: Int, publishedAt: String, legacy: Bool, held: Bool = false,
+        firmware: [FirmwareImage] = []
     ) {
+        self.firmware = firmware
         self.held = held
         self.version = version
         self.sequence = sequence
@@ -99,6 +103,20 @@ public struct ReleaseSummary: Codable, Sendable, Equatable {
         self.publishedAt = publishedAt
         self.legacy = legacy
     }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            version: try c.decode(String.self, forKey: .version), sequence: try c.decode(Int.self, forKey: .sequence),
+            channel: try c.decode(String.self, forKey: .channel), created: try c.decode(String.self, forKey: .created),
+            files: try c.decode(Int.self, forKey: .files), size: try c.decode(Int.self, forKey: .size),
+            publishedAt: try c.decode(String.self, forKey: .publishedAt), legacy: try c.decode(Bool.self, forKey: .legacy),
+            held: try c.decodeIfPresent(Bool.self, forKey: .held) ?? false,
+            // A server from before firmware does not say: none of its releases has any.
+            firmware: try c.decodeIfPresent([FirmwareImage].self, forKey: .firmware) ?? [])
+    }
+
+    enum CodingKeys: String, CodingKey { case version, sequence, channel, created, files, size, publishedAt, legacy, held, firmware }
 }
 
 /// Releases, newest first.
@@ -160,13 +178,16 @@ public struct EventView: Codable, Sendable, Equatable {
     public var version: String?
     public var sequence: Int?
     public var reason: String?
+    /// `firmware` for an event of the release's firmware step; null for its files.
+    public var step: String?
     public var at: String
 
-    public init(type: String, version: String?, sequence: Int?, reason: String?, at: String) {
+    public init(type: String, version: String?, sequence: Int?, reason: String?, step: String? = nil, at: String) {
         self.type = type
         self.version = version
         self.sequence = sequence
         self.reason = reason
+        self.step = step
         self.at = at
     }
 
@@ -176,10 +197,75 @@ public struct EventView: Codable, Sendable, Equatable {
         try c.encode(version, forKey: .version)
         try c.encode(sequence, forKey: .sequence)
         try c.encode(reason, forKey: .reason)
+        try c.encode(step, forKey: .step)
         try c.encode(at, forKey: .at)
     }
 
-    enum CodingKeys: String, CodingKey { case type, version, sequence, reason, at }
+    enum CodingKeys: String, CodingKey { case type, version, sequence, reason, step, at }
+}
+
+/// What a device said of its firmware at its last check-in (docs/firmware.md, "Check-in").
+public struct FirmwareView: Codable, Sendable, Equatable {
+    /// The firmware build, `ESP32_GENERIC-OTA`.
+    public var build: String?
+    public var chip: String?
+    /// The MicroPython version it runs.
+    public var micropython: String?
+    /// Whether the board can take a firmware update (an OTA partition table).
+    public var ota: Bool?
+    /// Bytes of the slot a new firmware would go to.
+    public var slot: Int?
+    /// The running slot's label.
+    public var running: String?
+    /// `valid`, or `trial` while a new firmware is on trial.
+    public var state: String?
+    /// Whether its bootloader rolls back a failed firmware; null until the device learned it.
+    public var rollback: Bool?
+    /// SHA-256 of the running image.
+    public var sha256: String?
+    /// SHA-256 of the last image it rolled back.
+    public var rejected: String?
+
+    public init(
+        build: String?, chip: String?, micropython: String?, ota: Bool?, slot: Int?, running: String?, state: String?, rollback: Bool?,
+        sha256: String?, rejected: String?
+    ) {
+        self.build = build
+        self.chip = chip
+        self.micropython = micropython
+        self.ota = ota
+        self.slot = slot
+        self.running = running
+        self.state = state
+        self.rollback = rollback
+        self.sha256 = sha256
+        self.rejected = rejected
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(build, forKey: .build)
+        try c.encode(chip, forKey: .chip)
+        try c.encode(micropython, forKey: .micropython)
+        try c.encode(ota, forKey: .ota)
+        try c.encode(slot, forKey: .slot)
+        try c.encode(running, forKey: .running)
+        try c.encode(state, forKey: .state)
+        try c.encode(rollback, forKey: .rollback)
+        try c.encode(sha256, forKey: .sha256)
+        try c.encode(rejected, forKey: .rejected)
+    }
+
+    enum CodingKeys: String, CodingKey { case build, chip, micropython, ota, slot, running, state, rollback, sha256, rejected }
+
+    /// For a table: `1.24.1 ESP32_GENERIC-OTA`, with `(trial)` while its firmware is on trial and `(no OTA)` when it cannot
+    /// take a firmware update.
+    public var summary: String {
+        var parts = [micropython ?? "?", build ?? "?"]
+        if state == "trial" { parts.append("(trial)") }
+        if ota == false { parts.append("(no OTA)") }
+        return parts.joined(separator: " ")
+    }
 }
 
 /// A device as the management API shows it: what its last check-in said, its last event, whether its token is revoked.
@@ -206,11 +292,15 @@ public struct DeviceView: Codable, Sendable, Equatable {
     public var pin: String?
     /// What its next check-in would be offered, and why.
     public var decision: DecisionView?
+    /// The firmware it runs, as its last check-in said; null for agents before 0.4.0, which say nothing of it.
+    public var firmware: FirmwareView?
 
     public init(
         id: String, channel: String, board: String?, micropython: String?, agent: String?, version: String?, sequence: Int, lastSeen: String?,
-        lastEvent: EventView?, revoked: Bool, enrollment: String?, tags: [String] = [], pin: String? = nil, decision: DecisionView? = nil
+        lastEvent: EventView?, revoked: Bool, enrollment: String?, tags: [String] = [], pin: String? = nil, decision: DecisionView? = nil,
+        firmware: FirmwareView? = nil
     ) {
+        self.firmware = firmware
         self.tags = tags
         self.pin = pin
         self.decision = decision
@@ -243,6 +333,7 @@ public struct DeviceView: Codable, Sendable, Equatable {
         try c.encode(tags, forKey: .tags)
         try c.encode(pin, forKey: .pin)
         try c.encode(decision, forKey: .decision)
+        try c.encode(firmware, forKey: .firmware)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -254,11 +345,12 @@ public struct DeviceView: Codable, Sendable, Equatable {
             sequence: try c.decode(Int.self, forKey: .sequence), lastSeen: try c.decodeIfPresent(String.self, forKey: .lastSeen),
             lastEvent: try c.decodeIfPresent(EventView.self, forKey: .lastEvent), revoked: try c.decode(Bool.self, forKey: .revoked),
             enrollment: try c.decodeIfPresent(String.self, forKey: .enrollment), tags: try c.decodeIfPresent([String].self, forKey: .tags) ?? [],
-            pin: try c.decodeIfPresent(String.self, forKey: .pin), decision: try c.decodeIfPresent(DecisionView.self, forKey: .decision))
+            pin: try c.decodeIfPresent(String.self, forKey: .pin), decision: try c.decodeIfPresent(DecisionView.self, forKey: .decision),
+            firmware: try c.decodeIfPresent(FirmwareView.self, forKey: .firmware))
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, channel, board, micropython, agent, version, sequence, lastSeen, lastEvent, revoked, enrollment, tags, pin, decision
+        case id, channel, board, micropython, agent, version, sequence, lastSeen, lastEvent, revoked, enrollment, tags, pin, decision, firmware
     }
 }
 
@@ -377,6 +469,8 @@ extension ReleasePublication: WireSchema {
                 "legacy": JSONSchema.ref(SignedRelease.self).orNull
                     .described("The signed format-1 manifest of the same release, for agents before 0.3.0."),
                 "held": JSONSchema.boolean.orNull.described("Offer it to no device until a rollout starts it (`aloft release publish --held`)."),
+                "firmwareWithoutRollback": JSONSchema.boolean.orNull
+                    .described("Its firmware may go to boards whose bootloader does not roll back a failed firmware; null is false."),
             ]
         )
     }
@@ -393,6 +487,21 @@ extension PublishedReleaseResponse: WireSchema {
     }
 }
 
+extension FirmwareImage: WireSchema {
+    public static var schema: JSONSchema {
+        .object(required: [
+            "build": JSONSchema.string(pattern: "^[A-Za-z0-9_-]{1,\(maxBuildCharacters)}$", minLength: 1, maxLength: maxBuildCharacters)
+                .described("The firmware build it is for, `sys.implementation._build`."),
+            "chip": JSONSchema.string(oneOf: chips),
+            "micropython": JSONSchema.string(pattern: "^[0-9]{1,6}[.][0-9]{1,6}[.][0-9]{1,6}$", minLength: 5, maxLength: 20)
+                .described("The MicroPython version the image runs."),
+            "mpy": JSONSchema.integer(minimum: 1, maximum: 255).described("The `.mpy` major version the firmware loads."),
+            "sha256": JSONSchema.sha256.described("SHA-256 of the image: its blob."), "size": JSONSchema.integer(minimum: minSize, maximum: maxSize),
+        ])
+        .described("A firmware image of a release (docs/firmware.md, \"Manifest\").")
+    }
+}
+
 extension ReleaseSummary: WireSchema {
     public static var schema: JSONSchema {
         .object(required: [
@@ -400,6 +509,8 @@ extension ReleaseSummary: WireSchema {
             "files": JSONSchema.integer(minimum: 1, maximum: ReleaseManifest.maxFiles), "size": .count, "publishedAt": .timestamp,
             "legacy": JSONSchema.boolean.described("Whether agents before 0.3.0 are offered the release."),
             "held": JSONSchema.boolean.described("Published held: no device is offered it until a rollout starts it."),
+            "firmware": JSONSchema.array(of: .ref(FirmwareImage.self), maxItems: FirmwareImage.maxImages)
+                .described("Its firmware images, sorted by build; empty for a release without firmware."),
         ])
     }
 }
@@ -431,7 +542,29 @@ extension EventView: WireSchema {
         .object(required: [
             "type": JSONSchema.string(oneOf: EventRequest.types), "version": JSONSchema.semanticVersion.orNull,
             "sequence": JSONSchema.sequence.orNull, "reason": JSONSchema.string(maxLength: EventRequest.maxReasonCharacters).orNull,
+            "step": JSONSchema.string(oneOf: [UpdateStep.firmware.rawValue]).orNull
+                .described("`firmware` for an event of the release's firmware step; null for its files."),
             "at": .timestamp,
+        ])
+    }
+}
+
+extension FirmwareView: WireSchema {
+    public static var schema: JSONSchema {
+        .object(required: [
+            "build": JSONSchema.string(pattern: "^[A-Za-z0-9_-]{1,\(CheckInRequest.maxBuildBytes)}$", minLength: 1, maxLength: CheckInRequest.maxBuildBytes)
+                .orNull.described("The firmware build, `sys.implementation._build`."),
+            "chip": JSONSchema.string(oneOf: FirmwareImage.chips).orNull,
+            "micropython": JSONSchema.printableText(maxBytes: CheckInRequest.maxMicroPythonBytes).orNull.described("The MicroPython version it runs."),
+            "ota": JSONSchema.boolean.orNull.described("Whether the board can take a firmware update (an OTA partition table)."),
+            "slot": JSONSchema.integer(minimum: 0, maximum: Int.max).orNull.described("Bytes of the slot a new firmware would go to."),
+            "running": JSONSchema.string(
+                pattern: "^[A-Za-z0-9_]{1,\(CheckInRequest.maxSlotLabelBytes)}$", minLength: 1, maxLength: CheckInRequest.maxSlotLabelBytes
+            ).orNull.described("The running slot's label."),
+            "state": JSONSchema.string(oneOf: CheckInRequest.firmwareStates).orNull.described("`valid`, or `trial` while a new firmware is on trial."),
+            "rollback": JSONSchema.boolean.orNull.described("Whether its bootloader rolls back a failed firmware; null until the device learned it."),
+            "sha256": JSONSchema.sha256.orNull.described("SHA-256 of the running image."),
+            "rejected": JSONSchema.sha256.orNull.described("SHA-256 of the last image it rolled back."),
         ])
     }
 }
@@ -451,6 +584,8 @@ extension DeviceView: WireSchema {
             "tags": JSONSchema.array(of: .tag, maxItems: Identifiers.maxTags),
             "pin": JSONSchema.semanticVersion.orNull.described("The version the device is pinned to; null when it is not."),
             "decision": JSONSchema.ref(DecisionView.self).orNull.described("What its next check-in would be offered, and why."),
+            "firmware": JSONSchema.ref(FirmwareView.self).orNull
+                .described("The firmware it runs, as its last check-in said; null for agents before 0.4.0, which say nothing of it."),
         ])
     }
 }

@@ -8,13 +8,16 @@ public struct DecisionView: Codable, Sendable, Equatable {
     public var offer: String?
     /// One of ``DecisionReason/codes``.
     public var reason: String
-    /// The reason as a sentence.
+    /// The reason as a sentence, with the step of an offer (why its firmware goes first, or is left out).
     public var why: String
+    /// With an offer: `firmware` when the device takes the release's firmware first, `files` for its files; null without.
+    public var step: String?
 
-    public init(offer: String?, reason: String, why: String) {
+    public init(offer: String?, reason: String, why: String, step: String? = nil) {
         self.offer = offer
         self.reason = reason
         self.why = why
+        self.step = step
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -22,9 +25,10 @@ public struct DecisionView: Codable, Sendable, Equatable {
         try c.encode(offer, forKey: .offer)
         try c.encode(reason, forKey: .reason)
         try c.encode(why, forKey: .why)
+        try c.encode(step, forKey: .step)
     }
 
-    enum CodingKeys: String, CodingKey { case offer, reason, why }
+    enum CodingKeys: String, CodingKey { case offer, reason, why, step }
 }
 
 /// Adds tags to a device and removes others (removal last).
@@ -91,6 +95,8 @@ public struct RolloutPhaseView: Codable, Sendable, Equatable {
     /// Targeted devices whose number falls in this phase.
     public var devices: Int
     public var offered: Int
+    /// Devices whose firmware step is under way or done, their files not yet (docs/firmware.md).
+    public var firmware: Int
     public var downloading: Int
     public var installed: Int
     public var confirmed: Int
@@ -98,19 +104,32 @@ public struct RolloutPhaseView: Codable, Sendable, Equatable {
     public var rolledBack: Int
 
     public init(
-        phase: Int, percent: Int, devices: Int, offered: Int = 0, downloading: Int = 0, installed: Int = 0, confirmed: Int = 0, failed: Int = 0,
-        rolledBack: Int = 0
+        phase: Int, percent: Int, devices: Int, offered: Int = 0, firmware: Int = 0, downloading: Int = 0, installed: Int = 0, confirmed: Int = 0,
+        failed: Int = 0, rolledBack: Int = 0
     ) {
         self.phase = phase
         self.percent = percent
         self.devices = devices
         self.offered = offered
+        self.firmware = firmware
         self.downloading = downloading
         self.installed = installed
         self.confirmed = confirmed
         self.failed = failed
         self.rolledBack = rolledBack
     }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func count(_ key: CodingKeys) throws -> Int { try c.decode(Int.self, forKey: key) }
+        self.init(
+            phase: try count(.phase), percent: try count(.percent), devices: try count(.devices), offered: try count(.offered),
+            // A server from before firmware does not count it.
+            firmware: try c.decodeIfPresent(Int.self, forKey: .firmware) ?? 0, downloading: try count(.downloading),
+            installed: try count(.installed), confirmed: try count(.confirmed), failed: try count(.failed), rolledBack: try count(.rolledBack))
+    }
+
+    enum CodingKeys: String, CodingKey { case phase, percent, devices, offered, firmware, downloading, installed, confirmed, failed, rolledBack }
 }
 
 /// A rollout: what it offers to whom, where it stands, and per phase where its devices are.
@@ -210,14 +229,29 @@ public struct ReleaseEnvelopeResponse: Codable, Sendable, Equatable {
     public var held: Bool
     public var release: SignedRelease
     public var legacy: SignedRelease?
+    /// Published `--firmware-without-rollback`, which a promotion keeps.
+    public var firmwareWithoutRollback: Bool
 
-    public init(channel: String, version: String, sequence: Int, held: Bool, release: SignedRelease, legacy: SignedRelease?) {
+    public init(
+        channel: String, version: String, sequence: Int, held: Bool, release: SignedRelease, legacy: SignedRelease?, firmwareWithoutRollback: Bool = false
+    ) {
         self.channel = channel
         self.version = version
         self.sequence = sequence
         self.held = held
         self.release = release
         self.legacy = legacy
+        self.firmwareWithoutRollback = firmwareWithoutRollback
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            channel: try c.decode(String.self, forKey: .channel), version: try c.decode(String.self, forKey: .version),
+            sequence: try c.decode(Int.self, forKey: .sequence), held: try c.decode(Bool.self, forKey: .held),
+            release: try c.decode(SignedRelease.self, forKey: .release), legacy: try c.decodeIfPresent(SignedRelease.self, forKey: .legacy),
+            // A server before firmware does not say: none of its releases has firmware.
+            firmwareWithoutRollback: try c.decodeIfPresent(Bool.self, forKey: .firmwareWithoutRollback) ?? false)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -228,9 +262,10 @@ public struct ReleaseEnvelopeResponse: Codable, Sendable, Equatable {
         try c.encode(held, forKey: .held)
         try c.encode(release, forKey: .release)
         try c.encode(legacy, forKey: .legacy)
+        try c.encode(firmwareWithoutRollback, forKey: .firmwareWithoutRollback)
     }
 
-    enum CodingKeys: String, CodingKey { case channel, version, sequence, held, release, legacy }
+    enum CodingKeys: String, CodingKey { case channel, version, sequence, held, release, legacy, firmwareWithoutRollback }
 }
 
 // MARK: Schemas
@@ -247,7 +282,9 @@ extension DecisionView: WireSchema {
         .object(required: [
             "offer": JSONSchema.semanticVersion.orNull.described("The version offered; null when nothing is."),
             "reason": JSONSchema.string(oneOf: DecisionReason.codes),
-            "why": JSONSchema.string(maxLength: 1024).described("The reason as a sentence."),
+            "why": JSONSchema.string(maxLength: 1024).described("The reason as a sentence, with the step of an offer."),
+            "step": JSONSchema.string(oneOf: UpdateStep.allCases.map(\.rawValue)).orNull
+                .described("With an offer: `firmware` when the device takes the release's firmware first, `files` for its files; null without."),
         ])
     }
 }
@@ -286,8 +323,9 @@ extension RolloutPhaseView: WireSchema {
     public static var schema: JSONSchema {
         .object(required: [
             "phase": JSONSchema.integer(minimum: 1, maximum: RolloutPolicy.maxPhases), "percent": JSONSchema.integer(minimum: 1, maximum: 100),
-            "devices": .count, "offered": .count, "downloading": .count, "installed": .count, "confirmed": .count, "failed": .count,
-            "rolledBack": .count,
+            "devices": .count, "offered": .count,
+            "firmware": JSONSchema.count.described("Devices whose firmware step is under way or done, their files not yet."),
+            "downloading": .count, "installed": .count, "confirmed": .count, "failed": .count, "rolledBack": .count,
         ])
     }
 }
@@ -318,6 +356,8 @@ extension ReleaseEnvelopeResponse: WireSchema {
             "channel": .channel, "version": .semanticVersion, "sequence": .sequence, "held": .boolean,
             "release": JSONSchema.ref(SignedRelease.self).described("The signed format-2 envelope."),
             "legacy": JSONSchema.ref(SignedRelease.self).orNull.described("The signed format-1 envelope; null when the release has none."),
+            "firmwareWithoutRollback": JSONSchema.boolean
+                .described("Published with `firmwareWithoutRollback`: its firmware may go to boards whose bootloader does not roll back."),
         ])
     }
 }

@@ -200,12 +200,16 @@ public struct ReleasePublication: Codable, Sendable, Equatable {
     public var legacy: SignedRelease?
     /// Store it signed but offer it to no device until a rollout starts it; absent is false.
     public var held: Bool?
+    /// Its firmware may go to boards whose bootloader does not roll back a failed firmware (`--firmware-without-rollback`,
+    /// docs/firmware.md); absent is false. Not signed: it is the publisher's say over this server's offers, not the release.
+    public var firmwareWithoutRollback: Bool?
 
-    public init(_ envelope: SignedRelease, legacy: SignedRelease? = nil, held: Bool? = nil) {
+    public init(_ envelope: SignedRelease, legacy: SignedRelease? = nil, held: Bool? = nil, firmwareWithoutRollback: Bool? = nil) {
         self.manifest = envelope.manifest
         self.signatures = envelope.signatures
         self.legacy = legacy
         self.held = held
+        self.firmwareWithoutRollback = firmwareWithoutRollback
     }
 
     /// The format-2 envelope, as devices that read format 2 receive it.

@@ -82,6 +82,28 @@ import Testing
         }
     }
 
+    /// Every firmware field (docs/firmware.md) is in the document, each described where its name does not say it all.
+    @Test func theFirmwareFieldsAreDocumented() throws {
+        let document = OpenAPIDocument.build()
+        func property(_ component: String, _ name: String) -> JSONValue? { document["components"]?["schemas"]?[component]?["properties"]?[name] }
+        let described: [(String, [String])] = [
+            ("CheckInRequest", ["build", "ota", "chip", "slot", "running", "fw_state", "rollback", "fw_sha256", "fw_rejected"]),
+            ("CheckInResponse", ["step"]), ("EventRequest", ["step"]), ("EventView", ["step"]), ("DecisionView", ["step"]),
+            ("DeviceView", ["firmware"]), ("ReleaseSummary", ["firmware"]), ("RolloutPhaseView", ["firmware"]),
+            ("ReleasePublication", ["firmwareWithoutRollback"]), ("ReleaseEnvelopeResponse", ["firmwareWithoutRollback"]),
+            ("FirmwareView", ["ota", "slot", "running", "state", "rollback", "sha256", "rejected"]), ("FirmwareImage", ["build", "micropython", "mpy"]),
+        ]
+        for (component, names) in described {
+            for name in names {
+                let schema = try #require(property(component, name), "\(component).\(name) is not documented")
+                #expect(schema["description"]?.stringValue?.isEmpty == false, "\(component).\(name) has no description")
+            }
+        }
+        #expect(property("CheckInResponse", "step")?["enum"] == ["firmware"])
+        #expect(property("DecisionView", "step")?["enum"] == .array(["files", "firmware", .null]))
+        #expect(document["components"]?["schemas"]?["CheckInResponse"]?["required"]?.arrayValue?.contains("step") == false)
+    }
+
     /// Unsupported keywords and unresolved references anywhere in `schema`, found by walking it.
     static func structuralProblems(_ schema: JSONValue, validator: SchemaValidator) -> [String] {
         guard case .object(let keywords) = schema else { return ["a schema that is not an object"] }

@@ -11,7 +11,13 @@ import Testing
     static let time = "2026-11-29T02:33:34Z"
     static let signed = SignedRelease(
         manifest: #"{"format":2}"#, signatures: [ReleaseSignature(keyid: "0123456789abcdef", sig: Data(count: 64).base64EncodedString())])
-    static let event = EventView(type: "failed", version: "1.1.0", sequence: 4, reason: "sha256 mismatch", at: time)
+    static let event = EventView(type: "failed", version: "1.1.0", sequence: 4, reason: "sha256 mismatch", step: "firmware", at: time)
+    static let image = FirmwareImage(build: "ESP32_GENERIC-OTA", chip: "esp32", micropython: "1.26.0", mpy: 6, sha256: sha, size: 1_703_936)
+    /// A check-in with every field set.
+    static let fullCheckIn = CheckInRequest(
+        id: "dev-1", version: "1.0.0", sequence: 3, board: "esp32", micropython: "1.22.0", agent: "0.4.0", mpy: 2822, free: 1_500_000, rejected: 2,
+        format: 2, build: "ESP32_GENERIC-OTA", ota: true, chip: "esp32", slot: 1_572_864, running: "ota_0", firmwareState: "trial", rollback: true,
+        firmwareSHA256: sha, firmwareRejected: String(repeating: "cd", count: 32))
 
     /// The server's encoder, which is what goes on the wire.
     static func encoded(_ value: some Encodable) throws -> JSONValue {
@@ -34,16 +40,12 @@ import Testing
     }
 
     @Test func deviceAPI() throws {
+        try check(full: Self.fullCheckIn, sparse: CheckInRequest(id: "dev-1", sequence: 0))
         try check(
-            full: CheckInRequest(
-                id: "dev-1", version: "1.0.0", sequence: 3, board: "esp32", micropython: "1.22.0", agent: "0.3.0", mpy: 2822, free: 1_500_000,
-                rejected: 2, format: 2),
-            sparse: CheckInRequest(id: "dev-1", sequence: 0))
-        try check(
-            full: CheckInResponse(action: CheckInResponse.update, poll: 300, release: Self.signed, zlib: [Self.sha: 812]),
+            full: CheckInResponse(action: CheckInResponse.update, poll: 300, release: Self.signed, zlib: [Self.sha: 812], step: "firmware"),
             sparse: CheckInResponse(action: CheckInResponse.none, poll: 300))
         try check(
-            full: EventRequest(id: "dev-1", type: "failed", version: "1.1.0", sequence: 4, reason: "sha256 mismatch"),
+            full: EventRequest(id: "dev-1", type: "failed", version: "1.1.0", sequence: 4, reason: "sha256 mismatch", step: "firmware"),
             sparse: EventRequest(id: "dev-1", type: "downloading"))
         try check(full: EnrollRequest(id: "sensor-0001", tags: ["eu"]), sparse: EnrollRequest(id: "sensor-0001"))
         try check(full: CreatedDeviceResponse(id: "dev-1", channel: "stable", token: "aloft_dev_" + String(repeating: "A", count: 43)))
@@ -55,20 +57,28 @@ import Testing
         try check(full: MissingBlobsRequest(sha256: [Self.sha]), sparse: MissingBlobsRequest(sha256: []))
         try check(full: MissingBlobsResponse(missing: [Self.sha]))
         try check(full: StoredBlobResponse(sha256: Self.sha, size: 812, zlibSize: 300), sparse: StoredBlobResponse(sha256: Self.sha, size: 0, zlibSize: nil))
-        try check(full: ReleasePublication(Self.signed, legacy: Self.signed, held: true), sparse: ReleasePublication(Self.signed))
+        try check(full: ReleasePublication(Self.signed, legacy: Self.signed, held: true, firmwareWithoutRollback: true), sparse: ReleasePublication(Self.signed))
         try check(full: PublishedReleaseResponse(version: "1.2.0", sequence: 7, channel: "stable", legacy: true, held: true, alreadyPublished: true))
         let summary = ReleaseSummary(
-            version: "1.2.0", sequence: 7, channel: "stable", created: Self.time, files: 2, size: 163, publishedAt: Self.time, legacy: false, held: true)
+            version: "1.2.0", sequence: 7, channel: "stable", created: Self.time, files: 2, size: 163, publishedAt: Self.time, legacy: false, held: true,
+            firmware: [Self.image])
         try check(full: summary)
+        try check(full: Self.image)
         try check(full: ReleaseListResponse(releases: [summary]))
         try check(
             full: ChannelResponse(channel: "stable", latest: .init(version: "1.2.0", sequence: 7)), sparse: ChannelResponse(channel: "beta", latest: nil))
         try check(full: CreateDeviceRequest(id: "dev-1", channel: "stable", tags: ["lab"]), sparse: CreateDeviceRequest(id: "dev-1", channel: "stable"))
         try check(full: Self.event, sparse: EventView(type: "confirmed", version: nil, sequence: nil, reason: nil, at: Self.time))
+        let firmware = FirmwareView(
+            build: "ESP32_GENERIC-OTA", chip: "esp32", micropython: "1.22.0", ota: true, slot: 1_572_864, running: "ota_0", state: "trial", rollback: false,
+            sha256: Self.sha, rejected: Self.sha)
+        try check(
+            full: firmware,
+            sparse: FirmwareView(build: nil, chip: nil, micropython: nil, ota: nil, slot: nil, running: nil, state: nil, rollback: nil, sha256: nil, rejected: nil))
         let device = DeviceView(
             id: "dev-1", channel: "stable", board: "esp32", micropython: "1.22.0", agent: "0.3.0", version: "1.2.0", sequence: 7,
             lastSeen: Self.time, lastEvent: Self.event, revoked: false, enrollment: "batch-1", tags: ["eu", "greenhouse"], pin: "1.2.0",
-            decision: DecisionView(offer: nil, reason: "pinned", why: "pinned to 1.2.0"))
+            decision: DecisionView(offer: "1.3.0", reason: "newest", why: "offered 1.3.0: firmware first", step: "firmware"), firmware: firmware)
         let fresh = DeviceView(
             id: "dev-1", channel: "stable", board: nil, micropython: nil, agent: nil, version: nil, sequence: 0, lastSeen: nil, lastEvent: nil,
             revoked: false, enrollment: nil)
@@ -84,7 +94,7 @@ import Testing
     }
 
     @Test func rollouts() throws {
-        try check(full: DecisionView(offer: "1.3.0", reason: "rollout", why: "offered 1.3.0 in phase 1 (10%) of rollout 1"),
+        try check(full: DecisionView(offer: "1.3.0", reason: "rollout", why: "offered 1.3.0 in phase 1 (10%) of rollout 1", step: "files"),
                   sparse: DecisionView(offer: nil, reason: "up-to-date", why: "up to date"))
         try check(full: DeviceTagsRequest(add: ["a"], remove: ["b"]), sparse: DeviceTagsRequest())
         try check(full: DevicePinRequest(version: "1.2.0"))
@@ -93,7 +103,8 @@ import Testing
                 channel: "stable", version: "2.0.0", phases: [5, 25, 100], tags: ["eu"], boards: ["esp32*"], devices: ["dev-1"], maxFailures: "10%",
                 minDevices: 3, soak: 3600, window: "Mon-Fri 01:00-05:00 UTC", manual: true),
             sparse: StartRolloutRequest(channel: "stable", version: "2.0.0"))
-        let phase = RolloutPhaseView(phase: 1, percent: 10, devices: 3, offered: 1, downloading: 1, installed: 1, confirmed: 0, failed: 0, rolledBack: 1)
+        let phase = RolloutPhaseView(
+            phase: 1, percent: 10, devices: 4, offered: 1, firmware: 1, downloading: 1, installed: 1, confirmed: 0, failed: 0, rolledBack: 1)
         try check(full: phase)
         let rollout = RolloutView(
             id: 1, channel: "stable", version: "2.0.0", sequence: 4, status: "halted", phase: 1, phases: [phase], tags: ["eu"], boards: [],
@@ -106,7 +117,8 @@ import Testing
         try check(full: rollout, sparse: fresh)
         try check(full: RolloutListResponse(rollouts: [rollout, fresh]))
         try check(
-            full: ReleaseEnvelopeResponse(channel: "beta", version: "2.0.0", sequence: 4, held: false, release: Self.signed, legacy: Self.signed),
+            full: ReleaseEnvelopeResponse(
+                channel: "beta", version: "2.0.0", sequence: 4, held: false, release: Self.signed, legacy: Self.signed, firmwareWithoutRollback: true),
             sparse: ReleaseEnvelopeResponse(channel: "beta", version: "2.0.0", sequence: 4, held: true, release: Self.signed, legacy: nil))
     }
 
@@ -129,9 +141,8 @@ import Testing
         func keys(_ value: some Encodable) throws -> Set<String> {
             Set(try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(value)) as? [String: Any]).keys)
         }
-        let checkIn = CheckInRequest(id: "d", version: "1.0.0", sequence: 1, board: "b", micropython: "1.22.0", agent: "0.5.0", mpy: 6, free: 1, rejected: 2, format: 2)
-        #expect(try keys(checkIn) == CheckInRequest.fieldNames)
-        #expect(try keys(EventRequest(id: "d", type: "installed", version: "1.0.0", sequence: 1, reason: "r")) == EventRequest.fieldNames)
+        #expect(try keys(Self.fullCheckIn) == CheckInRequest.fieldNames)
+        #expect(try keys(EventRequest(id: "d", type: "installed", version: "1.0.0", sequence: 1, reason: "r", step: "firmware")) == EventRequest.fieldNames)
     }
 
     @Test func nullAndAbsentAreAsTheProtocolSays() throws {
@@ -139,7 +150,13 @@ import Testing
             DeviceView(
                 id: "d", channel: "stable", board: nil, micropython: nil, agent: nil, version: nil, sequence: 0, lastSeen: nil, lastEvent: nil,
                 revoked: false, enrollment: nil))
-        for key in ["board", "micropython", "agent", "version", "lastSeen", "lastEvent", "enrollment"] { #expect(fresh[key] == .null, "\(key)") }
+        for key in ["board", "micropython", "agent", "version", "lastSeen", "lastEvent", "enrollment", "decision", "firmware"] {
+            #expect(fresh[key] == .null, "\(key)")
+        }
+        #expect(try Self.encoded(EventView(type: "installed", version: nil, sequence: nil, reason: nil, at: Self.time))["step"] == .null)
+        #expect(try Self.encoded(DecisionView(offer: nil, reason: "up-to-date", why: "up to date"))["step"] == .null)
+        // The check-in's answer leaves `step` out for the files step, as the device API leaves out what it does not say.
+        #expect(try Self.encoded(CheckInResponse(action: "update", poll: 300, release: Self.signed)).objectValue?.keys.sorted() == ["action", "poll", "release"])
         #expect(try Self.encoded(StoredBlobResponse(sha256: Self.sha, size: 1, zlibSize: nil))["zlibSize"] == .null)
         #expect(try Self.encoded(ChannelResponse(channel: "c", latest: nil))["latest"] == .null)
         #expect(try Self.encoded(EventView(type: "installed", version: nil, sequence: nil, reason: nil, at: Self.time))["reason"] == .null)
