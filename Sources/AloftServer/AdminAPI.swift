@@ -76,15 +76,29 @@ struct AdminAPI<Store: FleetStore>: Sendable {
                 throw APIError.badRequest("file '\(file.path)' says \(file.size) bytes but blob \(file.sha256) has \(size)")
             }
         }
-        guard missing.isEmpty else {
-            throw APIError(.conflict, "upload the \(missing.count) missing blob(s) before publishing", missing: missing)
+        // A firmware image is a blob like a file (docs/firmware.md), checked the same way; the message names its build.
+        var missingFirmware: [String] = []
+        for image in manifest.firmware ?? [] {
+            guard let size = try await blobs.size(of: image.sha256) else {
+                if !missing.contains(image.sha256) { missing.append(image.sha256) }
+                missingFirmware.append(image.build)
+                continue
+            }
+            guard size == image.size else {
+                throw APIError.badRequest("firmware \(image.build) says \(image.size) bytes but blob \(image.sha256) has \(size)")
+            }
         }
-        // Versions are unique per channel: the same files again is a no-op, other files a conflict.
+        guard missing.isEmpty else {
+            let firmware = missingFirmware.isEmpty ? "" : " (the firmware of \(missingFirmware.joined(separator: ", ")) among them)"
+            throw APIError(.conflict, "upload the \(missing.count) missing blob(s) before publishing\(firmware)", missing: missing)
+        }
+        // Versions are unique per channel: the same files and firmware again is a no-op, others a conflict.
         if let existing = try await store.release(channel: manifest.channel, version: manifest.version.description) {
-            guard try Self.fileListHash(existing) == header.files.sha256 else {
+            let other = try Self.fileListHash(existing) != header.files.sha256 ? "files" : existing.firmware != manifest.firmware ?? [] ? "firmware" : nil
+            if let other {
                 throw APIError(
                     .conflict,
-                    "channel '\(existing.channel)' has version \(existing.version) already (sequence \(existing.sequence)) with other files; "
+                    "channel '\(existing.channel)' has version \(existing.version) already (sequence \(existing.sequence)) with other \(other); "
                         + "publish these under a new version")
             }
             return try context.json(
@@ -97,12 +111,15 @@ struct AdminAPI<Store: FleetStore>: Sendable {
         let legacy = try publication.legacy.map { try String(decoding: context.responseEncoder.encode($0), as: UTF8.self) }
         let held = publication.held ?? false
         let release = try await store.publish(
-            NewRelease(manifest: manifest, envelope: envelope, legacyEnvelope: legacy, publishedAt: now, held: held))
+            NewRelease(
+                manifest: manifest, envelope: envelope, legacyEnvelope: legacy, publishedAt: now, held: held,
+                firmwareWithoutRollback: publication.firmwareWithoutRollback ?? false))
         context.logger.info(
             "published release",
             metadata: [
                 "channel": "\(release.channel)", "sequence": "\(release.sequence)", "version": "\(release.version)", "legacy": "\(legacy != nil)",
-                "held": "\(held)",
+                "held": "\(held)", "firmware": "\(release.firmware.map(\.build).joined(separator: ","))",
+                "firmwareWithoutRollback": "\(release.firmwareWithoutRollback)",
             ])
         return try context.json(
             PublishedReleaseResponse(version: release.version, sequence: release.sequence, channel: release.channel, legacy: legacy != nil, held: held),
@@ -133,7 +150,7 @@ struct AdminAPI<Store: FleetStore>: Sendable {
         return try context.json(
             ReleaseEnvelopeResponse(
                 channel: channel, version: record.version, sequence: record.sequence, held: record.held, release: envelope,
-                legacy: try record.legacyEnvelope.map(decode)))
+                legacy: try record.legacyEnvelope.map(decode), firmwareWithoutRollback: record.firmwareWithoutRollback))
     }
 
     /// The bytes of the file list a manifest names: 409 with `missing` when it was not uploaded, 400 when the blob

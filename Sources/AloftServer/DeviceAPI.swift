@@ -44,7 +44,7 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
         try await store.recordCheckIn(
             DeviceCheckIn(
                 deviceID: device.id, version: body.version, sequence: body.sequence, board: body.board, micropython: body.micropython,
-                agent: body.agent, mpy: body.mpy, free: body.free, rejected: body.rejected, format: body.format, at: now
+                agent: body.agent, mpy: body.mpy, free: body.free, rejected: body.rejected, format: body.format, firmware: body.firmwareReport, at: now
             )
         )
         metrics.checkIns.increment()
@@ -53,7 +53,7 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
         // rollout. Expired releases are not offered: a device with a clock would refuse them (docs/protocol.md, "Expiry").
         let facts = DeviceFacts(
             id: device.id, tags: device.tags, pin: device.pin, sequence: body.sequence, board: body.board, micropython: body.micropython,
-            rejected: body.rejected, format: body.format ?? ReleaseManifest.legacyFormat)
+            rejected: body.rejected, format: body.format ?? ReleaseManifest.legacyFormat, mpy: body.mpy, agent: body.agent, firmware: body.firmware)
         let (decision, entries, rollouts) = try await decisions.decide(facts, channel: device.channel, now: now)
         guard let target = decision.offer, let offer = entries[target.sequence]?.offer(format: target.format) else {
             // Outside a maintenance window the device comes back when it opens, if that is sooner than its usual poll.
@@ -68,7 +68,8 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
         }
         metrics.updatesOffered.increment()
         metrics.checkIn(decision.rollout == nil ? .update : .rollout)
-        return try context.json(CheckInResponse(action: CheckInResponse.update, poll: pollInterval, release: offer.release, zlib: offer.zlib))
+        let step = target.plan.step == .firmware ? UpdateStep.firmware.rawValue : nil
+        return try context.json(CheckInResponse(action: CheckInResponse.update, poll: pollInterval, release: offer.release, zlib: offer.zlib, step: step))
     }
 
     @Sendable func event(request: Request, context: AloftRequestContext) async throws -> Response {
@@ -78,11 +79,13 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
         try Self.validate(body)
         let now = clock()
         try await store.recordEvent(
-            DeviceEvent(deviceID: device.id, type: body.type, version: body.version, sequence: body.sequence, reason: body.reason, at: now)
+            DeviceEvent(deviceID: device.id, type: body.type, version: body.version, sequence: body.sequence, reason: body.reason, step: body.step, at: now)
         )
         metrics.deviceEvent(type: body.type)
         // An event about a rollout's release can halt it, finish its phase or complete it.
-        if RolloutDeviceState(event: body.type) != nil { try await decisions.eventArrived(channel: device.channel, sequence: body.sequence, now: now) }
+        if RolloutDeviceState(event: body.type, step: body.step) != nil {
+            try await decisions.eventArrived(channel: device.channel, sequence: body.sequence, now: now)
+        }
         return Response(status: .noContent)
     }
 
@@ -103,12 +106,20 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
         if let version = body.version { try requireVersion(version) }
         try requireText(body.board, field: "board", maxBytes: CheckInRequest.maxBoardBytes)
         try requireText(body.micropython, field: "micropython", maxBytes: CheckInRequest.maxMicroPythonBytes)
-        if let agent = body.agent { try requireAgent(agent) }
+        if let agent = body.agent { try requireToken(agent, field: "agent", maxBytes: maxAgentCharacters, punctuation: "._-+") }
         if let mpy = body.mpy, mpy < 0 { throw APIError.badRequest("mpy must not be negative") }
         if let free = body.free, free < 0 { throw APIError.badRequest("free must not be negative") }
         if let format = body.format, !supportedFormats.contains(format) {
             throw APIError.badRequest("format must be \(supportedFormats.map(String.init).joined(separator: " or ")), the manifest formats this server knows")
         }
+        // The firmware fields (docs/firmware.md, "Check-in"); `ota` and `rollback` are booleans, which decoding checked.
+        if let build = body.build { try requireToken(build, field: "build", maxBytes: CheckInRequest.maxBuildBytes, punctuation: "_-") }
+        if let chip = body.chip { try requireOne(of: FirmwareImage.chips, chip, field: "chip") }
+        if let slot = body.slot, slot < 0 { throw APIError.badRequest("slot must not be negative") }
+        if let running = body.running { try requireToken(running, field: "running", maxBytes: CheckInRequest.maxSlotLabelBytes, punctuation: "_") }
+        if let state = body.firmwareState { try requireOne(of: CheckInRequest.firmwareStates, state, field: "fw_state") }
+        if let sha = body.firmwareSHA256 { try requireSHA256(sha, field: "fw_sha256") }
+        if let sha = body.firmwareRejected { try requireSHA256(sha, field: "fw_rejected") }
     }
 
     static func validate(_ body: EventRequest) throws {
@@ -122,6 +133,9 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
         }
         if body.type == DeviceEvent.installed, body.version == nil || body.sequence == nil {
             throw APIError.badRequest("an installed event needs the version and sequence of the release installed")
+        }
+        if let step = body.step, step != UpdateStep.firmware.rawValue {
+            throw APIError.badRequest("step must be firmware (left out for the files step), got '\(step.prefix(40))'")
         }
     }
 
@@ -137,11 +151,23 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
         }
     }
 
-    /// Narrower than `board`: the agent version is shown in tables and compared by people, so it stays a short token.
-    private static func requireAgent(_ agent: String) throws {
-        let punctuation = Array("._-+".utf8)
-        guard (1...maxAgentCharacters).contains(agent.utf8.count), agent.utf8.allSatisfy({ Identifiers.isAlnum($0) || punctuation.contains($0) }) else {
-            throw APIError.badRequest("agent must be 1-\(maxAgentCharacters) of A-Z a-z 0-9 . _ - +, got '\(agent.prefix(40))'")
+    /// Narrower than `board`: the agent version, the firmware build and the slot label are shown in tables and compared by
+    /// people, so each stays a short token of letters, digits and `punctuation`.
+    private static func requireToken(_ text: String, field: String, maxBytes: Int, punctuation: String) throws {
+        let allowed = Array(punctuation.utf8)
+        guard (1...maxBytes).contains(text.utf8.count), text.utf8.allSatisfy({ Identifiers.isAlnum($0) || allowed.contains($0) }) else {
+            let characters = (["A-Z a-z 0-9"] + punctuation.map(String.init)).joined(separator: " ")
+            throw APIError.badRequest("\(field) must be 1-\(maxBytes) of \(characters), got '\(text.prefix(40))'")
+        }
+    }
+
+    private static func requireSHA256(_ sha: String, field: String) throws {
+        guard Digest.isSHA256Hex(sha) else { throw APIError.badRequest("\(field) must be a SHA-256 (64 lowercase hex characters)") }
+    }
+
+    private static func requireOne(of values: [String], _ value: String, field: String) throws {
+        guard values.contains(value) else {
+            throw APIError.badRequest("\(field) must be one of \(values.joined(separator: ", ")), got '\(value.prefix(40))'")
         }
     }
 

@@ -15,7 +15,8 @@ struct FleetDecisions<Store: FleetStore>: Sendable {
     static func facts(_ device: DeviceRecord) -> DeviceFacts {
         DeviceFacts(
             id: device.id, tags: device.tags, pin: device.pin, sequence: device.sequence, board: device.board, micropython: device.micropython,
-            rejected: device.rejected, format: device.format ?? ReleaseManifest.legacyFormat)
+            rejected: device.rejected, format: device.format ?? ReleaseManifest.legacyFormat, mpy: device.mpy, agent: device.agent,
+            firmware: device.firmware.firmware)
     }
 
     /// The channel's releases above `sequence`, and the pinned one, by sequence.
@@ -58,7 +59,7 @@ struct FleetDecisions<Store: FleetStore>: Sendable {
             (decision, entries, _) = try await decide(Self.facts(device), channel: device.channel, rollouts: rollouts, now: now)
         }
         let offered = decision.offer.flatMap { entries[$0.sequence]?.candidate.version }
-        return DeviceView(device, decision: DecisionView(offer: offered, reason: decision.reason.code, why: decision.reason.description))
+        return DeviceView(device, decision: DecisionView(decision, offered: offered))
     }
 
     /// The views of many devices, each channel's releases and rollouts loaded once whatever the number of its devices.
@@ -163,8 +164,8 @@ extension RolloutView {
         let phases = reports.map { report in
             RolloutPhaseView(
                 phase: report.phase + 1, percent: report.percent, devices: report.devices, offered: report.counts[.offered] ?? 0,
-                downloading: report.counts[.downloading] ?? 0, installed: report.counts[.installed] ?? 0, confirmed: report.counts[.confirmed] ?? 0,
-                failed: report.counts[.failed] ?? 0, rolledBack: report.counts[.rolledBack] ?? 0)
+                firmware: report.counts[.firmware] ?? 0, downloading: report.counts[.downloading] ?? 0, installed: report.counts[.installed] ?? 0,
+                confirmed: report.counts[.confirmed] ?? 0, failed: report.counts[.failed] ?? 0, rolledBack: report.counts[.rolledBack] ?? 0)
         }
         let policy = rollout.policy
         self.init(

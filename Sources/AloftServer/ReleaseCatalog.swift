@@ -74,8 +74,10 @@ final class ReleaseCatalog<Store: FleetStore>: Sendable {
         guard let compat = header?.compat ?? legacyManifest?.compat else {
             throw AloftError("release \(record.channel)/\(record.sequence) has no envelope in the store")
         }
+        // The images are the signed header's; the permission to send them to boards that do not roll back is the publisher's.
         let candidate = ReleaseCandidate(
-            sequence: record.sequence, version: record.version, held: record.held, compat: compat, expires: header?.expires ?? legacyManifest?.expires, formats: formats)
+            sequence: record.sequence, version: record.version, held: record.held, compat: compat, expires: header?.expires ?? legacyManifest?.expires,
+            formats: formats, firmware: header?.firmware ?? [], firmwareWithoutRollback: record.firmwareWithoutRollback)
         return Entry(candidate: candidate, envelope: envelope, legacy: legacy, legacyZlib: zlib)
     }
 }

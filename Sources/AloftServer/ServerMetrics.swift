@@ -63,8 +63,8 @@ public final class ServerMetrics: Sendable {
                     value: rollout.phase))
             for phase in rollout.phases {
                 let states = [
-                    ("targeted", phase.devices), ("offered", phase.offered), ("downloading", phase.downloading), ("installed", phase.installed),
-                    ("confirmed", phase.confirmed), ("failed", phase.failed), ("rolled_back", phase.rolledBack),
+                    ("targeted", phase.devices), ("offered", phase.offered), ("firmware", phase.firmware), ("downloading", phase.downloading),
+                    ("installed", phase.installed), ("confirmed", phase.confirmed), ("failed", phase.failed), ("rolled_back", phase.rolledBack),
                 ]
                 for (state, count) in states {
                     values.append(

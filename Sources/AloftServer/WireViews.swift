@@ -10,13 +10,14 @@ extension ReleaseSummary {
     init(_ release: ReleaseRecord) {
         self.init(
             version: release.version, sequence: release.sequence, channel: release.channel, created: release.created, files: release.fileCount,
-            size: release.totalSize, publishedAt: rfc3339(release.publishedAt), legacy: release.legacyEnvelope != nil, held: release.held)
+            size: release.totalSize, publishedAt: rfc3339(release.publishedAt), legacy: release.legacyEnvelope != nil, held: release.held,
+            firmware: release.firmware)
     }
 }
 
 extension EventView {
     init(_ event: DeviceEvent) {
-        self.init(type: event.type, version: event.version, sequence: event.sequence, reason: event.reason, at: rfc3339(event.at))
+        self.init(type: event.type, version: event.version, sequence: event.sequence, reason: event.reason, step: event.step, at: rfc3339(event.at))
     }
 }
 
@@ -25,7 +26,26 @@ extension DeviceView {
         self.init(
             id: device.id, channel: device.channel, board: device.board, micropython: device.micropython, agent: device.agent,
             version: device.version, sequence: device.sequence, lastSeen: device.lastSeen.map(rfc3339), lastEvent: device.lastEvent.map(EventView.init),
-            revoked: device.revokedAt != nil, enrollment: device.enrollment, tags: device.tags, pin: device.pin, decision: decision)
+            revoked: device.revokedAt != nil, enrollment: device.enrollment, tags: device.tags, pin: device.pin, decision: decision,
+            firmware: FirmwareView(device))
+    }
+}
+
+extension FirmwareView {
+    /// Nil for a device that said nothing of its firmware (an agent before 0.4.0).
+    init?(_ device: DeviceRecord) {
+        let f = device.firmware
+        guard !f.isEmpty else { return nil }
+        self.init(
+            build: f.build, chip: f.chip, micropython: device.micropython, ota: f.ota, slot: f.slot, running: f.running, state: f.state,
+            rollback: f.rollback, sha256: f.sha256, rejected: f.rejected)
+    }
+}
+
+extension DecisionView {
+    /// The decision as the API shows it; `offered` is the version of the release offered.
+    init(_ decision: CheckInDecision, offered: String?) {
+        self.init(offer: offered, reason: decision.reason.code, why: decision.why, step: decision.offer.map(\.plan.step.rawValue))
     }
 }
 

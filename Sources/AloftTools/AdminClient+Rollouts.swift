@@ -120,13 +120,15 @@ public struct Promoter: Sendable {
         manifest.sequence = try await client.latestSequence(channel: to) + 1
         manifest.created = ReleaseManifest.timestamp(created)
         try manifest.validate()
-        let missing = try await client.missingBlobs(Array(Set(manifest.files.map(\.sha256) + [header.files.sha256])).sorted())
+        let blobs = manifest.files.map(\.sha256) + (manifest.firmware ?? []).map(\.sha256) + [header.files.sha256]
+        let missing = try await client.missingBlobs(Array(Set(blobs)).sorted())
         guard missing.isEmpty else {
             throw AloftError("the server lacks \(missing.count) blob(s) of \(version); publish it from its folder instead")
         }
         let signed = try SignedRelease(signing: manifest, with: keys)
         let legacy = manifest.legacyRefusal == nil ? try SignedRelease(signingLegacy: manifest, with: keys) : nil
-        let answer = try await client.publish(ReleasePublication(signed, legacy: legacy, held: held ? true : nil))
+        let answer = try await client.publish(
+            ReleasePublication(signed, legacy: legacy, held: held ? true : nil, firmwareWithoutRollback: source.firmwareWithoutRollback ? true : nil))
         manifest.sequence = answer.sequence
         return Outcome(manifest: manifest, legacy: legacy != nil, alreadyPublished: answer.alreadyPublished)
     }

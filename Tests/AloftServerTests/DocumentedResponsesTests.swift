@@ -213,6 +213,33 @@ final class DocumentedFleet: Sendable {
             try await api.call(.consoleAbortRollout, ["rollout": "2"], body: button, headers: form)
             try await api.call(.consolePauseRollout, ["rollout": "2"], body: Array(repeating: 0x61, count: 2000), headers: form)
 
+            // Firmware: a release with an image, a device that says what firmware it runs and is offered the firmware step, an
+            // event of that step, and what the admin then sees.
+            let image = TestRelease.Firmware()
+            let withFirmware = TestRelease(version: "1.2.0", sequence: 4, firmware: [image])
+            for bytes in withFirmware.files.map(\.bytes) + [withFirmware.fileList] {
+                try await api.call(.putBlob, ["sha256": Digest.sha256Hex(bytes)], body: bytes)
+            }
+            try await api.call(.publishRelease, json: Self.json(withFirmware.publication))
+            try await api.call(.putBlob, ["sha256": image.image.sha256], body: image.bytes)
+            try await api.call(.publishRelease, json: Self.json(withFirmware.publication))
+            try await api.call(.listReleases)
+            let firmwareCheckIn = CheckInRequest(
+                id: "dev-1", version: "1.0.0", sequence: 1, board: "esp32", micropython: "1.24.1", agent: "0.4.0", format: 2, build: "ESP32_GENERIC-OTA",
+                ota: true, chip: "esp32", slot: 1_572_864, running: "ota_0", firmwareState: "valid", rollback: true,
+                firmwareSHA256: String(repeating: "1", count: 64))
+            let firmwareStep = try await api.call(.checkIn, token: token, json: Self.json(firmwareCheckIn))
+            #expect(firmwareStep.object["step"] as? String == "firmware", "\(firmwareStep.text)")
+            try await api.call(.checkIn, token: token, json: #"{"id":"dev-1","sequence":1,"chip":"esp8266"}"#)
+            try await api.call(.blob, ["sha256": image.image.sha256], token: token, headers: [.range: "bytes=256-"])
+            try await api.call(.reportEvent, token: token, json: #"{"id":"dev-1","type":"installed","version":"1.2.0","sequence":4,"step":"firmware"}"#)
+            try await api.call(.reportEvent, token: token, json: #"{"id":"dev-1","type":"installed","version":"1.2.0","sequence":4,"step":"files"}"#)
+            try await api.call(.device, ["id": "dev-1"])
+            try await api.call(.listDevices)
+            try await api.call(.deviceEvents, ["id": "dev-1"])
+            try await api.call(.release, ["channel": "stable", "version": "1.2.0"])
+            try await api.call(.consoleDevice, ["id": "dev-1"])
+
             // Access control.
             try await api.call(.createAdminToken, json: #"{"name":"ci"}"#)
             try await api.call(.createAdminToken, json: #"{"name":"ci"}"#)

@@ -17,10 +17,13 @@ import Testing
 
     static let checkIn: [(String, String)] = [
         ("id", #""dev-1""#), ("version", #""1.0.0""#), ("sequence", "1"), ("board", #""esp32""#), ("micropython", #""1.22.0""#),
-        ("agent", #""0.2.0""#), ("mpy", "2822"), ("free", "1500000"), ("rejected", "0"),
+        ("agent", #""0.2.0""#), ("mpy", "2822"), ("free", "1500000"), ("rejected", "0"), ("build", #""ESP32_GENERIC-OTA""#), ("ota", "true"),
+        ("chip", #""esp32""#), ("slot", "1572864"), ("running", #""ota_0""#), ("fw_state", #""valid""#), ("rollback", "true"),
+        ("fw_sha256", JSONMutator.quote(String(repeating: "1", count: 64))),
     ]
     static let event: [(String, String)] = [
         ("id", #""dev-1""#), ("type", #""failed""#), ("version", #""1.0.0""#), ("sequence", "1"), ("reason", #""sha256 mismatch""#),
+        ("step", #""firmware""#),
     ]
 
     /// A format-2 manifest as flat fields in canonical (sorted) order, with its `files` object and the compat object to mutate too.

@@ -56,6 +56,7 @@ import Testing
             #expect(lines.contains(#"aloft_rollout_phase{rollout="1",channel="beta",version="1.0.0",status="running"} 1.0"#), "\(text)")
             #expect(lines.contains(#"aloft_rollout_devices{rollout="1",phase="1",state="targeted"} 1.0"#), "\(text)")
             #expect(lines.contains(#"aloft_rollout_devices{rollout="1",phase="1",state="offered"} 1.0"#), "\(text)")
+            #expect(lines.contains(#"aloft_rollout_devices{rollout="1",phase="1",state="firmware"} 0.0"#), "\(text)")
             // A finished rollout's gauges go at the next scrape.
             #expect(try await fleet.send(.post, "/api/v1/admin/rollouts/1/abort").status == .ok)
             let after = try await fleet.send(.get, "/metrics").text

@@ -93,23 +93,26 @@ struct TestFleet: Sendable {
     func publish(_ release: TestRelease, upload: Bool = true) async throws -> TestResponse {
         if upload {
             for file in release.files { try await putBlob(file.bytes) }
+            for image in release.firmware { try await putBlob(image.bytes) }
             try await putBlob(release.fileList)
         }
         return try await send(.post, "/api/v1/admin/releases", encoding: release.publication)
     }
 
+    /// A check-in; `fields` is more of the body as JSON members (`"ota":true,"fw_state":"trial"`).
     func checkIn(
         _ id: String, token: String, sequence: Int = 0, version: String? = nil, board: String = "esp32", micropython: String = "1.22.0",
-        agent: String? = nil, rejected: Int? = nil, format: Int? = nil
+        agent: String? = nil, rejected: Int? = nil, format: Int? = nil, fields: String? = nil
     ) async throws -> TestResponse {
         let versionJSON = version.map { "\"\($0)\"" } ?? "null"
         let rejectedJSON = rejected.map { ",\"rejected\":\($0)" } ?? ""
         let agentJSON = agent.map { ",\"agent\":\"\($0)\"" } ?? ""
         let formatJSON = format.map { ",\"format\":\($0)" } ?? ""
+        let moreJSON = fields.map { "," + $0 } ?? ""
         return try await send(
             .post, "/api/v1/device/checkin", token: token,
             json:
-                #"{"id":"\#(id)","version":\#(versionJSON),"sequence":\#(sequence),"board":"\#(board)","micropython":"\#(micropython)","mpy":2822,"free":1500000\#(agentJSON)\#(rejectedJSON)\#(formatJSON)}"#
+                #"{"id":"\#(id)","version":\#(versionJSON),"sequence":\#(sequence),"board":"\#(board)","micropython":"\#(micropython)","mpy":2822,"free":1500000\#(agentJSON)\#(rejectedJSON)\#(formatJSON)\#(moreJSON)}"#
         )
     }
 
@@ -163,19 +166,34 @@ struct TestRelease: Sendable {
         var sha256: String { Digest.sha256Hex(bytes) }
     }
 
+    /// A firmware image of the release and its bytes (deterministic, incompressible).
+    struct Firmware: Sendable {
+        var image: FirmwareImage
+        var bytes: [UInt8]
+
+        init(build: String = "ESP32_GENERIC-OTA", chip: String = "esp32", micropython: String = "1.26.0", size: Int = 4096, seed: UInt64 = 26) {
+            bytes = randomBytes(size, seed: seed)
+            image = FirmwareImage(build: build, chip: chip, micropython: micropython, mpy: 6, sha256: Digest.sha256Hex(bytes), size: size)
+        }
+    }
+
     var files: [File]
+    var firmware: [Firmware]
     var manifest: ReleaseManifest
     /// Whether publishing includes the format-1 envelope, as `aloft release publish` does for up to 256 files.
     var legacy = true
+    /// What the publication says of `firmwareWithoutRollback` (nil leaves it out).
+    var firmwareWithoutRollback: Bool?
 
     init(
         version: String = "1.0.0", sequence: Int = 1, channel: String = "stable", compat: Compatibility = Compatibility(),
-        files: [File] = TestRelease.defaultFiles
+        files: [File] = TestRelease.defaultFiles, firmware: [Firmware] = []
     ) {
         self.files = files
+        self.firmware = firmware
         self.manifest = ReleaseManifest(
             version: SemanticVersion(version)!, sequence: sequence, channel: channel, created: "2026-11-29T02:33:34Z", compat: compat,
-            files: files.map { FileEntry(path: $0.path, sha256: $0.sha256, size: $0.bytes.count) }
+            files: files.map { FileEntry(path: $0.path, sha256: $0.sha256, size: $0.bytes.count) }, firmware: firmware.isEmpty ? nil : firmware.map(\.image)
         )
     }
 
@@ -196,7 +214,9 @@ struct TestRelease: Sendable {
     static var dummySignatures: [ReleaseSignature] { [ReleaseSignature(keyid: "0123456789abcdef", sig: Data(count: 64).base64EncodedString())] }
 
     /// What `aloft release publish` posts.
-    var publication: ReleasePublication { ReleasePublication(envelope, legacy: legacy ? legacyEnvelope : nil) }
+    var publication: ReleasePublication {
+        ReleasePublication(envelope, legacy: legacy ? legacyEnvelope : nil, firmwareWithoutRollback: firmwareWithoutRollback)
+    }
 
     /// A format-1 text of any number of files.
     static func legacyText(_ manifest: ReleaseManifest) -> String {
