@@ -47,6 +47,7 @@ struct ConsolePages: Sendable {
         var percent: Int
         var devices: Int
         var offered: Int
+        var firmware: Int
         var downloading: Int
         var installed: Int
         var confirmed: Int
@@ -94,6 +95,8 @@ struct ConsolePages: Sendable {
         var devices: Int
         var held: Bool
         var published: String
+        /// `ESP32_GENERIC-OTA 1.26.0 (1703 kB)` per image, or `-`.
+        var firmware: String
     }
 
     /// The fleet page: devices per release and per state for each channel, rollouts, the newest releases.
@@ -125,7 +128,9 @@ struct ConsolePages: Sendable {
                 channel: release.channel, sequence: release.sequence, version: release.version, files: release.fileCount,
                 size: Self.bytes(release.totalSize),
                 devices: census.filter { $0.channel == release.channel && $0.version == release.version }.reduce(0) { $0 + $1.count },
-                held: release.held, published: Self.ago(release.publishedAt, now: now))
+                held: release.held, published: Self.ago(release.publishedAt, now: now),
+                firmware: release.firmware.isEmpty
+                    ? "-" : release.firmware.map { "\($0.build) \($0.micropython) (\(Self.bytes($0.size)))" }.joined(separator: ", "))
         }
         // Mustache shows an Optional in an `Any` as "nil": a missing value is a missing key.
         var context: [String: Any] = [
@@ -141,8 +146,8 @@ struct ConsolePages: Sendable {
         let phases = view.phases.map { phase in
             let settled = phase.confirmed + phase.failed + phase.rolledBack
             return PhaseRow(
-                phase: phase.phase, percent: phase.percent, devices: phase.devices, offered: phase.offered, downloading: phase.downloading,
-                installed: phase.installed, confirmed: phase.confirmed, failed: phase.failed, rolledBack: phase.rolledBack,
+                phase: phase.phase, percent: phase.percent, devices: phase.devices, offered: phase.offered, firmware: phase.firmware,
+                downloading: phase.downloading, installed: phase.installed, confirmed: phase.confirmed, failed: phase.failed, rolledBack: phase.rolledBack,
                 done: width(settled, of: phase.devices), current: phase.phase == view.phase && rollout.status.isActive,
                 failedBad: phase.failed > 0, rolledBackBad: phase.rolledBack > 0, bad: phase.failed + phase.rolledBack > 0)
         }
@@ -202,11 +207,15 @@ struct ConsolePages: Sendable {
         var version: String
         var board: String
         var agent: String
+        /// ``FirmwareView/summary``, or `-` for a device that says nothing of its firmware.
+        var firmware: String
         var tags: String
         var lastSeen: String
         var lastEvent: String
         var eventClass: String
         var offer: String
+        /// With an offer of the firmware step.
+        var firmwareStep: Bool
         var why: String
         var revoked: Bool
     }
@@ -226,9 +235,10 @@ struct ConsolePages: Sendable {
         let rows = records.map { device, decision in
             DeviceRow(
                 id: device.id, link: "/dashboard/devices/" + device.id, channel: device.channel, version: device.version ?? "-",
-                board: device.board ?? "-", agent: device.agent ?? "-", tags: device.tags.joined(separator: " "),
-                lastSeen: device.lastSeen.map { Self.ago($0, now: now) } ?? "never", lastEvent: device.lastEvent.map(Self.describe) ?? "-",
-                eventClass: Self.stateColor(device.lastEvent?.type ?? ""), offer: decision.offer ?? "-", why: decision.why,
+                board: device.board ?? "-", agent: device.agent ?? "-", firmware: FirmwareView(device)?.summary ?? "-",
+                tags: device.tags.joined(separator: " "), lastSeen: device.lastSeen.map { Self.ago($0, now: now) } ?? "never",
+                lastEvent: device.lastEvent.map(Self.describe) ?? "-", eventClass: Self.stateColor(device.lastEvent?.type ?? ""),
+                offer: decision.offer ?? "-", firmwareStep: decision.step == UpdateStep.firmware.rawValue, why: decision.why,
                 revoked: device.revokedAt != nil)
         }
         let pages = max(1, (total + size - 1) / size)
@@ -264,6 +274,8 @@ struct ConsolePages: Sendable {
         var at: String
         var ago: String
         var type: String
+        /// An event of the firmware step.
+        var firmware: Bool
         var version: String
         var reason: String
         var eventClass: String
@@ -288,6 +300,7 @@ struct ConsolePages: Sendable {
             Fact(name: "Board", value: record.board ?? "-"),
             Fact(name: "MicroPython", value: record.micropython ?? "-"),
             Fact(name: "Agent", value: record.agent ?? "-"),
+            Fact(name: "Firmware", value: Self.firmware(view.firmware)),
             Fact(name: "Free flash", value: record.free.map(Self.bytes) ?? "-"),
             Fact(name: "Last seen", value: record.lastSeen.map { "\(rfc3339($0)) (\(Self.ago($0, now: now)))" } ?? "never"),
             Fact(name: "Registered", value: rfc3339(record.createdAt) + (record.enrollment.map { " by enrollment \($0)" } ?? "")),
@@ -297,10 +310,11 @@ struct ConsolePages: Sendable {
         var context: [String: Any] = [
             "title": record.id, "devicesTab": true, "id": record.id, "facts": facts,
             "reason": view.decision?.reason ?? "", "why": view.decision?.why ?? "",
+            "firmwareStep": view.decision?.step == UpdateStep.firmware.rawValue,
             "events": events.map { event in
                 EventRow(
-                    at: rfc3339(event.at), ago: Self.ago(event.at, now: now), type: event.type, version: event.version ?? "", reason: event.reason ?? "",
-                    eventClass: Self.stateColor(event.type))
+                    at: rfc3339(event.at), ago: Self.ago(event.at, now: now), type: event.type, firmware: event.step == UpdateStep.firmware.rawValue,
+                    version: event.version ?? "", reason: event.reason ?? "", eventClass: Self.stateColor(event.type))
             },
             "downloads": downloads.map { download in
                 DownloadRow(
@@ -341,7 +355,31 @@ struct ConsolePages: Sendable {
     }
 
     static func describe(_ event: DeviceEvent) -> String {
-        [event.type, event.version ?? "", event.reason.map { "(\($0))" } ?? ""].filter { !$0.isEmpty }.joined(separator: " ")
+        [event.type, event.step.map { "(\($0))" } ?? "", event.version ?? "", event.reason.map { "(\($0))" } ?? ""].filter { !$0.isEmpty }
+            .joined(separator: " ")
+    }
+
+    /// A device's firmware in a sentence: `ESP32_GENERIC-OTA on esp32, MicroPython 1.24.1, image 1f2e3d4c5b6a; OTA: runs ota_0, next slot 1572 kB,
+    /// the bootloader rolls back`, with its trial and the image it rolled back.
+    static func firmware(_ view: FirmwareView?) -> String {
+        guard let view else { return "not reported (agent before 0.4.0)" }
+        var parts = ["\(view.build ?? "build not reported")\(view.chip.map { " on \($0)" } ?? ""), MicroPython \(view.micropython ?? "?")"]
+        if let sha = view.sha256 { parts[0] += ", image \(sha.prefix(12))" }
+        if view.ota == true {
+            var ota = ["OTA: runs \(view.running ?? "?")"]
+            if let slot = view.slot { ota.append("next slot \(bytes(slot))") }
+            switch view.rollback {
+            case true?: ota.append("the bootloader rolls back")
+            case false?: ota.append("the bootloader does not roll back")
+            case nil: ota.append("rollback not known yet")
+            }
+            parts.append(ota.joined(separator: ", "))
+        } else {
+            parts.append("no OTA partition table")
+        }
+        if view.state == "trial" { parts.append("on trial") }
+        if let rejected = view.rejected { parts.append("rolled back image \(rejected.prefix(12))") }
+        return parts.joined(separator: "; ")
     }
 
     static func devicesLink(channel: String, version: String = "", state: String = "") -> String {
@@ -439,17 +477,17 @@ struct ConsolePages: Sendable {
         <h3>Rollout {{id}}: {{version}} on {{channel}} · <span class="{{statusClass}}">{{status}}</span> · phase {{phase}} of {{phaseCount}}</h3>
         {{#halted}}<div class="reason">Halted: {{haltReason}}</div>{{/halted}}
         <div class="muted">Target: {{target}} · {{policy}} · started {{started}}</div>
-        <table><tr><th>Phase</th><th class="n">Up to</th><th class="n">Devices</th><th class="n">Offered</th><th class="n">Downloading</th><th class="n">Installed</th><th class="n">Confirmed</th><th class="n">Failed</th><th class="n">Rolled back</th><th>Settled</th></tr>
-        {{#phases}}<tr class="{{#current}}current{{/current}}"><td>{{phase}}{{#current}} ◀{{/current}}</td><td class="n">{{percent}}%</td><td class="n">{{devices}}</td><td class="n">{{offered}}</td><td class="n">{{downloading}}</td><td class="n">{{installed}}</td><td class="n">{{confirmed}}</td><td class="n {{#failedBad}}bad{{/failedBad}}">{{failed}}</td><td class="n {{#rolledBackBad}}bad{{/rolledBackBad}}">{{rolledBack}}</td><td><span class="progress {{#bad}}badp{{/bad}}"><i style="width:{{done}}%"></i></span></td></tr>
+        <table><tr><th>Phase</th><th class="n">Up to</th><th class="n">Devices</th><th class="n">Offered</th><th class="n">Firmware</th><th class="n">Downloading</th><th class="n">Installed</th><th class="n">Confirmed</th><th class="n">Failed</th><th class="n">Rolled back</th><th>Settled</th></tr>
+        {{#phases}}<tr class="{{#current}}current{{/current}}"><td>{{phase}}{{#current}} ◀{{/current}}</td><td class="n">{{percent}}%</td><td class="n">{{devices}}</td><td class="n">{{offered}}</td><td class="n">{{firmware}}</td><td class="n">{{downloading}}</td><td class="n">{{installed}}</td><td class="n">{{confirmed}}</td><td class="n {{#failedBad}}bad{{/failedBad}}">{{failed}}</td><td class="n {{#rolledBackBad}}bad{{/rolledBackBad}}">{{rolledBack}}</td><td><span class="progress {{#bad}}badp{{/bad}}"><i style="width:{{done}}%"></i></span></td></tr>
         {{/phases}}</table>
         <p>{{#actions}}<form class="inline" method="post" action="{{path}}"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" name="do" value="{{action}}" {{#danger}}class="danger"{{/danger}}>{{label}}</button></form> {{/actions}}</p>
         </div>
         {{/rollouts}}
         {{^rollouts}}<p class="muted">No rollouts: a publish goes to its whole channel. <code>aloft rollout start</code> stages one.</p>{{/rollouts}}
         <h2>Releases</h2>
-        <table><tr><th>Channel</th><th class="n">Seq</th><th>Version</th><th class="n">Files</th><th class="n">Size</th><th class="n">Devices on it</th><th>Published</th></tr>
-        {{#releases}}<tr><td>{{channel}}</td><td class="n">{{sequence}}</td><td>{{version}}{{#held}} <span class="warn">held</span>{{/held}}</td><td class="n">{{files}}</td><td class="n">{{size}}</td><td class="n">{{devices}}</td><td>{{published}}</td></tr>
-        {{/releases}}{{^releases}}<tr><td colspan="7" class="muted">No releases yet: <code>aloft release publish</code>.</td></tr>{{/releases}}
+        <table><tr><th>Channel</th><th class="n">Seq</th><th>Version</th><th class="n">Files</th><th class="n">Size</th><th>Firmware</th><th class="n">Devices on it</th><th>Published</th></tr>
+        {{#releases}}<tr><td>{{channel}}</td><td class="n">{{sequence}}</td><td>{{version}}{{#held}} <span class="warn">held</span>{{/held}}</td><td class="n">{{files}}</td><td class="n">{{size}}</td><td>{{firmware}}</td><td class="n">{{devices}}</td><td>{{published}}</td></tr>
+        {{/releases}}{{^releases}}<tr><td colspan="8" class="muted">No releases yet: <code>aloft release publish</code>.</td></tr>{{/releases}}
         </table>
         {{#moreReleases}}<p class="muted">The newest shown; <code>aloft release list</code> has them all.</p>{{/moreReleases}}
         """
@@ -466,9 +504,9 @@ struct ConsolePages: Sendable {
         </form>
         <p class="pager">{{first}}–{{last}} of {{total}} devices · page {{page}} of {{pages}}
         {{#previous}} · <a href="{{previous}}" rel="prev">← previous</a>{{/previous}}{{#next}} · <a href="{{next}}" rel="next">next →</a>{{/next}}</p>
-        <table><tr><th>Device</th><th>Channel</th><th>Version</th><th>Board</th><th>Agent</th><th>Tags</th><th>Last seen</th><th>Last event</th><th>Offered</th></tr>
-        {{#devices}}<tr><td><a href="{{link}}">{{id}}</a>{{#revoked}} <span class="bad">revoked</span>{{/revoked}}</td><td>{{channel}}</td><td>{{version}}</td><td>{{board}}</td><td>{{agent}}</td><td>{{tags}}</td><td>{{lastSeen}}</td><td class="{{eventClass}}">{{lastEvent}}</td><td title="{{why}}">{{offer}}</td></tr>
-        {{/devices}}{{^devices}}<tr><td colspan="9" class="muted">No device matches.</td></tr>{{/devices}}
+        <table><tr><th>Device</th><th>Channel</th><th>Version</th><th>Board</th><th>Agent</th><th>Firmware</th><th>Tags</th><th>Last seen</th><th>Last event</th><th>Offered</th></tr>
+        {{#devices}}<tr><td><a href="{{link}}">{{id}}</a>{{#revoked}} <span class="bad">revoked</span>{{/revoked}}</td><td>{{channel}}</td><td>{{version}}</td><td>{{board}}</td><td>{{agent}}</td><td>{{firmware}}</td><td>{{tags}}</td><td>{{lastSeen}}</td><td class="{{eventClass}}">{{lastEvent}}</td><td title="{{why}}">{{offer}}{{#firmwareStep}} <span class="warn">firmware</span>{{/firmwareStep}}</td></tr>
+        {{/devices}}{{^devices}}<tr><td colspan="10" class="muted">No device matches.</td></tr>{{/devices}}
         </table>
         """
 
@@ -476,10 +514,10 @@ struct ConsolePages: Sendable {
         <p><a href="/dashboard/devices">← devices</a></p>
         <h1>Device {{id}}</h1>
         <table>{{#facts}}<tr><th style="width:12em">{{name}}</th><td>{{value}}</td></tr>{{/facts}}
-        <tr><th>Offered now</th><td>{{#offer}}<b>{{offer}}</b>: {{/offer}}{{^offer}}nothing: {{/offer}}{{why}} <span class="muted">({{reason}})</span></td></tr></table>
+        <tr><th>Offered now</th><td>{{#offer}}<b>{{offer}}</b>{{#firmwareStep}} <span class="warn">firmware first</span>{{/firmwareStep}}: {{/offer}}{{^offer}}nothing: {{/offer}}{{why}} <span class="muted">({{reason}})</span></td></tr></table>
         <h2>Events</h2>
         <table><tr><th>When</th><th>Event</th><th>Version</th><th>Reason</th></tr>
-        {{#events}}<tr><td title="{{at}}">{{ago}}</td><td class="{{eventClass}}">{{type}}</td><td>{{version}}</td><td>{{reason}}</td></tr>
+        {{#events}}<tr><td title="{{at}}">{{ago}}</td><td class="{{eventClass}}">{{type}}{{#firmware}} <span class="muted">(firmware)</span>{{/firmware}}</td><td>{{version}}</td><td>{{reason}}</td></tr>
         {{/events}}{{^events}}<tr><td colspan="4" class="muted">None yet.</td></tr>{{/events}}
         </table>
         <h2>Downloads</h2>

@@ -22,7 +22,7 @@ import Testing
             status: status, phase: 1, phaseStartedAt: now, settledAt: settled ? now : nil, haltReason: halt, createdAt: now)
         let reports = [
             RolloutPhaseReport(phase: 0, percent: 10, devices: 2, counts: [.confirmed: 2]),
-            RolloutPhaseReport(phase: 1, percent: 50, devices: 8, counts: [.offered: 3, .rolledBack: 1]),
+            RolloutPhaseReport(phase: 1, percent: 50, devices: 8, counts: [.offered: 3, .firmware: 2, .rolledBack: 1]),
             RolloutPhaseReport(phase: 2, percent: 100, devices: 10, counts: [:]),
         ]
         return (rollout, RolloutView(rollout, reports: reports))
@@ -37,8 +37,12 @@ import Testing
         ]
         let halted = Self.rollout(.halted, halt: "1 of 3 devices that tried failed or rolled back (limit 0): 1× <b>main.py</b> raised")
         let running = Self.rollout(.running)
+        let image = FirmwareImage(
+            build: "ESP32_GENERIC-OTA", chip: "esp32", micropython: "1.26.0", mpy: 6, sha256: String(repeating: "a", count: 64), size: 1_703_936)
         let releases = [
-            ReleaseRecord(channel: "stable", sequence: 2, version: "1.1.0", created: "", envelope: "", fileCount: 3, totalSize: 90_000, publishedAt: Self.now),
+            ReleaseRecord(
+                channel: "stable", sequence: 2, version: "1.1.0", created: "", envelope: "", fileCount: 3, totalSize: 90_000, publishedAt: Self.now,
+                firmware: [image]),
             ReleaseRecord(channel: "stable", sequence: 1, version: "1.0.0", created: "", envelope: "", fileCount: 2, totalSize: 900, publishedAt: Self.now),
         ]
         let html = ConsolePages().renderFleet(
@@ -64,7 +68,10 @@ import Testing
         #expect(html.contains(#"<td class="n bad">1</td>"#), "a phase's rollbacks in red")
         #expect(html.contains(#"<tr class="current"><td>2 ◀</td>"#))
         #expect(html.contains(#"<i style="width:100.0%">"#) && html.contains(#"<i style="width:12.5%">"#), "settled share per phase")
-        #expect(html.contains("<td>stable</td><td class=\"n\">2</td><td>1.1.0</td><td class=\"n\">3</td><td class=\"n\">90 kB</td><td class=\"n\">1</td>"))
+        #expect(html.contains(#"<td class="n">50%</td><td class="n">8</td><td class="n">3</td><td class="n">2</td><td class="n">0</td>"#), "firmware step counted")
+        #expect(html.contains(
+            #"<td>stable</td><td class="n">2</td><td>1.1.0</td><td class="n">3</td><td class="n">90 kB</td><td>ESP32_GENERIC-OTA 1.26.0 (1703 kB)</td><td class="n">1</td>"#))
+        #expect(html.contains(#"<td class="n">900 B</td><td>-</td>"#), "no firmware")
     }
 
     @Test func aRunningRolloutWhosePhaseIsDoneOffersItsNextPhase() {
@@ -89,16 +96,24 @@ import Testing
                 createdAt: Self.now, tags: ["eu", "lab"])
         }
         let decision = DecisionView(offer: nil, reason: "current", why: "the device runs the newest release")
+        var onTrial = devices[0]
+        onTrial.id = "dev-fw"
+        onTrial.micropython = "1.26.0"
+        onTrial.firmware = FirmwareReport(build: "ESP32_GENERIC-OTA", ota: true, state: "trial")
+        onTrial.lastEvent?.step = "firmware"
+        let firmwareFirst = DecisionView(offer: "1.1.0", reason: "newest", why: "offered 1.1.0: firmware first", step: "firmware")
         let filters = ConsolePages.Filters(q: "dev x&y", channel: "stable", tag: "eu")
         let html = ConsolePages().renderDevices(
-            devices: devices.map { ($0, decision) }, total: 120, page: 2, filters: filters, channels: ["beta", "stable"], states: ["failed"],
-            now: Self.now)
+            devices: devices.map { ($0, decision) } + [(onTrial, firmwareFirst)], total: 120, page: 2, filters: filters, channels: ["beta", "stable"],
+            states: ["failed"], now: Self.now)
         #expect(html.contains("51–100 of 120 devices · page 2 of 3"))
         #expect(html.contains(#"<a href="/dashboard/devices?q=dev%20x%26y&amp;channel=stable&amp;tag=eu" rel="prev">"#), "\(html)")
         #expect(html.contains(#"<a href="/dashboard/devices?q=dev%20x%26y&amp;channel=stable&amp;tag=eu&amp;page=3" rel="next">"#))
         #expect(html.contains(#"<option value="stable" selected>stable</option>"#))
         #expect(html.contains(#"value="dev x&amp;y""#))
-        #expect(html.contains(#"<td><a href="/dashboard/devices/dev-1">dev-1</a></td><td>stable</td><td>1.0.0</td><td>esp32</td><td>0.5.0</td><td>eu lab</td><td>1 min ago</td>"#))
+        #expect(html.contains(#"<td><a href="/dashboard/devices/dev-1">dev-1</a></td><td>stable</td><td>1.0.0</td><td>esp32</td><td>0.5.0</td><td>-</td><td>eu lab</td><td>1 min ago</td>"#))
+        #expect(html.contains(#"<td>0.5.0</td><td>1.26.0 ESP32_GENERIC-OTA (trial)</td>"#), "\(html)")
+        #expect(html.contains(#"<td class="bad">failed (firmware) 1.1.0 (&lt;script&gt;x&lt;/script&gt;)</td><td title="offered 1.1.0: firmware first">1.1.0 <span class="warn">firmware</span></td>"#))
         #expect(html.contains(#"<td class="bad">failed 1.1.0 (&lt;script&gt;x&lt;/script&gt;)</td><td title="the device runs the newest release">-</td>"#))
         #expect(!html.contains("<script>"))
         let last = ConsolePages().renderDevices(devices: [], total: 120, page: 3, filters: ConsolePages.Filters(), channels: [], states: [], now: Self.now)
@@ -125,6 +140,30 @@ import Testing
         #expect(html.contains(#"<td title="#) && html.contains(#"1 min ago</td><td class="bad">rolled_back</td><td>1.1.0</td><td>main.py raised</td>"#))
         #expect(html.contains("<code>abababababab</code></td><td>zlib</td><td class=\"n\">4096 B</td><td class=\"n \">206</td>"))
         #expect(html.contains("Rolled back from</th><td>sequence 2"))
+        #expect(html.contains("Firmware</th><td>not reported (agent before 0.4.0)</td>"))
+    }
+
+    @Test func aDevicePageSaysItsFirmwareAndTheStepOfItsOffer() {
+        var device = DeviceRecord(id: "dev-1", channel: "stable", tokenHash: "", micropython: "1.24.1", agent: "0.4.0", createdAt: Self.now)
+        device.firmware = FirmwareReport(
+            build: "ESP32_GENERIC-OTA", ota: true, chip: "esp32", slot: 1_572_864, running: "ota_0", state: "trial", rollback: true,
+            sha256: String(repeating: "1", count: 64), rejected: String(repeating: "2", count: 64))
+        let view = DeviceView(
+            device, decision: DecisionView(offer: "2.0.0", reason: "newest", why: "offered 2.0.0: firmware first (<ESP32>)", step: "firmware"))
+        let events = [
+            DeviceEvent(deviceID: "dev-1", type: "installed", version: "2.0.0", sequence: 2, reason: nil, step: "firmware", at: Self.now),
+            DeviceEvent(deviceID: "dev-1", type: "confirmed", version: "1.0.0", sequence: 1, reason: nil, at: Self.now),
+        ]
+        let html = ConsolePages().renderDevice(device, view: view, events: events, downloads: [], now: Self.now)
+        #expect(html.contains(
+            "Firmware</th><td>ESP32_GENERIC-OTA on esp32, MicroPython 1.24.1, image 111111111111; OTA: runs ota_0, next slot 1572 kB, "
+                + "the bootloader rolls back; on trial; rolled back image 222222222222</td>"), "\(html)")
+        #expect(html.contains(#"<b>2.0.0</b> <span class="warn">firmware first</span>: offered 2.0.0: firmware first (&lt;ESP32&gt;)"#))
+        #expect(html.contains(#"<td class="ok">installed <span class="muted">(firmware)</span></td><td>2.0.0</td>"#))
+        #expect(html.contains(#"<td class="ok">confirmed</td><td>1.0.0</td>"#))
+        device.firmware = FirmwareReport(ota: false)
+        let bare = ConsolePages().renderDevice(device, view: DeviceView(device), events: [], downloads: [], now: Self.now)
+        #expect(bare.contains("Firmware</th><td>build not reported, MicroPython 1.24.1; no OTA partition table</td>"))
     }
 }
 
