@@ -179,7 +179,7 @@ struct Devices: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Every device: installed version, agent version, last seen, last event, and why it is or is not offered a release.")
+            abstract: "Every device: installed version, agent and firmware, last seen, last event, and why it is or is not offered a release.")
 
         @Option(help: "Only devices with this tag.")
         var tag: String?
@@ -201,12 +201,15 @@ struct Devices: AsyncParsableCommand {
             if let version { _ = try SemanticVersion(parsing: version) }
             let devices = try await server.client().devices(tag: tag, channel: channel, version: version)
             if json { return try printJSON(devices) }
-            var rows = [["ID", "CHANNEL", "VERSION", "SEQ", "BOARD", "AGENT", "TAGS", "LAST SEEN", "LAST EVENT", "WHY"]]
+            // FIRMWARE: what the device runs below its files (— for agents before 0.4.0, which do not say); WHY says the step of an offer.
+            var rows = [["ID", "CHANNEL", "VERSION", "SEQ", "BOARD", "AGENT", "FIRMWARE", "TAGS", "LAST SEEN", "LAST EVENT", "WHY"]]
             for d in devices {
-                let event = d.lastEvent.map { e in [e.type, e.version ?? "", e.reason.map { "(\($0))" } ?? ""].filter { !$0.isEmpty }.joined(separator: " ") } ?? "-"
+                let event = d.lastEvent.map { e in
+                    [e.type, e.step.map { "(\($0))" } ?? "", e.version ?? "", e.reason.map { "(\($0))" } ?? ""].filter { !$0.isEmpty }.joined(separator: " ")
+                } ?? "-"
                 rows.append([
-                    d.id, d.channel, d.version ?? "-", String(d.sequence), d.board ?? "-", d.agent ?? "-", d.tags.isEmpty ? "-" : d.tags.joined(separator: ","),
-                    d.lastSeen ?? "never", event, d.decision?.why ?? "-",
+                    d.id, d.channel, d.version ?? "-", String(d.sequence), d.board ?? "-", d.agent ?? "-", d.firmware?.summary ?? "—",
+                    d.tags.isEmpty ? "-" : d.tags.joined(separator: ","), d.lastSeen ?? "never", event, d.decision?.why ?? "-",
                 ])
             }
             printTable(rows)

@@ -236,10 +236,14 @@ struct Release: AsyncParsableCommand {
         func run() async throws {
             let releases = try await server.client().releases(channel: channel)
             if json { return try printJSON(releases) }
-            // LEGACY: whether devices with agents before 0.3.0 are offered the release.
-            var rows = [["CHANNEL", "SEQ", "VERSION", "FILES", "BYTES", "CREATED", "LEGACY", "HELD"]]
+            // LEGACY: whether devices with agents before 0.3.0 are offered the release. FIRMWARE: build and MicroPython of each image.
+            var rows = [["CHANNEL", "SEQ", "VERSION", "FILES", "BYTES", "FIRMWARE", "CREATED", "LEGACY", "HELD"]]
             rows += releases.map {
-                [$0.channel, String($0.sequence), $0.version, String($0.files), String($0.size), $0.created, $0.legacy ? "yes" : "no", $0.held ? "yes" : "no"]
+                [
+                    $0.channel, String($0.sequence), $0.version, String($0.files), String($0.size),
+                    $0.firmware.isEmpty ? "-" : $0.firmware.map { "\($0.build) \($0.micropython) (\($0.size) B)" }.joined(separator: ", "), $0.created,
+                    $0.legacy ? "yes" : "no", $0.held ? "yes" : "no",
+                ]
             }
             printTable(rows)
         }

@@ -164,9 +164,11 @@ struct RolloutCommand: AsyncParsableCommand {
         if r.status == "running", r.settledAt != nil { head += r.manual ? " (done; waiting for `aloft rollout resume \(r.id)`)" : " (done; soaking)" }
         var lines = [head]
         if let reason = r.haltReason { lines.append("halted: \(reason)") }
-        var rows = [["PHASE", "PERCENT", "DEVICES", "OFFERED", "DOWNLOADING", "INSTALLED", "CONFIRMED", "FAILED", "ROLLED BACK"]]
+        // FIRMWARE: devices whose firmware step is under way or done, their files not yet.
+        var rows = [["PHASE", "PERCENT", "DEVICES", "OFFERED", "FIRMWARE", "DOWNLOADING", "INSTALLED", "CONFIRMED", "FAILED", "ROLLED BACK"]]
         for p in r.phases {
-            rows.append([p.phase, p.percent, p.devices, p.offered, p.downloading, p.installed, p.confirmed, p.failed, p.rolledBack].map(String.init))
+            rows.append(
+                [p.phase, p.percent, p.devices, p.offered, p.firmware, p.downloading, p.installed, p.confirmed, p.failed, p.rolledBack].map(String.init))
         }
         return (lines + tableLines(rows)).joined(separator: "\n")
     }
