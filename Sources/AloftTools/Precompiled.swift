@@ -17,6 +17,9 @@ public struct MpyCross: Sendable {
 
     /// MicroPython 1.19 and later load bytecode-only `.mpy` files of version 6, which is what mpy-cross writes.
     public static let minimumMicroPython = "1.19"
+    /// The `.mpy` major version mpy-cross writes (`mpy-cross --version`: "emitting mpy v6.3"): a release compiled here needs a
+    /// firmware that loads it (manifest `compat.mpy`, docs/firmware.md).
+    public static let mpyVersion = 6
 
     public init(executable: String) {
         self.executable = executable

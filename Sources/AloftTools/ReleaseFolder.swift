@@ -8,8 +8,16 @@ public struct ReleaseFolder: Sendable {
         public var url: URL
     }
 
+    /// A firmware image the release carries (docs/firmware.md): its manifest entry and the file it was read from.
+    public struct Firmware: Sendable {
+        public var image: FirmwareImage
+        public var url: URL
+    }
+
     public let root: URL
     public private(set) var files: [File]
+    /// The firmware images, one per build (``withFirmware(_:)``).
+    public private(set) var firmware: [Firmware] = []
 
     /// What the walk left out, and why (for `--dry-run`); nothing for the agent package.
     public let skipped: [ReleaseFolderWalk.Skipped]
@@ -109,9 +117,60 @@ public struct ReleaseFolder: Sendable {
     ) throws(AloftError) -> ReleaseManifest {
         let manifest = ReleaseManifest(
             version: version, sequence: sequence, channel: channel,
-            created: ReleaseManifest.timestamp(created), compat: compat, files: files.map(\.entry), expires: expires, trust: trust)
+            created: ReleaseManifest.timestamp(created), compat: compat, files: files.map(\.entry), expires: expires, trust: trust,
+            firmware: firmware.isEmpty ? nil : firmware.map(\.image))
         try manifest.validate()
         return manifest
+    }
+
+    /// This folder carrying firmware images too: each `BUILD=FILE` of `specs` read and checked as publish checks an image
+    /// (``FirmwareImage/init(build:imageBytes:chip:micropython:)``), with the version (`BUILD=X.Y.Z`) and chip
+    /// (`BUILD=CHIP`) given for a build in `versions` and `chips`. One line names the file or option at fault.
+    public func withFirmware(_ specs: [String], versions: [String] = [], chips: [String] = []) throws(AloftError) -> ReleaseFolder {
+        func pairs(_ list: [String], option: String) throws(AloftError) -> [(String, String)] {
+            var out: [(String, String)] = []
+            for item in list {
+                guard let eq = item.firstIndex(of: "="), eq != item.startIndex, item.index(after: eq) != item.endIndex else {
+                    throw AloftError("\(option) takes BUILD=VALUE (e.g. ESP32_GENERIC-OTA=…), got '\(item.prefix(80))'")
+                }
+                out.append((String(item[..<eq]), String(item[item.index(after: eq)...])))
+            }
+            return out
+        }
+        let images = try pairs(specs, option: "--firmware")
+        let versions = Dictionary(try pairs(versions, option: "--firmware-version"), uniquingKeysWith: { _, b in b })
+        let chips = Dictionary(try pairs(chips, option: "--firmware-chip"), uniquingKeysWith: { _, b in b })
+        let builds = Set(images.map(\.0))
+        for build in Array(versions.keys) + Array(chips.keys) where !builds.contains(build) {
+            throw AloftError("--firmware-version and --firmware-chip name a build of a --firmware: no --firmware \(build)=FILE")
+        }
+        var next = self
+        next.firmware = []
+        for (build, path) in images {
+            guard !next.firmware.contains(where: { $0.image.build == build }) else { throw AloftError("--firmware \(build) is given twice") }
+            var chip: ESPChip? = nil
+            if let name = chips[build] {
+                guard let known = ESPChip(rawValue: name) else {
+                    throw AloftError("--firmware-chip \(build)=\(name): the chip must be one of \(ESPChip.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                chip = known
+            }
+            let url = URL(fileURLWithPath: path)
+            guard let data = FileManager.default.contents(atPath: url.path) else { throw AloftError("cannot read firmware image \(path)") }
+            guard data.count <= FirmwareImage.maxSize else {
+                throw AloftError("\(path) is \(data.count) bytes; a firmware image is at most \(FirmwareImage.maxSize)")
+            }
+            do {
+                next.firmware.append(Firmware(image: try FirmwareImage(build: build, imageBytes: Array(data), chip: chip, micropython: versions[build]), url: url))
+            } catch {
+                throw AloftError("\(path): \(error.message)")
+            }
+        }
+        next.firmware.sort { Array($0.image.build.utf8).lexicographicallyPrecedes(Array($1.image.build.utf8)) }
+        guard next.firmware.count <= FirmwareImage.maxImages else {
+            throw AloftError("a release carries at most \(FirmwareImage.maxImages) firmware images, one per build; \(next.firmware.count) given")
+        }
+        return next
     }
 }
 
@@ -135,11 +194,13 @@ public struct Publisher: Sendable {
     }
 
     /// `sequence: nil` takes the channel's latest plus one. Every key in `keys` signs the manifest, and the format-1
-    /// manifest when agents before 0.3.0 can take the release (``ReleaseManifest/legacyRefusal``).
+    /// manifest when agents before 0.3.0 can take the release (``ReleaseManifest/legacyRefusal``). The folder's firmware
+    /// images are uploaded like its files; `firmwareWithoutRollback` lets the server offer them to boards whose bootloader
+    /// does not roll back (docs/firmware.md, "The decision").
     public func publish(
         folder: ReleaseFolder, version: SemanticVersion, keys: [ReleasePrivateKey], channel: String,
         compat: Compatibility, sequence: Int? = nil, created: Date = Date(), expires: String? = nil, trust: ReleaseTrust? = nil,
-        held: Bool = false
+        held: Bool = false, firmwareWithoutRollback: Bool = false
     ) async throws(AloftError) -> Outcome {
         try Identifiers.validateChannel(channel)
         let next: Int
@@ -150,15 +211,17 @@ public struct Publisher: Sendable {
         let legacy = manifest.legacyRefusal == nil ? try SignedRelease(signingLegacy: manifest, with: keys) : nil
         let fileList = Array(manifest.fileList.utf8)
         let fileListSHA = Digest.sha256Hex(fileList)
-        let missing = Set(try await client.missingBlobs(Array(Set(manifest.files.map(\.sha256) + [fileListSHA])).sorted()))
+        let wanted = manifest.files.map(\.sha256) + folder.firmware.map(\.image.sha256) + [fileListSHA]
+        let missing = Set(try await client.missingBlobs(Array(Set(wanted)).sorted()))
         var uploadedBytes = 0
         var uploaded = Set<String>()
-        for file in folder.files where missing.contains(file.entry.sha256) && !uploaded.contains(file.entry.sha256) {
-            guard let data = FileManager.default.contents(atPath: file.url.path), Digest.sha256Hex(data) == file.entry.sha256 else {
-                throw AloftError("\(file.entry.path) changed while publishing; run the command again")
+        let blobs = folder.files.map { ($0.entry.sha256, $0.url, $0.entry.path) } + folder.firmware.map { ($0.image.sha256, $0.url, $0.url.path) }
+        for (sha256, url, name) in blobs where missing.contains(sha256) && !uploaded.contains(sha256) {
+            guard let data = FileManager.default.contents(atPath: url.path), Digest.sha256Hex(data) == sha256 else {
+                throw AloftError("\(name) changed while publishing; run the command again")
             }
-            try await client.uploadBlob(sha256: file.entry.sha256, bytes: Array(data))
-            uploaded.insert(file.entry.sha256)
+            try await client.uploadBlob(sha256: sha256, bytes: Array(data))
+            uploaded.insert(sha256)
             uploadedBytes += data.count
         }
         // Last: the list names the files, which are on the server by now. (It is also a file's blob if one has the same bytes.)
@@ -167,7 +230,8 @@ public struct Publisher: Sendable {
             uploaded.insert(fileListSHA)
             uploadedBytes += fileList.count
         }
-        let answer = try await client.publish(ReleasePublication(signed, legacy: legacy, held: held ? true : nil))
+        let answer = try await client.publish(
+            ReleasePublication(signed, legacy: legacy, held: held ? true : nil, firmwareWithoutRollback: firmwareWithoutRollback ? true : nil))
         var published = manifest
         published.sequence = answer.sequence
         return Outcome(

@@ -257,6 +257,10 @@ extension ReleaseFolder {
                 + "sha256 \(file.entry.sha256.prefix(12))"
         }
         lines += skipped.map { "skip     \(pad($0.path + ($0.isDirectory ? "/" : ""), width))  \($0.reason)" }
+        lines += firmware.map { f in
+            "firmware \(f.image.build): \(f.url.lastPathComponent), \(f.image.size) bytes, \(f.image.chip), MicroPython \(f.image.micropython), "
+                + "sha256 \(f.image.sha256.prefix(12))"
+        }
         let bytes = files.reduce(0) { $0 + $1.entry.size }
         lines.append("total: \(files.count) file\(files.count == 1 ? "" : "s"), \(bytes) bytes would be published; \(skipped.count) skipped")
         return lines

@@ -1,8 +1,43 @@
 import AloftCore
 import Foundation
 
-/// A simulated board: a folder holding `flash.img`, a LittleFS v2 image booted by the MicroPython unix port.
+/// A simulated board: a folder holding `flash.img`, a LittleFS v2 image (or the whole flash of a simulated ESP32, a
+/// ``Profile``) booted by the MicroPython unix port.
 public struct SimulatedDevice: Sendable {
+    /// The kinds of simulated board (docs/firmware.md, "The simulator's ESP32"): a plain LittleFS image, or the whole flash
+    /// of an ESP32 as `device/sim/flashtool.py mkflash` lays it out (its PROFILES, which this list names: SimulatorTests
+    /// checks the two agree).
+    public enum Profile: String, Sendable, CaseIterable {
+        /// A LittleFS image and no `esp32` module: no firmware slots.
+        case lfs
+        /// ESP32_GENERIC's OTA variant: two 1.5 MiB slots, a bootloader that rolls back.
+        case esp32OTA = "esp32-ota"
+        /// The same table with a bootloader built without rollback.
+        case esp32OTANoRollback = "esp32-ota-norollback"
+        /// ESP32_GENERIC: a factory app, no OTA table.
+        case esp32
+        /// The Arduino Nano ESP32: 3 MiB slots, and board code that confirms every image at boot.
+        case nanoESP32 = "nano-esp32"
+
+        /// The firmware build its boards run (what `sys.implementation._build` says from 1.25 on); nil for ``lfs``.
+        public var build: String? {
+            switch self {
+            case .lfs: nil
+            case .esp32OTA, .esp32OTANoRollback: "ESP32_GENERIC-OTA"
+            case .esp32: "ESP32_GENERIC"
+            case .nanoESP32: "ARDUINO_NANO_ESP32"
+            }
+        }
+
+        /// The profile named `name`, or a one-line refusal that lists them.
+        public static func named(_ name: String) throws(AloftError) -> Profile {
+            guard let profile = Profile(rawValue: name) else {
+                throw AloftError("unknown simulated board profile '\(name.prefix(40))': one of \(allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return profile
+        }
+    }
+
     public static let blockSize = 4096
     public static let defaultFlashSize = 2 * 1024 * 1024
     /// The exit code with which `device/sim/run.py` asks for a reset.
@@ -33,6 +68,8 @@ public struct SimulatedDevice: Sendable {
         public var enroll: String?
         /// Tags a generic image's devices ask for when they enroll.
         public var tags: [String] = []
+        /// The firmware build, for a firmware that does not say it (`sys.implementation._build` is there from 1.25 on).
+        public var build: String?
 
         public init(server: String, id: String, token: String, keys: [ReleasePublicKey], threshold: Int = 1, board: String?, ca: String? = nil) {
             self.server = server
@@ -72,6 +109,7 @@ public struct SimulatedDevice: Sendable {
                 object["token"] = token
             }
             if let ca { object["ca"] = ca }
+            if let build { object["build"] = build }
             if enroll != nil, !tags.isEmpty { object["tags"] = tags }
             do { return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) } catch {
                 throw AloftError("cannot encode the device config")
@@ -94,9 +132,13 @@ public struct SimulatedDevice: Sendable {
     }
 
     /// Writes `flash.img` with the agent (`agent`, else the toolchain's as source), its boot hook and `config`; the
-    /// image appears whole or not at all.
-    public func createImage(config: Config, flashSize: Int, toolchain: DeviceToolchain, agent: AgentPackage? = nil) throws(AloftError) {
+    /// image appears whole or not at all. With an ESP32 `profile`, the image is the board's whole flash (its size is the
+    /// profile's), running `firmware` (an app image file) or the simulator's default MicroPython 1.24.1 for its build.
+    public func createImage(
+        config: Config, flashSize: Int, toolchain: DeviceToolchain, agent: AgentPackage? = nil, profile: Profile = .lfs, firmware: URL? = nil
+    ) throws(AloftError) {
         try Self.validateFlashSize(flashSize)
+        if firmware != nil, profile == .lfs { throw AloftError("a firmware image needs a simulated ESP32 (--profile esp32-ota, …)") }
         try config.validate()
         try checkFree()
         let fm = FileManager.default
@@ -119,7 +161,9 @@ public struct SimulatedDevice: Sendable {
             throw AloftError("cannot prepare the device files: \(error.localizedDescription)")
         }
         try AtomicFile.write(Array(try config.json()), to: staging.appendingPathComponent(".aloft/config.json").path, mode: 0o600)
-        let code = try toolchain.flashTool(["mkfs", temp.path, String(flashSize), staging.path])
+        let code = try profile == .lfs
+            ? toolchain.flashTool(["mkfs", temp.path, String(flashSize), staging.path])
+            : toolchain.flashTool(["mkflash", temp.path, profile.rawValue, staging.path] + (firmware.map { ["--app", $0.path] } ?? []))
         guard code == 0 else { throw AloftError("could not build the flash image (flash tool exit code \(code))") }
         guard rename(temp.path, image.path) == 0 else { throw AloftError("cannot create \(image.path): \(String(cString: strerror(errno)))") }
     }

@@ -57,7 +57,9 @@ struct DeviceCommand: AsyncParsableCommand {
             }
             let keys = try image.checkedKeys()
             let ca = try image.deviceCA(server)
+            let profile = try image.checkedProfile()
             var config = SimulatedDevice.Config(server: "", id: id, token: "", keys: keys, threshold: image.threshold, board: image.board, ca: ca)
+            config.build = image.build
             try config.validate()
             let staging = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-provision-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: staging) }
@@ -71,6 +73,9 @@ struct DeviceCommand: AsyncParsableCommand {
                 let facts = try board.probe()
                 if let why = board.refusal(facts, files: files, bootPy: bootPy) { throw AloftError("not provisioning the board at \(board.port): \(why)") }
                 say("board at \(board.port): MicroPython \(facts.version) (\(facts.build ?? facts.machine ?? "?")), \(facts.free / 1024) KiB free of \(facts.blocks * facts.blockSize / 1024) KiB")
+                if facts.build == nil, config.build == nil {
+                    say("its firmware does not say its build (before 1.25): pass --build (e.g. ESP32_GENERIC-OTA) for it to take firmware updates")
+                }
                 try board.installAgent(files, bootPy: bootPy, staging: staging)
                 say("agent (\(agentForm.form.rawValue), \(files.count) files, \(files.reduce(0) { $0 + $1.bytes.count }) bytes) and boot.py copied and read back")
                 config.server = deviceServer ?? client.server
@@ -93,14 +98,16 @@ struct DeviceCommand: AsyncParsableCommand {
                 say("copy the folder's contents to the board's root as they are (e.g. `mpremote fs cp -r \(folder)/. :`), then reset it")
             } else {
                 let size = try image.checkedFlashSize()
-                if config.board == nil { config.board = "sim" }
+                config = image.simulated(config, profile: profile)
                 let device = SimulatedDevice(folder: URL(fileURLWithPath: image.out!))
                 try device.checkFree()
                 let tools = try micropython.toolchain()
                 config.server = deviceServer ?? client.server
                 config.token = try await register(client)
-                try device.createImage(config: config, flashSize: size, toolchain: tools, agent: agent)
-                say("registered \(id) on channel \(channel); wrote \(device.image.path) (\(size) bytes)")
+                try device.createImage(
+                    config: config, flashSize: size, toolchain: tools, agent: agent, profile: profile, firmware: image.simFirmware.map { URL(fileURLWithPath: $0) })
+                let bytes = (try? FileManager.default.attributesOfItem(atPath: device.image.path)[.size] as? Int) ?? size
+                say("registered \(id) on channel \(channel); wrote \(device.image.path) (\(bytes) bytes\(profile == .lfs ? "" : ", a simulated \(profile.rawValue)"))")
             }
         }
 
@@ -159,8 +166,10 @@ extension DeviceCommand {
             let ca = try image.deviceCA(server)
             var base = url
             while base.hasSuffix("/") { base.removeLast() }
-            var config = SimulatedDevice.Config(server: base, enrollmentSecret: secret, keys: keys, threshold: image.threshold, board: image.board ?? "sim", ca: ca)
+            let profile = try image.checkedProfile()
+            var config = SimulatedDevice.Config(server: base, enrollmentSecret: secret, keys: keys, threshold: image.threshold, board: image.board, ca: ca)
             config.tags = try tagList(tags.isEmpty ? nil : tags.joined(separator: ","))
+            config = image.simulated(config, profile: profile)
             try config.validate()
             let device = SimulatedDevice(folder: URL(fileURLWithPath: out))
             try device.checkFree()
@@ -168,8 +177,9 @@ extension DeviceCommand {
             defer { try? FileManager.default.removeItem(at: staging) }
             let tools = try micropython.toolchain()
             let agent = try tools.agent().built(agentForm.form, into: staging)
-            try device.createImage(config: config, flashSize: size, toolchain: tools, agent: agent)
-            print("wrote the generic image \(device.image.path) (\(size) bytes); devices flashed with it enroll on first boot")
+            try device.createImage(
+                config: config, flashSize: size, toolchain: tools, agent: agent, profile: profile, firmware: image.simFirmware.map { URL(fileURLWithPath: $0) })
+            print("wrote the generic image \(device.image.path)\(profile == .lfs ? " (\(size) bytes)" : " (a simulated \(profile.rawValue))"); devices flashed with it enroll on first boot")
         }
     }
 }
@@ -300,8 +310,37 @@ struct ImageOptions: ParsableArguments {
     @Option(help: "Board name the device reports, matched against release board globs (default: the firmware's name; sim for a simulated board).")
     var board: String?
 
-    @Option(help: "A simulated board's flash size, a multiple of 4096 (e.g. 2M, 512K).")
+    @Option(help: "A simulated board's flash size, a multiple of 4096 (e.g. 2M, 512K); an ESP32 profile has its own.")
     var flashSize: String = "2M"
+
+    @Option(help: ArgumentHelp(
+        "The kind of simulated board: lfs (a LittleFS image), or the whole flash of an ESP32 with firmware slots: esp32-ota, "
+            + "esp32-ota-norollback, esp32 (no OTA table), nano-esp32 (docs/firmware.md).", valueName: "profile"))
+    var profile: String = SimulatedDevice.Profile.lfs.rawValue
+
+    @Option(help: "A simulated ESP32's firmware: an app image file for its first slot (default: MicroPython 1.24.1 for its build).")
+    var simFirmware: String?
+
+    @Option(help: "The firmware build the board runs (ESP32_GENERIC-OTA), for a firmware before 1.25, which does not say it; firmware updates need it.")
+    var build: String?
+
+    /// The simulated board's profile, after the local checks.
+    func checkedProfile(simulated: Bool? = nil) throws -> SimulatedDevice.Profile {
+        let profile = try SimulatedDevice.Profile.named(profile)
+        if profile != .lfs || simFirmware != nil, !(simulated ?? (out != nil)) {
+            throw ValidationError("--profile and --sim-firmware are for a simulated board (--out)")
+        }
+        if let build { try FirmwareImage.validateBuild(build) }
+        return profile
+    }
+
+    /// The config of a simulated board of `profile`: the firmware build and the board name its firmware would give.
+    func simulated(_ config: SimulatedDevice.Config, profile: SimulatedDevice.Profile) -> SimulatedDevice.Config {
+        var config = config
+        config.build = build ?? profile.build
+        if config.board == nil { config.board = profile.build ?? "sim" }
+        return config
+    }
 
     /// The trusted keys, after every local check.
     func checkedKeys() throws -> [ReleasePublicKey] {

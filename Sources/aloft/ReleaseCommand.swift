@@ -58,6 +58,23 @@ struct Release: AsyncParsableCommand {
         @Flag(help: "Offer it to no device until `aloft rollout start` starts it, so none slips in between publish and rollout.")
         var held = false
 
+        @Option(
+            name: .customLong("firmware"),
+            help: ArgumentHelp(
+                "A MicroPython firmware image for one build, BUILD=FILE: an ESP32 app image (micropython.org's .app-bin), BUILD as "
+                    + "sys.implementation._build says (ESP32_GENERIC-OTA); repeatable, one per build. Devices of that build take it first.",
+                valueName: "build=file"))
+        var firmware: [String] = []
+
+        @Option(name: .customLong("firmware-version"), help: ArgumentHelp("BUILD=X.Y.Z: that image's MicroPython version, when its banner does not say it.", valueName: "build=version"))
+        var firmwareVersions: [String] = []
+
+        @Option(name: .customLong("firmware-chip"), help: ArgumentHelp("BUILD=CHIP: the chip of a build MicroPython does not make (a custom board).", valueName: "build=chip"))
+        var firmwareChips: [String] = []
+
+        @Flag(help: "Offer the firmware to boards whose bootloader does not roll back a failed firmware too (one that does not boot then needs a USB cable).")
+        var firmwareWithoutRollback = false
+
         @OptionGroup var server: ServerOptions
 
         func run() async throws {
@@ -68,7 +85,8 @@ struct Release: AsyncParsableCommand {
             if dryRun { return print(try dryRunReport(request)) }
             let outcome = try await Publisher(client: try server.client()).publish(
                 folder: request.folder, version: request.version, keys: request.signers, channel: channel, compat: request.compat,
-                sequence: sequence, created: request.created, expires: request.expires, trust: request.trust, held: held)
+                sequence: sequence, created: request.created, expires: request.expires, trust: request.trust, held: held,
+                firmwareWithoutRollback: firmwareWithoutRollback)
             if outcome.alreadyPublished {
                 return print("\(outcome.manifest.version) is already published on \(channel) (sequence \(outcome.manifest.sequence)) with these files; nothing changed")
             }
@@ -87,8 +105,12 @@ struct Release: AsyncParsableCommand {
             let version = try SemanticVersion(parsing: version)
             var compat = Compatibility(boards: boards.isEmpty ? ["*"] : boards, micropython: minMicropython)
             try compat.validate()
-            // Bytecode needs a MicroPython that loads it; the agent itself needs 1.21 or later.
-            if compile || (includeAgent && agentForm.form == .mpy) { compat.raiseMinimum(to: MpyCross.minimumMicroPython) }
+            // Bytecode needs a MicroPython that loads it (and a firmware whose .mpy version is mpy-cross's); the agent itself
+            // needs 1.21 or later.
+            if compile || (includeAgent && agentForm.form == .mpy) {
+                compat.raiseMinimum(to: MpyCross.minimumMicroPython)
+                compat.mpy = MpyCross.mpyVersion
+            }
             if includeAgent { compat.raiseMinimum(to: AgentPackage.minimumMicroPython) }
             guard (1...SignedRelease.maxSignatures).contains(keys.count) else {
                 throw ValidationError("pass 1-\(SignedRelease.maxSignatures) --key options (private keys that sign the release)")
@@ -100,6 +122,11 @@ struct Release: AsyncParsableCommand {
             if includeAgent { agent = try AgentPackage.locate().built(agentForm.form, into: staging.appendingPathComponent("agent")) }
             var folder = try ReleaseFolder(root: URL(fileURLWithPath: source), agent: agent)
             if compile { folder = try folder.compiled(with: try MpyCross.locate(), into: staging.appendingPathComponent("app")) }
+            if !firmware.isEmpty || !firmwareVersions.isEmpty || !firmwareChips.isEmpty {
+                folder = try folder.withFirmware(firmware, versions: firmwareVersions, chips: firmwareChips)
+            } else if firmwareWithoutRollback {
+                throw ValidationError("--firmware-without-rollback is about a release's firmware: pass --firmware BUILD=FILE too")
+            }
             return (version, compat, signers, created, try expiryTimestamp(from: created), try trustField(), folder)
         }
 
@@ -121,6 +148,11 @@ struct Release: AsyncParsableCommand {
             let m = outcome.manifest
             var lines = ["published \(m.version) (sequence \(m.sequence)) on \(m.channel): \(m.files.count) files, \(m.totalSize) bytes; "
                 + "uploaded \(outcome.uploadedBlobs) new blobs (\(outcome.uploadedBytes) bytes)"]
+            for image in m.firmware ?? [] {
+                lines.append(
+                    "carries firmware for \(image.build): MicroPython \(image.micropython) (\(image.chip), \(image.size) bytes); "
+                        + "devices of that build take it first, then the files")
+            }
             if folder.carriesAgent {
                 let count = m.files.filter { ReleasePath.isAgentFile($0.path) }.count
                 let version = folder.agentVersion.map { " " + $0 } ?? ""

@@ -86,6 +86,7 @@ struct SimFleet: AsyncParsableCommand {
     func provision(_ fleet: SimulatedFleet, _ indices: [Int], tags: [String], _ tools: DeviceToolchain) async throws {
         let keys = try image.checkedKeys()
         let size = try image.checkedFlashSize()
+        let profile = try image.checkedProfile(simulated: true)
         let client = try server.client()
         let staging = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-fleet-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: staging) }
@@ -94,9 +95,11 @@ struct SimFleet: AsyncParsableCommand {
             let id = fleet.id(index), device = fleet.device(index)
             try device.checkFree()
             var config = SimulatedDevice.Config(
-                server: client.server, id: id, token: "", keys: keys, threshold: image.threshold, board: image.board ?? "sim", ca: try image.deviceCA(server))
+                server: client.server, id: id, token: "", keys: keys, threshold: image.threshold, board: image.board, ca: try image.deviceCA(server))
+            config = image.simulated(config, profile: profile)
             config.token = try await client.registerDevice(id: id, channel: channel, tags: tags).token
-            try device.createImage(config: config, flashSize: size, toolchain: tools, agent: agent)
+            try device.createImage(
+                config: config, flashSize: size, toolchain: tools, agent: agent, profile: profile, firmware: image.simFirmware.map { URL(fileURLWithPath: $0) })
         }
         say("provisioned \(indices.count) devices in \(folder) on channel \(channel)")
     }
