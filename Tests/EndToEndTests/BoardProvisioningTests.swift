@@ -135,7 +135,7 @@ final class PtyBoard: @unchecked Sendable {
         #expect(boot.code == 0 && boot.output.contains("2.0.0 confirmed") && boot.output.contains("hello from 2.0.0"), "\(boot.output)")
         #expect(try flashContents(folder).keys.contains("lib/greet.mpy"))
         let record = try bench.server.get("/api/v1/admin/devices/b1")
-        #expect(record["agent"] as? String == "0.3.0" && record["version"] as? String == "2.0.0", "\(record)")
+        #expect(record["agent"] as? String == "0.4.0" && record["version"] as? String == "2.0.0", "\(record)")
     }
 
     @Test func aBootPyOfTheBoardsOwnIsReplacedOnlyWithForce() throws {

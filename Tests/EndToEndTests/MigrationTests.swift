@@ -23,13 +23,13 @@ import Testing
         // the device side's search with a 2-file application, docs/device.md; 105K with the 36 files of 0.3.0's first agent).
         let boot = try fleet.boot(heap: "144K")
         try #require(boot.code == 0, "the update of the agent failed: \(boot.output)")
-        #expect(boot.output.contains("2.0.0 confirmed") && boot.output.contains("app on agent 0.3.0"), "\(boot.output)")
+        #expect(boot.output.contains("2.0.0 confirmed") && boot.output.contains("app on agent 0.4.0"), "\(boot.output)")
         #expect(boot.output.contains("installed record of 2.0.0 rewritten for this agent"), "\(boot.output)")
         #expect(try appFiles(fleet.device) == digests(v2))
         let flash = try flashContents(fleet.device)
         #expect(!flash.keys.contains { $0.hasPrefix(".aloft/agent") || $0.contains("#") || $0 == ".aloft/journal.json" }, "\(flash.keys.sorted())")
         #expect(flash.keys.contains { $0.hasPrefix(".aloft/lists/") }, "the record is a file list now: \(flash.keys.sorted())")
-        #expect(try fleet.deviceRecord()["agent"] as? String == "0.3.0")
+        #expect(try fleet.deviceRecord()["agent"] as? String == "0.4.0")
 
         // v3: an empty file and 300 files, which format 1 cannot carry; the migrated device takes it, in a small heap.
         var v3 = v2

@@ -124,7 +124,7 @@ import Glibc
         // Both releases also have a legacy envelope, for agents before 0.3.0; this device's agent read format 2.
         let releases = try fleet.server.json(["release", "list", "--json"]) as! [[String: Any]]
         #expect(releases.map { $0["legacy"] as? Bool } == [true, true])
-        #expect(try fleet.deviceRecord()["agent"] as? String == "0.3.0")
+        #expect(try fleet.deviceRecord()["agent"] as? String == "0.4.0")
     }
 
     /// A release of more than 256 files has no format-1 manifest: agents before 0.3.0 are not offered it, and stay

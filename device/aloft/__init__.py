@@ -4,7 +4,7 @@
 # between checks an application holds this module and core.py.
 import time
 
-VERSION = "0.3.0"  # this agent's version, reported at every check-in
+VERSION = "0.4.0"  # this agent's version, reported at every check-in
 
 _result = None
 _next = None  # ticks_ms when poll() checks again; None: at its first call

@@ -16,7 +16,7 @@ TMP = tempdir("migrate")
 SERVER = Server(TMP)
 OLD = released_agent(TMP)
 SETTINGS = {"retries": 1, "confirm_wait": 1}
-NEW_AGENT = checkout_agent("0.3.0")
+NEW_AGENT = checkout_agent("0.4.0")
 
 
 def app(n, **extra):
@@ -95,7 +95,7 @@ def it_installs_this_agent_which_confirms_and_rewrites_the_record():
         assert DEV.state(name) is None, name
     assert not [p for p in DEV.files() if p.startswith("/.aloft/agent")]
     c = checkins(DEV)[-1]
-    assert c["agent"] == "0.3.0" and c["format"] == 2 and c["sequence"] == 2, c
+    assert c["agent"] == "0.4.0" and c["format"] == 2 and c["sequence"] == 2, c
 
 
 @test

@@ -56,7 +56,7 @@ def an_app_release_leaves_the_agent_alone():
     assert codes(boots) == [75, 75, 0], output(boots)
     assert DEV.app() == R[1], (DEV.app(), R[1])
     assert DEV.agent() == PROVISIONED, (DEV.agent(), PROVISIONED)
-    assert SERVER.log()["checkins"][-1]["agent"] == "0.3.0"
+    assert SERVER.log()["checkins"][-1]["agent"] == "0.4.0"
 
 
 @test
