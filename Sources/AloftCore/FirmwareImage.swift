@@ -83,7 +83,7 @@ public struct FirmwareImage: Codable, Sendable, Equatable, Hashable {
     }
 
     /// `X.Y.Z`, digits only, no leading zeros, at most 6 digits a part.
-    static func isPlainVersion(_ s: String) -> Bool {
+    public static func isPlainVersion(_ s: String) -> Bool {
         let parts = s.split(separator: ".", omittingEmptySubsequences: false)
         return parts.count == 3
             && parts.allSatisfy { part in

@@ -67,12 +67,17 @@ public struct DeviceToolchain: Sendable {
     var simDir: String { deviceDir.appendingPathComponent("sim").path }
 
     /// Runs the flash tool (`mkfs`, `ls`, `cat`, `hash`) with stdio passed through.
-    public func flashTool(_ arguments: [String]) throws(AloftError) -> Int32 {
-        switch try ChildProcess.run(micropython, [flashTool] + arguments) {
+    /// Runs one of the simulator's scripts (`device/sim/NAME`) with `arguments`: its exit code.
+    public func simTool(_ name: String, _ arguments: [String]) throws(AloftError) -> Int32 {
+        switch try ChildProcess.run(micropython, [deviceDir.appendingPathComponent("sim/" + name).path] + arguments) {
         case .exited(let code): return code
-        case .signalled(let signal): throw AloftError("the flash tool was killed by signal \(signal)")
-        case .timedOut: throw AloftError("the flash tool timed out")
+        case .signalled(let signal): throw AloftError("\(name) was killed by signal \(signal)")
+        case .timedOut: throw AloftError("\(name) timed out")
         }
+    }
+
+    public func flashTool(_ arguments: [String]) throws(AloftError) -> Int32 {
+        try simTool("flashtool.py", arguments)
     }
 }
 

@@ -229,7 +229,51 @@ struct Devices: AsyncParsableCommand {
 
 struct Sim: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Simulated devices: the MicroPython unix port on a file-backed LittleFS flash.", subcommands: [Run.self, SimFleet.self, Ls.self, Cat.self])
+        abstract: "Simulated devices: the MicroPython unix port on a file-backed LittleFS flash, or a simulated ESP32's whole flash.",
+        subcommands: [Run.self, SimFleet.self, Ls.self, Cat.self, Firmware.self])
+
+    struct Firmware: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a firmware image for simulated ESP32 boards: a real ESP-IDF app image (esptool reads it) whose MicroPython the simulator runs.",
+            discussion: "For trying firmware updates on the simulator (`aloft release publish … --firmware BUILD=FILE`); a board needs a real .app-bin.")
+
+        @Option(help: "The firmware build, as sys.implementation._build says it.")
+        var build: String = "ESP32_GENERIC-OTA"
+
+        @Option(help: "The chip: esp32, esp32s2, esp32s3, esp32c3, …")
+        var chip: String = "esp32"
+
+        @Option(name: .customLong("micropython-version"), help: "The MicroPython version it runs, X.Y.Z.")
+        var version: String = "1.26.0"
+
+        @Option(help: "What it does when it boots: boots, crash (panics before MicroPython starts) or hang (the watchdog resets it).")
+        var behaviour: String = "boots"
+
+        @Option(help: "Its size in bytes, a multiple of 16 (1.5 MiB is the OTA slot of ESP32_GENERIC-OTA).")
+        var size: Int = 196_608
+
+        @Option(help: "The image file to write.")
+        var out: String
+
+        @OptionGroup var micropython: MicroPythonOption
+
+        func run() throws {
+            try FirmwareImage.validateBuild(build)
+            guard ESPChip(rawValue: chip) != nil else { throw ValidationError("--chip must be one of \(ESPChip.allCases.map(\.rawValue).joined(separator: ", "))") }
+            guard ["boots", "crash", "hang"].contains(behaviour) else { throw ValidationError("--behaviour must be boots, crash or hang") }
+            guard FirmwareImage.isPlainVersion(version) else { throw ValidationError("--micropython-version must be X.Y.Z, got '\(version.prefix(30))'") }
+            guard size % 16 == 0, (4096...FirmwareImage.maxSize).contains(size) else {
+                throw ValidationError("--size must be a multiple of 16 between 4096 and \(FirmwareImage.maxSize)")
+            }
+            let tools = try micropython.toolchain()
+            let code = try tools.simTool(
+                "espimage.py",
+                ["build", "--chip", chip, "--build", build, "--micropython", version, "--behaviour", behaviour, "--size", String(size), "--out",
+                 URL(fileURLWithPath: out).path])
+            if code != 0 { throw ExitCode(code) }
+            print("wrote \(out): MicroPython \(version) for \(build) (\(chip), \(size) bytes, \(behaviour))")
+        }
+    }
 
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -150,4 +150,35 @@ import Testing
         #expect(RolloutTests.total(status, "confirmed") == 20, "\(status)")
         #expect(RolloutTests.total(status, "failed") + RolloutTests.total(status, "rolledBack") + RolloutTests.total(status, "firmware") == 0, "\(status)")
     }
+
+    @Test func badFirmwareOptionsAreOneLine() throws {
+        let scratch = try Scratch("aloft-fw-bad")
+        let server = try ServerProcess(data: scratch.url.appendingPathComponent("server"))
+        defer { server.stop() }
+        try #require(try server.aloft(["keys", "generate", "--out", scratch.path("k")]).code == 0)
+        let app = try scratch.release("app", Self.v1)
+        let base = ["release", "publish", app, "--version", "1.0.0", "--key", scratch.path("k/release.key")]
+        let made = try server.aloft(["sim", "firmware", "--micropython-version", "1.26.0", "--out", scratch.path("fw.app-bin")])
+        try #require(made.code == 0 && made.stdout.contains("MicroPython 1.26.0 for ESP32_GENERIC-OTA"), "\(made.output)")
+        let fw = scratch.path("fw.app-bin")
+        let full = try FirmwareInspectTests.build(scratch, "full.bin", ["--chip", "esp32", "--build", "ESP32_GENERIC-OTA", "--micropython", "1.26.0", "--full-flash"])
+        let s3 = try FirmwareInspectTests.build(scratch, "s3.app-bin", ["--chip", "esp32s3", "--build", "ESP32_GENERIC_S3", "--micropython", "1.26.0"])
+        expectClearFailure(try server.aloft(base + ["--firmware", fw]), mentions: "--firmware takes BUILD=VALUE")
+        expectClearFailure(try server.aloft(base + ["--firmware", "ESP32_GENERIC-OTA=" + scratch.path("missing.bin")]), mentions: "cannot read firmware image")
+        expectClearFailure(try server.aloft(base + ["--firmware", "ESP32_GENERIC-OTA=" + full]), mentions: "full flash image")
+        expectClearFailure(try server.aloft(base + ["--firmware", "ESP32_GENERIC-OTA=" + s3]), mentions: "chip esp32s3 is not what ESP32_GENERIC-OTA runs (esp32)")
+        expectClearFailure(try server.aloft(base + ["--firmware", "MY_BOARD=" + fw]), mentions: "unknown firmware build 'MY_BOARD'")
+        expectClearFailure(try server.aloft(base + ["--firmware", "ESP32_GENERIC-OTA=" + fw, "--firmware", "ESP32_GENERIC-OTA=" + fw]), mentions: "given twice")
+        expectClearFailure(try server.aloft(base + ["--firmware", "ESP32_GENERIC-OTA=" + fw, "--firmware-version", "OTHER=1.26.0"]), mentions: "no --firmware OTHER=FILE")
+        expectClearFailure(try server.aloft(base + ["--firmware", "ESP32_GENERIC-OTA=" + fw, "--firmware-version", "ESP32_GENERIC-OTA=1.25.0"]), mentions: "1.25.0")
+        expectClearFailure(try server.aloft(base + ["--firmware-without-rollback"]), mentions: "pass --firmware BUILD=FILE too")
+        expectClearFailure(try server.aloft(["sim", "firmware", "--chip", "esp8266", "--out", scratch.path("x")]), mentions: "--chip must be one of")
+        expectClearFailure(
+            try server.aloft(["device", "provision", "--id", "x", "--pubkey", scratch.path("k/release.pub"), "--out", scratch.path("d"), "--profile", "esp64"]),
+            mentions: "unknown simulated board profile 'esp64'")
+        // A custom board's build with its chip given, and the version given when the banner says none: accepted.
+        let custom = try server.aloft(base + ["--firmware", "MY_BOARD=" + fw, "--firmware-chip", "MY_BOARD=esp32", "--dry-run"])
+        #expect(custom.code == 0 && custom.stdout.contains("firmware MY_BOARD: fw.app-bin"), "\(custom.output)")
+        #expect(try (server.json(["release", "list", "--json"]) as? [Any])?.isEmpty == true, "nothing was published")
+    }
 }
