@@ -27,6 +27,12 @@ def _save(step, state, **kv):
     fs.write_json(where.FWSTEP, step)
 
 
+def _end():
+    # The step is over: its record goes, and the temp file of a write of it a reset cut short (fs.write_json).
+    fs.remove(where.FWSTEP)
+    fs.remove(where.FWSTEP + ".tmp")
+
+
 def start(limit):
     # What a boot does first while a firmware step is past its set_boot(): True when this boot runs the new firmware on
     # trial (watch.py runs main.py), False when the step is over or waits for the next check. May reset the board.
@@ -68,13 +74,14 @@ def start(limit):
         why = "the bootloader could not start the new firmware (it booted %s instead)" % here
     elif st == "rollback":
         why = step.get("reason") or "it failed its trial"
-    elif slots.aborted(slots.by_label(step["to"]), slots.seq_of(r, buf), buf):
+    elif st != "confirming" and slots.aborted(slots.by_label(step["to"]), slots.seq_of(r, buf), buf):
         if st == "switching":
             why = "the new firmware did not start the agent (it crashed or hung at boot); the bootloader rolled it back"
         else:
             why = "the board reset during the firmware trial before it was confirmed; the bootloader rolled it back"
-    else:  # set_boot() never took effect (a power cut), or a confirmation was cut: the image is still there
-        print("aloft: the firmware switch did not happen; the next check tries again")
+    else:  # set_boot() never took effect (a power cut), or a confirmation was cut (the trial had passed; the bootloader
+        # aborted the entry mark_app_valid_cancel_rollback() did not reach, or found it erased): the image is still there
+        print("aloft: the firmware %s; the next check tries again" % ("confirmation was cut" if st == "confirming" else "switch did not happen"))
         _save(step, "written")
         return False
     _rolled_back(step, why, r, boot != here)
@@ -104,7 +111,7 @@ def _rolled_back(step, why, r, reboot):
     from .outbox import add
 
     add("rolled_back", step["version"], step["sequence"], why, "firmware")
-    fs.remove(where.FWSTEP)
+    _end()
 
 
 def confirm(step=None):
@@ -127,7 +134,7 @@ def confirm(step=None):
     from .outbox import add
 
     add("confirmed", step["version"], step["sequence"], None, "firmware")
-    fs.remove(where.FWSTEP)
+    _end()
     print("aloft: firmware %s confirmed" % step["micropython"])
     return True
 

@@ -35,6 +35,7 @@ def run(job):
             rmtree(config.STAGE)  # downloads of a release no longer offered
         if step and not busy:
             fs.remove(where.FWSTEP)  # a firmware no longer offered: what it wrote in the next slot is never booted
+            fs.remove(where.FWSTEP + ".tmp")  # and a write of its progress a reset cut short
         core.log("up to date (%s, sequence %d)" % (have["version"] or "nothing installed", have["sequence"]))
         job.result = "none"
     elif action != "update":

@@ -59,13 +59,15 @@ class Server:
     def offer(self, release, variant=None, fault=None, hang=False):
         self.post("/_ctl", {"release": release, "variant": variant, "fault": fault, "hang": hang})
 
-    def publish(self, name, version, sequence, files, boards=None, micropython=None, extra=None, sign=None):
-        """extra: manifest fields to add ("trust" with key names); sign: the signers (fake_server.py).
-        Returns {"/path": sha256} of files."""
+    def publish(self, name, version, sequence, files, boards=None, micropython=None, extra=None, sign=None, firmware=()):
+        """extra: manifest fields to add ("trust" with key names); sign: the signers (fake_server.py); firmware: the
+        release's images, [(image bytes, build, chip, micropython)] (docs/firmware.md). Returns {"/path": sha256} of files."""
         from binascii import b2a_base64
 
         body = {"name": name, "version": version, "sequence": sequence, "extra": extra, "sign": sign}
         body["files"] = dict((p, b2a_base64(b).decode().strip()) for p, b in files.items())
+        if firmware:
+            body["firmware"] = [{"build": b, "chip": c, "micropython": v, "mpy": 6, "image": b2a_base64(data).decode().strip()} for data, b, c, v in firmware]
         if boards:
             body["boards"] = boards
         if micropython:
@@ -254,6 +256,24 @@ class Device:
             sha, _, path = line.split(" ", 2)
             out[path] = sha
         return out
+
+    def otadata(self):
+        """The otadata of a simulated ESP32's flash, read on the host as its bootloader reads it (esp32.py): its two
+        entries as (label of the slot it selects, seq, state), the label None when it selects none (seq unset, or its
+        CRC torn); and the index of the active one (valid, highest seq), -1 when neither is valid."""
+        import espboot
+        import esp32
+        from espflash import Flash
+
+        bd = Flash(self.image)
+        try:
+            esp32.flash, esp32.table = bd, espboot._table(bd) or ()
+            slots = esp32.slots()
+            _, e = esp32.otadata()
+            out = [(slots[(x[0] - 1) % len(slots)][0] if x[0] != 0xFFFFFFFF and x[3] == esp32.crc(x[0]) else None, x[0], x[2]) for x in e]
+            return out, esp32.active(e)
+        finally:
+            bd.close()
 
     def used(self):
         """Bytes of flash in use."""

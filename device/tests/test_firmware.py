@@ -2,7 +2,8 @@
 # fake_server.py, on the simulator's ESP32 (device/sim: esp32.py over a NOR flash file, espboot.py's bootloader,
 # images in the real app image format from espimage.py). A release with firmware goes firmware first (trial,
 # confirmed), then files; a firmware that crashes, hangs, reports another version or whose main.py raises is rolled
-# back and never taken again; every bad image is refused before set_boot() with the board untouched.
+# back and never taken again; every bad image is refused before set_boot() with the board untouched; two power cuts
+# test_fwpowercut.py found (or could not reach) reproduced one at a time.
 from harness import read, run, tempdir, test
 import json
 import os
@@ -24,17 +25,10 @@ def image(micropython="1.26.0", size=65536, seed=1, **kv):
 
 
 def publish(files, firmware=(), micropython=None):
-    """A new release of files with firmware [(image bytes, build, chip, micropython)], offered to every device."""
-    from binascii import b2a_base64
-
+    """A new release of files with firmware [(image bytes, build, chip, micropython)]: (its name, its sequence)."""
     _seq[0] += 1
     name = "fw%d" % _seq[0]
-    fw = [{"build": b, "chip": c, "micropython": v, "mpy": 6, "image": b2a_base64(data).decode().strip()} for data, b, c, v in firmware]
-    body = {"name": name, "version": "%d.0.0" % _seq[0], "sequence": _seq[0], "extra": None, "sign": None, "firmware": fw}
-    body["files"] = dict((p, b2a_base64(b).decode().strip()) for p, b in files.items())
-    if micropython:
-        body["micropython"] = micropython
-    SERVER.post("/_publish", body)
+    SERVER.publish(name, "%d.0.0" % _seq[0], _seq[0], files, micropython=micropython, firmware=firmware)
     return name, _seq[0]
 
 
@@ -310,6 +304,68 @@ def a_slot_the_bootloader_cannot_start_is_set_back_and_never_marked():
     # ota_0 is the boot slot again, valid: the next boots need no fallback
     out = output(d.run(HEAP, boots=2))
     assert "is not bootable" not in out and booted(out) == ("ota_0", "1.24.1"), out
+
+
+def switched(name, seed):
+    """A device that took a firmware step up to its reset into the new firmware; the flash saved then: its path."""
+    d = device(name)
+    rel, _ = publish(NEW, [(image(seed=seed), "ESP32_GENERIC-OTA", "esp32", "1.26.0")])
+    SERVER.offer(rel)
+    code, out = d.boot(HEAP)
+    assert code == 75 and "booting it on trial" in out, out
+    d.save(d.tmp + "/switched.img")
+    return d, d.tmp + "/switched.img"
+
+
+def cut_trial(d, saved, until):
+    """The first power cut in the trial boot from the flash saved after which until() holds: its operation."""
+    for n in range(1, 100):
+        d.load(saved)
+        code, out = d.boot(HEAP, "ALOFT_SIM_CUT_AFTER_WRITES=%d " % n)
+        assert code == 137, out
+        if until():
+            return n
+    raise AssertionError("no cut in the trial boot did")
+
+
+@test
+def a_cut_write_of_the_firmware_step_leaves_no_temporary_file():
+    # (test_fwpowercut) a power cut in fwstep.json's write on the trial boot, its temp file written, the rename not: the
+    # bootloader aborts the trial and the agent rolls back, and the temp file goes with the step
+    d, saved = switched("cuttmp", 20)
+    cut_trial(d, saved, lambda: "/.aloft/fwstep.json.tmp" in d.files())
+    out = output(d.run(HEAP, boots=5))
+    assert booted(out) == ("ota_0", "1.24.1") and "firmware 1.26.0 rolled back" in out, out
+    left = [p for p in d.files() if p.endswith(".tmp")]
+    assert left == [], left
+
+
+@test
+def a_cut_confirmation_is_tried_again_not_rolled_back():
+    # (test_fwpowercut) the trial passed, fwstep.json says "confirming", and the power goes before
+    # mark_app_valid_cancel_rollback() has erased the entry: still PENDING_VERIFY, the bootloader aborts it at the next
+    # boot. That firmware did not fail: the agent switches to it again (as when the erase took the entry), and never
+    # rejects it.
+    d, saved = switched("cutconfirm", 21)
+    n = cut_trial(d, saved, lambda: (d.state("fwstep.json") or {}).get("state") == "confirming")
+    d.load(saved)  # otadata as the cut before left it: the trial's entry PENDING_VERIFY
+    assert d.boot(HEAP, "ALOFT_SIM_CUT_AFTER_WRITES=%d " % (n - 1))[0] == 137
+    with open(d.image, "rb") as f:
+        f.seek(0xD000)
+        pending = f.read(0x2000)
+    d.load(saved)
+    assert d.boot(HEAP, "ALOFT_SIM_CUT_AFTER_WRITES=%d " % n)[0] == 137
+    with open(d.image, "r+b") as f:  # a cut before the erase's first byte (espflash.py tears an erase at N % 4 == 0 so)
+        f.seek(0xD000)
+        f.write(pending)
+    e, a = d.otadata()
+    assert e[a][0] == "ota_1" and e[a][2] == 1 and d.state("fwstep.json")["state"] == "confirming", (e, a)
+    out = output(d.run(HEAP, boots=10))
+    assert booted(out) == ("ota_1", "1.26.0") and has(d, NEW), out
+    got = [e[0] for e in events("cutconfirm") if e[1] == "firmware"]
+    assert "rolled_back" not in got and got[-1] == "confirmed", got
+    assert "rejected" not in d.state("firmware.json"), d.state("firmware.json")
+
 
 try:
     run()
