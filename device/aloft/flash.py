@@ -3,23 +3,27 @@
 # (download.fetch's retries, transfer.py's request and Range resume, stream.py's one 512-byte buffer and SHA-256),
 # each 4 KiB block erased as the stream enters it and written where it is (writeblocks with an offset: no erase, no
 # 4 KiB buffer; R1.1). where.FWSTEP keeps the progress every 64 KiB; after a reset the written part is hashed again
-# from the slot and the rest asked for with Range.
+# from the slot and the rest asked for with Range. While it streams, only this module is loaded beside the download's
+# code, as blob.py is for a file.
 import sys
 from micropython import const
-from . import core, fs, where
+from . import core, fs
 
 _CHUNK = const(512)
 _SAVE = const(65536)  # bytes between saves of the progress: what a reset can cost the download at most
 _HEAD = const(0x28)  # the header, the first segment's, and the app descriptor's magic
+_SECTOR = const(4096)  # the flash's erase block
+_APP_DESC = const(0xABCD5432)  # esp_app_desc_t.magic_word, at 0x20 of an app image
 
 
 class Slot:
     # What stream.copy writes in place of a file: the next firmware slot, from byte pos on. The image's header is
     # checked as soon as its first 40 bytes are in, so a wrong image stops at once.
-    def __init__(self, p, step, chip):
+    def __init__(self, p, step, chip, path):
         self.p = p
         self.step = step
         self.chip = chip
+        self.path = path  # where.FWSTEP
         self.pos = self.saved = step["done"]
 
     def open(self, mode):
@@ -35,19 +39,19 @@ class Slot:
         self.flush()
 
     def write(self, buf):
-        from . import slots
-
         n = len(buf)
         i = 0
         while i < n:
-            off = self.pos % slots.SECTOR
+            off = self.pos % _SECTOR
             if not off:  # the stream enters a block: erase it (ioctl 6 erases one 4 KiB block)
-                self.p.ioctl(6, self.pos // slots.SECTOR)
-            k = min(n - i, slots.SECTOR - off)
+                self.p.ioctl(6, self.pos // _SECTOR)
+            k = min(n - i, _SECTOR - off)
             self.p.writeblocks(0, buf if k == n else buf[i : i + k], self.pos)  # at byte pos, without an erase
             i += k
             if self.pos < _HEAD <= self.pos + k:
-                why = slots.refusal(slots.header(self.p, bytearray(_HEAD)), self.chip)
+                h = bytearray(_HEAD)
+                self.p.readblocks(0, h, 0)
+                why = header_refusal(h, self.chip)
                 if why:
                     raise ValueError(why)
             self.pos += k
@@ -57,7 +61,7 @@ class Slot:
     def flush(self):
         if self.step["done"] != self.pos:
             self.step["done"] = self.pos
-            fs.write_json(where.FWSTEP, self.step)
+            fs.write_json(self.path, self.step)
         self.saved = self.pos
 
     def drop(self):
@@ -67,43 +71,68 @@ class Slot:
 
 def run(job):
     # The image of job.fw in the next slot, whole and hashed right (where.FWSTEP "written"), or the check fails with why.
-    from . import slots
+    from . import slots, where
 
     fw = job.fw
-    buf = memoryview(bytearray(_CHUNK))
     try:
         r = slots.running()
         try:
             nxt = r.get_next_update()
         except OSError:
             return job.fail("no OTA partition table: this board cannot take a firmware update")
+        buf = bytearray(_HEAD)  # the checks read an otadata entry and a header through it
         why = refusal(fw, r, nxt, buf)
         if why:
             return job.fail(why)
-        step = _step(fw, job.m, r, nxt)
+        path = where.FWSTEP
+        step = _step(fw, job.m, r, nxt, path)
         if step["state"] == "written":
             core.log("have the firmware already")
             return
+        chip = slots.chip(r, buf)
+        # What only the checks need goes before the download's code loads, and that before the buffer
+        slots = where = r = buf = None
+        core.unload("slots", "where", "state", "compat")
+        from .download import fetch
+        from . import transfer  # with http, stream and net
+
+        transfer = None
+        buf = memoryview(bytearray(_CHUNK))
         from .update import report
 
         job.event = "downloading"
         report(job)
         core.unload("events", "api", "reply")
-        from .download import fetch
-
-        slot = Slot(nxt, step, slots.chip(r, buf))
+        slot = Slot(nxt, step, chip, path)
         why = fetch(job.cfg, fw["sha256"], fw["size"], "the firmware", slot, buf, _get)
         if why:
             return job.fail(why)
         step["state"] = "written"
-        fs.write_json(where.FWSTEP, step)
+        fs.write_json(path, step)
     except Exception as e:
         job.fail(core.reason(e))
 
 
+def header_refusal(h, chip):
+    # Why the first 40 bytes h of an image are not an app image for chip (its id), else None (esp_app_format.h).
+    import struct
+
+    if h[0] != 0xE9:
+        return "not an ESP app image (magic 0x%02x)" % h[0]
+    if struct.unpack_from("<I", h, 0x20)[0] != _APP_DESC:
+        return "not an app image: no app descriptor at 0x20 (a full flash image? publish the .app-bin)"
+    if h[12] | h[13] << 8 != chip:
+        return "image is for chip id %d, this board is %d" % (h[12] | h[13] << 8, chip)
+    if not 0 < h[1] <= 16:
+        return "image has %d segments" % h[1]
+    if h[23] != 1:
+        return "image carries no SHA-256 (hash_appended is 0)"
+    return None
+
+
 def refusal(fw, r, nxt, buf):
     # Why this board cannot take the firmware fw now, before anything is written; None when it can.
-    from . import slots, state
+    from . import slots, state, where
 
     if state.journal():
         return "an install is under way"
@@ -134,19 +163,19 @@ def refusal(fw, r, nxt, buf):
     return None
 
 
-def _step(fw, m, r, nxt):
+def _step(fw, m, r, nxt, path):
     # The step under way for this image (a download to resume), else a new one.
     from . import slots
 
     try:
-        step = fs.read_json(where.FWSTEP)
+        step = fs.read_json(path)
         if step.get("sha256") == fw["sha256"] and step.get("to") == slots.label(nxt) and step.get("state") in ("writing", "written"):
             return step
     except (OSError, ValueError):
         pass
     step = {"state": "writing", "sha256": fw["sha256"], "size": fw["size"], "micropython": fw["micropython"], "version": m["version"],
             "sequence": m["sequence"], "from": slots.label(r), "to": slots.label(nxt), "done": 0}
-    fs.write_json(where.FWSTEP, step)
+    fs.write_json(path, step)
     return step
 
 

@@ -5,13 +5,11 @@ import struct
 import esp32
 from micropython import const
 
-SECTOR = const(4096)
 _UNSET = const(0xFFFFFFFF)
 PENDING = const(1)  # ESP_OTA_IMG_PENDING_VERIFY: on trial; the bootloader aborts it at the next reset
 VALID = const(2)
 _INVALID = const(3)
 _ABORTED = const(4)
-APP_DESC = const(0xABCD5432)  # esp_app_desc_t.magic_word, at 0x20 of every app image (not of a bootloader)
 
 
 _CHIPS = ((0, "esp32"), (2, "esp32s2"), (5, "esp32c3"), (9, "esp32s3"), (12, "esp32c2"), (13, "esp32c6"), (16, "esp32h2"), (18, "esp32p4"), (23, "esp32c5"))
@@ -109,22 +107,6 @@ def header(p, buf):
     mv = memoryview(buf)[:0x28]
     p.readblocks(0, mv, 0)
     return mv
-
-
-def refusal(h, chip):
-    # Why the first 40 bytes h of an image are not an app image for this board's chip (an int, from the running
-    # image's header), else None (esp_app_format.h esp_image_header_t, esp_app_desc_t).
-    if h[0] != 0xE9:
-        return "not an ESP app image (magic 0x%02x)" % h[0]
-    if struct.unpack_from("<I", h, 0x20)[0] != APP_DESC:
-        return "not an app image: no app descriptor at 0x20 (a full flash image? publish the .app-bin)"
-    if h[12] | h[13] << 8 != chip:
-        return "image is for chip id %d, this board is %d" % (h[12] | h[13] << 8, chip)
-    if not 0 < h[1] <= 16:
-        return "image has %d segments" % h[1]
-    if h[23] != 1:
-        return "image carries no SHA-256 (hash_appended is 0)"
-    return None
 
 
 def chip(p, buf):

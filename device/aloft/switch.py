@@ -9,13 +9,14 @@ from . import core, fs, where
 def run(job):
     import esp32
     from . import slots
+    from .flash import header_refusal
 
     fw = job.fw
     buf = bytearray(512)
     try:
         step = fs.read_json(where.FWSTEP)
         nxt = slots.by_label(step["to"])
-        why = slots.refusal(slots.header(nxt, buf), slots.chip(slots.running(), buf))
+        why = header_refusal(slots.header(nxt, buf), slots.chip(slots.running(), buf))
         n = slots.length(nxt, buf) if why is None else 0
         if why is None and n != fw["size"]:
             why = "the image in %s is %d bytes long, the release says %d" % (step["to"], n, fw["size"])
