@@ -173,6 +173,22 @@ def a_copy_of_the_previous_agent_that_does_not_import_is_removed():
     assert codes(boots) == [0] and "damaged copy" not in output(boots), output(boots)
 
 
+@test
+def a_half_copy_of_the_previous_agent_goes_before_the_next_install_counts_the_flash():
+    # (test_powercut) A power cut while the agent is copied to /.aloft/agent.tmp, before the journal: the next install
+    # counts the flash for a whole copy again, so the half copy must go first, or an update that fitted fails
+    # "insufficient storage" at every check from then on.
+    tree.makedirs(TMP + "/halfcopy")
+    half = dict(("/.aloft/agent.tmp/aloft/" + p.rsplit("/", 1)[1], b) for p, b in agent("0.3.0").items())
+    dev = Device(SERVER, TMP + "/halfcopy", 672 * 1024, id="halfcopy-1", files=half, **SETTINGS)
+    publish("h1", 1, app(1))
+    SERVER.post("/_ctl", {"device": "halfcopy-1", "release": "h1"})
+    boots = dev.run()
+    assert codes(boots) == [75, 75, 0] and "insufficient storage" not in output(boots), output(boots)
+    left = [p for p in dev.files() if p.startswith("/.aloft/agent")]
+    assert not left, left
+
+
 try:
     run()
 finally:
