@@ -12,13 +12,12 @@
 #   micropython test_powercut.py            the suite, on two worker processes
 #   ALOFT_TEST_CUT_WORKERS=N                how many workers (default 2)
 #   ALOFT_TEST_CUT_SEED=N, ALOFT_TEST_CUT_SCALE=N   other kill points, or more (see PLAN)
-from harness import DEVICE, micropython, read, run, sh, tempdir, test
-import json
+from harness import DEVICE, run, tempdir, test
 import os
 import sys
 import time
-from aloft import fs, tree
-from shapes import noise
+from aloft import tree
+from cutplan import P1, P2, cut_env, operations, plan_cuts, rng, run_workers, which, worker
 from simulated import Device, Server, checkout_agent
 
 WORKERS = int(os.getenv("ALOFT_TEST_CUT_WORKERS") or 2)
@@ -31,33 +30,6 @@ PLAN = {"install": 130 * SCALE, "trial": 40 * SCALE, "rollback": 45 * SCALE, "re
 # does not import (the previous agent judges it), recovery from those
 PLAN.update({"agent": 40 * SCALE, "agenttrial": 25 * SCALE, "agentback": 25 * SCALE, "agentrecovery": 15 * SCALE})
 
-
-def text(n):
-    return b"".join(b"row %05d of the lookup table, fine for zlib\n" % i for i in range(n // 44 + 1))[:n]
-
-
-def app(version, imports):
-    checks = " == ".join("%s.V" % m for m in imports)
-    return ("import %s\nassert %s == %d\nprint('app %d ok')\n" % (", ".join(imports), checks, version, version)).encode()
-
-
-P1 = {
-    "main.py": app(31, ["lib.a", "lib.b"]),
-    "lib/a.py": b"V = 31\n",
-    "lib/b.py": b"V = 31\n",
-    "data/table.bin": noise(9000, 1),
-    "data/same.txt": text(3000),
-    "cfg/old.json": b'{"gone": "in v2"}\n',
-}
-P2 = {
-    "main.py": app(32, ["lib.a", "lib.c"]),
-    "lib/a.py": b"V = 32\n",
-    "lib/c.py": b"V = 32\n",
-    "data/table.bin": noise(14000, 2),
-    "data/same.txt": text(3000),
-    "data/text.txt": text(16000),  # fetched zlib-packed
-    "new/deep/x.py": b"X = 1\n",
-}
 SEQUENCE = {"p1": 31, "p2": 32, "p2a": 32, "p3": 33, "p4": 34, "p5": 35}  # p2a: p2 and the provisioned agent
 P3 = dict(P2, **{"main.py": b"import lib.a\nprint('app 33 starts')\nraise RuntimeError('bad release %d' % lib.a.V)\n"})
 
@@ -75,55 +47,6 @@ P4 = dict(P2, **agent("9.4.0"))
 P4["main.py"] = b"import lib.a, aloft\nassert aloft.VERSION == '9.4.0'\nprint('app 34 ok')\n"
 P5 = dict(P2, **agent("9.5.0", broken=True))
 P5["main.py"] = b"print('app 35 ok')\n"
-
-
-def rng(seed):
-    # a tiny LCG: the same kill points on every run
-    state = [seed]
-
-    def next_int(n):
-        state[0] = (state[0] * 6364136223846793005 + 1442695040888963407) & 0xFFFFFFFFFFFFFFFF
-        return (state[0] >> 33) % n
-
-    return next_int
-
-
-def spread(writes, count, rand):
-    """count kill points over 1..writes, one in each of count equal strides, at a seeded offset."""
-    count = min(count, writes)
-    points = []
-    for i in range(count):
-        lo = 1 + i * writes // count
-        hi = 1 + (i + 1) * writes // count
-        points.append(lo + rand(max(hi - lo, 1)))
-    return points
-
-
-def plan_cuts(points, kind, image, writes, count, rand, recovery=0):
-    """count kill points of a boot of writes block writes from image; up to recovery of them get a second
-    cut while the next boot recovers (at one of its first writes): those in the last quarter first (the
-    journal, the renames, the commit: the next boot rolls forward), then a sample of the others (the next
-    boot resumes the downloads)."""
-    ns = spread(writes, count, rand)
-    late = [n for n in ns if n > writes * 3 // 4][:recovery]
-    early = [n for n in ns if n <= writes * 3 // 4]
-    second = set(late)
-    if recovery > len(late):
-        second.update(early[:: max(len(early) // (recovery - len(late)), 1)][: recovery - len(late)])
-    for n in ns:
-        points.append([kind, image, n, 1 + rand(60) if n in second else 0])
-
-
-def block_writes(out):
-    return int(out.rsplit("sim: ", 1)[1].split()[0])
-
-
-def which(releases, files):
-    """The name of the release files are, exactly, or None."""
-    for name, want in releases.items():
-        if files == want:
-            return name
-    return None
 
 
 def view(dev, kind):
@@ -162,45 +85,31 @@ def settle(releases, dev, kind):
 
 def kill(dev, n):
     """Boot with a cut at block write n: True if it came (else the boot ran to its end)."""
-    code, out = dev.boot(env="ALOFT_SIM_CUT_AFTER_WRITES=%d " % n)
+    code, out = dev.boot(env=cut_env(n))
     return code == 137
 
 
-def worker(index, count, plan_path):
-    with open(plan_path) as f:
-        plan = json.load(f)
-    tmp = tempdir("cut-w%d" % index)
-    results = []
-    try:
-        dev = Device.at(tmp)
-        for i, point in enumerate(plan["points"]):
-            if i % count != index:
-                continue
-            kind, start, n, m = point
-            pair = {"rollback": ("p1", "p3"), "agent": ("p2a", "p4"), "agenttrial": ("p2a", "p4"), "agentback": ("p2a", "p5")}
-            releases = dict((k, plan["releases"][k]) for k in pair.get(kind, ("p1", "p2")))
-            dev.load(plan["images"][start])
-            cuts = 0
-            outcome = why = None
-            if kill(dev, n):
+def cut(dev, plan, point):
+    """One kill point (a worker's): [kind, n, m, cuts that came, outcome, why]."""
+    kind, start, n, m = point
+    pair = {"rollback": ("p1", "p3"), "agent": ("p2a", "p4"), "agenttrial": ("p2a", "p4"), "agentback": ("p2a", "p5")}
+    releases = dict((k, plan["releases"][k]) for k in pair.get(kind, ("p1", "p2")))
+    dev.load(plan["images"][start])
+    cuts = 0
+    outcome = why = None
+    if kill(dev, n):
+        cuts += 1
+        if m:  # a second cut, while recovering from the first
+            if kill(dev, m):
                 cuts += 1
-                if m:  # a second cut, while recovering from the first
-                    if kill(dev, m):
-                        cuts += 1
-                    elif which(releases, view(dev, kind)) is None:  # it recovered before write m
-                        outcome, why = "mixed", "the recovery boot left %s" % sorted(view(dev, kind))
-            if outcome is None:
-                outcome, why = settle(releases, dev, kind)
-            results.append([kind, n, m, cuts, outcome, why])
-    finally:
-        with open(plan["results"] + ".%d" % index + ".tmp", "w") as f:
-            json.dump(results, f)
-        os.rename(plan["results"] + ".%d" % index + ".tmp", plan["results"] + ".%d" % index)
-        tree.rmtree(tmp)
+            elif which(releases, view(dev, kind)) is None:  # it recovered before write m
+                outcome, why = "mixed", "the recovery boot left %s" % sorted(view(dev, kind))
+    if outcome is None:
+        outcome, why = settle(releases, dev, kind)
+    return [kind, n, m, cuts, outcome, why]
 
 
-if len(sys.argv) == 5 and sys.argv[1] == "--worker":
-    worker(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+if worker(sys.argv, cut):
     sys.exit(0)
 
 
@@ -215,8 +124,9 @@ RELEASES = SERVER.releases()
 SETTINGS = {"retries": 1, "confirm_wait": 1}
 
 
-def make(name, installed, size=512 * 1024):
-    """A device, cut-<name>, with each release of installed installed and confirmed in turn."""
+def make(name, installed, size=640 * 1024):
+    """A device, cut-<name>, with each release of installed installed and confirmed in turn (640 KiB: the agent's 61
+    files, P1, and P2 beside it while it installs)."""
     tree.makedirs(TMP + "/" + name)
     dev = Device(SERVER, TMP + "/" + name, size, id="cut-" + name, **SETTINGS)
     dev.name = name
@@ -231,8 +141,8 @@ def offer(dev, release):
 
 
 def counted(dev):
-    code, out = dev.boot(env="ALOFT_SIM_CUT_AFTER_WRITES=0 ")
-    return code, block_writes(out), out
+    code, out = dev.boot(env=cut_env(0))
+    return code, operations(out), out
 
 
 def step(dev, says, code=75):
@@ -298,7 +208,6 @@ def power_cuts_anywhere_leave_exactly_one_release():
     plan_cuts(points, "agentback", "b1", w_agentback, PLAN["agentback"], rand)
 
     plan = {
-        "server": [SERVER.url, SERVER.token, SERVER.pubkey],
         "releases": {
             "p1": RELEASES["p1"],
             "p2": RELEASES["p2"],
@@ -309,22 +218,8 @@ def power_cuts_anywhere_leave_exactly_one_release():
         },
         "images": images,
         "points": points,
-        "results": TMP + "/results",
     }
-    with open(TMP + "/plan.json", "w") as f:
-        json.dump(plan, f)
-    me = DEVICE + "/tests/test_powercut.py"
-    for w in range(WORKERS):
-        sh("%s %s --worker %d %d %s > %s/worker%d.log 2>&1 &" % (micropython(), me, w, WORKERS, TMP + "/plan.json", TMP, w))
-    results = []
-    for w in range(WORKERS):
-        path = TMP + "/results.%d" % w
-        while not fs.stat(path):
-            assert time.ticks_diff(time.ticks_ms(), t0) < 600000 * SCALE, "workers did not finish:\n" + read(TMP + "/worker%d.log" % w).decode()[-3000:]
-            time.sleep_ms(200)
-        with open(path) as f:
-            results.extend(json.load(f))
-    assert len(results) == len(points), (len(results), len(points), read(TMP + "/worker0.log").decode()[-3000:])
+    results = run_workers(DEVICE + "/tests/test_powercut.py", plan, TMP, WORKERS, time.ticks_add(t0, 600000 * SCALE))
 
     tally = {}
     cuts = 0
