@@ -5,8 +5,9 @@ import Testing
 ///
 /// Each script prints one line per check and a closing `N passed, N failed` line and exits non-zero on a failure;
 /// see `device/tests/harness.py`. The end-to-end scripts also start `device/tests/fake_server.py` with `python3`
-/// (needs the `cryptography` package; `ALOFT_PYTHON` picks another interpreter). `test_powercut.py` cuts the power at
-/// a few hundred block writes on two worker processes and gets a longer deadline.
+/// (needs the `cryptography` package; `ALOFT_PYTHON` picks another interpreter). `test_powercut.py` (the files) and
+/// `test_fwpowercut.py` (the firmware) cut the power at a few hundred flash operations on two worker processes and get
+/// longer deadlines.
 @Suite struct DeviceAgentTests {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let testsDir = repo.appendingPathComponent("device/tests")
@@ -40,7 +41,7 @@ import Testing
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let limit: TimeInterval = ["test_powercut.py": 1200, "test_shapes.py": 900][name] ?? 300
+        let limit: TimeInterval = ["test_powercut.py": 1200, "test_fwpowercut.py": 900, "test_shapes.py": 900][name] ?? 300
         let deadline = Date().addingTimeInterval(limit)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         let timedOut = process.isRunning

@@ -13,7 +13,7 @@ fixed, signed releases, and injects faults on request. Test-only endpoints:
                    "sign"?: [{"key": name, "kid"?: name, "bad"?: true}]}  (names: A, B, C, X)
   GET  /_keys  {name: 64-hex public key}; A is the key devices are provisioned with
   GET  /_log  {"checkins": [...], "events": [...], "downloads": [{"sha256", "encoding", "range", "status"}]}
-  GET  /_log?id=ID  {"checkins": [the last 20 of that device], "events": [...]}
+  GET  /_log?id=ID  {"checkins": [the last 20 of that device], "events": [...]}; &type=T: only its events of type T
   GET  /_releases  {"r1": {path: sha256}, ...}; /_releases?name=N: only N
   POST /_quit
 
@@ -401,10 +401,11 @@ class Handler(BaseHTTPRequestHandler):
             with s.lock:
                 self._json(200, {"checkins": s.checkins, "events": s.events, "downloads": s.downloads, "enrollments": s.enrollments})
             return
-        if self.path.startswith("/_log?id="):  # one device's check-ins and events
-            mine = lambda items: [x for x in items if x.get("id") == self.path[9:]]
+        if self.path.startswith("/_log?id="):  # one device's check-ins and events (&type=T: its events of that type)
+            who, _, kind = self.path[9:].partition("&type=")
+            mine = lambda items: [x for x in items if x.get("id") == who]
             with s.lock:
-                self._json(200, {"checkins": mine(s.checkins)[-20:], "events": mine(s.events)})
+                self._json(200, {"checkins": mine(s.checkins)[-20:], "events": [e for e in mine(s.events) if not kind or e.get("type") == kind]})
             return
         if self.path == "/_keys":
             self._json(200, {name: raw_public(k).hex() for name, k in KEYS.items()})
