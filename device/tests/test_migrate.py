@@ -83,7 +83,7 @@ def it_installs_this_agent_which_confirms_and_rewrites_the_record():
     install, trial, plain = [o for _, o in boots]
     assert "installed 2.0.0" in install, install
     # 0.2.0, kept in /.aloft/agent, counts the trial boot; then this agent runs the release and confirms it
-    assert trial.index("2.0.0 on trial, boot 1 of 3") < trial.index("agent 0.3.0 loaded") < trial.index("app 2 ok"), trial
+    assert trial.index("2.0.0 on trial, boot 1 of 3") < trial.index("agent 0.4.0 loaded") < trial.index("app 2 ok"), trial
     assert "2.0.0 confirmed" in trial and "installed record of 2.0.0 rewritten for this agent" in trial + plain, trial + plain
     assert DEV.agent() == only(R2, "/lib/aloft/") and DEV.app() == dict((p, h) for p, h in R2.items() if not p.startswith("/lib/aloft/"))
     assert events(DEV, k) == [("downloading", 2, ""), ("installed", 2, ""), ("confirmed", 2, "")], events(DEV, k)
