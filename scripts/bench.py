@@ -7,7 +7,10 @@
 - the smallest heap for a fresh install and for a one-file update of releases of 10, 100 and 1000 files;
 - an update of the agent itself (--include-agent): bytes on the wire and the smallest heap;
 - Ed25519 verification time on the MicroPython unix port;
-- server check-in latency (sequential, loopback, bounded count).
+- server check-in latency (sequential, loopback, bounded count);
+- firmware (docs/firmware.md), on a simulated ESP32 (profile esp32-ota): the smallest heap of the first cycle with v2's
+  files alone and with v2 also carrying a 1.5 MiB MicroPython image, which the device takes first (the firmware step:
+  download into the next slot, set_boot, reset, trial boot, confirmation); that image's bytes on the wire and seconds.
 Every server and device here is on 127.0.0.1 and stops by itself. ALOFT_BENCH_ONLY=heap prints only the smallest heaps
 (the same searches), for measuring the agent's RAM while it changes.
 """
@@ -27,11 +30,15 @@ ALOFT = os.environ.get("ALOFT_BIN") or os.path.join(ROOT, ".build/release/aloft"
 MICROPYTHON = os.environ.get("ALOFT_MICROPYTHON") or os.path.join(ROOT, ".venv/bin/micropython")
 TOKEN = "bench-admin-token"
 HEAP_ONLY = os.environ.get("ALOFT_BENCH_ONLY") == "heap"
+FW_BUILD, FW_VERSION, FW_SIZE = "ESP32_GENERIC-OTA", "1.26.0", 0x180000  # the bench's firmware image (firmware_image)
+
+
+def aloft_env(env=None):
+    return dict(os.environ, ALOFT_SERVER=SERVER, ALOFT_ADMIN_TOKEN=TOKEN, ALOFT_MICROPYTHON=MICROPYTHON, **(env or {}))
 
 
 def aloft(*args, check=True, timeout=300, env=None):
-    env = dict(os.environ, ALOFT_SERVER=SERVER, ALOFT_ADMIN_TOKEN=TOKEN, ALOFT_MICROPYTHON=MICROPYTHON, **(env or {}))
-    r = subprocess.run([ALOFT, *args], env=env, capture_output=True, text=True, timeout=timeout)
+    r = subprocess.run([ALOFT, *args], env=aloft_env(env), capture_output=True, text=True, timeout=timeout)
     if check and r.returncode != 0:
         sys.exit("aloft %s failed:\n%s%s" % (" ".join(args), r.stdout, r.stderr))
     return r
@@ -95,6 +102,25 @@ def stop(server, work):
     shutil.rmtree(work, ignore_errors=True)
 
 
+def sim_run(dev, heap, mark=None):
+    """The device in folder dev booted until idle at heap: (exit code, seconds, seconds until the first line of its output
+    that starts with mark, None without one)."""
+    t0 = time.monotonic()
+    at = None
+    p = subprocess.Popen([ALOFT, "sim", "run", dev, "--until-idle", "--timeout", "300", "--heap", heap], env=aloft_env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in p.stdout:
+            if mark and at is None and line.startswith(mark):
+                at = time.monotonic() - t0
+        return p.wait(timeout=30), time.monotonic() - t0, at
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+
+
 def smallest_heap(trial, lo, hi=256):
     """Binary search (to 2 KiB) for the smallest -X heapsize in KiB at which trial(n, heap) succeeds; hi must."""
     n = 1
@@ -132,27 +158,31 @@ def main():
             return update_cycle_on_channel(work, n, heap)
 
         def update_cycle_on_channel(work, n, heap):
+            # form["profile"]: the simulated board; form["firmware"]: an image v2 carries for it (v2 is then the
+            # firmware step, its trial boot and confirmation, then v2's files), None for the files alone
             dev = os.path.join(work, "dev-%d" % n)
             aloft("device", "provision", "--id", "bench-%d" % n, "--channel", "bench-%d" % n, "--pubkey",
-                  os.path.join(work, "keys/release.pub"), "--out", dev, "--agent-form", form["agent"])
-            t0 = time.monotonic()
-            r = aloft("sim", "run", dev, "--until-idle", "--timeout", "300", "--heap", heap, check=False)
-            t_v1 = time.monotonic() - t0
-            if r.returncode != 0 or get("/api/v1/admin/devices/bench-%d" % n).get("sequence") != 1:
+                  os.path.join(work, "keys/release.pub"), "--out", dev, "--agent-form", form["agent"], "--profile", form.get("profile", "lfs"))
+            code, t_v1, _ = sim_run(dev, heap)
+            if code != 0 or get("/api/v1/admin/devices/bench-%d" % n).get("sequence") != 1:
                 return None
             before = len(get("/api/v1/admin/devices/bench-%d/downloads" % n)["downloads"])
-            aloft("release", "publish", os.path.join(work, "v2"), "--version", "2.0.0", "--key",
-                  os.path.join(work, "keys/release.key"), "--channel", "bench-%d" % n)
-            t0 = time.monotonic()
-            r = aloft("sim", "run", dev, "--until-idle", "--timeout", "300", "--heap", heap, check=False)
-            t_v2 = time.monotonic() - t0
-            if r.returncode != 0 or get("/api/v1/admin/devices/bench-%d" % n).get("sequence") != 2:
+            image = form.get("firmware")
+            aloft("release", "publish", os.path.join(work, "v2"), "--version", "2.0.0", "--key", os.path.join(work, "keys/release.key"),
+                  "--channel", "bench-%d" % n, *(("--firmware", "%s=%s" % (FW_BUILD, image["path"])) if image else ()))
+            code, t_v2, t_fw = sim_run(dev, heap, "aloft: firmware %s confirmed" % FW_VERSION if image else None)
+            record = get("/api/v1/admin/devices/bench-%d" % n)
+            if code != 0 or record.get("sequence") != 2:
                 return None
+            fw = record.get("firmware") or {}
+            if image and (fw.get("micropython") != FW_VERSION or fw.get("state") != "valid"):
+                return None  # v2's files without its firmware: the firmware was refused or rolled back
             downloads = get("/api/v1/admin/devices/bench-%d/downloads" % n)["downloads"]
             fresh = downloads[: len(downloads) - before]
             first = downloads[len(downloads) - before:]
             got = {"v1_bytes": sum(d["bytes"] for d in first), "v1_requests": len(first), "v1_seconds": t_v1,
-                   "v2_bytes": sum(d["bytes"] for d in fresh), "v2_requests": len(fresh), "v2_seconds": t_v2}
+                   "v2_bytes": sum(d["bytes"] for d in fresh), "v2_requests": len(fresh), "v2_seconds": t_v2, "fw_seconds": t_fw,
+                   "fw_downloads": [d for d in fresh if image and d["sha256"] == image["sha256"]]}
             ref = form.get("packed")
             if ref and (got["v1_bytes"] > ref["v1_bytes"] or got["v2_bytes"] > ref["v2_bytes"]):
                 return None  # some blob came raw: the inflater did not fit
@@ -217,27 +247,71 @@ def main():
         print("smallest heap completing an update of the agent: %dK (-X heapsize)" % smallest_heap(agent_trial, 32))
 
         bench_release_sizes(work)
-        if HEAP_ONLY:
-            return
-
-        # Check-in latency: a device with nothing to do, sequential requests on loopback.
-        cfg = json.loads(aloft("sim", "cat", first_device, "/.aloft/config.json").stdout)
-        body = json.dumps({"id": cfg["id"], "version": "2.0.0", "sequence": 2, "board": "sim", "micropython": "1.29.0",
-                           "mpy": None, "free": 100000}).encode()
-        req = lambda: urllib.request.urlopen(urllib.request.Request(SERVER + "/api/v1/device/checkin", data=body, headers={
-            "Authorization": "Bearer " + cfg["token"], "Content-Type": "application/json"})).read()
-        for _ in range(20):
-            req()
-        count = 500
-        t0 = time.monotonic()
-        for _ in range(count):
-            req()
-        elapsed = time.monotonic() - t0
-        print("check-in (nothing to do), sequential on loopback: %.2f ms each, %d/s" % (elapsed / count * 1000, count / elapsed))
+        if not HEAP_ONLY:
+            checkin_latency(first_device)
+        bench_firmware(work, trial, form)
     finally:
         stop(server, work)
 
 
+def checkin_latency(device):
+    """Check-in latency: a device with nothing to do, sequential requests on loopback."""
+    cfg = json.loads(aloft("sim", "cat", device, "/.aloft/config.json").stdout)
+    body = json.dumps({"id": cfg["id"], "version": "2.0.0", "sequence": 2, "board": "sim", "micropython": "1.29.0",
+                       "mpy": None, "free": 100000}).encode()
+    req = lambda: urllib.request.urlopen(urllib.request.Request(SERVER + "/api/v1/device/checkin", data=body, headers={
+        "Authorization": "Bearer " + cfg["token"], "Content-Type": "application/json"})).read()
+    for _ in range(20):
+        req()
+    count = 500
+    t0 = time.monotonic()
+    for _ in range(count):
+        req()
+    elapsed = time.monotonic() - t0
+    print("check-in (nothing to do), sequential on loopback: %.2f ms each, %d/s" % (elapsed / count * 1000, count / elapsed))
+
+
+def firmware_image(path):
+    """The bench's firmware image at path: an ESP32 app image (device/sim/espimage.py) of MicroPython FW_VERSION for
+    FW_BUILD, FW_SIZE bytes, the size of the esp32-ota profile's slots (the largest image that fits). Returns
+    {"path", "sha256", "size"}."""
+    import hashlib
+
+    subprocess.run([MICROPYTHON, os.path.join(ROOT, "device", "sim", "espimage.py"), "build", "--chip", "esp32", "--build", FW_BUILD,
+                    "--micropython", FW_VERSION, "--size", str(FW_SIZE), "--seed", "1", "--out", path], check=True, capture_output=True)
+    with open(path, "rb") as f:
+        data = f.read()
+    return {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+
+def bench_firmware(work, trial, form):
+    """On the esp32-ota profile (a simulated ESP32, MicroPython 1.24.1, 1.5 MiB OTA slots): the smallest heap of the
+    first section's cycle (v1 installed, then v1 -> v2) with v2's files alone, and with v2 carrying a firmware image, which
+    the device takes first (download into the next slot, read back, set_boot, reset, trial boot, confirmation) and then
+    v2's files; and, at a comfortable heap, the bytes and seconds of that firmware update."""
+    image = firmware_image(os.path.join(work, "firmware.bin"))
+    form.update(agent="mpy", profile="esp32-ota", packed=None, firmware=image)
+    result = trial(None, "256K")
+    if result is None:
+        sys.exit("the firmware update did not complete even with a 256K heap")
+    if not HEAP_ONLY:
+        wire = result["fw_downloads"]
+        print("firmware (esp32-ota: a simulated ESP32 on MicroPython 1.24.1 with 1.5 MiB OTA slots; v2 carries MicroPython %s, %d bytes, "
+              "the slot's size):" % (FW_VERSION, image["size"]))
+        print("  image on the wire: %d bytes in %d request%s (%s), of %d; the whole v1 -> v2: %d blob requests, %d bytes"
+              % (sum(d["bytes"] for d in wire), len(wire), "" if len(wire) == 1 else "s", ", ".join(sorted(set(d["encoding"] for d in wire))),
+                 image["size"], result["v2_requests"], result["v2_bytes"]))
+        print("  firmware step %s s (boot to its confirmation: download into the slot, read back, set_boot, reset, trial boot); "
+              "with v2's files after it %.2f s boot to idle (the unix port; the simulator's flash is a file: no SPI flash erase or "
+              "write times, no Wi-Fi)" % ("%.2f" % result["fw_seconds"] if result["fw_seconds"] else "?", result["v2_seconds"]))
+    for agent_form in ("py", "mpy"):
+        form.update(agent=agent_form, firmware=None)
+        files = smallest_heap(trial, 8, 128)
+        form.update(firmware=image)
+        firmware = smallest_heap(trial, 8, 128)
+        print("smallest heap on esp32-ota, agent as %s: v1 install and v1 -> v2 %dK; the same with the firmware step before v2's files "
+              "%dK: %s" % (agent_form, files, firmware, "within the files' heap" if firmware <= files else "MORE than the files' (%+dK)" % (firmware - files)))
+    form.update(agent="py", profile="lfs", firmware=None)
 
 
 def agent_flash(work):
