@@ -19,6 +19,11 @@ warmed up first (3 s of each), so every active device has checked in once: the f
     ALOFT_BENCH_BIN=PATH    the aloft binary (default .build/release/aloft), e.g. an older build for a before figure
     ALOFT_BENCH_FLEET=N     simulated devices for the fleet figure (default 16; 0 skips it)
 
+Then a firmware image (bench.py's, 1.5 MiB, the esp32-ota slot) as a device downloads it: GET /api/v1/blobs/{sha256}
+with its token, raw (no Accept-Encoding), whole and with `Range: bytes=786432-` (its second half, as a resumed download
+asks), wrk at 32 connections, ROUNDS rounds of SECONDS; nginx serving the same file at the same path in the same run,
+each with and without the Range; requests/s, MB/s (10^6 bytes, headers included, as wrk counts), p99 and aloft/nginx.
+
 Then the fleet figure: N real simulated devices (MicroPython each, `aloft sim fleet`, 2 booting at once on a
 2-core machine) updated from one release to the next, as devices updated per minute.
 """
@@ -27,6 +32,7 @@ import concurrent.futures
 import http.client
 import json
 import os
+import pwd
 import re
 import shutil
 import socket
@@ -34,8 +40,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import bench  # noqa: E402 (its firmware image)
+
 ALOFT = os.getenv("ALOFT_BENCH_BIN") or os.path.join(ROOT, ".build", "release", "aloft")
 FLEET = int(os.getenv("ALOFT_BENCH_FLEET") or 16)
 DEVICES = int(os.getenv("ALOFT_BENCH_DEVICES") or 100000)
@@ -74,6 +85,14 @@ end
 """
 
 
+# wrk: every request a device's download of a blob, raw, with its token (and a Range when given).
+BLOB_LUA = r"""
+wrk.headers["Authorization"] = "Bearer %(token)s"
+%(range)s
+"""
+RANGE_FROM = bench.FW_SIZE // 2  # the second half of the image, as a download resumed halfway asks for it
+
+
 def median(values):
     values = sorted(values)
     return values[len(values) // 2]
@@ -88,7 +107,7 @@ def free_port():
 
 
 def wrk(url, script=None, seconds=None):
-    """(requests/s, p99 ms, non-2xx) of wrk -t1 -c32 against url."""
+    """(requests/s, p99 ms, non-2xx, bytes/s) of wrk -t1 -c32 against url."""
     args = ["wrk", "-t1", "-c%d" % CONNECTIONS, "-d%ds" % (seconds or SECONDS), "--latency"]
     if script:
         args += ["-s", script]
@@ -97,7 +116,9 @@ def wrk(url, script=None, seconds=None):
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rate, p99_ms, int(bad.group(1)) if bad else 0
+    transfer = re.search(r"Transfer/sec:\s+([\d.]+)([KMGT]?)B", out)  # wrk's units are powers of 1024
+    rate_bytes = float(transfer.group(1)) * 1024 ** " KMGT".index(transfer.group(2) or " ")
+    return rate, p99_ms, int(bad.group(1)) if bad else 0, rate_bytes
 
 
 class Server:
@@ -166,7 +187,7 @@ def pad(work, database, n):
         db.close()
 
 
-def publish(work, server):
+def publish(work, server, *extra):
     env = dict(os.environ, ALOFT_SERVER=server.url, ALOFT_ADMIN_TOKEN=TOKEN)
     keys = os.path.join(work, "keys")
     if not os.path.exists(keys):
@@ -175,7 +196,7 @@ def publish(work, server):
     os.makedirs(app, exist_ok=True)
     with open(os.path.join(app, "main.py"), "w") as f:
         f.write("print('bench')\n")
-    subprocess.run([ALOFT, "release", "publish", app, "--version", "1.0.0", "--key", os.path.join(keys, "release.key")],
+    subprocess.run([ALOFT, "release", "publish", app, "--version", "1.0.0", "--key", os.path.join(keys, "release.key"), *extra],
                    env=env, check=True, capture_output=True)
 
 
@@ -213,35 +234,116 @@ def measure(name, work, database=None):
         server.stop()
 
 
+class Nginx:
+    """nginx (Debian nginx-light) serving the folder root/www on a free loopback port: one worker, no access log.
+    Nginx.binary() is None without nginx."""
+
+    @staticmethod
+    def binary():
+        return shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+
+    def __init__(self, root):
+        self.port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        conf = os.path.join(root, "nginx.conf")
+        # user: the worker runs as this user, as the master does (started by root, nginx's worker would be nobody, who
+        # cannot read a folder of mkdtemp's, and every answer would be a 403)
+        with open(conf, "w") as f:
+            f.write("""user %(u)s; daemon off; worker_processes 1; pid %(r)s/nginx.pid; error_log %(r)s/error.log;
+events { worker_connections 1024; }
+http { access_log off; client_body_temp_path %(r)s; proxy_temp_path %(r)s; fastcgi_temp_path %(r)s; uwsgi_temp_path %(r)s; scgi_temp_path %(r)s;
+  server { listen 127.0.0.1:%(p)d; root %(r)s/www; } }
+""" % {"r": root, "p": self.port, "u": pwd.getpwuid(os.getuid()).pw_name})
+        self.process = subprocess.Popen([self.binary(), "-c", conf, "-p", root], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()
+
+
 def nginx(work):
     """requests/s of nginx serving a static version file, or None without nginx."""
-    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
-    if not binary:
+    if not Nginx.binary():
         return None
     root = os.path.join(work, "nginx")
     os.makedirs(os.path.join(root, "www"))
     with open(os.path.join(root, "www", "version.json"), "w") as f:
         f.write('{"version": "1.0.0"}\n')
-    port = free_port()
-    conf = os.path.join(root, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write("""daemon off; worker_processes 1; pid %(r)s/nginx.pid; error_log %(r)s/error.log;
-events { worker_connections 1024; }
-http { access_log off; client_body_temp_path %(r)s; proxy_temp_path %(r)s; fastcgi_temp_path %(r)s; uwsgi_temp_path %(r)s; scgi_temp_path %(r)s;
-  server { listen 127.0.0.1:%(p)d; root %(r)s/www; } }
-""" % {"r": root, "p": port})
-    process = subprocess.Popen([binary, "-c", conf, "-p", root], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    web = Nginx(root)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        return wrk("http://127.0.0.1:%d/version.json" % port)
+        return wrk(web.url + "/version.json")
     finally:
-        process.terminate()
-        process.wait()
+        web.stop()
+
+
+def get(url, headers):
+    """(status, body length) of a GET."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as r:
+            return r.status, len(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, 0
+
+
+def firmware_blob(work):
+    """The server serving bench.py's firmware image to a device, whole and from RANGE_FROM, and nginx (when installed)
+    serving the same file at the same path, alternating in each round: {range: (aloft, nginx or None, ratio or None)}
+    with medians of (requests/s, p99 ms, non-2xx, bytes/s)."""
+    os.makedirs(work)
+    image = bench.firmware_image(os.path.join(work, "firmware.bin"))
+    server = Server(work)
+    web = None
+    try:
+        publish(work, server, "--firmware", "%s=%s" % (bench.FW_BUILD, image["path"]))
+        tokens = os.path.join(work, "tokens.txt")
+        register(server, 1, tokens)
+        with open(tokens) as f:
+            token = f.read().split()[1]
+        path = "/api/v1/blobs/" + image["sha256"]
+        if Nginx.binary():
+            root = os.path.join(work, "nginx")
+            os.makedirs(os.path.join(root, "www", "api", "v1", "blobs"))
+            shutil.copy(image["path"], os.path.join(root, "www") + path)
+            web = Nginx(root)
+        cases = []
+        for start in (None, RANGE_FROM):
+            script = os.path.join(work, "blob-%s.lua" % (start or "whole"))
+            with open(script, "w") as f:
+                f.write(BLOB_LUA % {"token": token, "range": 'wrk.headers["Range"] = "bytes=%d-"' % start if start else ""})
+            # Both answer as a device expects (200 with the whole image, 206 with the rest), or the figures mean nothing.
+            want = (206, image["size"] - start) if start else (200, image["size"])
+            headers = dict({"Authorization": "Bearer " + token}, **({"Range": "bytes=%d-" % start} if start else {}))
+            for base in (server.url,) + ((web.url,) if web else ()):
+                got = get(base + path, headers)
+                if got != want:
+                    sys.exit("firmware blob from %s: %r, not %r" % (base, got, want))
+            cases.append((start, script))
+        for start, script in cases:  # warm-up
+            wrk(server.url + path, script, seconds=2)
+            if web:
+                wrk(web.url + path, script, seconds=2)
+        rounds = {start: [] for start, _ in cases}
+        for _ in range(ROUNDS):
+            for start, script in cases:
+                a = wrk(server.url + path, script)
+                n = wrk(web.url + path, script) if web else None
+                rounds[start].append((a, n, a[0] / n[0] if n else None))
+        out = {}
+        for start, got in rounds.items():
+            a = tuple(median([r[0][i] for r in got]) for i in (0, 1)) + (sum(r[0][2] for r in got), median([r[0][3] for r in got]))
+            n = tuple(median([r[1][i] for r in got]) for i in (0, 1)) + (sum(r[1][2] for r in got), median([r[1][3] for r in got])) if web else None
+            out[start] = (a, n, median([r[2] for r in got]) if web else None, [r[2] for r in got] if web else [])
+        return image["size"], out
+    finally:
+        if web:
+            web.stop()
+        server.stop()
 
 
 def fleet(work):
@@ -288,10 +390,20 @@ def main():
             print("PostgreSQL: skipped (run under scripts/with-postgres.sh, as make bench does)")
         static = nginx(work)
         if static:
-            print("nginx, a static version file: %8.0f/s  p99 %6.1f ms" % static[:2])
+            print("nginx, a static version file: %8.0f/s  p99 %6.1f ms%s" % (static[0], static[1], "  (%d not 2xx!)" % static[2] if static[2] else ""))
             print("  SQLite check-ins / nginx: %.3f" % (sqlite[0][0] / static[0]) + ("; PostgreSQL: %.3f" % (postgres[0][0] / static[0]) if postgres else ""))
         else:
             print("nginx: skipped (apt-get install nginx-light)")
+        size, blob = firmware_blob(os.path.join(work, "firmware"))
+        print("firmware image to a device (%d bytes, raw, its token), wrk -t1 -c%d, %d rounds of %d s; nginx serving the same file "
+              "in the same run:" % (size, CONNECTIONS, ROUNDS, SECONDS))
+        for start, (a, n, ratio, ratios) in blob.items():
+            what = "Range bytes=%d- (206)" % start if start else "whole (200)"
+            line = "  %-26s aloft %6.0f/s %6.0f MB/s  p99 %6.1f ms%s" % (what, a[0], a[3] / 1e6, a[1], "  (%d not 2xx!)" % a[2] if a[2] else "")
+            if n:
+                line += ";  nginx %6.0f/s %6.0f MB/s  p99 %6.1f ms%s;  aloft/nginx %.3f (rounds: %s)" % (
+                    n[0], n[3] / 1e6, n[1], "  (%d not 2xx!)" % n[2] if n[2] else "", ratio, ", ".join("%.3f" % r for r in ratios))
+            print(line)
         if FLEET > 0:
             count, took = fleet(os.path.join(work, "fleet"))
             print("fleet: %d simulated devices (real MicroPython, 2 at a time) updated 1.0.0 -> 1.1.0 in %.0f s: %.0f devices/min"
