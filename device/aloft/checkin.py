@@ -53,7 +53,7 @@ def run(job):
 
             fwinfo.report(body, cfg)
             fwinfo = None
-            core.unload("fwinfo", "slots")
+            core.unload("fwinfo", "slots", "fwimage")
         from . import api
 
         job.answer = api.post(cfg, "/api/v1/device/checkin", body)

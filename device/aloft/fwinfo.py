@@ -48,8 +48,8 @@ def on_trial(r, buf):
 
 
 def facts(r, buf):
-    # where.FIRMWARE, brought up to date with the running image: its SHA-256 is hashed again only when the slot, the
-    # image's length or its appended SHA-256 (the tail) changed.
+    # where.FIRMWARE, brought up to date with the running image: its SHA-256 is hashed again only when the slot changed,
+    # or the 32 bytes where the kept image's own SHA-256 (its tail) ended are not that any more: another image.
     from binascii import hexlify
     from . import slots
 
@@ -57,16 +57,21 @@ def facts(r, buf):
         f = fs.read_json(where.FIRMWARE)
     except (OSError, ValueError):
         f = {}
-    n = slots.length(r, buf)
-    mv = memoryview(buf)[:32]
-    r.readblocks(0, mv, n - 32)
-    tail = hexlify(mv).decode()
     label = slots.label(r)
-    if f.get("slot") != label or f.get("tail") != tail or f.get("size") != n:
-        print("aloft: hashing the running firmware (%s, %d bytes)" % (label, n))
-        f["slot"], f["tail"], f["size"] = label, tail, n
-        f["sha256"] = hexlify(slots.digest(r, n, buf)).decode()
-        fs.write_json(where.FIRMWARE, f)
+    mv = memoryview(buf)[:32]
+    n = f.get("size")
+    if f.get("slot") == label and type(n) is int and 32 <= n <= r.info()[3]:
+        r.readblocks(0, mv, n - 32)
+        if hexlify(mv).decode() == f.get("tail"):
+            return f
+    from . import fwimage
+
+    n = fwimage.length(r, buf)
+    print("aloft: hashing the running firmware (%s, %d bytes)" % (label, n))
+    f["slot"], f["size"], f["sha256"] = label, n, hexlify(fwimage.digest(r, n, buf)).decode()
+    r.readblocks(0, mv, n - 32)
+    f["tail"] = hexlify(mv).decode()
+    fs.write_json(where.FIRMWARE, f)
     return f
 
 

@@ -74,7 +74,7 @@ def start(limit):
         why = "the bootloader could not start the new firmware (it booted %s instead)" % here
     elif st == "rollback":
         why = step.get("reason") or "it failed its trial"
-    elif st != "confirming" and slots.aborted(slots.by_label(step["to"]), slots.seq_of(r, buf), buf):
+    elif st != "confirming" and _aborted(slots.by_label(step["to"]), _seq_of(r, buf), buf):
         if st == "switching":
             why = "the new firmware did not start the agent (it crashed or hung at boot); the bootloader rolled it back"
         else:
@@ -159,3 +159,27 @@ def _back(step):
 
         slots.by_label(step["from"]).set_boot()
     board.reset()
+
+
+def _aborted(p, than, buf):
+    # Whether otadata holds an entry for slot p, newer than seq than, that the bootloader aborted or was marked invalid:
+    # how a rollback leaves it (a trial entry never confirmed is rewritten ABORTED at the next boot).
+    from . import slots
+
+    i = slots.index(p)
+    for seq, st, _ in slots.entries(buf) or ():
+        if seq != slots.UNSET and seq > than and (seq - 1) % slots.count() == i and st in (slots.INVALID, slots.ABORTED):
+            return True
+    return False
+
+
+def _seq_of(p, buf):
+    # The highest valid seq that selects slot p, 0 when none does.
+    from . import slots
+
+    i = slots.index(p)
+    best = 0
+    for seq, _, ok in slots.entries(buf) or ():
+        if ok and (seq - 1) % slots.count() == i and seq > best:
+            best = seq
+    return best

@@ -8,7 +8,7 @@ from . import core, fs, where
 
 def run(job):
     import esp32
-    from . import slots
+    from . import fwimage, slots
     from .flash import header_refusal
 
     fw = job.fw
@@ -17,11 +17,11 @@ def run(job):
         step = fs.read_json(where.FWSTEP)
         nxt = slots.by_label(step["to"])
         why = header_refusal(slots.header(nxt, buf), slots.chip(slots.running(), buf))
-        n = slots.length(nxt, buf) if why is None else 0
+        n = fwimage.length(nxt, buf) if why is None else 0
         if why is None and n != fw["size"]:
             why = "the image in %s is %d bytes long, the release says %d" % (step["to"], n, fw["size"])
         if why is None:
-            d, tail = slots.digest(nxt, n, buf, True)
+            d, tail = fwimage.digest(nxt, n, buf, True)
             from binascii import hexlify
 
             if hexlify(d).decode() != fw["sha256"] or not tail:
