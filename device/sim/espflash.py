@@ -6,7 +6,8 @@
 #
 # Every operation (each sector erased, each write) is counted, by everything in the process: the bootloader, the
 # esp32 module's partitions, LittleFS on the vfs partition. With ALOFT_SIM_CUT_AFTER_WRITES=N the N-th is torn (an
-# erase clears only the first N%4 KiB of its sector, a write writes only the first N%4 quarters of its bytes) and the
+# erase clears only the first T KiB of its sector, a write writes only the first T quarters of its bytes: T is
+# ALOFT_SIM_CUT_TEAR, by default N mod 4; T=0 cuts just before the operation) and the
 # process is SIGKILLed at once, as simcut.py does on the plain flash: a power cut.
 #
 # A board's flash driver is C: this holds one 64-byte scratch buffer and allocates nothing per operation. Each
@@ -33,12 +34,14 @@ def _and(old: ptr8, new: ptr8, at: int, n: int) -> int:
 
 
 class Flash:
-    def __init__(self, path, cut=None):
-        """The flash in the file at path. cut: None, no counting; 0, count only; N, a power cut at operation N."""
+    def __init__(self, path, cut=None, tear=None):
+        """The flash in the file at path. cut: None, no counting; 0, count only; N, a power cut at operation N, of which
+        tear quarters are done (0: none, the cut falls just before it; by default N mod 4)."""
         self.f = open(path, "r+b")
         self.size = self.f.seek(0, 2)
         self.ops = 0
         self.cut = cut
+        self.tear = (cut or 0) % 4 if tear is None else tear
         self.violations = 0
         self.s = bytearray(_SCRATCH)
 
@@ -54,7 +57,7 @@ class Flash:
             raise OSError(5)
         self.ops += 1
         if self.ops == self.cut:
-            n = n * (self.cut % 4) // 4
+            n = n * self.tear // 4
         s = self.s
         f = self.f
         i = 0
@@ -82,7 +85,7 @@ class Flash:
         if addr % _SECTOR or addr + _SECTOR > self.size:
             raise OSError(22)  # EINVAL: spi_flash erases whole sectors only
         self.ops += 1
-        n = _SECTOR if self.ops != self.cut else 1024 * (self.cut % 4)
+        n = _SECTOR if self.ops != self.cut else 1024 * self.tear
         s = self.s
         for i in range(_SCRATCH):
             s[i] = 0xFF

@@ -18,6 +18,7 @@
 #   ALOFT_SIM_BATTERY=PERCENT       what the board's battery hook reports (default: no battery)
 #   ALOFT_SIM_UNIQUE_ID=ID          what the board's unique_id hook reports (a generic image enrolls
 #                                   with it); default: the config's board and a hash of IMAGE's path
+#   ALOFT_SIM_CUT_TEAR=T            with a cut: T quarters (0-3) of the cut operation reach the flash; default N mod 4
 #   ALOFT_SIM_CUT_AFTER_WRITES=N    power cut (SIGKILL) at the N-th block write; 0: none, but
 #                                   print "sim: N block writes" at the end. On an ESP32 every flash
 #                                   operation counts (each sector erased, each write, the bootloader's

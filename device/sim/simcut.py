@@ -1,15 +1,17 @@
 # ALOFT_SIM_CUT_AFTER_WRITES=N (run.py): the flash of blockdev.py that also pulls the power itself. The N-th
-# writeblocks call writes only part of its data (a torn write: 0, 1/4, 1/2 or 3/4 of it, by N) and then SIGKILLs
+# writeblocks call writes only part of its data (a torn write: 0, 1/4, 1/2 or 3/4 of it, ALOFT_SIM_CUT_TEAR quarters,
+# by default N mod 4) and then SIGKILLs
 # the process, so no finally block or atexit handler runs. N=0 only counts the writes. Loaded only then.
 from blockdev import BLOCK_SIZE, FileBlockDev
 
 
 class CuttingBlockDev(FileBlockDev):
     # Counts the block writes; the cut-th one is torn and the power goes (cut=0: never, only counted).
-    def __init__(self, path, cut):
+    def __init__(self, path, cut, tear=None):
         super().__init__(path)
         self.writes = 0
         self.cut = cut
+        self.tear = cut % 4 if tear is None else tear  # quarters of the cut write that reach the flash
 
     def writeblocks(self, block, buf, offset=None):
         self.writes += 1
@@ -17,7 +19,7 @@ class CuttingBlockDev(FileBlockDev):
             import os
 
             self.f.seek(block * BLOCK_SIZE + (offset or 0))
-            self.f.write(memoryview(buf)[: len(buf) * (self.cut % 4) // 4])
+            self.f.write(memoryview(buf)[: len(buf) * self.tear // 4])
             self.f.flush()
             print("sim: power cut at block write %d" % self.cut)
             os.system("kill -9 $PPID")

@@ -46,6 +46,8 @@ def start(image):
 
         sys.modules["deflate"] = siminflate
     cut = os.getenv("ALOFT_SIM_CUT_AFTER_WRITES")
+    tear = os.getenv("ALOFT_SIM_CUT_TEAR")  # quarters of the cut operation done (0-3); default: the cut's number mod 4
+    tear = None if tear is None else int(tear)
     bd = None
     try:
         if esp32_flash(image):
@@ -55,7 +57,7 @@ def start(image):
             esp32 = None
             import espboot
 
-            bd = Flash(image, None if cut is None else int(cut))
+            bd = Flash(image, None if cut is None else int(cut), tear)
             Flash = None
             code = espboot.boot(bd)
             del sys.modules["espboot"], sys.modules["espchips"]
@@ -77,7 +79,7 @@ def start(image):
         else:
             from simcut import CuttingBlockDev as Dev
 
-            bd = Dev(image, int(cut))
+            bd = Dev(image, int(cut), tear)
         Dev = None
         if not hasattr(bd, "ops"):
             os.mount(os.VfsLfs2(bd), "/")

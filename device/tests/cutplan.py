@@ -94,8 +94,14 @@ def which(releases, files):
     return None
 
 
+SEED = int(os.getenv("ALOFT_TEST_CUT_SEED") or 2026)
+
+
 def cut_env(n):
-    return "ALOFT_SIM_CUT_AFTER_WRITES=%d " % n
+    """The environment of a boot cut at flash operation n: the quarters of it done before the power goes
+    (ALOFT_SIM_CUT_TEAR, 0 = just before it) from a hash of n and the seed, not from n itself, so the moment between two
+    operations is reached wherever the second one falls (the simulator's default, n mod 4, reaches it every 4th)."""
+    return "ALOFT_SIM_CUT_AFTER_WRITES=%d ALOFT_SIM_CUT_TEAR=%d " % (n, ((n ^ SEED) * 2654435761 & 0xFFFFFFFF) >> 30)
 
 
 def worker(argv, cut):

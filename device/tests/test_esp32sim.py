@@ -364,21 +364,25 @@ def nor_rules():
 
 @test
 def a_power_cut_tears_the_operation_and_kills_at_once():
-    # the N-th operation: an erase clears the first N%4 KiB of its sector, a write writes the first N%4 quarters
-    script = ("import sys\nsys.path.insert(0, %r)\nfrom espflash import Flash\nf = Flash(%r, %d)\n"
+    # the N-th operation: an erase clears the first T KiB of its sector, a write writes the first T quarters, T the
+    # tear given (ALOFT_SIM_CUT_TEAR), by default N%4
+    script = ("import sys\nsys.path.insert(0, %r)\nfrom espflash import Flash\nf = Flash(%r, %d, %s)\n"
               "for _ in range(%d):\n    f.erase(8192)\n%s\nprint('not cut')\n")
     path = TMP + "/cut.bin"
-    for n, op, want in (
-        (1, "f.erase(0)", b"\xff" * 1024 + b"\x00" * 3072 + b"\xff" * 4096),
-        (2, "f.erase(0)", b"\xff" * 2048 + b"\x00" * 2048 + b"\xff" * 4096),
-        (3, "f.erase(0)", b"\xff" * 3072 + b"\x00" * 1024 + b"\xff" * 4096),
-        (4, "f.erase(0)", b"\x00" * 4096 + b"\xff" * 4096),
-        (1, "f.write(4096, b'\\x00' * 64)", b"\x00" * 4096 + b"\x00" * 16 + b"\xff" * 4080),
-        (6, "f.write(4096, b'\\x00' * 64)", b"\x00" * 4096 + b"\x00" * 32 + b"\xff" * 4064),
-        (4, "f.write(4096, b'\\x00' * 64)", b"\x00" * 4096 + b"\xff" * 4096),
+    for n, tear, op, want in (
+        (1, None, "f.erase(0)", b"\xff" * 1024 + b"\x00" * 3072 + b"\xff" * 4096),
+        (2, None, "f.erase(0)", b"\xff" * 2048 + b"\x00" * 2048 + b"\xff" * 4096),
+        (3, None, "f.erase(0)", b"\xff" * 3072 + b"\x00" * 1024 + b"\xff" * 4096),
+        (4, None, "f.erase(0)", b"\x00" * 4096 + b"\xff" * 4096),
+        (5, 0, "f.erase(0)", b"\x00" * 4096 + b"\xff" * 4096),
+        (4, 3, "f.erase(0)", b"\xff" * 3072 + b"\x00" * 1024 + b"\xff" * 4096),
+        (1, None, "f.write(4096, b'\\x00' * 64)", b"\x00" * 4096 + b"\x00" * 16 + b"\xff" * 4080),
+        (6, None, "f.write(4096, b'\\x00' * 64)", b"\x00" * 4096 + b"\x00" * 32 + b"\xff" * 4064),
+        (4, None, "f.write(4096, b'\\x00' * 64)", b"\x00" * 4096 + b"\xff" * 4096),
+        (7, 0, "f.write(4096, b'\\x00' * 64)", b"\x00" * 4096 + b"\xff" * 4096),
     ):
         write(path, b"\x00" * 4096 + b"\xff" * 8192)
-        write(TMP + "/cut.py", (script % (DEVICE + "/sim", path, n, n - 1, op)).encode())
+        write(TMP + "/cut.py", (script % (DEVICE + "/sim", path, n, tear, n - 1, op)).encode())
         code = sh("%s %s/cut.py > %s/out 2>&1" % (micropython(), TMP, TMP))
         out = read(TMP + "/out").decode()
         assert code == 137 and "sim: power cut at flash operation %d" % n in out and "not cut" not in out, (n, op, code, out)
