@@ -53,10 +53,6 @@ def checkins(name):
     return SERVER.get("/_log?id=" + name)["checkins"]
 
 
-def app_of(d):
-    return dict((p, h) for p, h in d.app().items())
-
-
 @test
 def firmware_first_then_files():
     d = device("happy")
@@ -135,30 +131,17 @@ def rolled_back(name, d, seq, reason, img):
 
 
 @test
-def a_firmware_that_crashes_at_boot_is_rolled_back():
-    d = device("crash")
-    img = image(behaviour="crash", seed=2)
-    name, seq = publish(NEW, [(img, "ESP32_GENERIC-OTA", "esp32", "1.26.0")])
-    SERVER.offer(name)
-    rolled_back("crash", d, seq, "did not start the agent (it crashed or hung at boot); the bootloader rolled it back", img)
-
-
-@test
-def a_firmware_that_hangs_is_rolled_back():
-    d = device("hang")
-    img = image(behaviour="hang", seed=3)
-    name, seq = publish(NEW, [(img, "ESP32_GENERIC-OTA", "esp32", "1.26.0")])
-    SERVER.offer(name)
-    rolled_back("hang", d, seq, "the bootloader rolled it back", img)
-
-
-@test
-def a_firmware_that_runs_another_micropython_is_rolled_back():
-    d = device("reports")
-    img = image(reports="1.25.0", seed=4)
-    name, seq = publish(NEW, [(img, "ESP32_GENERIC-OTA", "esp32", "1.26.0")])
-    SERVER.offer(name)
-    rolled_back("reports", d, seq, "the new firmware runs MicroPython 1.25.0, the release says 1.26.0", img)
+def a_firmware_that_crashes_hangs_or_runs_another_micropython_is_rolled_back():
+    for name, seed, kv, reason in (
+        ("crash", 2, {"behaviour": "crash"}, "did not start the agent (it crashed or hung at boot); the bootloader rolled it back"),
+        ("hang", 3, {"behaviour": "hang"}, "the bootloader rolled it back"),
+        ("reports", 4, {"reports": "1.25.0"}, "the new firmware runs MicroPython 1.25.0, the release says 1.26.0"),
+    ):
+        d = device(name)
+        img = image(seed=seed, **kv)
+        rel, seq = publish(NEW, [(img, "ESP32_GENERIC-OTA", "esp32", "1.26.0")])
+        SERVER.offer(rel)
+        rolled_back(name, d, seq, reason, img)
 
 
 BREAKS = {"main.py": b"import sys\nassert sys.implementation.version[:2] != (1, 26), 'app breaks on 1.26'\nprint('app 1')\n", "lib/one.py": b"V = 1\n"}
