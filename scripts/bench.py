@@ -12,7 +12,7 @@
   files alone and with v2 also carrying a 1.5 MiB MicroPython image, which the device takes first (the firmware step:
   download into the next slot, set_boot, reset, trial boot, confirmation); that image's bytes on the wire and seconds.
 Every server and device here is on 127.0.0.1 and stops by itself. ALOFT_BENCH_ONLY=heap prints only the smallest heaps
-(the same searches), for measuring the agent's RAM while it changes.
+(the same searches), for measuring the agent's RAM while it changes; ALOFT_BENCH_ONLY=firmware only the firmware section's.
 """
 import json
 import os
@@ -29,7 +29,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALOFT = os.environ.get("ALOFT_BIN") or os.path.join(ROOT, ".build/release/aloft")
 MICROPYTHON = os.environ.get("ALOFT_MICROPYTHON") or os.path.join(ROOT, ".venv/bin/micropython")
 TOKEN = "bench-admin-token"
-HEAP_ONLY = os.environ.get("ALOFT_BENCH_ONLY") == "heap"
+HEAP_ONLY = os.environ.get("ALOFT_BENCH_ONLY") in ("heap", "firmware")
+FIRMWARE_ONLY = os.environ.get("ALOFT_BENCH_ONLY") == "firmware"  # the firmware section's heaps alone, for work on the firmware step
 FW_BUILD, FW_VERSION, FW_SIZE = "ESP32_GENERIC-OTA", "1.26.0", 0x180000  # the bench's firmware image (firmware_image)
 
 
@@ -188,6 +189,8 @@ def main():
                 return None  # some blob came raw: the inflater did not fit
             return got
 
+        if FIRMWARE_ONLY:
+            return bench_firmware(work, trial, form)
         result = trial(None, "256K")
         first_device = os.path.join(work, "dev-%d" % form["trials"])
         if result is None:
