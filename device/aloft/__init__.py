@@ -25,10 +25,10 @@ def boot(g=None, role=None):
     core.unload()  # recovery's modules and start.py: nothing that comes next needs them
     if role == "previous":
         return then
-    if then == "trial" or then == "firmware":
+    if then == "trial":
         from . import watch
 
-        watch.run(g if g is not None else {"__name__": "__main__"}, then == "firmware")
+        watch.run(g if g is not None else {"__name__": "__main__"})
     elif then:
         check()
 

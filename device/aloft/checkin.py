@@ -45,15 +45,12 @@ def run(job):
             esp32 = None
         except ImportError:  # no firmware slots a release could update
             body["ota"] = False
-            b = getattr(sys.implementation, "_build", None)
-            if b:
-                body["build"] = b
         if "ota" not in body:
             from . import fwinfo
 
-            fwinfo.report(body, cfg)
+            fwinfo.report(body, cfg)  # it unloads what it loaded
             fwinfo = None
-            core.unload("fwinfo", "slots", "fwimage")
+            core.unload("fwinfo")
         from . import api
 
         job.answer = api.post(cfg, "/api/v1/device/checkin", body)

@@ -42,25 +42,22 @@ def run(job):
                 return job.fail(why)
 
 
-def fetch(cfg, sha, size, label, dst, buf, get=None):
-    # The blob sha (size bytes; label names it in log lines and reasons) at dst, unless it is there already: through
-    # blob.get into a file, or get(cfg, sha, size, label, dst, buf) into anything else (a firmware slot, flash.py).
+def fetch(cfg, sha, size, label, dst, buf):
+    # The blob sha (size bytes; label names it in log lines and reasons) at dst, unless it is there already.
     # A transient failure is tried again (resuming) after a pause that doubles each time, with jitter so a
     # fleet does not come back in step. Returns None, or why it failed.
     import time
+    from . import blob
 
-    if get is None:
-        from .blob import get
-
-        if fs.stat(dst) is not None:
-            core.log("have %s already" % label)
-            return None
+    if fs.stat(dst) is not None:
+        core.log("have %s already" % label)
+        return None
     tries = int(cfg.get("retries", 3)) + 1
     pause = int(float(cfg.get("backoff", 2)) * 1000)
     n = 0
     while True:
         try:
-            get(cfg, sha, size, label, dst, buf)
+            blob.get(cfg, sha, size, label, dst, buf)
             return None
         except OSError as e:
             n += 1

@@ -44,4 +44,4 @@ def report(job):
     # The event a stage of a check asked for (update.py): for the manifest it verified, else the one offered.
     m = job.m
     version, sequence = (m["version"], m["sequence"]) if m else job.claimed
-    send(job.cfg, job.event, version, sequence, job.reason, job.step if job.step == "firmware" else None)
+    send(job.cfg, job.event, version, sequence, job.reason, "firmware" if job.firmware else None)

@@ -1,10 +1,11 @@
 # The firmware step's download (docs/firmware.md, "The agent's firmware step"): what a firmware must be for this board
-# before anything is written, then the image streamed into the next slot through the files' download path
-# (download.fetch's retries, transfer.py's request and Range resume, stream.py's one 512-byte buffer and SHA-256),
-# each 4 KiB block erased as the stream enters it and written where it is (writeblocks with an offset: no erase, no
-# 4 KiB buffer; R1.1). where.FWSTEP keeps the progress every 64 KiB; after a reset the written part is hashed again
-# from the slot and the rest asked for with Range. While it streams, only this module is loaded beside the download's
-# code, as blob.py is for a file.
+# before anything is written, then the image streamed into the next slot by the files' download code, unchanged
+# (download.fetch's retries, blob.get's resume and SHA-256 check, transfer.py's request and Range, stream.py's one
+# 512-byte buffer): a Slot stands in for the file they write, and for the fs module they call on it, for the length of
+# the download. Each 4 KiB block is erased as the stream enters it and written where it is (writeblocks with an
+# offset: no erase, no 4 KiB buffer; R1.1). where.FWSTEP keeps the progress every 64 KiB; after a reset the written part
+# is hashed again from the slot and the rest asked for with Range. While it streams, only this module is loaded beside
+# the download's code, as blob.py is for a file.
 import sys
 from micropython import const
 from . import core, fs
@@ -17,8 +18,10 @@ _APP_DESC = const(0xABCD5432)  # esp_app_desc_t.magic_word, at 0x20 of an app im
 
 
 class Slot:
-    # What stream.copy writes in place of a file: the next firmware slot, from byte pos on. The image's header is
-    # checked as soon as its first 40 bytes are in, so a wrong image stops at once.
+    # The next firmware slot, from byte pos on, as the files' download code sees a file: what it opens and writes
+    # (stream.copy: open(part, mode), write, flush), and the fs calls it makes on it (download.fetch: stat; blob.get:
+    # dst + ".part", feed, remove, rename; transfer.get and stream.copy: remove). The image's header is checked as soon
+    # as its first 40 bytes are in, so a wrong image stops at once.
     def __init__(self, p, step, chip, path):
         self.p = p
         self.step = step
@@ -26,11 +29,35 @@ class Slot:
         self.path = path  # where.FWSTEP
         self.pos = self.saved = step["done"]
 
-    def open(self, mode):
+    def open(self, part, mode):
         if mode != "ab":  # the whole image again
             self.pos = 0
         self.saved = self.pos
         return self
+
+    def __add__(self, suffix):  # blob.get's dst + ".part": the slot is both
+        return self
+
+    def stat(self, path):  # download.fetch: not there yet (what is, blob.get feeds again)
+        return None
+
+    def feed(self, path, h, buf):
+        # blob.get: the bytes a reset kept, hashed again from the slot; how many.
+        pos = 0
+        while pos < self.pos:
+            k = min(len(buf), self.pos - pos)
+            chunk = buf if k == len(buf) else buf[:k]
+            self.p.readblocks(0, chunk, pos)
+            h.update(chunk)
+            pos += k
+        return pos
+
+    def remove(self, path):  # what came is not kept: the next attempt starts over
+        self.pos = 0
+        self.flush()
+
+    def rename(self, a, b):  # blob.get: whole and hashed right; run() says so in where.FWSTEP
+        pass
 
     def __enter__(self):
         return self
@@ -64,16 +91,14 @@ class Slot:
             fs.write_json(self.path, self.step)
         self.saved = self.pos
 
-    def drop(self):
-        self.pos = 0
-        self.flush()
 
 
 def run(job):
-    # The image of job.fw in the next slot, whole and hashed right (where.FWSTEP "written"), or the check fails with why.
+    # The image of job.firmware in the next slot, whole and hashed right (where.FWSTEP "written"), or the check fails
+    # with why.
     from . import slots, where
 
-    fw = job.fw
+    fw = job.firmware
     try:
         r = slots.running()
         try:
@@ -93,10 +118,8 @@ def run(job):
         # What only the checks need goes before the download's code loads, and that before the buffer
         slots = where = r = buf = None
         core.unload("slots", "where", "state", "compat")
-        from .download import fetch
-        from . import transfer  # with http, stream and net
+        from . import blob, download, stream, transfer  # with http and net
 
-        transfer = None
         buf = memoryview(bytearray(_CHUNK))
         from .update import report
 
@@ -104,7 +127,17 @@ def run(job):
         report(job)
         core.unload("events", "api", "reply")
         slot = Slot(nxt, step, chip, path)
-        why = fetch(job.cfg, fw["sha256"], fw["size"], "the firmware", slot, buf, _get)
+        loaded = (download, blob, transfer, stream)
+        for m in loaded:  # the slot in place of the file and of the fs calls on it, for this download
+            m.fs = slot
+        stream.open = slot.open
+        try:
+            why = download.fetch(job.cfg, fw["sha256"], fw["size"], "the firmware", slot, buf)
+        finally:
+            for m in loaded:
+                m.fs = fs
+            del stream.open
+            loaded = None
         if why:
             return job.fail(why)
         step["state"] = "written"
@@ -145,7 +178,7 @@ def refusal(fw, r, nxt, buf):
     if fw["size"] > nxt.info()[3]:
         return "the image (%d bytes) is larger than the slot %s (%d bytes)" % (fw["size"], slots.label(nxt), nxt.info()[3])
     try:
-        f = fs.read_json(where.FIRMWARE)
+        f = fs.read_json(slots.FIRMWARE)
     except (OSError, ValueError):
         f = {}
     if f.get("sha256") == fw["sha256"]:
@@ -177,25 +210,3 @@ def _step(fw, m, r, nxt, path):
             "sequence": m["sequence"], "from": slots.label(r), "to": slots.label(nxt), "done": 0}
     fs.write_json(path, step)
     return step
-
-
-def _get(cfg, sha, size, label, slot, buf):
-    # download.fetch's getter for a slot (blob.get's for a file): the part written hashed again, the rest fetched.
-    from binascii import hexlify
-    from hashlib import sha256
-    from . import transfer
-
-    h = sha256()
-    done = slot.pos
-    pos = 0
-    while pos < done:  # what a reset kept
-        k = min(len(buf), done - pos)
-        chunk = buf if k == len(buf) else buf[:k]
-        slot.p.readblocks(0, chunk, pos)
-        h.update(chunk)
-        pos += k
-    if done < size:
-        h = transfer.get(cfg, sha, size, label, buf, slot, h, done)
-    if hexlify(h.digest()).decode() != sha:
-        slot.drop()
-        raise OSError("sha256 mismatch for " + label)

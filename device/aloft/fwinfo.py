@@ -1,7 +1,7 @@
 # What a check-in says about the firmware of an ESP32 board (docs/firmware.md, "Check-in"): its build and chip, whether
 # it can take a firmware update (an OTA table) and into how large a slot, the running slot and its state, whether its
 # bootloader rolls back (once learned), the running image's SHA-256 (hashed once after each firmware change and kept in
-# where.FIRMWARE) and the last image it rolled back. Loaded by checkin.py only on a board with the esp32 module.
+# slots.FIRMWARE) and the last image it rolled back. Loaded by checkin.py only on a board with the esp32 module.
 import sys
 from . import fs, where
 
@@ -32,6 +32,9 @@ def report(body, cfg):
     except Exception as e:
         print("aloft: firmware facts incomplete: %r" % (e,))
         body.setdefault("ota", False)
+    from . import core
+
+    core.unload("slots", "fwimage")
 
 
 def on_trial(r, buf):
@@ -48,13 +51,13 @@ def on_trial(r, buf):
 
 
 def facts(r, buf):
-    # where.FIRMWARE, brought up to date with the running image: its SHA-256 is hashed again only when the slot changed,
+    # slots.FIRMWARE, brought up to date with the running image: its SHA-256 is hashed again only when the slot changed,
     # or the 32 bytes where the kept image's own SHA-256 (its tail) ended are not that any more: another image.
     from binascii import hexlify
     from . import slots
 
     try:
-        f = fs.read_json(where.FIRMWARE)
+        f = fs.read_json(slots.FIRMWARE)
     except (OSError, ValueError):
         f = {}
     label = slots.label(r)
@@ -71,15 +74,17 @@ def facts(r, buf):
     f["slot"], f["size"], f["sha256"] = label, n, hexlify(fwimage.digest(r, n, buf)).decode()
     r.readblocks(0, mv, n - 32)
     f["tail"] = hexlify(mv).decode()
-    fs.write_json(where.FIRMWARE, f)
+    fs.write_json(slots.FIRMWARE, f)
     return f
 
 
 def remember(**kv):
-    # Keep what was learned of the firmware (rollback, rejected) in where.FIRMWARE.
+    # Keep what was learned of the firmware (rollback, rejected) in slots.FIRMWARE.
+    from . import slots
+
     try:
-        f = fs.read_json(where.FIRMWARE)
+        f = fs.read_json(slots.FIRMWARE)
     except (OSError, ValueError):
         f = {}
     f.update(kv)
-    fs.write_json(where.FIRMWARE, f)
+    fs.write_json(slots.FIRMWARE, f)

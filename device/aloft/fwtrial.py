@@ -21,6 +21,13 @@ def _step():
         return None
 
 
+def pending():
+    # Whether a firmware step is past its download (switching, on trial, confirming, rolling back): nothing else is
+    # installed meanwhile (offer.py).
+    step = _step()
+    return step is not None and step["state"] not in ("writing", "written")
+
+
 def _save(step, state, **kv):
     step["state"] = state
     step.update(kv)
@@ -33,14 +40,18 @@ def _end():
     fs.remove(where.FWSTEP + ".tmp")
 
 
-def start(limit):
+def start():
     # What a boot does first while a firmware step is past its set_boot(): True when this boot runs the new firmware on
     # trial (watch.py runs main.py), False when the step is over or waits for the next check. May reset the board.
-    from . import slots
+    from . import config, slots
 
     step = _step()
     if step is None or step["state"] in ("writing", "written"):
         return False
+    try:
+        limit = int(config.load().get("trial_boots", 3))
+    except Exception:  # recovery must run even with a broken configuration
+        limit = 3
     buf = bytearray(64)
     r = slots.running()
     here = slots.label(r)

@@ -13,17 +13,21 @@ def run(job):
         outbox = None
         core.unload("outbox", "api", "reply", "http", "net", "tls")
     have = job.have
-    from .state import journal, firmware
+    from .state import journal
 
-    step = firmware()  # a firmware step under way: its state (docs/firmware.md)
-    busy = journal() or step in ("switching", "trial", "confirming", "rollback")  # on trial: nothing else meanwhile
+    step = fs.stat(where.FWSTEP) is not None  # a firmware step under way (docs/firmware.md)
+    if step:
+        from .fwtrial import pending
+
+        step = pending()  # past its download: on trial
+    busy = journal() or step  # on trial: nothing else meanwhile
     action = answer.get("action")
     if action == "update" and busy:
-        core.log("%s is on trial; an offered release waits until it is confirmed or rolled back" % ("a firmware" if step else have["version"]))
+        core.log("%s is on trial; an offered release waits until it is confirmed or rolled back" % ("firmware" if step else have["version"]))
         action = "none"
     if action == "update":
         job.release = answer.get("release")
-        job.step = answer.get("step")
+        job.firmware = answer.get("step") == "firmware"  # verify.py puts the image for this board's build in its place
         job.claimed = _claimed(job.release)
         if 0 < job.claimed[1] <= have.get("rejected", 0):
             core.log("sequence %d was rolled back on this device; waiting for a newer release" % job.claimed[1])
@@ -33,8 +37,8 @@ def run(job):
             from .tree import rmtree
 
             rmtree(config.STAGE)  # downloads of a release no longer offered
-        if step and not busy:
-            fs.remove(where.FWSTEP)  # a firmware no longer offered: what it wrote in the next slot is never booted
+        if not busy and fs.stat(where.FWSTEP) is not None:  # a firmware no longer offered: what it wrote is never booted
+            fs.remove(where.FWSTEP)
             fs.remove(where.FWSTEP + ".tmp")  # and a write of its progress a reset cut short
         core.log("up to date (%s, sequence %d)" % (have["version"] or "nothing installed", have["sequence"]))
         job.result = "none"

@@ -17,6 +17,7 @@ def rollback(j, reason):
         t["reason"] = reason
         fs.write_json(where.TRIAL, t)
     print("aloft: rolling back %s: %s" % (j["version"], t["reason"]))
+    core.unload()  # and a collection: on a trial boot the application's exception, and its RAM, are what is in use
     from .restore import restore
 
     restore(j)
@@ -42,7 +43,12 @@ def rollback(j, reason):
 
 
 def on_trial(reason):
-    # main.py raised before the release on trial was confirmed (watch.py).
+    # main.py raised before the release (or the firmware, docs/firmware.md) on trial was confirmed (watch.py).
+    if fs.stat(where.FWSTEP) is not None:
+        from .fwtrial import fail
+
+        if fail(reason):  # it resets
+            return
     j = journal.read()
     if j is not None and committed(j):
         rollback(j, reason)

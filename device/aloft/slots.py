@@ -5,6 +5,9 @@
 import struct
 import esp32
 from micropython import const
+from .config import DIR
+
+FIRMWARE = DIR + "/firmware.json"  # the running firmware: {"slot", "tail", "sha256", "size", "rollback"?, "rejected"?} (fwinfo.py)
 
 UNSET = const(0xFFFFFFFF)
 PENDING = const(1)  # ESP_OTA_IMG_PENDING_VERIFY: on trial; the bootloader aborts it at the next reset

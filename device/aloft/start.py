@@ -5,18 +5,18 @@ from . import config, core, state
 
 def run(role):
     # For role "previous": whether the new release is on trial. Otherwise "trial" (run main.py on trial,
-    # watch.py), "firmware" (the same for a new firmware, docs/firmware.md), True (check now) or False (config.json
-    # says "boot_check": false).
+    # watch.py; a release's, or a new firmware's, docs/firmware.md), True (check now) or False (config.json says
+    # "boot_check": false).
     was = core.tight()
     try:
         on_trial = role == "trial"
-        if role is None and state.firmware():  # a firmware step past its switch: which slot booted, and why
+        if role is None and state.fs.stat(state.where.FWSTEP) is not None:  # a firmware step: which slot booted, and why
             from . import fwtrial
 
-            if fwtrial.start(_limit()):
-                return "firmware"  # a trial boot of the firmware
+            if fwtrial.start():
+                return "trial"  # of the firmware: watch.py runs it as a release's, and rollback.py and accept.py tell
             fwtrial = None
-            core.unload("fwtrial", "slots", "fwinfo", "outbox")
+            core.unload()  # what it loaded
         if role == "previous" or (role is None and state.pending()):  # before the configuration is read: recovery needs none
             from . import trial
 
@@ -30,9 +30,3 @@ def run(role):
     finally:
         core.tight(was)
 
-
-def _limit():
-    try:
-        return int(config.load().get("trial_boots", 3))
-    except Exception:  # recovery must run even with a broken configuration
-        return 3

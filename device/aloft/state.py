@@ -34,12 +34,3 @@ def installed():
     except ValueError:
         print("aloft: installed.json is unreadable, treating the device as empty")
     return {"version": None, "sequence": 0}
-
-
-def firmware():
-    # The state of a firmware step under way (where.FWSTEP: writing, written, switching, trial, confirming, rollback),
-    # None when there is none.
-    try:
-        return fs.read_json(where.FWSTEP).get("state")
-    except (OSError, ValueError, AttributeError):
-        return None

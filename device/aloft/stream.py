@@ -22,12 +22,12 @@ def copy(src, packed, part, mode, h, done, size, path, buf, secs):
 
             src = deflate.DeflateIO(src, deflate.ZLIB, 10)  # the server compresses with a 1 KiB window at most
             n = src.readinto(buf, min(size - done, full))  # the inflater's state and window are allocated here
-            out = _open(part, mode)  # and then the file's buffer beside them, still before anything is written
+            out = open(part, mode)  # and then the file's buffer beside them, still before anything is written
         except MemoryError:
             return False
     # However slowly a server trickles, a download ends: at least min_speed bytes/s on average.
     late = time.ticks_add(time.ticks_ms(), min(secs, 86400) * 1000)
-    with out or _open(part, mode) as out:
+    with out or open(part, mode) as out:
         unsynced = 0
         while done < size:
             if n is None:
@@ -48,16 +48,6 @@ def copy(src, packed, part, mode, h, done, size, path, buf, secs):
         # Reading on to the end makes the inflater check the zlib trailer (Adler-32).
         more = packed and src.readinto(buf, 1)
     if more:
-        drop(part)
+        fs.remove(part)
         raise OSError("%s inflates to more than %d bytes" % (path, size))
     return True
-
-
-# part is a file's path, or what stands in for one (a firmware slot: flash.Slot, with open(mode) and drop()).
-def _open(part, mode):
-    return open(part, mode) if isinstance(part, str) else part.open(mode)
-
-
-def drop(part):
-    # What came of part is not kept: the next attempt starts over.
-    fs.remove(part) if isinstance(part, str) else part.drop()

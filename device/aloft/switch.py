@@ -11,7 +11,7 @@ def run(job):
     from . import fwimage, slots
     from .flash import header_refusal
 
-    fw = job.fw
+    fw = job.firmware
     buf = bytearray(512)
     try:
         step = fs.read_json(where.FWSTEP)

@@ -2,7 +2,7 @@
 # answer means; stream.py moves the bytes. A failure is an OSError when another attempt may mend it, a
 # ValueError when not.
 from micropython import const
-from . import http, stream
+from . import fs, http, stream
 
 _ENOSPC = const(28)
 raw = False  # the inflater did not fit once: the rest of this download stage asks for raw bytes
@@ -30,7 +30,7 @@ def get(cfg, sha, size, path, buf, part, h, have):
                 h = sha256()
                 have = 0
         elif r.status == 416:
-            stream.drop(part)
+            fs.remove(part)
             raise OSError("range refused for " + path)
         elif r.status // 100 == 4 and r.status not in (408, 429):
             raise ValueError("HTTP %d for %s" % (r.status, path))
@@ -53,7 +53,7 @@ def get(cfg, sha, size, path, buf, part, h, have):
             raise ValueError("insufficient storage: flash full while writing " + path)
         why = errno.errorcode[code] if code in errno.errorcode else str(e)
         if packed and code == errno.EINVAL:
-            stream.drop(part)  # bytes inflated from a corrupt stream may be wrong too
+            fs.remove(part)  # bytes inflated from a corrupt stream may be wrong too
             why = "corrupt zlib data"
         raise OSError("download of %s failed: %s" % (path, why))
     finally:

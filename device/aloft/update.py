@@ -10,15 +10,14 @@
 #   plan      the renames (stage/plan), flash needed
 #   download  event "downloading"; every file the plan puts, into the stage
 #   install   the journal, the renames, the commit                       -> event "installed", reset
-# or, when the offer asks for the release's firmware first and verify found an image for this board (job.fw):
+# or, when the offer asks for the release's firmware first and verify found an image for this board (job.firmware):
 #   flash     the image into the next firmware slot (docs/firmware.md)
 #   switch    the slot read back, set_boot(), the step journaled           -> event "installed", reset
+# (verify.py puts them in job.next in place of the files' stages)
 # A stage that stops the check sets job.result; what it reports (job.event) goes out after it (events.report).
 from . import config, core
 
-_CHECK = ("checkin", "offer", "signature", "verify")
-_FILES = ("download", "listing", "plan", "download", "install")
-_FIRMWARE = ("flash", "switch")
+_STAGES = ("checkin", "offer", "signature", "verify", "download", "listing", "plan", "download", "install")
 
 
 class Job:
@@ -36,8 +35,8 @@ class Job:
     text = None  # its manifest once signed, until verify.py has parsed it
     claimed = (None, 0)  # (version, sequence) the offered manifest says, before it is verified
     m = None  # of the verified manifest: version, sequence, files (the file list named, not listed), trust
-    step = None  # what the offer asks for: "firmware" first, or the files (None)
-    fw = None  # with a firmware step: the manifest's image for this board's build (verify.py)
+    firmware = None  # the offer asks for the release's firmware first (True, offer.py), then its image for this board (verify.py)
+    next = None  # the check's stages in order; for a firmware step verify.py puts the firmware's after itself
     planned = False  # plan.py wrote stage/plan
     agent = False  # whether the install changes the agent's files (plan.py)
     reset = False  # the board must reset after the check (an install, or an undo left to recovery)
@@ -47,21 +46,14 @@ class Job:
         self.result, self.event, self.reason = result, event, reason
 
 
-def _stages(job):
-    # The check's stages in order: after verify, the firmware step's when it found one for this board (job.fw).
-    for name in _CHECK:
-        yield name
-    for name in _FIRMWARE if job.fw else _FILES:
-        yield name
-
-
 def run():
     # One check: (result, poll seconds or None).
     job = Job()
     core.keep = ("config", "fs", "update")
     was = core.tight()
     try:
-        for name in _stages(job):
+        job.next = list(_STAGES)
+        for name in job.next:
             try:
                 stage = __import__("aloft." + name, None, None, ("run",))
                 stage.run(job)  # a stage catches its own failures; what escapes is no RAM to load its code
@@ -78,8 +70,7 @@ def run():
             if job.result:
                 break
         if job.reset:
-            into = job.m and ("firmware %s" % job.fw["micropython"] if job.fw else job.m["version"])
-            core.log("resetting" + (" into %s" % into if job.result == "updated" else " to finish the rollback"))
+            core.log("resetting" + (" into %s" % job.m["version"] if job.result == "updated" else " to finish the rollback"))
             from . import board
 
             board.reset()

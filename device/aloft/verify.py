@@ -24,10 +24,11 @@ def run(job):
 
         dev = job.device
         mp, mpy = dev["micropython"], dev.get("mpy")
-        if job.step == "firmware":  # the release's firmware first: its files must fit what that firmware runs
+        if job.firmware:  # the offer asks for the release's firmware first: its files must fit what that firmware runs
             for fw in m.get("firmware") or ():
                 if fw["build"] == dev.get("build"):
-                    job.fw, mp, mpy = fw, fw["micropython"], fw["mpy"]
+                    job.firmware, mp, mpy = fw, fw["micropython"], fw["mpy"]
+                    job.next[4:] = ("flash", "switch")  # in place of the files' stages (update.py)
                     break
             else:
                 return job.fail("the release has no firmware for build %s" % dev.get("build"))

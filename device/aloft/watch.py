@@ -6,9 +6,9 @@ import time
 import aloft
 
 
-def run(g, firmware=False):
-    # This boot's release (or, firmware: the firmware, docs/firmware.md) is on trial: check in (unless "boot_check" is
-    # false), run main.py in the globals g, decide, reset. Does not return unless the reset hook does.
+def run(g):
+    # This boot's release is on trial: check in (unless "boot_check" is false), run main.py in the globals g,
+    # decide, reset. Does not return unless the reset hook does.
     import os
     import sys
     from . import board, config
@@ -48,10 +48,7 @@ def run(g, firmware=False):
         sys.print_exception(e)
         if aloft._trial is not None:  # not confirmed yet: the release failed its start-up
             aloft._trial = None
-            if firmware:
-                from .fwtrial import fail as on_trial
-            else:
-                from .rollback import on_trial
+            from .rollback import on_trial
 
             on_trial("main.py raised %s: %s" % (type(e).__name__, e))
             board.reset()

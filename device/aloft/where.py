@@ -11,5 +11,4 @@ TRIAL = DIR + "/trial.json"  # {"sequence", "boots", "state": "trial"|"confirmed
 OUTBOX = DIR + "/outbox.json"  # events not delivered yet, oldest first
 TRUST = DIR + "/trust.json"  # {"keys", "threshold", "sequence"}: adopted from a confirmed release; else config's keys
 PREVIOUS = DIR + "/agent"  # PREVIOUS/aloft: the agent before an update of the agent, until it is confirmed
-FIRMWARE = DIR + "/firmware.json"  # the running firmware: {"slot", "tail", "sha256", "size", "rollback"?, "rejected"?} (fwinfo.py)
 FWSTEP = DIR + "/fwstep.json"  # a firmware step, from its first byte written until it is confirmed or rolled back (flash.py)
