@@ -105,3 +105,10 @@ class Flash:
 
     def close(self):
         self.f.close()
+
+    def report(self):
+        # run.py, at the end of a boot: the NOR violations seen, and the operations counted when counting
+        if self.violations:
+            print("sim: %d NOR violations" % self.violations)
+        if self.cut is not None:
+            print("sim: %d flash operations" % self.ops)

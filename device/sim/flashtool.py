@@ -143,9 +143,9 @@ def open_image(image):
     device when done."""
     if not _exists(image):
         raise Error("no such image: " + image)
-    from simsetup import esp32_flash
+    from simesp import is_flash
 
-    if esp32_flash(image):
+    if is_flash(image):
         import espboot
         import esp32
         from espflash import Flash

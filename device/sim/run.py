@@ -87,13 +87,9 @@ def main():
         if code is None:
             os.umount("/")
         bd.close()
-        if hasattr(bd, "ops"):  # an ESP32's flash (espflash.py)
-            if bd.violations:
-                print("sim: %d NOR violations" % bd.violations)
-            if bd.cut is not None:
-                print("sim: %d flash operations" % bd.ops)
-        elif hasattr(bd, "cut"):
-            print("sim: %d block writes" % bd.writes)
+        report = getattr(bd, "report", None)  # a flash that counts (simcut.py, espflash.py) says what it counted
+        if report:
+            report()
 
 
 sys.exit(main())

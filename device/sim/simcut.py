@@ -7,11 +7,14 @@ from blockdev import BLOCK_SIZE, FileBlockDev
 
 class CuttingBlockDev(FileBlockDev):
     # Counts the block writes; the cut-th one is torn and the power goes (cut=0: never, only counted).
-    def __init__(self, path, cut, tear=None):
+    def __init__(self, path, cut):
+        import os
+
         super().__init__(path)
         self.writes = 0
         self.cut = cut
-        self.tear = cut % 4 if tear is None else tear  # quarters of the cut write that reach the flash
+        tear = os.getenv("ALOFT_SIM_CUT_TEAR")  # quarters of the cut write that reach the flash
+        self.tear = cut % 4 if tear is None else int(tear)
 
     def writeblocks(self, block, buf, offset=None):
         self.writes += 1
@@ -26,3 +29,6 @@ class CuttingBlockDev(FileBlockDev):
             while True:  # the signal is on its way
                 pass
         super().writeblocks(block, buf, offset)
+
+    def report(self):
+        print("sim: %d block writes" % self.writes)

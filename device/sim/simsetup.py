@@ -5,23 +5,6 @@ import os
 import sys
 
 
-def esp32_flash(image):
-    """Whether image is the flash of a simulated ESP32 (flashtool.py mkflash): a bootloader image (0xE9) at 0, 0x1000
-    or 0x2000 (the chip's bootloader offset) and a partition table (AA 50) at 0x8000. Anything else is a LittleFS."""
-    try:
-        with open(image, "rb") as f:
-            f.seek(0x8000)
-            if f.read(2) != b"\xaa\x50":
-                return False
-            for off in (0, 0x1000, 0x2000):
-                f.seek(off)
-                if f.read(1) == b"\xe9":
-                    return True
-    except OSError:
-        pass
-    return False
-
-
 def start(image):
     """(flash, code): the flash of image mounted at /, code None; or code the exit code when the board does not get
     that far (the ESP32 bootloader found nothing bootable, or the firmware reset before boot.py), flash None when it
@@ -46,42 +29,29 @@ def start(image):
 
         sys.modules["deflate"] = siminflate
     cut = os.getenv("ALOFT_SIM_CUT_AFTER_WRITES")
-    tear = os.getenv("ALOFT_SIM_CUT_TEAR")  # quarters of the cut operation done (0-3); default: the cut's number mod 4
-    tear = None if tear is None else int(tear)
     bd = None
     try:
-        if esp32_flash(image):
-            from espflash import Flash
-            import esp32  # before espboot, which imports it: the compiler's peaks apart, not stacked
+        with open(image, "rb") as f:
+            f.seek(0x8000)
+            code = f.read(2) == b"\xaa\x50"  # an ESP-IDF partition table: the whole flash of an ESP32 (simesp.py)
+        if code:
+            import simesp
 
-            esp32 = None
-            import espboot
-
-            bd = Flash(image, None if cut is None else int(cut), tear)
-            Flash = None
-            code = espboot.boot(bd)
-            del sys.modules["espboot"], sys.modules["espchips"]
-            espboot = None
-            if code is not None:
+            bd, code = simesp.start(image, cut)
+            del sys.modules["simesp"]
+            simesp = None
+            if bd is None or code is not None:
                 return bd, code
-            import esp32
-
-            part = esp32.Partition.find(1, label="vfs") or esp32.Partition.find(1, label="ffat")
-            if not part:
-                print("sim: no vfs partition on this flash")
-                return bd, 1
-            os.mount(os.VfsLfs2(part[0]), "/")
-            part = esp32 = None
-        elif cut is None:
-            from blockdev import FileBlockDev as Dev
-
-            bd = Dev(image)
         else:
-            from simcut import CuttingBlockDev as Dev
+            if cut is None:
+                from blockdev import FileBlockDev as Dev
 
-            bd = Dev(image, int(cut), tear)
-        Dev = None
-        if not hasattr(bd, "ops"):
+                bd = Dev(image)
+            else:
+                from simcut import CuttingBlockDev as Dev
+
+                bd = Dev(image, int(cut))
+            Dev = None
             os.mount(os.VfsLfs2(bd), "/")
     except OSError as e:
         print("sim: cannot open image %s: %s" % (image, e), file=sys.stderr)
