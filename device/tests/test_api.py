@@ -264,11 +264,11 @@ def no_ram_in_a_stage_fails_the_update_unless_the_stage_had_decided():
 
         return Stage
 
-    stages = update._CHECK, update._FILES
+    stages = update._STAGES
     fs.remove(where.OUTBOX)  # no server in this test: the failed event waits there
     sys.modules["aloft_board"] = Hooks
     sys.modules.pop("aloft.board", None)
-    update._CHECK, update._FILES = ("fake",), ()
+    update._STAGES = ("fake",)
     try:
         sys.modules["aloft.fake"] = stage(("9.0.0", 9))
         assert update.run() == ("failed", None)
@@ -288,7 +288,7 @@ def no_ram_in_a_stage_fails_the_update_unless_the_stage_had_decided():
             pass
         assert queued() == [("failed", 9), ("installed", 9)], queued()  # the install's decision stood
     finally:
-        update._CHECK, update._FILES = stages
+        update._STAGES = stages
         fs.remove(where.OUTBOX)
         sys.modules.pop("aloft_board", None)
         sys.modules.pop("aloft.fake", None)
