@@ -26,12 +26,6 @@ def run(job):
         from . import board, sweep
 
         sweep.run(m["files"]["sha256"])
-        if fs.stat(config.DIR + "/agent.tmp") or fs.stat(config.DIR + "/agent.del"):
-            # half a copy of the previous agent, left by a reset while it was made or removed (no journal yet, or no
-            # more): it holds flash that this install's own copy, counted above, needs again
-            from .previous import drop
-
-            drop()
         free = board.free_bytes()
         core.log("the update needs %d bytes of flash, %d free" % (need, free))
         if need > free:

@@ -11,9 +11,11 @@ def journal():
 def pending():
     # Whether an install, a trial or what one left behind is on flash (see trial.recover): a journal, a trial
     # record, or a copy of the previous agent (boot.py runs a whole copy first, which cleans up after itself;
-    # one it cannot import is left for this agent to remove). Downloads in the stage alone are not: they wait
-    # for the next check to resume them.
-    return journal() or fs.stat(where.TRIAL) is not None or fs.stat(where.PREVIOUS) is not None
+    # one it cannot import is left for this agent to remove), whole or half made or removed (a reset while it was:
+    # it holds flash the next install counts again). Downloads in the stage alone are not: they wait for the next
+    # check to resume them.
+    p = where.PREVIOUS
+    return journal() or fs.stat(where.TRIAL) or fs.stat(p) or fs.stat(p + ".tmp") or fs.stat(p + ".del")  # truthy
 
 
 def installed():
