@@ -41,6 +41,38 @@ def too_little_flash_is_refused_before_downloading():
 
 
 @test
+def a_flash_too_full_for_the_plan_itself_is_refused_as_such():
+    # Less free flash than the plan needs to be written (the stage's folders, the plan): the first write that
+    # finds the flash full stops the update, reported as insufficient storage like the pre-flight's refusal.
+    from flashtool import open_image
+
+    dev = device("full", 1024 * 1024)
+    bd, vfs = open_image(dev.image)
+    try:
+        vfs.mkdir("/data")
+        n = 0
+        try:  # the flash filled by the app's own data, a block a file (a file LittleFS cannot close is dropped)
+            while True:
+                with vfs.open("/data/log%04d.bin" % n, "wb") as f:
+                    f.write(bytes(4096))
+                n += 1
+        except OSError as e:
+            assert e.errno == 28 and n > 0, (e, n)
+    finally:
+        bd.close()
+    before = dev.files()
+    SERVER.offer("r2")
+    boots = dev.run()
+    assert codes(boots) == [2] and "last check result: failed" in output(boots), output(boots)
+    e = SERVER.log()["events"][-1]
+    assert e["type"] == "failed" and e["reason"].startswith("insufficient storage: "), e
+    print("     " + e["reason"])
+    after = dev.files()
+    assert dict((p, h) for p, h in after.items() if not p.startswith("/.aloft/")) == dict(
+        (p, h) for p, h in before.items() if not p.startswith("/.aloft/")), "the app and the agent as they were"
+
+
+@test
 def a_low_battery_defers_the_update():
     dev = device("battery", 1024 * 1024, min_battery=20)
     before = dev.files()
