@@ -41,10 +41,7 @@ def unload(*names):
 def reason(e):
     # The reason to report for an exception: a ValueError's or an OSError's text says it; anything else
     # is a bug or an exhausted heap rather than a refused release (its traceback is printed).
-    if isinstance(e, (ValueError, OSError)) and e.args:
-        if isinstance(e.args[0], str):
-            return e.args[0]
-        if e.args[0] == 28:  # ENOSPC, wherever the flash filled: what the pre-flight refuses, said the same way
-            return "insufficient storage: flash full"
+    if isinstance(e, (ValueError, OSError)) and e.args and isinstance(e.args[0], str):
+        return e.args[0]
     sys.print_exception(e)
     return "%s: %s" % (type(e).__name__, e)

@@ -30,8 +30,8 @@ def run(job):
         core.log("the update needs %d bytes of flash, %d free" % (need, free))
         if need > free:
             return job.fail("insufficient storage: need %d bytes, %d free" % (need, free))
-    except Exception as e:
-        job.fail(core.reason(e))
+    except Exception as e:  # ENOSPC: too full for the plan itself (sweep's folder, say), refused as the check would
+        job.fail("insufficient storage: flash full" if isinstance(e, OSError) and e.args[0] == 28 else core.reason(e))
 
 
 def write(out, have, new_list):
