@@ -144,19 +144,24 @@ public struct ChannelResponse: Codable, Sendable, Equatable {
     public var channel: String
     /// Null when nothing has been published on the channel.
     public var latest: Latest?
+    /// The sequence a release published now takes (``ChannelSequence/next(latestRelease:highestReported:)``): above the
+    /// newest release and above what the channel's devices reported. Nil from older servers, whose next is latest + 1.
+    public var next: Int?
 
-    public init(channel: String, latest: Latest?) {
+    public init(channel: String, latest: Latest?, next: Int? = nil) {
         self.channel = channel
         self.latest = latest
+        self.next = next
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(channel, forKey: .channel)
         try c.encode(latest, forKey: .latest)
+        try c.encodeIfPresent(next, forKey: .next)
     }
 
-    enum CodingKeys: String, CodingKey { case channel, latest }
+    enum CodingKeys: String, CodingKey { case channel, latest, next }
 }
 
 /// Registers a device on a channel.
@@ -525,6 +530,9 @@ extension ChannelResponse: WireSchema {
             "channel": .channel,
             "latest": JSONSchema.object(required: ["version": .semanticVersion, "sequence": .sequence]).orNull
                 .described("The newest release of the channel; null when nothing was published on it."),
+            "next": JSONSchema.sequence.described(
+                "The sequence a release published now takes: above the newest release and above every sequence a device of the channel "
+                    + "reported running or having rolled back from (after a restore from an older backup, devices may be ahead of the releases)."),
         ])
     }
 }

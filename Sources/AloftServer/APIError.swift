@@ -57,7 +57,7 @@ struct APIError: Error, Sendable, Equatable {
             switch error {
             case .deviceExists: return .conflict(error.description)
             case .deviceNotFound: return .notFound(error.description)
-            case .sequenceNotIncreasing, .versionExists: return .conflict(error.description)
+            case .sequenceNotIncreasing, .sequenceNotAboveDevices, .versionExists: return .conflict(error.description)
             case .adminTokenExists, .enrollmentExists: return .conflict(error.description)
             case .adminTokenNotFound, .enrollmentNotFound, .rolloutNotFound: return .notFound(error.description)
             }

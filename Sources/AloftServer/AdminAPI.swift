@@ -179,7 +179,9 @@ struct AdminAPI<Store: FleetStore>: Sendable {
         let channel = try context.parameters.require("channel")
         try Identifiers.validateChannel(channel)
         let latest = try await store.latestRelease(channel: channel)
-        return try context.json(ChannelResponse(channel: channel, latest: latest.map { .init(version: $0.version, sequence: $0.sequence) }))
+        let next = ChannelSequence.next(latestRelease: latest?.sequence, highestReported: try await store.highestReportedSequence(channel: channel))
+        return try context.json(
+            ChannelResponse(channel: channel, latest: latest.map { .init(version: $0.version, sequence: $0.sequence) }, next: next))
     }
 
     // MARK: Devices

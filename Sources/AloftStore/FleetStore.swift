@@ -48,9 +48,10 @@ public protocol FleetStore: Sendable {
 
     // MARK: Releases
 
-    /// Stores a release when its sequence is above the channel's latest and the channel has no release of its version,
-    /// atomically with those checks. Throws ``StoreError/sequenceNotIncreasing(channel:sequence:latest:)`` or
-    /// ``StoreError/versionExists(channel:version:sequence:)`` otherwise.
+    /// Stores a release when its sequence is above the channel's latest and above what its devices reported
+    /// (``ChannelSequence``), and the channel has no release of its version, atomically with those checks. Throws
+    /// ``StoreError/sequenceNotIncreasing(channel:sequence:latest:)``, ``StoreError/sequenceNotAboveDevices(channel:sequence:reported:)``
+    /// or ``StoreError/versionExists(channel:version:sequence:)`` otherwise.
     func publish(_ release: NewRelease) async throws -> ReleaseRecord
     /// Releases of one channel, or of all channels when `channel` is nil, newest first; the newest `limit` when given.
     func releases(channel: String?, limit: Int?) async throws -> [ReleaseRecord]
@@ -58,6 +59,9 @@ public protocol FleetStore: Sendable {
     func releaseCount() async throws -> Int
     /// The channel's release with the highest sequence.
     func latestRelease(channel: String) async throws -> ReleaseRecord?
+    /// The highest sequence a device of the channel reported running or having rolled back from (check-ins written first);
+    /// nil when the channel has no device. Above the newest release only after a restore from an older backup.
+    func highestReportedSequence(channel: String) async throws -> Int?
     /// The sequences of the channel's releases above `sequence`, highest first; cheap, for check-in.
     func releaseSequences(channel: String, above sequence: Int) async throws -> [Int]
     func release(channel: String, sequence: Int) async throws -> ReleaseRecord?
@@ -126,6 +130,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case deviceExists(String)
     case deviceNotFound(String)
     case sequenceNotIncreasing(channel: String, sequence: Int, latest: Int)
+    /// A device of the channel runs (or rolled back from) `reported`: it would refuse this release as a replay.
+    case sequenceNotAboveDevices(channel: String, sequence: Int, reported: Int)
     case adminTokenExists(String)
     case adminTokenNotFound(String)
     case enrollmentExists(String)
@@ -146,6 +152,9 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
             "channel '\(channel)' has version \(version) already (sequence \(sequence)); publish under a new version"
         case .sequenceNotIncreasing(let channel, let sequence, let latest):
             "sequence \(sequence) is not above the latest sequence \(latest) of channel '\(channel)'"
+        case .sequenceNotAboveDevices(let channel, let sequence, let reported):
+            "sequence \(sequence) is not above \(reported), which a device of channel '\(channel)' reported (a release this database "
+                + "does not have, e.g. after a restore from an older backup); publish without --sequence or above \(reported)"
         }
     }
 }

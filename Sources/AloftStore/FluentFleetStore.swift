@@ -447,6 +447,7 @@ public final class FluentFleetStore: FleetStore {
     public func publish(_ release: NewRelease) async throws -> ReleaseRecord {
         let isPostgres = if case .postgres = backend { true } else { false }
         let serialization = publishSerialization
+        try await settle()  // what devices reported, for the check below
         do {
             let record = try await db().transaction { db in
                 if isPostgres, serialization.lock, let sql = db as? any SQLDatabase {
@@ -459,6 +460,9 @@ public final class FluentFleetStore: FleetStore {
                     .first()
                 if let latest, latest.sequence >= release.sequence {
                     throw StoreError.sequenceNotIncreasing(channel: release.channel, sequence: release.sequence, latest: latest.sequence)
+                }
+                if let reported = try await Self.highestReportedSequence(channel: release.channel, on: db), reported >= release.sequence {
+                    throw StoreError.sequenceNotAboveDevices(channel: release.channel, sequence: release.sequence, reported: reported)
                 }
                 // Versions are unique per channel (two publishers of one version race past the server's earlier check).
                 if let same = try await ReleaseModel.query(on: db).filter(\.$channel == release.channel).filter(\.$version == release.version).first() {
@@ -495,6 +499,18 @@ public final class FluentFleetStore: FleetStore {
 
     public func latestRelease(channel: String) async throws -> ReleaseRecord? {
         try await ReleaseModel.query(on: db()).filter(\.$channel == channel).sort(\.$sequence, .descending).first()?.record()
+    }
+
+    public func highestReportedSequence(channel: String) async throws -> Int? {
+        try await settle()
+        return try await Self.highestReportedSequence(channel: channel, on: db())
+    }
+
+    private static func highestReportedSequence(channel: String, on db: any Database) async throws -> Int? {
+        let devices = DeviceModel.query(on: db).filter(\.$channel == channel)
+        let running = try await devices.copy().max(\.$sequence)
+        let rejected = try await devices.copy().max(\.$rejected)
+        return running.map { ChannelSequence.floor(latestRelease: $0, highestReported: rejected) }
     }
 
     public func releaseSequences(channel: String, above sequence: Int) async throws -> [Int] {

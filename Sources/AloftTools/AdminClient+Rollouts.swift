@@ -117,7 +117,7 @@ public struct Promoter: Sendable {
         let fileList = try await client.blob(header.files.sha256)
         var manifest = try header.release(fileList: fileList)
         manifest.channel = to
-        manifest.sequence = try await client.latestSequence(channel: to) + 1
+        manifest.sequence = try await client.nextSequence(channel: to)
         manifest.created = ReleaseManifest.timestamp(created)
         try manifest.validate()
         let blobs = manifest.files.map(\.sha256) + (manifest.firmware ?? []).map(\.sha256) + [header.files.sha256]

@@ -83,9 +83,11 @@ public struct AdminClient: Sendable {
         try await call(.listReleases, query: channel.map { "channel=\($0)" }, as: ReleaseListResponse.self).releases
     }
 
-    /// The highest sequence published on a channel, or 0.
-    public func latestSequence(channel: String) async throws(AloftError) -> Int {
-        try await call(.channel, ["channel": channel], as: ChannelResponse.self).latest?.sequence ?? 0
+    /// The sequence a release published now takes: above the newest release and above what the channel's devices
+    /// reported (``ChannelSequence``); latest + 1 from a server that does not say.
+    public func nextSequence(channel: String) async throws(AloftError) -> Int {
+        let answer = try await call(.channel, ["channel": channel], as: ChannelResponse.self)
+        return answer.next ?? (answer.latest?.sequence ?? 0) + 1
     }
 
     // MARK: Devices

@@ -193,7 +193,7 @@ public struct Publisher: Sendable {
         self.client = client
     }
 
-    /// `sequence: nil` takes the channel's latest plus one. Every key in `keys` signs the manifest, and the format-1
+    /// `sequence: nil` takes the server's next for the channel (``AdminClient/nextSequence(channel:)``). Every key in `keys` signs the manifest, and the format-1
     /// manifest when agents before 0.3.0 can take the release (``ReleaseManifest/legacyRefusal``). The folder's firmware
     /// images are uploaded like its files; `firmwareWithoutRollback` lets the server offer them to boards whose bootloader
     /// does not roll back (docs/firmware.md, "The decision").
@@ -204,7 +204,7 @@ public struct Publisher: Sendable {
     ) async throws(AloftError) -> Outcome {
         try Identifiers.validateChannel(channel)
         let next: Int
-        if let sequence { next = sequence } else { next = try await client.latestSequence(channel: channel) + 1 }
+        if let sequence { next = sequence } else { next = try await client.nextSequence(channel: channel) }
         let manifest = try folder.manifest(
             version: version, sequence: next, channel: channel, compat: compat, created: created, expires: expires, trust: trust)
         let signed = try SignedRelease(signing: manifest, with: keys)

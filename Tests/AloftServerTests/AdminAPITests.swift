@@ -183,6 +183,7 @@ import Testing
             #expect(empty.status == .ok)
             #expect(empty.object["channel"] as? String == "stable")
             #expect(empty.object["latest"] is NSNull)
+            #expect(empty.object["next"] as? Int == 1)
 
             let published = try await fleet.publish(TestRelease(version: "1.0.0", sequence: 1))
             #expect(published.status == .created, "\(published.text)")
@@ -215,7 +216,27 @@ import Testing
             let latest = try #require(channel.object["latest"] as? [String: Any])
             #expect(latest["version"] as? String == "1.1.0")
             #expect(latest["sequence"] as? Int == 2)
+            #expect(channel.object["next"] as? Int == 3)
             #expect(try await fleet.send(.get, "/api/v1/admin/channels/NOT%20VALID").status == .badRequest)
+        }
+    }
+
+    /// After a restore from an older backup, devices report sequences the database has no release of: the channel's next
+    /// goes above them, and a publish at or below them is refused (the devices would refuse it as a replay).
+    @Test func theNextSequenceIsAboveWhatDevicesReported() async throws {
+        try await TestFleet.run { fleet in
+            #expect(try await fleet.publish(TestRelease(version: "1.0.0", sequence: 1)).status == .created)
+            let token = try await fleet.registerDevice("d1")
+            #expect(try await fleet.checkIn("d1", token: token, sequence: 4, version: "1.3.0").status == .ok)
+            let channel = try await fleet.send(.get, "/api/v1/admin/channels/stable")
+            #expect((channel.object["latest"] as? [String: Any])?["sequence"] as? Int == 1)
+            #expect(channel.object["next"] as? Int == 5)
+
+            let replay = try await fleet.publish(TestRelease(version: "1.1.0", sequence: 4))
+            #expect(replay.status == .conflict, "\(replay.text)")
+            #expect(replay.text.contains("not above 4, which a device of channel 'stable' reported"), "\(replay.text)")
+            #expect(try await fleet.publish(TestRelease(version: "1.1.0", sequence: 5)).status == .created)
+            #expect(try await fleet.offeredSequence("d1", token: token, sequence: 4) == 5)
         }
     }
 

@@ -66,7 +66,7 @@ import Testing
         try check(full: Self.image)
         try check(full: ReleaseListResponse(releases: [summary]))
         try check(
-            full: ChannelResponse(channel: "stable", latest: .init(version: "1.2.0", sequence: 7)), sparse: ChannelResponse(channel: "beta", latest: nil))
+            full: ChannelResponse(channel: "stable", latest: .init(version: "1.2.0", sequence: 7), next: 8), sparse: ChannelResponse(channel: "beta", latest: nil, next: 1))
         try check(full: CreateDeviceRequest(id: "dev-1", channel: "stable", tags: ["lab"]), sparse: CreateDeviceRequest(id: "dev-1", channel: "stable"))
         try check(full: Self.event, sparse: EventView(type: "confirmed", version: nil, sequence: nil, reason: nil, at: Self.time))
         let firmware = FirmwareView(
