@@ -19,6 +19,8 @@ import Testing
     static func exercise(_ store: FluentFleetStore, run: String) async throws {
         let channel = "fw-\(run)", ids = (0..<3).map { "fw-dev-\($0)-\(run)" }
         for id in ids { _ = try await store.createDevice(NewDevice(id: id, channel: channel, tokenHash: DeviceTokenHash.random())) }
+        // The release the devices say they run: a release at or below what a device reported is refused (ChannelSequence).
+        _ = try await store.publish(FluentFleetStoreTests.release(1, channel: channel))
         func checkIn(_ id: String, _ firmware: FirmwareReport, after seconds: TimeInterval) -> DeviceCheckIn {
             DeviceCheckIn(
                 deviceID: id, version: "1.0.1", sequence: 1, board: "ESP32_GENERIC-OTA", micropython: "1.24.1", agent: "0.4.0", mpy: 2822, free: 1,
@@ -54,7 +56,6 @@ import Testing
         var release = FluentFleetStoreTests.release(2, channel: channel)
         release.firmware = [image]
         release.firmwareWithoutRollback = true
-        _ = try await store.publish(FluentFleetStoreTests.release(1, channel: channel))
         let published = try await store.publish(release)
         #expect(published.firmware == [image] && published.firmwareWithoutRollback)
         let read = try #require(try await store.release(channel: channel, sequence: 2))

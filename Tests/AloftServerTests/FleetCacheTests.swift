@@ -147,7 +147,7 @@ import Testing
         try await expectMoved("revoking again", false)
         try await store.replaceDeviceToken(id: "d", tokenHash: String(repeating: "2", count: 64))
         try await expectMoved("a new token")
-        _ = try await store.publish(FluentFleetStoreTests.release(1))
+        _ = try await store.publish(FluentFleetStoreTests.release(2))  // above the 1 the device reported
         try await expectMoved("a release")
         await store.shutdown()
     }

@@ -25,13 +25,6 @@ import Testing
         #expect(try await store.setDevicePin(id: id, version: nil).pin == nil)
         #expect(try await store.devices(channel: channel).map(\.id) == [id, other].sorted())
 
-        // What a check-in says about rejection and format is kept, for progression and `devices list`.
-        try await store.recordCheckIn(
-            DeviceCheckIn(deviceID: id, version: "1.0.1", sequence: 1, board: "esp32", micropython: "1.22.0", agent: nil, mpy: nil, free: nil,
-                          rejected: 3, format: 2, at: at))
-        let seen = try #require(try await store.device(id: id))
-        #expect(seen.rejected == 3 && seen.format == 2 && seen.lastSeen == at)
-
         var held = FluentFleetStoreTests.release(2, channel: channel)
         held.held = true
         _ = try await store.publish(FluentFleetStoreTests.release(1, channel: channel))
@@ -42,6 +35,14 @@ import Testing
         var sameVersion = FluentFleetStoreTests.release(3, channel: channel)
         sameVersion.version = "1.0.2"
         await #expect(throws: StoreError.versionExists(channel: channel, version: "1.0.2", sequence: 2)) { try await store.publish(sameVersion) }
+
+        // What a check-in says about rejection and format is kept, for progression and `devices list`. (After the publishes:
+        // a release at or below a sequence a device rolled back from is refused.)
+        try await store.recordCheckIn(
+            DeviceCheckIn(deviceID: id, version: "1.0.1", sequence: 1, board: "esp32", micropython: "1.22.0", agent: nil, mpy: nil, free: nil,
+                          rejected: 3, format: 2, at: at))
+        let seen = try #require(try await store.device(id: id))
+        #expect(seen.rejected == 3 && seen.format == 2 && seen.lastSeen == at)
 
         let policy = RolloutPolicy(
             phases: [10, 100], target: RolloutTarget(tags: ["eu"]), maxFailures: .percent(10), minDevices: 2, soak: 60,
