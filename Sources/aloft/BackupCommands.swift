@@ -54,9 +54,10 @@ struct Backup: AsyncParsableCommand {
         }
         // After the snapshot: every blob a release in it names is on disk by now (publishing uploads blobs first and the
         // server refuses a release whose blobs it lacks), and blobs never change. Later ones come along harmlessly.
-        let blobs = try BlobStore(directory: "\(data)/\(DataArchive.blobsFolder)")
-        let files = try blobs.storedFiles()
-        try DataArchive.create(partial, database: snapshot, blobsDirectory: blobs.directory, blobs: files)
+        // A server that never stored a blob has no folder; BlobStore would make one, and a backup writes nothing there.
+        let blobsDirectory = "\(data)/\(DataArchive.blobsFolder)"
+        let files = isDirectory(blobsDirectory) ? try BlobStore(directory: blobsDirectory).storedFiles() : []
+        try DataArchive.create(partial, database: snapshot, blobsDirectory: blobsDirectory, blobs: files)
         guard rename(partial, out.path) == 0 else { throw AloftError("cannot rename \(partial) to \(out.path): \(String(cString: strerror(errno)))") }
         let size = (try? fm.attributesOfItem(atPath: out.path)[.size] as? Int) ?? 0
         say("backed up \(path) and \(files.count) blob file(s) to \(out.path) (\(size) bytes)")
