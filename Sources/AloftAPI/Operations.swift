@@ -83,7 +83,8 @@ extension APIOperation {
             .json(201, "Published.", PublishedReleaseResponse.self),
             .error(
                 409,
-                "The channel has this version with other files, the sequence is not above the channel's latest, or blobs are missing: "
+                "The channel has this version with other files, the sequence is not above the channel's latest or above one a device of "
+                    + "the channel reported (its `next` says the lowest that is), or blobs are missing: "
                     + "`missing` lists them (the file list alone while it is missing)."),
         ])
 

@@ -27,7 +27,7 @@ struct Release: AsyncParsableCommand {
         @Option(help: "Minimum MicroPython version, e.g. 1.21.")
         var minMicropython: String?
 
-        @Option(help: "Sequence number (default: the channel's latest + 1).")
+        @Option(help: "Sequence number (default: the channel's next: above its latest release and above what its devices reported).")
         var sequence: Int?
 
         @Option(help: "Devices with a clock refuse the release after this long: a number with s, m, h or d, e.g. 30d.")
