@@ -75,24 +75,32 @@ import Testing
 
     /// After a restore from an older backup the database knows releases up to 2 while a device reports 4 (published after
     /// the backup) and another rolled back from 5: a release at or below 5 would be a replay to them, so the store refuses it.
-    @Test func publishRequiresASequenceAboveWhatDevicesReported() async throws {
-        let store = try await FluentFleetStore.open(.sqliteMemory, logger: Self.logger)
-        _ = try await store.publish(Self.release(1))
-        _ = try await store.publish(Self.release(2))
-        #expect(try await store.highestReportedSequence(channel: "stable") == nil)
-        for (id, sequence, rejected) in [("dev-1", 4, nil), ("dev-2", 2, 5), ("dev-3", 1, nil)] as [(String, Int, Int?)] {
-            _ = try await store.createDevice(NewDevice(id: id, channel: id == "dev-3" ? "beta" : "stable", tokenHash: String(repeating: id.last!, count: 64)))
-            try await store.recordCheckIn(
-                DeviceCheckIn(
-                    deviceID: id, version: nil, sequence: sequence, board: "esp32", micropython: "1.22.0", agent: nil, mpy: nil, free: nil,
-                    rejected: rejected, at: Date()))
+    @Test(arguments: AccessStoreTests.databases) func publishRequiresASequenceAboveWhatDevicesReported(database: FleetDatabase) async throws {
+        if case .postgres = database { try await PostgresTestDatabase.migrated.value }
+        let store = try await FluentFleetStore.open(database, logger: Self.logger)
+        let run = UUID().uuidString.prefix(8).lowercased()  // a PostgreSQL database may be reused
+        let (stable, beta) = ("stable-\(run)", "beta-\(run)")
+        do {
+            _ = try await store.publish(Self.release(1, channel: stable))
+            _ = try await store.publish(Self.release(2, channel: stable))
+            #expect(try await store.highestReportedSequence(channel: stable) == nil)
+            for (id, sequence, rejected) in [("dev-1", 4, nil), ("dev-2", 2, 5), ("dev-3", 1, nil)] as [(String, Int, Int?)] {
+                _ = try await store.createDevice(NewDevice(id: "\(id)-\(run)", channel: id == "dev-3" ? beta : stable, tokenHash: DeviceTokenHash.random()))
+                try await store.recordCheckIn(
+                    DeviceCheckIn(
+                        deviceID: "\(id)-\(run)", version: nil, sequence: sequence, board: "esp32", micropython: "1.22.0", agent: nil, mpy: nil,
+                        free: nil, rejected: rejected, at: Date()))
+            }
+            #expect(try await store.highestReportedSequence(channel: stable) == 5)
+            #expect(try await store.highestReportedSequence(channel: beta) == 1)
+            await #expect(throws: StoreError.sequenceNotAboveDevices(channel: stable, sequence: 5, reported: 5)) {
+                try await store.publish(Self.release(5, channel: stable))
+            }
+            #expect(try await store.publish(Self.release(6, channel: stable)).sequence == 6)
+        } catch {
+            await store.shutdown()
+            throw error
         }
-        #expect(try await store.highestReportedSequence(channel: "stable") == 5)
-        #expect(try await store.highestReportedSequence(channel: "beta") == 1)
-        await #expect(throws: StoreError.sequenceNotAboveDevices(channel: "stable", sequence: 5, reported: 5)) {
-            try await store.publish(Self.release(5))
-        }
-        #expect(try await store.publish(Self.release(6)).sequence == 6)
         await store.shutdown()
     }
 
