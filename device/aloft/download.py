@@ -14,12 +14,7 @@ def run(job):
 
     buf = memoryview(bytearray(_CHUNK))
     if not job.planned:
-        files = job.m["files"]
-        try:
-            fs.os.mkdir(config.STAGE)  # in /.aloft, which boot.py makes
-        except OSError as e:
-            if e.args[0] != 17:  # EEXIST: there already
-                return job.fail("insufficient storage: flash full" if e.args[0] == 28 else core.reason(e))
+        files = job.m["files"]  # into the stage folder verify.py made
         why = fetch(job.cfg, files["sha256"], files["size"], "the file list", config.staged_list(files["sha256"]), buf)
         return job.fail(why) if why else None
     # "downloading" goes out now, its HTTP code (http, net) already loaded for the downloads: not compiled for

@@ -1,6 +1,7 @@
 # Whether the manifest the signature stage (signature.py) let through may be installed: a valid format-2
 # manifest, newer than what is installed, not expired, compatible with this device; and whether now (the
 # battery). The manifest rules run with nothing of Ed25519 left in RAM.
+from . import config, fs
 
 
 def run(job):
@@ -41,6 +42,11 @@ def run(job):
         if "trust" in m:
             job.m["trust"] = m["trust"]
         m = None
+        try:  # the stage folder, where the downloads go (download.py): a board too full for even that stops here
+            fs.os.mkdir(config.STAGE)  # in /.aloft, which boot.py makes
+        except OSError as e:
+            if e.args[0] == 28:  # else EEXIST: there already
+                return job.fail("insufficient storage: flash full")
         low = job.cfg.get("min_battery")  # the last check before anything is fetched
         if low:
             from . import board
