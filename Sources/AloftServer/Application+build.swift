@@ -16,8 +16,9 @@ public struct AloftServerConfiguration: Sendable {
     public var port: Int
     /// Holds `blobs/` and, unless ``database`` says otherwise, `aloft.sqlite`.
     public var dataDirectory: String
-    /// Only its SHA-256 is kept once the application is built.
-    public var adminToken: String
+    /// The bootstrap admin token; only its SHA-256 is kept once the application is built. Nil: only the admin tokens stored
+    /// in the database are accepted, and a database that never had one gets one (``onAdminTokenCreated``).
+    public var adminToken: String?
     /// Nil means the SQLite file `DATA/aloft.sqlite`.
     public var database: FleetDatabase?
     /// Seconds a device waits between check-ins.
@@ -43,15 +44,19 @@ public struct AloftServerConfiguration: Sendable {
     public var cacheRefreshInterval: Duration
     /// Called once the server listens, with the bound port.
     public var onServerRunning: @Sendable (_ port: Int) async -> Void
+    /// Called with the admin token a first start made (no ``adminToken``, none stored yet): the only time it is seen.
+    public var onAdminTokenCreated: @Sendable (_ token: String) async -> Void
 
     public init(
-        host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String, adminToken: String, database: FleetDatabase? = nil,
+        host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String, adminToken: String?, database: FleetDatabase? = nil,
         pollInterval: Int = 300, rateLimits: RateLimits = .standard, idleTimeout: Duration = .seconds(30), tls: ServerTLS? = nil,
         historyRetention: Duration? = .seconds(90 * 86_400), logger: Logger = Logger(label: "aloft.server"),
         clock: @escaping @Sendable () -> Date = { Date() }, rolloutInterval: Duration = .seconds(30),
         rateLimitClock: @escaping RateLimiter.Clock = RateLimiter.monotonicClock, cacheRefreshInterval: Duration = .milliseconds(500),
-        onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+        onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in },
+        onAdminTokenCreated: @escaping @Sendable (_ token: String) async -> Void = { _ in }
     ) {
+        self.onAdminTokenCreated = onAdminTokenCreated
         self.clock = clock
         self.rolloutInterval = rolloutInterval
         self.rateLimitClock = rateLimitClock
@@ -89,7 +94,7 @@ public struct AloftServerConfiguration: Sendable {
 ///
 /// Run it with `try await app.runService()`; the store closes when the application shuts down.
 public func buildApplication(_ configuration: AloftServerConfiguration) async throws -> some ApplicationProtocol {
-    guard !configuration.adminToken.isEmpty else { throw AloftError("the admin token must not be empty") }
+    guard configuration.adminToken?.isEmpty != true else { throw AloftError("the admin token must not be empty") }
     guard configuration.pollInterval > 0 else { throw AloftError("the poll interval must be at least 1 second") }
     guard configuration.rateLimits.devicePerMinute >= 0, configuration.rateLimits.addressPerMinute >= 0 else {
         throw AloftError("rate limits must be 0 (off) or a positive number of requests a minute")
@@ -104,6 +109,14 @@ public func buildApplication(_ configuration: AloftServerConfiguration) async th
         ?? .http1(configuration: configuration.http1)
     try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
     let store = try await FluentFleetStore.open(configuration.resolvedDatabase, logger: logger)
+    if configuration.adminToken == nil {
+        do {
+            try await makeFirstAdminToken(store: store, onCreated: configuration.onAdminTokenCreated)
+        } catch {
+            await store.shutdown()
+            throw error
+        }
+    }
     // On PostgreSQL the blobs are in the database too, and this folder a cache of them: servers need no shared disk.
     let blobs = try BlobStore(directory: "\(configuration.dataDirectory)/blobs", shared: store.sharesBlobs ? StoreBlobs(store) : nil)
     let cache = FleetCache(store: store)
@@ -138,6 +151,20 @@ public func buildApplication(_ configuration: AloftServerConfiguration) async th
         app.addServices(HistoryRetentionService(store: store, retention: retention, interval: .seconds(3600), logger: logger))
     }
     return app
+}
+
+/// Without a bootstrap token, a database that never had an admin token gets one, stored only as its SHA-256 like every
+/// stored token and handed to `onCreated` once. A later start finds it and makes none; so does one whose tokens were all
+/// revoked (an operator who did that meant it: `--admin-token` still gets them in).
+func makeFirstAdminToken<Store: FleetStore>(store: Store, onCreated: @Sendable (String) async -> Void) async throws {
+    guard try await store.adminTokens().isEmpty else { return }
+    let token = BearerSecret.admin.generate()
+    do {
+        _ = try await store.createAdminToken(name: AdminCredential.firstStartName, tokenHash: BearerSecret.hash(token))
+    } catch StoreError.adminTokenExists {
+        return  // another server on the same database made it at the same moment, and printed it
+    }
+    await onCreated(token)
 }
 
 /// All routes, on top of the given store and blob directory; what tests drive.

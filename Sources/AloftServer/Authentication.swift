@@ -9,11 +9,14 @@ import Hummingbird
 public struct AdminCredential: Sendable {
     /// How the bootstrap token appears in logs; stored tokens may not take this name.
     public static let bootstrapName = "bootstrap"
+    /// The stored admin token a first start without a bootstrap token makes (``buildApplication(_:)``).
+    public static let firstStartName = "first-start"
 
-    private let digest: [UInt8]
+    /// Nil: no bootstrap token; only stored admin tokens are accepted.
+    private let digest: [UInt8]?
 
-    public init(token: String) {
-        self.digest = Array(Digest.sha256Hex(token.utf8).utf8)
+    public init(token: String?) {
+        self.digest = token.map { Array(Digest.sha256Hex($0.utf8).utf8) }
     }
 
     /// Compares digests, not tokens, so neither length nor content leaks through timing.
@@ -23,7 +26,8 @@ public struct AdminCredential: Sendable {
 
     /// The same for a presented token's SHA-256 (hex), when it is computed already.
     func accepts(hash: String) -> Bool {
-        Digest.constantTimeEqual(hash, String(decoding: digest, as: UTF8.self))
+        guard let digest else { return false }
+        return Digest.constantTimeEqual(hash, String(decoding: digest, as: UTF8.self))
     }
 }
 
