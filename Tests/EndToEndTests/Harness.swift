@@ -66,6 +66,21 @@ func runCommand(_ executable: String, _ arguments: [String], environment: [Strin
         stderr: String(decoding: try Data(contentsOf: err), as: UTF8.self))
 }
 
+/// Waits up to 60 s for a started `aloft serve` to print the URL it listens on (its log at `log`): that URL, or nil when it
+/// exited or took longer.
+func awaitServerURL(_ process: Process, log: URL) -> String? {
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline {
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        if let range = text.range(of: #"https?://127\.0\.0\.1:[0-9]+"#, options: .regularExpression) {
+            return String(text[range])
+        }
+        guard process.isRunning else { break }
+        usleep(50_000)
+    }
+    return nil
+}
+
 /// A real `aloft serve` on a free loopback port with its own data folder; stopped and removed by `stop()`.
 final class ServerProcess: @unchecked Sendable {
     let data: URL
@@ -86,15 +101,9 @@ final class ServerProcess: @unchecked Sendable {
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if let range = text.range(of: #"https?://127\.0\.0\.1:[0-9]+"#, options: .regularExpression) {
-                url = String(text[range])
-                return
-            }
-            guard process.isRunning else { break }
-            usleep(50_000)
+        if let url = awaitServerURL(process, log: log) {
+            self.url = url
+            return
         }
         stop()
         throw AloftError("server did not start: \(logText)")

@@ -28,14 +28,9 @@ import Glibc
             process.standardError = handle
             process.standardInput = FileHandle.nullDevice
             try process.run()
-            let deadline = Date().addingTimeInterval(60)
-            while Date() < deadline {
-                if let range = text.range(of: #"http://127\.0\.0\.1:[0-9]+"#, options: .regularExpression) {
-                    url = String(text[range])
-                    return
-                }
-                guard process.isRunning else { break }
-                usleep(50_000)
+            if let url = awaitServerURL(process, log: log) {
+                self.url = url
+                return
             }
             stop()
             throw AloftError("server did not start: \(text)")
