@@ -47,6 +47,11 @@ public enum DataArchive {
         }) {
             throw AloftError("\(archive) is not an aloft backup: it has '\(stray)'")
         }
+        // Files and folders only: a link could point outside `folder` and carry a later member there.
+        let listing = try run(["-tvf", archive], doing: "read \(archive)").stdout.split(separator: "\n")
+        if let odd = listing.first(where: { !($0.hasPrefix("-") || $0.hasPrefix("d")) }) {
+            throw AloftError("\(archive) is not an aloft backup: it has '\(odd.split(separator: " ").last ?? odd)', not a file or folder")
+        }
         try run(["-xf", archive, "-C", folder, "--no-same-owner"], doing: "unpack \(archive)")
     }
 

@@ -106,6 +106,13 @@ import Testing
         // A tar that is not a backup.
         #expect(try runCommand("/usr/bin/env", ["tar", "-cf", scratch.path("other.tar"), "-C", scratch.url.path, "occupied"]).code == 0)
         expectOneLine(try aloft(["restore", "--from", scratch.path("other.tar"), "--data", scratch.path("r3")]), mentions: "is not an aloft backup")
+        // A backup with a link among its blobs: a later member could be written through it, outside the data folder.
+        let linked = scratch.url.appendingPathComponent("linked")
+        try FileManager.default.createDirectory(at: linked.appendingPathComponent("blobs"), withIntermediateDirectories: true)
+        #expect(try runCommand("/usr/bin/env", ["tar", "-xf", out, "-C", linked.path]).code == 0)
+        try FileManager.default.createSymbolicLink(atPath: linked.appendingPathComponent("blobs/away").path, withDestinationPath: "/tmp")
+        #expect(try runCommand("/usr/bin/env", ["tar", "-cf", scratch.path("linked.tar"), "-C", linked.path, "aloft.sqlite", "blobs"]).code == 0)
+        expectOneLine(try aloft(["restore", "--from", scratch.path("linked.tar"), "--data", scratch.path("r4")]), mentions: "not a file or folder")
         // A backup whose database is damaged: nothing is left behind.
         let unpacked = scratch.url.appendingPathComponent("unpacked")
         try FileManager.default.createDirectory(at: unpacked, withIntermediateDirectories: true)
