@@ -66,9 +66,19 @@ func runCommand(_ executable: String, _ arguments: [String], environment: [Strin
         stderr: String(decoding: try Data(contentsOf: err), as: UTF8.self))
 }
 
-/// Waits up to 60 s for a started `aloft serve` to print the URL it listens on (its log at `log`): that URL, or nil when it
-/// exited or took longer.
-func awaitServerURL(_ process: Process, log: URL) -> String? {
+/// Starts `aloft serve ARGUMENTS` in `process`, its stdout and stderr into `log` (`environment` instead of this
+/// process's when given), and returns the URL it listens on once it prints it; stops it and throws when it exits or
+/// takes more than 60 s.
+func startServe(_ process: Process, _ arguments: [String], environment: [String: String]? = nil, log: URL) throws -> String {
+    _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+    process.executableURL = URL(fileURLWithPath: Paths.aloft)
+    process.arguments = ["serve"] + arguments
+    if let environment { process.environment = environment }
+    let handle = try FileHandle(forWritingTo: log)
+    process.standardOutput = handle
+    process.standardError = handle
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
     let deadline = Date().addingTimeInterval(60)
     while Date() < deadline {
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
@@ -78,7 +88,19 @@ func awaitServerURL(_ process: Process, log: URL) -> String? {
         guard process.isRunning else { break }
         usleep(50_000)
     }
-    return nil
+    stopServe(process, within: 10)
+    throw AloftError("server did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+}
+
+/// SIGTERM, as systemd stops a server; SIGKILL if it has not stopped within `seconds`.
+func stopServe(_ process: Process, within seconds: Double) {
+    if process.isRunning {
+        process.terminate()
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+    }
+    process.waitUntilExit()
 }
 
 /// A real `aloft serve` on a free loopback port with its own data folder; stopped and removed by `stop()`.
@@ -93,32 +115,13 @@ final class ServerProcess: @unchecked Sendable {
         self.data = data
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         log = data.appendingPathComponent("server.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Paths.aloft)
-        process.arguments = ["serve", "--data", data.path, "--host", "127.0.0.1", "--port", "0", "--admin-token", adminToken] + extraArguments
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        if let url = awaitServerURL(process, log: log) {
-            self.url = url
-            return
-        }
-        stop()
-        throw AloftError("server did not start: \(logText)")
+        url = try startServe(process, ["--data", data.path, "--host", "127.0.0.1", "--port", "0", "--admin-token", adminToken] + extraArguments, log: log)
     }
 
     var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
     func stop() {
-        if process.isRunning {
-            process.terminate()
-            let deadline = Date().addingTimeInterval(10)
-            while process.isRunning && Date() < deadline { usleep(20_000) }
-            if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
-        }
-        process.waitUntilExit()
+        stopServe(process, within: 10)
     }
 
     /// SIGKILL: the server stops at once, as in a power cut or a crash.

@@ -17,34 +17,16 @@ import Glibc
 
         init(arguments: [String], environment: [String: String], log: URL) throws {
             self.log = log
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            process.executableURL = URL(fileURLWithPath: Paths.aloft)
-            process.arguments = ["serve"] + arguments
             var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ALOFT_") && $0.key != "STATE_DIRECTORY" }
             for (k, v) in environment { env[k] = v }
-            process.environment = env
-            let handle = try FileHandle(forWritingTo: log)
-            process.standardOutput = handle
-            process.standardError = handle
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            if let url = awaitServerURL(process, log: log) {
-                self.url = url
-                return
-            }
-            stop()
-            throw AloftError("server did not start: \(text)")
+            url = try startServe(process, arguments, environment: env, log: log)
         }
 
         var text: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
         /// SIGTERM, as systemd stops it; waits up to 20 s.
         func stop() {
-            if process.isRunning { process.terminate() }
-            let deadline = Date().addingTimeInterval(20)
-            while process.isRunning && Date() < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+            stopServe(process, within: 20)
         }
     }
 
