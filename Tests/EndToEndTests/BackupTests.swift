@@ -5,9 +5,12 @@ import Testing
 /// `aloft backup` while a server runs, `aloft restore` onto a new data folder, and what a restored server does with
 /// devices that went on updating after the backup (docs/deploy.md, "Backups").
 @Suite(.serialized) struct BackupTests {
-    static let v1: [String: [UInt8]] = ["main.py": Array("print('app one')\n".utf8), "lib/data.bin": seededBytes(count: 20_000, seed: 3)]
-    static let v2: [String: [UInt8]] = ["main.py": Array("print('app two')\n".utf8), "lib/data.bin": seededBytes(count: 20_000, seed: 3)]
-    static let v3: [String: [UInt8]] = ["main.py": Array("print('app three')\n".utf8), "lib/data.bin": seededBytes(count: 20_000, seed: 4)]
+    /// Shaped like a project: a nested package with an empty `__init__.py` (an empty blob the backup must carry too), a
+    /// module, a binary asset.
+    static let package: [String: [UInt8]] = ["lib/app/__init__.py": [], "lib/app/util.py": Array("def f():\n    return 1\n".utf8)]
+    static let v1 = package.merging(["main.py": Array("print('app one')\n".utf8), "lib/data.bin": seededBytes(count: 20_000, seed: 3)]) { $1 }
+    static let v2 = package.merging(["main.py": Array("print('app two')\n".utf8), "lib/data.bin": seededBytes(count: 20_000, seed: 3)]) { $1 }
+    static let v3 = package.merging(["main.py": Array("print('app three')\n".utf8), "lib/data.bin": seededBytes(count: 20_000, seed: 4)]) { $1 }
 
     @Test func aRestoredServerKeepsTokensAndPublishesAboveWhatDevicesInstalled() throws {
         let scratch = try Scratch()
