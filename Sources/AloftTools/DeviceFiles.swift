@@ -13,6 +13,15 @@ public enum DeviceFiles {
         return out
     }
 
+    /// The version of the agent this build ships (its `aloft/__init__.py` `VERSION`), which is also `aloft --version`:
+    /// the binary and the agent it hands out are released together, so they carry one version.
+    public static var agentVersion: String? {
+        guard let base64 = EmbeddedDeviceFiles.files.first(where: { $0.path == "aloft/__init__.py" })?.base64,
+              let data = Data(base64Encoded: base64)
+        else { return nil }
+        return AgentPackage.version(ofInit: String(decoding: data, as: UTF8.self))
+    }
+
     /// A digest of every path and byte, naming this set of files.
     static var digest: String {
         var text = ""

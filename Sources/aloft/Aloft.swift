@@ -8,6 +8,7 @@ struct Aloft: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aloft",
         abstract: "Over-the-air updates for MicroPython fleets.",
+        version: DeviceFiles.agentVersion ?? "unknown",
         subcommands: [Serve.self, Backup.self, Restore.self, Keys.self, Release.self, RolloutCommand.self, DeviceCommand.self, Devices.self, Sim.self, AgentCommand.self, FirmwareCommand.self, Admin.self, Enrollment.self]
     )
 }
