@@ -16,7 +16,7 @@ export ALOFT_MICROPYTHON := $(abspath $(MICROPYTHON))
 
 PREFIX ?= /usr/local
 
-.PHONY: setup build test demo bench install clean
+.PHONY: setup build test demo bench install dist dist-test clean
 
 setup: $(MICROPYTHON)
 
@@ -53,5 +53,22 @@ install:
 	install -m 0755 "$$(swift build -c release --show-bin-path)/aloft" "$(DESTDIR)$(PREFIX)/bin/aloft"
 	@echo "installed $(DESTDIR)$(PREFIX)/bin/aloft"
 
+# dist/aloft-VERSION-linux-ARCH.tar.gz for machines without Swift: the binary with the Swift runtime and Foundation
+# linked in (it needs only the C library), stripped, the README, the systemd unit and an example config. VERSION is
+# `aloft --version`, the agent's VERSION.
+dist:
+	swift build -c release --static-swift-stdlib --product aloft $(SWIFT_BUILD_FLAGS)
+	@set -e; bin="$$(swift build -c release --static-swift-stdlib --show-bin-path)/aloft"; \
+	name="aloft-$$("$$bin" --version)-linux-$$(uname -m)"; \
+	rm -rf "dist/$$name" "dist/$$name.tar.gz"; mkdir -p "dist/$$name"; \
+	install -m 0755 -s "$$bin" "dist/$$name/aloft"; \
+	install -m 0644 README.md packaging/aloft.service packaging/aloft.conf $$(ls LICENSE* 2>/dev/null) "dist/$$name/"; \
+	tar -C dist -czf "dist/$$name.tar.gz" "$$name"; rm -rf "dist/$$name"; \
+	echo "dist/$$name.tar.gz"
+
+# The tarball's binary where the Swift toolchain cannot be seen (a mount namespace: needs root).
+dist-test: dist setup
+	scripts/dist-test.sh
+
 clean:
-	rm -rf .build demo-data
+	rm -rf .build demo-data dist
