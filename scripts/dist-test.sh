@@ -32,7 +32,7 @@ WORK=$2 TOOLCHAIN=$3
 mkdir -p "$WORK/empty"
 mount --bind "$WORK/empty" "$TOOLCHAIN"
 PACKAGE=$(ls -d "$WORK"/aloft-*/)
-for f in aloft README.md aloft.service aloft.conf; do [ -f "$PACKAGE/$f" ] || { echo "FAIL: the tarball has no $f"; exit 1; }; done
+for f in aloft README.md aloft.service aloft.conf THIRD-PARTY-LICENSES.txt; do [ -f "$PACKAGE/$f" ] || { echo "FAIL: the tarball has no $f"; exit 1; }; done
 ALOFT="$PACKAGE/aloft"
 export PATH="$PACKAGE:/usr/local/bin:/usr/bin:/bin" HOME="$WORK/home" XDG_CACHE_HOME="$WORK/cache"
 DATA="$WORK/data"
