@@ -128,7 +128,7 @@ let package = Package(
         ),
         // AloftTools without a server or MicroPython: release folders and the agent package.
         .testTarget(name: "AloftToolsTests", dependencies: ["AloftTools", "AloftCore"]),
-        .testTarget(name: "DeviceAgentTests", dependencies: ["AloftTools"]),
+        .testTarget(name: "DeviceAgentTests", dependencies: ["AloftTools", "AloftCore", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
