@@ -26,6 +26,12 @@ public enum FlashNeed {
     /// The stage folder (`/.aloft/stage`): a metadata pair.
     static let stageFolderBlocks = 2
 
+    /// Why a device that reported `free` bytes cannot take an update that needs `need`: "needs 590 KB of flash, has 307 KB"
+    /// (decimal kilobytes, the need rounded up and the free space down, so the two never read equal).
+    public static func shortfall(need: Int, free: Int) -> String {
+        "needs \((need + 999) / 1000) KB of flash, has \(free / 1000) KB"
+    }
+
     /// Blocks a file of `size` bytes takes (folders.py `blocks`).
     public static func blocks(_ size: Int) -> Int { (size + blockPayload - 1) / blockPayload }
 

@@ -19,10 +19,16 @@ public struct DeviceFacts: Sendable, Equatable {
     public var agent: String?
     /// What it runs below the files; nil for agents before 0.4.0, which cannot update firmware.
     public var firmware: DeviceFirmware?
+    /// Free flash bytes, as reported at its last check-in.
+    public var free: Int?
+    /// The free flash it needs to take each release, by sequence (``FlashNeed/atCheckIn(from:to:agentOnBoard:)`` from the
+    /// release it runs), where the server could work it out.
+    public var flashNeeds: [Int: Int]
 
     public init(
         id: String = "", tags: [String] = [], pin: String? = nil, sequence: Int, board: String?, micropython: String?, rejected: Int? = nil,
-        format: Int = ReleaseManifest.legacyFormat, mpy: Int? = nil, agent: String? = nil, firmware: DeviceFirmware? = nil
+        format: Int = ReleaseManifest.legacyFormat, mpy: Int? = nil, agent: String? = nil, firmware: DeviceFirmware? = nil, free: Int? = nil,
+        flashNeeds: [Int: Int] = [:]
     ) {
         self.id = id
         self.tags = tags
@@ -35,6 +41,8 @@ public struct DeviceFacts: Sendable, Equatable {
         self.mpy = mpy
         self.agent = agent
         self.firmware = firmware
+        self.free = free
+        self.flashNeeds = flashNeeds
     }
 }
 
@@ -75,13 +83,14 @@ public struct ReleaseCandidate: Sendable, Equatable {
         return false
     }
 
-    /// How `device` takes this release at `now`, or why it cannot: the format it reads, expiry, then compatibility and the
-    /// order of its two layers.
+    /// How `device` takes this release at `now`, or why it cannot: the format it reads, expiry, its free flash, then
+    /// compatibility and the order of its two layers.
     public func fit(for device: DeviceFacts, now: Date?) -> Result<UpdatePlan, Unfit> {
         guard formats.contains(device.format) else {
             return .failure(Unfit(device.format == ReleaseManifest.legacyFormat ? "its agent (before 0.3.0) reads format 1, which this release is not signed in" : "not signed in manifest format \(device.format)"))
         }
         if ReleaseManifest.isExpired(expires, at: now) { return .failure(Unfit("it has expired")) }
+        if let free = device.free, let need = device.flashNeeds[sequence], need > free { return .failure(Unfit(FlashNeed.shortfall(need: need, free: free))) }
         return UpdateOrder.plan(for: device, release: self)
     }
 }

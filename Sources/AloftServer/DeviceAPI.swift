@@ -53,7 +53,8 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
         // rollout. Expired releases are not offered: a device with a clock would refuse them (docs/protocol.md, "Expiry").
         let facts = DeviceFacts(
             id: device.id, tags: device.tags, pin: device.pin, sequence: body.sequence, board: body.board, micropython: body.micropython,
-            rejected: body.rejected, format: body.format ?? ReleaseManifest.legacyFormat, mpy: body.mpy, agent: body.agent, firmware: body.firmware)
+            rejected: body.rejected, format: body.format ?? ReleaseManifest.legacyFormat, mpy: body.mpy, agent: body.agent, firmware: body.firmware,
+            free: body.free)
         let (decision, entries, rollouts) = try await decisions.decide(facts, channel: device.channel, now: now)
         guard let target = decision.offer, let offer = entries[target.sequence]?.offer(format: target.format) else {
             // Outside a maintenance window the device comes back when it opens, if that is sooner than its usual poll.

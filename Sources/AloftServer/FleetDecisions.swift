@@ -16,7 +16,18 @@ struct FleetDecisions<Store: FleetStore>: Sendable {
         DeviceFacts(
             id: device.id, tags: device.tags, pin: device.pin, sequence: device.sequence, board: device.board, micropython: device.micropython,
             rejected: device.rejected, format: device.format ?? ReleaseManifest.legacyFormat, mpy: device.mpy, agent: device.agent,
-            firmware: device.firmware.firmware)
+            firmware: device.firmware.firmware, free: device.free)
+    }
+
+    /// `facts` with the free flash each of `entries` newer than what it runs needs on it (``ReleaseCatalog/flashNeed(channel:from:to:)``),
+    /// when it reported its free flash.
+    func withFlashNeeds(_ facts: DeviceFacts, channel: String, entries: [Int: ReleaseCatalog<Store>.Entry]) async throws -> DeviceFacts {
+        guard facts.free != nil else { return facts }
+        var facts = facts
+        for sequence in entries.keys where sequence > facts.sequence {
+            facts.flashNeeds[sequence] = try await catalog.flashNeed(channel: channel, from: facts.sequence, to: sequence)
+        }
+        return facts
     }
 
     /// The channel's releases above `sequence`, and the pinned one, by sequence.
@@ -44,6 +55,7 @@ struct FleetDecisions<Store: FleetStore>: Sendable {
         if rollouts == nil, facts.pin == nil, entries.keys.contains(where: { $0 > facts.sequence }) {
             loaded = try await self.rollouts(channel: channel, now: now)
         }
+        let facts = try await withFlashNeeds(facts, channel: channel, entries: entries)
         let decision = ReleaseSelection.decide(for: facts, releases: entries.values.map(\.candidate), rollouts: loaded, now: now)
         return (decision, entries, loaded)
     }
@@ -54,7 +66,8 @@ struct FleetDecisions<Store: FleetStore>: Sendable {
         let entries: [Int: ReleaseCatalog<Store>.Entry]
         if let releases {
             entries = releases
-            decision = ReleaseSelection.decide(for: Self.facts(device), releases: releases.values.map(\.candidate), rollouts: rollouts, now: now)
+            let facts = try await withFlashNeeds(Self.facts(device), channel: device.channel, entries: releases)
+            decision = ReleaseSelection.decide(for: facts, releases: releases.values.map(\.candidate), rollouts: rollouts, now: now)
         } else {
             (decision, entries, _) = try await decide(Self.facts(device), channel: device.channel, rollouts: rollouts, now: now)
         }

@@ -33,11 +33,20 @@ final class ReleaseCatalog<Store: FleetStore>: Sendable {
         var sequence: Int
     }
 
+    private struct Update: Hashable {
+        var channel: String
+        var from: Int
+        var to: Int
+    }
+
     static var capacity: Int { 512 }
+    /// Updates whose flash need is kept: each is a number, worked out from two file lists once.
+    static var needCapacity: Int { 65_536 }
 
     private let store: Store
     private let blobs: BlobStore
     private let entries = Mutex<[Key: Entry]>([:])
+    private let needs = Mutex<[Update: Int?]>([:])
 
     init(store: Store, blobs: BlobStore) {
         self.store = store
@@ -55,6 +64,38 @@ final class ReleaseCatalog<Store: FleetStore>: Sendable {
             entries[key] = entry
         }
         return entry
+    }
+
+    /// The free flash a device running release `from` of `channel` (0: none) must report at check-in to take release `to`:
+    /// ``FlashNeed/atCheckIn(from:to:agentOnBoard:)``. Nil when either release or its file list is not in the store; then
+    /// the agent's own check alone decides. The agent on the board is taken to be the one the installed release carries,
+    /// else the one the new release carries (a release that carries none does not change it, and needs no room for it).
+    func flashNeed(channel: String, from: Int, to: Int) async throws -> Int? {
+        let key = Update(channel: channel, from: from, to: to)
+        if let cached = needs.withLock({ $0[key] }) { return cached }
+        var need: Int?
+        if let new = try await files(channel: channel, sequence: to), let installed = from == 0 ? [] : try await files(channel: channel, sequence: from) {
+            let agent = ReleasePath.agentFolder + "/"
+            let board = installed.contains { $0.path.hasPrefix(agent) } ? installed : new
+            need = FlashNeed.atCheckIn(from: installed, to: new, agentOnBoard: board.filter { $0.path.hasPrefix(agent) }.map(\.size))
+        }
+        needs.withLock { needs in
+            if needs.count >= Self.needCapacity { needs.removeAll(keepingCapacity: true) }
+            needs[key] = need
+        }
+        return need
+    }
+
+    /// A stored release's files: its format-2 file list (a blob), or its legacy manifest's.
+    private func files(channel: String, sequence: Int) async throws -> [FileEntry]? {
+        guard let record = try await store.release(channel: channel, sequence: sequence) else { return nil }
+        func decode(_ text: String) throws -> SignedRelease { try JSONDecoder().decode(SignedRelease.self, from: Data(text.utf8)) }
+        if let envelope = try record.envelope.map(decode) {
+            let reference = try envelope.parsedHeader().files
+            guard let bytes = try await blobs.read(reference.sha256) else { return nil }
+            return try FileList.parse(bytes, matching: reference)
+        }
+        return try record.legacyEnvelope.map(decode)?.parsedLegacyManifest().files
     }
 
     /// Parses what was stored; publishing checked that both envelopes describe the same release.

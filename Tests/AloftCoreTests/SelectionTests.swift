@@ -25,6 +25,25 @@ import Testing
         #expect(ReleaseSelection.target(for: DeviceFacts(sequence: 0, board: "x", micropython: nil), among: []) == nil)
     }
 
+    @Test func aReleaseThatDoesNotFitTheFreeFlashIsNotOfferedAndTheDecisionSaysByHowMuch() {
+        let releases = [sampleManifest(sequence: 2).candidate(), sampleManifest(sequence: 3).candidate()]
+        var facts = DeviceFacts(sequence: 1, board: "esp32", micropython: "1.22.0", format: 2, free: 307_200, flashNeeds: [2: 200_000, 3: 589_824])
+        // The newest does not fit: the one before it does, and is offered (each manifest is a whole release).
+        #expect(ReleaseSelection.target(for: facts, among: releases)?.sequence == 2)
+        let decision = ReleaseSelection.decide(for: facts, releases: [releases[1]], rollouts: [], now: Date())
+        #expect(decision.offer == nil && decision.reason.code == "unfit", "\(decision)")
+        #expect(decision.why.hasSuffix("does not fit it: needs 590 KB of flash, has 307 KB"), "\(decision.why)")
+        // Room enough (to the byte), or no figure the server could work out, or no free flash reported: the agent judges.
+        facts.free = 589_824
+        #expect(ReleaseSelection.target(for: facts, among: releases)?.sequence == 3)
+        facts.free = 1000
+        facts.flashNeeds = [:]
+        #expect(ReleaseSelection.target(for: facts, among: releases)?.sequence == 3)
+        facts.free = nil
+        facts.flashNeeds = [3: 589_824]
+        #expect(ReleaseSelection.target(for: facts, among: releases)?.sequence == 3)
+    }
+
     @Test func aFormat1DeviceGetsOnlyReleasesWithALegacyEnvelope() {
         // 2 and 3 were published with a legacy envelope, 4 without (more than 256 files, say).
         let releases = [sampleManifest(sequence: 2).candidate(), sampleManifest(sequence: 3).candidate(), sampleManifest(sequence: 4).candidate(formats: [2])]

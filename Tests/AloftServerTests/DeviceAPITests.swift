@@ -57,6 +57,44 @@ import Testing
         }
     }
 
+    @Test func aReleaseThatDoesNotFitTheDevicesFreeFlashIsNotOfferedAndItsPageSaysWhy() async throws {
+        try await TestFleet.run { fleet in
+            let token = try await fleet.registerDevice("dev-1")
+            let v1 = TestRelease(version: "1.0.0", sequence: 1)
+            try await fleet.publish(v1)
+            // 1.1.0 adds a 600 KB asset in a new folder and changes main.py.
+            var files = v1.files.filter { $0.path != "main.py" }
+            files.append(TestRelease.File(path: "main.py", bytes: Array("print('v2')\n".utf8)))
+            files.append(TestRelease.File(path: "www/img/map.png", bytes: randomBytes(600_000, seed: 7)))
+            let v2 = TestRelease(version: "1.1.0", sequence: 2, files: files.sorted { $0.path < $1.path })
+            try await fleet.publish(v2)
+            let need = FlashNeed.atCheckIn(from: v1.manifest.files, to: v2.manifest.files, agentOnBoard: [])
+            #expect(need > 600_000 && need < 700_000, "\(need)")
+
+            for format in [1, 2] {
+                let short = try await fleet.checkIn("dev-1", token: token, sequence: 1, version: "1.0.0", format: format, free: need - 1)
+                #expect(short.object["action"] as? String == "none", "format \(format): \(short.text)")
+                let page = try await fleet.send(.get, "/api/v1/admin/devices/dev-1")
+                let decision = try #require(page.object["decision"] as? [String: Any], "\(page.text)")
+                #expect(decision["reason"] as? String == "unfit", "\(page.text)")
+                #expect(decision["why"] as? String == "1.1.0 does not fit it: needs \((need + 999) / 1000) KB of flash, has \((need - 1) / 1000) KB")
+                // With the room it needs, to the byte, it is offered; the agent still checks for itself.
+                let room = try await fleet.checkIn("dev-1", token: token, sequence: 1, version: "1.0.0", format: format, free: need)
+                #expect(room.object["action"] as? String == "update", "format \(format): \(room.text)")
+            }
+            // A device on nothing yet needs room for the whole release; short of it, it gets the older one that fits.
+            let first = FlashNeed.atCheckIn(from: [], to: v2.manifest.files, agentOnBoard: [])
+            #expect(first > need)
+            func offered(free: Int) async throws -> String? {
+                let answer = try await fleet.checkIn("dev-1", token: token, sequence: 0, format: 2, free: free)
+                let release = try #require(answer.object["release"] as? [String: Any], "\(answer.text)")
+                return try JSONDecoder().decode(SignedRelease.self, from: JSONSerialization.data(withJSONObject: release)).parsedHeader().version.description
+            }
+            #expect(try await offered(free: first - 1) == "1.0.0")
+            #expect(try await offered(free: first) == "1.1.0")
+        }
+    }
+
     @Test func aFormat2DeviceGetsTheFormat2EnvelopeAndNoZlibMap() async throws {
         try await TestFleet.run { fleet in
             let token = try await fleet.registerDevice("dev-1")

@@ -102,7 +102,7 @@ struct TestFleet: Sendable {
     /// A check-in; `fields` is more of the body as JSON members (`"ota":true,"fw_state":"trial"`).
     func checkIn(
         _ id: String, token: String, sequence: Int = 0, version: String? = nil, board: String = "esp32", micropython: String = "1.22.0",
-        agent: String? = nil, rejected: Int? = nil, format: Int? = nil, fields: String? = nil
+        agent: String? = nil, rejected: Int? = nil, format: Int? = nil, free: Int = 1_500_000, fields: String? = nil
     ) async throws -> TestResponse {
         let versionJSON = version.map { "\"\($0)\"" } ?? "null"
         let rejectedJSON = rejected.map { ",\"rejected\":\($0)" } ?? ""
@@ -112,7 +112,7 @@ struct TestFleet: Sendable {
         return try await send(
             .post, "/api/v1/device/checkin", token: token,
             json:
-                #"{"id":"\#(id)","version":\#(versionJSON),"sequence":\#(sequence),"board":"\#(board)","micropython":"\#(micropython)","mpy":2822,"free":1500000\#(agentJSON)\#(rejectedJSON)\#(formatJSON)\#(moreJSON)}"#
+                #"{"id":"\#(id)","version":\#(versionJSON),"sequence":\#(sequence),"board":"\#(board)","micropython":"\#(micropython)","mpy":2822,"free":\#(free)\#(agentJSON)\#(rejectedJSON)\#(formatJSON)\#(moreJSON)}"#
         )
     }
 
