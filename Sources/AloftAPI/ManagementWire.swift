@@ -58,14 +58,47 @@ public struct PublishedReleaseResponse: Codable, Sendable, Equatable {
     public var held: Bool
     /// True when this exact release (the same files) was published with this version before: nothing changed.
     public var alreadyPublished: Bool
+    /// The channel's devices that reported less free flash than updating to it needs.
+    public var shortOfFlash: FlashShortfallView?
 
-    public init(version: String, sequence: Int, channel: String, legacy: Bool, held: Bool = false, alreadyPublished: Bool = false) {
+    public init(
+        version: String, sequence: Int, channel: String, legacy: Bool, held: Bool = false, alreadyPublished: Bool = false,
+        shortOfFlash: FlashShortfallView? = nil
+    ) {
         self.version = version
         self.sequence = sequence
         self.channel = channel
         self.legacy = legacy
         self.held = held
         self.alreadyPublished = alreadyPublished
+        self.shortOfFlash = shortOfFlash
+    }
+}
+
+/// Devices that cannot take a release for lack of flash (docs/protocol.md, "Flash needed"): how many, and the first
+/// ``FlashShortfallView/maxListed`` by id with what the update needs and what they reported free.
+public struct FlashShortfallView: Codable, Sendable, Equatable {
+    public struct Device: Codable, Sendable, Equatable {
+        public var id: String
+        /// Free flash bytes the update needs at check-in.
+        public var need: Int
+        /// Free flash bytes it reported at its last check-in.
+        public var free: Int
+
+        public init(id: String, need: Int, free: Int) {
+            self.id = id
+            self.need = need
+            self.free = free
+        }
+    }
+
+    public static let maxListed = 20
+    public var count: Int
+    public var devices: [Device]
+
+    public init(count: Int, devices: [Device]) {
+        self.count = count
+        self.devices = devices
     }
 }
 
@@ -488,6 +521,21 @@ extension PublishedReleaseResponse: WireSchema {
             "legacy": JSONSchema.boolean.described("Whether agents before 0.3.0 are offered the release."),
             "held": JSONSchema.boolean.described("Published held: no device is offered it until a rollout starts it."),
             "alreadyPublished": JSONSchema.boolean.described("This version was published with these very files before; nothing changed."),
+        ], optional: [
+            "shortOfFlash": JSONSchema.ref(FlashShortfallView.self).described("The channel's devices that reported less free flash than updating to it needs."),
+        ])
+    }
+}
+
+extension FlashShortfallView: WireSchema {
+    public static var schema: JSONSchema {
+        .object(required: [
+            "count": JSONSchema.integer(minimum: 0).described("How many devices are short of flash for it."),
+            "devices": JSONSchema.array(
+                of: .object(required: [
+                    "id": .deviceID, "need": JSONSchema.integer(minimum: 0).described("Free flash bytes the update needs at check-in."),
+                    "free": JSONSchema.integer(minimum: 0).described("Free flash bytes at its last check-in."),
+                ]), maxItems: maxListed).described("The first \(maxListed) of them by id."),
         ])
     }
 }

@@ -156,6 +156,9 @@ public struct RolloutView: Codable, Sendable, Equatable {
     public var settledAt: String?
     public var haltReason: String?
     public var createdAt: String
+    /// The devices of its target that reported less free flash than updating to it needs (in the answers to start and
+    /// show; not in lists).
+    public var shortOfFlash: FlashShortfallView?
 
     public init(
         id: Int, channel: String, version: String, sequence: Int, status: String, phase: Int, phases: [RolloutPhaseView], tags: [String],
@@ -204,11 +207,12 @@ public struct RolloutView: Codable, Sendable, Equatable {
         try c.encode(settledAt, forKey: .settledAt)
         try c.encode(haltReason, forKey: .haltReason)
         try c.encode(createdAt, forKey: .createdAt)
+        try c.encodeIfPresent(shortOfFlash, forKey: .shortOfFlash)
     }
 
     enum CodingKeys: String, CodingKey {
         case id, channel, version, sequence, status, phase, phases, tags, boards, devices, maxFailures, minDevices, soak, window, manual
-        case phaseStartedAt, settledAt, haltReason, createdAt
+        case phaseStartedAt, settledAt, haltReason, createdAt, shortOfFlash
     }
 }
 
@@ -342,6 +346,9 @@ extension RolloutView: WireSchema {
             "window": JSONSchema.string(maxLength: 80).orNull, "manual": .boolean, "phaseStartedAt": .timestamp,
             "settledAt": JSONSchema.timestamp.orNull.described("When the current phase was found done; null while it is not."),
             "haltReason": JSONSchema.string(maxLength: 4096).orNull, "createdAt": .timestamp,
+        ], optional: [
+            "shortOfFlash": JSONSchema.ref(FlashShortfallView.self)
+                .described("The devices of its target that reported less free flash than updating to it needs (start and show only)."),
         ])
     }
 }

@@ -121,8 +121,10 @@ struct AdminAPI<Store: FleetStore>: Sendable {
                 "held": "\(held)", "firmware": "\(release.firmware.map(\.build).joined(separator: ","))",
                 "firmwareWithoutRollback": "\(release.firmwareWithoutRollback)",
             ])
+        let short = try await decisions.shortOfFlash(channel: release.channel, sequence: release.sequence)
         return try context.json(
-            PublishedReleaseResponse(version: release.version, sequence: release.sequence, channel: release.channel, legacy: legacy != nil, held: held),
+            PublishedReleaseResponse(
+                version: release.version, sequence: release.sequence, channel: release.channel, legacy: legacy != nil, held: held, shortOfFlash: short),
             status: .created)
     }
 

@@ -166,9 +166,25 @@ struct FleetDecisions<Store: FleetStore>: Sendable {
     }
 
     /// The rollout with its devices per phase.
-    func view(_ rollout: Rollout) async throws -> RolloutView {
+    func view(_ rollout: Rollout, withFlash: Bool = false) async throws -> RolloutView {
         let reports = RolloutPhaseReport.reports(for: rollout, members: try await members(of: rollout))
-        return RolloutView(rollout, reports: reports)
+        var view = RolloutView(rollout, reports: reports)
+        if withFlash { view.shortOfFlash = try await shortOfFlash(channel: rollout.channel, sequence: rollout.sequence, target: rollout.policy.target) }
+        return view
+    }
+
+    /// The devices of `channel` (of `target`, when given) on an older release that reported less free flash than updating
+    /// to release `sequence` needs.
+    func shortOfFlash(channel: String, sequence: Int, target: RolloutTarget? = nil) async throws -> FlashShortfallView {
+        var short: [FlashShortfallView.Device] = []
+        for device in try await store.devices(channel: channel) where device.sequence < sequence && device.revokedAt == nil {
+            guard let free = device.free, target?.includes(Self.facts(device)) ?? true,
+                  let need = try await catalog.flashNeed(channel: channel, from: device.sequence, to: sequence), need > free
+            else { continue }
+            short.append(FlashShortfallView.Device(id: device.id, need: need, free: free))
+        }
+        short.sort { $0.id < $1.id }
+        return FlashShortfallView(count: short.count, devices: Array(short.prefix(FlashShortfallView.maxListed)))
     }
 }
 

@@ -85,7 +85,7 @@ struct RolloutAPI<Store: FleetStore>: Sendable {
         context.logger.info(
             "started rollout",
             metadata: ["id": "\(rollout.id)", "channel": "\(rollout.channel)", "version": "\(rollout.version)", "phases": "\(policy.phases)"])
-        return try await context.json(decisions.view(rollout), status: .created)
+        return try await context.json(decisions.view(rollout, withFlash: true), status: .created)
     }
 
     @Sendable func list(request: Request, context: AloftRequestContext) async throws -> Response {
@@ -97,7 +97,7 @@ struct RolloutAPI<Store: FleetStore>: Sendable {
     }
 
     @Sendable func show(request: Request, context: AloftRequestContext) async throws -> Response {
-        try await context.json(decisions.view(decisions.existingRollout(context)))
+        try await context.json(decisions.view(decisions.existingRollout(context), withFlash: true))
     }
 
     // MARK: Rules

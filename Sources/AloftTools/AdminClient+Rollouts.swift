@@ -102,6 +102,7 @@ public struct Promoter: Sendable {
         public var manifest: ReleaseManifest
         public var legacy: Bool
         public var alreadyPublished: Bool
+        public var shortOfFlash: FlashShortfallView?
     }
 
     /// Takes release `version` of `from`, makes the same manifest for `to` at its next sequence, signs it with `keys`
@@ -130,6 +131,6 @@ public struct Promoter: Sendable {
         let answer = try await client.publish(
             ReleasePublication(signed, legacy: legacy, held: held ? true : nil, firmwareWithoutRollback: source.firmwareWithoutRollback ? true : nil))
         manifest.sequence = answer.sequence
-        return Outcome(manifest: manifest, legacy: legacy != nil, alreadyPublished: answer.alreadyPublished)
+        return Outcome(manifest: manifest, legacy: legacy != nil, alreadyPublished: answer.alreadyPublished, shortOfFlash: answer.shortOfFlash)
     }
 }

@@ -1,3 +1,4 @@
+import AloftAPI
 import AloftCore
 import Foundation
 
@@ -185,6 +186,8 @@ public struct Publisher: Sendable {
         /// The channel had this version with the same files already: nothing changed (the manifest's sequence is the one it has).
         public var alreadyPublished: Bool = false
         public var held: Bool = false
+        /// The channel's devices that reported less free flash than updating to it needs.
+        public var shortOfFlash: FlashShortfallView?
     }
 
     let client: AdminClient
@@ -236,6 +239,6 @@ public struct Publisher: Sendable {
         published.sequence = answer.sequence
         return Outcome(
             manifest: published, uploadedBlobs: uploaded.count, uploadedBytes: uploadedBytes, legacy: answer.legacy, alreadyPublished: answer.alreadyPublished,
-            held: answer.held)
+            held: answer.held, shortOfFlash: answer.shortOfFlash)
     }
 }

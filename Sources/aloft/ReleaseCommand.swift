@@ -166,6 +166,7 @@ struct Release: AsyncParsableCommand {
             if outcome.held { lines.append("held: no device is offered it until `aloft rollout start --channel \(m.channel) --version \(m.version)`") }
             lines.append("signed by key id \(keyIDs(signers))" + (m.expires.map { "; expires \($0)" } ?? "")
                 + (m.trust.map { "; devices then trust key id \(keyIDs($0.publicKeys)) (threshold \($0.threshold))" } ?? ""))
+            if let short = outcome.shortOfFlash?.sentence(version: m.version.description, of: m.channel) { lines.append(short) }
             return lines.joined(separator: "\n")
         }
 
@@ -230,6 +231,7 @@ struct Release: AsyncParsableCommand {
             let client = try server.client()
             let outcome = try await Promoter(client: client).promote(version: version, from: from, to: to, keys: signers, held: held, created: Date())
             report(outcome.manifest, alreadyPublished: outcome.alreadyPublished)
+            if let short = outcome.shortOfFlash?.sentence(version: version, of: to) { print(short) }
         }
 
         private func signers() throws -> [ReleasePrivateKey] {

@@ -100,7 +100,7 @@ struct RolloutCommand: AsyncParsableCommand {
                 rollout = try await client.rollout(id)
             } else {
                 guard let newest = try await client.rollouts().first else { throw AloftError("no rollout has been started on this server") }
-                rollout = newest
+                rollout = try await client.rollout(newest.id)  // with what a list leaves out
             }
             if json { return try printJSON(rollout) }
             print(RolloutCommand.describe(rollout))
@@ -170,7 +170,20 @@ struct RolloutCommand: AsyncParsableCommand {
             rows.append(
                 [p.phase, p.percent, p.devices, p.offered, p.firmware, p.downloading, p.installed, p.confirmed, p.failed, p.rolledBack].map(String.init))
         }
-        return (lines + tableLines(rows)).joined(separator: "\n")
+        var text = lines + tableLines(rows)
+        if let short = r.shortOfFlash?.sentence(version: r.version, of: "its target") { text.append(short) }
+        return text.joined(separator: "\n")
+    }
+}
+
+extension FlashShortfallView {
+    /// "2 devices of its target cannot take 1.1.0 for lack of flash: small-1 needs 590 KB of flash, has 307 KB; …"; nil
+    /// when none.
+    func sentence(version: String, of audience: String) -> String? {
+        guard count > 0 else { return nil }
+        let named = devices.map { "\($0.id) \(FlashNeed.shortfall(need: $0.need, free: $0.free))" }.joined(separator: "; ")
+        let more = count > devices.count ? "; and \(count - devices.count) more (aloft devices list)" : ""
+        return "\(count) device\(count == 1 ? "" : "s") of \(audience) cannot take \(version) for lack of flash: \(named)\(more)"
     }
 }
 

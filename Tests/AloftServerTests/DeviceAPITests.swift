@@ -95,6 +95,45 @@ import Testing
         }
     }
 
+    @Test func publishAndRolloutsNameTheDevicesShortOfFlash() async throws {
+        try await TestFleet.run { fleet in
+            let v1 = TestRelease(version: "1.0.0", sequence: 1)
+            try await fleet.publish(v1)
+            var files = v1.files
+            files.append(TestRelease.File(path: "www/img/map.png", bytes: randomBytes(600_000, seed: 8)))
+            let v2 = TestRelease(version: "1.1.0", sequence: 2, files: files.sorted { $0.path < $1.path })
+            let need = FlashNeed.atCheckIn(from: v1.manifest.files, to: v2.manifest.files, agentOnBoard: [])
+            // Short of room, with room, short but revoked; and one that never reported its flash.
+            for (id, free, sequence) in [("a-short", need - 4096, 1), ("b-room", need, 1), ("e-revoked", 1000, 1)] {
+                let token = try await fleet.registerDevice(id)
+                #expect(try await fleet.checkIn(id, token: token, sequence: sequence, format: 2, free: free).status == .ok)
+            }
+            _ = try await fleet.registerDevice("c-silent")
+            #expect(try await fleet.send(.post, "/api/v1/admin/devices/e-revoked/revoke").status == .noContent)
+            let published = try await fleet.publish(v2)
+            let short = try #require(published.object["shortOfFlash"] as? [String: Any], "published: \(published.status) \(published.text)")
+            #expect(short["count"] as? Int == 1)
+            let listed = try #require(short["devices"] as? [[String: Any]])
+            #expect(listed.count == 1 && listed[0]["id"] as? String == "a-short" && listed[0]["need"] as? Int == need && listed[0]["free"] as? Int == need - 4096)
+
+            // A rollout says the same of its target, at start and when shown; a target without the device has none short, and
+            // a device already on the release is not short of anything.
+            let current = try await fleet.registerDevice("d-current")
+            #expect(try await fleet.checkIn("d-current", token: current, sequence: 2, format: 2, free: 1000).status == .ok)
+            for id in ["a-short", "d-current"] {
+                #expect(try await fleet.send(.post, "/api/v1/admin/devices/\(id)/tags", json: #"{"add":["north"]}"#).status == .ok)
+            }
+            let started = try await fleet.send(.post, "/api/v1/admin/rollouts", json: #"{"channel":"stable","version":"1.1.0","tags":["north"]}"#)
+            #expect(started.status == .created, "\(started.text)")
+            #expect((started.object["shortOfFlash"] as? [String: Any])?["count"] as? Int == 1, "\(started.text)")
+            let shown = try await fleet.send(.get, "/api/v1/admin/rollouts/1")
+            #expect((shown.object["shortOfFlash"] as? [String: Any])?["count"] as? Int == 1, "\(shown.text)")
+            #expect(try await fleet.send(.post, "/api/v1/admin/rollouts/1/abort").status == .ok)
+            let south = try await fleet.send(.post, "/api/v1/admin/rollouts", json: #"{"channel":"stable","version":"1.1.0","tags":["south"]}"#)
+            #expect((south.object["shortOfFlash"] as? [String: Any])?["count"] as? Int == 0, "\(south.text)")
+        }
+    }
+
     @Test func aFormat2DeviceGetsTheFormat2EnvelopeAndNoZlibMap() async throws {
         try await TestFleet.run { fleet in
             let token = try await fleet.registerDevice("dev-1")

@@ -58,7 +58,11 @@ import Testing
         try check(full: MissingBlobsResponse(missing: [Self.sha]))
         try check(full: StoredBlobResponse(sha256: Self.sha, size: 812, zlibSize: 300), sparse: StoredBlobResponse(sha256: Self.sha, size: 0, zlibSize: nil))
         try check(full: ReleasePublication(Self.signed, legacy: Self.signed, held: true, firmwareWithoutRollback: true), sparse: ReleasePublication(Self.signed))
-        try check(full: PublishedReleaseResponse(version: "1.2.0", sequence: 7, channel: "stable", legacy: true, held: true, alreadyPublished: true))
+        let short = FlashShortfallView(count: 3, devices: [.init(id: "dev-1", need: 589_824, free: 307_200)])
+        try check(full: short)
+        try check(
+            full: PublishedReleaseResponse(version: "1.2.0", sequence: 7, channel: "stable", legacy: true, held: true, alreadyPublished: true, shortOfFlash: short),
+            sparse: PublishedReleaseResponse(version: "1.2.0", sequence: 7, channel: "stable", legacy: true))
         let summary = ReleaseSummary(
             version: "1.2.0", sequence: 7, channel: "stable", created: Self.time, files: 2, size: 163, publishedAt: Self.time, legacy: false, held: true,
             firmware: [Self.image])
@@ -110,11 +114,13 @@ import Testing
             id: 1, channel: "stable", version: "2.0.0", sequence: 4, status: "halted", phase: 1, phases: [phase], tags: ["eu"], boards: [],
             devices: [], maxFailures: "0", minDevices: 1, soak: 0, window: "Sat 22:00-02:00 UTC", manual: false, phaseStartedAt: Self.time,
             settledAt: Self.time, haltReason: "1 of 1 device that tried failed or rolled back (limit 0): 1× main.py raised", createdAt: Self.time)
+        var started = rollout
+        started.shortOfFlash = FlashShortfallView(count: 1, devices: [.init(id: "dev-1", need: 589_824, free: 307_200)])
         var fresh = rollout
         fresh.window = nil
         fresh.settledAt = nil
         fresh.haltReason = nil
-        try check(full: rollout, sparse: fresh)
+        try check(full: started, sparse: fresh)
         try check(full: RolloutListResponse(rollouts: [rollout, fresh]))
         try check(
             full: ReleaseEnvelopeResponse(

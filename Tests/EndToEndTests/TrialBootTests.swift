@@ -63,5 +63,14 @@ import Testing
         #expect(downloads.isEmpty, "nothing may be fetched: \(downloads)")
         let list = try server.aloft(["devices", "list"])
         #expect(list.output.contains("1.0.0 does not fit it: needs ") && list.output.contains(" KB of flash, has "), "\(list.output)")
+
+        // Now that the server has heard the board's free flash, publishing and starting a rollout name it.
+        let bigger = try scratch.release("bigger", ["main.py": Array("print('bigger')\n".utf8), "data.bin": seededBytes(count: 210_000, seed: 4)])
+        let published = try server.aloft(["release", "publish", bigger, "--version", "1.1.0", "--key", scratch.path("k/release.key"), "--held"])
+        #expect(published.code == 0, "\(published.output)")
+        #expect(published.output.contains("1 device of stable cannot take 1.1.0 for lack of flash: small needs "), "\(published.output)")
+        let started = try server.aloft(["rollout", "start", "--channel", "stable", "--version", "1.1.0"])
+        #expect(started.code == 0, "\(started.output)")
+        #expect(started.output.contains("1 device of its target cannot take 1.1.0 for lack of flash: small needs "), "\(started.output)")
     }
 }
