@@ -8,8 +8,12 @@ public struct SimulatedDevice: Sendable {
     /// of an ESP32 as `device/sim/flashtool.py mkflash` lays it out (its PROFILES, which this list names: SimulatorTests
     /// checks the two agree).
     public enum Profile: String, Sendable, CaseIterable {
-        /// A LittleFS image and no `esp32` module: no firmware slots.
+        /// A LittleFS image and no `esp32` module: no firmware slots. LittleFS as the esp32 port mounts it (read and
+        /// program size 32: files over 128 bytes leave their folder's metadata for blocks of their own).
         case lfs
+        /// A Raspberry Pi Pico W's filesystem: 848 KiB of LittleFS mounted as the rp2 port's `_boot.py` does, with program
+        /// size 256 (files up to 512 bytes stay in their folder's metadata; every open file takes 1 KiB of heap).
+        case picoW = "pico-w"
         /// ESP32_GENERIC's OTA variant: two 1.5 MiB slots, a bootloader that rolls back.
         case esp32OTA = "esp32-ota"
         /// The same table with a bootloader built without rollback.
@@ -22,12 +26,24 @@ public struct SimulatedDevice: Sendable {
         /// The firmware build its boards run (what `sys.implementation._build` says from 1.25 on); nil for ``lfs``.
         public var build: String? {
             switch self {
-            case .lfs: nil
+            case .lfs, .picoW: nil
             case .esp32OTA, .esp32OTANoRollback: "ESP32_GENERIC-OTA"
             case .esp32: "ESP32_GENERIC"
             case .nanoESP32: "ARDUINO_NANO_ESP32"
             }
         }
+
+        /// Whether the image is the whole flash of an ESP32, with firmware slots; otherwise it is a LittleFS image.
+        public var isESP32: Bool { build != nil }
+
+        /// The flash size of its image when `--flash-size` does not say (an ESP32's is its board's).
+        public var defaultFlashSize: Int { self == .picoW ? 848 * 1024 : SimulatedDevice.defaultFlashSize }
+
+        /// The LittleFS program size its port mounts with.
+        public var progsize: Int { self == .picoW ? 256 : 32 }
+
+        /// The board name its firmware reports when the config does not say one.
+        public var boardName: String { self == .picoW ? "RPI_PICO_W" : build ?? "sim" }
 
         /// The profile named `name`, or a one-line refusal that lists them.
         public static func named(_ name: String) throws(AloftError) -> Profile {
@@ -138,7 +154,7 @@ public struct SimulatedDevice: Sendable {
         config: Config, flashSize: Int, toolchain: DeviceToolchain, agent: AgentPackage? = nil, profile: Profile = .lfs, firmware: URL? = nil
     ) throws(AloftError) {
         try Self.validateFlashSize(flashSize)
-        if firmware != nil, profile == .lfs { throw AloftError("a firmware image needs a simulated ESP32 (--profile esp32-ota, …)") }
+        if firmware != nil, !profile.isESP32 { throw AloftError("a firmware image needs a simulated ESP32 (--profile esp32-ota, …)") }
         try config.validate()
         try checkFree()
         let fm = FileManager.default
@@ -161,8 +177,8 @@ public struct SimulatedDevice: Sendable {
             throw AloftError("cannot prepare the device files: \(error.localizedDescription)")
         }
         try AtomicFile.write(Array(try config.json()), to: staging.appendingPathComponent(".aloft/config.json").path, mode: 0o600)
-        let code = try profile == .lfs
-            ? toolchain.flashTool(["mkfs", temp.path, String(flashSize), staging.path])
+        let code = try !profile.isESP32
+            ? toolchain.flashTool(["mkfs", temp.path, String(flashSize), staging.path, "--progsize", String(profile.progsize)])
             : toolchain.flashTool(["mkflash", temp.path, profile.rawValue, staging.path] + (firmware.map { ["--app", $0.path] } ?? []))
         guard code == 0 else { throw AloftError("could not build the flash image (flash tool exit code \(code))") }
         guard rename(temp.path, image.path) == 0 else { throw AloftError("cannot create \(image.path): \(String(cString: strerror(errno)))") }

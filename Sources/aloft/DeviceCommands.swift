@@ -354,12 +354,13 @@ struct ImageOptions: ParsableArguments {
     @Option(help: "Board name the device reports, matched against release board globs (default: the firmware's name; sim for a simulated board).")
     var board: String?
 
-    @Option(help: "A simulated board's flash size, a multiple of 4096 (e.g. 2M, 512K); an ESP32 profile has its own.")
-    var flashSize: String = "2M"
+    @Option(help: "A simulated board's flash size, a multiple of 4096 (e.g. 2M, 512K; default 2M, 848K for pico-w); an ESP32 profile has its own.")
+    var flashSize: String?
 
     @Option(help: ArgumentHelp(
-        "The kind of simulated board: lfs (a LittleFS image), or the whole flash of an ESP32 with firmware slots: esp32-ota, "
-            + "esp32-ota-norollback, esp32 (no OTA table), nano-esp32 (docs/firmware.md).", valueName: "profile"))
+        "The kind of simulated board: lfs (a LittleFS image as the esp32 port mounts it), pico-w (848 KiB of LittleFS as the rp2 port "
+            + "mounts it), or the whole flash of an ESP32 with firmware slots: esp32-ota, esp32-ota-norollback, esp32 (no OTA table), "
+            + "nano-esp32 (docs/firmware.md).", valueName: "profile"))
     var profile: String = SimulatedDevice.Profile.lfs.rawValue
 
     @Option(help: "A simulated ESP32's firmware: an app image file for its first slot (default: MicroPython 1.24.1 for its build).")
@@ -371,7 +372,7 @@ struct ImageOptions: ParsableArguments {
     /// The simulated board's profile, after the local checks.
     func checkedProfile(simulated: Bool? = nil) throws -> SimulatedDevice.Profile {
         let profile = try SimulatedDevice.Profile.named(profile)
-        if profile != .lfs || simFirmware != nil, !(simulated ?? (out != nil)) {
+        if profile != .lfs || simFirmware != nil || flashSize != nil, !(simulated ?? (out != nil)) {
             throw ValidationError("--profile and --sim-firmware are for a simulated board (--out)")
         }
         if let build { try FirmwareImage.validateBuild(build) }
@@ -382,7 +383,7 @@ struct ImageOptions: ParsableArguments {
     func simulated(_ config: SimulatedDevice.Config, profile: SimulatedDevice.Profile) -> SimulatedDevice.Config {
         var config = config
         config.build = build ?? profile.build
-        if config.board == nil { config.board = profile.build ?? "sim" }
+        if config.board == nil { config.board = profile.boardName }
         return config
     }
 
@@ -394,6 +395,7 @@ struct ImageOptions: ParsableArguments {
     }
 
     func checkedFlashSize() throws -> Int {
+        guard let flashSize else { return try SimulatedDevice.Profile.named(profile).defaultFlashSize }
         guard let size = parseSize(flashSize) else { throw ValidationError("invalid --flash-size '\(flashSize)'") }
         try SimulatedDevice.validateFlashSize(size)
         return size

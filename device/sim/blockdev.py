@@ -5,6 +5,10 @@
 from micropython import const
 
 BLOCK_SIZE = const(4096)
+# A board whose port mounts LittleFS with other sizes than the esp32 port's defaults (read/prog 32) says so in one
+# more block after its filesystem (flashtool.py mkfs --progsize): rp2's `_boot.py` mounts with progsize=256, so files
+# up to 512 bytes stay inline and every open file takes 1 KiB of heap (docs/device.md, "Simulated boards").
+TRAILER = b"aloft-sim-lfs progsize="
 
 
 class FileBlockDev:
@@ -14,6 +18,13 @@ class FileBlockDev:
         self.f = open(path, "r+b")
         self.f.seek(0, 2)
         self.blocks = self.f.tell() // BLOCK_SIZE
+        self.progsize = 32
+        if self.blocks:
+            self.f.seek((self.blocks - 1) * BLOCK_SIZE)
+            tail = self.f.read(len(TRAILER) + 4)
+            if tail.startswith(TRAILER):
+                self.blocks -= 1
+                self.progsize = int(tail[len(TRAILER) :].split(b"\n")[0])
         self.erased = b"\xff" * 64  # allocated once, and small: so is the simulated device's heap
         self.close = self.f.close
 

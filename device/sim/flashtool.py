@@ -1,6 +1,6 @@
 # Simulated device flash images, run by the MicroPython unix port:
 #
-#   micropython flashtool.py mkfs IMAGE SIZE_BYTES SRC_DIR [--force]              a LittleFS v2 in a file
+#   micropython flashtool.py mkfs IMAGE SIZE_BYTES SRC_DIR [--force] [--progsize N]  a LittleFS v2 in a file (N: 256 for rp2)
 #   micropython flashtool.py mkflash IMAGE PROFILE SRC_DIR [--app FILE] [--force] the whole flash of an ESP32 board
 #   micropython flashtool.py ls IMAGE        "size /path" per file, sorted
 #   micropython flashtool.py cat IMAGE PATH  the file's bytes on stdout
@@ -11,7 +11,7 @@
 import os
 import sys
 from micropython import const
-from blockdev import BLOCK_SIZE, FileBlockDev
+from blockdev import BLOCK_SIZE, TRAILER, FileBlockDev
 
 _DIR = const(0x4000)
 _FILE = const(0x8000)
@@ -29,8 +29,9 @@ def _exists(path):
         return False
 
 
-def mkfs(image, size, src, force=False):
-    """Create image (size bytes of erased flash), format it and copy the tree src into it."""
+def mkfs(image, size, src, force=False, progsize=32):
+    """Create image (size bytes of erased flash), format it and copy the tree src into it. progsize: the LittleFS
+    program size the board's port mounts with (32 on esp32, 256 on rp2), kept in a block after the filesystem."""
     if size < 16 * BLOCK_SIZE or size % BLOCK_SIZE:
         raise Error("size must be a multiple of %d and at least %d" % (BLOCK_SIZE, 16 * BLOCK_SIZE))
     if _exists(image) and not force:
@@ -41,10 +42,12 @@ def mkfs(image, size, src, force=False):
     with open(image, "wb") as f:
         for _ in range(size // BLOCK_SIZE):
             f.write(erased)
+        if progsize != 32:
+            f.write(TRAILER + b"%d\n" % progsize + erased[: BLOCK_SIZE - len(TRAILER) - len(b"%d\n" % progsize)])
     bd = FileBlockDev(image)
     try:
-        os.VfsLfs2.mkfs(bd)
-        vfs = os.VfsLfs2(bd)
+        os.VfsLfs2.mkfs(bd, progsize=bd.progsize)
+        vfs = os.VfsLfs2(bd, progsize=bd.progsize)
         buf = bytearray(BLOCK_SIZE)
         _copy_tree(vfs, src.rstrip("/"), "", buf)
     finally:
@@ -158,7 +161,7 @@ def open_image(image):
         bd = FileBlockDev(image)
         part = [bd]
     try:
-        return bd, os.VfsLfs2(part[0])
+        return bd, os.VfsLfs2(part[0], progsize=getattr(part[0], "progsize", 32))
     except (OSError, IndexError):
         bd.close()
         raise Error("not a LittleFS v2 image: " + image)
@@ -212,13 +215,22 @@ def digest(vfs, path):
 
 def main(argv):
     cmd = argv[1] if len(argv) > 1 else None
-    if cmd == "mkfs" and len(argv) in (5, 6) and (len(argv) == 5 or argv[5] == "--force"):
+    if cmd == "mkfs" and len(argv) >= 5:
+        args = argv[5:]
+        force = "--force" in args
+        if force:
+            args.remove("--force")
+        progsize = 32
+        if len(args) == 2 and args[0] == "--progsize" and args[1] in ("32", "64", "128", "256"):
+            progsize = int(args[1])
+            args = []
         try:
             size = int(argv[3])
         except ValueError:
             raise Error("bad size: " + argv[3])
-        mkfs(argv[2], size, argv[4], len(argv) == 6)
-        return
+        if not args:
+            mkfs(argv[2], size, argv[4], force, progsize)
+            return
     if cmd == "mkflash" and 5 <= len(argv) <= 8:
         args = argv[5:]
         force = "--force" in args
@@ -245,7 +257,7 @@ def main(argv):
         finally:
             bd.close()
         return
-    raise Error("usage: flashtool.py mkfs IMAGE SIZE_BYTES SRC_DIR [--force] | mkflash IMAGE PROFILE SRC_DIR [--app FILE] "
+    raise Error("usage: flashtool.py mkfs IMAGE SIZE_BYTES SRC_DIR [--force] [--progsize 32|256] | mkflash IMAGE PROFILE SRC_DIR [--app FILE] "
                 "[--force] | ls IMAGE | cat IMAGE PATH | hash IMAGE")
 
 

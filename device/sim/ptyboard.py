@@ -40,7 +40,7 @@ if %r:
         os.VfsFat.mkfs(_bd)
         os.mount(os.VfsFat(_bd), "/")
 else:
-    os.mount(os.VfsLfs2(_bd), "/")
+    os.mount(os.VfsLfs2(_bd, progsize=_bd.progsize), "/")
 os.chdir("/")
 sys.path[:] = ["", "/lib"]
 del FileBlockDev, _bd

@@ -52,7 +52,7 @@ def start(image):
 
                 bd = Dev(image, int(cut))
             Dev = None
-            os.mount(os.VfsLfs2(bd), "/")
+            os.mount(os.VfsLfs2(bd, progsize=bd.progsize), "/")
     except OSError as e:
         print("sim: cannot open image %s: %s" % (image, e), file=sys.stderr)
         if bd is not None:

@@ -42,6 +42,42 @@ def mkfs_copies_the_tree():
         bd.close()
 
 
+def blocks_taken(image, size):
+    # Blocks a file of size bytes takes on image's filesystem, mounted with the sizes the image's board uses.
+    bd = FileBlockDev(image)
+    try:
+        vfs = os.VfsLfs2(bd, progsize=bd.progsize)
+        before = vfs.statvfs("/")[3]
+        with vfs.open("/probe", "wb") as f:
+            f.write(bytes(size))
+        taken = before - vfs.statvfs("/")[3]
+        vfs.remove("/probe")
+        return taken
+    finally:
+        bd.close()
+
+
+@test
+def an_rp2_image_mounts_as_the_rp2_port_does():
+    # ports/rp2/modules/_boot.py mounts VfsLfs2(bdev, progsize=256): cache 1 KiB, so files up to 512 bytes stay in their
+    # folder's metadata; the esp32 port's defaults (progsize 32) keep only up to 128 (docs/device.md, "Simulated boards").
+    rp2 = TMP + "/rp2.img"
+    flashtool.mkfs(rp2, 848 * 1024, SRC, True, 256)
+    assert os.stat(rp2)[6] == 848 * 1024 + 4096, "the filesystem and the block that says how it is mounted"
+    bd = FileBlockDev(rp2)
+    assert (bd.blocks, bd.progsize) == (212, 256), (bd.blocks, bd.progsize)
+    bd.close()
+    b, vfs = flashtool.open_image(rp2)
+    try:
+        assert flashtool.files(vfs) == expected()
+    finally:
+        b.close()
+    assert blocks_taken(rp2, 512) == 0 and blocks_taken(rp2, 513) >= 1
+    flashtool.mkfs(IMG, 256 * 1024, SRC, True)
+    assert blocks_taken(IMG, 128) == 0 and blocks_taken(IMG, 129) >= 1
+    assert FileBlockDev(IMG).progsize == 32
+
+
 @test
 def mkfs_refuses_to_overwrite_without_force():
     raises(flashtool.Error, flashtool.mkfs, IMG, 256 * 1024, SRC)
