@@ -332,13 +332,16 @@ public struct DeviceView: Codable, Sendable, Equatable {
     public var decision: DecisionView?
     /// The firmware it runs, as its last check-in said; null for agents before 0.4.0, which say nothing of it.
     public var firmware: FirmwareView?
+    /// Free flash bytes, as its last check-in said; null when it did not say.
+    public var free: Int?
 
     public init(
         id: String, channel: String, board: String?, micropython: String?, agent: String?, version: String?, sequence: Int, lastSeen: String?,
         lastEvent: EventView?, revoked: Bool, enrollment: String?, tags: [String] = [], pin: String? = nil, decision: DecisionView? = nil,
-        firmware: FirmwareView? = nil
+        firmware: FirmwareView? = nil, free: Int? = nil
     ) {
         self.firmware = firmware
+        self.free = free
         self.tags = tags
         self.pin = pin
         self.decision = decision
@@ -372,6 +375,7 @@ public struct DeviceView: Codable, Sendable, Equatable {
         try c.encode(pin, forKey: .pin)
         try c.encode(decision, forKey: .decision)
         try c.encode(firmware, forKey: .firmware)
+        try c.encode(free, forKey: .free)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -384,11 +388,11 @@ public struct DeviceView: Codable, Sendable, Equatable {
             lastEvent: try c.decodeIfPresent(EventView.self, forKey: .lastEvent), revoked: try c.decode(Bool.self, forKey: .revoked),
             enrollment: try c.decodeIfPresent(String.self, forKey: .enrollment), tags: try c.decodeIfPresent([String].self, forKey: .tags) ?? [],
             pin: try c.decodeIfPresent(String.self, forKey: .pin), decision: try c.decodeIfPresent(DecisionView.self, forKey: .decision),
-            firmware: try c.decodeIfPresent(FirmwareView.self, forKey: .firmware))
+            firmware: try c.decodeIfPresent(FirmwareView.self, forKey: .firmware), free: try c.decodeIfPresent(Int.self, forKey: .free))
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, channel, board, micropython, agent, version, sequence, lastSeen, lastEvent, revoked, enrollment, tags, pin, decision, firmware
+        case id, channel, board, micropython, agent, version, sequence, lastSeen, lastEvent, revoked, enrollment, tags, pin, decision, firmware, free
     }
 }
 
@@ -642,6 +646,7 @@ extension DeviceView: WireSchema {
             "decision": JSONSchema.ref(DecisionView.self).orNull.described("What its next check-in would be offered, and why."),
             "firmware": JSONSchema.ref(FirmwareView.self).orNull
                 .described("The firmware it runs, as its last check-in said; null for agents before 0.4.0, which say nothing of it."),
+            "free": JSONSchema.integer(minimum: 0, maximum: Int.max).orNull.described("Free flash bytes, as its last check-in said; null when it did not say."),
         ])
     }
 }

@@ -27,7 +27,7 @@ extension DeviceView {
             id: device.id, channel: device.channel, board: device.board, micropython: device.micropython, agent: device.agent,
             version: device.version, sequence: device.sequence, lastSeen: device.lastSeen.map(rfc3339), lastEvent: device.lastEvent.map(EventView.init),
             revoked: device.revokedAt != nil, enrollment: device.enrollment, tags: device.tags, pin: device.pin, decision: decision,
-            firmware: FirmwareView(device))
+            firmware: FirmwareView(device), free: device.free)
     }
 }
 

@@ -212,13 +212,15 @@ struct Devices: AsyncParsableCommand {
             let devices = try await server.client().devices(tag: tag, channel: channel, version: version)
             if json { return try printJSON(devices) }
             // FIRMWARE: what the device runs below its files (— for agents before 0.4.0, which do not say); WHY says the step of an offer.
-            var rows = [["ID", "CHANNEL", "VERSION", "SEQ", "BOARD", "AGENT", "FIRMWARE", "TAGS", "LAST SEEN", "LAST EVENT", "WHY"]]
+            // FREE: its free flash at the last check-in, in decimal KB as WHY says a shortfall.
+            var rows = [["ID", "CHANNEL", "VERSION", "SEQ", "BOARD", "AGENT", "FIRMWARE", "FREE", "TAGS", "LAST SEEN", "LAST EVENT", "WHY"]]
             for d in devices {
                 let event = d.lastEvent.map { e in
                     [e.type, e.step.map { "(\($0))" } ?? "", e.version ?? "", e.reason.map { "(\($0))" } ?? ""].filter { !$0.isEmpty }.joined(separator: " ")
                 } ?? "-"
                 rows.append([
                     d.id, d.channel, d.version ?? "-", String(d.sequence), d.board ?? "-", d.agent ?? "-", d.firmware?.summary ?? "—",
+                    d.free.map { "\($0 / 1000) KB" } ?? "-",
                     d.tags.isEmpty ? "-" : d.tags.joined(separator: ","), d.lastSeen ?? "never", event, d.decision?.why ?? "-",
                 ])
             }

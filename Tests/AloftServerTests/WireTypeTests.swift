@@ -82,7 +82,8 @@ import Testing
         let device = DeviceView(
             id: "dev-1", channel: "stable", board: "esp32", micropython: "1.22.0", agent: "0.3.0", version: "1.2.0", sequence: 7,
             lastSeen: Self.time, lastEvent: Self.event, revoked: false, enrollment: "batch-1", tags: ["eu", "greenhouse"], pin: "1.2.0",
-            decision: DecisionView(offer: "1.3.0", reason: "newest", why: "offered 1.3.0: firmware first", step: "firmware"), firmware: firmware)
+            decision: DecisionView(offer: "1.3.0", reason: "newest", why: "offered 1.3.0: firmware first", step: "firmware"), firmware: firmware,
+            free: 307_200)
         let fresh = DeviceView(
             id: "dev-1", channel: "stable", board: nil, micropython: nil, agent: nil, version: nil, sequence: 0, lastSeen: nil, lastEvent: nil,
             revoked: false, enrollment: nil)
