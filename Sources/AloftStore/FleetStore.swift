@@ -67,6 +67,9 @@ public protocol FleetStore: Sendable {
     func release(channel: String, sequence: Int) async throws -> ReleaseRecord?
     /// The channel's release of this version; versions are unique per channel.
     func release(channel: String, version: String) async throws -> ReleaseRecord?
+    /// The `failed` and `rolled_back` events of a release (by its sequence) from devices of its channel, grouped by type,
+    /// step and reason, most frequent first; as long as the history keeps them.
+    func releaseFailures(channel: String, sequence: Int) async throws -> [ReleaseFailureRow]
 
     // MARK: Rollouts
 
@@ -463,6 +466,27 @@ public struct DevicePage: Sendable, Equatable {
     public init(devices: [DeviceRecord], total: Int) {
         self.devices = devices
         self.total = total
+    }
+}
+
+/// One group of ``FleetStore/releaseFailures(channel:sequence:)``.
+public struct ReleaseFailureRow: Sendable, Hashable {
+    /// `failed` or `rolled_back`.
+    public var type: String
+    /// `firmware` for the firmware step; nil for the files.
+    public var step: String?
+    public var reason: String?
+    /// Events in the group.
+    public var count: Int
+    /// Devices that reported them.
+    public var devices: Int
+
+    public init(type: String, step: String?, reason: String?, count: Int, devices: Int) {
+        self.type = type
+        self.step = step
+        self.reason = reason
+        self.count = count
+        self.devices = devices
     }
 }
 

@@ -310,6 +310,39 @@ public final class FluentFleetStore: FleetStore {
         return rows.map { DeviceCensusRow(channel: $0.channel, version: $0.version, state: $0.state, count: $0.count) }
     }
 
+    public func releaseFailures(channel: String, sequence: Int) async throws -> [ReleaseFailureRow] {
+        try await settle()
+        guard let sql = try db() as? any SQLDatabase else {  // both drivers are SQL; counted here otherwise
+            var groups: [ReleaseFailureRow: (count: Int, devices: Set<String>)] = [:]
+            for device in try await devices(channel: channel) {
+                for event in try await events(deviceID: device.id, limit: nil)
+                where event.sequence == sequence && (event.type == "failed" || event.type == "rolled_back") {
+                    let key = ReleaseFailureRow(type: event.type, step: event.step, reason: event.reason, count: 0, devices: 0)
+                    groups[key, default: (0, [])].count += 1
+                    groups[key, default: (0, [])].devices.insert(device.id)
+                }
+            }
+            return groups.map { ReleaseFailureRow(type: $0.type, step: $0.step, reason: $0.reason, count: $1.count, devices: $1.devices.count) }
+                .sorted { ($0.count, $1.reason ?? "") > ($1.count, $0.reason ?? "") }
+        }
+        struct Row: Decodable {
+            var type: String
+            var step: String?
+            var reason: String?
+            var count: Int
+            var devices: Int
+        }
+        let rows = try await sql.raw(
+            """
+            SELECT e.type AS type, e.step AS step, e.reason AS reason, COUNT(*) AS count, COUNT(DISTINCT e.device_id) AS devices
+            FROM events e JOIN devices d ON d.id = e.device_id
+            WHERE d.channel = \(bind: channel) AND e.sequence = \(bind: sequence) AND e.type IN ('failed', 'rolled_back')
+            GROUP BY e.type, e.step, e.reason ORDER BY count DESC, e.reason
+            """
+        ).all(decoding: Row.self)
+        return rows.map { ReleaseFailureRow(type: $0.type, step: $0.step, reason: $0.reason, count: $0.count, devices: $0.devices) }
+    }
+
     public func devices() async throws -> [DeviceRecord] {
         try await settle()
         return try await DeviceModel.query(on: db()).sort(\.$id).all().map(\.record)
