@@ -53,18 +53,28 @@ struct AccessAPI<Store: FleetStore>: Sendable {
     // MARK: Device tokens
 
     @Sendable func revokeDevice(request: Request, context: AloftRequestContext) async throws -> Response {
-        let id = try Self.deviceID(context)
+        try await revokeDevice(id: Self.deviceID(context), context: context)
+        return Response(status: .noContent)
+    }
+
+    /// Revokes a device's token, from the API or the console.
+    func revokeDevice(id: String, context: AloftRequestContext) async throws {
         try await store.revokeDevice(id: id)
         context.logger.notice("revoked device token", metadata: ["id": "\(id)", "by": "\(context.adminName ?? "-")"])
-        return Response(status: .noContent)
     }
 
     @Sendable func reissueDeviceToken(request: Request, context: AloftRequestContext) async throws -> Response {
         let id = try Self.deviceID(context)
+        return try context.json(DeviceTokenResponse(id: id, token: try await newDeviceToken(id: id, context: context)))
+    }
+
+    /// A new token for a device, from the API or the console: the old one stops working, a revoked device works again.
+    /// The token is returned to be shown once; only its SHA-256 is stored, and it is never logged.
+    func newDeviceToken(id: String, context: AloftRequestContext) async throws -> String {
         let token = BearerSecret.device.generate()
         try await store.replaceDeviceToken(id: id, tokenHash: BearerSecret.hash(token))
         context.logger.notice("issued a new device token", metadata: ["id": "\(id)", "by": "\(context.adminName ?? "-")"])
-        return try context.json(DeviceTokenResponse(id: id, token: token))
+        return token
     }
 
     // MARK: Enrollments

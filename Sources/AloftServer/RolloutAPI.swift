@@ -28,39 +28,55 @@ struct RolloutAPI<Store: FleetStore>: Sendable {
 
     @Sendable func tag(request: Request, context: AloftRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(as: DeviceTagsRequest.self)
+        return try await view(tag(decisions.existingDevice(context), body), context: context)
+    }
+
+    /// Adds and removes a device's tags, from the API or the console: each tag checked, at most ``Identifiers/maxTags``.
+    func tag(_ current: DeviceRecord, _ body: DeviceTagsRequest) async throws -> DeviceRecord {
         let add = body.add ?? [], remove = body.remove ?? []
         for tag in add + remove { try Identifiers.validateTag(tag) }
         guard add.count <= Identifiers.maxTags, remove.count <= Identifiers.maxTags else {
             throw APIError.badRequest("add or remove at most \(Identifiers.maxTags) tags at once")
         }
-        let current = try await decisions.existingDevice(context)
         guard Set(current.tags).union(add).subtracting(remove).count <= Identifiers.maxTags else {
             throw APIError.badRequest("a device has at most \(Identifiers.maxTags) tags")
         }
-        let device = try await store.updateDeviceTags(id: current.id, add: add, remove: remove)
-        return try await view(device, context: context)
+        return try await store.updateDeviceTags(id: current.id, add: add, remove: remove)
     }
 
     @Sendable func pin(request: Request, context: AloftRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(as: DevicePinRequest.self)
+        return try await view(pin(decisions.existingDevice(context), body), context: context)
+    }
+
+    /// Pins a device to a release of its channel, from the API or the console: 404 when the channel has no such release.
+    func pin(_ current: DeviceRecord, _ body: DevicePinRequest) async throws -> DeviceRecord {
         try AdminAPI<Store>.requireVersion(body.version)
-        let current = try await decisions.existingDevice(context)
-        let id = current.id
         guard try await store.release(channel: current.channel, version: body.version) != nil else {
-            throw APIError.notFound("channel '\(current.channel)' of device '\(id)' has no release \(body.version)")
+            throw APIError.notFound("channel '\(current.channel)' of device '\(current.id)' has no release \(body.version)")
         }
-        return try await view(store.setDevicePin(id: id, version: body.version), context: context)
+        return try await store.setDevicePin(id: current.id, version: body.version)
     }
 
     @Sendable func unpin(request: Request, context: AloftRequestContext) async throws -> Response {
-        let id = try deviceID(context)
-        return try await view(store.setDevicePin(id: id, version: nil), context: context)
+        try await view(unpin(deviceID(context)), context: context)
+    }
+
+    /// Unpins a device, from the API or the console (unpinned already is fine).
+    func unpin(_ id: String) async throws -> DeviceRecord {
+        try await store.setDevicePin(id: id, version: nil)
     }
 
     // MARK: Rollouts
 
     @Sendable func start(request: Request, context: AloftRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(as: StartRolloutRequest.self)
+        return try await context.json(decisions.view(start(body, context: context), withFlash: true), status: .created)
+    }
+
+    /// Starts a rollout, from the API or the console: the request checked as the core's ``RolloutPolicy`` rules say, 404
+    /// without the release, 409 while another rollout of the channel is active; then its first step at once.
+    func start(_ body: StartRolloutRequest, context: AloftRequestContext) async throws -> Rollout {
         try Identifiers.validateChannel(body.channel)
         try AdminAPI<Store>.requireVersion(body.version)
         let policy = RolloutPolicy(
@@ -84,8 +100,11 @@ struct RolloutAPI<Store: FleetStore>: Sendable {
         rollout = try await decisions.advance(rollout, now: now)
         context.logger.info(
             "started rollout",
-            metadata: ["id": "\(rollout.id)", "channel": "\(rollout.channel)", "version": "\(rollout.version)", "phases": "\(policy.phases)"])
-        return try await context.json(decisions.view(rollout, withFlash: true), status: .created)
+            metadata: [
+                "id": "\(rollout.id)", "channel": "\(rollout.channel)", "version": "\(rollout.version)", "phases": "\(policy.phases)",
+                "admin": "\(context.adminName ?? "-")",
+            ])
+        return rollout
     }
 
     @Sendable func list(request: Request, context: AloftRequestContext) async throws -> Response {
