@@ -10,7 +10,8 @@ extension APIOperation {
         release, createDevice, listDevices, device, deviceEvents, deviceDownloads, tagDevice, pinDevice, unpinDevice,
         startRollout, listRollouts, rollout, pauseRollout, resumeRollout, abortRollout, revokeDevice, reissueDeviceToken,
         listAdminTokens, createAdminToken, revokeAdminToken, listEnrollments, createEnrollment, revokeEnrollment,
-        dashboard, consoleDevices, consoleDevice, consolePauseRollout, consoleResumeRollout, consoleAbortRollout,
+        dashboard, consoleDevices, consoleDevice, consolePauseRollout, consoleResumeRollout, consoleAbortRollout, consoleStartRollout,
+        consoleRelease, consoleTagDevice, consolePinDevice, consoleUnpinDevice, consoleRevokeDevice, consoleNewDeviceToken,
         metrics, health, openAPIDocument,
     ]
 
@@ -249,9 +250,9 @@ extension APIOperation {
 
     public static let dashboard = APIOperation(
         id: "dashboard", .get, "/dashboard", access: .admin, tag: .console,
-        summary: "The fleet: devices per release and per state, rollouts with their phases and buttons, releases.",
-        parameters: [.query("changed", .integer(minimum: 1, maximum: Int.max), "A rollout a button just changed: the page says what it is now.")],
-        answers: [Response(200, "An HTML page.", .text(mediaType: "text/html"))])
+        summary: "The fleet: devices per release and per state, rollouts with their phases and buttons, the form that starts one, releases.",
+        parameters: [.query("changed", .integer(minimum: 1, maximum: Int.max), "A rollout a form just changed: the page says what it is now.")],
+        answers: [consolePage, consoleError(400, "`changed` is not a rollout id.")])
 
     public static let consoleDevices = APIOperation(
         id: "consoleDevices", .get, "/dashboard/devices", access: .admin, tag: .console,
@@ -264,17 +265,72 @@ extension APIOperation {
             .query("state", .string(maxLength: 32), "Only devices whose last event is of this type; `none` for no event yet (empty: any)."),
             .query("page", .integer(minimum: 1, maximum: consoleMaxPage), "1-based; a page past the last shows none."),
         ],
-        answers: [Response(200, "An HTML page.", .text(mediaType: "text/html"))])
+        answers: [consolePage, consoleError(400, "A filter breaks its rule; the page names it.")])
 
     public static let consoleDevice = APIOperation(
         id: "consoleDevice", .get, "/dashboard/devices/{id}", access: .admin, tag: .console,
-        summary: "One device: what it runs, what it would be offered and why, its events and blob downloads (newest first).",
-        parameters: [deviceIDParameter],
-        answers: [Response(200, "An HTML page.", .text(mediaType: "text/html")), noDevice])
+        summary: "One device: what it runs, what it would be offered and why, its events and blob downloads (newest first), and its forms.",
+        parameters: [
+            deviceIDParameter,
+            .query("changed", .string(oneOf: ConsoleChange.allCases.map(\.rawValue)), "What a form just changed: the page says what it is now."),
+        ],
+        answers: [consolePage, consoleError(400, "The id is not a device id, or `changed` is not one of its values."), consoleNoDevice])
+
+    public static let consoleRelease = APIOperation(
+        id: "consoleRelease", .get, "/dashboard/channels/{channel}/releases/{version}", access: .admin, tag: .console,
+        summary: "One release: its files and size, firmware images, the devices on it, and its failures and rollbacks grouped by reason.",
+        parameters: [.path("channel", .channel, "The channel."), .path("version", .semanticVersion, "The release's version.")],
+        answers: [
+            consolePage, consoleError(400, "The channel or the version breaks its rule."), consoleError(404, "The channel has no release of this version."),
+        ])
 
     public static let consolePauseRollout = consoleRolloutAction("consolePauseRollout", "pause")
     public static let consoleResumeRollout = consoleRolloutAction("consoleResumeRollout", "resume")
     public static let consoleAbortRollout = consoleRolloutAction("consoleAbortRollout", "abort")
+
+    public static let consoleStartRollout = consoleForm(
+        id: "consoleStartRollout", "/dashboard/rollouts",
+        summary: "The fleet page's rollout form: as `POST /api/v1/admin/rollouts`, its lists comma- or space-separated in one field each.",
+        fields: [
+            "channel": .channel, "version": .semanticVersion, "phases": .string(maxLength: 200), "tags": .string(maxLength: 2000),
+            "boards": .string(maxLength: 2000), "devices": .string(maxLength: 12000), "maxFailures": .string(maxLength: 16),
+            "minDevices": .string(maxLength: 8), "soak": .string(maxLength: 16), "window": .string(maxLength: 64), "manual": .string(maxLength: 8),
+        ],
+        required: ["channel", "version"], bodyLimit: 16 * 1024, done: "Started; to the fleet page, at the rollout.",
+        refusals: [
+            consoleError(404, "The channel has no release of this version."),
+            consoleError(409, "Another rollout of the channel is running or paused."),
+        ])
+
+    public static let consoleTagDevice = consoleDeviceForm(
+        "consoleTagDevice", "tags", summary: "The device page's tag form: as `POST /api/v1/admin/devices/{id}/tags`, tags comma- or space-separated.",
+        fields: ["add": .string(maxLength: 2000), "remove": .string(maxLength: 2000)])
+
+    public static let consolePinDevice = consoleDeviceForm(
+        "consolePinDevice", "pin", summary: "The device page's pin form: as `PUT /api/v1/admin/devices/{id}/pin`.", fields: ["version": .semanticVersion],
+        required: ["version"], notFound: "No device has this id, or its channel has no release of this version.")
+
+    public static let consoleUnpinDevice = consoleDeviceForm(
+        "consoleUnpinDevice", "unpin", summary: "The device page's unpin button: as `DELETE /api/v1/admin/devices/{id}/pin`.")
+
+    public static let consoleRevokeDevice = consoleDeviceForm(
+        "consoleRevokeDevice", "revoke", summary: "The device page's revoke button: as `POST /api/v1/admin/devices/{id}/revoke`.")
+
+    public static let consoleNewDeviceToken = APIOperation(
+        id: "consoleNewDeviceToken", .post, "/dashboard/devices/{id}/token", access: .admin, tag: .console,
+        summary: "The device page's new-token button: as `POST /api/v1/admin/devices/{id}/token`; the page shows the token this once.",
+        parameters: [deviceIDParameter], body: .form(.object(required: ["csrf": .string(maxLength: 128)])), bodyLimit: 1024,
+        answers: [
+            Response(200, "An HTML page with the new token, not cached; it is never in a URL.", .text(mediaType: "text/html")),
+            consoleNotFromConsole, consoleNoDevice, consoleError(400, "The id is not a device id, or the form is not UTF-8."), consoleTooLarge(1024),
+        ])
+
+    /// What a device page's `?changed=` names: the form just used, whose result the page then reads from the store.
+    public enum ConsoleChange: String, Sendable, CaseIterable {
+        case tags
+        case pin
+        case revoked
+    }
 
     /// Devices on one page of ``consoleDevices``.
     public static let consolePageSize = 50
@@ -315,17 +371,57 @@ extension APIOperation {
 
     /// A console button: the form posts its cross-site token; the answer sends the browser back to the fleet page.
     static func consoleRolloutAction(_ id: String, _ verb: String) -> APIOperation {
-        APIOperation(
-            id: id, .post, "/dashboard/rollouts/{rollout}/\(verb)", access: .admin, tag: .console,
+        consoleForm(
+            id: id, "/dashboard/rollouts/{rollout}/\(verb)",
             summary: "The console's \(verb) button: as `POST /api/v1/admin/rollouts/{rollout}/\(verb)`, from a form of the console only.",
-            parameters: [rolloutIDParameter],
-            body: .form(.object(required: ["csrf": .string(maxLength: 128)])), bodyLimit: 1024,
-            answers: [
-                Response(303, "Done; back to the fleet page.", headers: [Header("Location", "The fleet page, at this rollout.")]),
-                .error(403, "Not from a page of this console: another site's Origin or Sec-Fetch-Site, or a wrong or missing form token."),
-                noRollout, .error(409, "The rollout cannot \(verb) as it stands."),
-            ])
+            parameters: [rolloutIDParameter], done: "Done; back to the fleet page, at this rollout.",
+            refusals: [consoleError(404, "No rollout has this id."), consoleError(409, "The rollout cannot \(verb) as it stands.")])
     }
+
+    /// A form of a device's page: done, back to that page, which says what changed.
+    static func consoleDeviceForm(
+        _ id: String, _ verb: String, summary: String, fields: [String: JSONSchema] = [:], required: Set<String> = [],
+        notFound: String = "No device has this id."
+    ) -> APIOperation {
+        consoleForm(
+            id: id, "/dashboard/devices/{id}/\(verb)", summary: summary, parameters: [deviceIDParameter], fields: fields, required: required,
+            done: "Done; back to the device's page, which says what changed.", refusals: [consoleError(404, notFound)])
+    }
+
+    /// A form of the console: `csrf` and `fields`, refused (403) from anywhere but the console's own pages; done, a 303
+    /// back to a page (Post/Redirect/Get); refused, an HTML page with the one-line reason.
+    static func consoleForm(
+        id: String, _ path: String, summary: String, parameters: [Parameter] = [], fields: [String: JSONSchema] = [:], required: Set<String> = [],
+        bodyLimit: Int = 1024, done: String, refusals: [Response]
+    ) -> APIOperation {
+        var properties = fields
+        properties["csrf"] = .string(maxLength: 128)
+        return APIOperation(
+            id: id, .post, path, access: .admin, tag: .console, summary: summary, parameters: parameters,
+            body: .form(.object(required: properties.filter { $0.key == "csrf" || required.contains($0.key) }, optional: properties.filter {
+                $0.key != "csrf" && !required.contains($0.key)
+            })), bodyLimit: bodyLimit,
+            answers: [
+                Response(303, done, headers: [Header("Location", "The page to go back to.")]), consoleNotFromConsole,
+                consoleError(400, "A field breaks its rule, or the form is not UTF-8; the page names it."), consoleTooLarge(bodyLimit),
+            ] + refusals)
+    }
+
+    /// An HTML page of the console.
+    static var consolePage: Response { Response(200, "An HTML page.", .text(mediaType: "text/html")) }
+
+    /// A console refusal: an HTML page with the one-line reason and a link back, not the API's JSON.
+    static func consoleError(_ status: Int, _ description: String) -> Response {
+        Response(status, description + " An HTML page says it.", .text(mediaType: "text/html"))
+    }
+
+    static var consoleNoDevice: Response { consoleError(404, "No device has this id.") }
+
+    static var consoleNotFromConsole: Response {
+        consoleError(403, "Not from a page of this console: another site's Origin or Sec-Fetch-Site, or a wrong or missing form token.")
+    }
+
+    static func consoleTooLarge(_ limit: Int) -> Response { consoleError(413, "The form is larger than \(limit) bytes.") }
 
     static var blobParameters: [Parameter] {
         [

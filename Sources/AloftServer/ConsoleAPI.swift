@@ -5,30 +5,74 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// The fleet console behind the admin login (docs/console.md): the fleet page, the device list and a device's page, and
-/// the rollout buttons. The handlers load, call the core and render ``ConsolePages``; a button does what
-/// `POST /api/v1/admin/rollouts/{rollout}/{action}` does, through the same ``FleetDecisions/perform(_:on:context:)``.
+/// The fleet console behind the admin login (docs/console.md): the fleet page, the device list, a device's page and a
+/// release's page, and the forms that act on rollouts and devices. The handlers load, call the core and render
+/// ``ConsolePages``; a form parses its fields into the request the API takes and calls the same function the API's
+/// handler does (``RolloutAPI``, ``AccessAPI``, ``FleetDecisions``), so the two cannot act differently.
+///
+/// Every form goes through ``form(_:request:context:)`` (``ConsoleGuard``'s checks), and every error on a console route
+/// is an HTML page with its status (``ConsolePages/renderError(status:message:back:now:)``), never the API's JSON.
 struct ConsoleAPI<Store: FleetStore>: Sendable {
     let store: Store
     let decisions: FleetDecisions<Store>
     let clock: @Sendable () -> Date
     let pages = ConsolePages()
+    var rollouts: RolloutAPI<Store> { RolloutAPI(store: store, decisions: decisions, clock: clock) }
+    var access: AccessAPI<Store> { AccessAPI(store: store) }
 
     /// Rollouts the fleet page shows, newest first.
     static var rolloutsShown: Int { 8 }
     /// Releases the fleet page lists, newest first.
     static var releasesShown: Int { 20 }
+    /// Devices a release's page lists; the device list has them all.
+    static var releaseDevicesShown: Int { 50 }
 
     func addRoutes(to routes: RouteTable) {
-        routes.add(.dashboard, use: fleet)
-        routes.add(.consoleDevices, use: devices)
-        routes.add(.consoleDevice, use: device)
+        add(.dashboard, to: routes, use: fleet)
+        add(.consoleDevices, to: routes, use: devices)
+        add(.consoleDevice, to: routes, use: device)
+        add(.consoleRelease, to: routes, use: release)
         for (operation, action) in [
             (APIOperation.consolePauseRollout, RolloutAction.pause), (.consoleResumeRollout, .resume), (.consoleAbortRollout, .abort),
         ] {
-            routes.add(operation) { request, context in try await act(action, request: request, context: context) }
+            add(operation, to: routes) { request, context in try await act(action, operation: operation, request: request, context: context) }
+        }
+        add(.consoleStartRollout, to: routes, use: startRollout)
+        add(.consoleTagDevice, to: routes, use: tag)
+        add(.consolePinDevice, to: routes, use: pin)
+        add(.consoleUnpinDevice, to: routes, use: unpin)
+        add(.consoleRevokeDevice, to: routes, use: revoke)
+        add(.consoleNewDeviceToken, to: routes, use: newToken)
+    }
+
+    /// A console route: whatever it throws becomes an HTML page with the error's status and one line, and a link back.
+    private func add(_ operation: APIOperation, to routes: RouteTable, use handler: @escaping RouteTable.Handler) {
+        routes.add(operation) { request, context in
+            do {
+                return try await handler(request, context)
+            } catch {
+                let back = Self.back(operation, context: context)
+                guard let apiError = APIError.from(error) else {
+                    context.logger.error("console request failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+                    return Self.html(
+                        pages.renderError(status: 500, message: "internal error; the server log has details", back: back, now: clock()),
+                        status: .internalServerError)
+                }
+                return Self.html(
+                    pages.renderError(status: apiError.status.code, message: apiError.message, back: back, now: clock()), status: apiError.status)
+            }
         }
     }
+
+    /// Where an error page links back to: the device page a device's form is on, the list a missing page is in, the fleet.
+    static func back(_ operation: APIOperation, context: AloftRequestContext) -> String {
+        if operation.method == .post, let id = context.parameters.get("id"), (try? Identifiers.validateDeviceID(id)) != nil {
+            return "/dashboard/devices/" + id
+        }
+        return operation.path.hasPrefix("/dashboard/devices") ? "/dashboard/devices" : "/dashboard"
+    }
+
+    // MARK: Pages
 
     @Sendable func fleet(request: Request, context: AloftRequestContext) async throws -> Response {
         let now = clock()
@@ -40,12 +84,13 @@ struct ConsoleAPI<Store: FleetStore>: Sendable {
         // The newest few, not every release's envelopes (up to a megabyte each) to show twenty.
         let releases = try await store.releases(channel: nil, limit: Self.releasesShown)
         let releaseCount = try await store.releaseCount()
-        // After a button, the page says what the rollout is now: read from the store, never echoed from the link.
+        // After a form, the page says what the rollout is now: read from the store, never echoed from the link.
         var notice: String?
         if let text = request.uri.queryParameters["changed"],
            let changed = try await store.rollout(id: FleetDecisions<Store>.rolloutID(String(text), field: "changed (a rollout id)"))
         {
-            notice = "Rollout \(changed.id) (\(changed.version) on \(changed.channel)) is \(changed.status.rawValue)."
+            notice = "Rollout \(changed.id) (\(changed.version) on \(changed.channel)) is \(changed.status.rawValue), in phase \(changed.phase + 1) of "
+                + "\(changed.policy.phases.count)."
         }
         let html = pages.renderFleet(
             census: census, rollouts: rollouts, releases: releases, releaseCount: releaseCount,
@@ -75,26 +120,161 @@ struct ConsoleAPI<Store: FleetStore>: Sendable {
         let device = try await decisions.existingDevice(context)
         let id = device.id
         let now = clock()
+        var notice: String?
+        if let text = request.uri.queryParameters["changed"] {
+            guard let change = APIOperation.ConsoleChange(rawValue: String(text)) else {
+                throw APIError.badRequest("changed must be one of \(APIOperation.ConsoleChange.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            notice = Self.notice(change, device)
+        }
         let view = try await decisions.view(device, rollouts: store.rollouts(channel: device.channel), now: now)
         let events = try await store.events(deviceID: id, limit: ConsolePages.historyLimit)
         let downloads = try await store.downloads(deviceID: id, limit: ConsolePages.historyLimit)
-        return Self.html(pages.renderDevice(device, view: view, events: events, downloads: downloads, now: now))
+        let releases = try await store.releases(channel: device.channel, limit: Self.releasesShown).map(\.version)
+        return Self.html(
+            pages.renderDevice(
+                device, view: view, events: events, downloads: downloads, csrf: try ConsoleGuard.formToken(context), notice: notice, releases: releases,
+                now: now))
     }
 
-    /// A rollout button: refused (403) unless it comes from a page of this console; then the API's action, and back.
-    func act(_ action: RolloutAction, request: Request, context: AloftRequestContext) async throws -> Response {
+    /// What a device's form changed, as the store has it now (never echoed from the link).
+    static func notice(_ change: APIOperation.ConsoleChange, _ device: DeviceRecord) -> String {
+        switch change {
+        case .tags: device.tags.isEmpty ? "Device \(device.id) has no tags now." : "Device \(device.id) is tagged \(device.tags.joined(separator: ", ")) now."
+        case .pin: device.pin.map { "Device \(device.id) is pinned to \($0)." } ?? "Device \(device.id) is not pinned."
+        case .revoked:
+            device.revokedAt.map { "Device \(device.id)'s token is revoked since \(rfc3339($0)): its requests get 401 until it has a new token." }
+                ?? "Device \(device.id)'s token is not revoked."
+        }
+    }
+
+    @Sendable func release(request: Request, context: AloftRequestContext) async throws -> Response {
+        let channel = try context.parameters.require("channel")
+        try Identifiers.validateChannel(channel)
+        let version = try context.parameters.require("version")
+        try AdminAPI<Store>.requireVersion(version)
+        guard let release = try await store.release(channel: channel, version: version) else {
+            throw APIError.notFound("channel '\(channel)' has no release \(version)")
+        }
+        let onIt = try await store.devicePage(DeviceQuery(channel: channel, version: version, limit: Self.releaseDevicesShown))
+        let failures = try await store.releaseFailures(channel: channel, sequence: release.sequence)
+        let rollouts = try await store.rollouts(channel: channel).filter { $0.sequence == release.sequence }
+        return Self.html(
+            pages.renderRelease(
+                release, devices: onIt.devices, deviceTotal: onIt.total, failures: failures, rollouts: rollouts, csrf: try ConsoleGuard.formToken(context),
+                now: clock()))
+    }
+
+    // MARK: Forms
+
+    /// A rollout button: the API's action, and back to the fleet page at the rollout.
+    func act(_ action: RolloutAction, operation: APIOperation, request: Request, context: AloftRequestContext) async throws -> Response {
+        _ = try await form(operation, request: request, context: context)
+        let rollout = try await decisions.perform(action, on: decisions.existingRollout(context), context: context)
+        return Self.redirect("/dashboard?changed=\(rollout.id)#rollout-\(rollout.id)")
+    }
+
+    @Sendable func startRollout(request: Request, context: AloftRequestContext) async throws -> Response {
+        let form = try await form(.consoleStartRollout, request: request, context: context)
+        let rollout = try await rollouts.start(Self.rolloutRequest(form), context: context)
+        return Self.redirect("/dashboard?changed=\(rollout.id)#rollout-\(rollout.id)")
+    }
+
+    @Sendable func tag(request: Request, context: AloftRequestContext) async throws -> Response {
+        let form = try await form(.consoleTagDevice, request: request, context: context)
+        let body = DeviceTagsRequest(add: Self.list(form["add"]), remove: Self.list(form["remove"]))
+        guard !(body.add ?? []).isEmpty || !(body.remove ?? []).isEmpty else { throw APIError.badRequest("name a tag to add or to remove") }
+        let device = try await rollouts.tag(decisions.existingDevice(context), body)
+        return Self.redirect(device, .tags)
+    }
+
+    @Sendable func pin(request: Request, context: AloftRequestContext) async throws -> Response {
+        let form = try await form(.consolePinDevice, request: request, context: context)
+        let device = try await rollouts.pin(decisions.existingDevice(context), DevicePinRequest(version: form["version"]))
+        return Self.redirect(device, .pin)
+    }
+
+    @Sendable func unpin(request: Request, context: AloftRequestContext) async throws -> Response {
+        _ = try await form(.consoleUnpinDevice, request: request, context: context)
+        return Self.redirect(try await rollouts.unpin(decisions.existingDevice(context).id), .pin)
+    }
+
+    @Sendable func revoke(request: Request, context: AloftRequestContext) async throws -> Response {
+        _ = try await form(.consoleRevokeDevice, request: request, context: context)
+        let device = try await decisions.existingDevice(context)
+        try await access.revokeDevice(id: device.id, context: context)
+        return Self.redirect(device, .revoked)
+    }
+
+    /// The new token is the answer's body, this once: a redirect would have to carry it in a URL (history, logs).
+    @Sendable func newToken(request: Request, context: AloftRequestContext) async throws -> Response {
+        _ = try await form(.consoleNewDeviceToken, request: request, context: context)
+        let device = try await decisions.existingDevice(context)
+        let token = try await access.newDeviceToken(id: device.id, context: context)
+        return Self.html(pages.renderNewToken(device: device.id, token: token, now: clock()))
+    }
+
+    /// The fields of a console form, after ``ConsoleGuard``'s checks: refused (403) unless the request comes from a page of
+    /// this console with its form token; the body at most the operation's limit (413) and UTF-8 (400).
+    func form(_ operation: APIOperation, request: Request, context: AloftRequestContext) async throws -> ConsoleForm {
         if let refusal = ConsoleGuard.crossSiteRefusal(
             origin: request.headers[.origin], fetchSite: request.headers[ConsoleGuard.secFetchSite], authority: request.head.authority)
         {
             throw APIError(.forbidden, refusal)
         }
-        let body = try await request.collectBody(limit: APIOperation.consolePauseRollout.bodyLimit ?? 1024)
-        let presented = ConsoleGuard.field("csrf", in: Array(body.readableBytesView)) ?? ""
-        guard Digest.constantTimeEqual(presented, try ConsoleGuard.formToken(context)) else {
-            throw APIError(.forbidden, "the form token is missing or wrong: use the buttons of the console's own pages")
+        let body = try await request.collectBody(limit: operation.bodyLimit ?? 1024)
+        let form = try ConsoleForm(Array(body.readableBytesView))
+        guard Digest.constantTimeEqual(form["csrf"], try ConsoleGuard.formToken(context)) else {
+            throw APIError(.forbidden, "the form token is missing or wrong: use the forms of the console's own pages")
         }
-        let rollout = try await decisions.perform(action, on: decisions.existingRollout(context), context: context)
-        return Response(status: .seeOther, headers: [.location: "/dashboard?changed=\(rollout.id)#rollout-\(rollout.id)"])
+        return form
+    }
+
+    /// The rollout form as the API's request: lists comma- or space-separated, the soak as `aloft rollout start` takes it
+    /// (`90s`, `30m`, `1h`, `2d`, a bare number is seconds); empty fields absent, so the API's defaults apply.
+    static func rolloutRequest(_ form: ConsoleForm) throws -> StartRolloutRequest {
+        func optional(_ name: String) -> String? { form[name].isEmpty ? nil : form[name] }
+        func number(_ name: String, _ rule: String) throws -> Int? {
+            guard let text = optional(name) else { return nil }
+            guard text.utf8.count <= 7, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int(text) else {
+                throw APIError.badRequest("\(rule), got '\(text.prefix(40))'")
+            }
+            return value
+        }
+        var phases: [Int]?
+        if let list = list(form["phases"]) {
+            phases = try list.map { text in
+                guard text.utf8.count <= 3, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let percent = Int(text) else {
+                    throw APIError.badRequest("phases are cumulative percentages separated by commas, like 10,50,100; got '\(text.prefix(40))'")
+                }
+                return percent
+            }
+        }
+        guard !form["channel"].isEmpty else { throw APIError.badRequest("the form has no channel") }
+        guard !form["version"].isEmpty else { throw APIError.badRequest("the form has no version") }
+        let manual = form["manual"]
+        guard ["", "on", "true", "1"].contains(manual) else { throw APIError.badRequest("manual is a checkbox: on, or absent") }
+        return StartRolloutRequest(
+            channel: form["channel"], version: form["version"], phases: phases, tags: list(form["tags"]), boards: list(form["boards"]),
+            devices: list(form["devices"]), maxFailures: optional("maxFailures"),
+            minDevices: try number("minDevices", "min devices is a whole number from 1 to 1000000"),
+            soak: try optional("soak").map { text throws(AloftError) in try RolloutPolicy.parseDuration(text) }, window: optional("window"),
+            manual: manual.isEmpty ? nil : true)
+    }
+
+    /// The items of a list field: comma- or space-separated; nil when there are none.
+    static func list(_ text: String) -> [String]? {
+        let items = text.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }).map(String.init)
+        return items.isEmpty ? nil : items
+    }
+
+    /// Post/Redirect/Get: a reload of the page the browser lands on does not post the form again.
+    static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+    }
+
+    static func redirect(_ device: DeviceRecord, _ change: APIOperation.ConsoleChange) -> Response {
+        redirect("/dashboard/devices/\(device.id)?changed=\(change.rawValue)")
     }
 
     /// The device list's filters from the query, each checked as the API checks it (400 with the rule otherwise).
@@ -121,11 +301,11 @@ struct ConsoleAPI<Store: FleetStore>: Sendable {
         return (filters, page)
     }
 
-    static func html(_ text: String) -> Response {
+    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
         var buffer = ByteBuffer()
         buffer.writeString(text)
         return Response(
-            status: .ok,
+            status: status,
             headers: [
                 .contentType: "text/html; charset=utf-8", .contentLength: String(buffer.readableBytes),
                 // Not framed by other sites (clickjacking the buttons), not cached by shared caches.
@@ -171,17 +351,59 @@ enum ConsoleGuard {
         return nil
     }
 
-    /// The value of field `name` in an `application/x-www-form-urlencoded` body; nil when it is absent or not UTF-8.
+    /// The value of field `name` in an `application/x-www-form-urlencoded` body; nil when it is absent or the body is not UTF-8.
     static func field(_ name: String, in body: [UInt8]) -> String? {
+        (try? ConsoleForm(body))?.fields[name]
+    }
+}
+
+/// The fields of an `application/x-www-form-urlencoded` body, the first of each name; a field that is absent reads as
+/// empty, as a form's empty input does. A body that is not UTF-8 once decoded is refused (400), never guessed at.
+struct ConsoleForm: Sendable {
+    let fields: [String: String]
+
+    init(_ body: [UInt8]) throws {
+        var fields: [String: String] = [:]
         for pair in body.split(separator: UInt8(ascii: "&")) {
             let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
-            guard let key = decode(parts[0]), key == name else { continue }
-            return parts.count > 1 ? decode(parts[1]) : ""
+            guard let key = Self.decode(parts[0]), let value = parts.count > 1 ? Self.decode(parts[1]) : "" else {
+                throw APIError.badRequest("the form is not UTF-8 text in application/x-www-form-urlencoded")
+            }
+            if fields[key] == nil { fields[key] = value }
         }
-        return nil
+        self.fields = fields
     }
 
+    /// The field, spaces around it trimmed; empty when absent.
+    subscript(_ name: String) -> String { fields[name]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "" }
+
+    /// `+` is a space and `%XX` a byte; the bytes must be UTF-8.
     private static func decode(_ bytes: ArraySlice<UInt8>) -> String? {
-        String(decoding: bytes.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }, as: UTF8.self).removingPercentEncoding
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "%") {
+                guard index + 2 < bytes.endIndex,
+                      let high = hex(bytes[index + 1]), let low = hex(bytes[index + 2])
+                else { return nil }
+                out.append(high << 4 | low)
+                index += 3
+            } else {
+                out.append(byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
+                index += 1
+            }
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+
+    private static func hex(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 }

@@ -15,12 +15,18 @@ struct ConsolePages: Sendable {
     private let fleet: MustacheTemplate
     private let devices: MustacheTemplate
     private let device: MustacheTemplate
+    private let release: MustacheTemplate
+    private let error: MustacheTemplate
+    private let newToken: MustacheTemplate
 
     init() {
         // The templates are constants; a parse failure is a bug the console tests catch.
-        fleet = try! MustacheTemplate(string: Self.head + Self.fleetBody + Self.foot)
+        fleet = try! MustacheTemplate(string: Self.head + Self.fleetBody + Self.startRolloutForm + Self.releasesTable + Self.foot)
         devices = try! MustacheTemplate(string: Self.head + Self.devicesBody + Self.foot)
         device = try! MustacheTemplate(string: Self.head + Self.deviceBody + Self.foot)
+        release = try! MustacheTemplate(string: Self.head + Self.releaseBody + Self.startRolloutForm + Self.foot)
+        error = try! MustacheTemplate(string: Self.head + Self.errorBody + Self.foot)
+        newToken = try! MustacheTemplate(string: Self.head + Self.newTokenBody + Self.foot)
     }
 
     // MARK: Fleet
@@ -90,6 +96,8 @@ struct ConsolePages: Sendable {
         var channel: String
         var sequence: Int
         var version: String
+        /// The release's page.
+        var link: String
         var files: Int
         var size: String
         var devices: Int
@@ -125,7 +133,8 @@ struct ConsolePages: Sendable {
         let cards = rollouts.map { Self.card($0.rollout, $0.view) }
         let releaseRows = releases.map { release in
             ReleaseRow(
-                channel: release.channel, sequence: release.sequence, version: release.version, files: release.fileCount,
+                channel: release.channel, sequence: release.sequence, version: release.version, link: Self.releaseLink(release),
+                files: release.fileCount,
                 size: Self.bytes(release.totalSize),
                 devices: census.filter { $0.channel == release.channel && $0.version == release.version }.reduce(0) { $0 + $1.count },
                 held: release.held, published: Self.ago(release.publishedAt, now: now),
@@ -137,6 +146,10 @@ struct ConsolePages: Sendable {
             "title": "Fleet", "fleetTab": true, "csrf": csrf,
             "deviceCount": census.reduce(0) { $0 + $1.count }, "releaseCount": releaseCount, "bars": bars, "rollouts": cards,
             "releases": releaseRows, "moreReleases": releaseCount > releases.count, "generated": ReleaseManifest.timestamp(now),
+            // The rollout form offers the channels and versions there are; a held release is the usual one to roll out.
+            "channelOptions": Array(Set(census.map(\.channel) + releases.map(\.channel))).sorted(),
+            "versionOptions": Array(Set(releases.map(\.version))).sorted(by: Self.versionOrder),
+            "formChannel": releases.first(where: \.held)?.channel ?? "", "formVersion": releases.first(where: \.held)?.version ?? "",
         ]
         context["notice"] = notice
         return fleet.render(context)
@@ -290,8 +303,12 @@ struct ConsolePages: Sendable {
         var bad: Bool
     }
 
-    /// A device: its facts, its decision, its event timeline and blob downloads.
-    func renderDevice(_ record: DeviceRecord, view: DeviceView, events: [DeviceEvent], downloads: [BlobDownload], now: Date) -> String {
+    /// A device: its facts, its decision, its event timeline and blob downloads, and its forms. `releases` are the versions
+    /// of its channel the pin form suggests.
+    func renderDevice(
+        _ record: DeviceRecord, view: DeviceView, events: [DeviceEvent], downloads: [BlobDownload], csrf: String = "", notice: String? = nil,
+        releases: [String] = [], now: Date
+    ) -> String {
         var facts = [
             Fact(name: "Channel", value: record.channel),
             Fact(name: "Installed", value: record.version.map { "\($0) (sequence \(record.sequence))" } ?? "nothing yet"),
@@ -322,9 +339,96 @@ struct ConsolePages: Sendable {
                     status: download.status, bad: download.status >= 400)
             },
             "historyLimit": Self.historyLimit, "generated": ReleaseManifest.timestamp(now),
+            "csrf": csrf, "pin": record.pin ?? "", "releaseOptions": releases,
+            "buttons": Self.deviceButtons(record),
         ]
         context["offer"] = view.decision?.offer
+        context["notice"] = notice
+        if !record.tags.isEmpty { context["tags"] = record.tags.joined(separator: " ") }
         return device.render(context)
+    }
+
+    /// The device page's buttons without fields of their own (each its own form with the form token). An action of the
+    /// device page is one more entry here and one more console operation.
+    static func deviceButtons(_ record: DeviceRecord) -> [ActionButton] {
+        var buttons: [ActionButton] = []
+        let base = "/dashboard/devices/" + record.id
+        if record.pin != nil { buttons.append(ActionButton(action: "unpin", label: "unpin", path: base + "/unpin", danger: false)) }
+        if record.revokedAt == nil { buttons.append(ActionButton(action: "revoke", label: "revoke its token", path: base + "/revoke", danger: true)) }
+        buttons.append(
+            ActionButton(action: "token", label: record.revokedAt == nil ? "issue a new token" : "issue a new token (it works again)", path: base + "/token", danger: true))
+        return buttons
+    }
+
+    // MARK: One release
+
+    struct FailureRow {
+        var type: String
+        var firmware: Bool
+        var reason: String
+        var count: Int
+        var devices: Int
+        var eventClass: String
+    }
+
+    struct ReleaseDevice {
+        var id: String
+        var link: String
+        var lastEvent: String
+        var eventClass: String
+        var lastSeen: String
+    }
+
+    struct ReleaseRollout {
+        var id: Int
+        var status: String
+        var link: String
+    }
+
+    /// A release: what it carries, the devices on it, its failures and rollbacks by reason, its rollouts; and the rollout
+    /// form, filled in with it.
+    func renderRelease(
+        _ record: ReleaseRecord, devices: [DeviceRecord], deviceTotal: Int, failures: [ReleaseFailureRow], rollouts: [Rollout], csrf: String, now: Date
+    ) -> String {
+        var context: [String: Any] = [
+            "title": "\(record.version) on \(record.channel)", "fleetTab": true, "csrf": csrf, "channel": record.channel, "version": record.version,
+            "sequence": record.sequence, "held": record.held, "files": record.fileCount, "size": Self.bytes(record.totalSize),
+            "published": "\(rfc3339(record.publishedAt)) (\(Self.ago(record.publishedAt, now: now)))",
+            "firmware": record.firmware.map { Fact(name: $0.build, value: "MicroPython \($0.micropython), \(Self.bytes($0.size)), image \($0.sha256.prefix(12))") },
+            "devices": devices.map { device in
+                ReleaseDevice(
+                    id: device.id, link: "/dashboard/devices/" + device.id, lastEvent: device.lastEvent.map(Self.describe) ?? "-",
+                    eventClass: Self.stateColor(device.lastEvent?.type ?? ""), lastSeen: device.lastSeen.map { Self.ago($0, now: now) } ?? "never")
+            },
+            "deviceTotal": deviceTotal, "moreDevices": deviceTotal > devices.count,
+            "allDevices": Self.devicesLink(channel: record.channel, version: record.version),
+            "failures": failures.map { row in
+                FailureRow(
+                    type: row.type, firmware: row.step == UpdateStep.firmware.rawValue, reason: row.reason ?? "(no reason given)", count: row.count,
+                    devices: row.devices, eventClass: Self.stateColor(row.type))
+            },
+            "failureCount": failures.reduce(0) { $0 + $1.count },
+            "rollouts": rollouts.map { ReleaseRollout(id: $0.id, status: $0.status.rawValue, link: "/dashboard#rollout-\($0.id)") },
+            "channelOptions": [record.channel], "versionOptions": [record.version], "formChannel": record.channel, "formVersion": record.version,
+            "generated": ReleaseManifest.timestamp(now),
+        ]
+        context["firmwareNone"] = record.firmware.isEmpty
+        return release.render(context)
+    }
+
+    // MARK: Errors and secrets
+
+    /// A refusal or an error of a console page or form: the one-line message and the way back.
+    func renderError(status: Int, message: String, back: String, now: Date) -> String {
+        error.render(["title": "Error \(status)", "status": status, "message": message, "back": back, "generated": ReleaseManifest.timestamp(now)])
+    }
+
+    /// A device's new token, shown this once (the answer to the form, never a page a link leads to).
+    func renderNewToken(device: String, token: String, now: Date) -> String {
+        newToken.render([
+            "title": "New token for \(device)", "devicesTab": true, "id": device, "link": "/dashboard/devices/" + device, "token": token,
+            "generated": ReleaseManifest.timestamp(now),
+        ])
     }
 
     // MARK: Formatting
@@ -380,6 +484,10 @@ struct ConsolePages: Sendable {
         if view.state == "trial" { parts.append("on trial") }
         if let rejected = view.rejected { parts.append("rolled back image \(rejected.prefix(12))") }
         return parts.joined(separator: "; ")
+    }
+
+    static func releaseLink(_ release: ReleaseRecord) -> String {
+        "/dashboard/channels/\(formEncode(release.channel))/releases/\(formEncode(release.version))"
     }
 
     static func devicesLink(channel: String, version: String = "", state: String = "") -> String {
@@ -447,6 +555,9 @@ struct ConsolePages: Sendable {
         button.danger{border-color:#c62828;color:#b3261e}.filters input,.filters select{font:inherit;padding:.2em .4em;margin-right:.6em}
         .pager{margin:.8em 0}.pager a{margin-right:1em}.notice{background:#e8f0fe;padding:.5em 1em;border-radius:4px}
         code{background:#eef0f3;padding:0 .3em;border-radius:3px}
+        form.act{background:#fff;border:1px solid #d9dde2;border-radius:4px;padding:.6em 1em;margin:.6em 0}
+        form.act label{display:inline-block;margin:.2em 1em .2em 0}form.act input{font:inherit;padding:.15em .4em}
+        .error{background:#fdecea;color:#8c1d18;padding:.6em 1em;border-radius:4px}.secret{font-size:1.1em;word-break:break-all;padding:.3em .6em}
         </style></head><body>
         <header><b>Aloft</b><a href="/dashboard" {{#fleetTab}}class="on"{{/fleetTab}}>Fleet</a><a href="/dashboard/devices" {{#devicesTab}}class="on"{{/devicesTab}}>Devices</a></header>
         <main>
@@ -484,12 +595,79 @@ struct ConsolePages: Sendable {
         </div>
         {{/rollouts}}
         {{^rollouts}}<p class="muted">No rollouts: a publish goes to its whole channel. <code>aloft rollout start</code> stages one.</p>{{/rollouts}}
+"""
+
+    static let releasesTable = """
         <h2>Releases</h2>
         <table><tr><th>Channel</th><th class="n">Seq</th><th>Version</th><th class="n">Files</th><th class="n">Size</th><th>Firmware</th><th class="n">Devices on it</th><th>Published</th></tr>
-        {{#releases}}<tr><td>{{channel}}</td><td class="n">{{sequence}}</td><td>{{version}}{{#held}} <span class="warn">held</span>{{/held}}</td><td class="n">{{files}}</td><td class="n">{{size}}</td><td>{{firmware}}</td><td class="n">{{devices}}</td><td>{{published}}</td></tr>
+        {{#releases}}<tr><td>{{channel}}</td><td class="n">{{sequence}}</td><td><a href="{{link}}">{{version}}</a>{{#held}} <span class="warn">held</span>{{/held}}</td><td class="n">{{files}}</td><td class="n">{{size}}</td><td>{{firmware}}</td><td class="n">{{devices}}</td><td>{{published}}</td></tr>
         {{/releases}}{{^releases}}<tr><td colspan="8" class="muted">No releases yet: <code>aloft release publish</code>.</td></tr>{{/releases}}
         </table>
         {{#moreReleases}}<p class="muted">The newest shown; <code>aloft release list</code> has them all.</p>{{/moreReleases}}
+        """
+
+    /// The rollout form: every field `POST /api/v1/admin/rollouts` takes, in one text field each.
+    static let startRolloutForm = """
+
+        <h2 id="start-rollout">Start a rollout</h2>
+        <form class="act" method="post" action="/dashboard/rollouts">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label>channel <input name="channel" value="{{formChannel}}" list="channel-options" required maxlength="32" size="10"></label>
+        <label>version <input name="version" value="{{formVersion}}" list="version-options" required maxlength="64" size="10"></label>
+        <datalist id="channel-options">{{#channelOptions}}<option value="{{.}}">{{/channelOptions}}</datalist>
+        <datalist id="version-options">{{#versionOptions}}<option value="{{.}}">{{/versionOptions}}</datalist>
+        <label>phases <input name="phases" placeholder="10,50,100" maxlength="200" size="12"></label>
+        <label>max failures <input name="maxFailures" placeholder="0" maxlength="16" size="5"></label>
+        <label>min devices <input name="minDevices" placeholder="1" maxlength="8" size="5"></label>
+        <label>soak <input name="soak" placeholder="0, 30m, 1h, 2d" maxlength="16" size="8"></label>
+        <label>window <input name="window" placeholder="Mon-Fri 01:00-05:00" maxlength="64" size="18"></label>
+        <label><input type="checkbox" name="manual"> manual (each phase waits for “next phase”)</label><br>
+        <label>tags <input name="tags" placeholder="any" maxlength="2000" size="20"></label>
+        <label>boards <input name="boards" placeholder="any" maxlength="2000" size="20"></label>
+        <label>devices <input name="devices" placeholder="any" maxlength="12000" size="30"></label>
+        <button type="submit">Start rollout</button>
+        <div class="muted">Phases are cumulative percentages of the target (empty: 100, all at once). Tags, boards and devices are lists, comma- or
+        space-separated; empty is every device of the channel. Max failures is a count or a share like 10% (empty: 0, the first failure halts). The
+        same rules as <code>aloft rollout start</code>.</div>
+        </form>
+
+        """
+
+    static let releaseBody = """
+        <p><a href="/dashboard">← fleet</a></p>
+        <h1>Release {{version}} on {{channel}}{{#held}} <span class="warn">held</span>{{/held}}</h1>
+        <table>
+        <tr><th style="width:12em">Sequence</th><td>{{sequence}}</td></tr>
+        <tr><th>Files</th><td>{{files}} files, {{size}}</td></tr>
+        <tr><th>Firmware</th><td>{{#firmware}}{{name}}: {{value}}<br>{{/firmware}}{{#firmwareNone}}-{{/firmwareNone}}</td></tr>
+        <tr><th>Published</th><td>{{published}}</td></tr>
+        <tr><th>Rollouts</th><td>{{#rollouts}}<a href="{{link}}">rollout {{id}}</a> ({{status}}) {{/rollouts}}{{^rollouts}}none{{/rollouts}}</td></tr>
+        </table>
+        <h2>Failures by reason <span class="muted">({{failureCount}} events)</span></h2>
+        <table><tr><th>Event</th><th>Reason</th><th class="n">Events</th><th class="n">Devices</th></tr>
+        {{#failures}}<tr><td class="{{eventClass}}">{{type}}{{#firmware}} <span class="muted">(firmware)</span>{{/firmware}}</td><td>{{reason}}</td><td class="n">{{count}}</td><td class="n">{{devices}}</td></tr>
+        {{/failures}}{{^failures}}<tr><td colspan="4" class="muted">No device reported a failure or a rollback of this release.</td></tr>{{/failures}}
+        </table>
+        <h2>Devices on it <span class="muted">({{deviceTotal}})</span></h2>
+        <table><tr><th>Device</th><th>Last event</th><th>Last seen</th></tr>
+        {{#devices}}<tr><td><a href="{{link}}">{{id}}</a></td><td class="{{eventClass}}">{{lastEvent}}</td><td>{{lastSeen}}</td></tr>
+        {{/devices}}{{^devices}}<tr><td colspan="3" class="muted">No device runs it.</td></tr>{{/devices}}
+        </table>
+        {{#moreDevices}}<p><a href="{{allDevices}}">All {{deviceTotal}} devices on it</a></p>{{/moreDevices}}
+        """
+
+    static let errorBody = """
+        <h1>Error {{status}}</h1>
+        <p class="error">{{message}}</p>
+        <p><a href="{{back}}">← back</a></p>
+        """
+
+    static let newTokenBody = """
+        <p><a href="{{link}}">← device {{id}}</a></p>
+        <h1>New token for device {{id}}</h1>
+        <p>The old token no longer works. This is the only time the new one is shown: the server keeps only its SHA-256.</p>
+        <p><code class="secret">{{token}}</code></p>
+        <p class="muted">Put it on the device (its <code>aloft_config.json</code>, as <code>aloft device provision</code> writes it) before it checks in again.</p>
         """
 
     static let devicesBody = """
@@ -513,6 +691,7 @@ struct ConsolePages: Sendable {
     static let deviceBody = """
         <p><a href="/dashboard/devices">← devices</a></p>
         <h1>Device {{id}}</h1>
+        {{#notice}}<p class="notice">{{notice}}</p>{{/notice}}
         <table>{{#facts}}<tr><th style="width:12em">{{name}}</th><td>{{value}}</td></tr>{{/facts}}
         <tr><th>Offered now</th><td>{{#offer}}<b>{{offer}}</b>{{#firmwareStep}} <span class="warn">firmware first</span>{{/firmwareStep}}: {{/offer}}{{^offer}}nothing: {{/offer}}{{why}} <span class="muted">({{reason}})</span></td></tr></table>
         <h2>Events</h2>
@@ -526,5 +705,15 @@ struct ConsolePages: Sendable {
         {{/downloads}}{{^downloads}}<tr><td colspan="5" class="muted">None yet.</td></tr>{{/downloads}}
         </table>
         <p class="muted">The newest {{historyLimit}} of each; <code>GET /api/v1/admin/devices/{{id}}/events</code> and <code>…/downloads</code> have the rest.</p>
+        <h2 id="actions">Actions</h2>
+        <form class="act" method="post" action="/dashboard/devices/{{id}}/tags"><input type="hidden" name="csrf" value="{{csrf}}">
+        Tags now: {{#tags}}<code>{{tags}}</code>{{/tags}}{{^tags}}none{{/tags}} ·
+        <label>add <input name="add" maxlength="2000" size="16"></label> <label>remove <input name="remove" maxlength="2000" size="16"></label>
+        <button type="submit">Change tags</button> <span class="muted">comma- or space-separated</span></form>
+        <form class="act" method="post" action="/dashboard/devices/{{id}}/pin"><input type="hidden" name="csrf" value="{{csrf}}">
+        <label>pin to <input name="version" value="{{pin}}" list="release-options" required maxlength="64" size="10"></label>
+        <datalist id="release-options">{{#releaseOptions}}<option value="{{.}}">{{/releaseOptions}}</datalist>
+        <button type="submit">Pin</button> <span class="muted">a release of its channel: it is offered that one and no other</span></form>
+        <p>{{#buttons}}<form class="inline" method="post" action="{{path}}"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" name="do" value="{{action}}" {{#danger}}class="danger"{{/danger}}>{{label}}</button></form> {{/buttons}}</p>
         """
 }
