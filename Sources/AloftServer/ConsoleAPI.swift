@@ -350,11 +350,6 @@ enum ConsoleGuard {
         }
         return nil
     }
-
-    /// The value of field `name` in an `application/x-www-form-urlencoded` body; nil when it is absent or the body is not UTF-8.
-    static func field(_ name: String, in body: [UInt8]) -> String? {
-        (try? ConsoleForm(body))?.fields[name]
-    }
 }
 
 /// The fields of an `application/x-www-form-urlencoded` body, the first of each name; a field that is absent reads as

@@ -594,7 +594,7 @@ struct ConsolePages: Sendable {
         <p>{{#actions}}<form class="inline" method="post" action="{{path}}"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" name="do" value="{{action}}" {{#danger}}class="danger"{{/danger}}>{{label}}</button></form> {{/actions}}</p>
         </div>
         {{/rollouts}}
-        {{^rollouts}}<p class="muted">No rollouts: a publish goes to its whole channel. <code>aloft rollout start</code> stages one.</p>{{/rollouts}}
+        {{^rollouts}}<p class="muted">No rollouts: a publish goes to its whole channel. The form below, or <code>aloft rollout start</code>, stages one.</p>{{/rollouts}}
 """
 
     static let releasesTable = """
@@ -620,7 +620,7 @@ struct ConsolePages: Sendable {
         <label>max failures <input name="maxFailures" placeholder="0" maxlength="16" size="5"></label>
         <label>min devices <input name="minDevices" placeholder="1" maxlength="8" size="5"></label>
         <label>soak <input name="soak" placeholder="0, 30m, 1h, 2d" maxlength="16" size="8"></label>
-        <label>window <input name="window" placeholder="Mon-Fri 01:00-05:00" maxlength="64" size="18"></label>
+        <label>window <input name="window" placeholder="Mon-Fri 01:00-05:00 UTC" maxlength="64" size="22"></label>
         <label><input type="checkbox" name="manual"> manual (each phase waits for “next phase”)</label><br>
         <label>tags <input name="tags" placeholder="any" maxlength="2000" size="20"></label>
         <label>boards <input name="boards" placeholder="any" maxlength="2000" size="20"></label>
