@@ -90,4 +90,79 @@ import Testing
             #expect(png.starts(with: [0x89, 0x50, 0x4e, 0x47]) && png.count > 10_000, "\(name).png: \(png.count) bytes")
         }
     }
+
+    /// Submits a form of a console page in headless Chromium (Fixtures/cdp_submit_form.py drives it over the DevTools
+    /// pipe) and returns the HTML of the page the browser lands on. The submission is the browser's own: its
+    /// Sec-Fetch-Site and the form token of the page it loaded are what the server checks.
+    static func submit(
+        _ url: String, form: String, fields: [String: String], basic: String, screenshot png: URL, profile: String
+    ) throws -> String {
+        let browser = try #require(chromium, "no Chromium: apt-get install chromium (make test does, as root)")
+        let script = Paths.repo.appendingPathComponent("Tests/EndToEndTests/Fixtures/cdp_submit_form.py").path
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]), as: UTF8.self)
+        let run = try runCommand(
+            "/usr/bin/env",
+            ["python3", script, "--chromium", browser, "--profile", profile, "--url", url, "--form", form, "--fields", json, "--screenshot", png.path],
+            environment: ["ALOFT_CONSOLE_AUTH": basic], timeout: 150)
+        try #require(run.code == 0, "cdp_submit_form.py: \(run.output.suffix(2000))")
+        return run.stdout
+    }
+
+    @Test func chromiumStartsARolloutFromTheFleetPagesFormAndItsFirstPhaseIsOffered() throws {
+        let scratch = try Scratch("aloft-console-form")
+        let server = try ServerProcess(data: scratch.url.appendingPathComponent("server"))
+        defer { server.stop() }
+        #expect(try server.aloft(["keys", "generate", "--out", scratch.path("k")]).code == 0)
+        let key = scratch.path("k/release.key")
+        let v1 = try scratch.release("v1", ["main.py": Array("print(1)\n".utf8)])
+        let v2 = try scratch.release("v2", ["main.py": Array("print(2)\n".utf8)])
+        #expect(try server.aloft(["release", "publish", v1, "--version", "1.0.0", "--key", key]).code == 0)
+        #expect(try server.aloft(["release", "publish", v2, "--version", "1.1.0", "--key", key, "--held"]).code == 0)
+
+        // Twenty devices on 1.0.0, checking in over HTTP as the agent does; the held 1.1.0 is offered to none of them.
+        var tokens: [String: String] = [:]
+        func checkIn(_ id: String) throws -> Bool {
+            let body = #"{"id":"\#(id)","version":"1.0.0","sequence":1,"board":"esp32","micropython":"1.22.0","agent":"0.5.0","format":2}"#
+            let answer = try server.post("/api/v1/device/checkin", token: tokens[id]!, json: body)
+            try #require(answer.status == 200, "\(answer)")
+            return answer.body["release"] != nil
+        }
+        for index in 0..<20 {
+            let id = String(format: "vine-%02d", index)
+            let created = try server.post("/api/v1/admin/devices", token: server.adminToken, json: #"{"id":"\#(id)","channel":"stable"}"#)
+            tokens[id] = try #require(created.body["token"] as? String, "\(created)")
+            #expect(try checkIn(id) == false)
+        }
+
+        // The form, filled in and submitted by the browser.
+        try FileManager.default.createDirectory(at: Self.screenshots, withIntermediateDirectories: true)
+        let png = Self.screenshots.appendingPathComponent("rollout-form.png")
+        let basic = "Basic " + Data("admin:\(server.adminToken)".utf8).base64EncodedString()
+        let landed = try Self.submit(
+            server.url + "/dashboard", form: #"form[action="/dashboard/rollouts"]"#,
+            fields: ["channel": "stable", "version": "1.1.0", "phases": "25, 100", "maxFailures": "0", "soak": "1h"], basic: basic, screenshot: png,
+            profile: scratch.path("chromium-profile"))
+        #expect(landed.contains(#"<p class="notice">Rollout 1 (1.1.0 on stable) is running, in phase 1 of 2.</p>"#), "\(landed.prefix(4000))")
+        #expect(landed.contains(#"<div class="card run" id="rollout-1">"#))
+        let shot = try Data(contentsOf: png)
+        #expect(shot.starts(with: [0x89, 0x50, 0x4e, 0x47]) && shot.count > 10_000, "rollout-form.png: \(shot.count) bytes")
+
+        // The rollout the API shows is the form's, and its first phase is what the devices are offered.
+        let rollout = try server.get("/api/v1/admin/rollouts/1")
+        #expect(rollout["soak"] as? Int == 3600 && rollout["maxFailures"] as? String == "0")
+        let phases = try #require(rollout["phases"] as? [[String: Any]])
+        #expect(phases.compactMap { $0["percent"] as? Int } == [25, 100])
+        // A device's phase is its cohort number's (a hash of rollout and id), so 25% of 20 is about 5, not exactly.
+        let firstPhase = tokens.keys.sorted().filter { Cohort.phase(rollout: 1, device: $0, phases: [25, 100]) == 0 }
+        #expect(phases.first?["devices"] as? Int == firstPhase.count && (2...9).contains(firstPhase.count), "\(firstPhase)")
+        var offered: [String] = []
+        for id in tokens.keys.sorted() where try checkIn(id) { offered.append(id) }
+        #expect(offered == firstPhase, "offered: \(offered)")
+        let listed = try #require(try server.get("/api/v1/admin/devices")["devices"] as? [[String: Any]])
+        for device in listed {
+            let id = try #require(device["id"] as? String)
+            let reason = (device["decision"] as? [String: Any])?["reason"] as? String
+            #expect(offered.contains(id) ? reason != "not-in-phase" : reason == "not-in-phase", "\(id): \(device)")
+        }
+    }
 }
