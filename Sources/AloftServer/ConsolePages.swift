@@ -392,7 +392,7 @@ struct ConsolePages: Sendable {
     ) -> String {
         var context: [String: Any] = [
             "title": "\(record.version) on \(record.channel)", "fleetTab": true, "csrf": csrf, "channel": record.channel, "version": record.version,
-            "sequence": record.sequence, "held": record.held, "files": record.fileCount, "size": Self.bytes(record.totalSize),
+            "sequence": record.sequence, "held": record.held, "files": record.fileCount == 1 ? "1 file" : "\(record.fileCount) files", "size": Self.bytes(record.totalSize),
             "published": "\(rfc3339(record.publishedAt)) (\(Self.ago(record.publishedAt, now: now)))",
             "firmware": record.firmware.map { Fact(name: $0.build, value: "MicroPython \($0.micropython), \(Self.bytes($0.size)), image \($0.sha256.prefix(12))") },
             "devices": devices.map { device in
@@ -638,7 +638,7 @@ struct ConsolePages: Sendable {
         <h1>Release {{version}} on {{channel}}{{#held}} <span class="warn">held</span>{{/held}}</h1>
         <table>
         <tr><th style="width:12em">Sequence</th><td>{{sequence}}</td></tr>
-        <tr><th>Files</th><td>{{files}} files, {{size}}</td></tr>
+        <tr><th>Files</th><td>{{files}}, {{size}}</td></tr>
         <tr><th>Firmware</th><td>{{#firmware}}{{name}}: {{value}}<br>{{/firmware}}{{#firmwareNone}}-{{/firmwareNone}}</td></tr>
         <tr><th>Published</th><td>{{published}}</td></tr>
         <tr><th>Rollouts</th><td>{{#rollouts}}<a href="{{link}}">rollout {{id}}</a> ({{status}}) {{/rollouts}}{{^rollouts}}none{{/rollouts}}</td></tr>

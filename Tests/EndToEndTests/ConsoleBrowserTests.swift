@@ -164,5 +164,18 @@ import Testing
             let reason = (device["decision"] as? [String: Any])?["reason"] as? String
             #expect(offered.contains(id) ? reason != "not-in-phase" : reason == "not-in-phase", "\(id): \(device)")
         }
+
+        // One of them fails; the release's page (linked from the fleet page) says so, by reason.
+        let failing = try #require(offered.first)
+        let failed = #"{"id":"\#(failing)","type":"failed","version":"1.1.0","sequence":2,"reason":"no space left"}"#
+        #expect(try server.post("/api/v1/device/events", token: tokens[failing]!, json: failed).status == 204)
+        #expect(landed.contains(#"<a href="/dashboard/channels/stable/releases/1.1.0">1.1.0</a>"#))
+        let base = server.url.replacingOccurrences(of: "://", with: "://admin:\(server.adminToken)@")
+        let release = try Self.load(
+            base + "/dashboard/channels/stable/releases/1.1.0", screenshot: Self.screenshots.appendingPathComponent("release.png"),
+            profile: scratch.path("chromium-profile-2"))
+        #expect(release.contains("<h1>Release 1.1.0 on stable <span class=\"warn\">held</span></h1>"), "\(release.prefix(3000))")
+        #expect(release.contains(#"<td class="bad">failed</td><td>no space left</td><td class="n">1</td><td class="n">1</td>"#), "\(release)")
+        #expect(release.contains("<td>1 file, 9 B</td>") && release.contains("rollout 1</a> (halted)"), "\(release)")
     }
 }
