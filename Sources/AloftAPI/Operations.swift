@@ -252,7 +252,7 @@ extension APIOperation {
         id: "dashboard", .get, "/dashboard", access: .admin, tag: .console,
         summary: "The fleet: devices per release and per state, rollouts with their phases and buttons, the form that starts one, releases.",
         parameters: [.query("changed", .integer(minimum: 1, maximum: Int.max), "A rollout a form just changed: the page says what it is now.")],
-        answers: [consolePage, consoleError(400, "`changed` is not a rollout id.")])
+        answers: [consolePage, consoleError(400, "`changed` is not a rollout id."), consoleLogin])
 
     public static let consoleDevices = APIOperation(
         id: "consoleDevices", .get, "/dashboard/devices", access: .admin, tag: .console,
@@ -265,7 +265,7 @@ extension APIOperation {
             .query("state", .string(maxLength: 32), "Only devices whose last event is of this type; `none` for no event yet (empty: any)."),
             .query("page", .integer(minimum: 1, maximum: consoleMaxPage), "1-based; a page past the last shows none."),
         ],
-        answers: [consolePage, consoleError(400, "A filter breaks its rule; the page names it.")])
+        answers: [consolePage, consoleError(400, "A filter breaks its rule; the page names it."), consoleLogin])
 
     public static let consoleDevice = APIOperation(
         id: "consoleDevice", .get, "/dashboard/devices/{id}", access: .admin, tag: .console,
@@ -274,7 +274,7 @@ extension APIOperation {
             deviceIDParameter,
             .query("changed", .string(oneOf: ConsoleChange.allCases.map(\.rawValue)), "What a form just changed: the page says what it is now."),
         ],
-        answers: [consolePage, consoleError(400, "The id is not a device id, or `changed` is not one of its values."), consoleNoDevice])
+        answers: [consolePage, consoleError(400, "The id is not a device id, or `changed` is not one of its values."), consoleNoDevice, consoleLogin])
 
     public static let consoleRelease = APIOperation(
         id: "consoleRelease", .get, "/dashboard/channels/{channel}/releases/{version}", access: .admin, tag: .console,
@@ -282,6 +282,7 @@ extension APIOperation {
         parameters: [.path("channel", .channel, "The channel."), .path("version", .semanticVersion, "The release's version.")],
         answers: [
             consolePage, consoleError(400, "The channel or the version breaks its rule."), consoleError(404, "The channel has no release of this version."),
+            consoleLogin,
         ])
 
     public static let consolePauseRollout = consoleRolloutAction("consolePauseRollout", "pause")
@@ -323,6 +324,7 @@ extension APIOperation {
         answers: [
             Response(200, "An HTML page with the new token, not cached; it is never in a URL.", .text(mediaType: "text/html")),
             consoleNotFromConsole, consoleNoDevice, consoleError(400, "The id is not a device id, or the form is not UTF-8."), consoleTooLarge(1024),
+            consoleLogin,
         ])
 
     /// What a device page's `?changed=` names: the form just used, whose result the page then reads from the store.
@@ -403,7 +405,7 @@ extension APIOperation {
             })), bodyLimit: bodyLimit,
             answers: [
                 Response(303, done, headers: [Header("Location", "The page to go back to.")]), consoleNotFromConsole,
-                consoleError(400, "A field breaks its rule, or the form is not UTF-8; the page names it."), consoleTooLarge(bodyLimit),
+                consoleError(400, "A field breaks its rule, or the form is not UTF-8; the page names it."), consoleTooLarge(bodyLimit), consoleLogin,
             ] + refusals)
     }
 
@@ -411,8 +413,15 @@ extension APIOperation {
     static var consolePage: Response { Response(200, "An HTML page.", .text(mediaType: "text/html")) }
 
     /// A console refusal: an HTML page with the one-line reason and a link back, not the API's JSON.
-    static func consoleError(_ status: Int, _ description: String) -> Response {
-        Response(status, description + " An HTML page says it.", .text(mediaType: "text/html"))
+    static func consoleError(_ status: Int, _ description: String, headers: [Header] = []) -> Response {
+        Response(status, description + " An HTML page says it.", .text(mediaType: "text/html"), headers: headers)
+    }
+
+    /// No admin login: the browser's login prompt, by the challenges the API sends, and a page if it is cancelled.
+    static var consoleLogin: Response {
+        consoleError(
+            401, "No credential, or not an admin token (as the Basic password, or a bearer token).",
+            headers: [Header("WWW-Authenticate", "The schemes this operation takes.")])
     }
 
     static var consoleNoDevice: Response { consoleError(404, "No device has this id.") }

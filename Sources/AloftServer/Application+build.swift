@@ -210,7 +210,7 @@ func buildRouter<Store: FleetStore>(
         router: router,
         middleware: [
             .anyone: [],
-            .admin: [authenticate(.admin)],
+            .admin: [ConsoleErrorPages(clock: clock), authenticate(.admin)],  // the console's errors, its 401 too, as pages
             .device: [perAddress, authenticate(.device), perDevice],
             .deviceOrAdmin: [perAddress, authenticate(.deviceOrAdmin), perDeviceDownloads],  // the blobs
             .enrollment: [perAddress, authenticate(.enrollment), perDevice],

@@ -11,7 +11,7 @@ import Hummingbird
 /// handler does (``RolloutAPI``, ``AccessAPI``, ``FleetDecisions``), so the two cannot act differently.
 ///
 /// Every form goes through ``form(_:request:context:)`` (``ConsoleGuard``'s checks), and every error on a console route
-/// is an HTML page with its status (``ConsolePages/renderError(status:message:back:now:)``), never the API's JSON.
+/// is an HTML page with its status (``ConsoleErrorPages``), never the API's JSON.
 struct ConsoleAPI<Store: FleetStore>: Sendable {
     let store: Store
     let decisions: FleetDecisions<Store>
@@ -28,48 +28,21 @@ struct ConsoleAPI<Store: FleetStore>: Sendable {
     static var releaseDevicesShown: Int { 50 }
 
     func addRoutes(to routes: RouteTable) {
-        add(.dashboard, to: routes, use: fleet)
-        add(.consoleDevices, to: routes, use: devices)
-        add(.consoleDevice, to: routes, use: device)
-        add(.consoleRelease, to: routes, use: release)
+        routes.add(.dashboard, use: fleet)
+        routes.add(.consoleDevices, use: devices)
+        routes.add(.consoleDevice, use: device)
+        routes.add(.consoleRelease, use: release)
         for (operation, action) in [
             (APIOperation.consolePauseRollout, RolloutAction.pause), (.consoleResumeRollout, .resume), (.consoleAbortRollout, .abort),
         ] {
-            add(operation, to: routes) { request, context in try await act(action, operation: operation, request: request, context: context) }
+            routes.add(operation) { request, context in try await act(action, operation: operation, request: request, context: context) }
         }
-        add(.consoleStartRollout, to: routes, use: startRollout)
-        add(.consoleTagDevice, to: routes, use: tag)
-        add(.consolePinDevice, to: routes, use: pin)
-        add(.consoleUnpinDevice, to: routes, use: unpin)
-        add(.consoleRevokeDevice, to: routes, use: revoke)
-        add(.consoleNewDeviceToken, to: routes, use: newToken)
-    }
-
-    /// A console route: whatever it throws becomes an HTML page with the error's status and one line, and a link back.
-    private func add(_ operation: APIOperation, to routes: RouteTable, use handler: @escaping RouteTable.Handler) {
-        routes.add(operation) { request, context in
-            do {
-                return try await handler(request, context)
-            } catch {
-                let back = Self.back(operation, context: context)
-                guard let apiError = APIError.from(error) else {
-                    context.logger.error("console request failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
-                    return Self.html(
-                        pages.renderError(status: 500, message: "internal error; the server log has details", back: back, now: clock()),
-                        status: .internalServerError)
-                }
-                return Self.html(
-                    pages.renderError(status: apiError.status.code, message: apiError.message, back: back, now: clock()), status: apiError.status)
-            }
-        }
-    }
-
-    /// Where an error page links back to: the device page a device's form is on, the list a missing page is in, the fleet.
-    static func back(_ operation: APIOperation, context: AloftRequestContext) -> String {
-        if operation.method == .post, let id = context.parameters.get("id"), (try? Identifiers.validateDeviceID(id)) != nil {
-            return "/dashboard/devices/" + id
-        }
-        return operation.path.hasPrefix("/dashboard/devices") ? "/dashboard/devices" : "/dashboard"
+        routes.add(.consoleStartRollout, use: startRollout)
+        routes.add(.consoleTagDevice, use: tag)
+        routes.add(.consolePinDevice, use: pin)
+        routes.add(.consoleUnpinDevice, use: unpin)
+        routes.add(.consoleRevokeDevice, use: revoke)
+        routes.add(.consoleNewDeviceToken, use: newToken)
     }
 
     // MARK: Pages
@@ -95,7 +68,7 @@ struct ConsoleAPI<Store: FleetStore>: Sendable {
         let html = pages.renderFleet(
             census: census, rollouts: rollouts, releases: releases, releaseCount: releaseCount,
             csrf: try ConsoleGuard.formToken(context), notice: notice, now: now)
-        return Self.html(html)
+        return .consolePage(html)
     }
 
     @Sendable func devices(request: Request, context: AloftRequestContext) async throws -> Response {
@@ -113,7 +86,7 @@ struct ConsoleAPI<Store: FleetStore>: Sendable {
             devices: zip(found.devices, views).map { ($0, $1.decision ?? DecisionView(offer: nil, reason: "", why: "")) }, total: found.total,
             page: page, filters: filters, channels: Array(Set(census.map(\.channel))).sorted(), states: Array(Set(census.compactMap(\.state))).sorted(),
             now: now)
-        return Self.html(html)
+        return .consolePage(html)
     }
 
     @Sendable func device(request: Request, context: AloftRequestContext) async throws -> Response {
@@ -131,7 +104,7 @@ struct ConsoleAPI<Store: FleetStore>: Sendable {
         let events = try await store.events(deviceID: id, limit: ConsolePages.historyLimit)
         let downloads = try await store.downloads(deviceID: id, limit: ConsolePages.historyLimit)
         let releases = try await store.releases(channel: device.channel, limit: Self.releasesShown).map(\.version)
-        return Self.html(
+        return Response.consolePage(
             pages.renderDevice(
                 device, view: view, events: events, downloads: downloads, csrf: try ConsoleGuard.formToken(context), notice: notice, releases: releases,
                 now: now))
@@ -159,7 +132,7 @@ struct ConsoleAPI<Store: FleetStore>: Sendable {
         let onIt = try await store.devicePage(DeviceQuery(channel: channel, version: version, limit: Self.releaseDevicesShown))
         let failures = try await store.releaseFailures(channel: channel, sequence: release.sequence)
         let rollouts = try await store.rollouts(channel: channel).filter { $0.sequence == release.sequence }
-        return Self.html(
+        return Response.consolePage(
             pages.renderRelease(
                 release, devices: onIt.devices, deviceTotal: onIt.total, failures: failures, rollouts: rollouts, csrf: try ConsoleGuard.formToken(context),
                 now: clock()))
@@ -211,7 +184,7 @@ struct ConsoleAPI<Store: FleetStore>: Sendable {
         _ = try await form(.consoleNewDeviceToken, request: request, context: context)
         let device = try await decisions.existingDevice(context)
         let token = try await access.newDeviceToken(id: device.id, context: context)
-        return Self.html(pages.renderNewToken(device: device.id, token: token, now: clock()))
+        return Response.consolePage(pages.renderNewToken(device: device.id, token: token, now: clock()))
     }
 
     /// The fields of a console form, after ``ConsoleGuard``'s checks: refused (403) unless the request comes from a page of
@@ -301,18 +274,66 @@ struct ConsoleAPI<Store: FleetStore>: Sendable {
         return (filters, page)
     }
 
-    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+}
+
+extension Response {
+    /// A page of the console: HTML, never framed by another site (clickjacking the buttons), never cached (a page may
+    /// show a device's new token), no script.
+    static func consolePage(_ html: String, status: HTTPResponse.Status = .ok) -> Response {
         var buffer = ByteBuffer()
-        buffer.writeString(text)
+        buffer.writeString(html)
         return Response(
             status: status,
             headers: [
-                .contentType: "text/html; charset=utf-8", .contentLength: String(buffer.readableBytes),
-                // Not framed by other sites (clickjacking the buttons), not cached by shared caches.
-                ConsoleGuard.frameOptions: "DENY", .cacheControl: "no-store",
+                .contentType: "text/html; charset=utf-8", .contentLength: String(buffer.readableBytes), ConsoleGuard.frameOptions: "DENY",
+                .cacheControl: "no-store",
                 .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
             ],
             body: .init(byteBuffer: buffer))
+    }
+}
+
+/// Errors of the console's routes as HTML pages, with the status and the headers the API would give (a 401's
+/// `WWW-Authenticate` among them, so the browser still asks for the login) and a link back; the rest of the API keeps
+/// its JSON. It runs outside authentication, on the admin routes, and looks only at the console's operations.
+struct ConsoleErrorPages: RouterMiddleware {
+    typealias Context = AloftRequestContext
+
+    let clock: @Sendable () -> Date
+    let pages = ConsolePages()
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let method = APIOperation.Method(rawValue: request.method.rawValue),
+              let operation = APIOperation.operation(method, at: request.uri.path), operation.tag == .console
+        else {
+            return try await next(request, context)
+        }
+        do {
+            return try await next(request, context)
+        } catch {
+            let back = Self.back(operation, context: context)
+            guard let apiError = APIError.from(error) else {
+                context.logger.error("console request failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+                return Response.consolePage(
+                    pages.renderError(status: 500, message: "internal error; the server log has details", back: back, now: clock()),
+                    status: .internalServerError)
+            }
+            // The API's 401 speaks of headers; a person at a browser is asked for a password.
+            let message = apiError.status == .unauthorized
+                ? "log in with any user name and an admin token as the password (\(apiError.message))" : apiError.message
+            var response = Response.consolePage(
+                pages.renderError(status: apiError.status.code, message: message, back: back, now: clock()), status: apiError.status)
+            for field in apiError.headers { response.headers.append(field) }
+            return response
+        }
+    }
+
+    /// Where an error page links back to: the device page a device's form is on, the list a missing page is in, the fleet.
+    static func back(_ operation: APIOperation, context: Context) -> String {
+        if operation.method == .post, let id = context.parameters.get("id"), (try? Identifiers.validateDeviceID(id)) != nil {
+            return "/dashboard/devices/" + id
+        }
+        return operation.path.hasPrefix("/dashboard/devices") ? "/dashboard/devices" : "/dashboard"
     }
 }
 

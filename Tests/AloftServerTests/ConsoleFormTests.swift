@@ -64,7 +64,8 @@ import Testing
         expectErrorPage(
             try await browser.post(path, form, token: String(repeating: "0", count: 64)), .forbidden, "form token", sourceLocation: sourceLocation)
         let anonymous = try await browser.post(path, form, token: token, login: false)
-        #expect(anonymous.status == .unauthorized, sourceLocation: sourceLocation)
+        expectErrorPage(anonymous, .unauthorized, "an admin token as the password", sourceLocation: sourceLocation)
+        #expect(anonymous.headers[values: .wwwAuthenticate].contains(#"Basic realm="Aloft", charset="UTF-8""#), sourceLocation: sourceLocation)
     }
 
     @Test func theRolloutFormStartsWhatTheAPIStartsAndRefusesBadInputInHTML() async throws {
@@ -256,7 +257,7 @@ import Testing
             Self.expectErrorPage(try await browser.get("/dashboard/channels/stable/releases/2.0.0"), .notFound, "has no release 2.0.0")
             Self.expectErrorPage(try await browser.get("/dashboard/channels/stable/releases/two"), .badRequest, "semantic version")
             Self.expectErrorPage(try await browser.get("/dashboard/channels/St_able/releases/1.0.0"), .badRequest, "channel")
-            #expect(try await fleet.send(.get, "/dashboard/channels/stable/releases/1.1.0", token: nil).status == .unauthorized)
+            Self.expectErrorPage(try await fleet.send(.get, "/dashboard/channels/stable/releases/1.1.0", token: nil), .unauthorized, "an admin token as the password")
         }
     }
 

@@ -212,6 +212,7 @@ import Testing
                 #expect(anonymous.status == .unauthorized)
                 // One field per challenge: Chromium reads only a field's first, and would never show its login prompt.
                 #expect(anonymous.headers[values: .wwwAuthenticate] == ["Bearer", #"Basic realm="Aloft", charset="UTF-8""#])
+                #expect(anonymous.headers[.contentType] == "text/html; charset=utf-8", "a console page, even to say who may see it")
                 #expect(try await fleet.send(.get, path, token: device).status == .unauthorized)
                 let wrongBasic = "Basic " + Data("admin:nope".utf8).base64EncodedString()
                 #expect(try await fleet.send(.get, path, token: nil, headers: [.authorization: wrongBasic]).status == .unauthorized)
