@@ -113,7 +113,8 @@ struct ConsoleAPI<Store: FleetStore>: Sendable {
     /// What a device's form changed, as the store has it now (never echoed from the link).
     static func notice(_ change: APIOperation.ConsoleChange, _ device: DeviceRecord) -> String {
         switch change {
-        case .tags: device.tags.isEmpty ? "Device \(device.id) has no tags now." : "Device \(device.id) is tagged \(device.tags.joined(separator: ", ")) now."
+        case .tags:
+            device.tags.isEmpty ? "Device \(device.id) has no tags now." : "Device \(device.id) is tagged \(device.tags.joined(separator: ", ")) now."
         case .pin: device.pin.map { "Device \(device.id) is pinned to \($0)." } ?? "Device \(device.id) is not pinned."
         case .revoked:
             device.revokedAt.map { "Device \(device.id)'s token is revoked since \(rfc3339($0)): its requests get 401 until it has a new token." }

@@ -356,7 +356,9 @@ struct ConsolePages: Sendable {
         if record.pin != nil { buttons.append(ActionButton(action: "unpin", label: "unpin", path: base + "/unpin", danger: false)) }
         if record.revokedAt == nil { buttons.append(ActionButton(action: "revoke", label: "revoke its token", path: base + "/revoke", danger: true)) }
         buttons.append(
-            ActionButton(action: "token", label: record.revokedAt == nil ? "issue a new token" : "issue a new token (it works again)", path: base + "/token", danger: true))
+            ActionButton(
+                action: "token", label: record.revokedAt == nil ? "issue a new token" : "issue a new token (it works again)", path: base + "/token",
+                danger: true))
         return buttons
     }
 
