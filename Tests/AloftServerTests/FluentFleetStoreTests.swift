@@ -106,6 +106,34 @@ import Testing
 
     /// Publishers of sequences 1…count at once, each held between its checks and its insert longer the lower its sequence,
     /// so that without serialization the higher ones would be stored first. Returns the sequences accepted.
+    @Test(arguments: AccessStoreTests.databases) func groupsAReleasesFailuresByReason(database: FleetDatabase) async throws {
+        if case .postgres = database { try await PostgresTestDatabase.migrated.value }
+        let store = try await FluentFleetStore.open(database, logger: Self.logger)
+        let run = UUID().uuidString.prefix(8).lowercased()  // a PostgreSQL database may be reused
+        let (stable, beta) = ("stable-\(run)", "beta-\(run)")
+        for (id, channel) in [("a", stable), ("b", stable), ("c", beta)] {
+            _ = try await store.createDevice(NewDevice(id: "\(id)-\(run)", channel: channel, tokenHash: DeviceTokenHash.random()))
+        }
+        func event(_ id: String, _ type: String, sequence: Int = 2, reason: String?, step: String? = nil) async throws {
+            try await store.recordEvent(
+                DeviceEvent(deviceID: "\(id)-\(run)", type: type, version: "1.1.0", sequence: sequence, reason: reason, step: step, at: Date()))
+        }
+        try await event("a", "rolled_back", reason: "main.py raised")
+        try await event("b", "rolled_back", reason: "main.py raised")
+        try await event("b", "rolled_back", reason: "main.py raised")
+        try await event("a", "failed", reason: nil, step: "firmware")
+        try await event("a", "installed", reason: nil)
+        try await event("a", "failed", sequence: 1, reason: "another release")
+        try await event("c", "failed", reason: "another channel")
+        #expect(
+            try await store.releaseFailures(channel: stable, sequence: 2) == [
+                ReleaseFailureRow(type: "rolled_back", step: nil, reason: "main.py raised", count: 3, devices: 2),
+                ReleaseFailureRow(type: "failed", step: "firmware", reason: nil, count: 1, devices: 1),
+            ])
+        #expect(try await store.releaseFailures(channel: stable, sequence: 3) == [])
+        await store.shutdown()
+    }
+
     static func publishConcurrently(_ store: FluentFleetStore, channel: String, count: Int) async -> [Int] {
         await withTaskGroup(of: Int?.self) { group in
             for sequence in 1...count {
