@@ -294,10 +294,10 @@ extension APIOperation {
         summary: "The fleet page's rollout form: as `POST /api/v1/admin/rollouts`, its lists comma- or space-separated in one field each.",
         fields: [
             "channel": .channel, "version": .semanticVersion, "phases": .string(maxLength: 200), "tags": .string(maxLength: 2000),
-            "boards": .string(maxLength: 2000), "devices": .string(maxLength: 12000), "maxFailures": .string(maxLength: 16),
+            "boards": .string(maxLength: 2000), "devices": .string(maxLength: 24000), "maxFailures": .string(maxLength: 16),
             "minDevices": .string(maxLength: 8), "soak": .string(maxLength: 16), "window": .string(maxLength: 64), "manual": .string(maxLength: 8),
         ],
-        required: ["channel", "version"], bodyLimit: 16 * 1024, done: "Started; to the fleet page, at the rollout.",
+        required: ["channel", "version"], bodyLimit: 32 * 1024, done: "Started; to the fleet page, at the rollout.",
         refusals: [
             consoleError(404, "The channel has no release of this version."),
             consoleError(409, "Another rollout of the channel is running or paused."),

@@ -626,7 +626,7 @@ struct ConsolePages: Sendable {
         <label><input type="checkbox" name="manual"> manual (each phase waits for “next phase”)</label><br>
         <label>tags <input name="tags" placeholder="any" maxlength="2000" size="20"></label>
         <label>boards <input name="boards" placeholder="any" maxlength="2000" size="20"></label>
-        <label>devices <input name="devices" placeholder="any" maxlength="12000" size="30"></label>
+        <label>devices <input name="devices" placeholder="any" maxlength="24000" size="30"></label>
         <button type="submit">Start rollout</button>
         <div class="muted">Phases are cumulative percentages of the target (empty: 100, all at once). Tags, boards and devices are lists, comma- or
         space-separated; empty is every device of the channel. Max failures is a count or a share like 10% (empty: 0, the first failure halts). The

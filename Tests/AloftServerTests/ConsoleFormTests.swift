@@ -103,7 +103,7 @@ import Testing
             ] {
                 Self.expectErrorPage(try await browser.post("/dashboard/rollouts", fields, token: token), status, message)
             }
-            let huge = try await browser.post("/dashboard/rollouts", "devices=" + String(repeating: "a", count: 20_000), token: token)
+            let huge = try await browser.post("/dashboard/rollouts", "devices=" + String(repeating: "a", count: 40_000), token: token)
             Self.expectErrorPage(huge, .contentTooLarge, "larger than")
 
             // From the page: started, and back to the fleet page, which says what the rollout is now.

@@ -217,7 +217,7 @@ final class DocumentedFleet: Sendable {
             try await api.call(.consoleStartRollout, body: Array("csrf=\(csrf)&channel=stable&version=9.0.0".utf8), headers: form)
             try await api.call(.consoleStartRollout, body: Array("csrf=\(csrf)&channel=stable&version=1.1.0&manual=on".utf8), headers: form)
             try await api.call(.consoleStartRollout, body: Array("csrf=no".utf8), headers: form)
-            try await api.call(.consoleStartRollout, body: Array(repeating: 0x61, count: 20_000), headers: form)
+            try await api.call(.consoleStartRollout, body: Array(repeating: 0x61, count: 40_000), headers: form)
             try await api.call(.consoleRelease, ["channel": "stable", "version": "1.1.0"])
             try await api.call(.consoleRelease, ["channel": "stable", "version": "7.0.0"])
             try await api.call(.consoleRelease, ["channel": "stable", "version": "x"])
