@@ -669,7 +669,8 @@ struct ConsolePages: Sendable {
         <h1>New token for device {{id}}</h1>
         <p>The old token no longer works. This is the only time the new one is shown: the server keeps only its SHA-256.</p>
         <p><code class="secret">{{token}}</code></p>
-        <p class="muted">Put it on the device (its <code>aloft_config.json</code>, as <code>aloft device provision</code> writes it) before it checks in again.</p>
+        <p class="muted">Put it in the device's <code>/.aloft/config.json</code> (where <code>aloft device provision</code> writes it) before it checks in again.
+        Reloading this page would post the form again and issue another token, which replaces this one.</p>
         """
 
     static let devicesBody = """
