@@ -37,6 +37,11 @@ public enum DecisionReason: Sendable, Equatable, CustomStringConvertible {
     case halted(rollout: Int, reason: String)
     case paused(rollout: Int)
     case aborted(rollout: Int)
+    /// It failed this release for a lasting reason (``FailureKind/isLasting``): not offered again until a newer release,
+    /// more free flash (for a no-flash failure) or an operator's retry (`aloft device retry --id <device>`).
+    case failedLasting(version: String, failure: ReleaseFailure, device: String)
+    /// It failed this release for a passing reason: withheld until ``ReleaseFailure/retryAt`` (``FailureBackoff``).
+    case backingOff(version: String, failure: ReleaseFailure)
 
     /// Short and stable, for scripts: `up-to-date`, `rollout`, `not-in-phase`, ….
     public var code: String {
@@ -62,6 +67,8 @@ public enum DecisionReason: Sendable, Equatable, CustomStringConvertible {
         case .paused: "paused"
         case .aborted: "aborted"
         case .firmwareOnTrial: "firmware-on-trial"
+        case .failedLasting: "failed-lasting"
+        case .backingOff: "backing-off"
         }
     }
 
@@ -69,6 +76,7 @@ public enum DecisionReason: Sendable, Equatable, CustomStringConvertible {
     public static let codes = [
         "up-to-date", "newest", "rollout", "pinned", "pin-offered", "pin-missing", "pin-older", "pin-rejected", "pin-unfit", "rejected", "unfit",
         "expired", "held", "not-targeted", "not-in-phase", "beyond-phases", "outside-window", "halted", "paused", "aborted", "firmware-on-trial",
+        "failed-lasting", "backing-off",
     ]
 
     public var description: String {
@@ -95,7 +103,20 @@ public enum DecisionReason: Sendable, Equatable, CustomStringConvertible {
         case .paused(let id): "rollout \(id) is paused"
         case .aborted(let id): "rollout \(id) was aborted"
         case .firmwareOnTrial: "its firmware is on trial; nothing is offered until it is confirmed or rolled back"
+        case .failedLasting(let v, let f, let device):
+            "failed \(v) (\(f.attempts)×, \(f.kind.label)): \(f.reason); not offered again until \(Self.moreFlash(f))"
+                + "a newer release comes or `aloft device retry --id \(device)`"
+        case .backingOff(let v, let f):
+            "failed \(v) (\(f.attempts)×, passing): \(f.reason); offered again at \(ReleaseManifest.timestamp(f.retryAt))"
         }
+    }
+}
+
+extension DecisionReason {
+    /// `it reports more than 307200 bytes of free flash, ` for a no-flash failure whose free flash is known.
+    fileprivate static func moreFlash(_ failure: ReleaseFailure) -> String {
+        guard failure.kind == .noFlash, let free = failure.free else { return "" }
+        return "it reports more than \(free) bytes of free flash, "
     }
 }
 
@@ -128,10 +149,26 @@ public struct CheckInDecision: Sendable, Equatable {
         }
     }
 
-    /// When the device should come back: the maintenance window's next opening, when that is what it waits for.
+    /// When the device should come back: the maintenance window's next opening, or the end of a failed release's
+    /// backoff, when that is what it waits for.
     public var retryAt: Date? {
         @inline(never) get {
-            if case .outsideWindow(_, _, let opens) = reason { opens } else { nil }
+            switch reason {
+            case .outsideWindow(_, _, let opens): opens
+            case .backingOff(_, let failure): failure.retryAt
+            default: nil
+            }
+        }
+    }
+
+    /// What the device's failures with the release this decision is about (the one offered, or the one withheld for
+    /// them) are; nil when it has not failed it.
+    public var failure: ReleaseFailure? {
+        @inline(never) get {
+            switch reason {
+            case .failedLasting(_, let failure, _), .backingOff(_, let failure): failure
+            default: nil
+            }
         }
     }
 }
@@ -143,7 +180,9 @@ extension ReleaseSelection {
     /// nothing else. Otherwise the newest newer release that is available to the device is offered: one it did not roll
     /// back, that it can take, and that no rollout or hold keeps from it. A release with a rollout is governed by the
     /// newest rollout of it; a held release with none is offered to nobody; any other goes to the whole channel. When
-    /// nothing is offered, the reason is what keeps the newest newer release from the device.
+    /// nothing is offered, the reason is what keeps the newest newer release from the device. A release the device failed
+    /// (``DeviceFacts/failures``) is withheld as ``ReleaseFailure/withholds(free:now:)`` says, pinned or not; the search
+    /// stops there, so a device waits for the release it failed rather than taking an older one meanwhile.
     public static func decide(for device: DeviceFacts, releases: [ReleaseCandidate], rollouts: [Rollout], now: Date) -> CheckInDecision {
         if device.firmware?.onTrial == true { return CheckInDecision(offer: nil, reason: .firmwareOnTrial) }
         if let pin = device.pin {
@@ -154,6 +193,7 @@ extension ReleaseSelection {
             switch pinned.fit(for: device, now: now) {
             case .failure(let unfit): return CheckInDecision(offer: nil, reason: .pinUnfit(version: pin, why: unfit.why))
             case .success(let plan):
+                if let withheld = withheld(pinned, from: device, now: now) { return CheckInDecision(offer: nil, reason: withheld) }
                 return CheckInDecision(offer: ReleaseOffer(sequence: pinned.sequence, format: device.format, plan: plan), reason: .pinOffered(version: pin))
             }
         }
@@ -162,6 +202,8 @@ extension ReleaseSelection {
         for release in newer {
             switch availability(of: release, to: device, rollouts: rollouts, now: now) {
             case .success(let (reason, plan)):
+                // A release it failed is withheld, and no older one offered in its place (docs/protocol.md, "Failures").
+                if let withheld = withheld(release, from: device, now: now) { return CheckInDecision(offer: nil, reason: withheld) }
                 return CheckInDecision(offer: ReleaseOffer(sequence: release.sequence, format: device.format, plan: plan), reason: reason)
             case .failure(let block): blocked = blocked ?? block.reason
             }
@@ -180,6 +222,16 @@ extension ReleaseSelection {
     }
 
     struct Block: Error { var reason: DecisionReason }
+
+    /// Why the device's failures with `release` withhold it at `now`, or nil when they do not (or it has none).
+    static func withheld(_ release: ReleaseCandidate, from device: DeviceFacts, now: Date) -> DecisionReason? {
+        guard let failure = device.failures.first(where: { $0.sequence == release.sequence }) else { return nil }
+        switch failure.withholds(free: device.free, now: now) {
+        case nil: return nil
+        case .lasting: return .failedLasting(version: release.version, failure: failure, device: device.id)
+        case .until: return .backingOff(version: release.version, failure: failure)
+        }
+    }
 
     private static func availability(of release: ReleaseCandidate, to device: DeviceFacts, rollouts: [Rollout], now: Date)
         -> Result<(DecisionReason, UpdatePlan), Block>

@@ -24,12 +24,15 @@ public struct DeviceFacts: Sendable, Equatable {
     /// The free flash it needs to take each release, by sequence (``FlashNeed/atCheckIn(from:to:agentOnBoard:)`` from the
     /// release it runs), where the server could work it out.
     public var flashNeeds: [Int: Int]
+    /// What the server remembers of its failures, one per release it failed (``ReleaseFailure``).
+    public var failures: [ReleaseFailure]
 
     public init(
         id: String = "", tags: [String] = [], pin: String? = nil, sequence: Int, board: String?, micropython: String?, rejected: Int? = nil,
         format: Int = ReleaseManifest.legacyFormat, mpy: Int? = nil, agent: String? = nil, firmware: DeviceFirmware? = nil, free: Int? = nil,
-        flashNeeds: [Int: Int] = [:]
+        flashNeeds: [Int: Int] = [:], failures: [ReleaseFailure] = []
     ) {
+        self.failures = failures
         self.id = id
         self.tags = tags
         self.pin = pin

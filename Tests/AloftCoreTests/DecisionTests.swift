@@ -345,3 +345,101 @@ private func id(inPhase phase: Int?, of rollout: Rollout) -> String {
         }
     }
 }
+
+/// A release the device failed: lasting failures withhold it until something changes, passing ones back off.
+@Suite struct FailureDecisionTests {
+    private static let noFlash = "insufficient storage: need 843776 bytes, 307200 free"
+
+    private func failed(_ sequence: Int, _ reason: String, attempts: Int = 1, at: Date = now.addingTimeInterval(-10), free: Int? = 307_200) -> ReleaseFailure {
+        var failure = ReleaseFailure.first(sequence: sequence, version: "1.\(sequence).0", reason: reason, at: at, free: free)
+        failure.attempts = attempts
+        return failure
+    }
+
+    private func decide(_ facts: DeviceFacts, _ releases: [ReleaseCandidate] = [release(2)], rollouts: [Rollout] = [], at time: Date = now)
+        -> CheckInDecision
+    {
+        ReleaseSelection.decide(for: facts, releases: releases, rollouts: rollouts, now: time)
+    }
+
+    private func device(free: Int? = 307_200, failures: [ReleaseFailure], pin: String? = nil) -> DeviceFacts {
+        DeviceFacts(id: "dev-1", pin: pin, sequence: 1, board: "esp32", micropython: "1.22.0", format: 2, free: free, failures: failures)
+    }
+
+    @Test func aReleaseFailedForLackOfFlashIsNotOfferedUntilTheDeviceHasMoreFreeFlash() {
+        let failure = failed(2, Self.noFlash)
+        #expect(failure.kind == .noFlash && failure.free == 307_200)
+        let d = decide(device(failures: [failure]))
+        #expect(d == CheckInDecision(offer: nil, reason: .failedLasting(version: "1.2.0", failure: failure, device: "dev-1")))
+        #expect(d.reason.code == "failed-lasting")
+        #expect(d.reason.description == "failed 1.2.0 (1×, lasting (no flash)): insufficient storage: need 843776 bytes, 307200 free; "
+            + "not offered again until it reports more than 307200 bytes of free flash, a newer release comes or `aloft device retry --id dev-1`")
+        #expect(d.retryAt == nil)  // nothing to come back for: its usual poll
+        #expect(d.failure == failure)
+        // Days later, as much or less free flash (or none reported): still not offered.
+        #expect(decide(device(failures: [failure]), at: now.addingTimeInterval(30 * 86400)).offer == nil)
+        #expect(decide(device(free: 300_000, failures: [failure])).offer == nil)
+        #expect(decide(device(free: nil, failures: [failure])).offer == nil)
+        // More free flash than at the failure: offered again.
+        #expect(decide(device(free: 311_296, failures: [failure])) == CheckInDecision(offer: ReleaseOffer(sequence: 2, format: 2), reason: .newest(version: "1.2.0")))
+        // A newer release is considered as any other; the failed one is not offered in its place while the newer is blocked.
+        #expect(decide(device(failures: [failure]), [release(2), release(3)]).offer?.sequence == 3)
+        let r = rollout(sequence: 3, target: RolloutTarget(devices: ["someone-else"]))
+        #expect(decide(device(failures: [failure]), [release(2), release(3)], rollouts: [r]).reason == .failedLasting(version: "1.2.0", failure: failure, device: "dev-1"))
+        // An operator's retry clears the memory: offered.
+        #expect(decide(device(failures: [])).offer?.sequence == 2)
+    }
+
+    @Test func otherLastingFailuresWaitForANewerReleaseOrARetry() {
+        let failure = failed(2, "signed by 0 trusted key(s), 1 needed", attempts: 2)
+        #expect(failure.kind == .lasting && failure.free == nil)
+        let d = decide(device(free: 10_000_000, failures: [failure]))
+        #expect(d.offer == nil)
+        #expect(d.reason.description == "failed 1.2.0 (2×, lasting): signed by 0 trusted key(s), 1 needed; not offered again until a newer release comes or `aloft device retry --id dev-1`")
+        #expect(decide(device(failures: [failure]), [release(2), release(3)]).offer?.sequence == 3)
+        // A pin does not get around it either.
+        #expect(decide(device(failures: [failure], pin: "1.2.0")).reason == .failedLasting(version: "1.2.0", failure: failure, device: "dev-1"))
+        #expect(decide(device(failures: [], pin: "1.2.0")).offer?.sequence == 2)
+        // A failure of another release (one it since moved past) changes nothing.
+        #expect(decide(device(failures: [failed(1, "incompatible: board esp32 not in rp2")])).offer?.sequence == 2)
+    }
+
+    @Test func passingFailuresBackOffExponentiallyUpToTheCap() {
+        #expect(FailureBackoff.base == 60 && FailureBackoff.cap == 6 * 3600)
+        let delays = (1...12).map(FailureBackoff.delay(afterAttempts:))
+        #expect(delays == [60, 120, 240, 480, 960, 1920, 3840, 7680, 15360, 21600, 21600, 21600])
+        #expect(FailureBackoff.delay(afterAttempts: 1_000_000) == FailureBackoff.cap)
+        let failedAt = now
+        for attempts in 1...12 {
+            let failure = failed(2, "download of main.py failed: ECONNRESET", attempts: attempts, at: failedAt)
+            #expect(failure.kind == .passing)
+            let comesBack = failedAt.addingTimeInterval(delays[attempts - 1])
+            let waiting = decide(device(failures: [failure]), at: comesBack.addingTimeInterval(-1))
+            #expect(waiting == CheckInDecision(offer: nil, reason: .backingOff(version: "1.2.0", failure: failure)))
+            #expect(waiting.reason.code == "backing-off")
+            #expect(waiting.retryAt == comesBack)
+            #expect(decide(device(failures: [failure]), at: comesBack).offer?.sequence == 2)
+        }
+        let third = failed(2, "HTTP 503 for main.py", attempts: 3, at: failedAt)
+        #expect(decide(device(failures: [third])).reason.description
+            == "failed 1.2.0 (3×, passing): HTTP 503 for main.py; offered again at \(ReleaseManifest.timestamp(failedAt.addingTimeInterval(240)))")
+    }
+
+    @Test func anUnknownReasonIsPassing() {
+        for reason in ["TypeError: can't convert NoneType to int", "something new", ""] {
+            let failure = failed(2, reason, at: now)
+            #expect(failure.kind == .passing)
+            #expect(decide(device(failures: [failure])).reason == .backingOff(version: "1.2.0", failure: failure))
+            #expect(decide(device(failures: [failure]), at: now.addingTimeInterval(60)).offer?.sequence == 2)
+        }
+        #expect(ReleaseFailure.first(sequence: 2, version: nil, reason: nil, at: now, free: nil).kind == .passing)
+    }
+
+    @Test func theMemoryCountsAttemptsAndKeepsTheLastFailure() {
+        let first = ReleaseFailure.first(sequence: 2, version: "1.2.0", reason: "HTTP 503 for main.py", at: now, free: 1000)
+        #expect(first.attempts == 1 && first.kind == .passing && first.free == nil)
+        let second = first.adding(reason: Self.noFlash, version: nil, at: now.addingTimeInterval(120), free: 2000)
+        #expect(second == ReleaseFailure(sequence: 2, version: "1.2.0", attempts: 2, kind: .noFlash, reason: Self.noFlash, at: now.addingTimeInterval(120), free: 2000))
+        #expect(second.summary == "failed 2×, lasting (no flash): \(Self.noFlash)")
+    }
+}
