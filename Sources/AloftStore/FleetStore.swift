@@ -36,7 +36,16 @@ public protocol FleetStore: Sendable {
     func recordCheckIn(_ checkIn: DeviceCheckIn) async throws
     /// Appends an event and makes it the device's last one. The installed release is what check-ins say, never an
     /// event: a queued `installed` can arrive after the device rolled that release back.
+    ///
+    /// In the same transaction, a `failed` event of a release adds to the device's ``ReleaseFailure`` memory of it (one
+    /// attempt more, the kind of its reason, and the free flash the device's last check-in reported), and an `installed`
+    /// or `confirmed` one clears that release's memory.
     func recordEvent(_ event: DeviceEvent) async throws
+    /// What the store remembers of each device's failures, by device id, each device's by sequence; devices without any
+    /// are left out.
+    func failures(deviceIDs: [String]) async throws -> [String: [ReleaseFailure]]
+    /// Forgets the device's failures with release `sequence`, or with every release when nil, and returns what it forgot.
+    func clearFailures(deviceID: String, sequence: Int?) async throws -> [ReleaseFailure]
     /// The device's events, newest first.
     func events(deviceID: String, limit: Int?) async throws -> [DeviceEvent]
     func recordDownload(_ download: BlobDownload) async throws
@@ -525,6 +534,11 @@ public struct NewRollout: Sendable, Equatable {
 }
 
 extension FleetStore {
+    /// What the store remembers of one device's failures, by sequence.
+    public func failures(deviceID: String) async throws -> [ReleaseFailure] {
+        try await failures(deviceIDs: [deviceID])[deviceID] ?? []
+    }
+
     /// Every release of one channel, or of all channels when `channel` is nil, newest first.
     public func releases(channel: String?) async throws -> [ReleaseRecord] {
         try await releases(channel: channel, limit: nil)

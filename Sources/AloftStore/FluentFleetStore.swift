@@ -57,7 +57,7 @@ public final class FluentFleetStore: FleetStore {
     /// Every migration, in order. Append-only.
     static let migrations: [any AsyncMigration] = [
         CreateFleetSchema(), AddAccessControl(), AddDeviceAgent(), IndexHistoryTimes(), AddLegacyEnvelopes(), AddRollouts(), AddChangeLog(),
-        AddSharedBlobs(), AddFirmware(),
+        AddSharedBlobs(), AddFirmware(), AddReleaseFailures(),
     ]
 
     /// Connects to `database` and brings its schema up to date.
@@ -433,6 +433,7 @@ public final class FluentFleetStore: FleetStore {
             device.lastEventStep = event.step
             device.lastEventAt = event.at
             try await device.save(on: db)
+            try await Self.rememberFailure(event, free: device.free, on: db)
             // What the event says about a rollout's release, for each rollout of it that offered it to this device.
             guard let sequence = event.sequence, let state = RolloutDeviceState(event: event.type, step: event.step) else { return }
             let rollouts = try await RolloutModel.query(on: db).filter(\.$channel == device.channel).filter(\.$sequence == sequence).all(\.$id)
@@ -446,6 +447,48 @@ public final class FluentFleetStore: FleetStore {
                 if state.isFailure { row.reason = event.reason }
                 try await row.save(on: db)
             }
+        }
+    }
+
+    /// A `failed` event adds to the memory of the device's failures with its release; `installed` or `confirmed` of a
+    /// release clears that release's. Events without a sequence are about no release in particular.
+    private static func rememberFailure(_ event: DeviceEvent, free: Int?, on db: any Database) async throws {
+        guard let sequence = event.sequence else { return }
+        let row = try await ReleaseFailureModel.query(on: db).filter(\.$deviceID == event.deviceID).filter(\.$sequence == sequence).first()
+        switch event.type {
+        case "failed":
+            if let row {
+                row.update(from: row.record.adding(reason: event.reason, version: event.version, at: event.at, free: free))
+                try await row.save(on: db)
+            } else {
+                let first = ReleaseFailure.first(sequence: sequence, version: event.version, reason: event.reason, at: event.at, free: free)
+                try await ReleaseFailureModel(deviceID: event.deviceID, first).create(on: db)
+            }
+        case DeviceEvent.installed, "confirmed":
+            try await row?.delete(on: db)
+        default: break
+        }
+    }
+
+    public func failures(deviceIDs: [String]) async throws -> [String: [ReleaseFailure]] {
+        guard !deviceIDs.isEmpty else { return [:] }
+        var out: [String: [ReleaseFailure]] = [:]
+        // Bounded lists of binds: a page of devices is at most 1000, well below both databases' limits.
+        for chunk in stride(from: 0, to: deviceIDs.count, by: 1000).map({ Array(deviceIDs[$0..<min($0 + 1000, deviceIDs.count)]) }) {
+            for row in try await ReleaseFailureModel.query(on: db()).filter(\.$deviceID ~~ chunk).sort(\.$sequence).all() {
+                out[row.deviceID, default: []].append(row.record)
+            }
+        }
+        return out
+    }
+
+    public func clearFailures(deviceID: String, sequence: Int?) async throws -> [ReleaseFailure] {
+        try await db().transaction { db in
+            let query = ReleaseFailureModel.query(on: db).filter(\.$deviceID == deviceID)
+            if let sequence { query.filter(\.$sequence == sequence) }
+            let rows = try await query.copy().sort(\.$sequence).all()
+            try await query.delete()
+            return rows.map(\.record)
         }
     }
 

@@ -289,3 +289,29 @@ struct AddFirmware: AsyncMigration {
         for (field, _) in Self.deviceFields.reversed() { try await database.schema(DeviceModel.schema).deleteField(.string(field)).update() }
     }
 }
+
+/// What the server remembers of each device's failures with each release (docs/protocol.md, "Failures"): attempts, the
+/// last failure's kind, reason and time, and the free flash of a no-flash failure.
+struct AddReleaseFailures: AsyncMigration {
+    var name: String { "aloft.v10.AddReleaseFailures" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema(ReleaseFailureModel.schema)
+            .field("id", .int64, .identifier(auto: true))
+            .field("device_id", .string, .required)
+            .field("sequence", .int64, .required)
+            .field("version", .string)
+            .field("attempts", .int64, .required)
+            .field("kind", .string, .required)
+            .field("reason", .string, .required)
+            .field("at", .datetime, .required)
+            .field("free", .int64)
+            // One row per device and release; also the index check-in reads a device's rows by.
+            .unique(on: "device_id", "sequence")
+            .create()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(ReleaseFailureModel.schema).delete()
+    }
+}

@@ -333,3 +333,43 @@ final class BlobModel: Model, @unchecked Sendable {
 
     static func key(_ sha256: String, _ form: String) -> String { sha256 + "." + form }
 }
+
+/// What the server remembers of a device's failures with one release (AddReleaseFailures): one row per device and
+/// release sequence, from its `failed` events until it installs that release or an operator clears it.
+final class ReleaseFailureModel: Model, @unchecked Sendable {
+    static let schema = "release_failures"
+
+    @ID(custom: "id", generatedBy: .database) var id: Int?
+    @Field(key: "device_id") var deviceID: String
+    @Field(key: "sequence") var sequence: Int
+    @OptionalField(key: "version") var version: String?
+    @Field(key: "attempts") var attempts: Int
+    /// A ``FailureKind`` raw value: `no-flash`, `lasting`, `passing`.
+    @Field(key: "kind") var kind: String
+    @Field(key: "reason") var reason: String
+    @Field(key: "at") var at: Date
+    @OptionalField(key: "free") var free: Int?
+
+    init() {}
+
+    init(deviceID: String, _ failure: ReleaseFailure) {
+        self.deviceID = deviceID
+        self.sequence = failure.sequence
+        update(from: failure)
+    }
+
+    func update(from failure: ReleaseFailure) {
+        version = failure.version
+        attempts = failure.attempts
+        kind = failure.kind.rawValue
+        reason = failure.reason
+        at = failure.at
+        free = failure.free
+    }
+
+    /// A kind this server does not know (written by a newer one) reads as passing, the default of unknown reasons.
+    var record: ReleaseFailure {
+        ReleaseFailure(
+            sequence: sequence, version: version, attempts: attempts, kind: FailureKind(rawValue: kind) ?? .passing, reason: reason, at: at, free: free)
+    }
+}
