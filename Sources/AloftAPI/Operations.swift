@@ -7,7 +7,7 @@ extension APIOperation {
     public static let all: [APIOperation] = [
         checkIn, reportEvent, enroll, blob, zlibBlob,
         missingBlobs, putBlob, publishRelease, listReleases, channel,
-        release, createDevice, listDevices, device, deviceEvents, deviceDownloads, tagDevice, pinDevice, unpinDevice,
+        release, createDevice, listDevices, device, deviceEvents, deviceDownloads, tagDevice, pinDevice, unpinDevice, retryDevice,
         startRollout, listRollouts, rollout, pauseRollout, resumeRollout, abortRollout, revokeDevice, reissueDeviceToken,
         listAdminTokens, createAdminToken, revokeAdminToken, listEnrollments, createEnrollment, revokeEnrollment,
         dashboard, consoleDevices, consoleDevice, consolePauseRollout, consoleResumeRollout, consoleAbortRollout, consoleStartRollout,
@@ -144,6 +144,16 @@ extension APIOperation {
         id: "unpinDevice", .delete, "/api/v1/admin/devices/{id}/pin", access: .admin, tag: .management,
         summary: "Unpin a device (unpinned already is fine).", parameters: [deviceIDParameter],
         answers: [.json(200, "The device, unpinned.", DeviceView.self), noDevice])
+
+    public static let retryDevice = APIOperation(
+        id: "retryDevice", .post, "/api/v1/admin/devices/{id}/retry", access: .admin, tag: .management,
+        summary:
+            "Forget a device's failures (docs/protocol.md, \"Failures\"), with every release or with `version`: its next check-in is offered a release it failed for a lasting reason, or backs off no more.",
+        parameters: [deviceIDParameter, .query("version", .semanticVersion, "Only the failures with this release of the device's channel.")],
+        answers: [
+            .json(200, "Forgotten (none to forget is fine); the device as its next check-in sees it.", DeviceRetryResponse.self),
+            .error(404, "No device has this id, or its channel has no release of this version."),
+        ])
 
     public static let startRollout = APIOperation(
         id: "startRollout", .post, "/api/v1/admin/rollouts", access: .admin, tag: .management,

@@ -12,12 +12,16 @@ public struct DecisionView: Codable, Sendable, Equatable {
     public var why: String
     /// With an offer: `firmware` when the device takes the release's firmware first, `files` for its files; null without.
     public var step: String?
+    /// The device's failures with the release the decision is about (withheld for them, or offered again despite them);
+    /// null when it has not failed it.
+    public var failure: FailureView?
 
-    public init(offer: String?, reason: String, why: String, step: String? = nil) {
+    public init(offer: String?, reason: String, why: String, step: String? = nil, failure: FailureView? = nil) {
         self.offer = offer
         self.reason = reason
         self.why = why
         self.step = step
+        self.failure = failure
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -26,9 +30,71 @@ public struct DecisionView: Codable, Sendable, Equatable {
         try c.encode(reason, forKey: .reason)
         try c.encode(why, forKey: .why)
         try c.encode(step, forKey: .step)
+        try c.encode(failure, forKey: .failure)
     }
 
-    enum CodingKeys: String, CodingKey { case offer, reason, why, step }
+    enum CodingKeys: String, CodingKey { case offer, reason, why, step, failure }
+}
+
+/// What the server remembers of a device's failures with one release (docs/protocol.md, "Failures").
+public struct FailureView: Codable, Sendable, Equatable {
+    public var version: String?
+    public var sequence: Int
+    /// `failed` events for the release since the memory was last cleared.
+    public var attempts: Int
+    /// The last failure's kind: one of ``FailureKind`` (`no-flash`, `lasting`, `passing`).
+    public var kind: String
+    /// The last failure's reason, as the device sent it.
+    public var reason: String
+    /// When the last failure arrived.
+    public var at: String
+    /// For a `no-flash` failure, the free flash (bytes) the device reported before it; null otherwise.
+    public var free: Int?
+    /// For a `passing` failure, when the backoff ends; null otherwise.
+    public var retryAt: String?
+
+    public init(version: String?, sequence: Int, attempts: Int, kind: String, reason: String, at: String, free: Int? = nil, retryAt: String? = nil) {
+        self.version = version
+        self.sequence = sequence
+        self.attempts = attempts
+        self.kind = kind
+        self.reason = reason
+        self.at = at
+        self.free = free
+        self.retryAt = retryAt
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(version, forKey: .version)
+        try c.encode(sequence, forKey: .sequence)
+        try c.encode(attempts, forKey: .attempts)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(reason, forKey: .reason)
+        try c.encode(at, forKey: .at)
+        try c.encode(free, forKey: .free)
+        try c.encode(retryAt, forKey: .retryAt)
+    }
+
+    enum CodingKeys: String, CodingKey { case version, sequence, attempts, kind, reason, at, free, retryAt }
+
+    /// `failed 3×, lasting (no flash): insufficient storage: …`.
+    public var summary: String {
+        let label = FailureKind(rawValue: kind)?.label ?? kind
+        return "failed \(attempts)×, \(label): \(reason)"
+    }
+}
+
+/// What `POST /api/v1/admin/devices/{id}/retry` forgot, and the device as its next check-in sees it.
+public struct DeviceRetryResponse: Codable, Sendable, Equatable {
+    /// The failures forgotten, by sequence; empty when there were none.
+    public var cleared: [FailureView]
+    public var device: DeviceView
+
+    public init(cleared: [FailureView], device: DeviceView) {
+        self.cleared = cleared
+        self.device = device
+    }
 }
 
 /// Adds tags to a device and removes others (removal last).
@@ -289,6 +355,33 @@ extension DecisionView: WireSchema {
             "why": JSONSchema.string(maxLength: 1024).described("The reason as a sentence, with the step of an offer."),
             "step": JSONSchema.string(oneOf: UpdateStep.allCases.map(\.rawValue)).orNull
                 .described("With an offer: `firmware` when the device takes the release's firmware first, `files` for its files; null without."),
+            "failure": JSONSchema.ref(FailureView.self).orNull
+                .described("The device's failures with the release the decision is about; null when it has not failed it."),
+        ])
+    }
+}
+
+extension FailureView: WireSchema {
+    public static var schema: JSONSchema {
+        .object(required: [
+            "version": JSONSchema.semanticVersion.orNull, "sequence": .installedSequence,
+            "attempts": JSONSchema.integer(minimum: 1).described("Failures since the memory was last cleared."),
+            "kind": JSONSchema.string(oneOf: FailureKind.allCases.map(\.rawValue))
+                .described("`no-flash` and `lasting`: not offered again until something changes; `passing`: offered again after a backoff."),
+            "reason": JSONSchema.string(maxLength: EventRequest.maxReasonCharacters).described("The last failure's reason, as the device sent it."),
+            "at": JSONSchema.timestamp.described("When the last failure arrived."),
+            "free": JSONSchema.integer(minimum: 0).orNull
+                .described("For a `no-flash` failure, the free flash (bytes) the device reported before it; offered again once it reports more."),
+            "retryAt": JSONSchema.timestamp.orNull.described("For a `passing` failure, when the backoff ends."),
+        ])
+    }
+}
+
+extension DeviceRetryResponse: WireSchema {
+    public static var schema: JSONSchema {
+        .object(required: [
+            "cleared": JSONSchema.array(of: .ref(FailureView.self), maxItems: 100_000).described("The failures forgotten; empty when there were none."),
+            "device": JSONSchema.ref(DeviceView.self).described("The device, with what its next check-in would be offered."),
         ])
     }
 }

@@ -57,9 +57,10 @@ struct DeviceAPI<Store: FleetStore>: Sendable {
             free: body.free)
         let (decision, entries, rollouts) = try await decisions.decide(facts, channel: device.channel, now: now)
         guard let target = decision.offer, let offer = entries[target.sequence]?.offer(format: target.format) else {
-            // Outside a maintenance window the device comes back when it opens, if that is sooner than its usual poll.
+            // Outside a maintenance window the device comes back when it opens, and backing off from a failed release when
+            // the backoff ends, if that is sooner than its usual poll.
             let poll = decision.retryAt.map { min(pollInterval, max(1, Int($0.timeIntervalSince(now).rounded(.up)))) } ?? pollInterval
-            metrics.checkIn(decision.retryAt == nil ? .none : .window)
+            metrics.checkIn(decision.retryAt == nil ? .none : decision.failure == nil ? .window : .backoff)
             return try idleAnswers.response(poll: poll, context: context)
         }
         if let id = decision.rollout {

@@ -12,11 +12,11 @@ struct FleetDecisions<Store: FleetStore>: Sendable {
     let cache: FleetCache<Store>
     let clock: @Sendable () -> Date
 
-    static func facts(_ device: DeviceRecord) -> DeviceFacts {
+    static func facts(_ device: DeviceRecord, failures: [ReleaseFailure] = []) -> DeviceFacts {
         DeviceFacts(
             id: device.id, tags: device.tags, pin: device.pin, sequence: device.sequence, board: device.board, micropython: device.micropython,
             rejected: device.rejected, format: device.format ?? ReleaseManifest.legacyFormat, mpy: device.mpy, agent: device.agent,
-            firmware: device.firmware.firmware, free: device.free)
+            firmware: device.firmware.firmware, free: device.free, failures: failures)
     }
 
     /// `facts` with the free flash each of `entries` newer than what it runs needs on it (``ReleaseCatalog/flashNeed(channel:from:to:)``),
@@ -46,45 +46,58 @@ struct FleetDecisions<Store: FleetStore>: Sendable {
 
     /// The decision for a device at `now`, with the releases and rollouts it was made from. With `rollouts` nil they are
     /// loaded only when they can matter (no pin, and a release newer than the device's), so the usual check-in of a device
-    /// that is up to date costs no rollout query.
-    func decide(_ facts: DeviceFacts, channel: String, rollouts: [Rollout]? = nil, now: Date) async throws
+    /// that is up to date costs no rollout query; the device's failures (``FleetStore/failures(deviceIDs:)``) likewise,
+    /// when `loadFailures` and a release could be offered.
+    func decide(_ facts: DeviceFacts, channel: String, rollouts: [Rollout]? = nil, loadFailures: Bool = true, now: Date) async throws
         -> (decision: CheckInDecision, entries: [Int: ReleaseCatalog<Store>.Entry], rollouts: [Rollout])
     {
+        var facts = facts
         let entries = try await candidates(channel: channel, above: facts.sequence, pin: facts.pin)
         var loaded = rollouts ?? []
-        if rollouts == nil, facts.pin == nil, entries.keys.contains(where: { $0 > facts.sequence }) {
+        let newer = entries.keys.contains(where: { $0 > facts.sequence })
+        if rollouts == nil, facts.pin == nil, newer {
             loaded = try await self.rollouts(channel: channel, now: now)
         }
-        let facts = try await withFlashNeeds(facts, channel: channel, entries: entries)
+        if loadFailures, newer { facts.failures = try await store.failures(deviceID: facts.id) }
+        facts = try await withFlashNeeds(facts, channel: channel, entries: entries)
         let decision = ReleaseSelection.decide(for: facts, releases: entries.values.map(\.candidate), rollouts: loaded, now: now)
         return (decision, entries, loaded)
     }
 
-    /// The decision as the API shows it. A listing passes `releases`, the channel's every release, loaded once for all its devices.
-    func view(_ device: DeviceRecord, rollouts: [Rollout], releases: [Int: ReleaseCatalog<Store>.Entry]? = nil, now: Date) async throws -> DeviceView {
+    /// The decision as the API shows it. A listing passes `releases`, the channel's every release, and `failures`, its
+    /// devices' failures, loaded once for all its devices.
+    func view(
+        _ device: DeviceRecord, rollouts: [Rollout], releases: [Int: ReleaseCatalog<Store>.Entry]? = nil, failures given: [ReleaseFailure]? = nil, now: Date
+    ) async throws -> DeviceView {
         let decision: CheckInDecision
         let entries: [Int: ReleaseCatalog<Store>.Entry]
+        let failures: [ReleaseFailure]
+        if let given { failures = given } else { failures = try await store.failures(deviceID: device.id) }
         if let releases {
             entries = releases
-            let facts = try await withFlashNeeds(Self.facts(device), channel: device.channel, entries: releases)
+            let facts = try await withFlashNeeds(Self.facts(device, failures: failures), channel: device.channel, entries: releases)
             decision = ReleaseSelection.decide(for: facts, releases: releases.values.map(\.candidate), rollouts: rollouts, now: now)
         } else {
-            (decision, entries, _) = try await decide(Self.facts(device), channel: device.channel, rollouts: rollouts, now: now)
+            (decision, entries, _) = try await decide(
+                Self.facts(device, failures: failures), channel: device.channel, rollouts: rollouts, loadFailures: false, now: now)
         }
         let offered = decision.offer.flatMap { entries[$0.sequence]?.candidate.version }
-        return DeviceView(device, decision: DecisionView(decision, offered: offered))
+        // The failures with the release the decision is about: the one withheld for them, or the one offered despite them.
+        let failure = decision.failure ?? decision.offer.flatMap { offer in failures.first { $0.sequence == offer.sequence } }
+        return DeviceView(device, decision: DecisionView(decision, offered: offered, failure: failure))
     }
 
     /// The views of many devices, each channel's releases and rollouts loaded once whatever the number of its devices.
     func views(of devices: [DeviceRecord], now: Date) async throws -> [DeviceView] {
         var channels: [String: (rollouts: [Rollout], releases: [Int: ReleaseCatalog<Store>.Entry])] = [:]
         var views: [DeviceView] = []
+        let failures = try await store.failures(deviceIDs: devices.map(\.id))
         for device in devices {
             if channels[device.channel] == nil {
                 channels[device.channel] = (try await store.rollouts(channel: device.channel), try await candidates(channel: device.channel, above: 0, pin: nil))
             }
             let channel = channels[device.channel]!
-            views.append(try await view(device, rollouts: channel.rollouts, releases: channel.releases, now: now))
+            views.append(try await view(device, rollouts: channel.rollouts, releases: channel.releases, failures: failures[device.id] ?? [], now: now))
         }
         return views
     }

@@ -14,6 +14,7 @@ struct RolloutAPI<Store: FleetStore>: Sendable {
         routes.add(.tagDevice, use: tag)
         routes.add(.pinDevice, use: pin)
         routes.add(.unpinDevice, use: unpin)
+        routes.add(.retryDevice, use: retry)
         routes.add(.startRollout, use: start)
         routes.add(.listRollouts, use: list)
         routes.add(.rollout, use: show)
@@ -65,6 +66,25 @@ struct RolloutAPI<Store: FleetStore>: Sendable {
     /// Unpins a device, from the API or the console (unpinned already is fine).
     func unpin(_ id: String) async throws -> DeviceRecord {
         try await store.setDevicePin(id: id, version: nil)
+    }
+
+    /// Forgets the device's failures, with one release (`?version=`) or all: what `aloft device retry` calls.
+    @Sendable func retry(request: Request, context: AloftRequestContext) async throws -> Response {
+        let device = try await decisions.existingDevice(context)
+        var sequence: Int? = nil
+        if let version = request.uri.queryParameters["version"].map(String.init) {
+            try AdminAPI<Store>.requireVersion(version)
+            guard let release = try await store.release(channel: device.channel, version: version) else {
+                throw APIError.notFound("channel '\(device.channel)' of device '\(device.id)' has no release \(version)")
+            }
+            sequence = release.sequence
+        }
+        let cleared = try await store.clearFailures(deviceID: device.id, sequence: sequence)
+        context.logger.info(
+            "device failures cleared",
+            metadata: ["id": "\(device.id)", "releases": "\(cleared.map { $0.version ?? String($0.sequence) }.joined(separator: ","))", "admin": "\(context.adminName ?? "-")"])
+        let view = try await decisions.view(device, rollouts: store.rollouts(channel: device.channel), now: clock())
+        return try context.json(DeviceRetryResponse(cleared: cleared.map(FailureView.init), device: view))
     }
 
     // MARK: Rollouts

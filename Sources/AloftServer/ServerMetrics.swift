@@ -22,6 +22,8 @@ public final class ServerMetrics: Sendable {
         case rollout
         /// Nothing now: outside a rollout's maintenance window, told when it opens.
         case window
+        /// Nothing now: backing off from a release it failed for a passing reason, told when the backoff ends.
+        case backoff
     }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {

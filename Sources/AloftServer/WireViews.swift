@@ -43,9 +43,20 @@ extension FirmwareView {
 }
 
 extension DecisionView {
-    /// The decision as the API shows it; `offered` is the version of the release offered.
-    init(_ decision: CheckInDecision, offered: String?) {
-        self.init(offer: offered, reason: decision.reason.code, why: decision.why, step: decision.offer.map(\.plan.step.rawValue))
+    /// The decision as the API shows it; `offered` is the version of the release offered, `failure` the device's failures
+    /// with the release the decision is about.
+    init(_ decision: CheckInDecision, offered: String?, failure: ReleaseFailure? = nil) {
+        self.init(
+            offer: offered, reason: decision.reason.code, why: decision.why, step: decision.offer.map(\.plan.step.rawValue),
+            failure: failure.map(FailureView.init))
+    }
+}
+
+extension FailureView {
+    init(_ failure: ReleaseFailure) {
+        self.init(
+            version: failure.version, sequence: failure.sequence, attempts: failure.attempts, kind: failure.kind.rawValue, reason: failure.reason,
+            at: rfc3339(failure.at), free: failure.free, retryAt: failure.kind == .passing ? rfc3339(failure.retryAt) : nil)
     }
 }
 

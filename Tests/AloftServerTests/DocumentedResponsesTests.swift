@@ -158,6 +158,17 @@ final class DocumentedFleet: Sendable {
             try await api.call(.device, ["id": "dev-1"])
             try await api.call(.unpinDevice, ["id": "dev-1"])
             try await api.call(.unpinDevice, ["id": "nobody"])
+            // A failure remembered, shown with the decision, and forgotten.
+            let noFlash = #"{"id":"dev-1","type":"failed","version":"1.0.0","sequence":1,"reason":"insufficient storage: need 843776 bytes, 307200 free"}"#
+            try await api.call(.reportEvent, token: token, json: noFlash)
+            try await api.call(.device, ["id": "dev-1"])
+            try await api.call(.listDevices)
+            try await api.call(.retryDevice, ["id": "dev-1"], query: "version=1.0.0")
+            try await api.call(.reportEvent, token: token, json: noFlash)
+            try await api.call(.retryDevice, ["id": "dev-1"])
+            try await api.call(.retryDevice, ["id": "nobody"])
+            try await api.call(.retryDevice, ["id": "dev-1"], query: "version=7.7.7")
+            try await api.call(.retryDevice, ["id": "dev-1"], query: "version=x")
             try await api.call(.release, ["channel": "stable", "version": "1.0.0"])
             try await api.call(.release, ["channel": "stable", "version": "7.7.7"])
             try await api.call(.release, ["channel": "stable", "version": "x"])
