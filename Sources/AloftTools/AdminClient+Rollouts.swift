@@ -43,6 +43,13 @@ extension AdminClient {
         try await call(.unpinDevice, ["id": try Self.pathSegment(id, what: "device id")], as: DeviceView.self)
     }
 
+    /// Forgets the device's failures, with release `version` or with all (`aloft device retry`).
+    public func retryDevice(id: String, version: String? = nil) async throws(AloftError) -> DeviceRetryResponse {
+        try await call(
+            .retryDevice, ["id": try Self.pathSegment(id, what: "device id")],
+            query: try version.map { v throws(AloftError) in "version=\(try Self.pathSegment(v, what: "version"))" }, as: DeviceRetryResponse.self)
+    }
+
     // MARK: Rollouts
 
     public func startRollout(_ request: StartRolloutRequest) async throws(AloftError) -> RolloutView {

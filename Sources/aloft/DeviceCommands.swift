@@ -1,3 +1,4 @@
+import AloftAPI
 import AloftCore
 import AloftTools
 import ArgumentParser
@@ -5,7 +6,7 @@ import Foundation
 
 struct DeviceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "device", abstract: "Register devices and manage their tokens.", subcommands: [Provision.self, Image.self, Tag.self, Pin.self, Unpin.self, Revoke.self, Token.self])
+        commandName: "device", abstract: "Register devices and manage their tokens.", subcommands: [Provision.self, Image.self, Tag.self, Pin.self, Unpin.self, Retry.self, Revoke.self, Token.self])
 
     struct Provision: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -184,6 +185,30 @@ extension DeviceCommand {
     }
 }
 
+extension DeviceCommand {
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Forget a device's failures: a release it failed is offered at its next check-in (docs/protocol.md, \"Failures\").")
+
+        @Option(help: "Device id.")
+        var id: String
+
+        @Option(help: "Only the failures with this version (default: every release's).")
+        var version: String?
+
+        @OptionGroup var server: ServerOptions
+
+        func run() async throws {
+            try Identifiers.validateDeviceID(id)
+            if let version { _ = try SemanticVersion(parsing: version) }
+            let answer = try await server.client().retryDevice(id: id, version: version)
+            let forgot = answer.cleared.map { "\($0.version ?? "sequence \($0.sequence)") (\($0.summary))" }
+            print("\(answer.device.id): " + (forgot.isEmpty ? "no failures to forget" : "forgot " + forgot.joined(separator: "; "))
+                + (answer.device.decision.map { "; \($0.why)" } ?? ""))
+        }
+    }
+}
+
 struct Devices: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "What the fleet runs.", subcommands: [List.self])
 
@@ -221,10 +246,17 @@ struct Devices: AsyncParsableCommand {
                 rows.append([
                     d.id, d.channel, d.version ?? "-", String(d.sequence), d.board ?? "-", d.agent ?? "-", d.firmware?.summary ?? "—",
                     d.free.map { "\($0 / 1000) KB" } ?? "-",
-                    d.tags.isEmpty ? "-" : d.tags.joined(separator: ","), d.lastSeen ?? "never", event, d.decision?.why ?? "-",
+                    d.tags.isEmpty ? "-" : d.tags.joined(separator: ","), d.lastSeen ?? "never", event, d.decision.map(Self.why) ?? "-",
                 ])
             }
             printTable(rows)
+        }
+
+        /// The decision's sentence; for an offer of a release the device failed before, with what it failed (a withheld
+        /// release's sentence says it already).
+        static func why(_ decision: DecisionView) -> String {
+            guard decision.offer != nil, let failure = decision.failure else { return decision.why }
+            return "\(decision.why) (\(failure.summary))"
         }
     }
 }
