@@ -221,7 +221,17 @@ import Glibc
         let failed = try fleet.events().first { $0["type"] as? String == "failed" }
         #expect(failed != nil, "no failure event")
 
-        // Straight to the server again, the same release installs cleanly.
+        // A passing failure (the connection was cut): the release backs off before it is offered again
+        // (docs/protocol.md, "Failures")...
+        let decision = try #require(try fleet.deviceRecord()["decision"] as? [String: Any])
+        #expect(decision["reason"] as? String == "backing-off", "\(decision)")
+        #expect((decision["failure"] as? [String: Any])?["kind"] as? String == "passing", "\(decision)")
+        let waiting = try fleet.boot()
+        #expect(waiting.code == 0, "backing off, the check-in has nothing to do: \(waiting.output)")
+        #expect(try appFiles(fleet.device) == digests(Self.v1))
+        // ...or at once after `aloft device retry`: straight to the server, the same release installs cleanly.
+        let id = URL(fileURLWithPath: fleet.device).lastPathComponent
+        #expect(try fleet.server.aloft(["device", "retry", "--id", id]).code == 0)
         let retry = try fleet.boot()
         #expect(retry.code == 0, "\(retry.output)")
         #expect(try appFiles(fleet.device) == digests(v2))
