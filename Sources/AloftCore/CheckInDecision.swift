@@ -37,9 +37,10 @@ public enum DecisionReason: Sendable, Equatable, CustomStringConvertible {
     case halted(rollout: Int, reason: String)
     case paused(rollout: Int)
     case aborted(rollout: Int)
-    /// It failed this release for a lasting reason (``FailureKind/isLasting``): not offered again until a newer release,
-    /// more free flash (for a no-flash failure) or an operator's retry (`aloft device retry --id <device>`).
-    case failedLasting(version: String, failure: ReleaseFailure, device: String)
+    /// It failed this release for a lasting reason (``FailureKind/isLasting``): not offered again until a newer release
+    /// (unless it is pinned to this one), more free flash (for a no-flash failure) or an operator's retry
+    /// (`aloft device retry --id <device>`).
+    case failedLasting(version: String, failure: ReleaseFailure, device: String, pinned: Bool = false)
     /// It failed this release for a passing reason: withheld until ``ReleaseFailure/retryAt`` (``FailureBackoff``).
     case backingOff(version: String, failure: ReleaseFailure)
 
@@ -103,9 +104,9 @@ public enum DecisionReason: Sendable, Equatable, CustomStringConvertible {
         case .paused(let id): "rollout \(id) is paused"
         case .aborted(let id): "rollout \(id) was aborted"
         case .firmwareOnTrial: "its firmware is on trial; nothing is offered until it is confirmed or rolled back"
-        case .failedLasting(let v, let f, let device):
+        case .failedLasting(let v, let f, let device, let pinned):
             "failed \(v) (\(f.attempts)×, \(f.kind.label)): \(f.reason); not offered again until \(Self.moreFlash(f))"
-                + "a newer release comes or `aloft device retry --id \(device)`"
+                + (pinned ? "" : "a newer release comes or ") + "`aloft device retry --id \(device)`"
         case .backingOff(let v, let f):
             "failed \(v) (\(f.attempts)×, passing): \(f.reason); offered again at \(ReleaseManifest.timestamp(f.retryAt))"
         }
@@ -166,7 +167,7 @@ public struct CheckInDecision: Sendable, Equatable {
     public var failure: ReleaseFailure? {
         @inline(never) get {
             switch reason {
-            case .failedLasting(_, let failure, _), .backingOff(_, let failure): failure
+            case .failedLasting(_, let failure, _, _), .backingOff(_, let failure): failure
             default: nil
             }
         }
@@ -228,7 +229,7 @@ extension ReleaseSelection {
         guard let failure = device.failures.first(where: { $0.sequence == release.sequence }) else { return nil }
         switch failure.withholds(free: device.free, now: now) {
         case nil: return nil
-        case .lasting: return .failedLasting(version: release.version, failure: failure, device: device.id)
+        case .lasting: return .failedLasting(version: release.version, failure: failure, device: device.id, pinned: device.pin != nil)
         case .until: return .backingOff(version: release.version, failure: failure)
         }
     }

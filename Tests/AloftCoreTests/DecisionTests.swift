@@ -398,7 +398,9 @@ private func id(inPhase phase: Int?, of rollout: Rollout) -> String {
         #expect(d.reason.description == "failed 1.2.0 (2×, lasting): signed by 0 trusted key(s), 1 needed; not offered again until a newer release comes or `aloft device retry --id dev-1`")
         #expect(decide(device(failures: [failure]), [release(2), release(3)]).offer?.sequence == 3)
         // A pin does not get around it either.
-        #expect(decide(device(failures: [failure], pin: "1.2.0")).reason == .failedLasting(version: "1.2.0", failure: failure, device: "dev-1"))
+        let pinned = decide(device(failures: [failure], pin: "1.2.0"))
+        #expect(pinned.reason == .failedLasting(version: "1.2.0", failure: failure, device: "dev-1", pinned: true))
+        #expect(pinned.reason.description.hasSuffix("1 needed; not offered again until `aloft device retry --id dev-1`"))
         #expect(decide(device(failures: [], pin: "1.2.0")).offer?.sequence == 2)
         // A failure of another release (one it since moved past) changes nothing.
         #expect(decide(device(failures: [failed(1, "incompatible: board esp32 not in rp2")])).offer?.sequence == 2)
