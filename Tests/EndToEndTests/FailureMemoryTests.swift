@@ -32,7 +32,8 @@ import Testing
         #expect(try appFiles(device).isEmpty)
         #expect(try failedEvents().count == 1)
         let reason = "signed by 0 trusted key(s), 1 needed"
-        #expect((try failedEvents().first?["reason"] as? String)?.contains(reason) == true, "\(try failedEvents())")
+        let events = try failedEvents()
+        #expect((events.first?["reason"] as? String)?.contains(reason) == true, "\(events)")
         let fetched = try downloads()
         let withheld = try decision()
         #expect(withheld["reason"] as? String == "failed-lasting", "\(withheld)")
