@@ -11,7 +11,7 @@ extension APIOperation {
         startRollout, listRollouts, rollout, pauseRollout, resumeRollout, abortRollout, revokeDevice, reissueDeviceToken,
         listAdminTokens, createAdminToken, revokeAdminToken, listEnrollments, createEnrollment, revokeEnrollment,
         dashboard, consoleDevices, consoleDevice, consolePauseRollout, consoleResumeRollout, consoleAbortRollout, consoleStartRollout,
-        consoleRelease, consoleTagDevice, consolePinDevice, consoleUnpinDevice, consoleRevokeDevice, consoleNewDeviceToken,
+        consoleRelease, consoleTagDevice, consolePinDevice, consoleUnpinDevice, consoleRevokeDevice, consoleNewDeviceToken, consoleRetryDevice,
         metrics, health, openAPIDocument,
     ]
 
@@ -327,6 +327,10 @@ extension APIOperation {
     public static let consoleRevokeDevice = consoleDeviceForm(
         "consoleRevokeDevice", "revoke", summary: "The device page's revoke button: as `POST /api/v1/admin/devices/{id}/revoke`.")
 
+    public static let consoleRetryDevice = consoleDeviceForm(
+        "consoleRetryDevice", "retry",
+        summary: "The device page's retry button: as `POST /api/v1/admin/devices/{id}/retry`, the failures of every release it failed forgotten.")
+
     public static let consoleNewDeviceToken = APIOperation(
         id: "consoleNewDeviceToken", .post, "/dashboard/devices/{id}/token", access: .admin, tag: .console,
         summary: "The device page's new-token button: as `POST /api/v1/admin/devices/{id}/token`; the page shows the token this once.",
@@ -342,6 +346,7 @@ extension APIOperation {
         case tags
         case pin
         case revoked
+        case retried
     }
 
     /// Devices on one page of ``consoleDevices``.

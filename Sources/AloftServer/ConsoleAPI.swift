@@ -43,6 +43,7 @@ struct ConsoleAPI<Store: FleetStore>: Sendable {
         routes.add(.consoleUnpinDevice, use: unpin)
         routes.add(.consoleRevokeDevice, use: revoke)
         routes.add(.consoleNewDeviceToken, use: newToken)
+        routes.add(.consoleRetryDevice, use: retry)
     }
 
     // MARK: Pages
@@ -116,6 +117,8 @@ struct ConsoleAPI<Store: FleetStore>: Sendable {
         case .tags:
             device.tags.isEmpty ? "Device \(device.id) has no tags now." : "Device \(device.id) is tagged \(device.tags.joined(separator: ", ")) now."
         case .pin: device.pin.map { "Device \(device.id) is pinned to \($0)." } ?? "Device \(device.id) is not pinned."
+        case .retried:
+            "Device \(device.id) has no failed release remembered: its next check-in is offered what the channel has for it (Offered now)."
         case .revoked:
             device.revokedAt.map { "Device \(device.id)'s token is revoked since \(rfc3339($0)): its requests get 401 until it has a new token." }
                 ?? "Device \(device.id)'s token is not revoked."
@@ -178,6 +181,13 @@ struct ConsoleAPI<Store: FleetStore>: Sendable {
         let device = try await decisions.existingDevice(context)
         try await access.revokeDevice(id: device.id, context: context)
         return Self.redirect(device, .revoked)
+    }
+
+    @Sendable func retry(request: Request, context: AloftRequestContext) async throws -> Response {
+        _ = try await form(.consoleRetryDevice, request: request, context: context)
+        let device = try await decisions.existingDevice(context)
+        _ = try await rollouts.retry(device, version: nil, context: context)
+        return Self.redirect(device, .retried)
     }
 
     /// The new token is the answer's body, this once: a redirect would have to carry it in a URL (history, logs).

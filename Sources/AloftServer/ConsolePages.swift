@@ -340,7 +340,7 @@ struct ConsolePages: Sendable {
             },
             "historyLimit": Self.historyLimit, "generated": ReleaseManifest.timestamp(now),
             "csrf": csrf, "pin": record.pin ?? "", "releaseOptions": releases,
-            "buttons": Self.deviceButtons(record),
+            "buttons": Self.deviceButtons(record, failed: view.decision?.failure != nil),
         ]
         context["offer"] = view.decision?.offer
         context["notice"] = notice
@@ -350,9 +350,11 @@ struct ConsolePages: Sendable {
 
     /// The device page's buttons without fields of their own (each its own form with the form token). An action of the
     /// device page is one more entry here and one more console operation.
-    static func deviceButtons(_ record: DeviceRecord) -> [ActionButton] {
+    static func deviceButtons(_ record: DeviceRecord, failed: Bool = false) -> [ActionButton] {
         var buttons: [ActionButton] = []
         let base = "/dashboard/devices/" + record.id
+        // A release withheld for its failures (failed-lasting, backing-off), or offered though it failed before.
+        if failed { buttons.append(ActionButton(action: "retry", label: "retry its failed release", path: base + "/retry", danger: false)) }
         if record.pin != nil { buttons.append(ActionButton(action: "unpin", label: "unpin", path: base + "/unpin", danger: false)) }
         if record.revokedAt == nil { buttons.append(ActionButton(action: "revoke", label: "revoke its token", path: base + "/revoke", danger: true)) }
         buttons.append(

@@ -71,8 +71,16 @@ struct RolloutAPI<Store: FleetStore>: Sendable {
     /// Forgets the device's failures, with one release (`?version=`) or all: what `aloft device retry` calls.
     @Sendable func retry(request: Request, context: AloftRequestContext) async throws -> Response {
         let device = try await decisions.existingDevice(context)
+        let cleared = try await retry(device, version: request.uri.queryParameters["version"].map(String.init), context: context)
+        let view = try await decisions.view(device, rollouts: store.rollouts(channel: device.channel), now: clock())
+        return try context.json(DeviceRetryResponse(cleared: cleared.map(FailureView.init), device: view))
+    }
+
+    /// Forgets the device's failures with release `version` of its channel, or with every release when nil, from the API
+    /// or the console; 404 when the channel has no such release. Returns what it forgot.
+    func retry(_ device: DeviceRecord, version: String?, context: AloftRequestContext) async throws -> [ReleaseFailure] {
         var sequence: Int? = nil
-        if let version = request.uri.queryParameters["version"].map(String.init) {
+        if let version {
             try AdminAPI<Store>.requireVersion(version)
             guard let release = try await store.release(channel: device.channel, version: version) else {
                 throw APIError.notFound("channel '\(device.channel)' of device '\(device.id)' has no release \(version)")
@@ -83,8 +91,7 @@ struct RolloutAPI<Store: FleetStore>: Sendable {
         context.logger.info(
             "device failures cleared",
             metadata: ["id": "\(device.id)", "releases": "\(cleared.map { $0.version ?? String($0.sequence) }.joined(separator: ","))", "admin": "\(context.adminName ?? "-")"])
-        let view = try await decisions.view(device, rollouts: store.rollouts(channel: device.channel), now: clock())
-        return try context.json(DeviceRetryResponse(cleared: cleared.map(FailureView.init), device: view))
+        return cleared
     }
 
     // MARK: Rollouts

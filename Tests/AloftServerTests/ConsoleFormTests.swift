@@ -201,6 +201,34 @@ import Testing
         }
     }
 
+    @Test func theDevicePageRetriesAFailedRelease() async throws {
+        try await TestFleet.run { fleet in
+            let browser = Browser(fleet: fleet)
+            let deviceToken = try await fleet.registerDevice("dev-1")
+            try await fleet.publish(TestRelease(version: "1.0.0", sequence: 1))
+            let token = try await browser.formToken()
+            #expect(!(try await browser.get("/dashboard/devices/dev-1")).text.contains("/retry"), "nothing failed: nothing to retry")
+            #expect(try await fleet.checkIn("dev-1", token: deviceToken, format: 2).object["action"] as? String == "update")
+            let failed = #"{"id":"dev-1","type":"failed","version":"1.0.0","sequence":1,"reason":"signed by 0 trusted key(s), 1 needed"}"#
+            #expect(try await fleet.send(.post, "/api/v1/device/events", token: deviceToken, json: failed).status == .noContent)
+            func decision() async throws -> [String: Any] {
+                try #require(try await fleet.send(.get, "/api/v1/admin/devices/dev-1").object["decision"] as? [String: Any])
+            }
+            #expect(try await decision()["reason"] as? String == "failed-lasting")
+            let page = try await browser.get("/dashboard/devices/dev-1")
+            #expect(page.text.contains(#"action="/dashboard/devices/dev-1/retry""#), "\(page.text)")
+
+            try await Self.expectRefusals(browser, "/dashboard/devices/dev-1/retry", "", token: token)
+            #expect(try await decision()["reason"] as? String == "failed-lasting", "a refused form changes nothing")
+            let retried = try await browser.post("/dashboard/devices/dev-1/retry", token: token)
+            #expect(retried.status == .seeOther && retried.headers[.location] == "/dashboard/devices/dev-1?changed=retried")
+            #expect(try await decision()["reason"] as? String == "newest")
+            let after = try await browser.get("/dashboard/devices/dev-1?changed=retried")
+            #expect(after.text.contains("Device dev-1 has no failed release remembered") && !after.text.contains("/retry\""), "\(after.text)")
+            Self.expectErrorPage(try await browser.post("/dashboard/devices/nobody/retry", token: token), .notFound, "no device")
+        }
+    }
+
     @Test func aReleasePageShowsItsFilesDevicesAndFailuresByReason() async throws {
         try await TestFleet.run { fleet in
             let browser = Browser(fleet: fleet)
