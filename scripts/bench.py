@@ -318,15 +318,29 @@ def bench_firmware(work, trial, form):
 
 
 def agent_flash(work):
-    """Flash the agent takes on a 4 KiB-block LittleFS, as .py and as .mpy: its files' bytes and the blocks they occupy
-    (LittleFS keeps files of up to 128 bytes or so in metadata; every other file takes whole blocks)."""
+    """Flash the agent takes (boot.py included), as .py and as .mpy, per board profile: measured on the real LittleFS of
+    the unix port, formatted and mounted as each port does (lfs: the esp32 port's defaults; pico-w: the rp2 port's program
+    size 256), as the blocks in use with the agent against an empty filesystem (less the second count statvfs makes of
+    each folder's pair). While an update of the agent is on trial the board holds it about twice (the new one and the previous copy)."""
+    tool = os.path.join(ROOT, "device", "sim", "flashtool.py")
     for agent_form in ("py", "mpy"):
         out = os.path.join(work, "agent-" + agent_form)
         aloft("agent", "export", out, "--agent-form", agent_form)
         sizes = [os.path.getsize(os.path.join(out, "lib/aloft", n)) for n in os.listdir(os.path.join(out, "lib/aloft"))]
-        blocks = sum(0 if n <= 128 else (n + 4087) // 4088 for n in sizes)
-        print("agent as %-3s: %d files, %d bytes, %d blocks of 4 KiB (%d KiB) on flash, and as much again while an update of the agent is on trial"
-              % (agent_form, len(sizes), sum(sizes), blocks, blocks * 4))
+        empty = os.path.join(work, "empty")
+        os.makedirs(empty, exist_ok=True)
+        used = {}
+        for profile, size, progsize in (("lfs", 2 * 1024 * 1024, 32), ("pico-w", 848 * 1024, 256)):
+            blocks = []
+            for src in (empty, out):
+                image = os.path.join(work, "flash-%s-%s.img" % (agent_form, profile))
+                subprocess.run([MICROPYTHON, tool, "mkfs", image, str(size), src, "--force", "--progsize", str(progsize)], check=True)
+                total, free = map(int, subprocess.run([MICROPYTHON, tool, "df", image], check=True, capture_output=True, text=True).stdout.split())
+                blocks.append(total - free)
+            folders = sum(len(d) for _, d, _ in os.walk(out))  # lib, lib/aloft: statvfs counts each one's pair twice
+            used[profile] = blocks[1] - blocks[0] - 2 * folders
+        print("agent as %-3s: %d files, %d bytes; on flash with boot.py: %s"
+              % (agent_form, len(sizes), sum(sizes), ", ".join("%s %d blocks (%d KiB)" % (p, n, n * 4) for p, n in used.items())))
 
 
 def bench_release_sizes(work):

@@ -4,6 +4,7 @@
 #   micropython flashtool.py mkflash IMAGE PROFILE SRC_DIR [--app FILE] [--force] the whole flash of an ESP32 board
 #   micropython flashtool.py ls IMAGE        "size /path" per file, sorted
 #   micropython flashtool.py cat IMAGE PATH  the file's bytes on stdout
+#   micropython flashtool.py df IMAGE        "blocks free" of its filesystem (statvfs)
 #   micropython flashtool.py hash IMAGE      "sha256 size /path" per file, sorted
 #
 # ls, cat and hash read either kind (on an ESP32 flash, the LittleFS of its vfs partition). The image is used
@@ -243,6 +244,14 @@ def main(argv):
         if not args:
             mkflash(argv[2], argv[3], argv[4], app, force)
             return
+    if cmd == "df" and len(argv) == 3:
+        bd, vfs = open_image(argv[2])
+        try:
+            st = vfs.statvfs("/")
+            print(st[2], st[3])  # blocks, free blocks (as statvfs counts them: each folder's pair twice)
+        finally:
+            bd.close()
+        return
     if cmd in ("ls", "hash") and len(argv) == 3 or cmd == "cat" and len(argv) == 4:
         bd, vfs = open_image(argv[2])
         try:
@@ -258,7 +267,7 @@ def main(argv):
             bd.close()
         return
     raise Error("usage: flashtool.py mkfs IMAGE SIZE_BYTES SRC_DIR [--force] [--progsize 32|256] | mkflash IMAGE PROFILE SRC_DIR [--app FILE] "
-                "[--force] | ls IMAGE | cat IMAGE PATH | hash IMAGE")
+                "[--force] | ls IMAGE | cat IMAGE PATH | hash IMAGE | df IMAGE")
 
 
 if __name__ == "__main__":
