@@ -15,25 +15,10 @@ final class PtyBoard: @unchecked Sendable {
 
     init(image: String, _ arguments: [String] = []) throws {
         log = URL(fileURLWithPath: image + ".board.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Paths.repo.appendingPathComponent("device/sim/ptyboard.py").path, image, "--micropython", Paths.micropython] + arguments
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("port ") }) {
-                port = String(line.dropFirst(5))
-                return
-            }
-            usleep(50_000)
+        let script = Paths.repo.appendingPathComponent("device/sim/ptyboard.py").path
+        port = try startChild(process, "/usr/bin/env", ["python3", script, image, "--micropython", Paths.micropython] + arguments, log: log, within: 20) {
+            $0.split(separator: "\n").first { $0.hasPrefix("port ") }.map { String($0.dropFirst(5)) }
         }
-        process.terminate()
-        throw AloftError("ptyboard did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
     }
 
     /// The cable pulled: SIGKILL, no goodbye.
@@ -43,13 +28,7 @@ final class PtyBoard: @unchecked Sendable {
     }
 
     /// Asks it to stop (it kills its unix port and lets go of the image); if it has not within 10 s, pulls the cable.
-    func stop() {
-        if process.isRunning { process.terminate() }
-        let deadline = Date().addingTimeInterval(10)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
+    func stop() { stopChild(process, within: 10) }
 }
 
 /// `aloft device provision --port` through the real mpremote to a board on a pty, then the same flash booted by the

@@ -66,34 +66,42 @@ func runCommand(_ executable: String, _ arguments: [String], environment: [Strin
         stderr: String(decoding: try Data(contentsOf: err), as: UTF8.self))
 }
 
-/// Starts `aloft serve ARGUMENTS` in `process`, its stdout and stderr into `log` (`environment` instead of this
-/// process's when given), and returns the URL it listens on once it prints it; stops it and throws when it exits or
-/// takes more than 60 s.
-func startServe(_ process: Process, _ arguments: [String], environment: [String: String]? = nil, log: URL) throws -> String {
+/// Starts `executable ARGUMENTS` in `process`, its stdout and stderr into `log` (`environment` instead of this process's
+/// when given), and waits up to `seconds` for `ready` to find what it waits for in the log (the URL a server prints, the
+/// port a board opens); stops the child and throws when it exits or takes longer.
+func startChild(
+    _ process: Process, _ executable: String, _ arguments: [String], environment: [String: String]? = nil, log: URL, within seconds: Double,
+    ready: (String) -> String?
+) throws -> String {
     _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-    process.executableURL = URL(fileURLWithPath: Paths.aloft)
-    process.arguments = ["serve"] + arguments
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
     if let environment { process.environment = environment }
     let handle = try FileHandle(forWritingTo: log)
     process.standardOutput = handle
     process.standardError = handle
     process.standardInput = FileHandle.nullDevice
     try process.run()
-    let deadline = Date().addingTimeInterval(60)
+    let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
-        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        if let range = text.range(of: #"https?://127\.0\.0\.1:[0-9]+"#, options: .regularExpression) {
-            return String(text[range])
-        }
+        if let found = ready((try? String(contentsOf: log, encoding: .utf8)) ?? "") { return found }
         guard process.isRunning else { break }
         usleep(50_000)
     }
-    stopServe(process, within: 10)
-    throw AloftError("server did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+    stopChild(process, within: 10)
+    let command = ([URL(fileURLWithPath: executable).lastPathComponent] + arguments.prefix(2)).joined(separator: " ")
+    throw AloftError("\(command) did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
 }
 
-/// SIGTERM, as systemd stops a server; SIGKILL if it has not stopped within `seconds`.
-func stopServe(_ process: Process, within seconds: Double) {
+/// Starts `aloft serve ARGUMENTS` (``startChild``) and returns the URL it listens on once it prints it.
+func startServe(_ process: Process, _ arguments: [String], environment: [String: String]? = nil, log: URL) throws -> String {
+    try startChild(process, Paths.aloft, ["serve"] + arguments, environment: environment, log: log, within: 60) { text in
+        text.range(of: #"https?://127\.0\.0\.1:[0-9]+"#, options: .regularExpression).map { String(text[$0]) }
+    }
+}
+
+/// SIGTERM, as systemd stops a server (and a board lets go of its image); SIGKILL if it has not stopped within `seconds`.
+func stopChild(_ process: Process, within seconds: Double) {
     if process.isRunning {
         process.terminate()
         let deadline = Date().addingTimeInterval(seconds)
@@ -121,7 +129,7 @@ final class ServerProcess: @unchecked Sendable {
     var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
     func stop() {
-        stopServe(process, within: 10)
+        stopChild(process, within: 10)
     }
 
     /// SIGKILL: the server stops at once, as in a power cut or a crash.

@@ -26,7 +26,7 @@ import Glibc
 
         /// SIGTERM, as systemd stops it; waits up to 20 s.
         func stop() {
-            stopServe(process, within: 20)
+            stopChild(process, within: 20)
         }
     }
 
