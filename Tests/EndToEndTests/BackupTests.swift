@@ -13,13 +13,9 @@ import Testing
     static let v3 = package.merging(["main.py": Array("print('app three')\n".utf8), "lib/data.bin": seededBytes(count: 20_000, seed: 4)]) { $1 }
 
     @Test func aRestoredServerKeepsTokensAndPublishesAboveWhatDevicesInstalled() throws {
-        let scratch = try Scratch()
-        let server = try ServerProcess(data: scratch.url.appendingPathComponent("server"))
-        defer { server.stop() }
-        #expect(try server.aloft(["keys", "generate", "--out", scratch.path("keys")]).code == 0)
-        let device = scratch.path("d1")
-        let provision = try server.aloft(["device", "provision", "--id", "d1", "--pubkey", scratch.path("keys/release.pub"), "--out", device])
-        try #require(provision.code == 0, "\(provision.output)")
+        let fleet = try UpdateFlowTests.Fleet(deviceID: "d1")  // a server, keys, and device d1 provisioned on it
+        defer { fleet.stop() }
+        let (scratch, server, device) = (fleet.scratch, fleet.server, fleet.device)
         func publish(_ files: [String: [UInt8]], _ version: String, on target: ServerProcess, extra: [String] = []) throws -> CommandResult {
             let folder = try scratch.release("release-\(version)", files)
             return try target.aloft(["release", "publish", folder, "--version", version, "--key", scratch.path("keys/release.key")] + extra)
