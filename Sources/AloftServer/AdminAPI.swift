@@ -131,9 +131,8 @@ struct AdminAPI<Store: FleetStore>: Sendable {
     /// The SHA-256 of a stored release's file list, which names every file: the same hash, the same files.
     /// A release from before format 2 has only a legacy manifest; its file list is hashed the way format 2 would.
     static func fileListHash(_ record: ReleaseRecord) throws -> String {
-        func decode(_ text: String) throws -> SignedRelease { try JSONDecoder().decode(SignedRelease.self, from: Data(text.utf8)) }
-        if let envelope = try record.envelope.map(decode) { return try envelope.parsedHeader().files.sha256 }
-        guard let legacy = try record.legacyEnvelope.map(decode) else { return "" }
+        if let envelope = try record.signedEnvelope() { return try envelope.parsedHeader().files.sha256 }
+        guard let legacy = try record.signedLegacy() else { return "" }
         return Digest.sha256Hex(FileList.encode(try legacy.parsedLegacyManifest().files).utf8)
     }
 
@@ -145,14 +144,13 @@ struct AdminAPI<Store: FleetStore>: Sendable {
         guard let record = try await store.release(channel: channel, version: version) else {
             throw APIError.notFound("channel '\(channel)' has no release \(version)")
         }
-        func decode(_ text: String) throws -> SignedRelease { try JSONDecoder().decode(SignedRelease.self, from: Data(text.utf8)) }
-        guard let envelope = try record.envelope.map(decode) else {
+        guard let envelope = try record.signedEnvelope() else {
             throw APIError.notFound("release \(version) of '\(channel)' predates format 2 and has only a legacy manifest; publish it anew")
         }
         return try context.json(
             ReleaseEnvelopeResponse(
                 channel: channel, version: record.version, sequence: record.sequence, held: record.held, release: envelope,
-                legacy: try record.legacyEnvelope.map(decode), firmwareWithoutRollback: record.firmwareWithoutRollback))
+                legacy: try record.signedLegacy(), firmwareWithoutRollback: record.firmwareWithoutRollback))
     }
 
     /// The bytes of the file list a manifest names: 409 with `missing` when it was not uploaded, 400 when the blob

@@ -24,18 +24,17 @@ extension BlobStore {
     /// server offers a release only when it has them; publishing checked they were there (``AdminAPI``), so after a
     /// restore a missing one means the backup is incomplete.
     public func missingBlobs(of store: some FleetStore) async throws -> [String] {
-        func decode(_ text: String) throws -> SignedRelease { try JSONDecoder().decode(SignedRelease.self, from: Data(text.utf8)) }
         func isHere(_ sha256: String) -> Bool { Digest.isSHA256Hex(sha256) && Self.fileSize(path(of: sha256, encoding: .raw)) != nil }
         var missing = Set<String>()
         for record in try await store.releases(channel: nil, limit: nil) {
             var names: [String] = record.firmware.map(\.sha256)
-            if let header = try record.envelope.map(decode)?.parsedHeader() {
+            if let header = try record.signedEnvelope()?.parsedHeader() {
                 names.append(header.files.sha256)
                 if isHere(header.files.sha256), let list = FileManager.default.contents(atPath: path(of: header.files.sha256, encoding: .raw)) {
                     names += try header.release(fileList: Array(list)).files.map(\.sha256)
                 }
             }
-            if let legacy = try record.legacyEnvelope.map(decode)?.parsedLegacyManifest() { names += legacy.files.map(\.sha256) }
+            if let legacy = try record.signedLegacy()?.parsedLegacyManifest() { names += legacy.files.map(\.sha256) }
             missing.formUnion(names.filter { !isHere($0) })
         }
         return missing.sorted()

@@ -89,21 +89,19 @@ final class ReleaseCatalog<Store: FleetStore>: Sendable {
     /// A stored release's files: its format-2 file list (a blob), or its legacy manifest's.
     private func files(channel: String, sequence: Int) async throws -> [FileEntry]? {
         guard let record = try await store.release(channel: channel, sequence: sequence) else { return nil }
-        func decode(_ text: String) throws -> SignedRelease { try JSONDecoder().decode(SignedRelease.self, from: Data(text.utf8)) }
-        if let envelope = try record.envelope.map(decode) {
+        if let envelope = try record.signedEnvelope() {
             let reference = try envelope.parsedHeader().files
             guard let bytes = try await blobs.read(reference.sha256) else { return nil }
             return try FileList.parse(bytes, matching: reference)
         }
-        return try record.legacyEnvelope.map(decode)?.parsedLegacyManifest().files
+        return try record.signedLegacy()?.parsedLegacyManifest().files
     }
 
     /// Parses what was stored; publishing checked that both envelopes describe the same release.
     private static func entry(_ record: ReleaseRecord, blobs: BlobStore) async throws -> Entry {
-        func decode(_ text: String) throws -> SignedRelease { try JSONDecoder().decode(SignedRelease.self, from: Data(text.utf8)) }
-        let envelope = try record.envelope.map(decode)
+        let envelope = try record.signedEnvelope()
         let header = try envelope?.parsedHeader()
-        let legacy = try record.legacyEnvelope.map(decode)
+        let legacy = try record.signedLegacy()
         let legacyManifest = try legacy?.parsedLegacyManifest()
         var zlib: [String: Int] = [:]
         for file in legacyManifest?.files ?? [] {
@@ -121,4 +119,14 @@ final class ReleaseCatalog<Store: FleetStore>: Sendable {
             formats: formats, firmware: header?.firmware ?? [], firmwareWithoutRollback: record.firmwareWithoutRollback)
         return Entry(candidate: candidate, envelope: envelope, legacy: legacy, legacyZlib: zlib)
     }
+}
+
+extension ReleaseRecord {
+    /// The stored format-2 envelope, decoded; nil for a release from before format 2.
+    func signedEnvelope() throws -> SignedRelease? { try envelope.map(Self.decode) }
+
+    /// The stored format-1 envelope, decoded; nil when the release has none.
+    func signedLegacy() throws -> SignedRelease? { try legacyEnvelope.map(Self.decode) }
+
+    private static func decode(_ text: String) throws -> SignedRelease { try JSONDecoder().decode(SignedRelease.self, from: Data(text.utf8)) }
 }
