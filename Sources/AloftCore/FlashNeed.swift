@@ -52,6 +52,19 @@ public enum FlashNeed {
 
     static func stageFileBlocks(_ size: Int) -> Int { size <= inlineBytes ? 0 : blocks(size) }
 
+    /// Every folder the files' paths go through (`lib/app/x.py`: `lib`, `lib/app`).
+    static func folders(of files: [FileEntry]) -> Set<String> {
+        var folders = Set<String>()
+        for file in files {
+            var path = Substring(file.path)
+            while let slash = path.lastIndex(of: "/") {
+                path = path[..<slash]
+                if !folders.insert(String(path)).inserted { break }
+            }
+        }
+        return folders
+    }
+
     /// The merge of plan.py (merge.py) over two sorted lists, counting what folders.Walk counts, and the size of the plan
     /// file it writes.
     ///
@@ -61,14 +74,8 @@ public enum FlashNeed {
     static func plan(from installed: [FileEntry], to new: [FileEntry], agentOnBoard: [Int]) -> (need: Int, planBytes: Int) {
         let agent = ReleasePath.agentFolder + "/"
         // Folders on flash when the plan is made: those of the installed release's files, and the agent's.
-        var folders: Set<String> = ["lib", ReleasePath.agentFolder]
-        for file in installed {
-            var path = Substring(file.path)
-            while let slash = path.lastIndex(of: "/") {
-                path = path[..<slash]
-                if !folders.insert(String(path)).inserted { break }
-            }
-        }
+        var folders = Self.folders(of: installed)
+        folders.formUnion(["lib", ReleasePath.agentFolder])
         var blocks = 0, meta = 0, planBytes = 0
         var touched = false
         var last = ""  // the previous put
@@ -107,19 +114,19 @@ public enum FlashNeed {
         var b = new.makeIterator()
         var old = a.next(), next = b.next()
         while old != nil || next != nil {
-            if let o = old, next == nil || Array(o.path.utf8).lexicographicallyPrecedes(Array(next!.path.utf8)) {
-                // Only in the installed release: set aside until the new one is confirmed.
+            // Bytewise path order, as the lists are sorted: only in the installed release, only in the new one, or in both.
+            let onlyOld = next == nil || old.map { $0.path != next!.path && $0.path.utf8.lexicographicallyPrecedes(next!.path.utf8) } == true
+            let onlyNew = !onlyOld && (old == nil || old!.path != next!.path)
+            if onlyOld, let o = old {
+                // Set aside until the new release is confirmed.
                 planBytes += "d /".utf8.count + o.path.utf8.count + 1
                 old = a.next()
-            } else if let n = next, old == nil || Array(n.path.utf8).lexicographicallyPrecedes(Array(old!.path.utf8)) {
-                if n.path.hasPrefix(agent) {
-                    if installedAgent[n.path] != n { put(n, replaces: true) }
-                } else {
-                    put(n, replaces: false)  // a file no release put there is assumed absent
-                }
+            } else if onlyNew, let n = next {
+                // A file no release put there is assumed absent; an agent file replaces the board's own, unless unchanged.
+                let isAgent = n.path.hasPrefix(agent)
+                if !isAgent || installedAgent[n.path] != n { put(n, replaces: isAgent) }
                 next = b.next()
-            } else {
-                let o = old!, n = next!
+            } else if let o = old, let n = next {
                 if o.sha256 != n.sha256 || o.size != n.size { put(n, replaces: true) }
                 old = a.next()
                 next = b.next()
@@ -127,14 +134,7 @@ public enum FlashNeed {
         }
         // A folder that holds none of the new release's files goes aside whole (dirs.py), unless files no release put
         // there are in it: the agent's folder and the folders above it.
-        var keep = Set<String>()
-        for file in new {
-            var path = Substring(file.path)
-            while let slash = path.lastIndex(of: "/") {
-                path = path[..<slash]
-                if !keep.insert(String(path)).inserted { break }
-            }
-        }
+        let keep = Self.folders(of: new)
         for folder in folders where !keep.contains(folder) && !agent.hasPrefix(folder + "/") {
             planBytes += "m /".utf8.count + folder.utf8.count + 1
         }
