@@ -30,6 +30,8 @@ def run(g):
     except OSError:
         present = False
     aloft._trial["up"] = time.ticks_ms()
+    failed = None
+    before = list(sys.modules), list(g)
     try:
         if present:
             print("aloft: running main.py on trial")
@@ -46,13 +48,30 @@ def run(g):
         pass
     except Exception as e:
         sys.print_exception(e)
-        if aloft._trial is not None:  # not confirmed yet: the release failed its start-up
-            aloft._trial = None
+        failed = "main.py raised %s: %s" % (type(e).__name__, e)
+        e = None
+    if failed is not None and aloft._trial is not None:  # not confirmed yet: the release failed its start-up
+        # The application's modules, its exception and the agent's own modules are let go before the rollback
+        # loads its code: on a trial boot the heap is the application's as much as the agent's.
+        aloft._trial = None
+        for name in [n for n in sys.modules if n not in before[0]]:
+            del sys.modules[name]  # del, not pop: a popped value stays on the frame's stack, seen by the GC
+        for name in [n for n in g if n not in before[1]]:
+            del g[name]
+        before = None
+        from .core import unload
+
+        unload()
+        unload = None
+        try:
             from .rollback import on_trial
 
-            on_trial("main.py raised %s: %s" % (type(e).__name__, e))
-            board.reset()
-            return
+            on_trial(failed)
+        except Exception as e:  # a full heap: trial.json says "rollback" and the next boot finishes it first
+            sys.print_exception(e)
+            print("aloft: the rollback did not finish; the next boot finishes it")
+        board.reset()
+        return
     if aloft._trial is not None:
         aloft._trial["done"] = True
         _settle(cfg)

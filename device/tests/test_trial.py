@@ -1,7 +1,9 @@
 # Trial boots on a simulated device against fake_server.py: a release whose main.py raises, one that
 # never confirms (a hard crash before it could), "manual" confirmation, a looping main.py confirmed
 # by aloft.poll(), and the rejected sequence afterwards. Ends with the whole cycle, rollback
-# included, in a 48 KiB heap (44K is the least it takes on the 64-bit unix port).
+# included, in a 48 KiB heap (the agent as source: 47K or 48K is the least its rollback takes on the
+# trial boot on the 64-bit unix port), an application's RAM let go before the rollback, and a rollback
+# the heap cut short finished by the next boot.
 from harness import run, tempdir, test
 from aloft import tree
 from simulated import Device, Server, codes, output
@@ -33,6 +35,10 @@ T7 = release(
 )
 T8 = release("t8", 28)
 T9 = release("t9", 29, b'raise OSError("no sensor")\n')
+# 12 KB held in main.py's globals, then 12 KB held where the agent cannot let go of it (the aloft package).
+HOG = b"hog = [bytearray(1000) for _ in range(12)]\n"
+T10 = release("t10", 30, HOG + b'raise OSError("no sensor")\n')
+T11 = release("t11", 31, b"import aloft\naloft._" + HOG + b'raise OSError("no sensor")\n')
 
 DEV = Device(SERVER, TMP, confirm_after=1)
 
@@ -144,6 +150,27 @@ def the_whole_cycle_with_a_rollback_in_a_48k_heap():
     out = settle(DEV, [75, 75, 0], heap="48K")
     assert "rolling back 29.0.0: main.py raised OSError: no sensor" in out, out
     assert DEV.app() == T8
+
+
+@test
+def the_application_s_ram_is_let_go_before_the_rollback():
+    # 56K less the 12 KB main.py holds would be too little for the rollback (see above).
+    SERVER.offer("t10")
+    out = settle(DEV, [75, 75, 0], heap="56K")
+    assert "rolling back 30.0.0: main.py raised OSError: no sensor" in out, out
+    assert "did not finish" not in out and "MemoryError" not in out, out
+    assert DEV.app() == T8
+
+
+@test
+def a_rollback_the_heap_cuts_short_is_finished_by_the_next_boot():
+    SERVER.offer("t11")
+    out = settle(DEV, [75, 75, 0], heap="56K")
+    assert "MemoryError" in out and "the rollback did not finish; the next boot finishes it" in out, out
+    after = out.split("the next boot finishes it")[1]
+    assert "rolling back 31.0.0: main.py raised OSError: no sensor" in after and "app 28" in after, out
+    assert DEV.app() == T8 and DEV.state("trial.json") is None, DEV.state("trial.json")
+    assert ("rolled_back", 31, "main.py raised OSError: no sensor") in events(0)
 
 
 try:
