@@ -5,11 +5,87 @@
 import time
 
 VERSION = "0.4.0"  # this agent's version, reported at every check-in
+PACK = "agent.pk"  # the agent's other modules in one file, in the pack form (docs/device.md, "The agent in one pack")
 
 _result = None
 _next = None  # ticks_ms when poll() checks again; None: at its first call
 _errors = 0  # checks in a row the server did not answer: the next comes sooner
 _trial = None  # on a trial boot: what watch.py knows about the release on trial
+
+
+class _Pack:
+    # A read-only file system of the modules in a pack: any name.mpy exists (stat does no I/O), open finds it in
+    # the index and returns the pack's own file at the module's first byte (the .mpy loader reads no further than
+    # the module). The class itself is mounted: it has no instance.
+    f = None  # the pack's path
+    e = bytearray(32)  # an index entry: 24 bytes of name, NUL-padded, its offset and its length (uint32 LE)
+
+    def mount(readonly, mkfs):
+        pass
+
+    def umount():
+        pass
+
+    def stat(p):
+        if p.endswith(".mpy"):
+            return (0x8000, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        raise OSError(2)
+
+    def open(p, mode):
+        n = p[1:-4].encode()
+        m = len(n)
+        e = _Pack.e
+        f = open(_Pack.f, "rb")
+        try:
+            end = f.seek(0, 2)
+            f.seek(0)
+            k = _u32(e, 4) if f.readinto(e) == 32 and e[:4] == b"APK1" else -1
+            while k > 0:  # k < 0 (or an index cut short): the pack is damaged
+                if f.readinto(e) != 32:
+                    break
+                k -= 1
+                if m <= 24 and (m == 24 or e[m] == 0) and e[:m] == n:
+                    if _u32(e, 24) + _u32(e, 28) > end:
+                        k = -1
+                        break
+                    f.seek(_u32(e, 24))
+                    e, f = f, None  # open, for the importer to read the module from and close
+                    return e
+            if k:
+                raise OSError("damaged agent pack %s: %s.mpy" % (_Pack.f, n.decode()))
+        finally:
+            if f:
+                f.close()
+        raise ImportError("no module named 'aloft.%s'" % n.decode())
+
+
+def _u32(b, i):
+    return b[i] | b[i + 1] << 8 | b[i + 2] << 16 | b[i + 3] << 24
+
+
+def _mount(d):
+    # This agent's modules from d: from d/PACK when it has one, mounted at a short path (each module keeps its
+    # path for good), /_p for the copy of the previous agent (previous.py), else /_a; the .py or .mpy files in d
+    # otherwise. One pack is mounted at a time.
+    global __path__
+    import os
+
+    for m in ("/_a", "/_p"):
+        try:
+            os.umount(m)
+        except OSError:
+            pass
+    try:
+        os.stat(d + "/" + PACK)
+    except OSError:
+        __path__ = d
+        return
+    _Pack.f = d + "/" + PACK
+    __path__ = "/_p" if d.startswith("/.aloft/") else "/_a"
+    os.mount(_Pack, __path__)
+
+
+_mount(__path__)
 
 
 def boot(g=None, role=None):

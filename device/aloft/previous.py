@@ -26,7 +26,7 @@ def keep(buf):
                             break
                         b.write(buf if n == len(buf) else buf[:n])
     fs.rename(tmp, where.PREVIOUS)
-    aloft.__path__ = where.PREVIOUS + "/aloft"
+    aloft._mount(where.PREVIOUS + "/aloft")  # its pack at /_p, or its files
 
 
 def drop():
@@ -37,7 +37,7 @@ def drop():
     if fs.stat(where.PREVIOUS) is not None:
         tree.rmtree(where.PREVIOUS + ".del")
         fs.rename(where.PREVIOUS, where.PREVIOUS + ".del")
-    if getattr(aloft, "__path__", None) == where.PREVIOUS + "/aloft":
-        aloft.__path__ = config.AGENT  # the agent in /lib is whole again: restored, or confirmed
+    if getattr(aloft, "__path__", None) in (where.PREVIOUS + "/aloft", "/_p"):
+        aloft._mount(config.AGENT)  # the agent in /lib is whole again: restored, or confirmed
     for path in (".tmp", ".del"):
         tree.rmtree(where.PREVIOUS + path)

@@ -32,7 +32,7 @@ def rollback(j, reason):
     core.unload("outbox")
     import aloft
 
-    stale = j.get("agent") and getattr(aloft, "__path__", None) != where.PREVIOUS + "/aloft"
+    stale = j.get("agent") and getattr(aloft, "__path__", None) not in (where.PREVIOUS + "/aloft", "/_p")
     from .cleanup import run
 
     run(False)
