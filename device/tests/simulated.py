@@ -114,15 +114,14 @@ def released_agent(tmp, version="0.2.0"):
     return "%s/%s/device" % (tmp, version)
 
 
-def checkout_agent(version, edit=None, extra=None):
-    """This checkout's agent as release files ("lib/aloft/<name>" -> bytes), reporting version and printing
-    "aloft: agent <version> loaded" when imported; edit: {module file: function(bytes) -> bytes};
-    extra: {module file: bytes} to add."""
+def checkout_agent(version, edit=None, extra=None, form=None):
+    """This checkout's agent as release files ("lib/aloft/<name>" -> bytes) in form (agentpack.FORM unless given),
+    reporting version and printing "aloft: agent <version> loaded" when imported; edit: {module file:
+    function(bytes) -> bytes} on its sources; extra: {module file: source bytes} to add."""
+    import agentpack
+
     files = {}
-    for name in os.listdir(DEVICE + "/aloft"):
-        if not name.endswith(".py"):
-            continue
-        data = read(DEVICE + "/aloft/" + name)
+    for name, data in agentpack.sources().items():
         if name == "__init__.py":
             i = data.index(b'\nVERSION = "')
             j = data.index(b"\n", i + 1)
@@ -130,10 +129,26 @@ def checkout_agent(version, edit=None, extra=None):
             data += b'\nprint("aloft: agent %s loaded")\n' % version.encode()
         if edit and name in edit:
             data = edit[name](data)
-        files["lib/aloft/" + name] = data
-    for name, data in (extra or {}).items():
-        files["lib/aloft/" + name] = data
-    return files
+        files[name] = data
+    files.update(extra or {})
+    return dict(("lib/aloft/" + name, data) for name, data in agentpack.built(files, form).items())
+
+
+_PROVISIONED = {}
+
+
+def provisioned_agent():
+    """{file name: bytes} of this checkout's agent in agentpack.FORM, built once per test script; the files of
+    $ALOFT_TEST_AGENT_DIR as they are when that is set."""
+    import agentpack
+
+    if not _PROVISIONED:
+        folder = os.getenv("ALOFT_TEST_AGENT_DIR")
+        if folder:
+            _PROVISIONED.update((n, read(folder + "/" + n)) for n in os.listdir(folder) if n.endswith((".py", ".mpy", ".pk")))
+        else:
+            _PROVISIONED.update(agentpack.built(agentpack.sources()))
+    return _PROVISIONED
 
 
 class Device:
@@ -149,8 +164,8 @@ class Device:
 
     def __init__(self, server, tmp, size=1024 * 1024, files=None, agent_dir="/lib/aloft", agent_src=None, profile=None, app=None, **settings):
         """agent_dir: where the agent goes; elsewhere than /lib/aloft it stands for one frozen into the firmware.
-        agent_src: the folder with the agent to provision (aloft/ and boot.py), else this checkout's device/
-        (or $ALOFT_TEST_AGENT_DIR's modules, e.g. the agent compiled to .mpy). profile: a simulated ESP32 board
+        agent_src: the folder with the agent to provision (aloft/ and boot.py), else this checkout's device/ in the
+        form ALOFT_TEST_AGENT_FORM names (agentpack.py; or $ALOFT_TEST_AGENT_DIR's files as they are). profile: a simulated ESP32 board
         (flashtool.PROFILES, docs/firmware.md) instead of a plain LittleFS image, running app (an image's bytes) or
         the default firmware (size is then the profile's)."""
         self.tmp = tmp
@@ -158,10 +173,12 @@ class Device:
         src = tmp + "/src"
         tree.rmtree(src)
         write(src + "/boot.py", read((agent_src or DEVICE) + "/boot.py"))
-        agent = agent_src + "/aloft" if agent_src else os.getenv("ALOFT_TEST_AGENT_DIR") or DEVICE + "/aloft"
-        for name in os.listdir(agent):
-            if name.endswith(".py") or name.endswith(".mpy"):
-                write(src + agent_dir + "/" + name, read(agent + "/" + name))
+        if agent_src:  # a released agent, as it was
+            agent = dict((n, read(agent_src + "/aloft/" + n)) for n in os.listdir(agent_src + "/aloft") if n.endswith((".py", ".mpy")))
+        else:
+            agent = provisioned_agent()
+        for name, data in agent.items():
+            write(src + agent_dir + "/" + name, data)
         cfg = {"server": server.url, "id": "dev-1", "token": server.token, "keys": [server.pubkey], "board": "sim"}
         cfg.update({"poll": 300, "timeout": 2, "backoff": 0.05, "confirm_wait": 1})
         cfg.update(settings)

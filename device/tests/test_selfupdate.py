@@ -8,6 +8,7 @@
 # agent is removed.
 # (Power cuts during an update of the agent: test_powercut.py.)
 from harness import run, tempdir, test
+from agentpack import FORM
 from simulated import Device, Server, checkout_agent as agent, codes, output
 from aloft import tree
 
@@ -75,9 +76,13 @@ def a_release_with_a_new_agent_installs_it_on_trial_under_the_previous_one():
     assert DEV.app() == dict((p, h) for p, h in R[2].items() if not p.startswith("/lib/aloft/"))
     idle_and_clean(DEV)
     assert events(k) == [("downloading", 2, ""), ("installed", 2, ""), ("confirmed", 2, "")], events(k)
-    # only what changed: main.py, lib/util.py and three agent files (the rest was on flash already)
+    # only what changed: main.py, lib/util.py and the agent files not on flash with the same bytes; in the pack form
+    # (one module changed, one added) that is __init__.py and the whole pack
     got = sorted(d["sha256"] for d in SERVER.log()["downloads"][n:] if not d["list"])
-    want = sorted(R[2][p] for p in ("/main.py", "/lib/util.py", "/lib/aloft/__init__.py", "/lib/aloft/http.py", "/lib/aloft/extra.py"))
+    changed = sorted(p for p, h in only(R[2], "/lib/aloft/").items() if PROVISIONED.get(p) != h)
+    if FORM == "pack":
+        assert changed == ["/lib/aloft/__init__.py", "/lib/aloft/agent.pk"], changed
+    want = sorted(R[2][p] for p in ["/main.py", "/lib/util.py"] + changed)
     assert got == want, (len(got), len(want))
     c = SERVER.log()["checkins"]
     assert c[-1]["agent"] == "0.3.1" and c[-1]["sequence"] == 2, c[-1]
@@ -110,8 +115,9 @@ def an_agent_that_does_not_import_is_rolled_back_by_the_previous_one():
 @test
 def an_agent_that_never_confirms_is_rolled_back_after_its_trial_boots():
     # its check-ins never reach the server, so the release is never confirmed; the previous agent counts
-    mute = agent("0.3.3", edit={"api.py": lambda b: b.replace(b"def post(cfg, path, value):", b"def post(cfg, path, value):\n    raise OSError('mute on purpose')\n\n\ndef _post(cfg, path, value):")})
-    assert b"mute on purpose" in mute["lib/aloft/api.py"]
+    silence = {"api.py": lambda b: b.replace(b"def post(cfg, path, value):", b"def post(cfg, path, value):\n    raise OSError('mute on purpose')\n\n\ndef _post(cfg, path, value):")}
+    assert b"mute on purpose" in agent("0.3.3", edit=silence, form="py")["lib/aloft/api.py"]
+    mute = agent("0.3.3", edit=silence)
     publish("s4", 4, dict(app(4), **mute))
     k = len(SERVER.log()["events"])
     SERVER.post("/_ctl", {"device": "self-1", "release": "s4"})
@@ -187,6 +193,56 @@ def a_half_copy_of_the_previous_agent_goes_before_the_next_install_counts_the_fl
     assert codes(boots) == [75, 75, 0] and "insufficient storage" not in output(boots), output(boots)
     left = [p for p in dev.files() if p.startswith("/.aloft/agent")]
     assert not left, left
+
+
+def cut_short(pack):
+    """pack without its last modules' bytes: the entries of core.py and of every module after it point past its end."""
+    core = pack.index(b"core" + bytes(20)) + 24
+    at = pack[core] | pack[core + 1] << 8 | pack[core + 2] << 16 | pack[core + 3] << 24
+    return pack[: at + 10]
+
+
+@test
+def a_damaged_pack_fails_clearly_and_the_application_still_starts():
+    # The pack form (agentpack.FORM "pack"): an agent.pk cut short (downloads are hash-checked, flash damage is not).
+    # The agent cannot load its modules and says why; boot.py starts the application, at every boot, without a reset.
+    if FORM != "pack":
+        print("     (the agent is in the %s form: nothing to damage)" % FORM)
+        return
+    from simulated import provisioned_agent
+
+    tree.makedirs(TMP + "/cutpack")
+    pack = provisioned_agent()["agent.pk"]
+    dev = Device(SERVER, TMP + "/cutpack", id="cutpack-1", files={"/lib/aloft/agent.pk": cut_short(pack), "/main.py": b"print('app on a damaged agent')\n"}, **SETTINGS)
+    SERVER.post("/_ctl", {"device": "cutpack-1", "release": None})
+    for _ in range(2):
+        boots = dev.run()
+        out = output(boots)
+        assert codes(boots) == [0] and "app on a damaged agent" in out, out
+        assert "aloft: agent error, starting the application anyway" in out and "OSError: damaged agent pack /lib/aloft/agent.pk: core.mpy" in out, out
+
+
+@test
+def a_new_agent_whose_pack_is_damaged_is_rolled_back_by_the_previous_one():
+    # The same damage in a release (signed as it is: its hash checks): the new agent imports, its boot() cannot load
+    # its modules, and the previous agent rolls the release back at once.
+    if FORM != "pack":
+        print("     (the agent is in the %s form: nothing to damage)" % FORM)
+        return
+    files = agent("0.3.5")
+    files["lib/aloft/agent.pk"] = cut_short(files["lib/aloft/agent.pk"])
+    before_agent, before_app = DEV.agent(), DEV.app()
+    publish("s7", 7, dict(app(7), **files))
+    k = len(SERVER.log()["events"])
+    SERVER.post("/_ctl", {"device": "self-1", "release": "s7"})
+    boots = DEV.run()
+    assert codes(boots) == [75, 75, 0], output(boots)
+    why = "the new agent failed: OSError: damaged agent pack /lib/aloft/agent.pk: core.mpy"
+    assert why in boots[1][1] and "app 7 ok" not in output(boots), output(boots)
+    assert DEV.agent() == before_agent and DEV.app() == before_app
+    idle_and_clean(DEV)
+    got = events(k)
+    assert [e[:2] for e in got] == [("downloading", 7), ("installed", 7), ("rolled_back", 7)] and got[-1][2].startswith(why), got
 
 
 try:

@@ -1,0 +1,99 @@
+# The agent in one pack (docs/device.md, "The agent in one pack"): the pack agentpack.py writes for the device tests is
+# byte for byte the one `aloft agent export --agent-form pack` writes (when this checkout's aloft is built); the
+# read-only file system in aloft/__init__.py finds each module, says which module of which pack is damaged when an
+# entry points past the pack's end or the index is cut short, and raises ImportError for a module the pack lacks.
+from harness import DEVICE, read, run, sh, tempdir, test
+import os
+import agentpack
+import aloft
+from aloft import tree
+
+TMP = tempdir("pack")
+SOURCES = agentpack.sources()
+MODULES = agentpack.compiled(SOURCES)
+
+
+def aloft_binary():
+    """ALOFT_BIN, else this checkout's debug build of aloft (swift build)."""
+    return os.getenv("ALOFT_BIN") or DEVICE + "/../.build/debug/aloft"
+
+
+def served(pack, name):
+    """What aloft._Pack.open gives for name.mpy from pack (bytes): the bytes from where it leaves the file to the end."""
+    with open(TMP + "/agent.pk", "wb") as f:
+        f.write(pack)
+    was = aloft._Pack.f
+    aloft._Pack.f = TMP + "/agent.pk"
+    try:
+        f = aloft._Pack.open("/%s.mpy" % name, "rb")
+        try:
+            return f.read()
+        finally:
+            f.close()
+    finally:
+        aloft._Pack.f = was
+
+
+@test
+def the_test_pack_is_the_one_aloft_writes():
+    binary = aloft_binary()
+    if sh("test -x %s" % binary) != 0:
+        print("     skipped: no aloft at %s (swift build, or set ALOFT_BIN)" % binary)
+        return
+    out = TMP + "/export"
+    code = sh("ALOFT_DEVICE_DIR=%s %s agent export %s --agent-form pack > %s/export.log 2>&1" % (DEVICE, binary, out, TMP))
+    assert code == 0, read(TMP + "/export.log")
+    theirs = dict((n, read(out + "/lib/aloft/" + n)) for n in os.listdir(out + "/lib/aloft"))
+    mine = agentpack.built(SOURCES, "pack")
+    assert sorted(theirs) == ["__init__.py", "agent.pk"], sorted(theirs)
+    assert theirs["__init__.py"] == mine["__init__.py"]
+    assert theirs["agent.pk"] == mine["agent.pk"], (len(theirs["agent.pk"]), len(mine["agent.pk"]))
+
+
+@test
+def every_module_is_served_from_its_first_byte():
+    pack = agentpack.pack(MODULES)
+    assert pack[:4] == b"APK1" and len(pack) == 32 * (1 + len(MODULES)) + sum(len(m) for m in MODULES.values())
+    for name, data in MODULES.items():
+        got = served(pack, name)
+        assert got[: len(data)] == data, name
+    # a name of the longest kind, 24 bytes
+    long = "m" * 24
+    assert served(agentpack.pack({long: b"long", "z": b"zz"}), long) == b"longzz"
+
+
+@test
+def a_module_the_pack_lacks_is_an_import_error():
+    pack = agentpack.pack({"core": MODULES["core"]})
+    e = None
+    try:
+        served(pack, "nothere")
+    except ImportError as x:
+        e = x
+    assert e is not None and "aloft.nothere" in str(e), e
+
+
+@test
+def a_damaged_pack_says_so():
+    pack = agentpack.pack(MODULES)
+    names = sorted(MODULES)
+    last = names[-1]
+    for damaged, name in (
+        (pack[:-1], last),  # its last module cut short: its entry points past the end
+        (pack[: 32 * 3 + 5], last),  # the index cut short
+        (b"APK2" + pack[4:], "core"),  # not a pack this agent reads
+        (b"", "core"),
+    ):
+        e = None
+        try:
+            served(damaged, name)
+        except OSError as x:
+            e = x
+        assert e is not None and str(e) == "damaged agent pack %s/agent.pk: %s.mpy" % (TMP, name), (len(damaged), name, e)
+    assert served(pack[:-1], names[0])[:8] == MODULES[names[0]][:8]  # the modules before the damage still load
+
+
+try:
+    run()
+finally:
+    tree.rmtree(TMP)
