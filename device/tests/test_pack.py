@@ -1,7 +1,8 @@
 # The agent in one pack (docs/device.md, "The agent in one pack"): the pack agentpack.py writes for the device tests is
 # byte for byte the one `aloft agent export --agent-form pack` writes (when this checkout's aloft is built); the
 # read-only file system in aloft/__init__.py finds each module, says which module of which pack is damaged when an
-# entry points past the pack's end or the index is cut short, and raises ImportError for a module the pack lacks.
+# entry points past the pack's end or the index is cut short, and raises ImportError for a module the pack lacks; the
+# flash the agent takes in the pack form and as .mpy files.
 from harness import DEVICE, read, run, sh, tempdir, test
 import os
 import agentpack
@@ -91,6 +92,57 @@ def a_damaged_pack_says_so():
             e = x
         assert e is not None and str(e) == "damaged agent pack %s/agent.pk: %s.mpy" % (TMP, name), (len(damaged), name, e)
     assert served(pack[:-1], names[0])[:8] == MODULES[names[0]][:8]  # the modules before the damage still load
+
+
+def blocks(files):
+    """4 KiB blocks that files {path: bytes} take on a fresh LittleFS as MicroPython formats a board's (VfsLfs2 defaults:
+    files of up to 128 bytes inline), folders included, beyond the root and the folders every board has (/lib, /.aloft).
+    statvfs counts a folder's metadata pair twice (littlefs's traversal includes orphans): counted once here."""
+    from harness import RamFlash, write
+
+    bd = RamFlash(512)
+    os.VfsLfs2.mkfs(bd)
+    vfs = os.VfsLfs2(bd)
+    dirs = set()
+    for path, data in files.items():
+        parts = path.split("/")[1:-1]
+        for n in range(1, len(parts) + 1):
+            d = "/" + "/".join(parts[:n])
+            if d not in dirs:
+                vfs.mkdir(d)
+                dirs.add(d)
+        with vfs.open(path, "wb") as f:
+            f.write(data)
+    st = vfs.statvfs("/")
+    return st[2] - st[3] - 2 * len(dirs) - 2 - 2 * len(dirs & {"/lib", "/.aloft"})
+
+
+@test
+def the_pack_takes_a_third_of_the_flash_of_the_mpy_files():
+    # The agent with boot.py, and while an update of the agent is on trial (the new agent, the one it replaced as
+    # path#old, its copy in /.aloft/agent/aloft), every file of the agent replaced (an update of the pack replaces both
+    # of its files). Printed for docs/device.md ("The agent in one pack"); the issue's targets (16 and 40 blocks) are
+    # not met by this agent's 55 KB of bytecode.
+    boot = read(DEVICE + "/boot.py")
+    got = {}
+    for form in ("mpy", "pack"):
+        if form == "mpy":
+            agent = dict((n + ".mpy", b) for n, b in MODULES.items())
+            agent["__init__.py"] = SOURCES["__init__.py"]
+        else:
+            agent = {"__init__.py": SOURCES["__init__.py"], "agent.pk": agentpack.pack(MODULES)}
+        files = dict(("/lib/aloft/" + n, b) for n, b in agent.items())
+        files["/boot.py"] = boot
+        files["/.aloft/config.json"] = b"{}"
+        alone = blocks(files)
+        for n, b in agent.items():
+            files["/lib/aloft/%s#old" % n] = b + b"#"  # the agent it replaced: as large
+            files["/.aloft/agent/aloft/" + n] = b + b"#"
+        trial = blocks(files)
+        got[form] = (alone, trial)
+        print("     %-4s: %d files, %d bytes; %d blocks (%d KiB) with boot.py, %d blocks (%d KiB) while an update of it is on trial"
+              % (form, len(agent), sum(len(b) for b in agent.values()), alone, alone * 4, trial, trial * 4))
+    assert got["pack"][0] * 3 <= got["mpy"][0] and got["pack"][1] * 3 <= got["mpy"][1], got
 
 
 try:
