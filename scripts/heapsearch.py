@@ -2,7 +2,7 @@
 """Where the device's heap runs out, trial by trial: make bench's 200 KB update (a fresh install, then a one-file
 update, each with its trial boot and confirmation) on a fresh simulated device at each heap given, several times.
 
-    python3 scripts/heapsearch.py [--form py|mpy] [--trials N] HEAP [HEAP ...]        e.g. 42K 43K 44K
+    python3 scripts/heapsearch.py [--form py|mpy|pack] [--trials N] HEAP [HEAP ...]        e.g. 42K 43K 44K
 
 For each heap: how many trials completed, and for each that did not, which half (v1, v2) stopped and the agent's last
 traceback line or failure. Each trial follows a channel and has a device id of its own, whose lengths differ: where a
@@ -57,7 +57,7 @@ def trial(work, n, heap, form):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("heaps", nargs="+", metavar="HEAP", help="a -X heapsize, e.g. 43K")
-    ap.add_argument("--form", choices=("py", "mpy"), default="py", help="the agent's form on the device (default py)")
+    ap.add_argument("--form", choices=("py", "mpy", "pack"), default="py", help="the agent's form on the device (default py)")
     ap.add_argument("--trials", type=int, default=3, help="trials per heap (default 3)")
     a = ap.parse_args()
     for heap in a.heaps:
