@@ -20,11 +20,10 @@ class _Pack:
     f = None  # the pack's path
     e = bytearray(32)  # an index entry: 24 bytes of name, NUL-padded, its offset and its length (uint32 LE)
 
-    def mount(readonly, mkfs):
+    def mount(*args):  # mount(readonly, mkfs) and umount(): nothing to do
         pass
 
-    def umount():
-        pass
+    umount = mount
 
     def stat(p):
         if p.endswith(".mpy"):
@@ -32,6 +31,8 @@ class _Pack:
         raise OSError(2)
 
     def open(p, mode):
+        from struct import unpack_from
+
         n = p[1:-4].encode()
         m = len(n)
         e = _Pack.e
@@ -39,16 +40,16 @@ class _Pack:
         try:
             end = f.seek(0, 2)
             f.seek(0)
-            k = _u32(e, 4) if f.readinto(e) == 32 and e[:4] == b"APK1" else -1
+            k = unpack_from("<I", e, 4)[0] if f.readinto(e) == 32 and e[:4] == b"APK1" else -1
             while k > 0:  # k < 0 (or an index cut short): the pack is damaged
                 if f.readinto(e) != 32:
                     break
                 k -= 1
                 if m <= 24 and (m == 24 or e[m] == 0) and e[:m] == n:
-                    if _u32(e, 24) + _u32(e, 28) > end:
+                    if sum(unpack_from("<II", e, 24)) > end:
                         k = -1
                         break
-                    f.seek(_u32(e, 24))
+                    f.seek(unpack_from("<I", e, 24)[0])
                     e, f = f, None  # open, for the importer to read the module from and close
                     return e
             if k:
@@ -57,10 +58,6 @@ class _Pack:
             if f:
                 f.close()
         raise ImportError("no module named 'aloft.%s'" % n.decode())
-
-
-def _u32(b, i):
-    return b[i] | b[i + 1] << 8 | b[i + 2] << 16 | b[i + 3] << 24
 
 
 def _mount(d):
