@@ -107,7 +107,8 @@ public struct AgentPackage: Sendable {
 
     /// The package's source folder (`device/aloft`).
     public let folder: URL
-    /// The package's file names, sorted: every regular `.py` and `.mpy` file directly in ``folder``, hidden ones left out.
+    /// The package's file names, sorted: every regular `.py` and `.mpy` file and the ``AgentPack`` directly in ``folder``,
+    /// hidden ones left out.
     public let names: [String]
 
     /// Lists the package in `folder`, which must hold its `__init__.py`.
@@ -119,7 +120,7 @@ public struct AgentPackage: Sendable {
         }
         // Only what MicroPython imports: editor backups, notes and `__pycache__` stay behind.
         names = all.filter { name in
-            guard !name.hasPrefix("."), name.hasSuffix(".py") || name.hasSuffix(".mpy") else { return false }
+            guard !name.hasPrefix("."), name.hasSuffix(".py") || name.hasSuffix(".mpy") || name == AgentPack.fileName else { return false }
             let attributes = try? fm.attributesOfItem(atPath: folder.appendingPathComponent(name).resolvingSymlinksInPath().path)
             return attributes?[.type] as? FileAttributeType == .typeRegular
         }.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }

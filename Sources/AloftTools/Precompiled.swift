@@ -1,8 +1,12 @@
 import AloftCore
 import Foundation
 
-/// The form of the agent a device gets: MicroPython bytecode (`.mpy`, compiled here by mpy-cross) or source.
+/// The form of the agent a device gets: MicroPython bytecode (`.mpy`, compiled here by mpy-cross) in one pack file or
+/// one file per module, or source.
 public enum AgentForm: String, CaseIterable, Sendable {
+    /// Bytecode in one file, ``AgentPack``, beside `__init__.py`: what `.mpy` gives, in about a quarter of the flash
+    /// (LittleFS gives every file over 128 bytes blocks of its own, 4 KiB each).
+    case pack
     /// Bytecode: nothing to compile on the device (less RAM at every step, a faster boot, less flash). Bytecode-only
     /// `.mpy` files load on every MicroPython with the same mpy major version, 6: 1.19 and later.
     case mpy
@@ -46,14 +50,18 @@ extension AgentPackage {
     /// release replaces) finds an agent and the copy of the previous one.
     public static let sourceFiles: Set<String> = ["__init__.py"]
 
-    /// This package in `form`, built into `dir`: for `.mpy` every module but ``sourceFiles`` compiled; for `.py` itself.
+    /// This package in `form`, built into `dir`: for `.mpy` every module but ``sourceFiles`` compiled; for `.pack`
+    /// those compiled modules in one ``AgentPack``; for `.py` itself.
     public func built(_ form: AgentForm, into dir: URL, compiler: MpyCross? = nil) throws(AloftError) -> AgentPackage {
-        guard form == .mpy else { return self }
+        guard form != .py else { return self }
         let mpyCross: MpyCross
         if let compiler { mpyCross = compiler } else { mpyCross = try MpyCross.locate() }
-        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
-            throw AloftError("cannot create \(dir.path): \(error.localizedDescription)")
+        // The pack's modules are compiled beside it, into a hidden folder that is gone when it is written.
+        let compiled = form == .pack ? dir.appendingPathComponent(".modules") : dir
+        do { try FileManager.default.createDirectory(at: compiled, withIntermediateDirectories: true) } catch {
+            throw AloftError("cannot create \(compiled.path): \(error.localizedDescription)")
         }
+        var modules: [(name: String, bytes: [UInt8])] = []
         for name in names {
             let source = folder.appendingPathComponent(name)
             if Self.sourceFiles.contains(name) || !name.hasSuffix(".py") {
@@ -63,8 +71,58 @@ extension AgentPackage {
                 continue
             }
             let module = String(name.dropLast(3))
-            try mpyCross.compile(source, as: ReleasePath.agentFolder + "/" + name, to: dir.appendingPathComponent(module + ".mpy"))
+            let output = compiled.appendingPathComponent(module + ".mpy")
+            try mpyCross.compile(source, as: ReleasePath.agentFolder + "/" + name, to: output)
+            if form == .pack {
+                guard let bytes = FileManager.default.contents(atPath: output.path) else { throw AloftError("cannot read \(output.path)") }
+                modules.append((module, Array(bytes)))
+            }
+        }
+        if form == .pack {
+            try AtomicFile.write(try AgentPack.encode(modules), to: dir.appendingPathComponent(AgentPack.fileName).path)
+            try? FileManager.default.removeItem(at: compiled)
         }
         return try AgentPackage(folder: dir)
+    }
+}
+
+/// The agent's compiled modules in one file, `lib/aloft/agent.pk` (docs/device.md, "The agent in one pack"): the agent's
+/// `__init__.py` mounts it as a read-only file system and imports the rest of the agent from it. A 32-byte header
+/// (`APK1`, then the module count as a little-endian uint32, then zeros), one 32-byte entry per module sorted by name
+/// (its name without `.mpy`, at most 24 bytes, NUL-padded; its offset in the file and its length, little-endian
+/// uint32s), then the `.mpy` files back to back in that order. `device/tests/agentpack.py` writes the same bytes for
+/// the device tests.
+public enum AgentPack {
+    /// The pack's name in `lib/aloft/`: `__init__.py` looks for it there (`PACK`).
+    public static let fileName = "agent.pk"
+    static let magic = Array("APK1".utf8)
+    static let entrySize = 32
+    /// The longest module name an entry holds, in bytes.
+    public static let maxNameBytes = 24
+
+    /// The pack of `modules` (names without `.mpy`, each with its `.mpy` bytes).
+    public static func encode(_ modules: [(name: String, bytes: [UInt8])]) throws(AloftError) -> [UInt8] {
+        let sorted = modules.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
+        var out = magic
+        append(UInt32(sorted.count), to: &out)
+        out += [UInt8](repeating: 0, count: entrySize - out.count)
+        var offset = entrySize * (1 + sorted.count)
+        for module in sorted {
+            let name = Array(module.name.utf8)
+            guard !name.isEmpty, name.count <= maxNameBytes, !name.contains(0) else {
+                throw AloftError("the agent module \(module.name) cannot go in a pack: its name must be 1-\(maxNameBytes) bytes")
+            }
+            out += name + [UInt8](repeating: 0, count: maxNameBytes - name.count)
+            append(UInt32(offset), to: &out)
+            append(UInt32(module.bytes.count), to: &out)
+            offset += module.bytes.count
+        }
+        guard offset <= Int(UInt32.max) else { throw AloftError("the agent's pack would be over 4 GiB") }
+        for module in sorted { out += module.bytes }
+        return out
+    }
+
+    static func append(_ value: UInt32, to out: inout [UInt8]) {
+        out += [UInt8(value & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value >> 16 & 0xFF), UInt8(value >> 24)]
     }
 }

@@ -59,8 +59,11 @@ extension AgentForm: ExpressibleByArgument {}
 
 /// The form of the agent a command hands to devices.
 struct AgentFormOption: ParsableArguments {
-    @Option(help: "The agent as bytecode compiled here by mpy-cross (mpy: less RAM and flash on the device, MicroPython 1.19+) or as sources (py).")
-    var agentForm: AgentForm = .mpy
+    @Option(help: """
+        The agent as bytecode compiled here by mpy-cross, in one pack file (pack: the least flash) or a file per module \
+        (mpy), both less RAM and flash on the device than the sources (py) and MicroPython 1.19+.
+        """)
+    var agentForm: AgentForm = .pack
 
     var form: AgentForm { agentForm }
 }

@@ -107,7 +107,7 @@ struct Release: AsyncParsableCommand {
             try compat.validate()
             // Bytecode needs a MicroPython that loads it (and a firmware whose .mpy version is mpy-cross's); the agent itself
             // needs 1.21 or later.
-            if compile || (includeAgent && agentForm.form == .mpy) {
+            if compile || (includeAgent && agentForm.form != .py) {
                 compat.raiseMinimum(to: MpyCross.minimumMicroPython)
                 compat.mpy = MpyCross.mpyVersion
             }
