@@ -29,6 +29,41 @@ import Testing
         #expect(try source.built(.py, into: dir.appendingPathComponent("py")).folder == source.folder)
     }
 
+    /// The agent in one pack: __init__.py and agent.pk, which holds every other module's bytecode, as the .mpy form has it.
+    @Test func theAgentPacksButItsInit() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = try AgentPackage.locate()
+        let packed = try source.built(.pack, into: dir.appendingPathComponent("pack"))
+        #expect(packed.names == ["__init__.py", AgentPack.fileName], "\(packed.names)")
+        let pack = Array(try #require(FileManager.default.contents(atPath: packed.folder.appendingPathComponent(AgentPack.fileName).path)))
+        let count = source.names.count - 1
+        #expect(Array(pack.prefix(8)) == Array("APK1".utf8) + [UInt8(count & 0xFF), UInt8(count >> 8), 0, 0])
+        let mpy = try source.built(.mpy, into: dir.appendingPathComponent("mpy"))
+        var end = 32 * (count + 1)
+        for (i, name) in mpy.names.filter({ $0.hasSuffix(".mpy") }).enumerated() {
+            let entry = Array(pack[32 * (i + 1)..<32 * (i + 2)])
+            let module = Array(name.dropLast(4).utf8)
+            #expect(Array(entry.prefix(module.count)) == module && entry[module.count..<24].allSatisfy { $0 == 0 }, "\(name)")
+            let at = Int(entry[24]) | Int(entry[25]) << 8 | Int(entry[26]) << 16 | Int(entry[27]) << 24
+            let length = Int(entry[28]) | Int(entry[29]) << 8 | Int(entry[30]) << 16 | Int(entry[31]) << 24
+            let bytes = Array(try #require(FileManager.default.contents(atPath: mpy.folder.appendingPathComponent(name).path)))
+            #expect(at == end && Array(pack[at..<at + length]) == bytes, "\(name)")
+            end = at + length
+        }
+        #expect(end == pack.count)
+        // no compiled modules left beside it, and the same sources make the same pack
+        #expect(try FileManager.default.contentsOfDirectory(atPath: packed.folder.path).sorted() == ["__init__.py", AgentPack.fileName])
+        let again = try source.built(.pack, into: dir.appendingPathComponent("again"))
+        #expect(FileManager.default.contents(atPath: again.folder.appendingPathComponent(AgentPack.fileName).path) == Data(pack))
+    }
+
+    @Test func aPackRefusesANameItsEntriesCannotHold() throws {
+        #expect(throws: AloftError.self) { try AgentPack.encode([(String(repeating: "m", count: 25), [1])]) }
+        let pack = try AgentPack.encode([("b", [2, 2]), (String(repeating: "m", count: 24), [1])])
+        #expect(pack.count == 32 * 3 + 3 && pack[64..<88].allSatisfy { $0 == UInt8(ascii: "m") } && pack[32] == UInt8(ascii: "b"))
+    }
+
     @Test func anApplicationCompilesButItsMainPy() throws {
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -69,7 +69,7 @@ final class PtyBoard: @unchecked Sendable {
         }
 
         /// The agent files a board gets: `aloft agent export`'s.
-        func exportedAgent(_ form: String = "mpy") throws -> [String: String] {
+        func exportedAgent(_ form: String = "pack") throws -> [String: String] {
             let out = scratch.path("export-\(form)-\(UUID().uuidString)")
             let result = try server.aloft(["agent", "export", out, "--agent-form", form])
             try #require(result.code == 0, "\(result.output)")
@@ -95,11 +95,11 @@ final class PtyBoard: @unchecked Sendable {
         try #require(result.code == 0, "\(result.output)")
         #expect(result.stdout.contains("MicroPython 1.") && result.stdout.contains("read back") && result.stdout.contains("kept /main.py and /lib/aloft_board.py"),
                 "\(result.stdout)")
-        // What landed: exactly the exported agent (bytecode, __init__.py as source) and boot.py; the board's files untouched.
+        // What landed: exactly the exported agent (bytecode in one pack, __init__.py as source) and boot.py; the board's files untouched.
         let flash = try flashContents(folder)
         let agent = try bench.exportedAgent()
         #expect(flash.filter { $0.key.hasPrefix("lib/aloft/") || $0.key == "boot.py" } == agent, "\(flash.keys.sorted())")
-        #expect(agent.keys.contains("lib/aloft/__init__.py") && agent.keys.contains("lib/aloft/update.mpy"), "\(agent.keys.sorted())")
+        #expect(agent.keys.contains("lib/aloft/__init__.py") && agent.keys.contains("lib/aloft/agent.pk"), "\(agent.keys.sorted())")
         #expect(flash["main.py"] == Digest.sha256Hex(app) && flash["lib/aloft_board.py"] == Digest.sha256Hex(hooks))
         #expect(!flash.keys.contains { $0.contains(".new") || $0.contains(".old") || $0.contains("probe") }, "\(flash.keys.sorted())")
         #expect(try bench.registered() == ["b1"])
@@ -219,7 +219,7 @@ final class PtyBoard: @unchecked Sendable {
         #expect(folder.code == 0, "\(folder.output)")
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: bench.scratch.path("f1/.aloft/config.json")))) as? [String: Any]
         #expect(config?["id"] as? String == "f1" && (config?["token"] as? String)?.hasPrefix("aloft_dev_") == true && config?["board"] == nil, "\(String(describing: config))")
-        #expect(FileManager.default.fileExists(atPath: bench.scratch.path("f1/lib/aloft/update.mpy")) && FileManager.default.fileExists(atPath: bench.scratch.path("f1/boot.py")))
+        #expect(FileManager.default.fileExists(atPath: bench.scratch.path("f1/lib/aloft/agent.pk")) && FileManager.default.fileExists(atPath: bench.scratch.path("f1/boot.py")))
         let image = try runCommand(bin, ["device", "provision", "--id", "s1", "--pubkey", bench.scratch.path("k/release.pub"), "--out", bench.scratch.path("s1")], environment: env)
         #expect(image.code == 0, "\(image.output)")
         let boot = try runCommand(bin, ["sim", "run", bench.scratch.path("s1"), "--until-idle", "--timeout", "60"], environment: env, timeout: 90)

@@ -243,7 +243,7 @@ func releasedAgentDir(_ scratch: Scratch) throws -> String {
 
 /// The agent files a device gets from this aloft, `lib/aloft/<name>` → bytes: `aloft agent export` of the agent in
 /// `deviceDir` (an `ALOFT_DEVICE_DIR`), else of the one built in, in `form`.
-func exportedAgent(deviceDir: String? = nil, form: String = "mpy") throws -> [String: [UInt8]] {
+func exportedAgent(deviceDir: String? = nil, form: String = "pack") throws -> [String: [UInt8]] {
     let scratch = try Scratch("aloft-export")
     let export = try runCommand(Paths.aloft, ["agent", "export", scratch.path("out"), "--agent-form", form],
                                 environment: deviceDir.map { ["ALOFT_DEVICE_DIR": $0] } ?? [:])
