@@ -5,7 +5,6 @@
 import time
 
 VERSION = "0.4.0"  # this agent's version, reported at every check-in
-PACK = "agent.pk"  # the agent's other modules in one file, in the pack form (docs/device.md, "The agent in one pack")
 
 _result = None
 _next = None  # ticks_ms when poll() checks again; None: at its first call
@@ -18,7 +17,6 @@ class _Pack:
     # the index and returns the pack's own file at the module's first byte (the .mpy loader reads no further than
     # the module). The class itself is mounted: it has no instance.
     f = None  # the pack's path
-    e = bytearray(32)  # an index entry: 24 bytes of name, NUL-padded, its offset and its length (uint32 LE)
 
     def mount(*args):  # mount(readonly, mkfs) and umount(): nothing to do
         pass
@@ -34,34 +32,32 @@ class _Pack:
         from struct import unpack_from
 
         n = p[1:-4].encode()
-        m = len(n)
-        e = _Pack.e
+        n += bytes(24 - len(n))  # as the index holds it: NUL-padded
+        e = bytearray(32)  # an index entry: the name, its offset and its length (uint32 LE)
         f = open(_Pack.f, "rb")
         try:
             end = f.seek(0, 2)
             f.seek(0)
             k = unpack_from("<I", e, 4)[0] if f.readinto(e) == 32 and e[:4] == b"APK1" else -1
-            while k > 0:  # k < 0 (or an index cut short): the pack is damaged
-                if f.readinto(e) != 32:
-                    break
+            while k > 0 and f.readinto(e) == 32:
                 k -= 1
-                if m <= 24 and (m == 24 or e[m] == 0) and e[:m] == n:
-                    if sum(unpack_from("<II", e, 24)) > end:
-                        k = -1
+                if e[:24] == n:
+                    n, k = unpack_from("<II", e, 24)
+                    if n + k > end:  # past the end: damaged
                         break
-                    f.seek(unpack_from("<I", e, 24)[0])
+                    f.seek(n)
                     e, f = f, None  # open, for the importer to read the module from and close
                     return e
-            if k:
-                raise OSError("damaged agent pack %s: %s.mpy" % (_Pack.f, n.decode()))
+            if k:  # not a pack, an index cut short, or an entry past the end
+                raise OSError("damaged agent pack %s: %s" % (_Pack.f, p[1:]))
         finally:
             if f:
                 f.close()
-        raise ImportError("no module named 'aloft.%s'" % n.decode())
+        raise ImportError("no module named 'aloft.%s'" % p[1:-4])
 
 
 def _mount(d):
-    # This agent's modules from d: from d/PACK when it has one, mounted at a short path (each module keeps its
+    # This agent's modules from d: from d/agent.pk when it has one, mounted at a short path (each module keeps its
     # path for good), /_p for the copy of the previous agent (previous.py), else /_a; the .py or .mpy files in d
     # otherwise. One pack is mounted at a time.
     global __path__
@@ -73,11 +69,11 @@ def _mount(d):
         except OSError:
             pass
     try:
-        os.stat(d + "/" + PACK)
+        os.stat(d + "/agent.pk")
     except OSError:
         __path__ = d
         return
-    _Pack.f = d + "/" + PACK
+    _Pack.f = d + "/agent.pk"
     __path__ = "/_p" if d.startswith("/.aloft/") else "/_a"
     os.mount(_Pack, __path__)
 
