@@ -38,17 +38,26 @@ class _Pack:
         try:
             end = f.seek(0, 2)
             f.seek(0)
-            k = unpack_from("<I", e, 4)[0] if f.readinto(e) == 32 and e[:4] == b"APK1" else -1
-            while k > 0 and f.readinto(e) == 32:
-                k -= 1
-                if e[:24] == n:
-                    n, k = unpack_from("<II", e, 24)
-                    if n + k > end:  # past the end: damaged
+            hi = unpack_from("<I", e, 4)[0] if f.readinto(e) == 32 and e[:4] == b"APK1" else -1
+            lo = 0
+            while 0 <= lo < hi:  # a binary search of the sorted index: a few reads, a few bytes of garbage
+                k = (lo + hi) // 2
+                f.seek(32 + 32 * k)
+                if f.readinto(e) != 32:
+                    hi = -1
+                elif e[:24] < n:
+                    lo = k + 1
+                elif e[:24] > n:
+                    hi = k
+                else:
+                    lo, k = unpack_from("<II", e, 24)
+                    if lo + k > end:
+                        hi = -1
                         break
-                    f.seek(n)
+                    f.seek(lo)
                     e, f = f, None  # open, for the importer to read the module from and close
                     return e
-            if k:  # not a pack, an index cut short, or an entry past the end
+            if hi < 0:  # not a pack, an index cut short, or an entry past the end
                 raise OSError("damaged agent pack %s: %s" % (_Pack.f, p[1:]))
         finally:
             if f:
