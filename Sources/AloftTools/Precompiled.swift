@@ -36,9 +36,10 @@ public struct MpyCross: Sendable {
         return MpyCross(executable: found)
     }
 
-    /// Compiles `source` to bytecode at `output`; `name` is the path tracebacks on the device show.
-    public func compile(_ source: URL, as name: String, to output: URL) throws(AloftError) {
-        let result = try CapturedProcess.run(executable, ["-o", output.path, "-s", name, source.path], timeout: 60)
+    /// Compiles `source` to bytecode at `output`; `name` is the path tracebacks on the device show. Without
+    /// `lineNumbers` (`-X no-source-lines`) the bytecode is smaller on flash and in RAM, and tracebacks name no lines.
+    public func compile(_ source: URL, as name: String, to output: URL, lineNumbers: Bool = true) throws(AloftError) {
+        let result = try CapturedProcess.run(executable, ["-o", output.path, "-s", name] + (lineNumbers ? [] : ["-X", "no-source-lines"]) + [source.path], timeout: 60)
         guard result.code == 0, FileManager.default.fileExists(atPath: output.path) else {
             throw AloftError("mpy-cross could not compile \(name): \(result.lastLine)")
         }
@@ -72,7 +73,8 @@ extension AgentPackage {
             }
             let module = String(name.dropLast(3))
             let output = compiled.appendingPathComponent(module + ".mpy")
-            try mpyCross.compile(source, as: ReleasePath.agentFolder + "/" + name, to: output)
+            // The pack without line numbers: less flash, and less RAM for every module the agent loads (docs/device.md).
+            try mpyCross.compile(source, as: ReleasePath.agentFolder + "/" + name, to: output, lineNumbers: form != .pack)
             if form == .pack {
                 guard let bytes = FileManager.default.contents(atPath: output.path) else { throw AloftError("cannot read \(output.path)") }
                 modules.append((module, Array(bytes)))
@@ -88,12 +90,12 @@ extension AgentPackage {
 
 /// The agent's compiled modules in one file, `lib/aloft/agent.pk` (docs/device.md, "The agent in one pack"): the agent's
 /// `__init__.py` mounts it as a read-only file system and imports the rest of the agent from it. A 32-byte header
-/// (`APK1`, then the module count as a little-endian uint32, then zeros), one 32-byte entry per module sorted by name
-/// (its name without `.mpy`, at most 24 bytes, NUL-padded; its offset in the file and its length, little-endian
-/// uint32s), then the `.mpy` files back to back in that order. `device/tests/agentpack.py` writes the same bytes for
-/// the device tests.
+/// (`APK1`, the module count as a little-endian uint32, the first 24 bytes of the SHA-256 of the rest of the file), one
+/// 32-byte entry per module sorted by name (its name without `.mpy`, at most 24 bytes, NUL-padded; its offset in the
+/// file and its length, little-endian uint32s), then the `.mpy` files back to back in that order.
+/// `device/tests/agentpack.py` writes the same bytes for the device tests.
 public enum AgentPack {
-    /// The pack's name in `lib/aloft/`: `__init__.py` looks for it there (`PACK`).
+    /// The pack's name in `lib/aloft/`: `__init__.py` looks for it there.
     public static let fileName = "agent.pk"
     static let magic = Array("APK1".utf8)
     static let entrySize = 32
@@ -103,9 +105,7 @@ public enum AgentPack {
     /// The pack of `modules` (names without `.mpy`, each with its `.mpy` bytes).
     public static func encode(_ modules: [(name: String, bytes: [UInt8])]) throws(AloftError) -> [UInt8] {
         let sorted = modules.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
-        var out = magic
-        append(UInt32(sorted.count), to: &out)
-        out += [UInt8](repeating: 0, count: entrySize - out.count)
+        var out: [UInt8] = []
         var offset = entrySize * (1 + sorted.count)
         for module in sorted {
             let name = Array(module.name.utf8)
@@ -119,7 +119,12 @@ public enum AgentPack {
         }
         guard offset <= Int(UInt32.max) else { throw AloftError("the agent's pack would be over 4 GiB") }
         for module in sorted { out += module.bytes }
-        return out
+        // The header names the pack by its bytes: the copy of the previous agent keeps only the header and reads the pack
+        // where the install left it (lib/aloft/agent.pk#old, or agent.pk), never another one.
+        var header = magic
+        append(UInt32(sorted.count), to: &header)
+        header += (Digest.bytes(fromHex: Digest.sha256Hex(out)) ?? []).prefix(entrySize - header.count)
+        return header + out
     }
 
     static func append(_ value: UInt32, to out: inout [UInt8]) {

@@ -29,7 +29,8 @@ import Testing
         #expect(try source.built(.py, into: dir.appendingPathComponent("py")).folder == source.folder)
     }
 
-    /// The agent in one pack: __init__.py and agent.pk, which holds every other module's bytecode, as the .mpy form has it.
+    /// The agent in one pack: __init__.py and agent.pk, which holds every other module's bytecode, as the .mpy form has it
+    /// but without line numbers.
     @Test func theAgentPacksButItsInit() throws {
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -39,7 +40,10 @@ import Testing
         let pack = Array(try #require(FileManager.default.contents(atPath: packed.folder.appendingPathComponent(AgentPack.fileName).path)))
         let count = source.names.count - 1
         #expect(Array(pack.prefix(8)) == Array("APK1".utf8) + [UInt8(count & 0xFF), UInt8(count >> 8), 0, 0])
+        // the header names the pack: the first 24 bytes of the SHA-256 of the rest
+        #expect(Array(pack[8..<32]) == Array(try #require(Digest.bytes(fromHex: Digest.sha256Hex(pack[32...]))).prefix(24)))
         let mpy = try source.built(.mpy, into: dir.appendingPathComponent("mpy"))
+        let compiler = try MpyCross.locate()
         var end = 32 * (count + 1)
         for (i, name) in mpy.names.filter({ $0.hasSuffix(".mpy") }).enumerated() {
             let entry = Array(pack[32 * (i + 1)..<32 * (i + 2)])
@@ -47,8 +51,12 @@ import Testing
             #expect(Array(entry.prefix(module.count)) == module && entry[module.count..<24].allSatisfy { $0 == 0 }, "\(name)")
             let at = Int(entry[24]) | Int(entry[25]) << 8 | Int(entry[26]) << 16 | Int(entry[27]) << 24
             let length = Int(entry[28]) | Int(entry[29]) << 8 | Int(entry[30]) << 16 | Int(entry[31]) << 24
-            let bytes = Array(try #require(FileManager.default.contents(atPath: mpy.folder.appendingPathComponent(name).path)))
+            let lineless = dir.appendingPathComponent("lineless-" + name)
+            let py = String(name.dropLast(4)) + ".py"
+            try compiler.compile(source.folder.appendingPathComponent(py), as: ReleasePath.agentFolder + "/" + py, to: lineless, lineNumbers: false)
+            let bytes = Array(try #require(FileManager.default.contents(atPath: lineless.path)))
             #expect(at == end && Array(pack[at..<at + length]) == bytes, "\(name)")
+            #expect(bytes.count <= (FileManager.default.contents(atPath: mpy.folder.appendingPathComponent(name).path)?.count ?? 0), "\(name)")
             end = at + length
         }
         #expect(end == pack.count)

@@ -25,10 +25,13 @@ def _u32(n):
 
 
 def pack(modules):
-    """The pack of {name: .mpy bytes} (name without .mpy): a 32-byte header (APK1, the count), one 32-byte entry
-    per module sorted by name, then the modules back to back in that order."""
+    """The pack of {name: .mpy bytes} (name without .mpy): a 32-byte header (APK1, the count, the first 24 bytes of
+    the SHA-256 of the rest), one 32-byte entry per module sorted by name, then the modules back to back in that
+    order."""
+    from hashlib import sha256
+
     names = sorted(modules)
-    out = [_MAGIC + _u32(len(names)) + bytes(_ENTRY - 8)]
+    out = []
     at = _ENTRY * (1 + len(names))
     for name in names:
         n = name.encode()
@@ -37,11 +40,13 @@ def pack(modules):
         at += len(modules[name])
     for name in names:
         out.append(modules[name])
-    return b"".join(out)
+    rest = b"".join(out)
+    return _MAGIC + _u32(len(names)) + sha256(rest).digest()[: _ENTRY - 8] + rest
 
 
-def compiled(files):
-    """{name.py: source} compiled by mpy-cross as lib/aloft/<name.py> (the path tracebacks show): {name: .mpy bytes}."""
+def compiled(files, lines=True):
+    """{name.py: source} compiled by mpy-cross as lib/aloft/<name.py> (the path tracebacks show), without line numbers
+    unless lines (-X no-source-lines, as `aloft` compiles the pack's): {name: .mpy bytes}."""
     from harness import write
     from aloft import tree
 
@@ -50,7 +55,8 @@ def compiled(files):
         out = {}
         for name, source in files.items():
             write(tmp + "/" + name, source)
-            code = sh("%s -s lib/aloft/%s -o %s/%s.mpy %s/%s" % (mpy_cross(), name, tmp, name[:-3], tmp, name))
+            flags = "" if lines else "-X no-source-lines "
+            code = sh("%s %s-s lib/aloft/%s -o %s/%s.mpy %s/%s" % (mpy_cross(), flags, name, tmp, name[:-3], tmp, name))
             assert code == 0, "mpy-cross could not compile %s" % name
             out[name[:-3]] = read("%s/%s.mpy" % (tmp, name[:-3]))
         return out
@@ -63,7 +69,7 @@ def built(files, form=None):
     form = form or FORM
     if form == "py":
         return dict(files)
-    modules = compiled(dict((n, b) for n, b in files.items() if n != "__init__.py"))
+    modules = compiled(dict((n, b) for n, b in files.items() if n != "__init__.py"), form == "mpy")
     out = {"__init__.py": files["__init__.py"]}
     if form == "mpy":
         for name, data in modules.items():
