@@ -29,8 +29,9 @@ def run():
 def confirm(j=None):
     # Keep the release on trial (journal j, else the one on flash): drop the previous files and the
     # trial record, queue a confirmed event. False when no release is on trial.
+    import aloft
     from . import fs, journal, outbox, where
-    from .cleanup import run
+    from .cleanup import drop_previous, run
 
     if j is None:
         j = journal.read()
@@ -45,6 +46,10 @@ def confirm(j=None):
     n = j.get("trust")
     if n:  # the release's trust replaces the current one; again after a reset, until the journal goes
         fs.write_json(where.TRUST, {"keys": n["keys"], "threshold": n["threshold"], "sequence": j["sequence"]})
+    if j.get("agent") and getattr(aloft, "__path__", None) != where.PREVIOUS + "/aloft":
+        # The previous agent's copy goes before the old files: a pack agent's copy reads agent.pk#old (previous.py).
+        # Not when this is that copy's code in files: it imports them until the end (cleanup.run drops it).
+        drop_previous()
     _drop_old(j)
     outbox.add("confirmed", j["version"], j["sequence"])
     run(False)

@@ -27,8 +27,13 @@ def run(keep_stage):
         for entry in list(os.ilistdir(where.LISTS)):
             if entry[0] != keep:
                 fs.remove(where.LISTS + "/" + entry[0])
+    drop_previous()
+
+
+def drop_previous():
+    # The copy of the previous agent, once its install or trial is over (whole, or what a reset left of it).
     for path in (where.PREVIOUS, where.PREVIOUS + ".tmp", where.PREVIOUS + ".del"):
-        if fs.stat(path) is not None:  # the previous agent, once its install or trial is over
+        if fs.stat(path) is not None:
             from . import previous
 
             previous.drop()

@@ -53,5 +53,6 @@ def write(out, have, new_list):
     if w.touched:  # the copy of the agent kept until the new one is confirmed (previous.py)
         n += 2
         for entry in os.ilistdir(config.AGENT):
-            n += max(folders.blocks(os.stat(config.AGENT + "/" + entry[0])[6]), 1)
+            if entry[0] != "agent.pk":  # of the pack the copy keeps only its header, inline in the folder
+                n += max(folders.blocks(os.stat(config.AGENT + "/" + entry[0])[6]), 1)
     return n * _BLOCK, w.touched

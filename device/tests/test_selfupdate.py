@@ -119,9 +119,17 @@ def an_agent_that_never_confirms_is_rolled_back_after_its_trial_boots():
     assert b"mute on purpose" in agent("0.3.3", edit=silence, form="py")["lib/aloft/api.py"]
     mute = agent("0.3.3", edit=silence)
     publish("s4", 4, dict(app(4), **mute))
+    before = DEV.agent()
     k = len(SERVER.log()["events"])
     SERVER.post("/_ctl", {"device": "self-1", "release": "s4"})
-    boots = DEV.run()
+    boots = DEV.run(boots=2)  # installed, and its first trial boot
+    if FORM == "pack":  # the copy of the previous agent holds its pack's header; the pack is the one replaced, path#old
+        files = DEV.files()
+        copy = sorted(p for p in files if p.startswith("/.aloft/agent/"))
+        assert copy == ["/.aloft/agent/aloft/__init__.py", "/.aloft/agent/aloft/agent.pk"], copy
+        assert DEV.cat("/.aloft/agent/aloft/agent.pk") == DEV.cat("/lib/aloft/agent.pk#old")[:32], files
+        assert files["/lib/aloft/agent.pk#old"] == before["/lib/aloft/agent.pk"]
+    boots += DEV.run()
     assert codes(boots) == [75, 75, 75, 75, 0], output(boots)
     for i in (1, 2, 3):
         assert "4.0.0 on trial, boot %d of 3" % i in boots[i][1] and "app 4 ok" in boots[i][1], boots[i][1]
