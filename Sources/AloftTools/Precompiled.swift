@@ -73,8 +73,9 @@ extension AgentPackage {
             }
             let module = String(name.dropLast(3))
             let output = compiled.appendingPathComponent(module + ".mpy")
-            // The pack without line numbers: less flash, and less RAM for every module the agent loads (docs/device.md).
-            try mpyCross.compile(source, as: ReleasePath.agentFolder + "/" + name, to: output, lineNumbers: form != .pack)
+            // The pack without line numbers and with the module's bare file name: less flash, and less RAM for every
+            // module the agent loads, whose file name it interns for good (docs/device.md, "The agent in one pack").
+            try mpyCross.compile(source, as: form == .pack ? name : ReleasePath.agentFolder + "/" + name, to: output, lineNumbers: form != .pack)
             if form == .pack {
                 guard let bytes = FileManager.default.contents(atPath: output.path) else { throw AloftError("cannot read \(output.path)") }
                 modules.append((module, Array(bytes)))

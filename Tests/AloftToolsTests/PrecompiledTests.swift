@@ -30,7 +30,7 @@ import Testing
     }
 
     /// The agent in one pack: __init__.py and agent.pk, which holds every other module's bytecode, as the .mpy form has it
-    /// but without line numbers.
+    /// but without line numbers and named by its bare file name.
     @Test func theAgentPacksButItsInit() throws {
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -53,7 +53,7 @@ import Testing
             let length = Int(entry[28]) | Int(entry[29]) << 8 | Int(entry[30]) << 16 | Int(entry[31]) << 24
             let lineless = dir.appendingPathComponent("lineless-" + name)
             let py = String(name.dropLast(4)) + ".py"
-            try compiler.compile(source.folder.appendingPathComponent(py), as: ReleasePath.agentFolder + "/" + py, to: lineless, lineNumbers: false)
+            try compiler.compile(source.folder.appendingPathComponent(py), as: py, to: lineless, lineNumbers: false)
             let bytes = Array(try #require(FileManager.default.contents(atPath: lineless.path)))
             #expect(at == end && Array(pack[at..<at + length]) == bytes, "\(name)")
             #expect(bytes.count <= (FileManager.default.contents(atPath: mpy.folder.appendingPathComponent(name).path)?.count ?? 0), "\(name)")

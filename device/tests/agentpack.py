@@ -44,9 +44,9 @@ def pack(modules):
     return _MAGIC + _u32(len(names)) + sha256(rest).digest()[: _ENTRY - 8] + rest
 
 
-def compiled(files, lines=True):
-    """{name.py: source} compiled by mpy-cross as lib/aloft/<name.py> (the path tracebacks show), without line numbers
-    unless lines (-X no-source-lines, as `aloft` compiles the pack's): {name: .mpy bytes}."""
+def compiled(files, pack=False):
+    """{name.py: source} compiled by mpy-cross as lib/aloft/<name.py> (the path tracebacks show); for the pack as `aloft`
+    compiles it, as <name.py> and without line numbers (-X no-source-lines): {name: .mpy bytes}."""
     from harness import write
     from aloft import tree
 
@@ -55,8 +55,8 @@ def compiled(files, lines=True):
         out = {}
         for name, source in files.items():
             write(tmp + "/" + name, source)
-            flags = "" if lines else "-X no-source-lines "
-            code = sh("%s %s-s lib/aloft/%s -o %s/%s.mpy %s/%s" % (mpy_cross(), flags, name, tmp, name[:-3], tmp, name))
+            flags = "-X no-source-lines -s " if pack else "-s lib/aloft/"
+            code = sh("%s %s%s -o %s/%s.mpy %s/%s" % (mpy_cross(), flags, name, tmp, name[:-3], tmp, name))
             assert code == 0, "mpy-cross could not compile %s" % name
             out[name[:-3]] = read("%s/%s.mpy" % (tmp, name[:-3]))
         return out
@@ -69,7 +69,7 @@ def built(files, form=None):
     form = form or FORM
     if form == "py":
         return dict(files)
-    modules = compiled(dict((n, b) for n, b in files.items() if n != "__init__.py"), form == "mpy")
+    modules = compiled(dict((n, b) for n, b in files.items() if n != "__init__.py"), form == "pack")
     out = {"__init__.py": files["__init__.py"]}
     if form == "mpy":
         for name, data in modules.items():

@@ -11,7 +11,7 @@ from aloft import tree
 
 TMP = tempdir("pack")
 SOURCES = agentpack.sources()
-MODULES = agentpack.compiled(dict((n, b) for n, b in SOURCES.items() if n != "__init__.py"), False)  # what the pack holds
+MODULES = agentpack.compiled(dict((n, b) for n, b in SOURCES.items() if n != "__init__.py"), pack=True)  # what the pack holds
 
 
 def aloft_binary():
