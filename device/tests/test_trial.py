@@ -5,7 +5,6 @@
 # trial boot on the 64-bit unix port), an application's RAM let go before the rollback, and a rollback
 # the heap cut short finished by the next boot.
 from harness import run, tempdir, test
-from agentpack import FORM
 from aloft import tree
 from simulated import Device, Server, codes, output
 
@@ -142,18 +141,13 @@ def a_looping_main_py_is_confirmed_by_poll_after_the_start_up_window():
     assert DEV.app() == T7
 
 
-# The pack form needs 1K more here: its file system in __init__.py, and the allocations of an import through it
-# (docs/device.md, "The agent in one pack"); 48K fails the rollback on the trial boot, after main.py's exception.
-HEAP = "49K" if FORM == "pack" else "48K"
-
-
 @test
 def the_whole_cycle_with_a_rollback_in_a_48k_heap():
     SERVER.offer("t8")
-    settle(DEV, [75, 75, 0], heap=HEAP)
+    settle(DEV, [75, 75, 0], heap="48K")
     assert DEV.app() == T8
     SERVER.offer("t9")
-    out = settle(DEV, [75, 75, 0], heap=HEAP)
+    out = settle(DEV, [75, 75, 0], heap="48K")
     assert "rolling back 29.0.0: main.py raised OSError: no sensor" in out, out
     assert DEV.app() == T8
 
