@@ -36,15 +36,15 @@ public enum FlashNeed {
     public static func blocks(_ size: Int) -> Int { (size + blockPayload - 1) / blockPayload }
 
     /// Bytes of flash the install of `new` over `installed` needs beyond what is on flash, as the agent computes it.
-    /// `agentOnBoard`: the sizes of the agent's files on the board, counted when the release changes the agent (its copy is
-    /// kept until the new one is confirmed).
-    public static func install(from installed: [FileEntry], to new: [FileEntry], agentOnBoard: [Int]) -> Int {
+    /// `agentOnBoard`: the agent's files on the board, counted when the release changes the agent (its copy is kept until
+    /// the new one is confirmed; of a pack the copy keeps only the header, which stays in the folder's metadata).
+    public static func install(from installed: [FileEntry], to new: [FileEntry], agentOnBoard: [FileEntry]) -> Int {
         plan(from: installed, to: new, agentOnBoard: agentOnBoard).need
     }
 
     /// Bytes the device must report free at check-in to pass the pre-flight check: ``install(from:to:agentOnBoard:)`` and the
     /// files written before the check (the file list, the plan, the stage folder).
-    public static func atCheckIn(from installed: [FileEntry], to new: [FileEntry], agentOnBoard: [Int]) -> Int {
+    public static func atCheckIn(from installed: [FileEntry], to new: [FileEntry], agentOnBoard: [FileEntry]) -> Int {
         let plan = plan(from: installed, to: new, agentOnBoard: agentOnBoard)
         let list = FileList.encode(new).utf8.count
         return plan.need + (stageFileBlocks(list) + stageFileBlocks(plan.planBytes) + stageFolderBlocks) * blockSize
@@ -69,9 +69,10 @@ public enum FlashNeed {
     /// file it writes.
     ///
     /// The agent's files are not the installed release's (lists.py skips them): a new release's agent file is unchanged
-    /// when the installed release has it with the same bytes, and otherwise replaces the file of that name on the board.
+    /// when the installed release has it with the same bytes, and otherwise replaces the file of that name on the board
+    /// (`agentOnBoard`), if there is one.
     /// Agent files the new release no longer has are removed, which changes the agent too.
-    static func plan(from installed: [FileEntry], to new: [FileEntry], agentOnBoard: [Int]) -> (need: Int, planBytes: Int) {
+    static func plan(from installed: [FileEntry], to new: [FileEntry], agentOnBoard: [FileEntry]) -> (need: Int, planBytes: Int) {
         let agent = ReleasePath.agentFolder + "/"
         // Folders on flash when the plan is made: those of the installed release's files, and the agent's.
         var folders = Self.folders(of: installed)
@@ -110,6 +111,7 @@ public enum FlashNeed {
 
         let installedAgent = Dictionary(installed.filter { $0.path.hasPrefix(agent) }.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
         let carriesAgent = new.contains { $0.path.hasPrefix(agent) }
+        let boardAgent = Set(agentOnBoard.map(\.path))
         var a = installed.lazy.filter { !$0.path.hasPrefix(agent) }.makeIterator()
         var b = new.makeIterator()
         var old = a.next(), next = b.next()
@@ -122,9 +124,10 @@ public enum FlashNeed {
                 planBytes += "d /".utf8.count + o.path.utf8.count + 1
                 old = a.next()
             } else if onlyNew, let n = next {
-                // A file no release put there is assumed absent; an agent file replaces the board's own, unless unchanged.
+                // A file no release put there is assumed absent; an agent file replaces the board's file of that name if
+                // there is one (its module in the other form, .mpy files or a pack, is not), unless unchanged.
                 let isAgent = n.path.hasPrefix(agent)
-                if !isAgent || installedAgent[n.path] != n { put(n, replaces: isAgent) }
+                if !isAgent || installedAgent[n.path] != n { put(n, replaces: isAgent && boardAgent.contains(n.path)) }
                 next = b.next()
             } else if let o = old, let n = next {
                 if o.sha256 != n.sha256 || o.size != n.size { put(n, replaces: true) }
@@ -147,7 +150,7 @@ public enum FlashNeed {
         }
         var total = fixedBlocks + blocks + (meta + metadataPerBlock - 1) / metadataPerBlock
         if touched {  // the copy of the agent kept until the new one is confirmed (previous.py)
-            total += 2 + agentOnBoard.reduce(0) { $0 + max(Self.blocks($1), 1) }
+            total += 2 + agentOnBoard.filter { $0.path != ReleasePath.agentPackFile }.reduce(0) { $0 + max(Self.blocks($1.size), 1) }
         }
         return (total * blockSize, planBytes)
     }

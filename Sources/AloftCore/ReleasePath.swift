@@ -15,6 +15,9 @@ public enum ReleasePath {
     public static let agentFolder = "lib/aloft"
     /// The agent file every release that carries the agent must have.
     public static let agentInitFile = agentFolder + "/__init__.py"
+    /// The agent's compiled modules in one file (the pack form, docs/device.md "The agent in one pack"). The copy of the
+    /// previous agent kept during an agent update holds only its 32-byte header, inline in its folder.
+    public static let agentPackFile = agentFolder + "/agent.pk"
     /// Agent files a release may carry: the device holds their names while it plans an install.
     public static let maxAgentFiles = 64
 

@@ -77,7 +77,7 @@ final class ReleaseCatalog<Store: FleetStore>: Sendable {
         if let new = try await files(channel: channel, sequence: to), let installed = from == 0 ? [] : try await files(channel: channel, sequence: from) {
             let agent = ReleasePath.agentFolder + "/"
             let board = installed.contains { $0.path.hasPrefix(agent) } ? installed : new
-            need = FlashNeed.atCheckIn(from: installed, to: new, agentOnBoard: board.filter { $0.path.hasPrefix(agent) }.map(\.size))
+            need = FlashNeed.atCheckIn(from: installed, to: new, agentOnBoard: board.filter { $0.path.hasPrefix(agent) })
         }
         needs.withLock { needs in
             if needs.count >= Self.needCapacity { needs.removeAll(keepingCapacity: true) }

@@ -97,7 +97,7 @@ extension AgentPackage {
 /// `device/tests/agentpack.py` writes the same bytes for the device tests.
 public enum AgentPack {
     /// The pack's name in `lib/aloft/`: `__init__.py` looks for it there.
-    public static let fileName = "agent.pk"
+    public static let fileName = String(ReleasePath.agentPackFile.dropFirst(ReleasePath.agentFolder.count + 1))
     static let magic = Array("APK1".utf8)
     static let entrySize = 32
     /// The longest module name an entry holds, in bytes.

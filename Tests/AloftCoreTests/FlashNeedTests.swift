@@ -19,17 +19,24 @@ import Testing
 
     @Test func nothingChangedNeedsTheFixedBlocksOnly() {
         let files = [Self.file("main.py", 3000), Self.file("www/logo.png", 90_000, "e")]
-        #expect(FlashNeed.install(from: files, to: files, agentOnBoard: [5600, 900]) == 12 * 4096)
+        #expect(FlashNeed.install(from: files, to: files, agentOnBoard: [Self.file("lib/aloft/__init__.py", 5600), Self.file("lib/aloft/net.mpy", 900, "b")]) == 12 * 4096)
     }
 
     @Test func changingTheAgentCountsTheCopyOfTheOneOnTheBoard() {
         let installed = [Self.file("lib/aloft/__init__.py", 5600), Self.file("lib/aloft/agent.pk", 44_000, "f"), Self.file("main.py", 100)]
         var new = installed
         new[1] = Self.file("lib/aloft/agent.pk", 45_000, "g")
-        // The new pack (12 blocks) and its metadata, and the copy of the agent on the board: 2 + 2 + 11 blocks.
-        let need = FlashNeed.install(from: installed, to: new, agentOnBoard: [5600, 44_000])
-        #expect(need == (12 + 12 + 1 + 2 + 2 + 11) * 4096)
-        #expect(FlashNeed.install(from: installed, to: installed, agentOnBoard: [5600, 44_000]) == 12 * 4096)
+        // The new pack (12 blocks) and its metadata, and the copy of the agent on the board: 2 + 2 blocks for its
+        // folders and __init__.py; of the pack the copy keeps its 32-byte header, in the folder's metadata.
+        let board = Array(installed[0...1])
+        let need = FlashNeed.install(from: installed, to: new, agentOnBoard: board)
+        #expect(need == (12 + 12 + 1 + 2 + 2) * 4096)
+        #expect(FlashNeed.install(from: installed, to: installed, agentOnBoard: board) == 12 * 4096)
+        // An agent as .mpy files is copied whole.
+        let files = [Self.file("lib/aloft/__init__.py", 5600), Self.file("lib/aloft/net.mpy", 9000, "h"), Self.file("main.py", 100)]
+        var newer = files
+        newer[1] = Self.file("lib/aloft/net.mpy", 9100, "i")
+        #expect(FlashNeed.install(from: files, to: newer, agentOnBoard: Array(files[0...1])) == (12 + 3 + 1 + 2 + 2 + 3) * 4096)
     }
 
     @Test func atCheckInTheListThePlanAndTheStageFolderAreAdded() {

@@ -6,7 +6,7 @@ import Testing
 /// AloftCore's ``FlashNeed`` and the agent's pre-flight check (plan.py on a real LittleFS, run by the MicroPython unix port
 /// through `device/tests/flashneed.py`) give the same figure, to the byte, for updates shaped like real apps: packages
 /// with empty `__init__.py` files, assets of hundreds of KB, small configs kept inline, a module that becomes a package, a
-/// file that becomes a folder, folders dropped whole, releases that carry the agent (changed, unchanged, or first carried).
+/// file that becomes a folder, folders dropped whole, releases that carry the agent (changed, unchanged, or first carried; as .mpy files or as a pack, and from one form to the other).
 @Suite struct FlashNeedAgreementTests {
     struct Case: Sendable {
         var name: String
@@ -103,6 +103,18 @@ import Testing
         base["main.py"] = FileEntry(path: "main.py", sha256: sha(&random), size: 2100)
         cases.append(Case(name: "the same agent", installed: sorted(withAgent), new: sorted(base.merging(carried) { a, _ in a }), agent: agent))
         cases.append(Case(name: "the agent carried first", installed: sorted(base), new: sorted(base.merging(carried) { a, _ in a }), agent: agent))
+        // The agent as a pack (__init__.py and agent.pk): a new pack, a pack replacing an agent of .mpy files, and back.
+        let pack: [(String, Int)] = [("__init__.py", 3900), ("agent.pk", 54_000)]
+        var packed: [String: FileEntry] = [:]
+        for (name, size) in pack {
+            packed["lib/aloft/" + name] = FileEntry(path: "lib/aloft/" + name, sha256: Digest.sha256Hex([UInt8](repeating: 0, count: size)), size: size)
+        }
+        var newPack = packed
+        newPack["lib/aloft/agent.pk"] = FileEntry(path: "lib/aloft/agent.pk", sha256: sha(&random), size: 54_300)
+        let withPack = base.merging(packed) { a, _ in a }
+        cases.append(Case(name: "a new pack", installed: sorted(withPack), new: sorted(base.merging(newPack) { a, _ in a }), agent: pack))
+        cases.append(Case(name: "a pack replacing .mpy files", installed: sorted(withAgent), new: sorted(base.merging(newPack) { a, _ in a }), agent: agent))
+        cases.append(Case(name: ".mpy files replacing a pack", installed: sorted(withPack), new: sorted(base.merging(newer) { a, _ in a }), agent: pack))
         cases.append(Case(name: "a first release", installed: [], new: sorted(app(&random, files: 120)), agent: agent))
         return cases
     }
@@ -111,12 +123,12 @@ import Testing
     func theServersFigureIsTheAgents(_ update: Case) throws {
         var text = update.agent.map { "a \($0.1) \($0.0)\n" }.joined()
         // On the board, the installed release's agent files are the agent.
-        let boardAgent: [Int]
+        let boardAgent: [FileEntry]
         if update.installed.contains(where: { $0.path.hasPrefix("lib/aloft/") }) {
-            boardAgent = update.installed.filter { $0.path.hasPrefix("lib/aloft/") }.map(\.size)
+            boardAgent = update.installed.filter { $0.path.hasPrefix("lib/aloft/") }
             text = ""
         } else {
-            boardAgent = update.agent.map(\.1)
+            boardAgent = update.agent.map { FileEntry(path: "lib/aloft/" + $0.0, sha256: String(repeating: "0", count: 64), size: $0.1) }
         }
         text += "installed\n" + FileList.encode(update.installed) + "new\n" + FileList.encode(update.new)
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("aloft-flashneed-\(UUID().uuidString)")
