@@ -53,6 +53,7 @@ public enum FailureReasons {
     static let inTheWay = "files on the device that no release installed stand where the release puts files: someone has to move them"
     static let ram = "the agent's stages or a file's inflater need more RAM than the device has free while its application runs"
     static let network = "the network, a proxy or the server's answer: another attempt may get through"
+    static let damaged = "the agent's own pack on the device is damaged: every attempt fails the same way until it is provisioned again"
     static let passes = "a state of the device that passes (an install or a firmware trial under way) or a fault of one attempt"
 
     /// Every reason of the agent's source, most specific first: the first rule whose pattern matches the whole text wins.
@@ -114,6 +115,8 @@ public enum FailureReasons {
         Rule("file %s is in the way of %s", .lasting, inTheWay),
         Rule("more than %d folders are in the way of new files", .lasting, inTheWay),
         Rule("the agent is not in %s (frozen into the firmware?): a release cannot replace it", .lasting, inTheWay),
+        // The agent's own code (aloft/__init__.py, the pack's file system)
+        Rule("damaged agent pack %s: %s", .lasting, damaged),
         // Configuration (config.py, signature.py, tls.py, net.py)
         Rule("no %s: the device is not provisioned", .lasting, configured),
         Rule("config.json has no %s", .lasting, configured),

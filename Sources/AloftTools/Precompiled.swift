@@ -55,6 +55,15 @@ extension AgentPackage {
     /// those compiled modules in one ``AgentPack``; for `.py` itself.
     public func built(_ form: AgentForm, into dir: URL, compiler: MpyCross? = nil) throws(AloftError) -> AgentPackage {
         guard form != .py else { return self }
+        if form == .pack {
+            // An agent's __init__.py mounts its pack (aloft 0.4.0 and later); an older one would not find its modules.
+            let initFile = folder.appendingPathComponent("__init__.py")
+            let source = (try? String(contentsOf: initFile, encoding: .utf8)) ?? ""
+            guard source.contains("\"/" + AgentPack.fileName + "\"") else {
+                let version = AgentPackage.version(ofInit: source).map { " \($0)" } ?? ""
+                throw AloftError("the agent\(version) in \(folder.path) cannot load its modules from a pack (its __init__.py does not mount \(AgentPack.fileName)): use --agent-form mpy or py")
+            }
+        }
         let mpyCross: MpyCross
         if let compiler { mpyCross = compiler } else { mpyCross = try MpyCross.locate() }
         // The pack's modules are compiled beside it, into a hidden folder that is gone when it is written.

@@ -66,6 +66,21 @@ import Testing
         #expect(FileManager.default.contents(atPath: again.folder.appendingPathComponent(AgentPack.fileName).path) == Data(pack))
     }
 
+    @Test func anAgentThatMountsNoPackIsNotPacked() throws {
+        // An agent before the pack (the released 0.2.0 and 0.3.0): its __init__.py would not find its modules in agent.pk.
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let old = dir.appendingPathComponent("aloft")
+        try FileManager.default.createDirectory(at: old, withIntermediateDirectories: true)
+        try Data("VERSION = \"0.3.0\"\n".utf8).write(to: old.appendingPathComponent("__init__.py"))
+        try Data("X = 1\n".utf8).write(to: old.appendingPathComponent("core.py"))
+        let agent = try AgentPackage(folder: old)
+        #expect(throws: AloftError("the agent 0.3.0 in \(old.path) cannot load its modules from a pack (its __init__.py does not mount agent.pk): use --agent-form mpy or py")) {
+            try agent.built(.pack, into: dir.appendingPathComponent("pack"), compiler: try MpyCross.locate())
+        }
+        #expect(try agent.built(.mpy, into: dir.appendingPathComponent("mpy")).names == ["__init__.py", "core.mpy"])
+    }
+
     @Test func aPackRefusesANameItsEntriesCannotHold() throws {
         #expect(throws: AloftError.self) { try AgentPack.encode([(String(repeating: "m", count: 25), [1])]) }
         let pack = try AgentPack.encode([("b", [2, 2]), (String(repeating: "m", count: 24), [1])])

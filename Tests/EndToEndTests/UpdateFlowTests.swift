@@ -47,8 +47,10 @@ import Glibc
             try #require(keys.code == 0, "\(keys.output)")
             deviceDir = releasedAgent ? try releasedAgentDir(scratch) : nil
             device = scratch.path(deviceID)
+            // The released agent as it was shipped: files (its __init__.py mounts no pack).
             let provision = try server.aloft(
-                ["device", "provision", "--id", deviceID, "--pubkey", scratch.path("keys/release.pub"), "--out", device], environment: environment)
+                ["device", "provision", "--id", deviceID, "--pubkey", scratch.path("keys/release.pub"), "--out", device]
+                    + (releasedAgent ? ["--agent-form", "mpy"] : []), environment: environment)
             try #require(provision.code == 0, "\(provision.output)")
         }
 
