@@ -64,6 +64,58 @@ final class Scratch {
         #expect(AgentPackage.version(ofInit: source)?.isEmpty == false)
     }
 
+    /// The agent's modules import one another without a circle (docs/device.md, "The agent's modules"): a stage reads
+    /// from the API down, and unloading a module never leaves one that needs it half loaded. Where two modules need each
+    /// other's code, the one that loads the other passes what it needs.
+    @Test func theAgentsModulesImportNoCircle() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("device/aloft")
+        let graph = try Self.imports(in: folder)
+        #expect(graph.count > 40)
+        #expect(Self.circle(in: graph) == nil, "an import circle: \(Self.circle(in: graph)?.joined(separator: " -> ") ?? "")")
+        #expect(Self.circle(in: ["a": ["b"], "b": ["c"], "c": ["a"], "d": ["a"]]) == ["a", "b", "c", "a"])
+    }
+
+    /// Each module of the package in folder (but `__init__`) and the package's modules it imports (`from . import x, y`,
+    /// `from .x import name`), at any depth of the file.
+    static func imports(in folder: URL) throws -> [String: Set<String>] {
+        var graph: [String: Set<String>] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) where name.hasSuffix(".py") && name != "__init__.py" {
+            let module = String(name.dropLast(3))
+            var targets: Set<String> = []
+            let source = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
+            for line in source.split(separator: "\n") {
+                let words = line.split(separator: "#", maxSplits: 1).first.map { $0.split(whereSeparator: { $0 == " " || $0 == "," }) } ?? []
+                guard words.count >= 4, words[0] == "from", words[2] == "import", words[1].hasPrefix(".") else { continue }
+                if words[1] == "." {
+                    targets.formUnion(words[3...].filter { $0 != "as" }.map(String.init))
+                } else {
+                    targets.insert(String(words[1].dropFirst()))
+                }
+            }
+            graph[module] = targets.subtracting([module])
+        }
+        return graph.mapValues { $0.filter { graph[$0] != nil } }
+    }
+
+    /// A circle in graph, its first module repeated at the end; nil when there is none.
+    static func circle(in graph: [String: Set<String>]) -> [String]? {
+        var done: Set<String> = []
+        func visit(_ node: String, _ path: [String]) -> [String]? {
+            if let start = path.firstIndex(of: node) { return Array(path[start...]) + [node] }
+            if done.contains(node) { return nil }
+            for next in (graph[node] ?? []).sorted() {
+                if let found = visit(next, path + [node]) { return found }
+            }
+            done.insert(node)
+            return nil
+        }
+        for node in graph.keys.sorted() {
+            if let found = visit(node, []) { return found }
+        }
+        return nil
+    }
+
     @Test func readsTheVersionAnAgentDeclares() {
         #expect(AgentPackage.version(ofInit: "import time\n\nVERSION = \"1.2.3-rc1\"  # reported\n") == "1.2.3-rc1")
         #expect(AgentPackage.version(ofInit: "import time\n") == nil)

@@ -104,7 +104,7 @@ def boot(g=None, role=None):
 
 
 def reject(reason):
-    from .rollback import reject
+    from .trial import reject
 
     reject(reason)
 
@@ -126,9 +126,9 @@ def confirm():
         return False
     accept = None
     try:
-        from . import outbox
+        from . import events
 
-        outbox.flush()
+        events.flush()
     except Exception:
         pass
     return True

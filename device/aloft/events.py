@@ -1,5 +1,5 @@
 # Events for the server (docs/protocol.md, "Events"), sent as they happen. One that cannot go now (server down)
-# and matters waits in the outbox (outbox.py) for the next check-in; only then is that module loaded.
+# and matters waits in the outbox (outbox.py, loaded only then) until flush sends it after the next check-in.
 
 KEEP = ("installed", "failed", "confirmed", "rolled_back", "deferred")  # "downloading" is only news
 
@@ -45,3 +45,43 @@ def report(job):
     m = job.m
     version, sequence = (m["version"], m["sequence"]) if m else job.claimed
     send(job.cfg, job.event, version, sequence, job.reason, "firmware" if job.firmware else None)
+
+
+def flush(cfg=None):
+    # Send the queued events (outbox.py), oldest first; stops at the first that fails. Never raises. Without cfg
+    # (after a confirmation): config.json's, and every module the agent loaded for it is unloaded after.
+    from . import fs, where
+
+    if cfg is None:
+        from . import config, core
+
+        was = core.tight()
+        try:
+            flush(config.load())
+        except Exception as e:  # no config, or no RAM
+            core.log("could not report queued events: %s" % e)
+        finally:
+            core.unload()
+            core.tight(was)
+        return
+    if fs.stat(where.OUTBOX) is None:
+        return
+    from .outbox import queued
+
+    q = queued()
+    sent = 0
+    try:
+        for e in q:
+            if isinstance(e, dict):
+                post(cfg, e)
+                print("aloft: reported queued %s" % e.get("type"))
+            sent += 1
+    except Exception as ex:
+        print("aloft: could not report queued events: %s" % ex)
+    try:
+        if sent == len(q):
+            fs.remove(where.OUTBOX)
+        elif sent:
+            fs.write_json(where.OUTBOX, q[sent:])
+    except OSError as ex:
+        print("aloft: cannot update the outbox: %s" % ex)

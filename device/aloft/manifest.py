@@ -32,7 +32,7 @@ def parse(text):
     if "expires" in m or "trust" in m or "firmware" in m:  # rarely there: their rules load only then
         from . import optional
 
-        optional.check(m)
+        optional.check(m, is_time)
     from . import compat
 
     compat.check(m.get("compat"))

@@ -7,9 +7,9 @@ from . import config, core, fs, where
 def run(job):
     answer, job.answer = job.answer, None
     if fs.stat(where.OUTBOX) is not None:
-        from . import outbox
+        from . import events
 
-        outbox.flush(job.cfg)
+        events.flush(job.cfg)
         outbox = None
         core.unload("outbox", "api", "reply", "http", "net", "tls")
     have = job.have

@@ -2,13 +2,11 @@
 # loaded by manifest.parse only for a manifest that has one of them.
 
 
-def check(m):
+def check(m, is_time):
     # ValueError(reason) unless m's expires (when present) is a real time after created, and its
     # trust (when present) is 1-8 keys, 64 lowercase hex, sorted, distinct, with distinct key ids,
-    # and a threshold of 1 up to their number.
+    # and a threshold of 1 up to their number. is_time: manifest.is_time (given: manifest.py loads this module).
     if "expires" in m:
-        from .manifest import is_time
-
         e = m["expires"]
         if not is_time(e) or not _real(e):
             raise ValueError("bad expires time")

@@ -4,7 +4,7 @@
 from micropython import const
 from .http import late
 
-MAX_JSON = const(65536)  # also unsized.py's limit
+_MAX = const(65536)  # also unsized.py's limit
 
 
 def fill(r, n):
@@ -29,7 +29,7 @@ def read(r):
     if r.chunked or r.length < 0:
         from .unsized import read as body
 
-        return json.loads(body(r))
-    if r.length > MAX_JSON:
+        return json.loads(body(r, fill))
+    if r.length > _MAX:
         raise ValueError("answer too large")
     return json.loads(fill(r, r.length))

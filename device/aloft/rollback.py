@@ -52,19 +52,3 @@ def on_trial(reason):
     j = journal.read()
     if j is not None and committed(j):
         rollback(j, reason)
-
-
-def reject(reason):
-    # The new agent failed its trial boot (aloft.reject): roll the release on trial back, unless it was
-    # confirmed meanwhile (then the confirmation is finished), and reset.
-    from . import board
-
-    j = journal.read()
-    t = trial_state(j) if j is not None and committed(j) else None
-    if t is not None and t.get("state") == "trial":
-        rollback(j, reason)
-    else:
-        from .trial import recover
-
-        recover()
-    board.reset()

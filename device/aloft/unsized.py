@@ -1,11 +1,14 @@
 # A JSON answer without a Content-Length (reply.py): chunked, or up to the end of the connection. Aloft's server
 # always sends the length; a proxy in between may not. Loaded only then.
+from micropython import const
 from .http import late, line
-from .reply import MAX_JSON, fill
+
+MAX_JSON = const(65536)  # reply.py's limit
 
 
-def read(r):
-    # The body of the http.Response r, at most 64 KiB, within the request's deadline.
+def read(r, fill):
+    # The body of the http.Response r, at most 64 KiB, within the request's deadline; fill: reply.fill, which reads
+    # a chunk (given, not imported: reply.py loads this module).
     body = bytearray()
     if r.chunked:
         while True:
