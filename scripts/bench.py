@@ -13,6 +13,9 @@
   download into the next slot, set_boot, reset, trial boot, confirmation); that image's bytes on the wire and seconds.
 Every server and device here is on 127.0.0.1 and stops by itself. ALOFT_BENCH_ONLY=heap prints only the smallest heaps
 (the same searches), for measuring the agent's RAM while it changes; ALOFT_BENCH_ONLY=firmware only the firmware section's.
+The agent is measured in its three forms (py, mpy, pack), the smallest heaps on two board profiles (lfs: the esp32 port's
+LittleFS; pico-w: the rp2 port's, 848 KiB). ALOFT_BENCH_BASELINE=REF (a git ref, e.g. main) measures REF's agent too, as
+.mpy files, in the same run: the reference a change of the agent must not be worse than.
 """
 import json
 import os
@@ -31,6 +34,7 @@ MICROPYTHON = os.environ.get("ALOFT_MICROPYTHON") or os.path.join(ROOT, ".venv/b
 TOKEN = "bench-admin-token"
 HEAP_ONLY = os.environ.get("ALOFT_BENCH_ONLY") in ("heap", "firmware")
 FIRMWARE_ONLY = os.environ.get("ALOFT_BENCH_ONLY") == "firmware"  # the firmware section's heaps alone, for work on the firmware step
+BASELINE = os.environ.get("ALOFT_BENCH_BASELINE")  # a git ref whose agent is measured beside this checkout's
 FW_BUILD, FW_VERSION, FW_SIZE = "ESP32_GENERIC-OTA", "1.26.0", 0x180000  # the bench's firmware image (firmware_image)
 
 
@@ -163,7 +167,8 @@ def main():
             # firmware step, its trial boot and confirmation, then v2's files), None for the files alone
             dev = os.path.join(work, "dev-%d" % n)
             aloft("device", "provision", "--id", "bench-%d" % n, "--channel", "bench-%d" % n, "--pubkey",
-                  os.path.join(work, "keys/release.pub"), "--out", dev, "--agent-form", form["agent"], "--profile", form.get("profile", "lfs"))
+                  os.path.join(work, "keys/release.pub"), "--out", dev, "--agent-form", form["agent"], "--profile", form.get("profile", "lfs"),
+                  env=device_env(form.get("source")))
             code, t_v1, _ = sim_run(dev, heap)
             if code != 0 or get("/api/v1/admin/devices/bench-%d" % n).get("sequence") != 1:
                 return None
@@ -200,24 +205,37 @@ def main():
 
         # Where the inflater does not fit, the agent fetches a blob raw rather than fail: the first search counts that
         # as done, the second only an update with every blob as compressed as with ample RAM (the bytes above).
-        for agent_form in ("py", "mpy"):
-            form["agent"] = agent_form
-            print("smallest heap completing v1 install and v1 -> v2, agent as %s: %dK (-X heapsize)" % (agent_form, smallest_heap(trial, 8, 128)))
-            form["packed"] = result
-            print("  the same with every blob compressed: %dK" % smallest_heap(trial, 8, 128))
-            form["packed"] = None
-        form["agent"] = "py"
+        baseline = baseline_agent(work)
+        agents = [("py", None), ("mpy", None), ("pack", None)] + ([("mpy", baseline)] if baseline else [])
+        for profile in ("lfs", "pico-w"):
+            for agent_form, source in agents:
+                if profile != "lfs" and agent_form == "py":
+                    continue
+                form.update(agent=agent_form, source=source, profile=profile)
+                print("smallest heap completing v1 install and v1 -> v2 on %s, %s: %dK (-X heapsize)"
+                      % (profile, agent_label(agent_form, source), smallest_heap(trial, 8, 128)))
+                if profile == "lfs":
+                    form["packed"] = result
+                    print("  the same with every blob compressed: %dK" % smallest_heap(trial, 8, 128))
+                    form["packed"] = None
+        form.update(agent="py", source=None, profile="lfs")
         if not HEAP_ONLY:
             agent_flash(work)
 
-        # An update of the agent: v2's files and this checkout's agent with another VERSION (only __init__.py differs).
-        agent_dir = os.path.join(work, "agent-device")
-        shutil.copytree(os.path.join(ROOT, "device", "aloft"), os.path.join(agent_dir, "aloft"), ignore=shutil.ignore_patterns("__pycache__"))
-        init = os.path.join(agent_dir, "aloft", "__init__.py")
-        with open(init) as f:
-            text = f.read()
-        with open(init, "w") as f:
-            f.write(re.sub(r'\nVERSION = "[^"]*"', '\nVERSION = "9.9.9-bench"', text, count=1))
+        # An update of the agent: v2's files and the same agent with another VERSION (only __init__.py differs).
+        def new_agent(source, name):
+            agent_dir = os.path.join(work, name)
+            shutil.copytree(os.path.join(source or os.path.join(ROOT, "device"), "aloft"), os.path.join(agent_dir, "aloft"),
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copy(os.path.join(source or os.path.join(ROOT, "device"), "boot.py"), agent_dir)
+            init = os.path.join(agent_dir, "aloft", "__init__.py")
+            with open(init) as f:
+                text = f.read()
+            with open(init, "w") as f:
+                f.write(re.sub(r'\nVERSION = "[^"]*"', '\nVERSION = "9.9.9-bench"', text, count=1))
+            return agent_dir
+
+        updating = {"form": "pack", "source": None, "dir": new_agent(None, "agent-device")}
 
         def agent_trial(n, heap):
             channel = "bench-agent-%d" % n
@@ -225,13 +243,14 @@ def main():
                 aloft("release", "publish", os.path.join(work, folder), "--version", version, "--key",
                       os.path.join(work, "keys/release.key"), "--channel", channel)
             dev = os.path.join(work, "agent-dev-%d" % n)
-            aloft("device", "provision", "--id", channel, "--channel", channel, "--pubkey", os.path.join(work, "keys/release.pub"), "--out", dev)
+            aloft("device", "provision", "--id", channel, "--channel", channel, "--pubkey", os.path.join(work, "keys/release.pub"), "--out", dev,
+                  "--agent-form", updating["form"], env=device_env(updating["source"]))
             r = aloft("sim", "run", dev, "--until-idle", "--timeout", "300", "--heap", "256K", check=False)
             if r.returncode != 0 or get("/api/v1/admin/devices/" + channel).get("sequence") != 2:
                 sys.exit("the device did not install v2 before the agent update:\n" + r.stdout + r.stderr)
             before = len(get("/api/v1/admin/devices/%s/downloads" % channel)["downloads"])
             aloft("release", "publish", os.path.join(work, "v2"), "--version", "3.0.0", "--key", os.path.join(work, "keys/release.key"),
-                  "--channel", channel, "--include-agent", env={"ALOFT_DEVICE_DIR": agent_dir})
+                  "--channel", channel, "--include-agent", "--agent-form", updating["form"], env=device_env(updating["dir"]))
             t0 = time.monotonic()
             r = aloft("sim", "run", dev, "--until-idle", "--timeout", "300", "--heap", heap, check=False)
             seconds = time.monotonic() - t0
@@ -242,12 +261,18 @@ def main():
             fresh = fresh[: len(fresh) - before]
             return {"bytes": sum(d["bytes"] for d in fresh), "requests": len(fresh), "seconds": seconds}
 
-        result = agent_trial(0, "256K")
-        if result is None:
-            sys.exit("the agent update did not complete even with a 256K heap")
-        print("agent update (v2 -> v2 + a new agent, %d agent files, one changed): %d blob requests, %d bytes on the wire, "
-              "%.2f s (install, trial boot under the previous agent, confirmation)" % (len(os.listdir(os.path.join(agent_dir, "aloft"))), result["requests"], result["bytes"], result["seconds"]))
-        print("smallest heap completing an update of the agent: %dK (-X heapsize)" % smallest_heap(agent_trial, 32))
+        trials = 0
+        for agent_form, source in [("pack", None)] + ([("mpy", baseline)] if baseline else []):
+            updating.update(form=agent_form, source=source, dir=new_agent(source, "agent-device-%s-%d" % (agent_form, trials)))
+            trials += 1
+            result = agent_trial(trials * 1000, "256K")
+            if result is None:
+                sys.exit("the agent update did not complete even with a 256K heap")
+            print("agent update, %s (v2 -> v2 + a new agent, __init__.py changed): %d blob requests, %d bytes on the wire, "
+                  "%.2f s (install, trial boot under the previous agent, confirmation)"
+                  % (agent_label(agent_form, source), result["requests"], result["bytes"], result["seconds"]))
+            print("smallest heap completing an update of the agent, %s: %dK (-X heapsize)"
+                  % (agent_label(agent_form, source), smallest_heap(lambda n, heap: agent_trial(trials * 1000 + n, heap), 32)))
 
         bench_release_sizes(work)
         if not HEAP_ONLY:
@@ -255,6 +280,26 @@ def main():
         bench_firmware(work, trial, form)
     finally:
         stop(server, work)
+
+
+def device_env(source):
+    """The environment that makes aloft build the agent from source (a folder like device/), None for its own."""
+    return {"ALOFT_DEVICE_DIR": source} if source else None
+
+
+def agent_label(agent_form, source):
+    return "agent as %s" % agent_form if source is None else "%s's agent as %s (the reference)" % (BASELINE, agent_form)
+
+
+def baseline_agent(work):
+    """ALOFT_BENCH_BASELINE's device/ folder (git archive of that ref) in work, None when not asked for."""
+    if not BASELINE:
+        return None
+    out = os.path.join(work, "baseline")
+    os.makedirs(out)
+    archive = subprocess.run(["git", "-C", ROOT, "archive", BASELINE, "device"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", out], input=archive, check=True)
+    return os.path.join(out, "device")
 
 
 def checkin_latency(device):
@@ -293,7 +338,7 @@ def bench_firmware(work, trial, form):
     the device takes first (download into the next slot, read back, set_boot, reset, trial boot, confirmation) and then
     v2's files; and, at a comfortable heap, the bytes and seconds of that firmware update."""
     image = firmware_image(os.path.join(work, "firmware.bin"))
-    form.update(agent="mpy", profile="esp32-ota", packed=None, firmware=image)
+    form.update(agent="mpy", source=None, profile="esp32-ota", packed=None, firmware=image)
     result = trial(None, "256K")
     if result is None:
         sys.exit("the firmware update did not complete even with a 256K heap")
@@ -307,7 +352,7 @@ def bench_firmware(work, trial, form):
         print("  firmware step %s s (boot to its confirmation: download into the slot, read back, set_boot, reset, trial boot); "
               "with v2's files after it %.2f s boot to idle (the unix port; the simulator's flash is a file: no SPI flash erase or "
               "write times, no Wi-Fi)" % ("%.2f" % result["fw_seconds"] if result["fw_seconds"] else "?", result["v2_seconds"]))
-    for agent_form in ("py", "mpy"):
+    for agent_form in ("py", "mpy", "pack"):
         form.update(agent=agent_form, firmware=None)
         files = smallest_heap(trial, 8, 128)
         form.update(firmware=image)
@@ -318,29 +363,51 @@ def bench_firmware(work, trial, form):
 
 
 def agent_flash(work):
-    """Flash the agent takes (boot.py included), as .py and as .mpy, per board profile: measured on the real LittleFS of
-    the unix port, formatted and mounted as each port does (lfs: the esp32 port's defaults; pico-w: the rp2 port's program
-    size 256), as the blocks in use with the agent against an empty filesystem (less the second count statvfs makes of
-    each folder's pair). While an update of the agent is on trial the board holds it about twice (the new one and the previous copy)."""
+    """Flash the agent takes (boot.py included), as .py, as .mpy files and as a pack, per board profile: measured on the real
+    LittleFS of the unix port, formatted and mounted as each port does (lfs: the esp32 port's defaults; pico-w: the rp2
+    port's program size 256), as the blocks in use with the agent against an empty filesystem (less the second count
+    statvfs makes of each folder's pair). Then the same while an update of the agent is on trial: the new agent, the one
+    it replaced as path#old files (as large) and its copy in /.aloft/agent/aloft (of a pack only the header, previous.py)."""
     tool = os.path.join(ROOT, "device", "sim", "flashtool.py")
-    for agent_form in ("py", "mpy"):
+    empty = os.path.join(work, "empty")
+    os.makedirs(os.path.join(empty, "lib"), exist_ok=True)
+    os.makedirs(os.path.join(empty, ".aloft"), exist_ok=True)  # every board has /lib and the agent's state folder
+
+    def used(src, profile, size, progsize):
+        blocks = []
+        for folder in (empty, src):
+            image = os.path.join(work, "flash-%s.img" % profile)
+            made = subprocess.run([MICROPYTHON, tool, "mkfs", image, str(size), folder, "--force", "--progsize", str(progsize)], capture_output=True)
+            if made.returncode != 0:
+                return None  # it does not fit the board's filesystem
+            total, free = map(int, subprocess.run([MICROPYTHON, tool, "df", image], check=True, capture_output=True, text=True).stdout.split())
+            blocks.append(total - free)
+        folders = sum(len(d) for _, d, _ in os.walk(src)) - sum(len(d) for _, d, _ in os.walk(empty))
+        return blocks[1] - blocks[0] - 2 * folders  # statvfs counts each folder's pair twice
+
+    for agent_form in ("py", "mpy", "pack"):
         out = os.path.join(work, "agent-" + agent_form)
         aloft("agent", "export", out, "--agent-form", agent_form)
-        sizes = [os.path.getsize(os.path.join(out, "lib/aloft", n)) for n in os.listdir(os.path.join(out, "lib/aloft"))]
-        empty = os.path.join(work, "empty")
-        os.makedirs(empty, exist_ok=True)
-        used = {}
+        os.makedirs(os.path.join(out, ".aloft"), exist_ok=True)
+        agent = os.path.join(out, "lib/aloft")
+        names = sorted(os.listdir(agent))
+        sizes = [os.path.getsize(os.path.join(agent, n)) for n in names]
+        trial = os.path.join(work, "agent-%s-trial" % agent_form)
+        shutil.copytree(out, trial)
+        os.makedirs(os.path.join(trial, ".aloft/agent/aloft"))
+        for n in names:
+            with open(os.path.join(agent, n), "rb") as f:
+                data = f.read()
+            with open(os.path.join(trial, "lib/aloft", n + "#old"), "wb") as f:
+                f.write(data + b"#")
+            with open(os.path.join(trial, ".aloft/agent/aloft", n), "wb") as f:
+                f.write(data[:32] if n == "agent.pk" else data + b"#")
+        figures = []
         for profile, size, progsize in (("lfs", 2 * 1024 * 1024, 32), ("pico-w", 848 * 1024, 256)):
-            blocks = []
-            for src in (empty, out):
-                image = os.path.join(work, "flash-%s-%s.img" % (agent_form, profile))
-                subprocess.run([MICROPYTHON, tool, "mkfs", image, str(size), src, "--force", "--progsize", str(progsize)], check=True)
-                total, free = map(int, subprocess.run([MICROPYTHON, tool, "df", image], check=True, capture_output=True, text=True).stdout.split())
-                blocks.append(total - free)
-            folders = sum(len(d) for _, d, _ in os.walk(out))  # lib, lib/aloft: statvfs counts each one's pair twice
-            used[profile] = blocks[1] - blocks[0] - 2 * folders
-        print("agent as %-3s: %d files, %d bytes; on flash with boot.py: %s"
-              % (agent_form, len(sizes), sum(sizes), ", ".join("%s %d blocks (%d KiB)" % (p, n, n * 4) for p, n in used.items())))
+            alone, on_trial = used(out, profile, size, progsize), used(trial, profile, size, progsize)
+            figures.append("%s %d blocks (%d KiB), %s while an update of it is on trial" % (
+                profile, alone, alone * 4, "%d (%d KiB)" % (on_trial, on_trial * 4) if on_trial is not None else "more than the board has (%d KiB)" % (size // 1024)))
+        print("agent as %-4s: %d files, %d bytes; on flash with boot.py: %s" % (agent_form, len(sizes), sum(sizes), "; ".join(figures)))
 
 
 def bench_release_sizes(work):
