@@ -5,8 +5,82 @@ import Testing
 /// A release a real MicroPython device fails for a lasting reason is not offered again at every poll; `aloft device
 /// retry` offers it again. Real `aloft serve`, CLI and a simulated board that does not trust the key the release is signed
 /// with (a key rotation gone wrong: the same bytes fail at every attempt). A release that cannot fit the board's flash is
-/// not offered at all (FlashShortageTests); the no-flash failures the server could not foresee are FailureAPITests'.
+/// not offered at all (FlashShortageTests); a device that fails for lack of flash the server could not foresee is offered
+/// the release again once it reports the room, and not before (below, and FailureAPITests at the HTTP level).
 @Suite(.serialized) struct FailureMemoryTests {
+    /// The server reckons a board's agent to be the one its installed release carries, else the new release's: a board
+    /// provisioned with the agent as `.mpy` files, taking its first release that carries the agent as a pack, needs room for
+    /// the copy of ~60 files the server does not count (the pack's copy is its header). That device fails its own flash
+    /// check, is not offered the release at its next check-ins, and is offered it again as soon as its application has freed
+    /// flash (a log removed), then installs it.
+    @Test func aDeviceShortOfFlashIsOfferedTheReleaseAgainOnceItHasRoomAndNotBefore() throws {
+        let fleet = try UpdateFlowTests.Fleet(deviceID: "logger", agentForm: "mpy")
+        defer { fleet.stop() }
+        let v1: [String: [UInt8]] = ["main.py": Array("print('logger v1')\n".utf8), "lib/sensor.py": seededBytes(count: 6000, seed: 1)]
+        try fleet.publish(v1, version: "1.0.0")
+        let first = try fleet.boot()
+        try #require(first.code == 0 && first.output.contains("logger v1"), "\(first.output)")
+        let free = try #require(fleet.deviceRecord()["free"] as? Int)
+
+        // The next release: its files, and the agent as a pack (what `aloft agent export` writes, byte for byte).
+        var v2 = v1
+        v2["main.py"] = Array("print('logger v2')\n".utf8)
+        let exported = fleet.scratch.path("agent-pack")
+        try #require(try fleet.server.aloft(["agent", "export", exported]).code == 0)
+        let mpyAgent = fleet.scratch.path("agent-mpy")
+        try #require(try fleet.server.aloft(["agent", "export", mpyAgent, "--agent-form", "mpy"]).code == 0)
+        func agentFiles(_ folder: String) throws -> [FileEntry] {
+            let dir = folder + "/lib/aloft"
+            return try FileManager.default.contentsOfDirectory(atPath: dir).sorted().map { name in
+                let bytes = Array(try #require(FileManager.default.contents(atPath: dir + "/" + name)))
+                return FileEntry(path: "lib/aloft/" + name, sha256: Digest.sha256Hex(bytes), size: bytes.count)
+            }
+        }
+        let pack = try agentFiles(exported)
+        let entries = { (files: [String: [UInt8]]) in files.map { FileEntry(path: $0.key, sha256: Digest.sha256Hex($0.value), size: $0.value.count) } }
+        let installed = entries(v1).sorted { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
+        let new = (entries(v2) + pack).sorted { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
+        let reckoned = FlashNeed.atCheckIn(from: installed, to: new, agentOnBoard: pack)  // the server's figure
+        let needed = FlashNeed.atCheckIn(from: installed, to: new, agentOnBoard: try agentFiles(mpyAgent))  // the board's
+        try #require(needed - reckoned > 100_000, "the test's data: \(reckoned) against \(needed)")
+
+        // The application logs until the board has room for what the server reckons, not for what it needs.
+        let log = free - (reckoned + needed) / 2
+        let tool = Paths.repo.appendingPathComponent("device/sim/flashtool.py").path
+        let fill = try runCommand(Paths.micropython, [tool, "fill", fleet.device + "/flash.img", "/log.bin", String(log)])
+        try #require(fill.code == 0, "\(fill.output)")
+        let publish = try fleet.server.aloft(["release", "publish", try fleet.scratch.release("v2", v2), "--version", "2.0.0",
+                                              "--key", fleet.scratch.path("keys/release.key"), "--include-agent"])
+        try #require(publish.code == 0, "\(publish.output)")
+        #expect(!publish.output.contains("lack of flash"), "the server cannot foresee this shortage: \(publish.output)")
+
+        let short = try fleet.boot()
+        #expect(short.code == 2 && short.output.contains("insufficient storage: need"), "\(short.output)")
+        func failed() throws -> [[String: Any]] { try fleet.events().filter { $0["type"] as? String == "failed" } }
+        #expect(try failed().count == 1 && (try failed().first?["reason"] as? String)?.hasPrefix("insufficient storage") == true)
+        let decision = try #require(try fleet.deviceRecord()["decision"] as? [String: Any])
+        #expect(decision["reason"] as? String == "failed-lasting", "\(decision)")
+        let fetched = try fleet.downloadedDigests().count
+
+        // Not before: the same free flash at each check-in, nothing fetched, nothing failed again.
+        for n in 0..<4 {
+            let again = try fleet.boot()
+            #expect(again.code == 0 && !again.output.contains("insufficient storage"), "boot \(n + 2): \(again.output)")
+        }
+        #expect(try failed().count == 1 && (try fleet.downloadedDigests().count) == fetched)
+        #expect(try fleet.deviceRecord()["sequence"] as? Int == 1)
+
+        // The application removes its log: the next check-in reports the room, the release is offered and installed.
+        let rm = try runCommand(Paths.micropython, [tool, "rm", fleet.device + "/flash.img", "/log.bin"])
+        try #require(rm.code == 0, "\(rm.output)")
+        let roomy = try fleet.boot()
+        #expect(roomy.code == 0 && roomy.output.contains("logger v2"), "\(roomy.output)")
+        #expect(try fleet.deviceRecord()["sequence"] as? Int == 2)
+        #expect(try appFiles(fleet.device) == digests(v2))
+        #expect(try flashContents(fleet.device).keys.filter { $0.hasPrefix("lib/aloft/") }.sorted() == ["lib/aloft/__init__.py", "lib/aloft/agent.pk"])
+        #expect(try failed().count == 1)
+    }
+
     @Test func aReleaseItCannotTrustIsNotTriedAgainUntilARetry() throws {
         let scratch = try Scratch()
         let server = try ServerProcess(data: scratch.url.appendingPathComponent("server"))

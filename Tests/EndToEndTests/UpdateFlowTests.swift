@@ -39,8 +39,8 @@ import Glibc
         let deviceDir: String?
 
         /// `releasedAgent`: the device runs the agent as released in 0.2.0 (device/tests/data/agent-0.2.0.tar.gz),
-        /// which reads only format 1.
-        init(deviceID: String = "dev-1", serverArguments: [String] = [], releasedAgent: Bool = false) throws {
+        /// which reads only format 1. `agentForm`: the form it is provisioned in (`--agent-form`), else the default.
+        init(deviceID: String = "dev-1", serverArguments: [String] = [], releasedAgent: Bool = false, agentForm: String? = nil) throws {
             scratch = try Scratch()
             server = try ServerProcess(data: scratch.url.appendingPathComponent("server"), extraArguments: serverArguments)
             let keys = try server.aloft(["keys", "generate", "--out", scratch.path("keys")])
@@ -50,7 +50,7 @@ import Glibc
             // The released agent as it was shipped: files (its __init__.py mounts no pack).
             let provision = try server.aloft(
                 ["device", "provision", "--id", deviceID, "--pubkey", scratch.path("keys/release.pub"), "--out", device]
-                    + (releasedAgent ? ["--agent-form", "mpy"] : []), environment: environment)
+                    + (releasedAgent ? ["--agent-form", "mpy"] : agentForm.map { ["--agent-form", $0] } ?? []), environment: environment)
             try #require(provision.code == 0, "\(provision.output)")
         }
 

@@ -6,8 +6,10 @@
 #   micropython flashtool.py cat IMAGE PATH  the file's bytes on stdout
 #   micropython flashtool.py df IMAGE        "blocks free" of its filesystem (statvfs)
 #   micropython flashtool.py hash IMAGE      "sha256 size /path" per file, sorted
+#   micropython flashtool.py fill IMAGE PATH SIZE   an application's data: a file of SIZE zero bytes written
+#   micropython flashtool.py rm IMAGE PATH   that file removed
 #
-# ls, cat and hash read either kind (on an ESP32 flash, the LittleFS of its vfs partition). The image is used
+# ls, cat, hash, fill and rm work on either kind (on an ESP32 flash, the LittleFS of its vfs partition). The image is used
 # through the VFS object, never mounted, so host paths keep working.
 import os
 import sys
@@ -252,6 +254,28 @@ def main(argv):
         finally:
             bd.close()
         return
+    if cmd == "fill" and len(argv) == 5 or cmd == "rm" and len(argv) == 4:
+        # What an application does to its own data: a file of SIZE bytes written (a log, a cache), or one removed.
+        bd, vfs = open_image(argv[2])
+        try:
+            if cmd == "rm":
+                try:
+                    vfs.remove(argv[3])
+                except OSError:
+                    raise Error("cannot remove %s: no such file" % argv[3])
+                return
+            try:
+                size = int(argv[4])
+            except ValueError:
+                raise Error("bad size: " + argv[4])
+            buf = bytes(BLOCK_SIZE)
+            with vfs.open(argv[3], "wb") as f:
+                while size > 0:
+                    f.write(buf if size >= BLOCK_SIZE else buf[:size])
+                    size -= BLOCK_SIZE
+        finally:
+            bd.close()
+        return
     if cmd in ("ls", "hash") and len(argv) == 3 or cmd == "cat" and len(argv) == 4:
         bd, vfs = open_image(argv[2])
         try:
@@ -267,7 +291,7 @@ def main(argv):
             bd.close()
         return
     raise Error("usage: flashtool.py mkfs IMAGE SIZE_BYTES SRC_DIR [--force] [--progsize 32|256] | mkflash IMAGE PROFILE SRC_DIR [--app FILE] "
-                "[--force] | ls IMAGE | cat IMAGE PATH | hash IMAGE | df IMAGE")
+                "[--force] | ls IMAGE | cat IMAGE PATH | hash IMAGE | df IMAGE | fill IMAGE PATH SIZE | rm IMAGE PATH")
 
 
 if __name__ == "__main__":

@@ -119,6 +119,23 @@ def cli_ls_hash_and_cat():
 
 
 @test
+def cli_fill_and_rm_change_an_application_s_data():
+    def free():
+        assert sh("%s df %s > %s/df.txt" % (TOOL, IMG, TMP)) == 0
+        return int(read(TMP + "/df.txt").split()[1])
+
+    before = free()
+    assert sh("%s fill %s /log.bin 40000" % (TOOL, IMG)) == 0
+    assert sh("%s ls %s > %s/ls.txt" % (TOOL, IMG, TMP)) == 0
+    assert "40000 /log.bin\n" in read(TMP + "/ls.txt").decode()
+    assert before - free() >= 10, (before, free())  # 40000 bytes: 10 blocks of 4 KiB at least
+    assert sh("%s rm %s /log.bin" % (TOOL, IMG)) == 0
+    assert free() == before
+    assert sh("%s ls %s > %s/ls.txt" % (TOOL, IMG, TMP)) == 0
+    assert "/log.bin" not in read(TMP + "/ls.txt").decode()
+
+
+@test
 def cli_errors_exit_1():
     for args in (
         "ls %s/missing.img" % TMP,
@@ -129,6 +146,8 @@ def cli_errors_exit_1():
         "mkfs %s/y.img lots %s" % (TMP, SRC),
         "mkfs %s/y.img 262144 %s --forse" % (TMP, SRC),
         "frobnicate",
+        "rm %s /nope.bin" % IMG,
+        "fill %s /x.bin many" % IMG,
     ):
         assert sh("%s %s > %s/out 2> %s/err" % (TOOL, args, TMP, TMP)) == 1, args
         assert read(TMP + "/err").startswith(b"flashtool: "), args
