@@ -224,16 +224,7 @@ def main():
 
         # An update of the agent: v2's files and the same agent with another VERSION (only __init__.py differs).
         def new_agent(source, name):
-            agent_dir = os.path.join(work, name)
-            shutil.copytree(os.path.join(source or os.path.join(ROOT, "device"), "aloft"), os.path.join(agent_dir, "aloft"),
-                            ignore=shutil.ignore_patterns("__pycache__"))
-            shutil.copy(os.path.join(source or os.path.join(ROOT, "device"), "boot.py"), agent_dir)
-            init = os.path.join(agent_dir, "aloft", "__init__.py")
-            with open(init) as f:
-                text = f.read()
-            with open(init, "w") as f:
-                f.write(re.sub(r'\nVERSION = "[^"]*"', '\nVERSION = "9.9.9-bench"', text, count=1))
-            return agent_dir
+            return updated_agent(work, source, name)
 
         updating = {"form": "pack", "source": None, "dir": new_agent(None, "agent-device")}
 
@@ -280,6 +271,20 @@ def main():
         bench_firmware(work, trial, form)
     finally:
         stop(server, work)
+
+
+def updated_agent(work, source, name):
+    """A device folder in work/name: source's (None: this checkout's device/) boot.py and aloft/ with VERSION 9.9.9-bench."""
+    agent_dir = os.path.join(work, name)
+    shutil.copytree(os.path.join(source or os.path.join(ROOT, "device"), "aloft"), os.path.join(agent_dir, "aloft"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(os.path.join(source or os.path.join(ROOT, "device"), "boot.py"), agent_dir)
+    init = os.path.join(agent_dir, "aloft", "__init__.py")
+    with open(init) as f:
+        text = f.read()
+    with open(init, "w") as f:
+        f.write(re.sub(r'\nVERSION = "[^"]*"', '\nVERSION = "9.9.9-bench"', text, count=1))
+    return agent_dir
 
 
 def device_env(source):

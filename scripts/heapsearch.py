@@ -2,7 +2,11 @@
 """Where the device's heap runs out, trial by trial: make bench's 200 KB update (a fresh install, then a one-file
 update, each with its trial boot and confirmation) on a fresh simulated device at each heap given, several times.
 
-    python3 scripts/heapsearch.py [--form py|mpy|pack] [--trials N] HEAP [HEAP ...]        e.g. 42K 43K 44K
+    python3 scripts/heapsearch.py [--form py|mpy|pack] [--trials N] [--agent-update] [--baseline REF] HEAP [HEAP ...]
+
+e.g. 42K 43K 44K. --agent-update: an update of the agent instead (v2 installed at a comfortable heap, then a release of
+v2's files carrying the same agent with another VERSION, taken at HEAP). --baseline REF: each heap also with REF's agent
+(a git ref; as .mpy files, in the same run, trial for trial), the reference a change must not be worse than.
 
 For each heap: how many trials completed, and for each that did not, which half (v1, v2) stopped and the agent's last
 traceback line or failure. Each trial follows a channel and has a device id of its own, whose lengths differ: where a
@@ -38,19 +42,48 @@ def where(output):
     return (failed or lines or ["no output"])[-1]
 
 
-def trial(work, n, heap, form):
-    """None when v1 then v2 installed and were confirmed at heap, else (half, why)."""
+def channel_name(prefix, n, t):
+    """Trial t's channel (and device id) of run n: its length varies with t alone, so that each agent compared meets the
+    same lengths."""
+    return prefix + "x" * (t % 7) + "%04d" % n
+
+
+def trial(work, n, t, heap, form, source=None):
+    """None when v1 then v2 installed and were confirmed at heap, else (half, why). source: the agent's device folder
+    (None: aloft's own)."""
     keys = os.path.join(work, "keys")
-    channel = "c" + "x" * (n % 7) + str(n)  # lengths vary with n
+    channel = channel_name("c", n, t)
     for half, version, sequence in (("v1", "1.0.0", 1), ("v2", "2.0.0", 2)):
         bench.aloft("release", "publish", os.path.join(work, half), "--version", version, "--key", keys + "/release.key",
                     "--channel", channel)
         if half == "v1":
             bench.aloft("device", "provision", "--id", "t-" + channel, "--channel", channel, "--pubkey", keys + "/release.pub",
-                        "--out", os.path.join(work, channel), "--agent-form", form)
+                        "--out", os.path.join(work, channel), "--agent-form", form, env=bench.device_env(source))
         r = bench.aloft("sim", "run", os.path.join(work, channel), "--until-idle", "--timeout", "300", "--heap", heap, check=False)
         if bench.get("/api/v1/admin/devices/t-" + channel).get("sequence") != sequence:
             return half, where(r.stdout + r.stderr)
+    return None
+
+
+def agent_trial(work, n, t, heap, form, source, updated):
+    """None when v2 installed at 256K and then the release carrying the agent updated (source's agent, None: aloft's own, in
+    form; updated: the device folder of the new agent) installed and was confirmed at heap, else (half, why)."""
+    keys = os.path.join(work, "keys")
+    channel = channel_name("a", n, t)
+    dev = os.path.join(work, channel)
+    for half, version in (("v1", "1.0.0"), ("v2", "2.0.0")):
+        bench.aloft("release", "publish", os.path.join(work, half), "--version", version, "--key", keys + "/release.key", "--channel", channel)
+    bench.aloft("device", "provision", "--id", "t-" + channel, "--channel", channel, "--pubkey", keys + "/release.pub", "--out", dev,
+                "--agent-form", form, env=bench.device_env(source))
+    r = bench.aloft("sim", "run", dev, "--until-idle", "--timeout", "300", "--heap", "256K", check=False)
+    if bench.get("/api/v1/admin/devices/t-" + channel).get("sequence") != 2:
+        return "setup", where(r.stdout + r.stderr)
+    bench.aloft("release", "publish", os.path.join(work, "v2"), "--version", "3.0.0", "--key", keys + "/release.key", "--channel", channel,
+                "--include-agent", "--agent-form", form, env=bench.device_env(updated))
+    r = bench.aloft("sim", "run", dev, "--until-idle", "--timeout", "300", "--heap", heap, check=False)
+    record = bench.get("/api/v1/admin/devices/t-" + channel)
+    if record.get("sequence") != 3 or record.get("agent") != "9.9.9-bench":
+        return "agent", where(r.stdout + r.stderr)
     return None
 
 
@@ -59,6 +92,8 @@ def main():
     ap.add_argument("heaps", nargs="+", metavar="HEAP", help="a -X heapsize, e.g. 43K")
     ap.add_argument("--form", choices=("py", "mpy", "pack"), default="py", help="the agent's form on the device (default py)")
     ap.add_argument("--trials", type=int, default=3, help="trials per heap (default 3)")
+    ap.add_argument("--agent-update", action="store_true", help="an update of the agent instead of the 200 KB update")
+    ap.add_argument("--baseline", metavar="REF", help="also REF's agent (a git ref, as .mpy files), trial for trial")
     a = ap.parse_args()
     for heap in a.heaps:
         if not re.fullmatch(r"[1-9][0-9]{0,5}[KkMm]?", heap):
@@ -71,16 +106,23 @@ def main():
     work = tempfile.mkdtemp(prefix="aloft-heapsearch-")
     server = bench.start(work)[0]
     try:
-        print("the 200 KB update (%s agent, %s), %d trials per heap" % (a.form, bench.MICROPYTHON, a.trials))
+        agents = [(a.form, None)]
+        if a.baseline:
+            bench.BASELINE = a.baseline
+            agents.append(("mpy", bench.baseline_agent(work)))
+        updated = dict((source, bench.updated_agent(work, source, "updated-%d" % i)) for i, (_, source) in enumerate(agents)) if a.agent_update else {}
+        print("%s, %d trials per heap (%s)" % ("an update of the agent" if a.agent_update else "the 200 KB update", a.trials, bench.MICROPYTHON))
         n = 0
         for heap in a.heaps:
-            failures = []
-            for _ in range(a.trials):
-                n += 1
-                got = trial(work, n, heap, a.form)
-                if got:
-                    failures.append("%s %s" % got)
-            print("%5s %d/%d%s" % (heap, a.trials - len(failures), a.trials, "".join("\n      " + f for f in failures)))
+            for form, source in agents:
+                failures = []
+                for t in range(a.trials):
+                    n += 1
+                    got = agent_trial(work, n, t, heap, form, source, updated[source]) if a.agent_update else trial(work, n, t, heap, form, source)
+                    if got:
+                        failures.append("%s %s" % got)
+                label = bench.agent_label(form, source)
+                print("%5s %-45s %d/%d%s" % (heap, label, a.trials - len(failures), a.trials, "".join("\n      " + f for f in failures)))
     finally:
         bench.stop(server, work)
 
