@@ -223,47 +223,23 @@ def main():
             agent_flash(work)
 
         # An update of the agent: v2's files and the same agent with another VERSION (only __init__.py differs).
-        def new_agent(source, name):
-            return updated_agent(work, source, name)
+        for i, (agent_form, source) in enumerate([("pack", None)] + ([("mpy", baseline)] if baseline else [])):
+            updated = updated_agent(work, source, "agent-device-%d" % i)
 
-        updating = {"form": "pack", "source": None, "dir": new_agent(None, "agent-device")}
+            def agent_trial(n, heap):
+                result, failed = agent_update(work, "bench-agent-%d-%d" % (i, n), heap, agent_form, source, updated)
+                if failed and failed[0] == "setup":
+                    sys.exit("the device did not install v2 before the agent update:\n" + failed[1])
+                return result
 
-        def agent_trial(n, heap):
-            channel = "bench-agent-%d" % n
-            for folder, version in (("v1", "1.0.0"), ("v2", "2.0.0")):
-                aloft("release", "publish", os.path.join(work, folder), "--version", version, "--key",
-                      os.path.join(work, "keys/release.key"), "--channel", channel)
-            dev = os.path.join(work, "agent-dev-%d" % n)
-            aloft("device", "provision", "--id", channel, "--channel", channel, "--pubkey", os.path.join(work, "keys/release.pub"), "--out", dev,
-                  "--agent-form", updating["form"], env=device_env(updating["source"]))
-            r = aloft("sim", "run", dev, "--until-idle", "--timeout", "300", "--heap", "256K", check=False)
-            if r.returncode != 0 or get("/api/v1/admin/devices/" + channel).get("sequence") != 2:
-                sys.exit("the device did not install v2 before the agent update:\n" + r.stdout + r.stderr)
-            before = len(get("/api/v1/admin/devices/%s/downloads" % channel)["downloads"])
-            aloft("release", "publish", os.path.join(work, "v2"), "--version", "3.0.0", "--key", os.path.join(work, "keys/release.key"),
-                  "--channel", channel, "--include-agent", "--agent-form", updating["form"], env=device_env(updating["dir"]))
-            t0 = time.monotonic()
-            r = aloft("sim", "run", dev, "--until-idle", "--timeout", "300", "--heap", heap, check=False)
-            seconds = time.monotonic() - t0
-            record = get("/api/v1/admin/devices/" + channel)
-            if r.returncode != 0 or record.get("sequence") != 3 or record.get("agent") != "9.9.9-bench":
-                return None
-            fresh = get("/api/v1/admin/devices/%s/downloads" % channel)["downloads"]
-            fresh = fresh[: len(fresh) - before]
-            return {"bytes": sum(d["bytes"] for d in fresh), "requests": len(fresh), "seconds": seconds}
-
-        trials = 0
-        for agent_form, source in [("pack", None)] + ([("mpy", baseline)] if baseline else []):
-            updating.update(form=agent_form, source=source, dir=new_agent(source, "agent-device-%s-%d" % (agent_form, trials)))
-            trials += 1
-            result = agent_trial(trials * 1000, "256K")
+            result = agent_trial(0, "256K")
             if result is None:
                 sys.exit("the agent update did not complete even with a 256K heap")
             print("agent update, %s (v2 -> v2 + a new agent, __init__.py changed): %d blob requests, %d bytes on the wire, "
                   "%.2f s (install, trial boot under the previous agent, confirmation)"
                   % (agent_label(agent_form, source), result["requests"], result["bytes"], result["seconds"]))
             print("smallest heap completing an update of the agent, %s: %dK (-X heapsize)"
-                  % (agent_label(agent_form, source), smallest_heap(lambda n, heap: agent_trial(trials * 1000 + n, heap), 32)))
+                  % (agent_label(agent_form, source), smallest_heap(agent_trial, 32)))
 
         bench_release_sizes(work)
         if not HEAP_ONLY:
@@ -285,6 +261,34 @@ def updated_agent(work, source, name):
     with open(init, "w") as f:
         f.write(re.sub(r'\nVERSION = "[^"]*"', '\nVERSION = "9.9.9-bench"', text, count=1))
     return agent_dir
+
+
+def agent_update(work, channel, heap, form, source, updated):
+    """On a new device following channel: v1 then v2 installed at 256K with source's agent (a device folder, None: aloft's
+    own) in form, then a release of v2's files carrying the agent of the device folder updated, taken at heap. (figures,
+    None) when it was installed and confirmed and the device reports the new agent, figures being the update's blob
+    requests, bytes and seconds; else (None, (stage, output)), stage "setup" (v2 did not install) or "agent"."""
+    key = os.path.join(work, "keys/release.key")
+    for folder, version in (("v1", "1.0.0"), ("v2", "2.0.0")):
+        aloft("release", "publish", os.path.join(work, folder), "--version", version, "--key", key, "--channel", channel)
+    dev = os.path.join(work, "dev-" + channel)
+    aloft("device", "provision", "--id", channel, "--channel", channel, "--pubkey", os.path.join(work, "keys/release.pub"), "--out", dev,
+          "--agent-form", form, env=device_env(source))
+    r = aloft("sim", "run", dev, "--until-idle", "--timeout", "300", "--heap", "256K", check=False)
+    if r.returncode != 0 or get("/api/v1/admin/devices/" + channel).get("sequence") != 2:
+        return None, ("setup", r.stdout + r.stderr)
+    before = len(get("/api/v1/admin/devices/%s/downloads" % channel)["downloads"])
+    aloft("release", "publish", os.path.join(work, "v2"), "--version", "3.0.0", "--key", key, "--channel", channel,
+          "--include-agent", "--agent-form", form, env=device_env(updated))
+    t0 = time.monotonic()
+    r = aloft("sim", "run", dev, "--until-idle", "--timeout", "300", "--heap", heap, check=False)
+    seconds = time.monotonic() - t0
+    record = get("/api/v1/admin/devices/" + channel)
+    if r.returncode != 0 or record.get("sequence") != 3 or record.get("agent") != "9.9.9-bench":
+        return None, ("agent", r.stdout + r.stderr)
+    fresh = get("/api/v1/admin/devices/%s/downloads" % channel)["downloads"]
+    fresh = fresh[: len(fresh) - before]
+    return {"bytes": sum(d["bytes"] for d in fresh), "requests": len(fresh), "seconds": seconds}, None
 
 
 def device_env(source):

@@ -67,24 +67,9 @@ def trial(work, n, t, heap, form, source=None):
 
 def agent_trial(work, n, t, heap, form, source, updated):
     """None when v2 installed at 256K and then the release carrying the agent updated (source's agent, None: aloft's own, in
-    form; updated: the device folder of the new agent) installed and was confirmed at heap, else (half, why)."""
-    keys = os.path.join(work, "keys")
-    channel = channel_name("a", n, t)
-    dev = os.path.join(work, channel)
-    for half, version in (("v1", "1.0.0"), ("v2", "2.0.0")):
-        bench.aloft("release", "publish", os.path.join(work, half), "--version", version, "--key", keys + "/release.key", "--channel", channel)
-    bench.aloft("device", "provision", "--id", "t-" + channel, "--channel", channel, "--pubkey", keys + "/release.pub", "--out", dev,
-                "--agent-form", form, env=bench.device_env(source))
-    r = bench.aloft("sim", "run", dev, "--until-idle", "--timeout", "300", "--heap", "256K", check=False)
-    if bench.get("/api/v1/admin/devices/t-" + channel).get("sequence") != 2:
-        return "setup", where(r.stdout + r.stderr)
-    bench.aloft("release", "publish", os.path.join(work, "v2"), "--version", "3.0.0", "--key", keys + "/release.key", "--channel", channel,
-                "--include-agent", "--agent-form", form, env=bench.device_env(updated))
-    r = bench.aloft("sim", "run", dev, "--until-idle", "--timeout", "300", "--heap", heap, check=False)
-    record = bench.get("/api/v1/admin/devices/t-" + channel)
-    if record.get("sequence") != 3 or record.get("agent") != "9.9.9-bench":
-        return "agent", where(r.stdout + r.stderr)
-    return None
+    form; updated: the device folder of the new agent) installed and was confirmed at heap, else (stage, why)."""
+    _, failed = bench.agent_update(work, channel_name("a", n, t), heap, form, source, updated)
+    return (failed[0], where(failed[1])) if failed else None
 
 
 def main():
