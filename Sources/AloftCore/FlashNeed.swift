@@ -68,10 +68,10 @@ public enum FlashNeed {
     /// The merge of plan.py (merge.py) over two sorted lists, counting what folders.Walk counts, and the size of the plan
     /// file it writes.
     ///
-    /// The agent's files are not the installed release's (lists.py skips them): a new release's agent file is unchanged
-    /// when the installed release has it with the same bytes, and otherwise replaces the file of that name on the board
-    /// (`agentOnBoard`), if there is one.
-    /// Agent files the new release no longer has are removed, which changes the agent too.
+    /// The agent's files are not the installed release's (lists.py skips them) but the board's, `agentOnBoard`, as merge.py
+    /// compares them: a new release's agent file is unchanged when the board has it with the same size and SHA-256, and
+    /// otherwise replaces the file of that name on the board, if there is one. The board's agent files the new release no
+    /// longer has are removed, which changes the agent too.
     static func plan(from installed: [FileEntry], to new: [FileEntry], agentOnBoard: [FileEntry]) -> (need: Int, planBytes: Int) {
         let agent = ReleasePath.agentFolder + "/"
         // Folders on flash when the plan is made: those of the installed release's files, and the agent's.
@@ -109,9 +109,8 @@ public enum FlashNeed {
             }
         }
 
-        let installedAgent = Dictionary(installed.filter { $0.path.hasPrefix(agent) }.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
+        let onBoard = Dictionary(agentOnBoard.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
         let carriesAgent = new.contains { $0.path.hasPrefix(agent) }
-        let boardAgent = Set(agentOnBoard.map(\.path))
         var a = installed.lazy.filter { !$0.path.hasPrefix(agent) }.makeIterator()
         var b = new.makeIterator()
         var old = a.next(), next = b.next()
@@ -127,7 +126,8 @@ public enum FlashNeed {
                 // A file no release put there is assumed absent; an agent file replaces the board's file of that name if
                 // there is one (its module in the other form, .mpy files or a pack, is not), unless unchanged.
                 let isAgent = n.path.hasPrefix(agent)
-                if !isAgent || installedAgent[n.path] != n { put(n, replaces: isAgent && boardAgent.contains(n.path)) }
+                let board = isAgent ? onBoard[n.path] : nil
+                if board.map({ $0.sha256 != n.sha256 || $0.size != n.size }) ?? true { put(n, replaces: board != nil) }
                 next = b.next()
             } else if let o = old, let n = next {
                 if o.sha256 != n.sha256 || o.size != n.size { put(n, replaces: true) }
@@ -143,7 +143,7 @@ public enum FlashNeed {
         }
         if carriesAgent {  // the agent's modules the new one no longer has go
             let kept = Set(new.map(\.path))
-            for file in installedAgent.keys.sorted() where !kept.contains(file) {
+            for file in onBoard.keys.sorted() where !kept.contains(file) {
                 planBytes += "d /".utf8.count + file.utf8.count + 1
                 touched = true
             }

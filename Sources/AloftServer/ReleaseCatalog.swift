@@ -76,8 +76,12 @@ final class ReleaseCatalog<Store: FleetStore>: Sendable {
         var need: Int?
         if let new = try await files(channel: channel, sequence: to), let installed = from == 0 ? [] : try await files(channel: channel, sequence: from) {
             let agent = ReleasePath.agentFolder + "/"
-            let board = installed.contains { $0.path.hasPrefix(agent) } ? installed : new
-            need = FlashNeed.atCheckIn(from: installed, to: new, agentOnBoard: board.filter { $0.path.hasPrefix(agent) })
+            // Of a release that carries none, the board's agent is taken to be files of the new one's names and sizes
+            // with other bytes: replaced, and copied before.
+            let board = installed.contains { $0.path.hasPrefix(agent) }
+                ? installed.filter { $0.path.hasPrefix(agent) }
+                : new.filter { $0.path.hasPrefix(agent) }.map { FileEntry(path: $0.path, sha256: "", size: $0.size) }
+            need = FlashNeed.atCheckIn(from: installed, to: new, agentOnBoard: board)
         }
         needs.withLock { needs in
             if needs.count >= Self.needCapacity { needs.removeAll(keepingCapacity: true) }
