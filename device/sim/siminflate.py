@@ -4,6 +4,8 @@
 # after), so the real one's allocation fails as on a board whose heap is that full.
 # =open: the real inflater fits, but then the file it inflates into does not: the first open() after an inflater's
 # first read raises MemoryError, where a board allocates the file's buffer. Loaded only then.
+# It is a download's inflater that lacks RAM: one over a file (a deflated module of the agent's pack, which
+# aloft/__init__.py inflates as it imports it, at the boot and between a check's stages) is the real one.
 import builtins
 import deflate
 import os
@@ -39,7 +41,13 @@ def _fill():
     return held
 
 
-class DeflateIO:
+def DeflateIO(stream, format=AUTO, wbits=0, close=False):
+    if hasattr(stream, "seek"):  # a file, not a socket
+        return deflate.DeflateIO(stream, format, wbits, close)
+    return _Download(stream, format, wbits, close)
+
+
+class _Download:
     def __init__(self, stream, format=AUTO, wbits=0, close=False):
         self.real = None if _MODE == "1" else deflate.DeflateIO(stream, format, wbits, close)
         self.fresh = True
