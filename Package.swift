@@ -84,6 +84,7 @@ let package = Package(
                 "AloftAPI",
                 "AloftCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -127,7 +128,12 @@ let package = Package(
             ]
         ),
         // AloftTools without a server or MicroPython: release folders and the agent package.
-        .testTarget(name: "AloftToolsTests", dependencies: ["AloftTools", "AloftCore"]),
+        .testTarget(
+            name: "AloftToolsTests",
+            dependencies: [
+                "AloftTools", "AloftCore", .product(name: "CompressNIO", package: "compress-nio"), .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "DeviceAgentTests", dependencies: ["AloftTools", "AloftCore", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",

@@ -1,5 +1,7 @@
 import AloftCore
+import CompressNIO
 import Foundation
+import NIOCore
 
 /// The form of the agent a device gets: MicroPython bytecode (`.mpy`, compiled here by mpy-cross) in one pack file or
 /// one file per module, or source.
@@ -71,7 +73,7 @@ extension AgentPackage {
         do { try FileManager.default.createDirectory(at: compiled, withIntermediateDirectories: true) } catch {
             throw AloftError("cannot create \(compiled.path): \(error.localizedDescription)")
         }
-        var modules: [(name: String, bytes: [UInt8])] = []
+        var modules: [AgentPack.Module] = []
         for name in names {
             let source = folder.appendingPathComponent(name)
             if Self.sourceFiles.contains(name) || !name.hasSuffix(".py") {
@@ -87,7 +89,8 @@ extension AgentPackage {
             try mpyCross.compile(source, as: form == .pack ? name : ReleasePath.agentFolder + "/" + name, to: output, lineNumbers: form != .pack)
             if form == .pack {
                 guard let bytes = FileManager.default.contents(atPath: output.path) else { throw AloftError("cannot read \(output.path)") }
-                modules.append((module, Array(bytes)))
+                let text = (try? String(contentsOf: source, encoding: .utf8)) ?? ""
+                modules.append((module, Array(bytes), AgentPack.saysZlib(text)))
             }
         }
         if form == .pack {
@@ -100,41 +103,78 @@ extension AgentPackage {
 
 /// The agent's compiled modules in one file, `lib/aloft/agent.pk` (docs/device.md, "The agent in one pack"): the agent's
 /// `__init__.py` mounts it as a read-only file system and imports the rest of the agent from it. A 32-byte header
-/// (`APK1`, the module count as a little-endian uint32, the first 24 bytes of the SHA-256 of the rest of the file), one
-/// 32-byte entry per module sorted by name (its name without `.mpy`, at most 24 bytes, NUL-padded; its offset in the
-/// file and its length, little-endian uint32s), then the `.mpy` files back to back in that order.
-/// `device/tests/agentpack.py` writes the same bytes for the device tests.
+/// (`APK2`, the module count as a little-endian uint32, the first 24 bytes of the SHA-256 of the rest of the file), one
+/// 16-byte entry per module sorted by name (its name without `.mpy`, at most 9 bytes, NUL-padded to 10; its length in
+/// the pack as a little-endian uint16 whose top bit says it is in the zlib format; its offset in the file, a
+/// little-endian uint32), then the modules back to back in that order: each `.mpy` as it is, or, for a module whose
+/// source has the line `# pack: zlib` and when that is smaller, in the zlib format with a 512-byte window (modules
+/// loaded where the heap is low, never beside a download's buffers: docs/device.md names them; `__init__.py` inflates
+/// each as it imports it). `device/tests/agentpack.py` writes the same bytes for the device tests.
 public enum AgentPack {
     /// The pack's name in `lib/aloft/`: `__init__.py` looks for it there.
     public static let fileName = String(ReleasePath.agentPackFile.dropFirst(ReleasePath.agentFolder.count + 1))
-    static let magic = Array("APK1".utf8)
-    static let entrySize = 32
+    static let magic = Array("APK2".utf8)
+    static let headerSize = 32
+    static let entrySize = 16
     /// The longest module name an entry holds, in bytes.
-    public static let maxNameBytes = 24
+    public static let maxNameBytes = 9
+    /// The line by which a module's source asks to be deflated in the pack.
+    public static let zlibLine = "# pack: zlib"
+    /// zlib `wbits` of a deflated module: a 512-byte window, what `__init__.py` gives the inflater.
+    static let zlibWindowBits: Int32 = 9
+    static let zlibFlag = 0x8000
 
-    /// The pack of `modules` (names without `.mpy`, each with its `.mpy` bytes).
-    public static func encode(_ modules: [(name: String, bytes: [UInt8])]) throws(AloftError) -> [UInt8] {
+    /// One module: its name without `.mpy`, its `.mpy` bytes, and whether to deflate it.
+    public typealias Module = (name: String, bytes: [UInt8], zlib: Bool)
+
+    /// Whether `source` has the line ``zlibLine``.
+    public static func saysZlib(_ source: String) -> Bool {
+        source.split(separator: "\n", omittingEmptySubsequences: false).contains { $0 == zlibLine[...] }
+    }
+
+    /// The pack of `modules`.
+    public static func encode(_ modules: [Module]) throws(AloftError) -> [UInt8] {
         let sorted = modules.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
-        var out: [UInt8] = []
-        var offset = entrySize * (1 + sorted.count)
+        var index: [UInt8] = []
+        var data: [UInt8] = []
+        let start = headerSize + entrySize * sorted.count
         for module in sorted {
             let name = Array(module.name.utf8)
             guard !name.isEmpty, name.count <= maxNameBytes, !name.contains(0) else {
                 throw AloftError("the agent module \(module.name) cannot go in a pack: its name must be 1-\(maxNameBytes) bytes")
             }
-            out += name + [UInt8](repeating: 0, count: maxNameBytes - name.count)
-            append(UInt32(offset), to: &out)
-            append(UInt32(module.bytes.count), to: &out)
-            offset += module.bytes.count
+            var bytes = module.bytes
+            var flag = 0
+            if module.zlib, case let packed = try zlib(bytes, of: module.name), packed.count < bytes.count {
+                bytes = packed
+                flag = zlibFlag
+            }
+            guard bytes.count < zlibFlag else { throw AloftError("the agent module \(module.name) cannot go in a pack: it is over 32 KiB") }
+            let offset = start + data.count
+            guard offset <= Int(UInt32.max) else { throw AloftError("the agent's pack would be over 4 GiB") }
+            index += name + [UInt8](repeating: 0, count: maxNameBytes + 1 - name.count)
+            index += [UInt8(bytes.count & 0xFF), UInt8((bytes.count | flag) >> 8)]
+            append(UInt32(offset), to: &index)
+            data += bytes
         }
-        guard offset <= Int(UInt32.max) else { throw AloftError("the agent's pack would be over 4 GiB") }
-        for module in sorted { out += module.bytes }
+        let rest = index + data
         // The header names the pack by its bytes: the copy of the previous agent keeps only the header and reads the pack
         // where the install left it (lib/aloft/agent.pk#old, or agent.pk), never another one.
         var header = magic
         append(UInt32(sorted.count), to: &header)
-        header += (Digest.bytes(fromHex: Digest.sha256Hex(out)) ?? []).prefix(entrySize - header.count)
-        return header + out
+        header += (Digest.bytes(fromHex: Digest.sha256Hex(rest)) ?? []).prefix(headerSize - header.count)
+        return header + rest
+    }
+
+    /// `bytes` in the zlib format (RFC 1950), best compression, a ``zlibWindowBits`` window.
+    static func zlib(_ bytes: [UInt8], of name: String) throws(AloftError) -> [UInt8] {
+        var input = ByteBuffer(bytes: bytes)
+        let configuration = ZlibConfiguration(windowSize: zlibWindowBits, compressionLevel: Int32(9), memoryLevel: Int32(8))
+        do {
+            return Array(try input.compress(with: .zlib, configuration: configuration).readableBytesView)
+        } catch {
+            throw AloftError("cannot deflate the agent module \(name): \(error)")
+        }
     }
 
     static func append(_ value: UInt32, to out: inout [UInt8]) {

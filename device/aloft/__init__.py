@@ -1,4 +1,4 @@
-# Aloft's agent: the API, its state between checks, the file system of agent.pk (docs/device.md)
+# The agent's API, its state between checks, agent.pk's file system (docs/device.md)
 import time
 
 VERSION = "0.4.0"
@@ -24,11 +24,8 @@ class _Pack:
         raise OSError(2)
 
     def open(p, m):
-        from struct import unpack_from
-
-        n = p[1:-4].encode()
-        n += bytes(24 - len(n))
-        e = bytearray(24)
+        n = (p[1:-4].encode() + bytes(10))[:10]
+        e = bytearray(10)
         for f in _Pack.f:
             try:
                 f = open(f, "rb")
@@ -41,22 +38,24 @@ class _Pack:
             f = None
         k = -1
         try:
-            if f and _Pack.h[:4] == b"APK1":
+            if f and _Pack.h[:4] == b"APK2":
                 k = int.from_bytes(_Pack.h[4:8], "little")
-            while k > 0 and f.readinto(e) == 24:
+            while k > 0 and f.readinto(e) == 10 and e != n:
                 k -= 1
-                if e == n:
-                    k = -1
-                    if f.readinto(e) >= 8:
-                        o, n = unpack_from("<II", e)
-                        if o + n <= f.seek(0, 2):
-                            f.seek(o)
-                            e, f = f, None
-                            return e
-                    break
-                f.seek(8, 1)
+                f.seek(6, 1)
             if k == 0:
                 raise ImportError("no module named 'aloft.%s'" % p[1:-4])
+            if k > 0 and f.readinto(e) > 5:
+                o = int.from_bytes(e[2:6], "little")
+                m = e[1] > 127  # zlib
+                if o + (e[0] | e[1] << 8 & 32767) <= f.seek(0, 2):
+                    f.seek(o)
+                    e, f = f, None
+                    if m:
+                        from deflate import DeflateIO
+
+                        e = DeflateIO(e, 2, 9, 1)
+                    return e
         finally:
             if f:
                 f.close()
@@ -79,7 +78,8 @@ def _mount(d):
         __path__ = d
         return
     __path__ = "/_p" if d[:7] == "/.aloft" else "/_a"
-    _Pack.f = ("/lib/aloft/agent.pk#old", "/lib/aloft/agent.pk") if __path__ == "/_p" else (d + "/agent.pk",)
+    a = "/lib/aloft/agent.pk"
+    _Pack.f = (a + "#old", a) if __path__ == "/_p" else (d + "/agent.pk",)
     os.mount(_Pack, __path__)
 
 
@@ -98,7 +98,7 @@ def boot(g=None, role=None):
     if then == "trial":
         from . import watch
 
-        watch.run(g if g is not None else {"__name__": "__main__"})
+        watch.run(g or {"__name__": "__main__"})
     elif then:
         check()
 
@@ -109,11 +109,9 @@ def reject(reason):
     reject(reason)
 
 
-def _confirm_if_healthy():
+def _healthy():
     t = _trial
-    if t is None or not t["auto"] or not t["ok"] or t["up"] is None:
-        return
-    if t["done"] or time.ticks_diff(time.ticks_ms(), t["up"]) >= t["after"]:
+    if t and t["auto"] and t["ok"] and t["up"] is not None and (t["done"] or time.ticks_diff(time.ticks_ms(), t["up"]) >= t["after"]):
         confirm()
 
 
@@ -146,7 +144,7 @@ def check():
         _errors += 1
     else:
         _errors = 0
-        if _trial is not None:
+        if _trial:
             _trial["ok"] = True
     try:
         from . import core
@@ -159,7 +157,7 @@ def check():
     except Exception:
         poll = 300
     _next = time.ticks_add(time.ticks_ms(), poll * 1000)
-    _confirm_if_healthy()
+    _healthy()
     return _result
 
 
@@ -170,10 +168,9 @@ def _check():
 
 
 def poll():
-    _confirm_if_healthy()
+    _healthy()
     if _next is None or time.ticks_diff(time.ticks_ms(), _next) >= 0:
         return check()
-    return None
 
 
 def last_result():

@@ -1,6 +1,7 @@
 # Keeping the release on trial (docs/device.md, "Trial boots, confirmation and rollback"): its trust adopted,
 # the previous release's files dropped, a confirmed event queued (aloft.confirm() sends it once this module
 # and all it used are unloaded). Loaded only then.
+# pack: zlib
 
 
 def run():

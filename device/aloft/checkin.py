@@ -1,4 +1,5 @@
 # The check-in stage: report what is installed (docs/protocol.md, "Check-in"); offer.py reads the answer.
+# pack: zlib
 import sys
 from . import VERSION, config, core, state
 

@@ -1,5 +1,6 @@
 # What is left once an install, a confirmation or a rollback is over (trial.py), or what a reset left
 # behind (checkin.py): the journal goes first, then whatever it made garbage.
+# pack: zlib
 from . import config, fs, where
 
 

@@ -2,6 +2,7 @@
 # secret instead of an id and token. At the first check the device picks its id (board.unique_id()),
 # trades the secret for a token, and writes both into config.json (temp + rename). Loaded only
 # while a device is not enrolled yet.
+# pack: zlib
 from . import board, config, fs
 
 

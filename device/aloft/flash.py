@@ -6,6 +6,7 @@
 # offset: no erase, no 4 KiB buffer; R1.1). where.FWSTEP keeps the progress every 64 KiB; after a reset the written part
 # is hashed again from the slot and the rest asked for with Range. While it streams, only this module is loaded beside
 # the download's code, as blob.py is for a file.
+# pack: zlib
 import sys
 from micropython import const
 from . import core, fs

@@ -1,5 +1,6 @@
 # An app image in a firmware slot (ESP-IDF esp_image_header_t and segments, research R1.5): its length from its segment
 # headers, and its SHA-256 read back from the slot. Loaded by switch.py, and by a check-in only after a firmware change.
+# pack: zlib
 import struct
 
 

@@ -2,6 +2,7 @@
 # it can take a firmware update (an OTA table) and into how large a slot, the running slot and its state, whether its
 # bootloader rolls back (once learned), the running image's SHA-256 (hashed once after each firmware change and kept in
 # slots.FIRMWARE) and the last image it rolled back. Loaded by checkin.py only on a board with the esp32 module.
+# pack: zlib
 import sys
 from . import fs, where
 

@@ -9,6 +9,7 @@
 #   confirming   mark_app_valid_cancel_rollback() is being called, or was
 #   rollback     the firmware failed (reason): the old slot boots next, by the bootloader or by set_boot()
 # At a boot, RUNNING says which slot booted; otadata says why. The agent never marks a slot it is not running from.
+# pack: zlib
 import sys
 from . import fs, where
 

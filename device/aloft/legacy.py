@@ -2,6 +2,7 @@
 # while that agent installs this one and judges it from /.aloft/agent, and its installed record (files
 # inline), rewritten once as a file list (docs/device.md, "From an agent before 0.3.0"). Both are bounded by
 # what that agent could hold: a format-1 release, at most 256 files. Loaded only while such state exists.
+# pack: zlib
 from . import fs, tree, where
 
 

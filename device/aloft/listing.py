@@ -2,6 +2,7 @@
 # download stage has put in the stage, checked in one pass over the flash, a line at a time: its SHA-256
 # and size against the manifest, each line's shape and path (paths.py), sorted and unique, no path both a
 # file and a folder, the agent all or none.
+# pack: zlib
 from micropython import const
 from . import config, core, fs
 

@@ -1,6 +1,7 @@
 # After a check-in was answered: the queued events go out, then what the answer means. Nothing to do, or
 # nothing to do now (a release on trial, a rolled-back sequence): job.result "none"; an offered release:
 # job.release, the envelope, and job.claimed, the (version, sequence) its unverified manifest says.
+# pack: zlib
 from . import config, core, fs, where
 
 

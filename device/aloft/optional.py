@@ -1,5 +1,6 @@
 # The optional manifest fields expires, trust and firmware (docs/protocol.md, docs/firmware.md): their rules,
 # loaded by manifest.parse only for a manifest that has one of them.
+# pack: zlib
 
 
 def check(m, is_time):

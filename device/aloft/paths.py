@@ -1,4 +1,5 @@
 # The rules of a release path (docs/protocol.md, "Paths") and of a file list's line (listing.py).
+# pack: zlib
 from micropython import const
 
 _CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-+=@~,/"

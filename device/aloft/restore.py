@@ -1,5 +1,6 @@
 # Taking an install back: the exact inverse of apply.py, for an undo (not committed, trial.undo) and a
 # rollback (on trial, rollback.py). Loaded only then.
+# pack: zlib
 from . import fs, tree
 from .journal import placed
 from .ops import Ops

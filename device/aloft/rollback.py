@@ -1,6 +1,7 @@
 # Rolling back the release on trial (docs/device.md, "Trial boots, confirmation and rollback"): after too many
 # boots (trial.py), when main.py raises on its trial boot (watch.py), when the new agent fails (boot.py).
 # Loaded only then.
+# pack: zlib
 from . import fs, journal, where
 from .journal import committed, trial_state
 

@@ -2,6 +2,7 @@
 # not and the agent reads itself (esp32_partition.c has no app state, research R1.1): the otadata entries, ESP-IDF's
 # boot-state record (R1.6), and an image's chip. Loaded by a check-in on an ESP32 and by the firmware steps; an image's
 # length and hash are in fwimage.py, loaded only when they are needed.
+# pack: zlib
 import struct
 import esp32
 from micropython import const

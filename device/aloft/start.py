@@ -1,5 +1,6 @@
 # What a boot does first (aloft.boot): finish whatever a reset interrupted and count a trial boot (trial.py),
 # then say what comes next, which the package runs once this module is unloaded.
+# pack: zlib
 from . import config, core, state
 
 

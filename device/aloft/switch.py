@@ -3,6 +3,7 @@
 # (ESP-IDF verifies the image again: esp_image_verify), the boot slot checked to be the new one, then event
 # "installed" and a hard reset (update.py): the bootloader boots it on trial (R1.6). A soft reset or deep sleep would
 # not switch (R1.1).
+# pack: zlib
 from . import core, fs, where
 
 

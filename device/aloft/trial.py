@@ -8,6 +8,7 @@
 #                                          old files, journal, trial record go
 #   trial.json "state": "rollback"         rolling back (rollback.py): the old files return, installed.json
 #                                          names the previous release and rejects this one, same cleanup
+# pack: zlib
 from . import config, fs, journal, where
 from .journal import committed, trial_state
 

@@ -15,6 +15,7 @@
 #   switch    the slot read back, set_boot(), the step journaled           -> event "installed", reset
 # (verify.py puts them in job.next in place of the files' stages)
 # A stage that stops the check sets job.result; what it reports (job.event) goes out after it (events.report).
+# pack: zlib
 from . import config, core
 
 _STAGES = ("checkin", "offer", "signature", "verify", "download", "listing", "plan", "download", "install")

@@ -2,6 +2,7 @@
 # exception before the release is confirmed rolls it back; a clean start-up plus a check-in confirms it
 # (confirm "auto"); the board resets afterwards either way, so main.py does not run a second time after
 # boot.py.
+# pack: zlib
 import time
 import aloft
 
@@ -85,7 +86,7 @@ def _settle(cfg):
     if not aloft._trial["auto"]:
         print("aloft: main.py returned without aloft.confirm(); the release stays on trial")
         return
-    aloft._confirm_if_healthy()
+    aloft._healthy()
     end = time.ticks_add(time.ticks_ms(), int(cfg.get("confirm_wait", 30)) * 1000)
     pause = int(float(cfg.get("backoff", 2)) * 1000)
     while aloft._trial is not None and not aloft._trial["ok"]:

@@ -7,9 +7,10 @@ import os
 
 FORM = os.getenv("ALOFT_TEST_AGENT_FORM") or "pack"
 PACK = "agent.pk"
-_MAGIC = b"APK1"
-_ENTRY = 32  # a name of up to 24 bytes, NUL-padded, then its offset and length (uint32 little-endian)
-_NAME = 24
+_MAGIC = b"APK2"
+_ENTRY = 16  # a name of up to 9 bytes, NUL-padded to 10; its length (uint16, the top bit set when zlib) and offset (uint32)
+_NAME = 9
+ZLIB_LINE = b"# pack: zlib"  # a module that says so is deflated in the pack (AgentPack.zlibLine in Precompiled.swift)
 
 
 def mpy_cross():
@@ -24,24 +25,49 @@ def _u32(n):
     return bytes((n & 0xFF, n >> 8 & 0xFF, n >> 16 & 0xFF, n >> 24))
 
 
-def pack(modules):
-    """The pack of {name: .mpy bytes} (name without .mpy): a 32-byte header (APK1, the count, the first 24 bytes of
-    the SHA-256 of the rest), one 32-byte entry per module sorted by name, then the modules back to back in that
-    order."""
+def zlib(data):
+    """data in the zlib format with a 512-byte window, as `aloft` writes it (zlib's deflate, level 9, memLevel 8): the
+    host's Python runs the same zlib library as aloft's CompressNIO, so the bytes are the same."""
+    from harness import write
+
+    tmp = tempdir("zlib")
+    try:
+        write(tmp + "/in", data)
+        code = sh("python3 -c 'import sys, zlib; c = zlib.compressobj(9, zlib.DEFLATED, 9, 8); "
+                  "d = open(sys.argv[1], \"rb\").read(); open(sys.argv[2], \"wb\").write(c.compress(d) + c.flush())' %s/in %s/out" % (tmp, tmp))
+        assert code == 0, "python3 could not deflate"
+        return read(tmp + "/out")
+    finally:
+        from aloft import tree
+
+        tree.rmtree(tmp)
+
+
+def pack(modules, deflated=()):
+    """The pack of {name: .mpy bytes} (name without .mpy): a 32-byte header (APK2, the count, the first 24 bytes of
+    the SHA-256 of the rest), one 16-byte entry per module sorted by name, then the modules back to back in that
+    order; the ones named in deflated in the zlib format when that is smaller."""
     from hashlib import sha256
 
     names = sorted(modules)
     out = []
-    at = _ENTRY * (1 + len(names))
+    data = []
+    at = 32 + _ENTRY * len(names)
     for name in names:
         n = name.encode()
-        assert len(n) <= _NAME, "module name longer than %d bytes: %s" % (_NAME, name)
-        out.append(n + bytes(_NAME - len(n)) + _u32(at) + _u32(len(modules[name])))
-        at += len(modules[name])
-    for name in names:
-        out.append(modules[name])
-    rest = b"".join(out)
-    return _MAGIC + _u32(len(names)) + sha256(rest).digest()[: _ENTRY - 8] + rest
+        assert 0 < len(n) <= _NAME, "module name longer than %d bytes: %s" % (_NAME, name)
+        b = modules[name]
+        flag = 0
+        if name in deflated:
+            z = zlib(b)
+            if len(z) < len(b):
+                b, flag = z, 0x8000
+        assert len(b) < 0x8000, "module %s is over 32 KiB" % name
+        out.append(n + bytes(_NAME + 1 - len(n)) + bytes((len(b) & 0xFF, len(b) >> 8 | flag >> 8)) + _u32(at))
+        data.append(b)
+        at += len(b)
+    rest = b"".join(out + data)
+    return _MAGIC + _u32(len(names)) + sha256(rest).digest()[:24] + rest
 
 
 def compiled(files, pack=False):
@@ -75,8 +101,13 @@ def built(files, form=None):
         for name, data in modules.items():
             out[name + ".mpy"] = data
     else:
-        out[PACK] = pack(modules)
+        out[PACK] = pack(modules, deflated(files))
     return out
+
+
+def deflated(files):
+    """The modules of {name.py: source} that say they go deflated in a pack (a line ZLIB_LINE)."""
+    return [n[:-3] for n, b in files.items() if ZLIB_LINE in b.split(b"\n")]
 
 
 def sources(folder=DEVICE + "/aloft"):

@@ -205,7 +205,7 @@ def a_half_copy_of_the_previous_agent_goes_before_the_next_install_counts_the_fl
 
 def cut_short(pack):
     """pack without its last modules' bytes: the entries of core.py and of every module after it point past its end."""
-    core = pack.index(b"core" + bytes(20)) + 24
+    core = pack.index(b"core" + bytes(6)) + 12  # a 16-byte entry: the name in 10 bytes, the length in 2, the offset
     at = pack[core] | pack[core + 1] << 8 | pack[core + 2] << 16 | pack[core + 3] << 24
     return pack[: at + 10]
 
