@@ -58,11 +58,11 @@ public enum FailureReasons {
 
     /// Every reason of the agent's source, most specific first: the first rule whose pattern matches the whole text wins.
     public static let rules: [Rule] = [
-        // Flash (plan.py, verify.py, blob.py)
+        // Flash (plan.py, verify.py, transfer.py)
         Rule("insufficient storage: need %d bytes, %d free", .noFlash, flash),
         Rule("insufficient storage: flash full while writing %s", .noFlash, flash),
         Rule("insufficient storage: flash full", .noFlash, flash),
-        // RAM (update.py, blob.py)
+        // RAM (update.py, transfer.py)
         Rule("no RAM to load the %s stage (%s)", .lasting, ram),
         Rule("no RAM to inflate %s, and the server sends it packed unasked", .lasting, ram),
         // The release as signed (verify.py, signature.py, manifest.py, optional.py, compat.py, listing.py, paths.py, blob.py)
@@ -117,7 +117,7 @@ public enum FailureReasons {
         Rule("the agent is not in %s (frozen into the firmware?): a release cannot replace it", .lasting, inTheWay),
         // The agent's own code (aloft/__init__.py, the pack's file system)
         Rule("damaged agent pack %s: %s", .lasting, damaged),
-        // Configuration (config.py, signature.py, tls.py, http.py)
+        // Configuration (config.py, signature.py, tls.py, net.py)
         Rule("no %s: the device is not provisioned", .lasting, configured),
         Rule("config.json has no %s", .lasting, configured),
         Rule("config.json has a bad key %r: not 64 hex characters", .lasting, configured),
@@ -126,7 +126,7 @@ public enum FailureReasons {
         Rule("config.json's ca is not a PEM certificate", .lasting, configured),
         Rule("config.json's ca is not a usable certificate (%s)", .lasting, configured),
         Rule("unsupported server URL %s", .lasting, configured),
-        // The network and the server (http.py, reply.py, api.py, blob.py, tls.py, enroll.py).
+        // The network and the server (http.py, reply.py, stream.py, transfer.py, api.py, blob.py, tls.py, enroll.py).
         // A 4xx for a blob, or a size the manifest contradicts, is the server's state, which an operator mends on the
         // server without the device changing: backing off finds the mended server. A blob that does not hash right was
         // hashed by the server when it was uploaded: the bytes broke on their way.

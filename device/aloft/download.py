@@ -10,7 +10,7 @@ _CHUNK = const(512)  # the one buffer file data passes through: RAM is scarcer t
 def run(job):
     # Before the plan: the file list the manifest names. After it: every put of the plan. Staged, or the
     # check fails with the reason.
-    from . import blob  # with http, loaded before the buffer: one block each
+    from . import blob  # with transfer and http, loaded before the buffer: one block each
 
     buf = memoryview(bytearray(_CHUNK))
     if not job.planned:

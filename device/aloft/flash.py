@@ -1,6 +1,7 @@
 # The firmware step's download (docs/firmware.md, "The agent's firmware step"): what a firmware must be for this board
 # before anything is written, then the image streamed into the next slot by the files' download code, unchanged
-# (download.fetch's retries; blob.py's resume, request with Range, one 512-byte buffer and SHA-256 check): a Slot stands in for the file they write, and for the fs module they call on it, for the length of
+# (download.fetch's retries, blob.get's resume and SHA-256 check, transfer.py's request and Range, stream.py's one
+# 512-byte buffer): a Slot stands in for the file they write, and for the fs module they call on it, for the length of
 # the download. Each 4 KiB block is erased as the stream enters it and written where it is (writeblocks with an
 # offset: no erase, no 4 KiB buffer; R1.1). where.FWSTEP keeps the progress every 64 KiB; after a reset the written part
 # is hashed again from the slot and the rest asked for with Range. While it streams, only this module is loaded beside
@@ -19,8 +20,8 @@ _APP_DESC = const(0xABCD5432)  # esp_app_desc_t.magic_word, at 0x20 of an app im
 
 class Slot:
     # The next firmware slot, from byte pos on, as the files' download code sees a file: what it opens and writes
-    # (blob.copy: open(part, mode), write, flush), and the fs calls it makes on it (download.fetch: stat; blob.get:
-    # dst + ".part", feed, remove, rename; blob.request and blob.copy: remove). The image's header is checked as soon
+    # (stream.copy: open(part, mode), write, flush), and the fs calls it makes on it (download.fetch: stat; blob.get:
+    # dst + ".part", feed, remove, rename; transfer.get and stream.copy: remove). The image's header is checked as soon
     # as its first 40 bytes are in, so a wrong image stops at once.
     def __init__(self, p, step, chip, path):
         self.p = p
@@ -118,7 +119,7 @@ def run(job):
         # What only the checks need goes before the download's code loads, and that before the buffer
         slots = where = r = buf = None
         core.unload("slots", "where", "state", "compat")
-        from . import blob, download  # with http
+        from . import blob, download, stream, transfer  # with http and net
 
         buf = memoryview(bytearray(_CHUNK))
         from .update import report
@@ -127,16 +128,16 @@ def run(job):
         report(job)
         core.unload("events", "api", "reply")
         slot = Slot(nxt, step, chip, path)
-        loaded = (download, blob)
+        loaded = (download, blob, transfer, stream)
         for m in loaded:  # the slot in place of the file and of the fs calls on it, for this download
             m.fs = slot
-        blob.open = slot.open
+        stream.open = slot.open
         try:
             why = download.fetch(job.cfg, fw["sha256"], fw["size"], "the firmware", slot, buf)
         finally:
             for m in loaded:
                 m.fs = fs
-            del blob.open
+            del stream.open
             loaded = None
         if why:
             return job.fail(why)

@@ -1,9 +1,9 @@
 # Minimal HTTP/1.1 client on a plain socket: one request per connection ("Connection: close"), a timeout on
 # every socket operation, and the body left on the socket so blobs stream through the caller's buffer
-# instead of being read into RAM. send() connects (TLS for an https:// server, checked against config.json's "ca" by
-# tls.py) and writes the request piece by piece.
+# instead of being read into RAM. net.py sends the request.
 import time
 from micropython import const
+from . import net
 
 _MAX_HEADERS = const(48)  # a server sending header lines without end cannot hold the device
 
@@ -37,7 +37,7 @@ def request(server, method, path, token, body=None, timeout=10, headers="", ca=N
     # line and headers (and a JSON answer read by reply.py) must arrive within 3 x timeout.
     r = Response()
     r.deadline = time.ticks_add(time.ticks_ms(), int(timeout * 3000))
-    s = r.sock = send(server, method, path, token, body, timeout, headers, ca)
+    s = r.sock = net.send(server, method, path, token, body, timeout, headers, ca)
     try:
         h = line(r)
         if not h.startswith(b"HTTP/1."):
@@ -64,38 +64,3 @@ def request(server, method, path, token, body=None, timeout=10, headers="", ca=N
     except BaseException:
         s.close()
         raise
-
-
-def send(url, method, path, token, body, timeout, headers, ca):
-    # The connected socket to the server at url ("http://host:port/prefix", or https://) once the request is
-    # sent: method on the prefix and path, bearer token, extra header lines, body (JSON bytes) or None.
-    # Closed again when anything fails.
-    import socket
-
-    scheme, _, rest = url.partition("://")
-    if scheme not in ("http", "https"):
-        raise ValueError("unsupported server URL " + url)
-    host, _, prefix = rest.partition("/")
-    port = 443 if scheme == "https" else 80
-    if ":" in host:
-        host, port = host.rsplit(":", 1)
-        port = int(port)
-    ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
-    s = socket.socket(ai[0], socket.SOCK_STREAM, ai[2])
-    try:
-        s.settimeout(timeout)
-        s.connect(ai[-1])
-        if scheme == "https":
-            from .tls import wrap
-
-            s = wrap(s, host, ca)
-        s.write("%s %s%s HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\nConnection: close\r\n%s" % (method, ("/" + prefix).rstrip("/"), path, host, port, token, headers))
-        if body is not None:
-            s.write("Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
-            s.write(body)
-        else:
-            s.write("\r\n")
-    except BaseException:
-        s.close()
-        raise
-    return s

@@ -12,7 +12,7 @@ def run(job):
 
         events.flush(job.cfg)
         outbox = None
-        core.unload("outbox", "api", "reply", "http", "tls")
+        core.unload("outbox", "api", "reply", "http", "net", "tls")
     have = job.have
     from .state import journal
 

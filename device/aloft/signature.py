@@ -33,7 +33,7 @@ def verify(envelope, keys, threshold=1):
     try:
         from hashlib import sha512  # a few custom firmwares have it; stock MicroPython does not
     except ImportError:
-        from .sha512 import sha512  # loaded (compiled, as source) before ed25519.py: less is live
+        from .sha512 import sha512  # compiled (with compress.py) before ed25519.py and curve.py: less is live
     sha512 = None
     from . import ed25519
 

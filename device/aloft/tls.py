@@ -1,4 +1,4 @@
-# TLS for an https:// server (http.send), its certificate checked against config.json's "ca" (docs/protocol.md,
+# TLS for an https:// server (net.py), its certificate checked against config.json's "ca" (docs/protocol.md,
 # "Device configuration") when there is one. Loaded only for an https:// server.
 
 
