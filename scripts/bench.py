@@ -392,7 +392,10 @@ def agent_flash(work):
             total, free = map(int, subprocess.run([MICROPYTHON, tool, "df", image], check=True, capture_output=True, text=True).stdout.split())
             blocks.append(total - free)
         folders = sum(len(d) for _, d, _ in os.walk(src)) - sum(len(d) for _, d, _ in os.walk(empty))
-        return blocks[1] - blocks[0] - 2 * folders  # statvfs counts each folder's pair twice
+        got = blocks[1] - blocks[0] - 2 * folders  # statvfs counts each folder's pair twice
+        # A filesystem filled to its last block reports nonsense (littlefs counts blocks in use past its end): it
+        # does not fit, as far as an update is concerned.
+        return got if 0 <= got < size // 4096 - blocks[0] else None
 
     for agent_form in ("py", "mpy", "pack"):
         out = os.path.join(work, "agent-" + agent_form)

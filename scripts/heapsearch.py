@@ -48,9 +48,9 @@ def channel_name(prefix, n, t):
     return prefix + "x" * (t % 7) + "%04d" % n
 
 
-def trial(work, n, t, heap, form, source=None):
+def trial(work, n, t, heap, form, source=None, profile="lfs"):
     """None when v1 then v2 installed and were confirmed at heap, else (half, why). source: the agent's device folder
-    (None: aloft's own)."""
+    (None: aloft's own); profile: the simulated board (aloft device provision --profile)."""
     keys = os.path.join(work, "keys")
     channel = channel_name("c", n, t)
     for half, version, sequence in (("v1", "1.0.0", 1), ("v2", "2.0.0", 2)):
@@ -58,7 +58,7 @@ def trial(work, n, t, heap, form, source=None):
                     "--channel", channel)
         if half == "v1":
             bench.aloft("device", "provision", "--id", "t-" + channel, "--channel", channel, "--pubkey", keys + "/release.pub",
-                        "--out", os.path.join(work, channel), "--agent-form", form, env=bench.device_env(source))
+                        "--out", os.path.join(work, channel), "--agent-form", form, "--profile", profile, env=bench.device_env(source))
         r = bench.aloft("sim", "run", os.path.join(work, channel), "--until-idle", "--timeout", "300", "--heap", heap, check=False)
         if bench.get("/api/v1/admin/devices/t-" + channel).get("sequence") != sequence:
             return half, where(r.stdout + r.stderr)
@@ -78,6 +78,7 @@ def main():
     ap.add_argument("--form", choices=("py", "mpy", "pack"), default="py", help="the agent's form on the device (default py)")
     ap.add_argument("--trials", type=int, default=3, help="trials per heap (default 3)")
     ap.add_argument("--agent-update", action="store_true", help="an update of the agent instead of the 200 KB update")
+    ap.add_argument("--profile", default="lfs", help="the simulated board of the 200 KB update (default lfs; pico-w: the rp2 port's LittleFS)")
     ap.add_argument("--baseline", metavar="REF", help="also REF's agent (a git ref, as .mpy files), trial for trial")
     a = ap.parse_args()
     for heap in a.heaps:
@@ -96,14 +97,14 @@ def main():
             bench.BASELINE = a.baseline
             agents.append(("mpy", bench.baseline_agent(work)))
         updated = dict((source, bench.updated_agent(work, source, "updated-%d" % i)) for i, (_, source) in enumerate(agents)) if a.agent_update else {}
-        print("%s, %d trials per heap (%s)" % ("an update of the agent" if a.agent_update else "the 200 KB update", a.trials, bench.MICROPYTHON))
+        print("%s, %d trials per heap (%s)" % ("an update of the agent" if a.agent_update else "the 200 KB update on " + a.profile, a.trials, bench.MICROPYTHON))
         n = 0
         for heap in a.heaps:
             for form, source in agents:
                 failures = []
                 for t in range(a.trials):
                     n += 1
-                    got = agent_trial(work, n, t, heap, form, source, updated[source]) if a.agent_update else trial(work, n, t, heap, form, source)
+                    got = agent_trial(work, n, t, heap, form, source, updated[source]) if a.agent_update else trial(work, n, t, heap, form, source, a.profile)
                     if got:
                         failures.append("%s %s" % got)
                 label = bench.agent_label(form, source)
