@@ -10,22 +10,22 @@ _CHUNK = const(512)  # the one buffer file data passes through: RAM is scarcer t
 def run(job):
     # Before the plan: the file list the manifest names. After it: every put of the plan. Staged, or the
     # check fails with the reason.
-    if job.planned:
-        # "downloading" goes out first: its HTTP code (http, net) stays for the downloads, not compiled again, and
-        # what only the event needs (events, api, reply) is gone before the download's code and buffer are placed,
-        # so they take its room rather than leave holes above themselves.
-        from .update import report
-
-        job.event = "downloading"
-        report(job)
-        core.unload("events", "api", "reply")
     from . import blob  # with transfer and http, loaded before the buffer: one block each
 
-    buf = memoryview(bytearray(_CHUNK))
     if not job.planned:
+        buf = memoryview(bytearray(_CHUNK))
         files = job.m["files"]  # into the stage folder verify.py made
         why = fetch(job.cfg, files["sha256"], files["size"], "the file list", config.staged_list(files["sha256"]), buf)
         return job.fail(why) if why else None
+    # "downloading" goes out now, its HTTP code (http, net) already loaded for the downloads: not compiled for
+    # the event after the plan and again here (compiles after unloads are where the heap is most spread). The
+    # buffer comes after the event's code is gone, into the room it leaves, not above it.
+    from .update import report
+
+    job.event = "downloading"
+    report(job)
+    core.unload("events", "api", "reply")
+    buf = memoryview(bytearray(_CHUNK))
     with open(config.STAGE + "/plan") as f:
         while True:
             line = f.readline()
