@@ -1,6 +1,5 @@
 import AloftCore
 import AloftStore
-import CompressNIO
 import Foundation
 import Hummingbird
 
@@ -147,7 +146,7 @@ public struct BlobStore: Sendable {
         }
         let folder = "\(directory)/\(sha256.prefix(2))"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let compressed = try Self.zlibCompress(bytes)
+        let compressed = try Zlib.compress(bytes, windowBits: Self.zlibWindowBits)
         var zlibSize: Int? = nil
         if compressed.readableBytes < bytes.readableBytes {
             try AtomicFile.write(compressed.readableBytesView, to: path(of: sha256, encoding: .zlib))
@@ -160,14 +159,6 @@ public struct BlobStore: Sendable {
             try await shared.save(sha256, form: Encoding.raw.rawValue, bytes: Array(bytes.readableBytesView))
         }
         return Stored(sha256: sha256, size: bytes.readableBytes, zlibSize: zlibSize, created: true)
-    }
-
-    /// zlib format (RFC 1950), best compression, ``zlibWindowBits`` window.
-    public static func zlibCompress(_ bytes: ByteBuffer) throws -> ByteBuffer {
-        var input = bytes
-        // The Int32 initializer takes wbits directly (the enum one names sizes by memory use, not window).
-        let configuration = ZlibConfiguration(windowSize: zlibWindowBits, compressionLevel: Int32(9), memoryLevel: Int32(8))
-        return try input.compress(with: .zlib, configuration: configuration)
     }
 
     static func fileSize(_ path: String) -> Int? {

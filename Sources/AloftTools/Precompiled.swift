@@ -1,5 +1,4 @@
 import AloftCore
-import CompressNIO
 import Foundation
 import NIOCore
 
@@ -166,12 +165,10 @@ public enum AgentPack {
         return header + rest
     }
 
-    /// `bytes` in the zlib format (RFC 1950), best compression, a ``zlibWindowBits`` window.
+    /// `bytes` in the zlib format with a ``zlibWindowBits`` window.
     static func zlib(_ bytes: [UInt8], of name: String) throws(AloftError) -> [UInt8] {
-        var input = ByteBuffer(bytes: bytes)
-        let configuration = ZlibConfiguration(windowSize: zlibWindowBits, compressionLevel: Int32(9), memoryLevel: Int32(8))
         do {
-            return Array(try input.compress(with: .zlib, configuration: configuration).readableBytesView)
+            return Array(try Zlib.compress(ByteBuffer(bytes: bytes), windowBits: zlibWindowBits).readableBytesView)
         } catch {
             throw AloftError("cannot deflate the agent module \(name): \(error)")
         }
