@@ -78,9 +78,9 @@ final class ReleaseCatalog<Store: FleetStore>: Sendable {
             let agent = ReleasePath.agentFolder + "/"
             // Of a release that carries none, the board's agent is taken to be files of the new one's names and sizes
             // with other bytes: replaced, and copied before.
-            let board = installed.contains { $0.path.hasPrefix(agent) }
-                ? installed.filter { $0.path.hasPrefix(agent) }
-                : new.filter { $0.path.hasPrefix(agent) }.map { FileEntry(path: $0.path, sha256: "", size: $0.size) }
+            let installedAgent = installed.filter { $0.path.hasPrefix(agent) }
+            let board = installedAgent.isEmpty
+                ? new.filter { $0.path.hasPrefix(agent) }.map { FileEntry(path: $0.path, sha256: "", size: $0.size) } : installedAgent
             need = FlashNeed.atCheckIn(from: installed, to: new, agentOnBoard: board)
         }
         needs.withLock { needs in
