@@ -12,20 +12,19 @@ def run(job):
     # check fails with the reason.
     from . import blob  # with transfer and http, loaded before the buffer: one block each
 
+    if job.planned:
+        # "downloading" goes out now, its HTTP code (http, net) already loaded for the downloads: not compiled for
+        # the event after the plan and again here (compiles after unloads are where the heap is most spread).
+        from .update import report
+
+        job.event = "downloading"
+        report(job)
+        core.unload("events", "api", "reply")
+    buf = memoryview(bytearray(_CHUNK))  # after the event's code is gone: into the room it leaves, not above it
     if not job.planned:
-        buf = memoryview(bytearray(_CHUNK))
         files = job.m["files"]  # into the stage folder verify.py made
         why = fetch(job.cfg, files["sha256"], files["size"], "the file list", config.staged_list(files["sha256"]), buf)
         return job.fail(why) if why else None
-    # "downloading" goes out now, its HTTP code (http, net) already loaded for the downloads: not compiled for
-    # the event after the plan and again here (compiles after unloads are where the heap is most spread). The
-    # buffer comes after the event's code is gone, into the room it leaves, not above it.
-    from .update import report
-
-    job.event = "downloading"
-    report(job)
-    core.unload("events", "api", "reply")
-    buf = memoryview(bytearray(_CHUNK))
     with open(config.STAGE + "/plan") as f:
         while True:
             line = f.readline()
