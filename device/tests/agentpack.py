@@ -25,18 +25,20 @@ def _u32(n):
     return bytes((n & 0xFF, n >> 8 & 0xFF, n >> 16 & 0xFF, n >> 24))
 
 
-def zlib(data):
-    """data in the zlib format with a 512-byte window, as `aloft` writes it (zlib's deflate, level 9, memLevel 8): the
-    host's Python runs the same zlib library as aloft's CompressNIO, so the bytes are the same."""
+def zlib(modules):
+    """{name: bytes} in the zlib format with a 512-byte window, as `aloft` writes them (zlib's deflate, level 9, memLevel
+    8, in one run of the host's Python): zlib's output can change with its version, so test_pack.py checks these bytes
+    are aloft's (CompressNIO's zlib)."""
     from harness import write
 
     tmp = tempdir("zlib")
     try:
-        write(tmp + "/in", data)
-        code = sh("python3 -c 'import sys, zlib; c = zlib.compressobj(9, zlib.DEFLATED, 9, 8); "
-                  "d = open(sys.argv[1], \"rb\").read(); open(sys.argv[2], \"wb\").write(c.compress(d) + c.flush())' %s/in %s/out" % (tmp, tmp))
+        for name, data in modules.items():
+            write(tmp + "/" + name, data)
+        code = sh("python3 -c 'import os, sys, zlib\nfor n in os.listdir(sys.argv[1]):\n    c = zlib.compressobj(9, zlib.DEFLATED, 9, 8)\n"
+                  "    p = os.path.join(sys.argv[1], n)\n    d = open(p, \"rb\").read()\n    open(p, \"wb\").write(c.compress(d) + c.flush())' %s" % tmp)
         assert code == 0, "python3 could not deflate"
-        return read(tmp + "/out")
+        return dict((name, read(tmp + "/" + name)) for name in modules)
     finally:
         from aloft import tree
 
@@ -50,6 +52,7 @@ def pack(modules, deflated=()):
     from hashlib import sha256
 
     names = sorted(modules)
+    packed = zlib(dict((n, modules[n]) for n in names if n in deflated)) if deflated else {}
     out = []
     data = []
     at = 32 + _ENTRY * len(names)
@@ -58,10 +61,8 @@ def pack(modules, deflated=()):
         assert 0 < len(n) <= _NAME, "module name longer than %d bytes: %s" % (_NAME, name)
         b = modules[name]
         flag = 0
-        if name in deflated:
-            z = zlib(b)
-            if len(z) < len(b):
-                b, flag = z, 0x8000
+        if name in packed and len(packed[name]) < len(b):
+            b, flag = packed[name], 0x8000
         assert len(b) < 0x8000, "module %s is over 32 KiB" % name
         out.append(n + bytes(_NAME + 1 - len(n)) + bytes((len(b) & 0xFF, len(b) >> 8 | flag >> 8)) + _u32(at))
         data.append(b)

@@ -171,7 +171,7 @@ def the_pack_takes_a_third_of_the_flash_of_the_mpy_files():
     # The agent with boot.py, and while an update of the agent is on trial (the new agent, the one it replaced as
     # path#old, its copy in /.aloft/agent/aloft), every file of the agent replaced (an update of the pack replaces both
     # of its files). Printed for docs/device.md ("The agent in one pack"). The targets: 16 blocks with boot.py
-    # (met while the pack stays within 12 blocks: its boot, trial, firmware and planning modules deflated) and 40 on
+    # (met while the pack stays within 12 blocks: the modules loaded where the heap is low deflated) and 40 on
     # trial (met while __init__.py stays one block and the copy keeps only the pack's header).
     boot = read(DEVICE + "/boot.py")
     got = {}
