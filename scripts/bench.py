@@ -263,9 +263,9 @@ def updated_agent(work, source, name):
     return agent_dir
 
 
-def agent_update(work, channel, heap, form, source, updated):
-    """On a new device following channel: v1 then v2 installed at 256K with source's agent (a device folder, None: aloft's
-    own) in form, then a release of v2's files carrying the agent of the device folder updated, taken at heap. (figures,
+def agent_update(work, channel, heap, form, source, updated, profile="lfs"):
+    """On a new device following channel (a simulated board of profile): v1 then v2 installed at 256K with source's agent
+    (a device folder, None: aloft's own) in form, then a release of v2's files carrying the agent of the device folder updated, taken at heap. (figures,
     None) when it was installed and confirmed and the device reports the new agent, figures being the update's blob
     requests, bytes and seconds; else (None, (stage, output)), stage "setup" (v2 did not install) or "agent"."""
     key = os.path.join(work, "keys/release.key")
@@ -273,7 +273,7 @@ def agent_update(work, channel, heap, form, source, updated):
         aloft("release", "publish", os.path.join(work, folder), "--version", version, "--key", key, "--channel", channel)
     dev = os.path.join(work, "dev-" + channel)
     aloft("device", "provision", "--id", channel, "--channel", channel, "--pubkey", os.path.join(work, "keys/release.pub"), "--out", dev,
-          "--agent-form", form, env=device_env(source))
+          "--agent-form", form, "--profile", profile, env=device_env(source))
     r = aloft("sim", "run", dev, "--until-idle", "--timeout", "300", "--heap", "256K", check=False)
     if r.returncode != 0 or get("/api/v1/admin/devices/" + channel).get("sequence") != 2:
         return None, ("setup", r.stdout + r.stderr)

@@ -2,11 +2,12 @@
 """Where the device's heap runs out, trial by trial: make bench's 200 KB update (a fresh install, then a one-file
 update, each with its trial boot and confirmation) on a fresh simulated device at each heap given, several times.
 
-    python3 scripts/heapsearch.py [--form py|mpy|pack] [--trials N] [--agent-update] [--baseline REF] HEAP [HEAP ...]
+    python3 scripts/heapsearch.py [--form py|mpy|pack] [--trials N] [--agent-update] [--baseline REF] [--profile P] HEAP...
 
 e.g. 42K 43K 44K. --agent-update: an update of the agent instead (v2 installed at a comfortable heap, then a release of
 v2's files carrying the same agent with another VERSION, taken at HEAP). --baseline REF: each heap also with REF's agent
 (a git ref; as .mpy files, in the same run, trial for trial), the reference a change must not be worse than.
+--profile: the simulated board (aloft device provision --profile; default lfs, pico-w for the rp2 port's LittleFS).
 
 For each heap: how many trials completed, and for each that did not, which half (v1, v2) stopped and the agent's last
 traceback line or failure. Each trial follows a channel and has a device id of its own, whose lengths differ: where a
@@ -65,10 +66,10 @@ def trial(work, n, t, heap, form, source=None, profile="lfs"):
     return None
 
 
-def agent_trial(work, n, t, heap, form, source, updated):
+def agent_trial(work, n, t, heap, form, source, updated, profile="lfs"):
     """None when v2 installed at 256K and then the release carrying the agent updated (source's agent, None: aloft's own, in
     form; updated: the device folder of the new agent) installed and was confirmed at heap, else (stage, why)."""
-    _, failed = bench.agent_update(work, channel_name("a", n, t), heap, form, source, updated)
+    _, failed = bench.agent_update(work, channel_name("a", n, t), heap, form, source, updated, profile)
     return (failed[0], where(failed[1])) if failed else None
 
 
@@ -78,7 +79,7 @@ def main():
     ap.add_argument("--form", choices=("py", "mpy", "pack"), default="py", help="the agent's form on the device (default py)")
     ap.add_argument("--trials", type=int, default=3, help="trials per heap (default 3)")
     ap.add_argument("--agent-update", action="store_true", help="an update of the agent instead of the 200 KB update")
-    ap.add_argument("--profile", default="lfs", help="the simulated board of the 200 KB update (default lfs; pico-w: the rp2 port's LittleFS)")
+    ap.add_argument("--profile", default="lfs", help="the simulated board (default lfs; pico-w: the rp2 port's LittleFS)")
     ap.add_argument("--baseline", metavar="REF", help="also REF's agent (a git ref, as .mpy files), trial for trial")
     a = ap.parse_args()
     for heap in a.heaps:
@@ -97,14 +98,14 @@ def main():
             bench.BASELINE = a.baseline
             agents.append(("mpy", bench.baseline_agent(work)))
         updated = dict((source, bench.updated_agent(work, source, "updated-%d" % i)) for i, (_, source) in enumerate(agents)) if a.agent_update else {}
-        print("%s, %d trials per heap (%s)" % ("an update of the agent" if a.agent_update else "the 200 KB update on " + a.profile, a.trials, bench.MICROPYTHON))
+        print("%s, %d trials per heap (%s)" % (("an update of the agent" if a.agent_update else "the 200 KB update") + " on " + a.profile, a.trials, bench.MICROPYTHON))
         n = 0
         for heap in a.heaps:
             for form, source in agents:
                 failures = []
                 for t in range(a.trials):
                     n += 1
-                    got = agent_trial(work, n, t, heap, form, source, updated[source]) if a.agent_update else trial(work, n, t, heap, form, source, a.profile)
+                    got = agent_trial(work, n, t, heap, form, source, updated[source], a.profile) if a.agent_update else trial(work, n, t, heap, form, source, a.profile)
                     if got:
                         failures.append("%s %s" % got)
                 label = bench.agent_label(form, source)
