@@ -87,6 +87,16 @@ def a_deflated_module_is_served_inflated_to_its_last_byte():
     for name, data in MODULES.items():
         got = served(pack, name)
         assert (got == data) if name in names else (got[: len(data)] == data), name
+    # a deflated module whose bytes were damaged on flash is refused by the inflater, never handed to import as it is
+    entry = pack.index(b"start" + bytes(5))
+    at = int.from_bytes(pack[entry + 12 : entry + 16], "little")
+    assert pack[entry + 11] & 0x80 and pack[at] == 0x18, "start is deflated, a 512-byte window"
+    e = None
+    try:
+        served(pack[:at] + b"\x00" + pack[at + 1 :], "start")
+    except (OSError, ValueError) as x:
+        e = x
+    assert e is not None, "a damaged zlib header was inflated"
     # not smaller deflated: stored as it is (its entry's length without the zlib bit)
     noise = bytes((i * 7919 + 13) * 104729 % 251 for i in range(300))
     pack = agentpack.pack({"n": noise, "z": b"zz"}, ["n"])
